@@ -1,0 +1,283 @@
+// Package config loads and validates the replicator's TOML configuration.
+//
+// The invariant it protects: a configuration that Load accepts does not fail later for a
+// reason that could have been checked without contacting a server. Every error names the
+// offending key (and the line, where the TOML decoder reports one).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole replicator configuration.
+type Config struct {
+	Source   Source      `toml:"source"`
+	Target   Target      `toml:"target"`
+	Tables   []TableRule `toml:"tables"`
+	Snapshot Snapshot    `toml:"snapshot"`
+	Apply    Apply       `toml:"apply"`
+	DDL      DDL         `toml:"ddl"`
+	State    State       `toml:"state"`
+	Log      Log         `toml:"log"`
+	path     string      // file the configuration came from, for messages
+}
+
+// Source describes the MySQL or MariaDB server to replicate from.
+type Source struct {
+	Host           string   `toml:"host"`
+	Port           int      `toml:"port"`
+	User           string   `toml:"user"`
+	Password       string   `toml:"password"`
+	PasswordFile   string   `toml:"password_file"`
+	ServerID       uint32   `toml:"server_id"`
+	Flavor         string   `toml:"flavor"`
+	TLS            TLS      `toml:"tls"`
+	ConnectTimeout Duration `toml:"connect_timeout"`
+}
+
+// TLS configures transport security for a connection. Verification is on whenever TLS is
+// used; turning it off must be spelled out with insecure_skip_verify.
+type TLS struct {
+	// Mode is "disabled", "preferred" or "required" (required verifies the certificate).
+	Mode               string `toml:"mode"`
+	CAFile             string `toml:"ca_file"`
+	CertFile           string `toml:"cert_file"`
+	KeyFile            string `toml:"key_file"`
+	ServerName         string `toml:"server_name"`
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+}
+
+// Target chooses and configures the destination.
+type Target struct {
+	Type          string        `toml:"type"`
+	Postgres      Postgres      `toml:"postgres"`
+	Elasticsearch Elasticsearch `toml:"elasticsearch"`
+}
+
+// Target types.
+const (
+	TargetPostgres      = "postgres"
+	TargetElasticsearch = "elasticsearch"
+)
+
+// Postgres configures a PostgreSQL target.
+type Postgres struct {
+	// URL is a libpq-style connection URL or keyword/value string.
+	URL string `toml:"url"`
+}
+
+// Elasticsearch configures an Elasticsearch target.
+type Elasticsearch struct {
+	Addresses []string `toml:"addresses"`
+	Username  string   `toml:"username"`
+	Password  string   `toml:"password"`
+	APIKey    string   `toml:"api_key"`
+	CAFile    string   `toml:"ca_file"`
+}
+
+// TableRule selects source tables and says where they go.
+type TableRule struct {
+	// Source is "db.table", "db.*" or "*".
+	Source string `toml:"source"`
+	// Target is "schema.table" for PostgreSQL or an index name for Elasticsearch; empty
+	// means the default (same schema and table name; index "db.table" lower-cased).
+	Target         string   `toml:"target"`
+	Columns        []string `toml:"columns"`
+	ExcludeColumns []string `toml:"exclude_columns"`
+	// Key names the identity columns of a table without a primary key.
+	Key []string `toml:"key"`
+
+	pattern Pattern // parsed Source, set by validation
+}
+
+// Pattern returns the parsed source pattern of a validated rule.
+func (r *TableRule) Pattern() Pattern { return r.pattern }
+
+// Rule returns the first [[tables]] rule selecting db.table, or nil: the first match wins,
+// so a specific rule placed before "db.*" overrides it.
+func (c *Config) Rule(db, table string) *TableRule {
+	for i := range c.Tables {
+		if c.Tables[i].pattern.Match(db, table) {
+			return &c.Tables[i]
+		}
+	}
+	return nil
+}
+
+// Snapshot tunes the initial copy.
+type Snapshot struct {
+	// Parallelism is how many chunk readers and COPY streams run at once.
+	Parallelism int `toml:"parallelism"`
+	// ChunkRows is the target number of rows in one primary-key range.
+	ChunkRows int `toml:"chunk_rows"`
+	// OnExisting says what to do with a target table that already holds rows:
+	// "error", "truncate" or "recreate".
+	OnExisting string `toml:"on_existing"`
+}
+
+// Apply tunes the streaming batches.
+type Apply struct {
+	// BatchRows closes a batch once it holds this many row changes (at a transaction end).
+	BatchRows int `toml:"batch_rows"`
+	// BatchBytes closes a batch once its row images reach this size (at a transaction end).
+	BatchBytes int `toml:"batch_bytes"`
+	// FlushInterval closes a non-empty batch after this long.
+	FlushInterval Duration `toml:"flush_interval"`
+}
+
+// DDL says how schema changes are handled.
+type DDL struct {
+	// OnError is "stop" or "skip" for statements that cannot be parsed or translated.
+	OnError string `toml:"on_error"`
+}
+
+// State says where the replicator keeps its checkpoint in the target.
+type State struct {
+	// Schema is the PostgreSQL schema for checkpoints and schema history.
+	Schema string `toml:"schema"`
+	// Index is the Elasticsearch index for checkpoints and schema history.
+	Index string `toml:"index"`
+	// Name distinguishes several replicators sharing one target.
+	Name string `toml:"name"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("500ms", "2s").
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. \"500ms\", \"2s\", \"1m\")", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Path returns the file the configuration was loaded from.
+func (c *Config) Path() string { return c.path }
+
+// Load reads, expands, defaults and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(string(b), os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.path = path
+	return c, nil
+}
+
+// Parse decodes TOML text, expands ${VAR} references with lookup, reads password files,
+// applies defaults and validates.
+func Parse(text string, lookup func(string) (string, bool)) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(text, &c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s", strings.TrimSpace(pe.Error()))
+		}
+		return nil, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown key %s (see config.example.toml for the valid keys)", strings.Join(keys, ", "))
+	}
+	if err := expandAll(&c, lookup); err != nil {
+		return nil, err
+	}
+	if err := c.readSecrets(); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) readSecrets() error {
+	if c.Source.PasswordFile == "" {
+		return nil
+	}
+	if c.Source.Password != "" {
+		return fmt.Errorf("source.password and source.password_file are both set: keep one")
+	}
+	b, err := os.ReadFile(c.Source.PasswordFile)
+	if err != nil {
+		return fmt.Errorf("source.password_file: %w", err)
+	}
+	c.Source.Password = strings.TrimRight(string(b), "\r\n")
+	return nil
+}
+
+func (c *Config) applyDefaults() {
+	s := &c.Source
+	if s.Port == 0 {
+		s.Port = 3306
+	}
+	if s.TLS.Mode == "" {
+		s.TLS.Mode = "preferred"
+	}
+	if s.ConnectTimeout.Duration == 0 {
+		s.ConnectTimeout.Duration = 10 * time.Second
+	}
+	if c.Snapshot.Parallelism == 0 {
+		c.Snapshot.Parallelism = 4
+	}
+	if c.Snapshot.ChunkRows == 0 {
+		c.Snapshot.ChunkRows = 100000
+	}
+	if c.Snapshot.OnExisting == "" {
+		c.Snapshot.OnExisting = "error"
+	}
+	if c.Apply.BatchRows == 0 {
+		c.Apply.BatchRows = 10000
+	}
+	if c.Apply.BatchBytes == 0 {
+		c.Apply.BatchBytes = 16 << 20
+	}
+	if c.Apply.FlushInterval.Duration == 0 {
+		c.Apply.FlushInterval.Duration = 200 * time.Millisecond
+	}
+	if c.DDL.OnError == "" {
+		c.DDL.OnError = "stop"
+	}
+	if c.State.Schema == "" {
+		c.State.Schema = "_replicator"
+	}
+	if c.State.Index == "" {
+		c.State.Index = "replicator-state"
+	}
+	if c.State.Name == "" {
+		c.State.Name = "default"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "auto"
+	}
+}

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+[source]
+host = "127.0.0.1"
+user = "replicator"
+password = "${MYSQL_PASSWORD}"
+server_id = 4201
+
+[target]
+type = "postgres"
+[target.postgres]
+url = "postgres://app@127.0.0.1:5432/app?sslmode=disable"
+
+[[tables]]
+source = "shop.orders"
+`
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseMinimalAppliesDefaults(t *testing.T) {
+	c, err := Parse(minimal, env(map[string]string{"MYSQL_PASSWORD": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source.Password != "s3cret" {
+		t.Errorf("password = %q, want expanded s3cret", c.Source.Password)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"source.port", c.Source.Port, 3306},
+		{"source.tls.mode", c.Source.TLS.Mode, "preferred"},
+		{"source.connect_timeout", c.Source.ConnectTimeout.Duration, 10 * time.Second},
+		{"snapshot.parallelism", c.Snapshot.Parallelism, 4},
+		{"snapshot.chunk_rows", c.Snapshot.ChunkRows, 100000},
+		{"snapshot.on_existing", c.Snapshot.OnExisting, "error"},
+		{"apply.batch_rows", c.Apply.BatchRows, 10000},
+		{"apply.flush_interval", c.Apply.FlushInterval.Duration, 200 * time.Millisecond},
+		{"ddl.on_error", c.DDL.OnError, "stop"},
+		{"state.schema", c.State.Schema, "_replicator"},
+		{"log.level", c.Log.Level, "info"},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+	if r := c.Rule("shop", "orders"); r == nil || r.Source != "shop.orders" {
+		t.Errorf("Rule(shop, orders) = %v", r)
+	}
+	if r := c.Rule("shop", "items"); r != nil {
+		t.Errorf("Rule(shop, items) = %v, want nil", r)
+	}
+}
+
+func TestParseErrorsNameTheKey(t *testing.T) {
+	vars := env(map[string]string{"MYSQL_PASSWORD": "x"})
+	cases := []struct {
+		name string
+		edit func(string) string
+		want string
+	}{
+		{"unknown key", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = 4201\nserverid = 1", 1) }, "unknown key source.serverid"},
+		{"unknown table", func(s string) string { return s + "\n[snapshots]\nparallelism = 2\n" }, "unknown key snapshots"},
+		{"wrong type", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1) }, "source.port"},
+		{"wrong type has line", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1) }, "line 4"},
+		{"syntax", func(s string) string { return s + "\n[source\n" }, "line"},
+		{"missing host", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, "", 1) }, "source.host is required"},
+		{"missing user", func(s string) string { return strings.Replace(s, `user = "replicator"`, "", 1) }, "source.user is required"},
+		{"missing server_id", func(s string) string { return strings.Replace(s, "server_id = 4201", "", 1) }, "source.server_id is required"},
+		{"negative server_id", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = -1", 1) }, "source.server_id"},
+		{"bad port", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, "host = \"h\"\nport = 70000", 1) }, "source.port = 70000"},
+		{"bad flavor", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = 4201\nflavor = \"oracle\"", 1) }, "source.flavor"},
+		{"bad tls mode", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = 4201\n[source.tls]\nmode = \"sometimes\"", 1) }, "source.tls.mode"},
+		{"unset env", func(s string) string { return strings.Replace(s, "MYSQL_PASSWORD", "NOPE_NOT_SET", 1) }, "source.password: environment variable NOPE_NOT_SET is not set"},
+		{"missing target type", func(s string) string { return strings.Replace(s, `type = "postgres"`, "", 1) }, "target.type is required"},
+		{"bad target type", func(s string) string { return strings.Replace(s, `type = "postgres"`, `type = "redis"`, 1) }, "target.type = \"redis\""},
+		{"bad pg url", func(s string) string { return strings.Replace(s, "postgres://app@127.0.0.1:5432/app?sslmode=disable", "postgres://app@127.0.0.1:5432/app?sslmode=maybe", 1) }, "target.postgres.url"},
+		{"missing pg url", func(s string) string { return strings.Replace(s, `url = "postgres://app@127.0.0.1:5432/app?sslmode=disable"`, "", 1) }, "target.postgres.url is required"},
+		{"no tables", func(s string) string { return strings.Replace(s, "[[tables]]\nsource = \"shop.orders\"", "", 1) }, "no [[tables]]"},
+		{"bad pattern", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shoporders"`, 1) }, "tables[0]: source"},
+		{"bad glob", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shop.[x"`, 1) }, "bad pattern"},
+		{"wildcard into one table", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.*\"\ntarget = \"a.b\"", 1) }, "tables[0]: target"},
+		{"columns and exclude", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\ncolumns = [\"a\"]\nexclude_columns = [\"b\"]", 1)
+		}, "columns and exclude_columns"},
+		{"key excluded", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\nkey = [\"a\"]\nexclude_columns = [\"a\"]", 1)
+		}, "key column \"a\" is also in exclude_columns"},
+		{"parallelism", func(s string) string { return s + "\n[snapshot]\nparallelism = 0\nchunk_rows = 10\n" }, "snapshot.chunk_rows"},
+		{"on_existing", func(s string) string { return s + "\n[snapshot]\non_existing = \"drop\"\n" }, "snapshot.on_existing"},
+		{"bad duration", func(s string) string { return s + "\n[apply]\nflush_interval = \"soon\"\n" }, "flush_interval"},
+		{"ddl on_error", func(s string) string { return s + "\n[ddl]\non_error = \"ignore\"\n" }, "ddl.on_error"},
+		{"log level", func(s string) string { return s + "\n[log]\nlevel = \"loud\"\n" }, "log.level"},
+		{"state schema", func(s string) string { return s + "\n[state]\nschema = \"bad schema\"\n" }, "state.schema"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.edit(minimal), vars)
+			if err == nil {
+				t.Fatalf("no error, want one containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestElasticsearchTarget(t *testing.T) {
+	base := strings.Replace(minimal, "type = \"postgres\"\n[target.postgres]\nurl = \"postgres://app@127.0.0.1:5432/app?sslmode=disable\"",
+		"type = \"elasticsearch\"\n[target.elasticsearch]\naddresses = [\"${ES_URL}\"]", 1)
+	vars := env(map[string]string{"MYSQL_PASSWORD": "x", "ES_URL": "http://127.0.0.1:9200"})
+	c, err := Parse(base, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Target.Elasticsearch.Addresses[0]; got != "http://127.0.0.1:9200" {
+		t.Errorf("addresses[0] = %q (slices must be expanded too)", got)
+	}
+	for _, tc := range []struct{ edit, want string }{
+		{`target = "Orders"`, "must be lower case"},
+		{`target = "a,b"`, "must not contain"},
+		{`target = "_x"`, "must not start"},
+	} {
+		_, err := Parse(strings.Replace(base, `source = "shop.orders"`, "source = \"shop.orders\"\n"+tc.edit, 1), vars)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.edit, err, tc.want)
+		}
+	}
+	bad := strings.Replace(base, "${ES_URL}", "127.0.0.1:9200", 1)
+	if _, err := Parse(bad, vars); err == nil || !strings.Contains(err.Error(), "target.elasticsearch.addresses[0]") {
+		t.Errorf("err = %v, want addresses[0] named", err)
+	}
+}
+
+func TestPasswordFileAndEscapes(t *testing.T) {
+	dir := t.TempDir()
+	pf := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pf, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(minimal, `password = "${MYSQL_PASSWORD}"`, `password_file = "`+pf+`"`, 1)
+	c, err := Parse(text, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source.Password != "from-file" {
+		t.Errorf("password = %q", c.Source.Password)
+	}
+	text = strings.Replace(minimal, `password = "${MYSQL_PASSWORD}"`, `password = "a$${B}c$d"`, 1)
+	c, err = Parse(text, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source.Password != "a${B}c$d" {
+		t.Errorf("password = %q, want literal a${B}c$d", c.Source.Password)
+	}
+	both := strings.Replace(minimal, `password = "${MYSQL_PASSWORD}"`, `password = "x"`+"\npassword_file = \""+pf+`"`, 1)
+	if _, err := Parse(both, env(nil)); err == nil || !strings.Contains(err.Error(), "password_file") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	cases := []struct {
+		pat       string
+		db, table string
+		want      bool
+	}{
+		{"shop.orders", "shop", "orders", true},
+		{"shop.orders", "shop", "Orders", false},
+		{"shop.*", "shop", "anything", true},
+		{"shop.*", "shop2", "x", false},
+		{"*", "shop", "x", true},
+		{"*", "mysql", "user", false},
+		{"*", "information_schema", "tables", false},
+		{"shop.order_?", "shop", "order_1", true},
+		{"`my.db`.`t`", "my.db", "t", true},
+		{"*.orders", "eu", "orders", true},
+	}
+	for _, tc := range cases {
+		p, err := ParsePattern(tc.pat)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.pat, err)
+		}
+		if got := p.Match(tc.db, tc.table); got != tc.want {
+			t.Errorf("%s.Match(%s, %s) = %v, want %v", tc.pat, tc.db, tc.table, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "a.b.c", ".x", "x.", "`a.b"} {
+		if _, err := ParsePattern(bad); err == nil {
+			t.Errorf("ParsePattern(%q) = nil error", bad)
+		}
+	}
+}
+
+func TestExampleConfigParses(t *testing.T) {
+	b, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(string(b), env(map[string]string{"MYSQL_PASSWORD": "x"})); err != nil {
+		t.Fatalf("config.example.toml: %v", err)
+	}
+}

@@ -1,0 +1,259 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func (c *Config) validate() error {
+	s := c.Source
+	if s.Host == "" {
+		return fmt.Errorf("source.host is required")
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		return fmt.Errorf("source.port = %d: must be 1..65535", s.Port)
+	}
+	if s.User == "" {
+		return fmt.Errorf("source.user is required")
+	}
+	if s.ServerID == 0 {
+		return fmt.Errorf("source.server_id is required: a number 1..4294967295 that no other server or replica of the source uses")
+	}
+	switch s.Flavor {
+	case "", "mysql", "mariadb":
+	default:
+		return fmt.Errorf("source.flavor = %q: must be \"mysql\" or \"mariadb\" (or absent to auto-detect)", s.Flavor)
+	}
+	if err := s.TLS.validate("source.tls"); err != nil {
+		return err
+	}
+
+	switch c.Target.Type {
+	case TargetPostgres:
+		if c.Target.Postgres.URL == "" {
+			return fmt.Errorf("target.postgres.url is required when target.type = \"postgres\"")
+		}
+		if _, err := pgx.ParseConfig(c.Target.Postgres.URL); err != nil {
+			return fmt.Errorf("target.postgres.url: %s", redactURL(err.Error(), c.Target.Postgres.URL))
+		}
+	case TargetElasticsearch:
+		es := c.Target.Elasticsearch
+		if len(es.Addresses) == 0 {
+			return fmt.Errorf("target.elasticsearch.addresses is required when target.type = \"elasticsearch\"")
+		}
+		for i, a := range es.Addresses {
+			u, err := url.Parse(a)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("target.elasticsearch.addresses[%d] = %q: must be an http:// or https:// URL", i, a)
+			}
+		}
+		if es.APIKey != "" && (es.Username != "" || es.Password != "") {
+			return fmt.Errorf("target.elasticsearch: set either api_key or username/password, not both")
+		}
+		if (es.Username == "") != (es.Password == "") {
+			return fmt.Errorf("target.elasticsearch: username and password go together")
+		}
+	case "":
+		return fmt.Errorf("target.type is required: \"postgres\" or \"elasticsearch\"")
+	default:
+		return fmt.Errorf("target.type = %q: must be \"postgres\" or \"elasticsearch\"", c.Target.Type)
+	}
+
+	if len(c.Tables) == 0 {
+		return fmt.Errorf("no [[tables]]: add at least one, e.g. [[tables]] source = \"shop.orders\"")
+	}
+	for i := range c.Tables {
+		if err := c.Tables[i].validate(c.Target.Type); err != nil {
+			return fmt.Errorf("tables[%d]: %w", i, err)
+		}
+	}
+
+	if c.Snapshot.Parallelism < 1 || c.Snapshot.Parallelism > 64 {
+		return fmt.Errorf("snapshot.parallelism = %d: must be 1..64", c.Snapshot.Parallelism)
+	}
+	if c.Snapshot.ChunkRows < 100 {
+		return fmt.Errorf("snapshot.chunk_rows = %d: must be at least 100", c.Snapshot.ChunkRows)
+	}
+	switch c.Snapshot.OnExisting {
+	case "error", "truncate", "recreate":
+	default:
+		return fmt.Errorf("snapshot.on_existing = %q: must be \"error\", \"truncate\" or \"recreate\"", c.Snapshot.OnExisting)
+	}
+	if c.Apply.BatchRows < 1 {
+		return fmt.Errorf("apply.batch_rows = %d: must be at least 1", c.Apply.BatchRows)
+	}
+	if c.Apply.BatchBytes < 1024 {
+		return fmt.Errorf("apply.batch_bytes = %d: must be at least 1024", c.Apply.BatchBytes)
+	}
+	if c.Apply.FlushInterval.Duration < 0 {
+		return fmt.Errorf("apply.flush_interval must not be negative")
+	}
+	switch c.DDL.OnError {
+	case "stop", "skip":
+	default:
+		return fmt.Errorf("ddl.on_error = %q: must be \"stop\" or \"skip\"", c.DDL.OnError)
+	}
+	if !isPlainIdent(c.State.Schema) {
+		return fmt.Errorf("state.schema = %q: use letters, digits and underscores", c.State.Schema)
+	}
+	if err := validIndexName(c.State.Index); err != nil {
+		return fmt.Errorf("state.index: %w", err)
+	}
+	if c.State.Name == "" || len(c.State.Name) > 63 {
+		return fmt.Errorf("state.name = %q: must be 1..63 characters", c.State.Name)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level = %q: must be debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "text", "json":
+	default:
+		return fmt.Errorf("log.format = %q: must be auto, text or json", c.Log.Format)
+	}
+	return nil
+}
+
+func (t TLS) validate(key string) error {
+	switch t.Mode {
+	case "disabled", "preferred", "required":
+	default:
+		return fmt.Errorf("%s.mode = %q: must be \"disabled\", \"preferred\" or \"required\"", key, t.Mode)
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return fmt.Errorf("%s: cert_file and key_file go together", key)
+	}
+	if t.Mode == "disabled" && (t.CAFile != "" || t.CertFile != "") {
+		return fmt.Errorf("%s: certificate files are set but mode = \"disabled\"", key)
+	}
+	return nil
+}
+
+func (r *TableRule) validate(targetType string) error {
+	p, err := ParsePattern(r.Source)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	r.pattern = p
+	if r.Target != "" {
+		if targetType == TargetPostgres {
+			if err := validPGTarget(r.Target, p.Wildcard()); err != nil {
+				return fmt.Errorf("target = %q: %w", r.Target, err)
+			}
+		} else if err := validIndexTemplate(r.Target, p.Wildcard()); err != nil {
+			return fmt.Errorf("target = %q: %w", r.Target, err)
+		}
+	}
+	if len(r.Columns) > 0 && len(r.ExcludeColumns) > 0 {
+		return fmt.Errorf("columns and exclude_columns are both set: keep one")
+	}
+	for name, list := range map[string][]string{"columns": r.Columns, "exclude_columns": r.ExcludeColumns, "key": r.Key} {
+		seen := map[string]bool{}
+		for _, col := range list {
+			if col == "" {
+				return fmt.Errorf("%s: empty column name", name)
+			}
+			if seen[strings.ToLower(col)] {
+				return fmt.Errorf("%s: column %q listed twice", name, col)
+			}
+			seen[strings.ToLower(col)] = true
+		}
+	}
+	for _, k := range r.Key {
+		for _, x := range r.ExcludeColumns {
+			if strings.EqualFold(k, x) {
+				return fmt.Errorf("key column %q is also in exclude_columns", k)
+			}
+		}
+		if len(r.Columns) > 0 && !containsFold(r.Columns, k) {
+			return fmt.Errorf("key column %q is not in columns", k)
+		}
+	}
+	return nil
+}
+
+// validPGTarget accepts "schema.table", "schema.*" and templates using {db} and {table}.
+func validPGTarget(t string, wildcard bool) error {
+	parts := strings.Split(t, ".")
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("must be \"schema.table\" (placeholders {db} and {table} allowed; \"schema.*\" keeps table names)")
+	}
+	if wildcard && parts[1] != "*" && !strings.Contains(parts[1], "{table}") {
+		return fmt.Errorf("a wildcard source needs a target table of \"*\" or one containing {table}, or several tables would land in one")
+	}
+	for _, p := range parts {
+		if len(p) > 63 && !strings.Contains(p, "{") {
+			return fmt.Errorf("PostgreSQL identifiers are at most 63 bytes")
+		}
+	}
+	return nil
+}
+
+// validIndexTemplate checks an Elasticsearch index name template.
+func validIndexTemplate(t string, wildcard bool) error {
+	if wildcard && !strings.Contains(t, "{table}") {
+		return fmt.Errorf("a wildcard source needs {table} in the index name, or several tables would land in one index")
+	}
+	probe := strings.NewReplacer("{db}", "db", "{table}", "table").Replace(t)
+	return validIndexName(probe)
+}
+
+// validIndexName applies Elasticsearch's index naming rules.
+func validIndexName(n string) error {
+	if n == "" {
+		return fmt.Errorf("empty index name")
+	}
+	if n != strings.ToLower(n) {
+		return fmt.Errorf("index name %q must be lower case", n)
+	}
+	if strings.ContainsAny(n, `\/*?"<>| ,#:`) {
+		return fmt.Errorf(`index name %q must not contain \ / * ? " < > | space , # :`, n)
+	}
+	if strings.IndexAny(n[:1], "-_+") == 0 || n == "." || n == ".." {
+		return fmt.Errorf("index name %q must not start with -, _ or + nor be . or ..", n)
+	}
+	if len(n) > 255 {
+		return fmt.Errorf("index name longer than 255 bytes")
+	}
+	return nil
+}
+
+func isPlainIdent(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL keeps a connection string's password out of error messages.
+func redactURL(msg, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return msg
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+	}
+	return msg
+}

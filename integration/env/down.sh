@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Stops the servers started by up.sh; harmless when they are not running. With --wipe it
+# also deletes their data directories.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/common.sh"
+
+[ -f "$HERE/es.sh" ] && bash "$HERE/es.sh" down || true
+
+if [ -f "$MYSQL_DIR/mysqld.pid" ]; then
+	pid=$(cat "$MYSQL_DIR/mysqld.pid")
+	if kill "$pid" 2>/dev/null; then
+		log "stopping MariaDB (pid $pid)"
+		for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+fi
+if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+	log "stopping PostgreSQL"
+	su postgres -c "$PG_BIN/pg_ctl -D '$PG_DIR/data' -m fast -w stop" >/dev/null 2>&1 || true
+fi
+if [ "${1:-}" = "--wipe" ]; then
+	log "removing $ENV_DIR"
+	rm -rf "$ENV_DIR"
+fi
