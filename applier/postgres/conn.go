@@ -1,0 +1,45 @@
+// Package postgres applies snapshots and change batches to PostgreSQL, keeping the
+// checkpoint in the same transaction as the rows it covers.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Connect opens one connection to the target and explains failures without printing the
+// password.
+func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("target.postgres.url: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, explain(cfg, err)
+	}
+	return conn, nil
+}
+
+func explain(cfg *pgx.ConnConfig, err error) error {
+	where := fmt.Sprintf("%s database %q as %q", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), cfg.Database, cfg.User)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "28P01", "28000":
+			return fmt.Errorf("connect to target PostgreSQL %s: authentication failed: check the user and password in target.postgres.url (%s)", where, pe.Message)
+		case "3D000":
+			return fmt.Errorf("connect to target PostgreSQL %s: database does not exist: create it or fix target.postgres.url", where)
+		}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("connect to target PostgreSQL %s: server unreachable: check host and port in target.postgres.url and that the server runs (%v)", where, err)
+	}
+	return fmt.Errorf("connect to target PostgreSQL %s: %w", where, err)
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+
+	"github.com/replicator/replicator/applier/elastic"
+	"github.com/replicator/replicator/applier/postgres"
+	"github.com/replicator/replicator/check"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/logging"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/source"
+)
+
+func init() {
+	var asJSON bool
+	register(&command{
+		name:        "check",
+		summary:     "preflight the source and the target; prints each check with its fix",
+		usage:       "check -c config.toml [--json]",
+		needsConfig: true,
+		flags:       func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print the checks as JSON") },
+		run: func(ctx context.Context, env *runEnv) error {
+			rep := runChecks(ctx, env)
+			var err error
+			if asJSON {
+				err = rep.WriteJSON(env.stdout)
+			} else {
+				err = rep.WriteText(env.stdout)
+			}
+			if err != nil {
+				return err
+			}
+			if !rep.OK() {
+				return fmt.Errorf("%d checks failed: %v", len(rep.Failed()), rep.Failed())
+			}
+			return nil
+		},
+	})
+}
+
+func runChecks(ctx context.Context, env *runEnv) *check.Report {
+	cfg := env.cfg
+	rep := &check.Report{}
+	d := source.NewDialer(cfg.Source)
+	check.Source(ctx, rep, cfg, d, logging.Foreign(env.log, "binlog-probe"))
+
+	switch cfg.Target.Type {
+	case config.TargetPostgres:
+		postgres.Check(ctx, rep, cfg.Target.Postgres.URL, cfg.State.Schema, targetSchemas(ctx, cfg, d))
+	case config.TargetElasticsearch:
+		elastic.Check(ctx, rep, cfg.Target.Elasticsearch)
+	}
+	return rep
+}
+
+// targetSchemas lists the PostgreSQL schemas the selected tables go to; unknown when the
+// source cannot be read (the source checks report that).
+func targetSchemas(ctx context.Context, cfg *config.Config, d *source.Dialer) []string {
+	conn, err := d.Dial(ctx)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	tables, err := conn.SelectedTables(ctx, cfg)
+	if err != nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, t := range tables {
+		s, _ := mapping.PGTarget(cfg.Rule(t.Schema, t.Name), t.Schema, t.Name)
+		set[s] = true
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

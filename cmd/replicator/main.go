@@ -1,0 +1,184 @@
+// Command replicator keeps PostgreSQL tables and Elasticsearch indexes in sync with a MySQL
+// or MariaDB database: a consistent snapshot, then the binary log from exactly its position.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+// command is one subcommand of the CLI.
+type command struct {
+	name, summary, usage string
+	// needsConfig commands get -c, --log-level and --log-format.
+	needsConfig bool
+	flags       func(fs *flag.FlagSet) // extra flags
+	run         func(ctx context.Context, env *runEnv) error
+}
+
+// runEnv is what a command runs with.
+type runEnv struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	stdout io.Writer
+	args   []string
+}
+
+// errSilent means the command already printed its failure (for example a failed check
+// list); main exits non-zero without another line.
+var errSilent = errors.New("")
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "replicator: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	fs := flag.NewFlagSet("replicator "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfgPath, logLevel, logFormat string
+	if cmd.needsConfig {
+		def := os.Getenv("REPLICATOR_CONFIG")
+		if def == "" {
+			def = "config.toml"
+		}
+		fs.StringVar(&cfgPath, "c", def, "configuration file (env REPLICATOR_CONFIG)")
+		fs.StringVar(&cfgPath, "config", def, "configuration file (same as -c)")
+		fs.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
+		fs.StringVar(&logFormat, "log-format", "", "auto, text or json (overrides log.format)")
+	}
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: replicator %s\n\n%s\n\nflags:\n", cmd.usage, cmd.summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	env := &runEnv{stdout: stdout, args: fs.Args()}
+	if cmd.needsConfig {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "replicator: %v\n", err)
+			return 1
+		}
+		if logLevel != "" {
+			cfg.Log.Level = logLevel
+		}
+		if logFormat != "" {
+			cfg.Log.Format = logFormat
+		}
+		lg, err := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
+		if err != nil {
+			fmt.Fprintf(stderr, "replicator: %v\n", err)
+			return 2
+		}
+		env.cfg, env.log = cfg, lg
+	} else {
+		env.log, _ = logging.New(stderr, "info", "auto")
+	}
+	slog.SetDefault(env.log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.run(ctx, env)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errSilent):
+		return 1
+	default:
+		fmt.Fprintf(stderr, "replicator %s: %s\n", cmd.name, oneLine(err.Error()))
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		return 1
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "replicator keeps PostgreSQL or Elasticsearch in sync with MySQL/MariaDB.\n\nusage: replicator <command> [flags]\n\ncommands:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nRun 'replicator <command> --help' for the flags of a command.\n")
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		return v
+	}
+	return "(devel)"
+}
+
+func init() {
+	register(&command{
+		name: "version", summary: "print the version", usage: "version",
+		run: func(_ context.Context, env *runEnv) error {
+			_, err := fmt.Fprintf(env.stdout, "replicator %s\n", versionString())
+			return err
+		},
+	})
+}

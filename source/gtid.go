@@ -1,0 +1,107 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+)
+
+// CurrentGTID returns the GTID set of everything the source has written to its binary log.
+func (c *Conn) CurrentGTID(ctx context.Context) (string, error) {
+	name := "@@GLOBAL.gtid_executed"
+	if c.Flavor == MariaDB {
+		name = "@@GLOBAL.gtid_binlog_pos"
+	}
+	v, _, err := c.Variable(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", name, err)
+	}
+	return strings.ReplaceAll(strings.TrimSpace(v), "\n", ""), nil
+}
+
+// ParseGTIDSet parses a GTID set in the flavor's syntax.
+func ParseGTIDSet(flavor, s string) (mysql.GTIDSet, error) {
+	f := mysql.MySQLFlavor
+	if flavor == MariaDB {
+		f = mysql.MariaDBFlavor
+	}
+	g, err := mysql.ParseGTIDSet(f, s)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s GTID set %q: %w", flavor, s, err)
+	}
+	return g, nil
+}
+
+// SyncerConfig builds the go-mysql binlog syncer configuration for this dialer. Its logs
+// go to logger, so one log stream remains.
+func (d *Dialer) SyncerConfig(serverID uint32, flavor string, logger *slog.Logger) replication.BinlogSyncerConfig {
+	return replication.BinlogSyncerConfig{
+		ServerID:        serverID,
+		Flavor:          flavor,
+		Host:            d.cfg.Host,
+		Port:            uint16(d.cfg.Port),
+		User:            d.cfg.User,
+		Password:        d.cfg.Password,
+		Charset:         "utf8mb4",
+		TLSConfig:       d.TLSConfig(),
+		Logger:          logger,
+		HeartbeatPeriod: 5 * time.Second,
+		ReadTimeout:     30 * time.Second,
+		UseDecimal:      false,
+		// Reconnects are ours to manage (with our backoff and checkpoint), not go-mysql's.
+		DisableRetrySync: true,
+	}
+}
+
+// ProbeServerID derives the server id used by short-lived checks, so a check never kicks
+// off a running replicator that uses the configured id.
+func ProbeServerID(id uint32) uint32 {
+	p := id + 1_000_000_000
+	if p == 0 {
+		p = 1
+	}
+	return p
+}
+
+// ErrNoReplicationPrivilege means the account may not read the binary log.
+var ErrNoReplicationPrivilege = errors.New("missing REPLICATION SLAVE privilege")
+
+// ProbeBinlog opens a binlog dump at the source's current GTID position and reads its first
+// event, proving the account may stream the binary log. It does not wait for new events.
+func (d *Dialer) ProbeBinlog(ctx context.Context, flavor, gtid string, logger *slog.Logger) error {
+	gs, err := ParseGTIDSet(flavor, gtid)
+	if err != nil {
+		return err
+	}
+	cfg := d.SyncerConfig(ProbeServerID(d.cfg.ServerID), flavor, logger)
+	cfg.DumpCommandFlag = replication.BINLOG_DUMP_NON_BLOCK
+	syncer := replication.NewBinlogSyncer(cfg)
+	defer syncer.Close()
+	st, err := syncer.StartSyncGTID(gs)
+	if err != nil {
+		return classifyBinlogErr(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := st.GetEvent(pctx); err != nil {
+		return classifyBinlogErr(err)
+	}
+	return nil
+}
+
+func classifyBinlogErr(err error) error {
+	var me *mysql.MyError
+	if errors.As(err, &me) && (me.Code == mysql.ER_SPECIFIC_ACCESS_DENIED_ERROR || me.Code == mysql.ER_ACCESS_DENIED_ERROR) {
+		return fmt.Errorf("%w: %s", ErrNoReplicationPrivilege, me.Message)
+	}
+	if strings.Contains(err.Error(), "REPLICATION SLAVE") {
+		return fmt.Errorf("%w: %v", ErrNoReplicationPrivilege, err)
+	}
+	return err
+}
