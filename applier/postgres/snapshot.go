@@ -1,0 +1,296 @@
+package postgres
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+)
+
+var _ snapshot.Target = (*Target)(nil)
+
+// storedPlan is a table's snapshot plan as kept in snapshot_tables' history row.
+type storedPlan struct {
+	Table   *schema.Table `json:"table"`
+	Columns []int         `json:"columns"`
+}
+
+// LoadProgress implements snapshot.Target.
+func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
+	cp, err := t.state.Checkpoint(ctx)
+	if err != nil || cp == nil {
+		return nil, err
+	}
+	prog := &snapshot.Progress{Position: cp.Position, Complete: cp.Phase == PhaseStreaming, Tables: map[string]*snapshot.TableProgress{}}
+	if prog.Complete {
+		return prog, nil
+	}
+	s := t.state
+	rows, err := t.pool.Query(ctx, `SELECT st.source_table, st.done, st.rows_estimate, h.definition
+		FROM `+s.ident("snapshot_tables")+` st JOIN `+s.ident("schema_history")+` h
+		  ON h.name = st.name AND h.source_table = st.source_table AND h.gtid = $2
+		WHERE st.name = $1`, s.name, cp.Position.GTID)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot progress: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		var tp snapshot.TableProgress
+		var def []byte
+		if err := rows.Scan(&name, &tp.Done, &tp.Estimate, &def); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read snapshot progress: %w", err)
+		}
+		var sp storedPlan
+		if err := json.Unmarshal(def, &sp); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("decode stored definition of %s: %w", name, err)
+		}
+		tp.Table, tp.Columns, tp.ChunkDone = sp.Table, sp.Columns, map[int]bool{}
+		prog.Tables[name] = &tp
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	crow, err := t.pool.Query(ctx, `SELECT source_table, chunk, lo, hi, done FROM `+s.ident("snapshot_chunks")+
+		` WHERE name = $1 ORDER BY source_table, chunk`, s.name)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot chunks: %w", err)
+	}
+	defer crow.Close()
+	for crow.Next() {
+		var name string
+		var c snapshot.Chunk
+		var done bool
+		if err := crow.Scan(&name, &c.ID, &c.Lo, &c.Hi, &done); err != nil {
+			return nil, fmt.Errorf("read snapshot chunks: %w", err)
+		}
+		tp := prog.Tables[name]
+		if tp == nil {
+			continue
+		}
+		tp.Chunks = append(tp.Chunks, c)
+		if done {
+			tp.ChunkDone[c.ID] = true
+		}
+	}
+	return prog, crow.Err()
+}
+
+// Start implements snapshot.Target: target tables, plan and position in one transaction,
+// so a crash leaves either no snapshot or a complete plan to resume.
+func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan, onExisting string) error {
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	s := t.state
+	for _, q := range []string{"snapshot_tables", "snapshot_chunks", "schema_history"} {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+s.ident(q)+" WHERE name = $1", s.name); err != nil {
+			return fmt.Errorf("reset snapshot state: %w", err)
+		}
+	}
+	for _, p := range plans {
+		id, err := t.tableIdent(p.Table)
+		if err != nil {
+			return err
+		}
+		if err := t.prepareTable(ctx, tx, id, p, onExisting); err != nil {
+			return err
+		}
+		def, err := json.Marshal(storedPlan{Table: p.Table, Columns: p.Columns})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("snapshot_tables")+` (name, source_table, target_table, chunks, rows_estimate)
+			VALUES ($1, $2, $3, $4, $5)`, s.name, p.Name(), id.Sanitize(), len(p.Chunks), p.RowsEstimate); err != nil {
+			return fmt.Errorf("store snapshot plan: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, $4)`,
+			s.name, pos.GTID, p.Name(), def); err != nil {
+			return fmt.Errorf("store schema of %s: %w", p.Name(), err)
+		}
+		for _, c := range p.Chunks {
+			if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("snapshot_chunks")+` (name, source_table, chunk, lo, hi) VALUES ($1, $2, $3, $4, $5)`,
+				s.name, p.Name(), c.ID, c.Lo, c.Hi); err != nil {
+				return fmt.Errorf("store snapshot chunks: %w", err)
+			}
+		}
+	}
+	if err := s.saveCheckpoint(ctx, tx, Checkpoint{Position: pos, Phase: PhaseSnapshot}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit snapshot plan: %w", err)
+	}
+	return nil
+}
+
+// prepareTable creates the target table, or deals with an existing one by onExisting.
+func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier, p *snapshot.TablePlan, onExisting string) error {
+	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{id[0]}.Sanitize()); err != nil {
+		return fmt.Errorf("create schema %s: %w", id[0], err)
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", id.Sanitize()).Scan(&exists); err != nil {
+		return fmt.Errorf("look up %s: %w", id.Sanitize(), err)
+	}
+	if exists {
+		switch onExisting {
+		case "recreate":
+			if _, err := tx.Exec(ctx, "DROP TABLE "+id.Sanitize()); err != nil {
+				return fmt.Errorf("drop %s: %w", id.Sanitize(), err)
+			}
+			exists = false
+		case "truncate":
+			if _, err := tx.Exec(ctx, "TRUNCATE "+id.Sanitize()); err != nil {
+				return fmt.Errorf("truncate %s: %w", id.Sanitize(), err)
+			}
+		default:
+			var any bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+id.Sanitize()+")").Scan(&any); err != nil {
+				return fmt.Errorf("look into %s: %w", id.Sanitize(), err)
+			}
+			if any {
+				return fmt.Errorf("target table %s already holds rows: empty it, or set snapshot.on_existing = \"truncate\" or \"recreate\"", id.Sanitize())
+			}
+		}
+	}
+	if exists {
+		return nil
+	}
+	q, err := createTableSQL(id, p.Table, p.Columns)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, q); err != nil {
+		return fmt.Errorf("create %s: %w", id.Sanitize(), err)
+	}
+	return nil
+}
+
+// CopyChunk implements snapshot.Target with one COPY in text format, streamed through a
+// pipe so memory stays bounded, committed together with the chunk's done mark.
+func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapshot.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
+	id, err := t.tableIdent(p.Table)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("target connection: %w", err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+
+	cols := p.SelectedColumns()
+	enc := mapping.NewPGEncoder(cols)
+	copySQL := "COPY " + id.Sanitize() + " (" + mapping.CopyColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
+	pr, pw := io.Pipe()
+	copyDone := make(chan error, 1)
+	go func() {
+		_, err := conn.Conn().PgConn().CopyFrom(ctx, pr, copySQL)
+		pr.CloseWithError(err) // unblocks the writer if COPY failed early
+		copyDone <- err
+	}()
+	bw := bufio.NewWriterSize(pw, 256<<10)
+	var rows int64
+	var line []byte
+	fillErr := fill(func(r change.Row) error {
+		var err error
+		if line, err = enc.AppendRow(line[:0], r); err != nil {
+			return fmt.Errorf("row %d of %s: %w", rows+1, p.Name(), err)
+		}
+		rows++
+		_, err = bw.Write(line)
+		return err
+	})
+	if fillErr == nil {
+		fillErr = bw.Flush()
+	}
+	if fillErr != nil {
+		pw.CloseWithError(fillErr)
+	} else {
+		pw.Close()
+	}
+	copyErr := <-copyDone
+	if fillErr != nil && !errors.Is(fillErr, io.ErrClosedPipe) {
+		return 0, fillErr
+	}
+	if copyErr != nil {
+		return 0, fmt.Errorf("COPY into %s: %w", id.Sanitize(), copyErr)
+	}
+	s := t.state
+	if _, err := tx.Exec(ctx, `UPDATE `+s.ident("snapshot_chunks")+` SET done = true, rows = $4 WHERE name = $1 AND source_table = $2 AND chunk = $3`,
+		s.name, p.Name(), c.ID, rows); err != nil {
+		return 0, fmt.Errorf("mark chunk done: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit chunk %d of %s: %w", c.ID, p.Name(), err)
+	}
+	return rows, nil
+}
+
+// FinishTable implements snapshot.Target: secondary indexes after the rows, as loading
+// into an unindexed table is faster.
+func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
+	id, err := t.tableIdent(p.Table)
+	if err != nil {
+		return err
+	}
+	stmts, skipped := indexSQL(id, p.Table, p.Columns)
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	s := t.state
+	var done bool
+	if err := tx.QueryRow(ctx, "SELECT done FROM "+s.ident("snapshot_tables")+" WHERE name = $1 AND source_table = $2 FOR UPDATE", s.name, p.Name()).Scan(&done); err != nil {
+		return fmt.Errorf("finish %s: %w", p.Name(), err)
+	}
+	if done {
+		return nil
+	}
+	for _, q := range stmts {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("create index on %s: %s: %w", id.Sanitize(), q, err)
+		}
+	}
+	if len(skipped) > 0 {
+		t.log.Info("indexes not mirrored", "table", p.Name(), "indexes", skipped)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE "+s.ident("snapshot_tables")+" SET done = true WHERE name = $1 AND source_table = $2", s.name, p.Name()); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// Finish implements snapshot.Target.
+func (t *Target) Finish(ctx context.Context, pos change.Position) error {
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	if err := t.state.saveCheckpoint(ctx, tx, Checkpoint{Position: pos, Phase: PhaseStreaming}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+

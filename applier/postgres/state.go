@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/replicator/replicator/change"
+)
+
+// State is the replicator's bookkeeping in the target's state schema: the checkpoint, the
+// snapshot plan and progress, and the schema history. It is written in the same
+// transactions as the rows it describes.
+type State struct {
+	pool   *pgxpool.Pool
+	schema string
+	name   string
+}
+
+// Phases of a checkpoint.
+const (
+	PhaseSnapshot  = "snapshot"
+	PhaseStreaming = "streaming"
+)
+
+// Checkpoint is the stored position of one replicator.
+type Checkpoint struct {
+	Position change.Position
+	Phase    string
+}
+
+func (s *State) ident(table string) string { return pgx.Identifier{s.schema, table}.Sanitize() }
+
+// ensure creates the state schema and tables.
+func (s *State) ensure(ctx context.Context) error {
+	stmts := []string{
+		"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{s.schema}.Sanitize(),
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("checkpoint") + ` (
+			name text PRIMARY KEY,
+			flavor text NOT NULL,
+			gtid text NOT NULL,
+			phase text NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now())`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("snapshot_tables") + ` (
+			name text NOT NULL,
+			source_table text NOT NULL,
+			target_table text NOT NULL,
+			chunks int NOT NULL,
+			rows_estimate bigint NOT NULL,
+			done boolean NOT NULL DEFAULT false,
+			PRIMARY KEY (name, source_table))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("snapshot_chunks") + ` (
+			name text NOT NULL,
+			source_table text NOT NULL,
+			chunk int NOT NULL,
+			lo bigint,
+			hi bigint,
+			rows bigint,
+			done boolean NOT NULL DEFAULT false,
+			PRIMARY KEY (name, source_table, chunk))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("schema_history") + ` (
+			name text NOT NULL,
+			seq bigserial,
+			gtid text NOT NULL,
+			source_table text NOT NULL,
+			definition jsonb,
+			PRIMARY KEY (name, seq))`,
+	}
+	for _, q := range stmts {
+		if _, err := s.pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("create state schema %s: %w", s.schema, err)
+		}
+	}
+	return nil
+}
+
+// Checkpoint returns the stored checkpoint, or nil when there is none.
+func (s *State) Checkpoint(ctx context.Context) (*Checkpoint, error) {
+	var cp Checkpoint
+	err := s.pool.QueryRow(ctx, "SELECT flavor, gtid, phase FROM "+s.ident("checkpoint")+" WHERE name = $1", s.name).
+		Scan(&cp.Position.Flavor, &cp.Position.GTID, &cp.Phase)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return &cp, nil
+}
+
+// saveCheckpoint stores the checkpoint inside tx.
+func (s *State) saveCheckpoint(ctx context.Context, tx pgx.Tx, cp Checkpoint) error {
+	_, err := tx.Exec(ctx, `INSERT INTO `+s.ident("checkpoint")+` (name, flavor, gtid, phase) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO UPDATE SET flavor = EXCLUDED.flavor, gtid = EXCLUDED.gtid, phase = EXCLUDED.phase, updated_at = now()`,
+		s.name, cp.Position.Flavor, cp.Position.GTID, cp.Phase)
+	if err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", cp.Position.GTID, err)
+	}
+	return nil
+}

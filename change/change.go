@@ -1,0 +1,18 @@
+// Package change holds the types every stage shares: source positions, rows in canonical
+// form, and row changes. It imports nothing of the project, so every stage can use it.
+package change
+
+// Position is a point in the source's binary log, as a GTID set in the flavor's syntax.
+// Checkpoints only ever hold positions at transaction ends.
+type Position struct {
+	Flavor string // "mysql" or "mariadb"
+	GTID   string // e.g. "0-1-42" or "3E11FA47-...:1-42"
+}
+
+func (p Position) String() string { return p.GTID }
+
+// Row is one row's values in canonical form: each value as MySQL renders it in a utf8mb4
+// session with time_zone '+00:00' (numbers as decimal text, temporal values as text, BIT
+// and binary strings as raw bytes, JSON as JSON text). A nil entry is NULL. The snapshot
+// and the binlog decoder both produce this form, so every target encodes one thing.
+type Row [][]byte

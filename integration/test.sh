@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The full test suite on a fresh machine: installs and starts the local servers
+# (integration/env/up.sh), checks formatting and vet, runs the unit tests and then the
+# integration tests against the real servers. Servers this script started are stopped at
+# the end; ones that were already running are left running.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+. integration/env/common.sh
+
+command -v go >/dev/null 2>&1 || die "Go is not installed (go.mod names the version)"
+
+started=0
+if ! mysql_up || ! pg_up || ! curl -sf "http://127.0.0.1:${ES_PORT:-19200}" >/dev/null 2>&1; then
+	started=1
+fi
+cleanup() {
+	if [ "$started" = 1 ] && [ "${REPLICATOR_KEEP_ENV:-0}" != 1 ]; then
+		bash integration/env/down.sh || true
+	fi
+}
+trap cleanup EXIT
+bash integration/env/up.sh
+
+echo "== gofmt / go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
+go vet ./...
+go vet -tags integration ./integration/
+
+echo "== unit tests"
+go test -count=1 ./...
+
+echo "== integration tests"
+# One package, run serially: the tests share the servers (and some change global settings).
+export CI=${CI:-true}
+# The full verbose log goes to a file; the terminal gets test names, failures and the summary.
+log=${REPLICATOR_TEST_LOG:-/tmp/replicator-integration.log}
+set +e
+go test -tags integration -count=1 -p 1 -timeout 40m ${REPLICATOR_TEST_RUN:+-run "$REPLICATOR_TEST_RUN"} -v ./integration/ 2>&1 |
+	tee "$log" | grep --line-buffered -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:'
+status=${PIPESTATUS[0]}
+set -e
+echo "(full log: $log)"
+exit "$status"

@@ -1,0 +1,73 @@
+package mapping
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/replicator/replicator/schema"
+)
+
+// PGType returns the PostgreSQL column type for a MySQL column. The mapping is lossless:
+// every value the source column can hold has exactly one target value (see the README's
+// type table for the conversions that change the representation).
+func PGType(c *schema.Column) (string, error) {
+	switch c.DataType {
+	case "tinyint":
+		return "smallint", nil
+	case "smallint":
+		if c.Unsigned {
+			return "integer", nil
+		}
+		return "smallint", nil
+	case "mediumint":
+		return "integer", nil
+	case "int", "integer":
+		if c.Unsigned {
+			return "bigint", nil
+		}
+		return "integer", nil
+	case "bigint":
+		if c.Unsigned {
+			return "numeric(20,0)", nil
+		}
+		return "bigint", nil
+	case "decimal", "numeric":
+		return fmt.Sprintf("numeric(%d,%d)", max(c.Precision, 1), c.Scale), nil
+	case "float":
+		return "real", nil
+	case "double", "real", "double precision":
+		return "double precision", nil
+	case "bit":
+		return fmt.Sprintf("bit(%d)", max(c.Precision, 1)), nil
+	case "bool", "boolean":
+		return "smallint", nil
+	case "year":
+		return "smallint", nil
+	case "date":
+		return "date", nil
+	case "datetime":
+		return fmt.Sprintf("timestamp(%d) without time zone", c.FracDigits), nil
+	case "timestamp":
+		return fmt.Sprintf("timestamp(%d) with time zone", c.FracDigits), nil
+	case "time":
+		// PostgreSQL's time cannot hold negative or > 24h values; interval can.
+		return fmt.Sprintf("interval(%d)", c.FracDigits), nil
+	case "char", "varchar":
+		if c.CharLength > 0 && c.CharLength <= 10485760 {
+			return fmt.Sprintf("varchar(%d)", c.CharLength), nil
+		}
+		return "text", nil
+	case "tinytext", "text", "mediumtext", "longtext", "enum", "set":
+		return "text", nil
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return "bytea", nil
+	case "json":
+		return "jsonb", nil
+	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection", "geomcollection":
+		// MySQL's internal format (SRID + WKB), kept byte for byte.
+		return "bytea", nil
+	case "vector":
+		return "bytea", nil
+	}
+	return "", fmt.Errorf("column %s: MySQL type %s has no PostgreSQL mapping", c.Name, strings.ToUpper(c.ColumnType))
+}

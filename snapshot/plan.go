@@ -1,0 +1,155 @@
+// Package snapshot copies the selected tables under one consistent view of the source
+// and records the binary log position of that view, so streaming continues from exactly
+// there. Chunks commit together with their "done" mark, so a killed snapshot resumes
+// without gaps or duplicates.
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/source"
+)
+
+// TablePlan is one table's part of a snapshot.
+type TablePlan struct {
+	Table *schema.Table
+	// Columns are the indexes (into Table.Columns) of the replicated columns.
+	Columns []int
+	// Target names the destination for messages ("schema.table" or an index).
+	Target       string
+	Chunks       []Chunk
+	RowsEstimate int64
+}
+
+// Name is the source table's "db.table".
+func (p *TablePlan) Name() string { return p.Table.QualifiedName() }
+
+// SelectedColumns returns the replicated columns in order.
+func (p *TablePlan) SelectedColumns() []*schema.Column {
+	out := make([]*schema.Column, len(p.Columns))
+	for i, c := range p.Columns {
+		out[i] = &p.Table.Columns[c]
+	}
+	return out
+}
+
+// Chunk is a range of the first key column: Lo < key <= Hi, where a nil bound is open.
+// Only integer first key columns are split; any other table is one chunk.
+type Chunk struct {
+	ID     int
+	Lo, Hi *int64
+}
+
+// Target is what the snapshot writes to. The PostgreSQL and Elasticsearch appliers
+// implement it.
+type Target interface {
+	// LoadProgress returns the stored state of an earlier snapshot, or nil if none began.
+	LoadProgress(ctx context.Context) (*Progress, error)
+	// Start creates the target tables (without secondary indexes) according to
+	// onExisting, and stores the plan and the position in one transaction.
+	Start(ctx context.Context, pos change.Position, plans []*TablePlan, onExisting string) error
+	// CopyChunk stores the rows that fill produces and marks the chunk done, atomically.
+	// It is called from several goroutines at once.
+	CopyChunk(ctx context.Context, plan *TablePlan, chunk Chunk, fill func(emit func(change.Row) error) error) (int64, error)
+	// FinishTable creates the secondary indexes and marks the table done.
+	FinishTable(ctx context.Context, plan *TablePlan) error
+	// Finish stores the checkpoint from which streaming continues.
+	Finish(ctx context.Context, pos change.Position) error
+}
+
+// Progress is a stored snapshot: where it started and what is done.
+type Progress struct {
+	Position change.Position
+	// Complete means the snapshot finished and streaming owns the checkpoint.
+	Complete bool
+	Tables   map[string]*TableProgress
+}
+
+// TableProgress is one table's stored plan and progress.
+type TableProgress struct {
+	Table     *schema.Table
+	Columns   []int
+	Chunks    []Chunk
+	ChunkDone map[int]bool
+	Done      bool
+	Estimate  int64
+}
+
+// planChunks splits a table on its first key column when that is an integer, walking the
+// primary key index so chunks hold about chunkRows rows each however the keys are spread.
+func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimate int64, chunkRows int) ([]Chunk, error) {
+	whole := []Chunk{{ID: 0}}
+	if len(t.Key) == 0 || estimate < int64(chunkRows)*3/2 || !isInteger(t.Columns[t.Key[0]].DataType) {
+		return whole, nil
+	}
+	k := source.QuoteIdent(t.Columns[t.Key[0]].Name)
+	tbl := source.QuoteTable(t.Schema, t.Name)
+	var bounds []int64
+	var last *int64
+	for {
+		q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s LIMIT 1 OFFSET %d", k, tbl, k, chunkRows-1)
+		if last != nil {
+			q = fmt.Sprintf("SELECT %s FROM %s WHERE %s > %d ORDER BY %s LIMIT 1 OFFSET %d", k, tbl, k, *last, k, chunkRows-1)
+		}
+		rows, err := conn.QueryStrings(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("plan chunks of %s: %w", t.QualifiedName(), err)
+		}
+		if len(rows) == 0 || rows[0][0] == nil {
+			break
+		}
+		v, err := strconv.ParseInt(*rows[0][0], 10, 64)
+		if err != nil {
+			// An unsigned key beyond int64: keep what was planned and leave the rest open.
+			break
+		}
+		bounds = append(bounds, v)
+		last = &bounds[len(bounds)-1]
+	}
+	if len(bounds) == 0 {
+		return whole, nil
+	}
+	chunks := make([]Chunk, 0, len(bounds)+1)
+	var lo *int64
+	for i := range bounds {
+		hi := bounds[i]
+		chunks = append(chunks, Chunk{ID: i, Lo: lo, Hi: &hi})
+		lo = &bounds[i]
+	}
+	return append(chunks, Chunk{ID: len(bounds), Lo: lo}), nil
+}
+
+func isInteger(dataType string) bool {
+	switch dataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
+		return true
+	}
+	return false
+}
+
+// chunkQuery is the SELECT that reads one chunk's rows.
+func chunkQuery(p *TablePlan, c Chunk) string {
+	cols := ""
+	for i, ci := range p.Columns {
+		if i > 0 {
+			cols += ", "
+		}
+		cols += source.QuoteIdent(p.Table.Columns[ci].Name)
+	}
+	q := "SELECT " + cols + " FROM " + source.QuoteTable(p.Table.Schema, p.Table.Name)
+	if c.Lo == nil && c.Hi == nil {
+		return q
+	}
+	k := source.QuoteIdent(p.Table.Columns[p.Table.Key[0]].Name)
+	switch {
+	case c.Lo == nil:
+		return fmt.Sprintf("%s WHERE %s <= %d", q, k, *c.Hi)
+	case c.Hi == nil:
+		return fmt.Sprintf("%s WHERE %s > %d", q, k, *c.Lo)
+	}
+	return fmt.Sprintf("%s WHERE %s > %d AND %s <= %d", q, k, *c.Lo, k, *c.Hi)
+}

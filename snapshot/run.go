@@ -1,0 +1,355 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/source"
+)
+
+// Options are what a snapshot runs with.
+type Options struct {
+	Config *config.Config
+	Dialer *source.Dialer
+	Target Target
+	// TargetName names a source table's destination for messages.
+	TargetName func(rule *config.TableRule, db, table string) string
+	Log        *slog.Logger
+	// Progress receives periodic progress; nil logs it.
+	Progress func([]TableStatus)
+}
+
+// TableStatus is one table's progress for display.
+type TableStatus struct {
+	Name            string
+	Rows, Estimate  int64
+	Chunks, Done    int
+	Started         time.Time
+	Finished        bool
+	FinishedAt      time.Time
+}
+
+// Summary is what a finished snapshot reports.
+type Summary struct {
+	Position change.Position
+	Tables   int
+	Rows     int64
+	Bytes    int64
+	Duration time.Duration
+	LockTime time.Duration
+	Method   string
+	// AlreadyComplete means an earlier run had finished; nothing was copied.
+	AlreadyComplete bool
+}
+
+// Run performs or resumes the snapshot and leaves the streaming checkpoint in the target.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	start := time.Now()
+	prog, err := o.Target.LoadProgress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if prog != nil && prog.Complete {
+		return &Summary{Position: prog.Position, AlreadyComplete: true}, nil
+	}
+	meta, err := o.Dialer.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer meta.Close()
+
+	var plans []*TablePlan
+	resumed := prog != nil
+	if resumed {
+		plans = plansFromProgress(prog)
+		o.Log.Info("resuming snapshot", "position", prog.Position.GTID, "tables", len(plans))
+	} else {
+		plans, err = makePlans(ctx, meta, o)
+		if err != nil {
+			return nil, err
+		}
+		if len(plans) == 0 {
+			return nil, errors.New("no source table matches the [[tables]] rules: check them with 'replicator check'")
+		}
+	}
+
+	v, err := openView(ctx, o.Dialer, o.Config.Snapshot.Parallelism, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("open consistent snapshot: %w", err)
+	}
+	defer v.close()
+	o.Log.Info("consistent snapshot opened", "gtid", v.pos.GTID, "method", v.method, "readers", len(v.readers),
+		"lock_ms", float64(v.lockTime.Microseconds())/1000)
+
+	pos := v.pos
+	if resumed {
+		// Streaming must start at the earliest view any stored chunk was read under;
+		// with full row images, replaying from there converges every row.
+		pos = prog.Position
+	} else if err := o.Target.Start(ctx, pos, plans, o.Config.Snapshot.OnExisting); err != nil {
+		return nil, err
+	}
+
+	sum, err := copyAll(ctx, o, v, plans, prog)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Target.Finish(ctx, pos); err != nil {
+		return nil, err
+	}
+	sum.Position, sum.LockTime, sum.Method = pos, v.lockTime, v.method
+	sum.Tables, sum.Duration = len(plans), time.Since(start)
+	return sum, nil
+}
+
+func plansFromProgress(prog *Progress) []*TablePlan {
+	names := make([]string, 0, len(prog.Tables))
+	for n := range prog.Tables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	plans := make([]*TablePlan, 0, len(names))
+	for _, n := range names {
+		tp := prog.Tables[n]
+		plans = append(plans, &TablePlan{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate})
+	}
+	return plans
+}
+
+// makePlans loads the selected tables' definitions and plans their chunks.
+func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan, error) {
+	cfg := o.Config
+	names, err := meta.SelectedTables(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var plans []*TablePlan
+	for _, n := range names {
+		t, err := meta.LoadTable(ctx, n.Schema, n.Name)
+		if err != nil {
+			return nil, err
+		}
+		if t == nil {
+			continue // dropped since it was listed
+		}
+		rule := cfg.Rule(n.Schema, n.Name)
+		cols, err := ResolveColumns(t, rule)
+		if err != nil {
+			return nil, err
+		}
+		est, err := estimateRows(ctx, meta, n)
+		if err != nil {
+			return nil, err
+		}
+		chunks, err := planChunks(ctx, meta, t, est, cfg.Snapshot.ChunkRows)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, &TablePlan{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: o.TargetName(rule, n.Schema, n.Name)})
+	}
+	return plans, nil
+}
+
+// ResolveColumns applies a rule's key, columns and exclude_columns to a table definition:
+// it sets the identity key and returns the indexes of the replicated columns.
+func ResolveColumns(t *schema.Table, rule *config.TableRule) ([]int, error) {
+	if len(rule.Key) > 0 {
+		if err := t.SetKey(rule.Key); err != nil {
+			return nil, fmt.Errorf("tables rule %q: %w", rule.Source, err)
+		}
+	}
+	if len(t.Key) == 0 {
+		return nil, fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns", t.QualifiedName())
+	}
+	var cols []int
+	for i, c := range t.Columns {
+		switch {
+		case len(rule.Columns) > 0 && !containsFold(rule.Columns, c.Name):
+			continue
+		case containsFold(rule.ExcludeColumns, c.Name):
+			continue
+		}
+		cols = append(cols, i)
+	}
+	for _, want := range append(append([]string{}, rule.Columns...), rule.ExcludeColumns...) {
+		if t.ColumnIndex(want) < 0 {
+			return nil, fmt.Errorf("tables rule %q: column %q does not exist in %s", rule.Source, want, t.QualifiedName())
+		}
+	}
+	for _, k := range t.Key {
+		found := false
+		for _, c := range cols {
+			found = found || c == k
+		}
+		if !found {
+			return nil, fmt.Errorf("tables rule %q: key column %q of %s must be replicated (it identifies rows)", rule.Source, t.Columns[k].Name, t.QualifiedName())
+		}
+	}
+	return cols, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func estimateRows(ctx context.Context, c *source.Conn, n source.TableName) (int64, error) {
+	rows, err := c.QueryStrings(ctx, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", n.Schema, n.Name)
+	if err != nil {
+		return 0, fmt.Errorf("estimate rows of %s: %w", n, err)
+	}
+	if len(rows) == 0 || rows[0][0] == nil {
+		return 0, nil
+	}
+	var v int64
+	fmt.Sscan(*rows[0][0], &v)
+	return v, nil
+}
+
+// job is one chunk to copy.
+type job struct {
+	plan  *TablePlan
+	chunk Chunk
+}
+
+// copyAll runs one worker per reader connection over the chunks not yet done, largest
+// tables first, finishing each table (secondary indexes) when its last chunk lands.
+func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *Progress) (*Summary, error) {
+	sort.SliceStable(plans, func(i, j int) bool { return plans[i].RowsEstimate > plans[j].RowsEstimate })
+	type tableState struct {
+		remaining atomic.Int64
+		rows      atomic.Int64
+		status    TableStatus
+	}
+	states := make(map[*TablePlan]*tableState, len(plans))
+	var jobs []job
+	for _, p := range plans {
+		st := &tableState{status: TableStatus{Name: p.Name(), Estimate: p.RowsEstimate, Chunks: len(p.Chunks)}}
+		states[p] = st
+		var tp *TableProgress
+		if prog != nil {
+			tp = prog.Tables[p.Name()]
+		}
+		n := 0
+		for _, c := range p.Chunks {
+			if tp != nil && tp.ChunkDone[c.ID] {
+				continue
+			}
+			jobs = append(jobs, job{p, c})
+			n++
+		}
+		st.remaining.Store(int64(n))
+		st.status.Done = len(p.Chunks) - n
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan job)
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+		total    atomic.Int64
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel() })
+	}
+	finish := func(p *TablePlan) {
+		if err := o.Target.FinishTable(ctx, p); err != nil {
+			fail(err)
+			return
+		}
+		o.Log.Info("snapshot table done", "table", p.Name(), "target", p.Target, "rows", states[p].rows.Load())
+	}
+	for _, r := range v.readers {
+		wg.Add(1)
+		go func(conn *source.Conn) {
+			defer wg.Done()
+			for j := range queue {
+				st := states[j.plan]
+				n, err := o.Target.CopyChunk(ctx, j.plan, j.chunk, func(emit func(change.Row) error) error {
+					return readChunk(ctx, conn, j.plan, j.chunk, func(r change.Row) error {
+						st.rows.Add(1)
+						total.Add(1)
+						return emit(r)
+					})
+				})
+				if err != nil {
+					fail(fmt.Errorf("snapshot %s chunk %d: %w", j.plan.Name(), j.chunk.ID, err))
+					return
+				}
+				_ = n
+				if st.remaining.Add(-1) == 0 {
+					finish(j.plan)
+				}
+			}
+		}(r)
+	}
+	// Tables whose chunks were all done before a restart still need finishing.
+	for _, p := range plans {
+		if states[p].remaining.Load() == 0 {
+			finish(p)
+		}
+	}
+
+	ticker := time.NewTicker(5 * time.Second)
+	defer ticker.Stop()
+	started := time.Now()
+feed:
+	for _, j := range jobs {
+		for {
+			select {
+			case queue <- j:
+				continue feed
+			case <-ctx.Done():
+				break feed
+			case <-ticker.C:
+				logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
+			}
+		}
+	}
+	close(queue)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-ticker.C:
+			logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &Summary{Rows: total.Load()}, nil
+}
+
+func logProgress(log *slog.Logger, plans []*TablePlan, rows func(*TablePlan) int64, total int64, started time.Time) {
+	el := time.Since(started).Seconds()
+	rate := float64(total) / max(el, 0.001)
+	var est int64
+	for _, p := range plans {
+		est += max(p.RowsEstimate, rows(p))
+	}
+	eta := time.Duration(float64(max(est-total, 0))/max(rate, 1)) * time.Second
+	log.Info("snapshot progress", "rows", total, "estimate", est, "rows_per_s", int64(rate), "eta", eta.Round(time.Second).String())
+}
