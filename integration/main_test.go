@@ -178,3 +178,18 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// runMySQLFile feeds an SQL file to the mariadb client as root.
+func runMySQLFile(t testing.TB, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("mariadb", "--no-defaults", "-uroot", "-p"+mysqlRootPass, "-h"+mysqlHost, "-P"+mysqlPort)
+	cmd.Stdin = f
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("load %s: %v\n%s", path, err, out)
+	}
+}

@@ -1,0 +1,108 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sakilaDir is the shared Sakila dataset (never copied into the repository).
+func sakilaDir(t testing.TB) string {
+	dir := envOr("REPLICATOR_SAKILA_DIR", "../../shared/datasets/sakila")
+	if _, err := os.Stat(filepath.Join(dir, "sakila-schema.sql")); err != nil {
+		t.Fatalf("Sakila dataset not found at %s (set REPLICATOR_SAKILA_DIR): %v", dir, err)
+	}
+	return dir
+}
+
+// loadSakila (re)creates the sakila database on the source from the shared SQL files.
+func loadSakila(t testing.TB) {
+	t.Helper()
+	mysqlRoot(t) // fails or skips when the server is down
+	dir := sakilaDir(t)
+	for _, f := range []string{"sakila-schema.sql", "sakila-data.sql"} {
+		runMySQLFile(t, filepath.Join(dir, f))
+	}
+}
+
+var sakilaTables = []string{"actor", "address", "category", "city", "country", "customer", "film", "film_actor",
+	"film_category", "film_text", "inventory", "language", "payment", "rental", "staff", "store"}
+
+func TestSnapshotSakila(t *testing.T) {
+	loadSakila(t)
+	url := freshPGDatabase(t)
+	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
+[snapshot]
+chunk_rows = 3000
+parallelism = 3
+[[tables]]
+source = "sakila.*"
+`))
+	res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
+	if res.code != 0 {
+		t.Fatalf("snapshot failed (exit %d): %s\n%s", res.code, res.stdout, tail(res.stderr, 30))
+	}
+	if !strings.Contains(res.stdout, "snapshot complete: 16 tables") {
+		t.Errorf("summary: %s", res.stdout)
+	}
+	my := mysqlRoot(t)
+	pg := pgConnect(t, url)
+	total := 0
+	for _, tbl := range sakilaTables {
+		total += assertTableEqual(t, my, pg, "sakila", tbl, "sakila", tbl)
+	}
+	if total < 47000 {
+		t.Errorf("compared %d rows, want the whole dataset (~47k)", total)
+	}
+	// The checkpoint is left for streaming, at the recorded GTID.
+	var phase, gtid string
+	if err := pg.QueryRow(context.Background(), "SELECT phase, gtid FROM _replicator.checkpoint WHERE name = 'default'").Scan(&phase, &gtid); err != nil {
+		t.Fatal(err)
+	}
+	if phase != "streaming" || gtid == "" || !strings.Contains(res.stdout, gtid) {
+		t.Errorf("checkpoint phase %q gtid %q; summary %s", phase, gtid, res.stdout)
+	}
+	// Secondary indexes exist after the load; unique ones are deferrable constraints.
+	var n int
+	if err := pg.QueryRow(context.Background(), `SELECT count(*) FROM pg_indexes WHERE schemaname = 'sakila' AND indexname = 'rental_rental_date'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("unique index rental_date: count %d err %v", n, err)
+	}
+	var deferrable bool
+	if err := pg.QueryRow(context.Background(), `SELECT condeferrable FROM pg_constraint WHERE conname = 'rental_rental_date'`).Scan(&deferrable); err != nil || !deferrable {
+		t.Errorf("rental_date constraint deferrable = %v, %v", deferrable, err)
+	}
+	// A second snapshot is a no-op that says so.
+	res = runCLI(t, time.Minute, "snapshot", "-c", cfg)
+	if res.code != 0 || !strings.Contains(res.stdout, "already complete") {
+		t.Errorf("second snapshot: exit %d %s", res.code, res.stdout)
+	}
+}
+
+func TestSnapshotRefusesNonEmptyTarget(t *testing.T) {
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, "it_exist")
+	mustExec(t, my, "CREATE TABLE it_exist.t (id INT PRIMARY KEY, v INT)", "INSERT INTO it_exist.t VALUES (1, 1), (2, 2)")
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	ctx := context.Background()
+	for _, q := range []string{"CREATE SCHEMA it_exist", "CREATE TABLE it_exist.t (id int primary key, v int)", "INSERT INTO it_exist.t VALUES (9, 9)"} {
+		if _, err := pg.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := configText("replicator", mysqlReplPass, url, "[[tables]]\nsource = \"it_exist.t\"\n")
+	res := runCLI(t, time.Minute, "snapshot", "-c", writeConfig(t, cfg))
+	if res.code == 0 || !strings.Contains(res.stderr, "already holds rows") || !strings.Contains(res.stderr, "on_existing") {
+		t.Fatalf("exit %d, stderr %s", res.code, tail(res.stderr, 5))
+	}
+	res = runCLI(t, time.Minute, "snapshot", "-c", writeConfig(t, cfg+"[snapshot]\non_existing = \"truncate\"\n"))
+	if res.code != 0 {
+		t.Fatalf("truncate: exit %d %s", res.code, tail(res.stderr, 10))
+	}
+	assertTableEqual(t, my, pg, "it_exist", "t", "it_exist", "t")
+}
