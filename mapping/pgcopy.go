@@ -13,14 +13,14 @@ import (
 type pgKind uint8
 
 const (
-	pgVerbatim  pgKind = iota // numbers: canonical text is valid PostgreSQL input
-	pgText                    // strings, enums, sets, JSON: COPY-escaped, no NUL
-	pgBytea                   // binary strings, blobs, spatial: hex
-	pgDate                    // date: zero dates become -infinity
-	pgTimestamp               // datetime: zero dates become -infinity
-	pgTimestampTZ             // timestamp: canonical is UTC, so "+00" is appended
-	pgInterval                // time: may be negative or beyond 24h
-	pgBit                     // bit(n): raw big-endian bytes to a string of n binary digits
+	pgVerbatim    pgKind = iota // numbers: canonical text is valid PostgreSQL input
+	pgText                      // strings, enums, sets, JSON: COPY-escaped, no NUL
+	pgBytea                     // binary strings, blobs, spatial: hex
+	pgDate                      // date: zero dates become -infinity
+	pgTimestamp                 // datetime: zero dates become -infinity
+	pgTimestampTZ               // timestamp: canonical is UTC, so "+00" is appended
+	pgInterval                  // time: may be negative or beyond 24h
+	pgBit                       // bit(n): raw big-endian bytes to a string of n binary digits
 )
 
 // PGEncoder turns canonical rows into PostgreSQL COPY text format for one table's selected

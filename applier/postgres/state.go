@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/schema"
 )
 
 // State is the replicator's bookkeeping in the target's state schema: the checkpoint, the
@@ -100,4 +102,31 @@ func (s *State) saveCheckpoint(ctx context.Context, tx pgx.Tx, cp Checkpoint) er
 		return fmt.Errorf("save checkpoint %s: %w", cp.Position.GTID, err)
 	}
 	return nil
+}
+
+// Definitions returns the latest stored definition of every table, for the schema tracker.
+func (s *State) Definitions(ctx context.Context) ([]*schema.Table, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (source_table) source_table, definition FROM `+s.ident("schema_history")+`
+		WHERE name = $1 ORDER BY source_table, seq DESC`, s.name)
+	if err != nil {
+		return nil, fmt.Errorf("read schema history: %w", err)
+	}
+	defer rows.Close()
+	var out []*schema.Table
+	for rows.Next() {
+		var name string
+		var def []byte
+		if err := rows.Scan(&name, &def); err != nil {
+			return nil, err
+		}
+		if def == nil { // dropped
+			continue
+		}
+		var sp storedPlan
+		if err := json.Unmarshal(def, &sp); err != nil {
+			return nil, fmt.Errorf("decode stored definition of %s: %w", name, err)
+		}
+		out = append(out, sp.Table)
+	}
+	return out, rows.Err()
 }

@@ -22,6 +22,8 @@ type Target struct {
 	state *State
 	cfg   *config.Config
 	log   *slog.Logger
+
+	stream streamConn
 }
 
 // Open connects to the target and makes sure the state schema exists.
@@ -48,7 +50,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, e
 }
 
 // Close releases the connections.
-func (t *Target) Close() { t.pool.Close() }
+func (t *Target) Close() {
+	t.stream.mu.Lock()
+	if t.stream.conn != nil {
+		t.stream.conn.Close(context.Background())
+	}
+	t.stream.mu.Unlock()
+	t.pool.Close()
+}
 
 // State returns the checkpoint store.
 func (t *Target) State() *State { return t.state }

@@ -70,9 +70,9 @@ build() {
 		return
 	fi
 	command -v mvn >/dev/null 2>&1 || die "mvn not found: install Maven 3 (Debian: maven) to build $MODULE"
-	log "building the launcher in $MODULE (the first build downloads its dependencies, a few minutes)"
+	log "building the launcher in $MODULE (the first build downloads its dependencies)"
 	local start=$SECONDS
-	mvn -q -B -f "$MODULE/pom.xml" package || die "Maven build of $MODULE failed"
+	mvn -q -B -Dstyle.color=never -f "$MODULE/pom.xml" package >&2 || die "Maven build of $MODULE failed"
 	log "built in $((SECONDS - start)) s"
 }
 
@@ -125,7 +125,7 @@ up() {
 			tail -n 40 "$LOG" >&2 || true
 			die "Elasticsearch (pid $pid) was not ready on $URL within ${ES_START_TIMEOUT} s (ES_START_TIMEOUT); stop it with: bash $HERE/es.sh down"
 		fi
-		sleep 1
+		sleep 0.5
 	done
 	log "Elasticsearch is ready on $URL (pid $pid)"
 	print_settings

@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Starts a single-node Elasticsearch on loopback with plain HTTP and no security, for the
- * integration tests. Arguments: [dataDir]; environment: ES_PORT (19200), ES_DATA_DIR
+ * Starts a single-node Elasticsearch on loopback with plain HTTP and no security (x-pack is
+ * not on the class path), for the integration tests. Arguments: [dataDir]; environment: ES_PORT (19200), ES_DATA_DIR
  * (/tmp/replicator-env/es/data, wiped at start), ES_TRANSPORT_PORT (19300).
  */
 public final class Main {
@@ -40,10 +40,8 @@ public final class Main {
         String port = env("ES_PORT", "19200");
         Path data = Path.of(args.length > 0 ? args[0] : env("ES_DATA_DIR", "/tmp/replicator-env/es/data")).toAbsolutePath();
         Path home = data.resolveSibling(data.getFileName() + "-home");
-        for (Path p : List.of(data, home)) {
-            wipe(p);
-            Files.createDirectories(p);
-        }
+        wipe(data, "node.lock");
+        wipe(home, "config");
         Files.createDirectories(home.resolve("config"));
 
         Settings settings = Settings.builder()
@@ -57,7 +55,6 @@ public final class Main {
             .put("http.port", port)
             .put("transport.port", env("ES_TRANSPORT_PORT", "19300"))
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .put("action.auto_create_index", true)
             .build();
         LogConfigurator.registerErrorListener();
         Files.writeString(home.resolve("config/log4j2.properties"), String.join("\n",
@@ -95,7 +92,15 @@ public final class Main {
         return v == null || v.isEmpty() ? def : v;
     }
 
-    private static void wipe(Path dir) throws Exception {
+    /** Empties dir, refusing to when it holds files but not marker, so it is not ours. */
+    private static void wipe(Path dir, String marker) throws Exception {
+        if (Files.isDirectory(dir) && !Files.exists(dir.resolve(marker))) {
+            try (Stream<Path> s = Files.list(dir)) {
+                if (s.findAny().isPresent()) {
+                    throw new IllegalStateException(dir + " is not empty and holds no " + marker + "; not wiping it");
+                }
+            }
+        }
         if (Files.exists(dir)) {
             try (Stream<Path> s = Files.walk(dir)) {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
@@ -103,6 +108,7 @@ public final class Main {
                 }
             }
         }
+        Files.createDirectories(dir);
     }
 
     /** GET / and HEAD /: the distribution's rest-root module, which is not published on its own. */

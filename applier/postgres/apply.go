@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+)
+
+var _ pipeline.Applier = (*Target)(nil)
+
+// tablePlan is how one table version is written: compiled once, used for every batch.
+type tablePlan struct {
+	id        pgx.Identifier
+	cols      []*schema.Column // replicated columns, in target order
+	colIdx    []int            // their indexes in the source row
+	keyIdx    []int            // key column indexes in the source row
+	upEnc     *mapping.PGEncoder
+	keyEnc    *mapping.PGEncoder
+	stageUp   string
+	stageDel  string
+	upsertSQL string
+	deleteSQL string
+	copyUp    string
+	copyDel   string
+}
+
+// streamConn is the one connection streaming applies through; staging tables are
+// session-local, so they live and die with it.
+type streamConn struct {
+	mu     sync.Mutex
+	conn   *pgx.Conn
+	plans  map[*schema.Table]*tablePlan
+	staged map[string]bool // staging tables created in this session
+	seq    int
+}
+
+// Begin implements pipeline.Applier.
+func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
+	sc := &t.stream
+	sc.mu.Lock()
+	if sc.conn == nil || sc.conn.IsClosed() {
+		conn, err := Connect(ctx, t.cfg.Target.Postgres.URL)
+		if err != nil {
+			sc.mu.Unlock()
+			return nil, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+		}
+		sc.conn, sc.plans, sc.staged = conn, map[*schema.Table]*tablePlan{}, map[string]bool{}
+	}
+	tx, err := sc.conn.Begin(ctx)
+	if err != nil {
+		sc.conn.Close(context.Background())
+		sc.conn = nil
+		sc.mu.Unlock()
+		return nil, classify(err)
+	}
+	return &batchTx{t: t, sc: sc, tx: tx}, nil
+}
+
+// batchTx is one open PostgreSQL transaction of the streaming phase.
+type batchTx struct {
+	t   *Target
+	sc  *streamConn
+	tx  pgx.Tx
+	buf []byte
+}
+
+func (b *batchTx) done() { b.sc.mu.Unlock() }
+
+// Apply implements pipeline.Tx: per table, the deleted keys go through a staging table into
+// one DELETE ... USING, and the upserted rows through a staging COPY into one INSERT ...
+// ON CONFLICT DO UPDATE. Deletes go first, so a key that moved is free for its new row.
+func (b *batchTx) Apply(ctx context.Context, changes []pipeline.TableChanges) error {
+	for _, tc := range changes {
+		p, err := b.plan(ctx, tc.Table)
+		if err != nil {
+			return err
+		}
+		if len(tc.Deletes) > 0 {
+			if err := b.copyRows(ctx, p.copyDel, p.keyEnc, p.keyIdx, tc.Deletes); err != nil {
+				return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), err)
+			}
+			if _, err := b.tx.Exec(ctx, p.deleteSQL); err != nil {
+				return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), classify(err))
+			}
+		}
+		if len(tc.Upserts) > 0 {
+			if err := b.copyRows(ctx, p.copyUp, p.upEnc, p.colIdx, tc.Upserts); err != nil {
+				return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), err)
+			}
+			if _, err := b.tx.Exec(ctx, p.upsertSQL); err != nil {
+				return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), classify(err))
+			}
+		}
+	}
+	return nil
+}
+
+// copyRows streams rows (projected to idx) into a staging table with COPY.
+func (b *batchTx) copyRows(ctx context.Context, copySQL string, enc *mapping.PGEncoder, idx []int, rows []change.Row) error {
+	var buf bytes.Buffer
+	proj := make(change.Row, len(idx))
+	line := b.buf[:0]
+	for _, r := range rows {
+		for i, c := range idx {
+			proj[i] = r[c]
+		}
+		var err error
+		if line, err = enc.AppendRow(line[:0], proj); err != nil {
+			return err
+		}
+		buf.Write(line)
+	}
+	b.buf = line
+	if _, err := b.sc.conn.PgConn().CopyFrom(ctx, bufio.NewReader(&buf), copySQL); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// plan compiles (once per table version and session) the statements for a table, creating
+// its staging tables.
+func (b *batchTx) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
+	if p := b.sc.plans[def]; p != nil {
+		return p, nil
+	}
+	id, err := b.t.tableIdent(def)
+	if err != nil {
+		return nil, err
+	}
+	rule := b.t.cfg.Rule(def.Schema, def.Name)
+	colIdx, err := snapshot.ResolveColumns(def, rule)
+	if err != nil {
+		return nil, err
+	}
+	p := &tablePlan{id: id, colIdx: colIdx, keyIdx: def.Key}
+	for _, c := range colIdx {
+		p.cols = append(p.cols, &def.Columns[c])
+	}
+	var keyCols []*schema.Column
+	for _, k := range def.Key {
+		keyCols = append(keyCols, &def.Columns[k])
+	}
+	p.upEnc, p.keyEnc = mapping.NewPGEncoder(p.cols), mapping.NewPGEncoder(keyCols)
+	b.sc.seq++
+	p.stageUp = fmt.Sprintf("replicator_up_%d", b.sc.seq)
+	p.stageDel = fmt.Sprintf("replicator_del_%d", b.sc.seq)
+	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	all := mapping.CopyColumnList(p.cols, q)
+	keys := mapping.CopyColumnList(keyCols, q)
+	var sets, conds []string
+	for _, c := range p.cols {
+		isKey := false
+		for _, k := range keyCols {
+			isKey = isKey || k == c
+		}
+		if !isKey {
+			sets = append(sets, q(c.Name)+" = EXCLUDED."+q(c.Name))
+		}
+	}
+	for _, k := range keyCols {
+		conds = append(conds, "t."+q(k.Name)+" = s."+q(k.Name))
+	}
+	onConflict := "DO NOTHING"
+	if len(sets) > 0 {
+		onConflict = "DO UPDATE SET " + strings.Join(sets, ", ")
+	}
+	p.upsertSQL = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT (%s) %s; TRUNCATE %s",
+		id.Sanitize(), all, all, q(p.stageUp), keys, onConflict, q(p.stageUp))
+	p.deleteSQL = fmt.Sprintf("DELETE FROM %s t USING %s s WHERE %s; TRUNCATE %s",
+		id.Sanitize(), q(p.stageDel), strings.Join(conds, " AND "), q(p.stageDel))
+	p.copyUp = fmt.Sprintf("COPY %s (%s) FROM STDIN", q(p.stageUp), all)
+	p.copyDel = fmt.Sprintf("COPY %s (%s) FROM STDIN", q(p.stageDel), keys)
+	for _, stmt := range []string{
+		fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s WITH NO DATA", q(p.stageUp), all, id.Sanitize()),
+		fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s WITH NO DATA", q(p.stageDel), keys, id.Sanitize()),
+	} {
+		if _, err := b.tx.Exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("prepare staging for %s: %w", id.Sanitize(), classify(err))
+		}
+	}
+	b.sc.plans[def] = p
+	return p, nil
+}
+
+// Commit implements pipeline.Tx.
+func (b *batchTx) Commit(ctx context.Context, pos change.Position) error {
+	defer b.done()
+	if err := b.t.state.saveCheckpoint(ctx, b.tx, Checkpoint{Position: pos, Phase: PhaseStreaming}); err != nil {
+		b.abort()
+		return classify(err)
+	}
+	if err := b.tx.Commit(ctx); err != nil {
+		b.abort()
+		return classify(err)
+	}
+	return nil
+}
+
+// Rollback implements pipeline.Tx.
+func (b *batchTx) Rollback(ctx context.Context) {
+	defer b.done()
+	b.abort()
+}
+
+// abort rolls back; staging tables created in the batch are gone with it, so the session's
+// compiled plans are dropped too.
+func (b *batchTx) abort() {
+	_ = b.tx.Rollback(context.Background())
+	b.sc.plans, b.sc.staged = map[*schema.Table]*tablePlan{}, map[string]bool{}
+	if b.sc.conn != nil && b.sc.conn.IsClosed() {
+		b.sc.conn = nil
+	}
+}
+
+// classify marks connection-level failures transient; everything else (constraint
+// violations, bad values) is permanent and stops the stream.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "57P"), pe.Code == "40001", pe.Code == "40P01", pe.Code == "53300":
+			return fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+		}
+		msg := pe.Message
+		if pe.Detail != "" {
+			msg += " (" + pe.Detail + ")"
+		}
+		return fmt.Errorf("PostgreSQL rejected the change: %s [SQLSTATE %s]", msg, pe.Code)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) ||
+		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+	}
+	return err
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/replicator/replicator/applier/postgres"
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/snapshot"
+	"github.com/replicator/replicator/source"
+	"github.com/replicator/replicator/tracker"
+)
+
+func init() {
+	register(&command{
+		name:        "run",
+		summary:     "snapshot if the target has no checkpoint, then stream changes until stopped",
+		usage:       "run -c config.toml",
+		needsConfig: true,
+		run:         runStream,
+	})
+}
+
+func runStream(ctx context.Context, env *runEnv) error {
+	cfg := env.cfg
+	if cfg.Target.Type != config.TargetPostgres {
+		return fmt.Errorf("target.type %q: streaming supports \"postgres\" so far", cfg.Target.Type)
+	}
+	tgt, err := postgres.Open(ctx, cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer tgt.Close()
+	d := source.NewDialer(cfg.Source)
+
+	cp, err := tgt.State().Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if cp == nil || cp.Phase != postgres.PhaseStreaming {
+		env.log.Info("no streaming checkpoint in the target: snapshot first")
+		sum, err := snapshot.Run(ctx, snapshot.Options{
+			Config: cfg, Dialer: d, Target: tgt, Log: env.log,
+			TargetName: func(rule *config.TableRule, db, table string) string {
+				s, n := mapping.PGTarget(rule, db, table)
+				return s + "." + n
+			},
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		env.log.Info("snapshot complete; handing off to the binary log", "gtid", sum.Position.GTID, "rows", sum.Rows,
+			"duration", sum.Duration.String(), "lock", sum.LockTime.String())
+	}
+	defs, err := tgt.State().Definitions(ctx)
+	if err != nil {
+		return err
+	}
+	tr := tracker.New(cfg, nil)
+	for _, def := range defs {
+		if err := tr.Put(def); err != nil {
+			return err
+		}
+	}
+	err = pipeline.Run(ctx, pipeline.Options{
+		Config: cfg, Dialer: d, Applier: tgt, Schemas: tr, Log: env.log,
+		Checkpoint: func(ctx context.Context) (change.Position, error) {
+			cp, err := tgt.State().Checkpoint(ctx)
+			if err != nil {
+				return change.Position{}, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+			}
+			if cp == nil {
+				return change.Position{}, errors.New("the target's checkpoint disappeared: was the state schema dropped?")
+			}
+			return cp.Position, nil
+		},
+	})
+	if err == nil {
+		env.log.Info("stopped cleanly")
+	}
+	return err
+}

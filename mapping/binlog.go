@@ -1,0 +1,118 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+
+	"github.com/replicator/replicator/schema"
+)
+
+// AppendBinlogValue appends the canonical form (see change.Row) of a value decoded from a
+// row event by go-mysql, for column c. It reports null for SQL NULL. This is where the
+// binary encoding is brought to what a SELECT shows, so snapshot and stream agree:
+// unsigned integers arrive as signed bits, ENUM and SET as numbers, BIT as an integer,
+// text as bytes in the column's character set, BINARY(n) without its zero padding.
+func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bool, err error) {
+	switch x := v.(type) {
+	case nil:
+		return dst, true, nil
+	case int8:
+		if c.Unsigned {
+			return strconv.AppendUint(dst, uint64(uint8(x)), 10), false, nil
+		}
+		return strconv.AppendInt(dst, int64(x), 10), false, nil
+	case int16:
+		if c.Unsigned {
+			return strconv.AppendUint(dst, uint64(uint16(x)), 10), false, nil
+		}
+		return strconv.AppendInt(dst, int64(x), 10), false, nil
+	case int32:
+		if c.Unsigned {
+			u := uint64(uint32(x))
+			if c.DataType == "mediumint" {
+				u &= 0xFFFFFF
+			}
+			return strconv.AppendUint(dst, u, 10), false, nil
+		}
+		return strconv.AppendInt(dst, int64(x), 10), false, nil
+	case int64:
+		switch c.DataType {
+		case "bit":
+			var b [8]byte
+			binary.BigEndian.PutUint64(b[:], uint64(x))
+			n := (max(c.Precision, 1) + 7) / 8
+			return append(dst, b[8-n:]...), false, nil
+		case "enum":
+			if x == 0 {
+				return dst, false, nil // MySQL's empty "invalid value" member
+			}
+			if int(x) > len(c.Elems) {
+				return dst, false, fmt.Errorf("column %s: ENUM index %d beyond the %d known members (schema out of date?)", c.Name, x, len(c.Elems))
+			}
+			return append(dst, c.Elems[x-1]...), false, nil
+		case "set":
+			first := true
+			for i, e := range c.Elems {
+				if uint64(x)&(1<<uint(i)) == 0 {
+					continue
+				}
+				if !first {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, e...)
+				first = false
+			}
+			return dst, false, nil
+		}
+		if c.Unsigned {
+			return strconv.AppendUint(dst, uint64(x), 10), false, nil
+		}
+		return strconv.AppendInt(dst, x, 10), false, nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), false, nil
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), false, nil
+	case float32:
+		return strconv.AppendFloat(dst, float64(x), 'g', -1, 32), false, nil
+	case float64:
+		return strconv.AppendFloat(dst, x, 'g', -1, 64), false, nil
+	case string:
+		return appendBinlogBytes(dst, c, []byte(x))
+	case []byte:
+		return appendBinlogBytes(dst, c, x)
+	}
+	return dst, false, fmt.Errorf("column %s: unexpected binlog value type %T", c.Name, v)
+}
+
+func appendBinlogBytes(dst []byte, c *schema.Column, v []byte) ([]byte, bool, error) {
+	switch c.DataType {
+	case "char":
+		// A SELECT strips CHAR's trailing pad spaces; the row image may keep them.
+		v = bytes.TrimRight(v, " ")
+	case "binary":
+		// The row image drops BINARY(n)'s trailing zero bytes; a SELECT shows them.
+		dst = append(dst, v...)
+		for i := int64(len(v)); i < c.CharLength; i++ {
+			dst = append(dst, 0)
+		}
+		return dst, false, nil
+	}
+	if c.Charset != "" && isTextType(c.DataType) {
+		out, err := appendUTF8(dst, c.Charset, v)
+		if err != nil {
+			return dst, false, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		return out, false, nil
+	}
+	return append(dst, v...), false, nil
+}
+
+func isTextType(dt string) bool {
+	switch dt {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/schema"
+)
+
+// TableChanges is the folded effect of a run of row changes on one table: the final
+// state of every touched key. Deletes hold rows whose key values identify them.
+type TableChanges struct {
+	Table   *schema.Table
+	Upserts []change.Row
+	Deletes []change.Row
+}
+
+// folder reduces row changes to the last state per key. With full row images, applying
+// that state (delete or upsert of the whole row) has the same effect as replaying every
+// change, which is what makes batches idempotent.
+type folder struct {
+	tables map[*schema.Table]*tableFold
+	order  []*schema.Table
+	rows   int
+	bytes  int
+}
+
+type tableFold struct {
+	index   map[string]int
+	entries []entry
+}
+
+type entry struct {
+	row     change.Row
+	deleted bool
+}
+
+func newFolder() *folder { return &folder{tables: map[*schema.Table]*tableFold{}} }
+
+func (f *folder) empty() bool { return f.rows == 0 }
+
+func (f *folder) set(t *schema.Table, r change.Row, deleted bool) {
+	tf := f.tables[t]
+	if tf == nil {
+		tf = &tableFold{index: map[string]int{}}
+		f.tables[t] = tf
+		f.order = append(f.order, t)
+	}
+	k := change.Key(t, r)
+	if i, ok := tf.index[k]; ok {
+		tf.entries[i] = entry{row: r, deleted: deleted}
+	} else {
+		tf.index[k] = len(tf.entries)
+		tf.entries = append(tf.entries, entry{row: r, deleted: deleted})
+	}
+	f.rows++
+	for _, v := range r {
+		f.bytes += len(v) + 8
+	}
+}
+
+// add folds one row event in. An update that changes the key deletes the old key.
+func (f *folder) add(ev *change.Event) {
+	switch ev.Kind {
+	case change.Insert:
+		f.set(ev.Table, ev.After, false)
+	case change.Delete:
+		f.set(ev.Table, ev.Before, true)
+	case change.Update:
+		if change.Key(ev.Table, ev.Before) != change.Key(ev.Table, ev.After) {
+			f.set(ev.Table, ev.Before, true)
+		}
+		f.set(ev.Table, ev.After, false)
+	}
+}
+
+// take returns the folded changes, table by table in first-touched order, and resets.
+func (f *folder) take() []TableChanges {
+	out := make([]TableChanges, 0, len(f.order))
+	for _, t := range f.order {
+		tc := TableChanges{Table: t}
+		for _, e := range f.tables[t].entries {
+			if e.deleted {
+				tc.Deletes = append(tc.Deletes, e.row)
+			} else {
+				tc.Upserts = append(tc.Upserts, e.row)
+			}
+		}
+		out = append(out, tc)
+	}
+	*f = folder{tables: map[*schema.Table]*tableFold{}}
+	return out
+}

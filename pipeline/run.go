@@ -1,0 +1,258 @@
+// Package pipeline runs the streaming phase: the binlog source feeds decoded events through
+// a bounded channel to one applier loop that folds them into batches and commits each
+// batch with its checkpoint. Data flows one way: source -> decode -> batch -> apply ->
+// checkpoint.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/source"
+)
+
+// Applier opens target transactions. The PostgreSQL and Elasticsearch appliers implement it.
+type Applier interface {
+	// Begin opens a batch. Everything applied through it becomes visible, together with
+	// the checkpoint, at Commit, or not at all.
+	Begin(ctx context.Context) (Tx, error)
+}
+
+// Tx is one open batch.
+type Tx interface {
+	// Apply writes folded row changes. It may be called several times per batch (a large
+	// source transaction is applied in parts, all committed together).
+	Apply(ctx context.Context, changes []TableChanges) error
+	// Commit stores pos as the checkpoint and makes the batch visible atomically.
+	Commit(ctx context.Context, pos change.Position) error
+	// Rollback abandons the batch.
+	Rollback(ctx context.Context)
+}
+
+// ErrTransient marks errors worth retrying after a pause (a server restarting, a dropped
+// connection): the pipeline restarts from the stored checkpoint.
+var ErrTransient = errors.New("transient")
+
+// Options are what the streaming phase runs with.
+type Options struct {
+	Config  *config.Config
+	Dialer  *source.Dialer
+	Applier Applier
+	Schemas source.Schemas
+	// Checkpoint reads the position to stream from.
+	Checkpoint func(ctx context.Context) (change.Position, error)
+	Log        *slog.Logger
+}
+
+// Stats are counters of a running pipeline.
+type Stats struct {
+	Rows, Txns, Batches int64
+	LastEvent           time.Time
+	Position            change.Position
+}
+
+// Run streams until ctx ends (returning nil after a clean stop) or a permanent error.
+// Transient errors restart the stream from the stored checkpoint with backoff.
+func Run(ctx context.Context, o Options) error {
+	backoff := time.Second
+	for {
+		start := time.Now()
+		err := runOnce(ctx, o)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, ErrTransient) && !errors.Is(err, source.ErrSourceGone) {
+			return err
+		}
+		if time.Since(start) > time.Minute {
+			backoff = time.Second
+		}
+		o.Log.Warn("stream interrupted; reconnecting from the checkpoint", "error", err, "retry_in", backoff.String())
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+func runOnce(ctx context.Context, o Options) error {
+	from, err := o.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	o.Log.Info("streaming", "from_gtid", from.GTID)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan change.Event, 4096)
+	readerErr := make(chan error, 1)
+	go func() {
+		defer close(events)
+		readerErr <- o.Dialer.Stream(rctx, source.StreamOptions{From: from, ServerID: o.Config.Source.ServerID, Schemas: o.Schemas, Log: o.Log}, events)
+	}()
+	b := &batcher{o: o, fold: newFolder(), stats: Stats{Position: from}}
+	err = b.loop(ctx, events)
+	cancel()
+	for range events { // let the reader see the cancellation and exit
+	}
+	rerr := <-readerErr
+	if err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// batcher is the applier loop's state: the open batch and the fold of its current part.
+type batcher struct {
+	o         Options
+	fold      *folder
+	tx        Tx
+	pending   bool // transactions since the last commit
+	boundary  bool // the last event ended a source transaction
+	batchFrom time.Time
+	lastPos   change.Position
+	lastTime  time.Time
+	lastGTID  string
+	batchRows int
+	stats     Stats
+	lastLog   time.Time
+}
+
+func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
+	b.boundary = true
+	tick := time.NewTicker(max(b.o.Config.Apply.FlushInterval.Duration/2, 10*time.Millisecond))
+	defer tick.Stop()
+	defer func() {
+		if b.tx != nil {
+			b.tx.Rollback(context.Background())
+		}
+	}()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return b.stop()
+			}
+			if err := b.handle(ctx, &ev); err != nil {
+				return err
+			}
+		case <-tick.C:
+			if b.pending && b.boundary && time.Since(b.batchFrom) >= b.o.Config.Apply.FlushInterval.Duration {
+				if err := b.commit(ctx); err != nil {
+					return err
+				}
+			}
+			b.maybeLog()
+		case <-ctx.Done():
+			return b.stop()
+		}
+	}
+}
+
+// stop commits what ended at a transaction boundary, so a clean shutdown keeps progress,
+// and abandons a partial transaction (it is read again on restart).
+func (b *batcher) stop() error {
+	if b.pending && b.boundary {
+		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return b.commit(cctx)
+	}
+	return nil
+}
+
+func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
+	switch ev.Kind {
+	case change.Insert, change.Update, change.Delete:
+		if !b.pending {
+			b.batchFrom = time.Now()
+		}
+		b.pending, b.boundary, b.lastGTID = true, false, ev.GTID
+		b.fold.add(ev)
+		b.batchRows++
+		if b.fold.rows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
+			return b.flushPart(ctx)
+		}
+	case change.DDL:
+		if err := b.flushPart(ctx); err != nil {
+			return err
+		}
+		b.o.Log.Warn("DDL passed over (schema changes are not translated yet)", "schema", ev.Schema, "query", ev.Query, "gtid", ev.GTID)
+	case change.Commit:
+		if !b.pending {
+			b.batchFrom = time.Now()
+		}
+		b.pending, b.boundary = true, true
+		b.lastPos, b.lastTime, b.lastGTID = ev.Pos, ev.Time, ev.GTID
+		b.stats.Txns++
+		if b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes ||
+			time.Since(b.batchFrom) >= b.o.Config.Apply.FlushInterval.Duration {
+			return b.commit(ctx)
+		}
+	}
+	return nil
+}
+
+func (b *batcher) begin(ctx context.Context) error {
+	if b.tx != nil {
+		return nil
+	}
+	tx, err := b.o.Applier.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	b.tx = tx
+	return nil
+}
+
+// flushPart applies the folded changes so far inside the open batch, without committing.
+func (b *batcher) flushPart(ctx context.Context) error {
+	if b.fold.empty() {
+		return nil
+	}
+	if err := b.begin(ctx); err != nil {
+		return err
+	}
+	rows := b.fold.rows
+	if err := b.tx.Apply(ctx, b.fold.take()); err != nil {
+		return fmt.Errorf("apply batch ending in transaction %s: %w", b.lastGTID, err)
+	}
+	b.stats.Rows += int64(rows)
+	return nil
+}
+
+func (b *batcher) commit(ctx context.Context) error {
+	if err := b.flushPart(ctx); err != nil {
+		return err
+	}
+	if err := b.begin(ctx); err != nil {
+		return err
+	}
+	if err := b.tx.Commit(ctx, b.lastPos); err != nil {
+		b.tx = nil
+		return fmt.Errorf("commit batch at %s: %w", b.lastPos.GTID, err)
+	}
+	b.tx, b.pending, b.batchRows = nil, false, 0
+	b.stats.Batches++
+	b.stats.Position, b.stats.LastEvent = b.lastPos, b.lastTime
+	return nil
+}
+
+func (b *batcher) maybeLog() {
+	if time.Since(b.lastLog) < 30*time.Second {
+		return
+	}
+	b.lastLog = time.Now()
+	// Caught up (nothing pending) means no lag; otherwise the age of the last committed event.
+	lag := 0.0
+	if b.pending && !b.stats.LastEvent.IsZero() {
+		lag = time.Since(b.stats.LastEvent).Seconds()
+	}
+	b.o.Log.Info("streaming progress", "rows", b.stats.Rows, "txns", b.stats.Txns, "batches", b.stats.Batches,
+		"gtid", b.stats.Position.GTID, "lag_s", lag)
+}
