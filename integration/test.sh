@@ -11,7 +11,7 @@ cd "$ROOT"
 command -v go >/dev/null 2>&1 || die "Go is not installed (go.mod names the version)"
 
 started=0
-if ! mysql_up || ! pg_up || ! curl -sf "http://127.0.0.1:${ES_PORT:-19200}" >/dev/null 2>&1; then
+if ! mysql_up || ! pg_up || ! bash integration/env/es.sh status >/dev/null 2>&1; then
 	started=1
 fi
 cleanup() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"flag"
 	"fmt"
 	"sort"
@@ -10,7 +11,6 @@ import (
 	"github.com/replicator/replicator/applier/postgres"
 	"github.com/replicator/replicator/check"
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/logging"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/source"
 )
@@ -46,7 +46,8 @@ func runChecks(ctx context.Context, env *runEnv) *check.Report {
 	cfg := env.cfg
 	rep := &check.Report{}
 	d := source.NewDialer(cfg.Source)
-	check.Source(ctx, rep, cfg, d, logging.Foreign(env.log, "binlog-probe"))
+	// The probe's dump ends by design at the end of the log, which go-mysql logs as errors.
+	check.Source(ctx, rep, cfg, d, slog.New(slog.DiscardHandler))
 
 	switch cfg.Target.Type {
 	case config.TargetPostgres:

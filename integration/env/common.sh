@@ -15,6 +15,6 @@ MYSQL_REPL_PASSWORD=${REPLICATOR_MYSQL_REPL_PASSWORD:-replicator}
 log() { printf '[env] %s\n' "$*" >&2; }
 die() { printf '[env] error: %s\n' "$*" >&2; exit 1; }
 
-mysql_root() { mariadb --no-defaults -uroot -p"$MYSQL_ROOT_PASSWORD" -h127.0.0.1 -P"$MYSQL_PORT" "$@"; }
+mysql_root() { mariadb --no-defaults --default-character-set=utf8mb4 -uroot -p"$MYSQL_ROOT_PASSWORD" -h127.0.0.1 -P"$MYSQL_PORT" "$@"; }
 mysql_up() { mysql_root -e 'SELECT 1' >/dev/null 2>&1; }
 pg_up() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; }
