@@ -72,27 +72,45 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		edit func(string) string
 		want string
 	}{
-		{"unknown key", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = 4201\nserverid = 1", 1) }, "unknown key source.serverid"},
+		{"unknown key", func(s string) string {
+			return strings.Replace(s, "server_id = 4201", "server_id = 4201\nserverid = 1", 1)
+		}, "unknown key source.serverid"},
 		{"unknown table", func(s string) string { return s + "\n[snapshots]\nparallelism = 2\n" }, "unknown key snapshots"},
-		{"wrong type", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1) }, "source.port"},
-		{"wrong type has line", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1) }, "line 4"},
+		{"wrong type", func(s string) string {
+			return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1)
+		}, "source.port"},
+		{"wrong type has line", func(s string) string {
+			return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1)
+		}, "line 4"},
 		{"syntax", func(s string) string { return s + "\n[source\n" }, "line"},
 		{"missing host", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, "", 1) }, "source.host is required"},
 		{"missing user", func(s string) string { return strings.Replace(s, `user = "replicator"`, "", 1) }, "source.user is required"},
 		{"missing server_id", func(s string) string { return strings.Replace(s, "server_id = 4201", "", 1) }, "source.server_id is required"},
 		{"negative server_id", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = -1", 1) }, "source.server_id"},
-		{"bad port", func(s string) string { return strings.Replace(s, `host = "127.0.0.1"`, "host = \"h\"\nport = 70000", 1) }, "source.port = 70000"},
-		{"bad flavor", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = 4201\nflavor = \"oracle\"", 1) }, "source.flavor"},
-		{"bad tls mode", func(s string) string { return strings.Replace(s, "server_id = 4201", "server_id = 4201\n[source.tls]\nmode = \"sometimes\"", 1) }, "source.tls.mode"},
+		{"bad port", func(s string) string {
+			return strings.Replace(s, `host = "127.0.0.1"`, "host = \"h\"\nport = 70000", 1)
+		}, "source.port = 70000"},
+		{"bad flavor", func(s string) string {
+			return strings.Replace(s, "server_id = 4201", "server_id = 4201\nflavor = \"oracle\"", 1)
+		}, "source.flavor"},
+		{"bad tls mode", func(s string) string {
+			return strings.Replace(s, "server_id = 4201", "server_id = 4201\n[source.tls]\nmode = \"sometimes\"", 1)
+		}, "source.tls.mode"},
 		{"unset env", func(s string) string { return strings.Replace(s, "MYSQL_PASSWORD", "NOPE_NOT_SET", 1) }, "source.password: environment variable NOPE_NOT_SET is not set"},
 		{"missing target type", func(s string) string { return strings.Replace(s, `type = "postgres"`, "", 1) }, "target.type is required"},
 		{"bad target type", func(s string) string { return strings.Replace(s, `type = "postgres"`, `type = "redis"`, 1) }, "target.type = \"redis\""},
-		{"bad pg url", func(s string) string { return strings.Replace(s, "postgres://app@127.0.0.1:5432/app?sslmode=disable", "postgres://app@127.0.0.1:5432/app?sslmode=maybe", 1) }, "target.postgres.url"},
-		{"missing pg url", func(s string) string { return strings.Replace(s, `url = "postgres://app@127.0.0.1:5432/app?sslmode=disable"`, "", 1) }, "target.postgres.url is required"},
+		{"bad pg url", func(s string) string {
+			return strings.Replace(s, "postgres://app@127.0.0.1:5432/app?sslmode=disable", "postgres://app@127.0.0.1:5432/app?sslmode=maybe", 1)
+		}, "target.postgres.url"},
+		{"missing pg url", func(s string) string {
+			return strings.Replace(s, `url = "postgres://app@127.0.0.1:5432/app?sslmode=disable"`, "", 1)
+		}, "target.postgres.url is required"},
 		{"no tables", func(s string) string { return strings.Replace(s, "[[tables]]\nsource = \"shop.orders\"", "", 1) }, "no [[tables]]"},
 		{"bad pattern", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shoporders"`, 1) }, "tables[0]: source"},
 		{"bad glob", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shop.[x"`, 1) }, "bad pattern"},
-		{"wildcard into one table", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.*\"\ntarget = \"a.b\"", 1) }, "tables[0]: target"},
+		{"wildcard into one table", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.*\"\ntarget = \"a.b\"", 1)
+		}, "tables[0]: target"},
 		{"columns and exclude", func(s string) string {
 			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\ncolumns = [\"a\"]\nexclude_columns = [\"b\"]", 1)
 		}, "columns and exclude_columns"},

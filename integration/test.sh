@@ -10,20 +10,21 @@ cd "$ROOT"
 
 command -v go >/dev/null 2>&1 || die "Go is not installed (go.mod names the version)"
 
-started=0
-if ! mysql_up || ! pg_up || ! bash integration/env/es.sh status >/dev/null 2>&1; then
-	started=1
-fi
+# Remember which servers were already running: only the ones this script starts are stopped.
+started=()
+mysql_up || started+=(mariadb)
+pg_up || started+=(postgres)
+bash integration/env/es.sh status >/dev/null 2>&1 || started+=(es)
 cleanup() {
-	if [ "$started" = 1 ] && [ "${REPLICATOR_KEEP_ENV:-0}" != 1 ]; then
-		bash integration/env/down.sh || true
+	if [ ${#started[@]} -gt 0 ] && [ "${REPLICATOR_KEEP_ENV:-0}" != 1 ]; then
+		bash integration/env/down.sh "${started[@]}" || true
 	fi
 }
 trap cleanup EXIT
 bash integration/env/up.sh
 
 echo "== gofmt / go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
 go vet ./...
 go vet -tags integration ./integration/

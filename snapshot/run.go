@@ -31,12 +31,12 @@ type Options struct {
 
 // TableStatus is one table's progress for display.
 type TableStatus struct {
-	Name            string
-	Rows, Estimate  int64
-	Chunks, Done    int
-	Started         time.Time
-	Finished        bool
-	FinishedAt      time.Time
+	Name           string
+	Rows, Estimate int64
+	Chunks, Done   int
+	Started        time.Time
+	Finished       bool
+	FinishedAt     time.Time
 }
 
 // Summary is what a finished snapshot reports.

@@ -163,7 +163,7 @@ func atoi64(p *string) int64 {
 	return v
 }
 
-// ParseElems splits the members of "enum('a','b,c','it''s')" or "set(...)".
+// ParseElems splits the members of "enum('a','b,c','it”s')" or "set(...)".
 func ParseElems(columnType string) []string {
 	open := strings.IndexByte(columnType, '(')
 	if open < 0 {

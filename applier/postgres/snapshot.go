@@ -293,4 +293,3 @@ func (t *Target) Finish(ctx context.Context, pos change.Position) error {
 	}
 	return tx.Commit(ctx)
 }
-

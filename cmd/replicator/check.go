@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"flag"
 	"fmt"
+	"log/slog"
 	"sort"
 
 	"github.com/replicator/replicator/applier/elastic"

@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Stops the servers started by up.sh; harmless when they are not running. With --wipe it
-# also deletes their data directories.
+# Stops the servers started by up.sh; harmless when they are not running. Arguments name
+# the servers to stop (mariadb, postgres, es; default all). With --wipe it also deletes
+# their data directories.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/common.sh"
 
-[ -f "$HERE/es.sh" ] && bash "$HERE/es.sh" down || true
+wipe=0
+which=()
+for a in "$@"; do
+	case "$a" in
+	--wipe) wipe=1 ;;
+	mariadb | postgres | es) which+=("$a") ;;
+	*) die "unknown argument $a (use mariadb, postgres, es, --wipe)" ;;
+	esac
+done
+[ ${#which[@]} -gt 0 ] || which=(mariadb postgres es)
+wants() { [[ " ${which[*]} " == *" $1 "* ]]; }
 
-if [ -f "$MYSQL_DIR/mysqld.pid" ]; then
+if wants es && [ -f "$HERE/es.sh" ]; then bash "$HERE/es.sh" down || true; fi
+
+if wants mariadb && [ -f "$MYSQL_DIR/mysqld.pid" ]; then
 	pid=$(cat "$MYSQL_DIR/mysqld.pid")
 	if kill "$pid" 2>/dev/null; then
 		log "stopping MariaDB (pid $pid)"
@@ -15,11 +28,11 @@ if [ -f "$MYSQL_DIR/mysqld.pid" ]; then
 		kill -9 "$pid" 2>/dev/null || true
 	fi
 fi
-if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+if wants postgres && [ -f "$PG_DIR/data/postmaster.pid" ]; then
 	log "stopping PostgreSQL"
 	su postgres -c "$PG_BIN/pg_ctl -D '$PG_DIR/data' -m fast -w stop" >/dev/null 2>&1 || true
 fi
-if [ "${1:-}" = "--wipe" ]; then
+if [ "$wipe" = 1 ]; then
 	log "removing $ENV_DIR"
 	rm -rf "$ENV_DIR"
 fi
