@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
@@ -161,4 +162,18 @@ func IndexName(table, index string) string {
 	}
 	sum := sha1.Sum([]byte(n))
 	return strings.ToValidUTF8(n[:54], "") + "_" + hex.EncodeToString(sum[:4])
+}
+
+// Checkpoint returns the stored position; streaming is true once the snapshot completed.
+func (t *Target) Checkpoint(ctx context.Context) (pos change.Position, streaming, found bool, err error) {
+	cp, err := t.state.Checkpoint(ctx)
+	if err != nil || cp == nil {
+		return change.Position{}, false, false, err
+	}
+	return cp.Position, cp.Phase == PhaseStreaming, true, nil
+}
+
+// Definitions returns the latest stored table definitions for the schema tracker.
+func (t *Target) Definitions(ctx context.Context) ([]*schema.Table, error) {
+	return t.state.Definitions(ctx)
 }

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/replicator/replicator/applier/postgres"
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/snapshot"
 	"github.com/replicator/replicator/source"
@@ -27,29 +24,19 @@ func init() {
 
 func runStream(ctx context.Context, env *runEnv) error {
 	cfg := env.cfg
-	if cfg.Target.Type != config.TargetPostgres {
-		return fmt.Errorf("target.type %q: streaming supports \"postgres\" so far", cfg.Target.Type)
-	}
-	tgt, err := postgres.Open(ctx, cfg, env.log)
+	tgt, err := openTarget(ctx, cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer tgt.Close()
-	d := source.NewDialer(cfg.Source)
 
-	cp, err := tgt.State().Checkpoint(ctx)
+	_, streaming, _, err := tgt.Checkpoint(ctx)
 	if err != nil {
 		return err
 	}
-	if cp == nil || cp.Phase != postgres.PhaseStreaming {
+	if !streaming {
 		env.log.Info("no streaming checkpoint in the target: snapshot first")
-		sum, err := snapshot.Run(ctx, snapshot.Options{
-			Config: cfg, Dialer: d, Target: tgt, Log: env.log,
-			TargetName: func(rule *config.TableRule, db, table string) string {
-				s, n := mapping.PGTarget(rule, db, table)
-				return s + "." + n
-			},
-		})
+		sum, err := snapshot.Run(ctx, snapshotOptions(env, tgt))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -59,7 +46,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 		env.log.Info("snapshot complete; handing off to the binary log", "gtid", sum.Position.GTID, "rows", sum.Rows,
 			"duration", sum.Duration.String(), "lock", sum.LockTime.String())
 	}
-	defs, err := tgt.State().Definitions(ctx)
+	defs, err := tgt.Definitions(ctx)
 	if err != nil {
 		return err
 	}
@@ -70,16 +57,16 @@ func runStream(ctx context.Context, env *runEnv) error {
 		}
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Config: cfg, Dialer: d, Applier: tgt, Schemas: tr, Log: env.log,
+		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: tgt, Schemas: tr, Log: env.log,
 		Checkpoint: func(ctx context.Context) (change.Position, error) {
-			cp, err := tgt.State().Checkpoint(ctx)
+			pos, _, found, err := tgt.Checkpoint(ctx)
 			if err != nil {
 				return change.Position{}, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
 			}
-			if cp == nil {
+			if !found {
 				return change.Position{}, errors.New("the target's checkpoint disappeared: was the state schema dropped?")
 			}
-			return cp.Position, nil
+			return pos, nil
 		},
 	})
 	if err == nil {

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/replicator/replicator/applier/postgres"
-	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/snapshot"
 	"github.com/replicator/replicator/source"
 )
@@ -38,22 +35,20 @@ func init() {
 
 func runSnapshot(ctx context.Context, env *runEnv) (*snapshot.Summary, error) {
 	cfg := env.cfg
-	if cfg.Target.Type != config.TargetPostgres {
-		return nil, fmt.Errorf("target.type %q: the snapshot supports \"postgres\" so far", cfg.Target.Type)
-	}
-	tgt, err := postgres.Open(ctx, cfg, env.log)
+	tgt, err := openTarget(ctx, cfg, env.log)
 	if err != nil {
 		return nil, err
 	}
 	defer tgt.Close()
-	return snapshot.Run(ctx, snapshot.Options{
-		Config: cfg,
-		Dialer: source.NewDialer(cfg.Source),
-		Target: tgt,
-		TargetName: func(rule *config.TableRule, db, table string) string {
-			s, n := mapping.PGTarget(rule, db, table)
-			return s + "." + n
-		},
-		Log: env.log,
-	})
+	return snapshot.Run(ctx, snapshotOptions(env, tgt))
+}
+
+func snapshotOptions(env *runEnv, tgt target) snapshot.Options {
+	return snapshot.Options{
+		Config:     env.cfg,
+		Dialer:     source.NewDialer(env.cfg.Source),
+		Target:     tgt,
+		TargetName: targetNamers[env.cfg.Target.Type],
+		Log:        env.log,
+	}
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/replicator/replicator/applier/postgres"
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+)
+
+// target is what the commands need of a destination; the PostgreSQL and Elasticsearch
+// appliers provide it.
+type target interface {
+	snapshot.Target
+	pipeline.Applier
+	// Checkpoint returns the stored position; streaming is true once the snapshot completed.
+	Checkpoint(ctx context.Context) (pos change.Position, streaming, found bool, err error)
+	// Definitions returns the latest stored table definitions for the schema tracker.
+	Definitions(ctx context.Context) ([]*schema.Table, error)
+	Close()
+}
+
+// targetOpeners holds a constructor per target type; an applier registers itself here.
+var targetOpeners = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error){
+	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
+		return postgres.Open(ctx, cfg, log)
+	},
+}
+
+// targetNamers name a source table's destination for messages.
+var targetNamers = map[string]func(rule *config.TableRule, db, table string) string{
+	config.TargetPostgres: func(rule *config.TableRule, db, table string) string {
+		s, n := mapping.PGTarget(rule, db, table)
+		return s + "." + n
+	},
+	config.TargetElasticsearch: func(rule *config.TableRule, db, table string) string {
+		return mapping.ESIndex(rule, db, table)
+	},
+}
+
+func openTarget(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
+	open := targetOpeners[cfg.Target.Type]
+	if open == nil {
+		return nil, fmt.Errorf("target.type %q is not supported yet", cfg.Target.Type)
+	}
+	return open(ctx, cfg, log)
+}
