@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/replicator/replicator/applier/elastic"
 	"github.com/replicator/replicator/applier/postgres"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
@@ -30,6 +31,9 @@ type target interface {
 var targetOpeners = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error){
 	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
 		return postgres.Open(ctx, cfg, log)
+	},
+	config.TargetElasticsearch: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
+		return elastic.Open(ctx, cfg, log)
 	},
 }
 

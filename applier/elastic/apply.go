@@ -1,0 +1,225 @@
+package elastic
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+)
+
+var _ pipeline.Applier = (*Target)(nil)
+
+// streamSenders is how many bulk requests of one batch are in flight at once. A batch
+// holds at most one write per document, so their order does not matter.
+const streamSenders = 2
+
+// Begin implements pipeline.Applier. A batch only buffers: nothing reaches Elasticsearch
+// before Commit, which knows the batch's position and so the version of its writes.
+func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
+	return &batch{t: t, slot: map[string]int{}}, nil
+}
+
+// batch is one open streaming batch: the final write per document, in first-touched
+// order, with their encoded ids and documents in one arena.
+type batch struct {
+	t     *Target
+	arena []byte
+	items []pendingWrite
+	slot  map[string]int // index + "\x00" + _id -> position in items
+}
+
+type pendingWrite struct {
+	plan           *tablePlan
+	idOff, idEnd   int
+	docOff, docEnd int
+	del            bool
+}
+
+// Apply implements pipeline.Tx: it encodes the folded changes and keeps, per document,
+// only the last write (a later part of a large transaction replaces an earlier one), so
+// the batch sends exactly the state at its commit position.
+func (b *batch) Apply(ctx context.Context, changes []pipeline.TableChanges) error {
+	for _, tc := range changes {
+		p, err := b.t.plan(ctx, tc.Table)
+		if err != nil {
+			return err
+		}
+		for _, r := range tc.Deletes {
+			if err := b.add(p, r, true); err != nil {
+				return err
+			}
+		}
+		for _, r := range tc.Upserts {
+			if err := b.add(p, r, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *batch) add(p *tablePlan, r change.Row, del bool) error {
+	w := pendingWrite{plan: p, del: del, idOff: len(b.arena)}
+	var err error
+	if b.arena, err = p.enc.AppendID(b.arena, r); err != nil {
+		b.arena = b.arena[:w.idOff]
+		return fmt.Errorf("index %s: %w", p.index, err)
+	}
+	w.idEnd, w.docOff = len(b.arena), len(b.arena)
+	if !del {
+		if b.arena, err = p.enc.AppendDoc(b.arena, r); err != nil {
+			id := string(b.arena[w.idOff:w.idEnd])
+			b.arena = b.arena[:w.idOff]
+			return fmt.Errorf("index %s, _id %s: %w", p.index, id, err)
+		}
+	}
+	w.docEnd = len(b.arena)
+	key := p.index + "\x00" + string(b.arena[w.idOff:w.idEnd])
+	if i, ok := b.slot[key]; ok {
+		b.items[i] = w
+		return nil
+	}
+	b.slot[key] = len(b.items)
+	b.items = append(b.items, w)
+	return nil
+}
+
+// Commit implements pipeline.Tx: every write goes out with the version of pos; only when
+// all of them are acknowledged does the checkpoint document move to pos.
+func (b *batch) Commit(ctx context.Context, pos change.Position) error {
+	t := b.t
+	version, err := Version(pos)
+	if err != nil {
+		return err
+	}
+	where := "GTID " + pos.GTID
+	var bodies []*bulkBody
+	body := getBody()
+	for _, w := range b.items {
+		if w.del {
+			body.begin("delete", w.plan.indexJSON, b.arena[w.idOff:w.idEnd], version)
+		} else {
+			body.begin("index", w.plan.indexJSON, b.arena[w.idOff:w.idEnd], version)
+			body.buf = append(body.buf, b.arena[w.docOff:w.docEnd]...)
+			body.buf = append(body.buf, '\n')
+		}
+		if body.full() {
+			bodies = append(bodies, body)
+			body = getBody()
+		}
+	}
+	if body.len() > 0 {
+		bodies = append(bodies, body)
+	} else {
+		putBody(body)
+	}
+	st, err := t.sendAll(ctx, bodies, where)
+	if err != nil {
+		return err
+	}
+	if st.Conflicts > 0 {
+		t.log.Info("replayed changes refused as older than the indexed documents", "count", st.Conflicts, "gtid", pos.GTID)
+	}
+	if err := t.state.saveCheckpoint(ctx, pos, PhaseStreaming); err != nil {
+		return err
+	}
+	b.items, b.arena, b.slot = nil, nil, nil
+	return nil
+}
+
+// sendAll sends bodies with up to streamSenders requests in flight and stops at the first
+// error.
+func (t *Target) sendAll(ctx context.Context, bodies []*bulkBody, where string) (bulkStats, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		total    bulkStats
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	queue := make(chan *bulkBody)
+	for range min(streamSenders, len(bodies)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range queue {
+				st, err := t.sendBulk(ctx, b, where)
+				mu.Lock()
+				total.add(st)
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i, b := range bodies {
+		select {
+		case queue <- b:
+		case <-ctx.Done():
+			for _, rest := range bodies[i:] {
+				putBody(rest)
+			}
+			close(queue)
+			wg.Wait()
+			if firstErr == nil {
+				firstErr = ctx.Err()
+			}
+			return total, firstErr
+		}
+	}
+	close(queue)
+	wg.Wait()
+	return total, firstErr
+}
+
+// Rollback implements pipeline.Tx: nothing was sent, so dropping the buffer is enough.
+func (b *batch) Rollback(ctx context.Context) {
+	b.items, b.arena, b.slot = nil, nil, nil
+}
+
+// plan compiles (once per table version) how a table is written, making sure its index
+// exists and maps every replicated column: an index is created for a table the snapshot
+// did not know (created at the source later), and columns added at the source are mapped
+// before their first document arrives.
+func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
+	t.mu.Lock()
+	p := t.plans[def]
+	t.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	index, err := t.indexOf(def)
+	if err != nil {
+		return nil, err
+	}
+	rule := t.cfg.Rule(def.Schema, def.Name)
+	cols, err := snapshot.ResolveColumns(def, rule)
+	if err != nil {
+		return nil, err
+	}
+	info, err := t.inspectIndex(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Exists {
+		if err := t.createIndex(ctx, index, def, cols, false); err != nil {
+			return nil, err
+		}
+		t.log.Info("created index for a table first seen while streaming", "table", def.QualifiedName(), "index", index)
+	} else if err := t.addMissingFields(ctx, index, info, def, cols); err != nil {
+		return nil, err
+	}
+	p = &tablePlan{index: index, indexJSON: mapping.AppendJSONString(nil, index), enc: mapping.NewESEncoder(def, cols, t.opts)}
+	t.mu.Lock()
+	t.plans[def] = p
+	t.mu.Unlock()
+	return p, nil
+}

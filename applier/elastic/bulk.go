@@ -1,0 +1,230 @@
+package elastic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+)
+
+// Bulk request limits: Elasticsearch advises requests of a few megabytes; a byte limit
+// keeps wide rows from making huge requests, an item limit keeps narrow rows from making
+// requests whose per-item overhead dominates.
+const (
+	bulkMaxBytes = 4 << 20
+	bulkMaxItems = 4000
+	// bulkAttempts bounds the retries of items that failed with 429 or 5xx and of requests
+	// that failed in transport; the backoff doubles from 250 ms up to 8 s, about a minute
+	// in all, before the error reaches the caller (the pipeline then restarts from the
+	// checkpoint).
+	bulkAttempts = 10
+)
+
+// bulkBody is one bulk request being built: NDJSON action and document lines, and where
+// each item starts, so failed items can be sent again on their own.
+type bulkBody struct {
+	buf    []byte
+	starts []int
+}
+
+var bodyPool = sync.Pool{New: func() any { return &bulkBody{buf: make([]byte, 0, bulkMaxBytes+bulkMaxBytes/4)} }}
+
+func getBody() *bulkBody { return bodyPool.Get().(*bulkBody) }
+
+func putBody(b *bulkBody) {
+	if cap(b.buf) > 4*bulkMaxBytes {
+		return
+	}
+	b.buf, b.starts = b.buf[:0], b.starts[:0]
+	bodyPool.Put(b)
+}
+
+func (b *bulkBody) len() int   { return len(b.starts) }
+func (b *bulkBody) full() bool { return len(b.buf) >= bulkMaxBytes || len(b.starts) >= bulkMaxItems }
+
+// begin starts an item with its action line; indexJSON is the JSON-quoted index name.
+func (b *bulkBody) begin(op string, indexJSON, id []byte, version int64) {
+	b.starts = append(b.starts, len(b.buf))
+	b.buf = append(b.buf, `{"`...)
+	b.buf = append(b.buf, op...)
+	b.buf = append(b.buf, `":{"_index":`...)
+	b.buf = append(b.buf, indexJSON...)
+	b.buf = append(b.buf, `,"_id":`...)
+	b.buf = mapping.AppendJSONString(b.buf, string(id))
+	b.buf = append(b.buf, `,"version":`...)
+	b.buf = strconv.AppendInt(b.buf, version, 10)
+	b.buf = append(b.buf, `,"version_type":"external_gte"}}`...)
+	b.buf = append(b.buf, '\n')
+}
+
+// undo drops the item begun last (its document could not be encoded).
+func (b *bulkBody) undo() {
+	n := len(b.starts) - 1
+	b.buf, b.starts = b.buf[:b.starts[n]], b.starts[:n]
+}
+
+// item returns the bytes of item i (its action line and document line, if any).
+func (b *bulkBody) item(i int) []byte {
+	end := len(b.buf)
+	if i+1 < len(b.starts) {
+		end = b.starts[i+1]
+	}
+	return b.buf[b.starts[i]:end]
+}
+
+// subset returns a new body with the items at idx.
+func (b *bulkBody) subset(idx []int) *bulkBody {
+	out := getBody()
+	for _, i := range idx {
+		out.starts = append(out.starts, len(out.buf))
+		out.buf = append(out.buf, b.item(i)...)
+	}
+	return out
+}
+
+// describe names item i's operation, index and _id for a message.
+func (b *bulkBody) describe(i int) string {
+	line := b.item(i)
+	for j, c := range line {
+		if c == '\n' {
+			line = line[:j]
+			break
+		}
+	}
+	var action map[string]struct {
+		Index string `json:"_index"`
+		ID    string `json:"_id"`
+	}
+	if json.Unmarshal(line, &action) != nil {
+		return "item " + strconv.Itoa(i)
+	}
+	for op, a := range action {
+		return fmt.Sprintf("%s of _id %q in index %s", op, a.ID, a.Index)
+	}
+	return "item " + strconv.Itoa(i)
+}
+
+// bulkStats counts the outcomes of bulk items.
+type bulkStats struct {
+	Written   int64 // indexed or deleted
+	Conflicts int64 // refused as older than the stored document (replays)
+	Missing   int64 // deletes of documents that were not there
+}
+
+func (s *bulkStats) add(o bulkStats) {
+	s.Written += o.Written
+	s.Conflicts += o.Conflicts
+	s.Missing += o.Missing
+}
+
+type bulkItemResult struct {
+	Status int `json:"status"`
+	Error  *struct {
+		Type     string `json:"type"`
+		Reason   string `json:"reason"`
+		CausedBy *struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		} `json:"caused_by"`
+	} `json:"error"`
+}
+
+func (r *bulkItemResult) reason() string {
+	if r.Error == nil {
+		return "HTTP " + strconv.Itoa(r.Status)
+	}
+	s := r.Error.Type + ": " + r.Error.Reason
+	if r.Error.CausedBy != nil {
+		s += " (" + r.Error.CausedBy.Type + ": " + r.Error.CausedBy.Reason + ")"
+	}
+	return s
+}
+
+// The answer lists only what checking needs: a successful item is a few bytes.
+var bulkQuery = url.Values{"filter_path": {"errors,items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by.type,items.*.error.caused_by.reason"}}
+
+// ItemError is a bulk item Elasticsearch refused for a reason retrying cannot fix (a
+// mapping conflict, a value the field cannot hold). The stream stops on it, before the
+// checkpoint moves past the change.
+type ItemError struct {
+	Item   string // operation, _id and index
+	Where  string // the source position the change belongs to
+	Reason string
+	Status int
+}
+
+func (e *ItemError) Error() string {
+	return fmt.Sprintf("Elasticsearch refused the %s (%s): HTTP %d %s", e.Item, e.Where, e.Status, e.Reason)
+}
+
+// sendBulk sends body until every item is acknowledged. Items refused as older than the
+// stored document (409) and deletes of absent documents (404) count as done; items failing
+// with 429 or 5xx are sent again with backoff; any other refusal is an *ItemError. where
+// names the source position for messages. body is returned to the pool.
+func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bulkStats, error) {
+	var st bulkStats
+	defer func() { putBody(body) }()
+	backoff := t.retryBase
+	for attempt := 1; ; attempt++ {
+		var res struct {
+			Errors bool                        `json:"errors"`
+			Items  []map[string]bulkItemResult `json:"items"`
+		}
+		_, err := call(ctx, t.es, http.MethodPost, "/_bulk", bulkQuery, body.buf, &res)
+		var retry []int
+		var lastReason string
+		switch {
+		case err != nil && (!errors.Is(err, pipeline.ErrTransient) || attempt >= bulkAttempts):
+			return st, fmt.Errorf("bulk request of %d items (%s): %w", body.len(), where, err)
+		case err != nil:
+			t.log.Warn("bulk request failed; retrying", "error", err, "attempt", attempt, "where", where)
+		case !res.Errors:
+			st.Written += int64(body.len())
+			return st, nil
+		case len(res.Items) != body.len():
+			return st, fmt.Errorf("bulk request (%s): %d results for %d items", where, len(res.Items), body.len())
+		default:
+			for i, item := range res.Items {
+				for op, r := range item {
+					switch {
+					case r.Status < 300:
+						st.Written++
+					case r.Status == http.StatusConflict && r.Error != nil && r.Error.Type == "version_conflict_engine_exception":
+						st.Conflicts++
+					case r.Status == http.StatusNotFound && op == "delete" && r.Error == nil:
+						st.Missing++
+					case transientStatus(r.Status):
+						retry = append(retry, i)
+						lastReason = r.reason()
+					default:
+						return st, &ItemError{Item: body.describe(i), Where: where, Reason: r.reason(), Status: r.Status}
+					}
+				}
+			}
+			if len(retry) == 0 {
+				return st, nil
+			}
+			if attempt >= bulkAttempts {
+				return st, fmt.Errorf("%w: %d bulk items (%s) still failing after %d attempts: %s", pipeline.ErrTransient, len(retry), where, attempt, lastReason)
+			}
+			t.log.Warn("bulk items failed; retrying them", "items", len(retry), "reason", lastReason, "attempt", attempt, "where", where)
+			sub := body.subset(retry)
+			putBody(body)
+			body = sub
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return st, ctx.Err()
+		}
+		backoff = min(backoff*2, 8*time.Second)
+	}
+}

@@ -1,0 +1,284 @@
+package elastic
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/schema"
+)
+
+// indexInfo is what the replicator reads of an existing index.
+type indexInfo struct {
+	Exists bool
+	// Properties are the mapped top-level fields.
+	Properties map[string]json.RawMessage
+	// Meta is the mapping's _meta.replicator, set on indexes the replicator created or
+	// put into snapshot mode.
+	Meta *indexMeta
+	// otherMeta is the rest of _meta, kept when _meta.replicator changes (Elasticsearch
+	// replaces _meta as a whole).
+	otherMeta map[string]json.RawMessage
+}
+
+// indexMeta is kept in the index mapping's _meta.replicator.
+type indexMeta struct {
+	Source string `json:"source"`
+	Name   string `json:"name"`
+	// Restore holds the settings to put back after the snapshot, written when the index
+	// entered snapshot mode, so a crash during the snapshot's start does not take the
+	// snapshot settings for the user's. It is only trusted while refresh is still off.
+	Restore *indexSettings `json:"restore,omitempty"`
+}
+
+func indexPath(index string) string { return "/" + url.PathEscape(index) }
+
+// inspectIndex reads an index's mapping; Exists is false when there is no such index.
+func (t *Target) inspectIndex(ctx context.Context, index string) (*indexInfo, error) {
+	var res map[string]struct {
+		Mappings struct {
+			Meta       map[string]json.RawMessage `json:"_meta"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"mappings"`
+	}
+	code, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_mapping", nil, nil, &res, http.StatusNotFound)
+	if err != nil {
+		return nil, fmt.Errorf("read mapping of index %s: %w", index, err)
+	}
+	if code == http.StatusNotFound {
+		return &indexInfo{}, nil
+	}
+	info := &indexInfo{Exists: true, Properties: map[string]json.RawMessage{}, otherMeta: map[string]json.RawMessage{}}
+	for _, m := range res { // one entry, named after the concrete index (index may be an alias)
+		for k, v := range m.Mappings.Properties {
+			info.Properties[k] = v
+		}
+		for k, v := range m.Mappings.Meta {
+			if k != "replicator" {
+				info.otherMeta[k] = v
+				continue
+			}
+			var rm indexMeta
+			if json.Unmarshal(v, &rm) == nil {
+				info.Meta = &rm
+			}
+		}
+	}
+	return info, nil
+}
+
+// putMeta sets _meta.replicator of an index, keeping the rest of its _meta.
+func (t *Target) putMeta(ctx context.Context, index string, info *indexInfo, meta indexMeta) error {
+	all := map[string]any{"replicator": meta}
+	for k, v := range info.otherMeta {
+		all[k] = v
+	}
+	body, err := json.Marshal(map[string]any{"_meta": all})
+	if err != nil {
+		return err
+	}
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index)+"/_mapping", nil, body, nil); err != nil {
+		return fmt.Errorf("update _meta of index %s: %w", index, err)
+	}
+	info.Meta = &meta
+	return nil
+}
+
+// createIndex creates an index with the mapping derived from the table's columns. Unknown
+// fields are rejected (dynamic: strict), so a column the mapping lacks surfaces as an
+// error instead of a guessed type. In snapshot mode, the index starts with refresh off
+// and no replicas; FinishTable puts the defaults back.
+func (t *Target) createIndex(ctx context.Context, index string, def *schema.Table, cols []int, snapshotMode bool) error {
+	props, err := mapping.ESProperties(def, cols, t.opts)
+	if err != nil {
+		return err
+	}
+	meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
+	settings := map[string]any{}
+	if snapshotMode {
+		meta.Restore = &indexSettings{}
+		settings = map[string]any{"refresh_interval": "-1", "number_of_replicas": 0}
+	}
+	body, err := json.Marshal(map[string]any{
+		"settings": settings,
+		"mappings": map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index), nil, body, nil); err != nil {
+		return fmt.Errorf("create index %s for %s: %w", index, def.QualifiedName(), err)
+	}
+	return nil
+}
+
+// addMissingFields maps the replicated columns an existing index lacks (a column added at
+// the source, or an index created beforehand). Existing fields are left as they are:
+// a user's own mapping of a column wins.
+func (t *Target) addMissingFields(ctx context.Context, index string, info *indexInfo, def *schema.Table, cols []int) error {
+	props, err := mapping.ESProperties(def, cols, t.opts)
+	if err != nil {
+		return err
+	}
+	missing := map[string]any{}
+	var names []string
+	for name, f := range props {
+		if _, ok := info.Properties[name]; !ok {
+			missing[name] = f
+			names = append(names, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	body, err := json.Marshal(map[string]any{"properties": missing})
+	if err != nil {
+		return err
+	}
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index)+"/_mapping", nil, body, nil); err != nil {
+		return fmt.Errorf("add fields %v to index %s: %w", names, index, err)
+	}
+	t.log.Info("mapped new fields", "index", index, "table", def.QualifiedName(), "fields", names)
+	for name, f := range missing {
+		raw, _ := json.Marshal(f)
+		info.Properties[name] = raw
+	}
+	return nil
+}
+
+// currentSettings reads the explicitly set values of the settings the snapshot changes.
+func (t *Target) currentSettings(ctx context.Context, index string) (indexSettings, error) {
+	var res map[string]struct {
+		Settings map[string]string `json:"settings"`
+	}
+	q := url.Values{"flat_settings": {"true"}}
+	if _, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_settings/index.refresh_interval,index.number_of_replicas", q, nil, &res); err != nil {
+		return indexSettings{}, fmt.Errorf("read settings of index %s: %w", index, err)
+	}
+	var s indexSettings
+	for _, v := range res {
+		if r, ok := v.Settings["index.refresh_interval"]; ok {
+			s.RefreshInterval = &r
+		}
+		if r, ok := v.Settings["index.number_of_replicas"]; ok {
+			s.NumberOfReplicas = &r
+		}
+	}
+	return s, nil
+}
+
+// enterSnapshotMode turns refresh and replicas off on an existing index for the load and
+// returns the settings to restore, which it also records in the index's _meta. An index
+// still in snapshot mode from an earlier start (refresh off and settings recorded) keeps
+// the recorded settings, so the snapshot's own are never taken for the user's.
+func (t *Target) enterSnapshotMode(ctx context.Context, index string, info *indexInfo, def *schema.Table) (indexSettings, error) {
+	cur, err := t.currentSettings(ctx, index)
+	if err != nil {
+		return indexSettings{}, err
+	}
+	restore := cur
+	if info.Meta != nil && info.Meta.Restore != nil && cur.RefreshInterval != nil && *cur.RefreshInterval == "-1" {
+		restore = *info.Meta.Restore
+	} else if err := t.putMeta(ctx, index, info, indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name, Restore: &restore}); err != nil {
+		return restore, err
+	}
+	body := []byte(`{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index)+"/_settings", nil, body, nil); err != nil {
+		return restore, fmt.Errorf("prepare index %s for the snapshot: %w", index, err)
+	}
+	return restore, nil
+}
+
+// leaveSnapshotMode puts the recorded settings back and refreshes the index so the loaded
+// documents are searchable at once.
+func (t *Target) leaveSnapshotMode(ctx context.Context, index string, restore indexSettings) error {
+	body, _ := json.Marshal(map[string]any{"index": restore})
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index)+"/_settings", nil, body, nil); err != nil {
+		return fmt.Errorf("restore settings of index %s: %w", index, err)
+	}
+	if _, err := call(ctx, t.es, http.MethodPost, indexPath(index)+"/_refresh", nil, nil, nil); err != nil {
+		return fmt.Errorf("refresh index %s: %w", index, err)
+	}
+	return nil
+}
+
+// countDocs refreshes an index and counts its documents.
+func (t *Target) countDocs(ctx context.Context, index string) (int64, error) {
+	if _, err := call(ctx, t.es, http.MethodPost, indexPath(index)+"/_refresh", nil, nil, nil); err != nil {
+		return 0, fmt.Errorf("refresh index %s: %w", index, err)
+	}
+	var res struct {
+		Count int64 `json:"count"`
+	}
+	if _, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_count", nil, nil, &res); err != nil {
+		return 0, fmt.Errorf("count documents of index %s: %w", index, err)
+	}
+	return res.Count, nil
+}
+
+// deleteAllDocs empties an index but keeps its mapping and settings (on_existing =
+// "truncate"). It scrolls through the ids and deletes them in bulk, which every cluster
+// can do (delete-by-query is a module some builds lack). The deleted documents' versions
+// are remembered for index.gc_deletes, which only matters if the new snapshot's source
+// position is older than theirs.
+func (t *Target) deleteAllDocs(ctx context.Context, index string) error {
+	if _, err := call(ctx, t.es, http.MethodPost, indexPath(index)+"/_refresh", nil, nil, nil); err != nil {
+		return fmt.Errorf("refresh index %s: %w", index, err)
+	}
+	type page struct {
+		ScrollID string `json:"_scroll_id"`
+		Hits     struct {
+			Hits []struct {
+				ID string `json:"_id"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	var pg page
+	q := url.Values{"scroll": {"1m"}, "filter_path": {"_scroll_id,hits.hits._id"}}
+	if _, err := call(ctx, t.es, http.MethodPost, indexPath(index)+"/_search", q,
+		[]byte(`{"size":5000,"sort":["_doc"],"_source":false}`), &pg); err != nil {
+		return fmt.Errorf("list documents of index %s: %w", index, err)
+	}
+	indexJSON := mapping.AppendJSONString(nil, index)
+	deleted := 0
+	for len(pg.Hits.Hits) > 0 {
+		var body []byte
+		for _, h := range pg.Hits.Hits {
+			body = append(body, `{"delete":{"_index":`...)
+			body = append(body, indexJSON...)
+			body = append(body, `,"_id":`...)
+			body = mapping.AppendJSONString(body, h.ID)
+			body = append(body, "}}\n"...)
+		}
+		var res struct {
+			Errors bool `json:"errors"`
+		}
+		if _, err := call(ctx, t.es, http.MethodPost, "/_bulk", url.Values{"filter_path": {"errors"}}, body, &res); err != nil || res.Errors {
+			return fmt.Errorf("empty index %s: bulk delete failed: %v", index, err)
+		}
+		deleted += len(pg.Hits.Hits)
+		scroll, _ := json.Marshal(map[string]string{"scroll": "1m", "scroll_id": pg.ScrollID})
+		pg = page{}
+		if _, err := call(ctx, t.es, http.MethodPost, "/_search/scroll", url.Values{"filter_path": {"_scroll_id,hits.hits._id"}}, scroll, &pg); err != nil {
+			return fmt.Errorf("list documents of index %s: %w", index, err)
+		}
+	}
+	if pg.ScrollID != "" {
+		body, _ := json.Marshal(map[string]any{"scroll_id": pg.ScrollID})
+		_, _ = call(ctx, t.es, http.MethodDelete, "/_search/scroll", nil, body, nil, http.StatusNotFound)
+	}
+	t.log.Info("emptied existing index (snapshot.on_existing = \"truncate\")", "index", index, "deleted", deleted)
+	return nil
+}
+
+func (t *Target) deleteIndex(ctx context.Context, index string) error {
+	if _, err := call(ctx, t.es, http.MethodDelete, indexPath(index), nil, nil, nil, http.StatusNotFound); err != nil {
+		return fmt.Errorf("delete index %s: %w", index, err)
+	}
+	return nil
+}

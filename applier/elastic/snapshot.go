@@ -1,0 +1,373 @@
+package elastic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/snapshot"
+)
+
+var _ snapshot.Target = (*Target)(nil)
+
+// LoadProgress implements snapshot.Target.
+func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
+	cp, err := t.state.checkpoint(ctx)
+	if err != nil || cp == nil {
+		return nil, err
+	}
+	pos := change.Position{Flavor: cp.Flavor, GTID: cp.GTID}
+	prog := &snapshot.Progress{Position: pos, Complete: cp.Phase == PhaseStreaming, Tables: map[string]*snapshot.TableProgress{}}
+	if prog.Complete {
+		return prog, nil
+	}
+	if err := t.setSnapshot(pos); err != nil {
+		return nil, err
+	}
+	tables, schemas, err := t.state.tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tables == nil {
+		return nil, fmt.Errorf("the checkpoint in %s names a snapshot at %s but its plan document is missing: delete the checkpoint document %s to start over", t.state.index, pos.GTID, t.state.checkpointID())
+	}
+	var chunkIDs []string
+	for name, td := range tables {
+		sd := schemas[name]
+		if sd == nil || sd.Definition.Table == nil {
+			return nil, fmt.Errorf("snapshot state of %s has no stored definition in %s: delete the checkpoint document to start over", name, t.state.index)
+		}
+		prog.Tables[name] = &snapshot.TableProgress{Table: sd.Definition.Table, Columns: sd.Definition.Columns,
+			Chunks: td.Chunks, ChunkDone: map[int]bool{}, Done: td.Done, Estimate: td.Estimate}
+		for _, c := range td.Chunks {
+			chunkIDs = append(chunkIDs, t.state.chunkID(name, c.ID))
+		}
+	}
+	done, err := t.state.mget(ctx, chunkIDs)
+	if err != nil {
+		return nil, err
+	}
+	for name, tp := range prog.Tables {
+		for _, c := range tp.Chunks {
+			if _, ok := done[t.state.chunkID(name, c.ID)]; ok {
+				tp.ChunkDone[c.ID] = true
+			}
+		}
+	}
+	return prog, nil
+}
+
+// setSnapshot records the snapshot position and the version its documents carry.
+func (t *Target) setSnapshot(pos change.Position) error {
+	v, err := Version(pos)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.snapPos, t.snapVersion = &pos, v
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *Target) snapshotVersion() (change.Position, int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.snapPos == nil {
+		return change.Position{}, 0, errors.New("snapshot chunk copied before the snapshot started")
+	}
+	return *t.snapPos, t.snapVersion, nil
+}
+
+// Start implements snapshot.Target. Without transactions, the checkpoint document is the
+// commit point: it is written last, so a crash before it leaves no snapshot (the next run
+// starts over, finding the indexes it created empty), and a crash after it leaves a
+// complete plan to resume.
+func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan, onExisting string) error {
+	begun := time.Now()
+	if err := t.setSnapshot(pos); err != nil {
+		return err
+	}
+	s := t.state
+	if err := s.reset(ctx); err != nil {
+		return err
+	}
+	// The plan goes first, so a later reset finds every document this start writes.
+	names := make([]string, 0, len(plans))
+	for _, p := range plans {
+		names = append(names, p.Name())
+	}
+	if err := s.put(ctx, s.planID(), planDoc{Kind: "plan", Name: s.name, GTID: pos.GTID, Tables: names}); err != nil {
+		return err
+	}
+	// Tables are prepared a few at a time (index creation waits for the cluster state to
+	// change, which is slow one by one); tables sharing an index go through one worker, in
+	// order, so the second finds the index the first created.
+	groups := map[string][]*snapshot.TablePlan{}
+	var order []string
+	for _, p := range plans {
+		index, err := t.indexOf(p.Table)
+		if err != nil {
+			return err
+		}
+		if groups[index] == nil {
+			order = append(order, index)
+		}
+		groups[index] = append(groups[index], p)
+	}
+	err := forEach(ctx, order, prepareWorkers, func(ctx context.Context, index string) error {
+		for _, p := range groups[index] {
+			restore, err := t.prepareIndex(ctx, index, p, onExisting)
+			if err != nil {
+				return err
+			}
+			if err := s.put(ctx, s.schemaID(p.Name()), schemaDoc{Kind: "schema", Name: s.name, SourceTable: p.Name(), GTID: pos.GTID,
+				Definition: storedPlan{Table: p.Table, Columns: p.Columns}}); err != nil {
+				return err
+			}
+			if err := s.put(ctx, s.tableID(p.Name()), tableDoc{Kind: "table", Name: s.name, SourceTable: p.Name(), Index: index,
+				Estimate: p.RowsEstimate, Chunks: p.Chunks, Restore: restore}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t.log.Debug("snapshot indexes prepared", "tables", len(plans), "took", time.Since(begun).String())
+	return s.saveCheckpoint(ctx, pos, PhaseSnapshot)
+}
+
+// prepareWorkers is how many indexes Start prepares at once.
+const prepareWorkers = 4
+
+// forEach runs fn for every item with up to n at once and returns the first error.
+func forEach[T any](ctx context.Context, items []T, n int, fn func(context.Context, T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, n)
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ctx, it); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// prepareIndex creates a table's index, or deals with an existing one by onExisting, and
+// leaves it in snapshot mode (no refresh, no replicas). It returns the settings
+// FinishTable restores.
+func (t *Target) prepareIndex(ctx context.Context, index string, p *snapshot.TablePlan, onExisting string) (indexSettings, error) {
+	info, err := t.inspectIndex(ctx, index)
+	if err != nil {
+		return indexSettings{}, err
+	}
+	if info.Exists {
+		switch onExisting {
+		case "recreate":
+			if err := t.deleteIndex(ctx, index); err != nil {
+				return indexSettings{}, err
+			}
+			info = &indexInfo{}
+		case "truncate":
+			if err := t.deleteAllDocs(ctx, index); err != nil {
+				return indexSettings{}, err
+			}
+		default:
+			n, err := t.countDocs(ctx, index)
+			if err != nil {
+				return indexSettings{}, err
+			}
+			if n > 0 {
+				return indexSettings{}, fmt.Errorf("target index %s already holds %d documents: delete it, or set snapshot.on_existing = \"truncate\" or \"recreate\"", index, n)
+			}
+		}
+	}
+	if !info.Exists {
+		return indexSettings{}, t.createIndex(ctx, index, p.Table, p.Columns, true)
+	}
+	if err := t.addMissingFields(ctx, index, info, p.Table, p.Columns); err != nil {
+		return indexSettings{}, err
+	}
+	return t.enterSnapshotMode(ctx, index, info, p.Table)
+}
+
+// CopyChunk implements snapshot.Target: the chunk's rows go out in bulk requests bounded
+// by bytes and items, one request in flight while the next is filled; the chunk is
+// marked done only after every item is acknowledged. Copying a chunk again is harmless:
+// its documents carry the same version (see Version).
+func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapshot.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
+	pos, version, err := t.snapshotVersion()
+	if err != nil {
+		return 0, err
+	}
+	index, err := t.indexOf(p.Table)
+	if err != nil {
+		return 0, err
+	}
+	enc := mapping.NewESEncoder(p.Table, p.Columns, t.opts).Projected()
+	indexJSON := mapping.AppendJSONString(nil, index)
+	where := fmt.Sprintf("snapshot of %s chunk %d at GTID %s", p.Name(), c.ID, pos.GTID)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := newPipelinedSender(ctx, t, where)
+	body := getBody()
+	var rows int64
+	var id []byte
+	fillErr := fill(func(r change.Row) error {
+		var err error
+		if id, err = enc.AppendID(id[:0], r); err != nil {
+			return fmt.Errorf("row %d of %s: %w", rows+1, p.Name(), err)
+		}
+		body.begin("index", indexJSON, id, version)
+		if body.buf, err = enc.AppendDoc(body.buf, r); err != nil {
+			body.undo()
+			return fmt.Errorf("row %d of %s (_id %s): %w", rows+1, p.Name(), id, err)
+		}
+		body.buf = append(body.buf, '\n')
+		rows++
+		if body.full() {
+			if err := w.send(body); err != nil {
+				return err
+			}
+			body = getBody()
+		}
+		return nil
+	})
+	if fillErr == nil && body.len() > 0 {
+		fillErr = w.send(body)
+	} else {
+		putBody(body)
+	}
+	st, sendErr := w.wait()
+	if fillErr != nil && !errors.Is(fillErr, errSenderFailed) {
+		return 0, fillErr
+	}
+	if sendErr != nil {
+		return 0, sendErr
+	}
+	if st.Conflicts > 0 {
+		t.log.Warn("snapshot documents refused as older than the indexed ones", "table", p.Name(), "index", index, "chunk", c.ID, "count", st.Conflicts)
+	}
+	s := t.state
+	if err := s.put(ctx, s.chunkID(p.Name(), c.ID), chunkDoc{Kind: "chunk", Name: s.name, SourceTable: p.Name(), Chunk: c.ID, Rows: rows, UpdatedAt: time.Now().UTC()}); err != nil {
+		return 0, fmt.Errorf("mark chunk done: %w", err)
+	}
+	return rows, nil
+}
+
+// errSenderFailed stops filling a chunk once a bulk request failed; the sender's error is
+// the one reported.
+var errSenderFailed = errors.New("bulk request failed")
+
+// pipelinedSender sends bulk bodies one after the other on its own goroutine, so reading
+// and encoding the next body overlaps the current request.
+type pipelinedSender struct {
+	queue chan *bulkBody
+	done  chan struct{}
+	mu    sync.Mutex
+	err   error
+	st    bulkStats
+}
+
+func newPipelinedSender(ctx context.Context, t *Target, where string) *pipelinedSender {
+	w := &pipelinedSender{queue: make(chan *bulkBody, 1), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for b := range w.queue {
+			if w.failed() {
+				putBody(b)
+				continue
+			}
+			st, err := t.sendBulk(ctx, b, where)
+			w.mu.Lock()
+			w.st.add(st)
+			if err != nil && w.err == nil {
+				w.err = err
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func (w *pipelinedSender) failed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err != nil
+}
+
+// send queues a body, waiting while one is already queued.
+func (w *pipelinedSender) send(b *bulkBody) error {
+	if w.failed() {
+		putBody(b)
+		return errSenderFailed
+	}
+	w.queue <- b
+	return nil
+}
+
+// wait sends what is queued and returns the outcome.
+func (w *pipelinedSender) wait() (bulkStats, error) {
+	close(w.queue)
+	<-w.done
+	return w.st, w.err
+}
+
+// FinishTable implements snapshot.Target: the index gets its refresh interval and replicas
+// back and is refreshed, then the table is marked done.
+func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
+	s := t.state
+	var td tableDoc
+	found, err := s.get(ctx, s.tableID(p.Name()), &td)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("finish %s: no snapshot state in %s", p.Name(), s.index)
+	}
+	if td.Done {
+		return nil
+	}
+	if err := t.leaveSnapshotMode(ctx, td.Index, td.Restore); err != nil {
+		return err
+	}
+	td.Done = true
+	return s.put(ctx, s.tableID(p.Name()), td)
+}
+
+// Finish implements snapshot.Target: streaming continues from pos.
+func (t *Target) Finish(ctx context.Context, pos change.Position) error {
+	return t.state.saveCheckpoint(ctx, pos, PhaseStreaming)
+}

@@ -1,0 +1,280 @@
+package elastic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+)
+
+// State is the replicator's bookkeeping in the state index (state.index): one document per
+// fact, all read back by id (real-time GET and mget, so nothing waits for a refresh).
+// Elasticsearch has no transactions, so the order of writes is what keeps it consistent:
+//
+//   - "plan-<name>": the tables of the snapshot, written by Start before the checkpoint
+//   - "table-<name>-<db.table>": a table's index, chunks, estimate, done flag
+//   - "schema-<name>-<db.table>": the table definition and replicated columns, for the
+//     schema tracker (what schema_history holds on PostgreSQL)
+//   - "chunk-<name>-<db.table>-<id>": exists once every document of the chunk is
+//     acknowledged
+//   - "checkpoint-<name>": position and phase; written last by Start (the snapshot exists
+//     from then on), by Finish, and by every streaming batch after its bulk requests
+//     were fully acknowledged
+type State struct {
+	es    *elasticsearch.Client
+	index string
+	name  string
+}
+
+// Phases of a checkpoint.
+const (
+	PhaseSnapshot  = "snapshot"
+	PhaseStreaming = "streaming"
+)
+
+// stateMapping indexes only what selecting a replicator's documents needs; the rest stays
+// in _source.
+const stateMapping = `{"settings":{"number_of_shards":1,"auto_expand_replicas":"0-1"},
+"mappings":{"dynamic":false,"properties":{"kind":{"type":"keyword"},"name":{"type":"keyword"},"source_table":{"type":"keyword"},"updated_at":{"type":"date"}}}}`
+
+// checkpointDoc is the stored position of one replicator.
+type checkpointDoc struct {
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	Flavor    string    `json:"flavor"`
+	GTID      string    `json:"gtid"`
+	Phase     string    `json:"phase"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type planDoc struct {
+	Kind   string   `json:"kind"`
+	Name   string   `json:"name"`
+	GTID   string   `json:"gtid"`
+	Tables []string `json:"tables"`
+}
+
+// indexSettings are the settings the snapshot changes and FinishTable puts back; nil
+// means the index default.
+type indexSettings struct {
+	RefreshInterval  *string `json:"refresh_interval"`
+	NumberOfReplicas *string `json:"number_of_replicas"`
+}
+
+type tableDoc struct {
+	Kind        string           `json:"kind"`
+	Name        string           `json:"name"`
+	SourceTable string           `json:"source_table"`
+	Index       string           `json:"index"`
+	Estimate    int64            `json:"estimate"`
+	Chunks      []snapshot.Chunk `json:"chunks"`
+	Restore     indexSettings    `json:"restore"`
+	Done        bool             `json:"done"`
+}
+
+type schemaDoc struct {
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	SourceTable string     `json:"source_table"`
+	GTID        string     `json:"gtid"`
+	Definition  storedPlan `json:"definition"`
+}
+
+// storedPlan is a table definition with its replicated columns.
+type storedPlan struct {
+	Table   *schema.Table `json:"table"`
+	Columns []int         `json:"columns"`
+}
+
+type chunkDoc struct {
+	Kind        string    `json:"kind"`
+	Name        string    `json:"name"`
+	SourceTable string    `json:"source_table"`
+	Chunk       int       `json:"chunk"`
+	Rows        int64     `json:"rows"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func (s *State) checkpointID() string       { return "checkpoint-" + s.name }
+func (s *State) planID() string             { return "plan-" + s.name }
+func (s *State) tableID(src string) string  { return "table-" + s.name + "-" + src }
+func (s *State) schemaID(src string) string { return "schema-" + s.name + "-" + src }
+func (s *State) chunkID(src string, id int) string {
+	return "chunk-" + s.name + "-" + src + "-" + strconv.Itoa(id)
+}
+
+// ensure creates the state index unless it exists.
+func (s *State) ensure(ctx context.Context) error {
+	_, err := call(ctx, s.es, http.MethodPut, "/"+url.PathEscape(s.index), nil, []byte(stateMapping), nil)
+	if err != nil {
+		var he *httpError
+		if errors.As(err, &he) && he.Type == "resource_already_exists_exception" {
+			return nil
+		}
+		return fmt.Errorf("create state index %s: %w", s.index, err)
+	}
+	return nil
+}
+
+func (s *State) docPath(id string) string {
+	return "/" + url.PathEscape(s.index) + "/_doc/" + url.PathEscape(id)
+}
+
+// put stores a document. Elasticsearch acknowledges an index request after its translog
+// is synced (index.translog.durability = request), so an acknowledged state is durable.
+func (s *State) put(ctx context.Context, id string, doc any) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if _, err := call(ctx, s.es, http.MethodPut, s.docPath(id), nil, b, nil); err != nil {
+		return fmt.Errorf("store %s in %s: %w", id, s.index, err)
+	}
+	return nil
+}
+
+// get reads a document in real time; found is false when it does not exist.
+func (s *State) get(ctx context.Context, id string, out any) (found bool, err error) {
+	var res struct {
+		Found  bool            `json:"found"`
+		Source json.RawMessage `json:"_source"`
+	}
+	if _, err := call(ctx, s.es, http.MethodGet, s.docPath(id), nil, nil, &res, http.StatusNotFound); err != nil {
+		return false, fmt.Errorf("read %s from %s: %w", id, s.index, err)
+	}
+	if !res.Found {
+		return false, nil
+	}
+	if err := json.Unmarshal(res.Source, out); err != nil {
+		return false, fmt.Errorf("decode %s from %s: %w", id, s.index, err)
+	}
+	return true, nil
+}
+
+// mget reads documents by id in real time; missing ones are absent from the result.
+func (s *State) mget(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		body, err := json.Marshal(map[string]any{"ids": ids[:n]})
+		if err != nil {
+			return nil, err
+		}
+		var res struct {
+			Docs []struct {
+				ID     string          `json:"_id"`
+				Found  bool            `json:"found"`
+				Source json.RawMessage `json:"_source"`
+			} `json:"docs"`
+		}
+		if _, err := call(ctx, s.es, http.MethodPost, "/"+url.PathEscape(s.index)+"/_mget", nil, body, &res); err != nil {
+			return nil, fmt.Errorf("read state from %s: %w", s.index, err)
+		}
+		for _, d := range res.Docs {
+			if d.Found {
+				out[d.ID] = d.Source
+			}
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// reset removes the documents of an earlier snapshot of this replicator (found through
+// its plan, which Start writes first), before a new snapshot stores its own. It works by
+// id, so it needs neither a refresh nor the delete-by-query module.
+func (s *State) reset(ctx context.Context) error {
+	tables, _, err := s.tables(ctx)
+	if err != nil {
+		return err
+	}
+	ids := []string{s.planID()}
+	for name, td := range tables {
+		ids = append(ids, s.tableID(name), s.schemaID(name))
+		for _, c := range td.Chunks {
+			ids = append(ids, s.chunkID(name, c.ID))
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		var body []byte
+		for _, id := range ids[:n] {
+			body = append(body, `{"delete":{"_index":`...)
+			body = mapping.AppendJSONString(body, s.index)
+			body = append(body, `,"_id":`...)
+			body = mapping.AppendJSONString(body, id)
+			body = append(body, "}}\n"...)
+		}
+		var res struct {
+			Errors bool `json:"errors"`
+		}
+		if _, err := call(ctx, s.es, http.MethodPost, "/_bulk", url.Values{"filter_path": {"errors,items.*.error"}}, body, &res); err != nil {
+			return fmt.Errorf("reset state in %s: %w", s.index, err)
+		}
+		if res.Errors {
+			return fmt.Errorf("reset state in %s: some documents could not be deleted", s.index)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// checkpoint returns the stored checkpoint, or nil when there is none.
+func (s *State) checkpoint(ctx context.Context) (*checkpointDoc, error) {
+	var cp checkpointDoc
+	found, err := s.get(ctx, s.checkpointID(), &cp)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &cp, nil
+}
+
+func (s *State) saveCheckpoint(ctx context.Context, pos change.Position, phase string) error {
+	return s.put(ctx, s.checkpointID(), checkpointDoc{Kind: "checkpoint", Name: s.name, Flavor: pos.Flavor, GTID: pos.GTID, Phase: phase, UpdatedAt: time.Now().UTC()})
+}
+
+// tables reads the snapshot plan's table documents and definitions.
+func (s *State) tables(ctx context.Context) (map[string]*tableDoc, map[string]*schemaDoc, error) {
+	var plan planDoc
+	found, err := s.get(ctx, s.planID(), &plan)
+	if err != nil || !found {
+		return nil, nil, err
+	}
+	ids := make([]string, 0, 2*len(plan.Tables))
+	for _, n := range plan.Tables {
+		ids = append(ids, s.tableID(n), s.schemaID(n))
+	}
+	docs, err := s.mget(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	tables, schemas := map[string]*tableDoc{}, map[string]*schemaDoc{}
+	for _, n := range plan.Tables {
+		if raw, ok := docs[s.tableID(n)]; ok {
+			var td tableDoc
+			if err := json.Unmarshal(raw, &td); err != nil {
+				return nil, nil, fmt.Errorf("decode snapshot state of %s: %w", n, err)
+			}
+			tables[n] = &td
+		}
+		if raw, ok := docs[s.schemaID(n)]; ok {
+			var sd schemaDoc
+			if err := json.Unmarshal(raw, &sd); err != nil {
+				return nil, nil, fmt.Errorf("decode stored definition of %s: %w", n, err)
+			}
+			schemas[n] = &sd
+		}
+	}
+	return tables, schemas, nil
+}

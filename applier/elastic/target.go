@@ -1,0 +1,121 @@
+package elastic
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/schema"
+)
+
+// Target is an Elasticsearch cluster receiving one index per replicated table. Every
+// write carries an external version derived from the source position (see Version), so
+// the bulk API's lack of transactions costs nothing: replays are refused or identical.
+type Target struct {
+	es    *elasticsearch.Client
+	cfg   *config.Config
+	log   *slog.Logger
+	state *State
+	opts  mapping.ESOptions
+	// retryBase is the first pause before a bulk request or item is sent again.
+	retryBase time.Duration
+
+	mu sync.Mutex
+	// snapPos and snapVersion are the snapshot's position and the version its documents
+	// carry, known after Start or LoadProgress.
+	snapPos     *change.Position
+	snapVersion int64
+	// plans are the compiled write plans of the streaming phase, per table version.
+	plans map[*schema.Table]*tablePlan
+}
+
+// tablePlan is how one table version is written: compiled once, used for every batch.
+type tablePlan struct {
+	index     string
+	indexJSON []byte // the index name as a JSON string, for action lines
+	enc       *mapping.ESEncoder
+}
+
+// Open connects to the cluster, learns which field types it has, and makes sure the
+// state index exists.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
+	es, err := NewClient(cfg.Target.Elasticsearch)
+	if err != nil {
+		return nil, err
+	}
+	info, err := Info(ctx, es)
+	if err != nil {
+		return nil, fmt.Errorf("%w (check target.elasticsearch.addresses and credentials; 'replicator check' tells more)", err)
+	}
+	t := &Target{es: es, cfg: cfg, log: log, plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
+		state: &State{es: es, index: cfg.State.Index, name: cfg.State.Name}}
+	t.opts.UnsignedLong = t.hasFieldType(ctx, "unsigned_long")
+	log.Debug("Elasticsearch target", "version", info.Version.Number, "cluster", info.ClusterName, "unsigned_long", t.opts.UnsignedLong)
+	if err := t.state.ensure(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// hasFieldType asks the cluster whether it knows a field type, by simulating an index
+// template that uses it (no side effects). Without the privilege to simulate, the answer
+// is no, which selects the mapping that works everywhere.
+func (t *Target) hasFieldType(ctx context.Context, typ string) bool {
+	body, _ := json.Marshal(map[string]any{
+		"index_patterns": []string{"replicator-probe-" + t.cfg.State.Name},
+		"template":       map[string]any{"mappings": map[string]any{"properties": map[string]any{"f": map[string]any{"type": typ}}}},
+	})
+	_, err := call(ctx, t.es, http.MethodPost, "/_index_template/_simulate", nil, body, nil)
+	if err != nil && !isStatus(err, http.StatusBadRequest) {
+		t.log.Warn("could not ask the cluster for field type "+typ+"; mapping without it", "error", err)
+	}
+	return err == nil
+}
+
+// Close implements the command's target interface; the HTTP client holds nothing that
+// needs closing.
+func (t *Target) Close() {}
+
+// indexOf returns the index a source table is written to.
+func (t *Target) indexOf(src *schema.Table) (string, error) {
+	rule := t.cfg.Rule(src.Schema, src.Name)
+	if rule == nil {
+		return "", fmt.Errorf("table %s is not selected by any [[tables]] rule", src.QualifiedName())
+	}
+	return mapping.ESIndex(rule, src.Schema, src.Name), nil
+}
+
+// Checkpoint returns the stored position; streaming is true once the snapshot completed.
+func (t *Target) Checkpoint(ctx context.Context) (pos change.Position, streaming, found bool, err error) {
+	cp, err := t.state.checkpoint(ctx)
+	if err != nil || cp == nil {
+		return change.Position{}, false, false, err
+	}
+	return change.Position{Flavor: cp.Flavor, GTID: cp.GTID}, cp.Phase == PhaseStreaming, true, nil
+}
+
+// Definitions returns the table definitions stored with the snapshot, for the schema
+// tracker.
+func (t *Target) Definitions(ctx context.Context) ([]*schema.Table, error) {
+	_, schemas, err := t.state.tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*schema.Table, 0, len(schemas))
+	for name, sd := range schemas {
+		if sd.Definition.Table == nil {
+			return nil, fmt.Errorf("stored definition of %s is empty", name)
+		}
+		out = append(out, sd.Definition.Table)
+	}
+	return out, nil
+}

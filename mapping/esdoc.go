@@ -1,0 +1,298 @@
+package mapping
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/schema"
+)
+
+// ESEncoder turns canonical rows into Elasticsearch documents (JSON objects) and document
+// ids for one table version's replicated columns. It is compiled once per table version
+// and shared by the snapshot and the stream, so both write identical documents.
+type ESEncoder struct {
+	cols  []*schema.Column
+	kinds []esKind
+	names [][]byte // `"name":` with the leading comma for all but the first
+	src   []int    // where each column's value is in the row handed in
+	key   []int    // where each key column's value is in the row handed in
+	keyC  []*schema.Column
+}
+
+// NewESEncoder compiles an encoder for columns cols of t, reading full rows (every column
+// of t, as the binary log delivers them).
+func NewESEncoder(t *schema.Table, cols []int, o ESOptions) *ESEncoder {
+	e := &ESEncoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...)}
+	for i, ci := range cols {
+		c := &t.Columns[ci]
+		e.cols = append(e.cols, c)
+		e.kinds = append(e.kinds, esKindOf(c, o))
+		name := []byte{}
+		if i > 0 {
+			name = append(name, ',')
+		}
+		name = appendJSONString(name, []byte(c.Name))
+		e.names = append(e.names, append(name, ':'))
+	}
+	for _, k := range t.Key {
+		e.keyC = append(e.keyC, &t.Columns[k])
+	}
+	return e
+}
+
+// Projected returns an encoder for rows that hold only the replicated columns, in order
+// (as the snapshot reads them). Every key column must be replicated.
+func (e *ESEncoder) Projected() *ESEncoder {
+	p := *e
+	p.src = make([]int, len(e.src))
+	for i := range p.src {
+		p.src[i] = i
+	}
+	p.key = make([]int, len(e.key))
+	for i, k := range e.key {
+		p.key[i] = -1
+		for j, s := range e.src {
+			if s == k {
+				p.key[i] = j
+			}
+		}
+	}
+	return &p
+}
+
+// AppendDoc appends the JSON document of row. NULL is written as null, so _source shows
+// every replicated column.
+func (e *ESEncoder) AppendDoc(dst []byte, row change.Row) ([]byte, error) {
+	dst = append(dst, '{')
+	for i, s := range e.src {
+		dst = append(dst, e.names[i]...)
+		v := row[s]
+		if v == nil {
+			dst = append(dst, "null"...)
+			continue
+		}
+		var err error
+		if dst, err = e.appendValue(dst, i, v); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
+	c := e.cols[i]
+	switch e.kinds[i] {
+	case esNumber:
+		if !jsonNumber(v) {
+			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a number", v)}
+		}
+		return append(dst, v...), nil
+	case esYear:
+		n, err := strconv.ParseUint(string(v), 10, 16)
+		if err != nil {
+			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a year", v)}
+		}
+		return strconv.AppendUint(dst, n, 10), nil
+	case esString:
+		if !utf8.Valid(v) {
+			return dst, &ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
+		}
+		return appendJSONString(dst, v), nil
+	case esSet:
+		if !utf8.Valid(v) {
+			return dst, &ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
+		}
+		// MySQL's SET members cannot contain commas, so the text splits unambiguously;
+		// the empty set is an empty array.
+		dst = append(dst, '[')
+		if len(v) > 0 {
+			start := 0
+			for j := 0; j <= len(v); j++ {
+				if j < len(v) && v[j] != ',' {
+					continue
+				}
+				if start > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendJSONString(dst, v[start:j])
+				start = j + 1
+			}
+		}
+		return append(dst, ']'), nil
+	case esBinary:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, v)
+		return append(dst, '"'), nil
+	case esBits, esBitsText:
+		if len(v) > 8 {
+			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("BIT value of %d bytes", len(v))}
+		}
+		var n uint64
+		for _, b := range v {
+			n = n<<8 | uint64(b)
+		}
+		if e.kinds[i] == esBitsText {
+			dst = append(dst, '"')
+			dst = strconv.AppendUint(dst, n, 10)
+			return append(dst, '"'), nil
+		}
+		return strconv.AppendUint(dst, n, 10), nil
+	case esJSON:
+		// MySQL prints JSON values as valid JSON text; an invalid one would make the whole
+		// bulk request unreadable, so it is checked rather than trusted.
+		if !json.Valid(v) {
+			return dst, &ValueError{Column: c.Name, Reason: "JSON value is not valid JSON text"}
+		}
+		return append(dst, v...), nil
+	}
+	return dst, fmt.Errorf("column %s: unknown encoding", c.Name)
+}
+
+// ESMaxIDBytes is Elasticsearch's limit on the length of a document _id.
+const ESMaxIDBytes = 512
+
+// AppendID appends the document _id of a row: its key values, so a change to the row
+// finds its document. A single-column key is the value's text (binary key values, which
+// need not be UTF-8, in base64); a composite key is a JSON array of those texts, e.g.
+// ["42","2006-02-15"], which no single value can collide with inside one index. Ids over
+// 512 bytes are an error: Elasticsearch rejects them.
+func (e *ESEncoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
+	start := len(dst)
+	if len(e.key) == 1 {
+		v := row[e.key[0]]
+		if v == nil {
+			return dst, &ValueError{Column: e.keyC[0].Name, Reason: "key value is NULL"}
+		}
+		var err error
+		if dst, err = e.appendKeyText(dst, 0, v, false); err != nil {
+			return dst, err
+		}
+	} else {
+		dst = append(dst, '[')
+		for i, k := range e.key {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			v := row[k]
+			if v == nil {
+				dst = append(dst, "null"...)
+				continue
+			}
+			var err error
+			if dst, err = e.appendKeyText(dst, i, v, true); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, ']')
+	}
+	if len(dst)-start > ESMaxIDBytes {
+		return dst, &ValueError{Column: e.keyC[0].Name, Reason: fmt.Sprintf("document id of %d bytes exceeds Elasticsearch's %d", len(dst)-start, ESMaxIDBytes)}
+	}
+	return dst, nil
+}
+
+func (e *ESEncoder) appendKeyText(dst []byte, i int, v []byte, quoted bool) ([]byte, error) {
+	c := e.keyC[i]
+	if esBinaryType(c.DataType) || c.DataType == "bit" {
+		if quoted {
+			dst = append(dst, '"')
+		}
+		dst = base64.StdEncoding.AppendEncode(dst, v)
+		if quoted {
+			dst = append(dst, '"')
+		}
+		return dst, nil
+	}
+	if !utf8.Valid(v) {
+		return dst, &ValueError{Column: c.Name, Reason: "key text is not valid UTF-8"}
+	}
+	if quoted {
+		return appendJSONString(dst, v), nil
+	}
+	return append(dst, v...), nil
+}
+
+// jsonNumber reports whether v is a JSON number (what MySQL prints for integers and floats,
+// checked so a surprise cannot corrupt the bulk body).
+func jsonNumber(v []byte) bool {
+	i := 0
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	if i >= len(v) {
+		return false
+	}
+	if v[i] == '0' {
+		i++
+	} else if v[i] >= '1' && v[i] <= '9' {
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+	} else {
+		return false
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		d := i
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	return i == len(v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends v (valid UTF-8) as a JSON string. Unlike encoding/json it does
+// not escape <, > and &, which Elasticsearch does not need.
+func appendJSONString(dst, v []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if b >= 0x20 && b != '"' && b != '\\' {
+			continue
+		}
+		dst = append(dst, v[start:i]...)
+		switch b {
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, v[start:]...)
+	return append(dst, '"')
+}
+
+// AppendJSONString appends s as a JSON string; s must be valid UTF-8.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, []byte(s)) }
