@@ -92,6 +92,11 @@ const esKeywordMax = 8191
 //   - JSON -> object with enabled: false: the value is kept as is in _source but not
 //     indexed, because JSON columns mix scalars, arrays and objects whose field types
 //     differ from row to row, which a dynamic object mapping turns into rejected documents
+//     (and flattened refuses scalars and arrays). MariaDB's JSON is an alias of LONGTEXT,
+//     so there it is text holding the JSON text.
+//
+// Column names with a dot or a leading underscore are refused (ESProperties): Elasticsearch
+// would read them as object paths or metadata fields.
 func ESField(c *schema.Column, o ESOptions) (map[string]any, error) {
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bool", "boolean":

@@ -39,7 +39,10 @@ import (
 //     change comes from a transaction after S, so its version is at least Version(S)+1 and
 //     always wins; the snapshot documents win against nothing that was streamed, and a
 //     chunk copied again (after a crash, or resumed under a newer view) replaces the
-//     earlier copy because the versions are equal.
+//     earlier copy because the versions are equal. Chunks of a resumed snapshot are read
+//     under a newer view S2 but still carry Version(S), since streaming restarts from S:
+//     the changes between S and S2 then pass over those documents once more and, with
+//     full row images, end in the same state as the source.
 //   - Deletes also carry the version: Elasticsearch keeps the deleted document's version
 //     as a tombstone, so an older index operation arriving later is refused. Tombstones are
 //     forgotten after index.gc_deletes (60 s by default). That is safe here because an
