@@ -264,6 +264,7 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 		errOnce  sync.Once
 		firstErr error
 		total    atomic.Int64
+		bytes    atomic.Int64
 	)
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
@@ -282,11 +283,17 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 			for j := range queue {
 				st := states[j.plan]
 				n, err := o.Target.CopyChunk(ctx, j.plan, j.chunk, func(emit func(change.Row) error) error {
-					return readChunk(ctx, conn, j.plan, j.chunk, func(r change.Row) error {
+					var n int64
+					err := readChunk(ctx, conn, j.plan, j.chunk, func(r change.Row) error {
 						st.rows.Add(1)
 						total.Add(1)
+						for _, v := range r {
+							n += int64(len(v))
+						}
 						return emit(r)
 					})
+					bytes.Add(n)
+					return err
 				})
 				if err != nil {
 					fail(fmt.Errorf("snapshot %s chunk %d: %w", j.plan.Name(), j.chunk.ID, err))
@@ -340,7 +347,7 @@ wait:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &Summary{Rows: total.Load()}, nil
+	return &Summary{Rows: total.Load(), Bytes: bytes.Load()}, nil
 }
 
 func logProgress(log *slog.Logger, plans []*TablePlan, rows func(*TablePlan) int64, total int64, started time.Time) {

@@ -25,9 +25,9 @@ func init() {
 				return nil
 			}
 			secs := sum.Duration.Seconds()
-			fmt.Fprintf(env.stdout, "snapshot complete: %d tables, %d rows in %s (%.0f rows/s); %s held %s; streaming starts at GTID %s\n",
-				sum.Tables, sum.Rows, sum.Duration.Round(time.Millisecond), float64(sum.Rows)/max(secs, 0.001),
-				sum.Method, sum.LockTime.Round(time.Microsecond), sum.Position.GTID)
+			fmt.Fprintf(env.stdout, "snapshot complete: %d tables, %d rows, %.1f MB in %s (%.0f rows/s, %.1f MB/s); %s held %s; streaming starts at GTID %s\n",
+				sum.Tables, sum.Rows, float64(sum.Bytes)/1e6, sum.Duration.Round(time.Millisecond), float64(sum.Rows)/max(secs, 0.001),
+				float64(sum.Bytes)/1e6/max(secs, 0.001), sum.Method, sum.LockTime.Round(time.Microsecond), sum.Position.GTID)
 			return nil
 		},
 	})

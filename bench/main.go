@@ -1,0 +1,377 @@
+// Command bench measures the replicator on the local environment (integration/env/up.sh):
+// the snapshot of N sysbench-style tables of M rows (rows/s, MB/s, lock time, peak RSS),
+// streaming under a sysbench oltp_write_only load (applied row changes/s, replication lag
+// p50/p99/max from a heartbeat row, peak RSS), and the drain of a backlog built while the
+// replicator was stopped. It prints a markdown table. It is a measurement, not a test.
+//
+//	go run ./bench -tables 4 -rows 1000000 -duration 30s
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	tables   = flag.Int("tables", 4, "sysbench tables")
+	rows     = flag.Int("rows", 1000000, "rows per table")
+	duration = flag.Duration("duration", 30*time.Second, "sysbench write load while streaming")
+	threads  = flag.Int("threads", 4, "sysbench threads")
+	backlog  = flag.Duration("backlog", 15*time.Second, "sysbench run while the replicator is stopped (0 skips the drain)")
+	out      = flag.String("out", "", "also write the markdown table to this file")
+	keep     = flag.Bool("keep", false, "keep the source tables (skip regenerating when they exist)")
+
+	myHost = env("REPLICATOR_MYSQL_HOST", "127.0.0.1")
+	myPort = env("REPLICATOR_MYSQL_PORT", "13306")
+	myRoot = env("REPLICATOR_MYSQL_ROOT_PASSWORD", "root")
+	myRepl = env("REPLICATOR_MYSQL_REPL_PASSWORD", "replicator")
+	pgURL  = env("REPLICATOR_PG_URL", "postgres://postgres@127.0.0.1:15432/postgres?sslmode=disable")
+)
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+type result struct{ name, value, note string }
+
+var results []result
+
+func report(name, note, format string, a ...any) {
+	r := result{name, fmt.Sprintf(format, a...), note}
+	results = append(results, r)
+	log.Printf("%-40s %s %s", r.name, r.value, r.note)
+}
+
+func main() {
+	flag.Parse()
+	log.SetFlags(log.Ltime)
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "replicator-bench-")
+	check(err)
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "replicator")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/replicator")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	check(build.Run())
+
+	my, err := client.Connect(myHost+":"+myPort, "root", myRoot, "")
+	check(err)
+	defer my.Close()
+	prepareSource(my)
+
+	pgAdmin, err := pgx.Connect(ctx, pgURL)
+	check(err)
+	_, err = pgAdmin.Exec(ctx, "DROP DATABASE IF EXISTS bench WITH (FORCE)")
+	check(err)
+	_, err = pgAdmin.Exec(ctx, "CREATE DATABASE bench")
+	check(err)
+	pgAdmin.Close(ctx)
+	cfgPath := filepath.Join(dir, "config.toml")
+	check(os.WriteFile(cfgPath, []byte(fmt.Sprintf(`[source]
+host = %q
+port = %s
+user = "replicator"
+password = %q
+server_id = 4299
+[source.tls]
+mode = "disabled"
+[target]
+type = "postgres"
+[target.postgres]
+url = %q
+[log]
+format = "json"
+[[tables]]
+source = "bench.*"
+`, myHost, myPort, myRepl, strings.Replace(pgURL, "/postgres?", "/bench?", 1))), 0o600))
+	pg, err := pgx.Connect(ctx, strings.Replace(pgURL, "/postgres?", "/bench?", 1))
+	check(err)
+	defer pg.Close(ctx)
+
+	// 1. Snapshot.
+	snapOut, snapRSS, snapWall := runToEnd(bin, "snapshot", "-c", cfgPath)
+	m := regexp.MustCompile(`(\d+) rows, ([\d.]+) MB in \S+ \((\d+) rows/s, ([\d.]+) MB/s\); .* held ([^;]+);`).FindStringSubmatch(snapOut)
+	if m == nil {
+		fatalf("unexpected snapshot output: %s", snapOut)
+	}
+	total := *tables * *rows
+	report("snapshot rows", fmt.Sprintf("%d tables x %d rows", *tables, *rows), "%s", m[1])
+	report("snapshot rows/s", "wall "+snapWall.Round(time.Millisecond).String(), "%s", m[3])
+	report("snapshot MB/s", m[2]+" MB of values", "%s", m[4])
+	report("snapshot global lock", "BACKUP STAGE BLOCK_COMMIT", "%s", m[5])
+	report("snapshot peak RSS", "", "%.0f MiB", snapRSS)
+	_ = total
+
+	// 2. Streaming under load, lag from a heartbeat row written every 100 ms.
+	run := startRun(bin, cfgPath)
+	waitCaughtUp(my, pg, 10*time.Minute)
+	stopHB := make(chan struct{})
+	var hbWG sync.WaitGroup
+	hbWG.Add(1)
+	go func() { defer hbWG.Done(); heartbeat(stopHB) }()
+	var lags []float64
+	lagStop := make(chan struct{})
+	var lagWG sync.WaitGroup
+	lagWG.Add(1)
+	go func() { defer lagWG.Done(); lags = sampleLag(pg, lagStop) }()
+	writes, txPerSec := sysbench(*duration)
+	t0 := time.Now()
+	waitCaughtUp(my, pg, 10*time.Minute)
+	close(lagStop)
+	lagWG.Wait()
+	close(stopHB)
+	hbWG.Wait()
+	catchUp := time.Since(t0)
+	report("streaming: sysbench write_only", fmt.Sprintf("%d threads, %s", *threads, *duration), "%.0f tx/s, %.0f row changes/s", txPerSec, float64(writes)/duration.Seconds())
+	report("streaming: applied row changes/s", "caught up "+catchUp.Round(time.Millisecond).String()+" after the load stopped", "%.0f", float64(writes)/(duration.Seconds()+catchUp.Seconds()))
+	p50, p99, mx := percentile(lags, 0.50), percentile(lags, 0.99), percentile(lags, 1)
+	report("streaming: lag p50 / p99 / max", fmt.Sprintf("%d heartbeat samples", len(lags)), "%.3f s / %.3f s / %.3f s", p50, p99, mx)
+	rss := run.stop()
+	report("streaming peak RSS", "", "%.0f MiB", rss)
+
+	// 3. Backlog drain.
+	if *backlog > 0 {
+		bw, _ := sysbench(*backlog)
+		run = startRun(bin, cfgPath)
+		t1 := time.Now()
+		waitCaughtUp(my, pg, 20*time.Minute)
+		d := time.Since(t1)
+		report("backlog drain", fmt.Sprintf("%d row changes built in %s", bw, *backlog), "%.0f row changes/s", float64(bw)/d.Seconds())
+		report("backlog drain peak RSS", "", "%.0f MiB", run.stop())
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "| measure | value | note |\n| --- | --- | --- |\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.name, r.value, r.note)
+	}
+	fmt.Print(b.String())
+	if *out != "" {
+		check(os.WriteFile(*out, []byte(b.String()), 0o644))
+	}
+}
+
+// children are replicator processes to kill if the benchmark fails.
+var children []*exec.Cmd
+
+func fatalf(format string, a ...any) {
+	for _, c := range children {
+		if c.Process != nil {
+			_ = c.Process.Kill()
+		}
+	}
+	log.Fatalf(format, a...)
+}
+
+func check(err error) {
+	if err != nil {
+		fatalf("%v", err)
+	}
+}
+
+// prepareSource creates bench.sbtest1..N with sysbench's schema, filled by the sequence
+// engine (much faster than sysbench prepare), and a heartbeat table.
+func prepareSource(my *client.Conn) {
+	if *keep {
+		if r, err := my.Execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench' AND TABLE_NAME LIKE 'sbtest%'"); err == nil {
+			if n, _ := r.GetInt(0, 0); n == int64(*tables) {
+				log.Printf("reusing bench tables")
+				return
+			}
+		}
+	}
+	t0 := time.Now()
+	mustExec(my, "DROP DATABASE IF EXISTS bench", "CREATE DATABASE bench",
+		"CREATE TABLE bench.heartbeat (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)",
+		"INSERT INTO bench.heartbeat VALUES (1, NOW(6))")
+	for i := 1; i <= *tables; i++ {
+		mustExec(my, fmt.Sprintf(`CREATE TABLE bench.sbtest%d (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0,
+			c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id), KEY k_%d (k))`, i, i))
+		for lo := 1; lo <= *rows; lo += 200000 {
+			hi := min(lo+199999, *rows)
+			mustExec(my, fmt.Sprintf(`INSERT INTO bench.sbtest%d (id, k, c, pad)
+				SELECT seq, FLOOR(RAND(seq) * %d), CONCAT_WS('-', LPAD(seq, 11, '0'), MD5(seq), MD5(seq + 1), LEFT(SHA1(seq), 21)),
+				       CONCAT_WS('-', MD5(seq * 7), LEFT(SHA1(seq * 3), 27)) FROM bench.seq_%d_to_%d`, i, *rows, lo, hi))
+		}
+	}
+	log.Printf("source prepared in %s", time.Since(t0).Round(time.Millisecond))
+}
+
+func mustExec(my *client.Conn, stmts ...string) {
+	for _, s := range stmts {
+		if _, err := my.Execute(s); err != nil {
+			fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// runToEnd runs the replicator to completion and returns stdout, peak RSS (MiB) and wall time.
+func runToEnd(bin string, args ...string) (string, float64, time.Duration) {
+	cmd := exec.Command(bin, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		fatalf("replicator %v: %v\n%s", args, err, se.String())
+	}
+	return so.String(), maxRSS(cmd), time.Since(t0)
+}
+
+func maxRSS(cmd *exec.Cmd) float64 {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024
+	}
+	return 0
+}
+
+type running struct {
+	cmd *exec.Cmd
+	log *bytes.Buffer
+}
+
+func startRun(bin, cfg string) *running {
+	r := &running{cmd: exec.Command(bin, "run", "-c", cfg), log: &bytes.Buffer{}}
+	r.cmd.Stderr = r.log
+	check(r.cmd.Start())
+	children = append(children, r.cmd)
+	return r
+}
+
+// stop ends the replicator with SIGTERM and returns its peak RSS in MiB.
+func (r *running) stop() float64 {
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	if err := r.cmd.Wait(); err != nil {
+		fatalf("replicator run: %v\n%s", err, r.log.String())
+	}
+	return maxRSS(r.cmd)
+}
+
+func sourceGTID(my *client.Conn) string {
+	r, err := my.Execute("SELECT @@GLOBAL.gtid_binlog_pos")
+	check(err)
+	s, _ := r.GetString(0, 0)
+	return s
+}
+
+func waitCaughtUp(my *client.Conn, pg *pgx.Conn, timeout time.Duration) {
+	want := sourceGTID(my)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		var got string
+		if err := pg.QueryRow(context.Background(), "SELECT gtid FROM _replicator.checkpoint WHERE phase = 'streaming'").Scan(&got); err == nil && covers(got, want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fatalf("target did not catch up to %s within %s", want, timeout)
+}
+
+// heartbeat updates bench.heartbeat every 100 ms with the source's clock.
+func heartbeat(stop <-chan struct{}) {
+	c, err := client.Connect(myHost+":"+myPort, "root", myRoot, "bench")
+	check(err)
+	defer c.Close()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if _, err := c.Execute("UPDATE heartbeat SET ts = UTC_TIMESTAMP(6) WHERE id = 1"); err != nil {
+				log.Printf("heartbeat: %v", err)
+			}
+		}
+	}
+}
+
+// sampleLag reads the replicated heartbeat every 100 ms: lag = now - its timestamp.
+func sampleLag(pg *pgx.Conn, stop <-chan struct{}) []float64 {
+	var out []float64
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return out
+		case <-t.C:
+			var ts time.Time
+			if err := pg.QueryRow(context.Background(), "SELECT ts FROM bench.heartbeat WHERE id = 1").Scan(&ts); err == nil {
+				out = append(out, time.Since(ts).Seconds())
+			}
+		}
+	}
+}
+
+// covers reports whether MariaDB GTID position got has reached want in every domain.
+func covers(got, want string) bool {
+	seq := func(pos string) map[string]int64 {
+		m := map[string]int64{}
+		for _, g := range strings.Split(pos, ",") {
+			p := strings.Split(strings.TrimSpace(g), "-")
+			if len(p) == 3 {
+				n, _ := strconv.ParseInt(p[2], 10, 64)
+				m[p[0]] = n
+			}
+		}
+		return m
+	}
+	have := seq(got)
+	for d, n := range seq(want) {
+		if have[d] < n {
+			return false
+		}
+	}
+	return true
+}
+
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+// sysbench runs oltp_write_only against the bench tables; it returns the row-changing
+// statements executed and transactions per second.
+func sysbench(d time.Duration) (int64, float64) {
+	cmd := exec.Command("sysbench", "oltp_write_only", "--db-driver=mysql", "--mysql-host="+myHost, "--mysql-port="+myPort,
+		"--mysql-user=root", "--mysql-password="+myRoot, "--mysql-db=bench", fmt.Sprintf("--tables=%d", *tables),
+		fmt.Sprintf("--table-size=%d", *rows), fmt.Sprintf("--threads=%d", *threads), fmt.Sprintf("--time=%d", int(d.Seconds())),
+		"--report-interval=0", "--rand-type=uniform", "run")
+	o, err := cmd.CombinedOutput()
+	if err != nil {
+		fatalf("sysbench: %v\n%s", err, o)
+	}
+	s := string(o)
+	w := regexp.MustCompile(`write:\s+(\d+)`).FindStringSubmatch(s)
+	tps := regexp.MustCompile(`transactions:\s+\d+\s+\(([\d.]+) per sec`).FindStringSubmatch(s)
+	if w == nil || tps == nil {
+		fatalf("unexpected sysbench output:\n%s", s)
+	}
+	writes, _ := strconv.ParseInt(w[1], 10, 64)
+	tp, _ := strconv.ParseFloat(tps[1], 64)
+	return writes, tp
+}
