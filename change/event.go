@@ -52,6 +52,8 @@ type Event struct {
 	Time time.Time
 	// Schema and Query are set on DDL: the session database and the statement.
 	Schema, Query string
+	// DDL is what the stream's DDL handler made of the statement (pipeline.SchemaChange).
+	DDL any
 }
 
 // Key returns the identity values of a row of t, joined unambiguously (each value

@@ -13,11 +13,14 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
+	"github.com/replicator/replicator/tracker"
 )
 
 // Applier opens target transactions. The PostgreSQL and Elasticsearch appliers implement it.
 type Applier interface {
+	DDLTranslator
 	// Begin opens a batch. Everything applied through it becomes visible, together with
 	// the checkpoint, at Commit, or not at all.
 	Begin(ctx context.Context) (Tx, error)
@@ -28,6 +31,9 @@ type Tx interface {
 	// Apply writes folded row changes. It may be called several times per batch (a large
 	// source transaction is applied in parts, all committed together).
 	Apply(ctx context.Context, changes []TableChanges) error
+	// ApplySchema applies a schema change (after the rows before it) and records the new
+	// definitions in the schema history, both visible with the checkpoint at Commit.
+	ApplySchema(ctx context.Context, sc *SchemaChange) error
 	// Commit stores pos as the checkpoint and makes the batch visible atomically.
 	Commit(ctx context.Context, pos change.Position) error
 	// Rollback abandons the batch.
@@ -43,7 +49,9 @@ type Options struct {
 	Config  *config.Config
 	Dialer  *source.Dialer
 	Applier Applier
-	Schemas source.Schemas
+	// Schemas loads the schema tracker as of the stored checkpoint; it is called at every
+	// (re)start, because definitions the reader moved past an uncommitted DDL are void.
+	Schemas func(ctx context.Context) (*tracker.Tracker, error)
 	// Checkpoint reads the position to stream from.
 	Checkpoint func(ctx context.Context) (change.Position, error)
 	Log        *slog.Logger
@@ -87,14 +95,35 @@ func runOnce(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	o.Log.Info("streaming", "from_gtid", from.GTID)
+	tr, err := o.Schemas(ctx)
+	if err != nil {
+		return err
+	}
+	h := &ddlHandler{cfg: o.Config, tr: tr, target: o.Applier, log: o.Log, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
+		conn, err := o.Dialer.Dial(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", source.ErrSourceGone, err)
+		}
+		defer conn.Close()
+		return conn.LoadTable(ctx, db, table)
+	}}
+	o.Log.Info("streaming", "from_gtid", from.GTID, "tables", len(tr.All()))
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan change.Event, 4096)
 	readerErr := make(chan error, 1)
 	go func() {
 		defer close(events)
-		readerErr <- o.Dialer.Stream(rctx, source.StreamOptions{From: from, ServerID: o.Config.Source.ServerID, Schemas: o.Schemas, Log: o.Log}, events)
+		readerErr <- o.Dialer.Stream(rctx, source.StreamOptions{
+			From: from, ServerID: o.Config.Source.ServerID, Schemas: tr, Log: o.Log,
+			DDL: func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+				sc, err := h.handle(ctx, db, query, pos, gtid)
+				if sc == nil || err != nil {
+					return nil, err
+				}
+				return sc, nil
+			},
+		}, events)
 	}()
 	b := &batcher{o: o, fold: newFolder(), stats: Stats{Position: from}}
 	err = b.loop(ctx, events)
@@ -120,6 +149,7 @@ type batcher struct {
 	lastTime  time.Time
 	lastGTID  string
 	batchRows int
+	afterDDL  bool // the open batch holds a schema change
 	stats     Stats
 	lastLog   time.Time
 }
@@ -179,10 +209,23 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 			return b.flushPart(ctx)
 		}
 	case change.DDL:
+		sc, ok := ev.DDL.(*SchemaChange)
+		if !ok {
+			return nil
+		}
 		if err := b.flushPart(ctx); err != nil {
 			return err
 		}
-		b.o.Log.Warn("DDL passed over (schema changes are not translated yet)", "schema", ev.Schema, "query", ev.Query, "gtid", ev.GTID)
+		if err := b.begin(ctx); err != nil {
+			return err
+		}
+		if !b.pending {
+			b.batchFrom = time.Now()
+		}
+		b.pending, b.boundary, b.afterDDL = true, false, true
+		if err := b.tx.ApplySchema(ctx, sc); err != nil {
+			return fmt.Errorf("DDL at GTID %s (%s): %w", ev.GTID, abbreviate(ev.Query), err)
+		}
 	case change.Commit:
 		if !b.pending {
 			b.batchFrom = time.Now()
@@ -190,7 +233,8 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		b.pending, b.boundary = true, true
 		b.lastPos, b.lastTime, b.lastGTID = ev.Pos, ev.Time, ev.GTID
 		b.stats.Txns++
-		if b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes ||
+		// A schema change commits at once: later batches are built against the new schema.
+		if b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes ||
 			time.Since(b.batchFrom) >= b.o.Config.Apply.FlushInterval.Duration {
 			return b.commit(ctx)
 		}
@@ -237,7 +281,7 @@ func (b *batcher) commit(ctx context.Context) error {
 		b.tx = nil
 		return fmt.Errorf("commit batch at %s: %w", b.lastPos.GTID, err)
 	}
-	b.tx, b.pending, b.batchRows = nil, false, 0
+	b.tx, b.pending, b.batchRows, b.afterDDL = nil, false, 0, false
 	b.stats.Batches++
 	b.stats.Position, b.stats.LastEvent = b.lastPos, b.lastTime
 	return nil

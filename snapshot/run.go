@@ -181,8 +181,9 @@ func ResolveColumns(t *schema.Table, rule *config.TableRule) ([]int, error) {
 		}
 		cols = append(cols, i)
 	}
+	// A rule for one table names its columns exactly; a pattern's lists apply where they fit.
 	for _, want := range append(append([]string{}, rule.Columns...), rule.ExcludeColumns...) {
-		if t.ColumnIndex(want) < 0 {
+		if !rule.Pattern().Wildcard() && t.ColumnIndex(want) < 0 {
 			return nil, fmt.Errorf("tables rule %q: column %q does not exist in %s", rule.Source, want, t.QualifiedName())
 		}
 	}

@@ -30,8 +30,9 @@ type StreamOptions struct {
 	Schemas  Schemas
 	Log      *slog.Logger
 	// DDL is called for each schema statement, in stream order, before the events that
-	// follow it are decoded; it updates Schemas. Nil means statements are passed on only.
-	DDL func(ctx context.Context, db, query string, pos change.Position) error
+	// follow it are decoded; it updates Schemas and returns what the DDL event carries
+	// (nil: the statement concerns no selected table and no DDL event is sent).
+	DDL func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error)
 }
 
 // ErrSourceGone marks errors of the connection to the source: the caller reconnects.
@@ -122,13 +123,17 @@ func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out 
 				return nil
 			}
 			pos := change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String()}
+			var payload any
 			if dc.o.DDL != nil {
-				if err := dc.o.DDL(ctx, string(e.Schema), q, pos); err != nil {
+				var err error
+				if payload, err = dc.o.DDL(ctx, string(e.Schema), q, pos, dc.gtid); err != nil {
 					return err
 				}
 			}
-			if err := dc.send(ctx, out, change.Event{Kind: change.DDL, Schema: string(e.Schema), Query: q, GTID: dc.gtid, Time: when}); err != nil {
-				return err
+			if payload != nil {
+				if err := dc.send(ctx, out, change.Event{Kind: change.DDL, Schema: string(e.Schema), Query: q, GTID: dc.gtid, Time: when, DDL: payload}); err != nil {
+					return err
+				}
 			}
 		}
 		if e.GSet == nil {

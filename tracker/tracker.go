@@ -1,14 +1,17 @@
 // Package tracker keeps the definitions of the selected tables as of the position being
 // decoded. Row events are positional and, without binlog_row_metadata=FULL, nameless: the
-// tracked definition is what gives their values names and types.
+// tracked definition is what gives their values names and types. DDL moves it on
+// (ddl.Catalog), in stream order, before the row events that follow are decoded.
 package tracker
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -17,7 +20,7 @@ type Tracker struct {
 	cfg *config.Config
 
 	mu     sync.RWMutex
-	tables map[string]*schema.Table
+	tables ddl.Catalog
 	// skip caches tables that no rule selects, so their events are dropped cheaply.
 	skip map[string]bool
 }
@@ -25,18 +28,16 @@ type Tracker struct {
 // New returns a tracker seeded with definitions (for example from the target's schema
 // history at the checkpoint).
 func New(cfg *config.Config, defs []*schema.Table) *Tracker {
-	t := &Tracker{cfg: cfg, tables: map[string]*schema.Table{}, skip: map[string]bool{}}
+	t := &Tracker{cfg: cfg, tables: ddl.Catalog{}, skip: map[string]bool{}}
 	for _, d := range defs {
-		t.tables[key(d.Schema, d.Name)] = d
+		t.tables[ddl.TableName{Schema: d.Schema, Name: d.Name}] = d
 	}
 	return t
 }
 
-func key(db, table string) string { return db + "\x00" + table }
-
 // Selected reports whether a [[tables]] rule selects db.table.
 func (t *Tracker) Selected(db, table string) bool {
-	k := key(db, table)
+	k := db + "\x00" + table
 	t.mu.RLock()
 	s, known := t.skip[k]
 	t.mu.RUnlock()
@@ -54,33 +55,61 @@ func (t *Tracker) Selected(db, table string) bool {
 func (t *Tracker) Lookup(db, table string) *schema.Table {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.tables[key(db, table)]
+	return t.tables[ddl.TableName{Schema: db, Name: table}]
 }
 
 // Put sets the definition of a table, applying its rule's configured key.
 func (t *Tracker) Put(def *schema.Table) error {
-	if rule := t.cfg.Rule(def.Schema, def.Name); rule != nil && len(rule.Key) > 0 {
-		if err := def.SetKey(rule.Key); err != nil {
-			return err
-		}
+	if err := t.withRuleKey(def); err != nil {
+		return err
 	}
 	if len(def.Key) == 0 {
 		return fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule", def.QualifiedName())
 	}
 	t.mu.Lock()
-	t.tables[key(def.Schema, def.Name)] = def
+	t.tables[ddl.TableName{Schema: def.Schema, Name: def.Name}] = def
 	t.mu.Unlock()
 	return nil
 }
 
-// Remove forgets a table (after DROP TABLE).
-func (t *Tracker) Remove(db, table string) {
-	t.mu.Lock()
-	delete(t.tables, key(db, table))
-	t.mu.Unlock()
+func (t *Tracker) withRuleKey(def *schema.Table) error {
+	if rule := t.cfg.Rule(def.Schema, def.Name); rule != nil && len(rule.Key) > 0 {
+		return def.SetKey(rule.Key)
+	}
+	return nil
 }
 
-// All returns the tracked definitions.
+// Apply moves the tracked definitions past one parsed DDL change and returns the names it
+// touched. Definitions are replaced, never changed in place, so rows decoded earlier keep
+// theirs. A change to a table the tracker does not hold is ignored when no rule selects it.
+func (t *Tracker) Apply(ch ddl.Change) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	before := make(map[ddl.TableName]*schema.Table, len(t.tables))
+	for k, v := range t.tables {
+		before[k] = v
+	}
+	err := t.tables.Apply(ch)
+	if nt, ok := err.(*ddl.NotTrackedError); ok && t.cfg.Rule(nt.Table.Schema, nt.Table.Name) == nil {
+		err = nil
+	}
+	// A configured key survives primary key changes, and unselected tables are not kept.
+	for k, v := range t.tables {
+		if before[k] == v {
+			continue
+		}
+		if t.cfg.Rule(k.Schema, k.Name) == nil {
+			delete(t.tables, k)
+			continue
+		}
+		if kerr := t.withRuleKey(v); kerr != nil && err == nil {
+			err = kerr
+		}
+	}
+	return err
+}
+
+// All returns the tracked definitions, sorted by name.
 func (t *Tracker) All() []*schema.Table {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -88,6 +117,7 @@ func (t *Tracker) All() []*schema.Table {
 	for _, d := range t.tables {
 		out = append(out, d)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].QualifiedName() < out[j].QualifiedName() })
 	return out
 }
 

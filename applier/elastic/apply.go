@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
@@ -27,10 +28,11 @@ func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
 // batch is one open streaming batch: the final write per document, in first-touched
 // order, with their encoded ids and documents in one arena.
 type batch struct {
-	t     *Target
-	arena []byte
-	items []pendingWrite
-	slot  map[string]int // index + "\x00" + _id -> position in items
+	t       *Target
+	schemas []*pipeline.SchemaChange
+	arena   []byte
+	items   []pendingWrite
+	slot    map[string]int // index + "\x00" + _id -> position in items
 }
 
 type pendingWrite struct {
@@ -125,10 +127,13 @@ func (b *batch) Commit(ctx context.Context, pos change.Position) error {
 	if st.Conflicts > 0 {
 		t.log.Info("replayed changes refused as older than the indexed documents", "count", st.Conflicts, "gtid", pos.GTID)
 	}
+	if err := t.state.recordSchemas(ctx, b.schemas, version); err != nil {
+		return err
+	}
 	if err := t.state.saveCheckpoint(ctx, pos, PhaseStreaming); err != nil {
 		return err
 	}
-	b.items, b.arena, b.slot = nil, nil, nil
+	b.items, b.arena, b.slot, b.schemas = nil, nil, nil, nil
 	return nil
 }
 
@@ -222,4 +227,16 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	t.plans[def] = p
 	t.mu.Unlock()
 	return p, nil
+}
+
+// TranslateDDL implements pipeline.DDLTranslator. Elasticsearch needs no statement: a new
+// column's field is added to the mapping when a document first carries it, and a mapped
+// field cannot be dropped or retyped (README: Elasticsearch and DDL).
+func (t *Target) TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error) { return nil, nil }
+
+// ApplySchema implements pipeline.Tx: the new definitions are recorded at Commit, after
+// the batch's writes are acknowledged and before the checkpoint moves.
+func (b *batch) ApplySchema(ctx context.Context, sc *pipeline.SchemaChange) error {
+	b.schemas = append(b.schemas, sc)
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -89,6 +90,16 @@ type schemaDoc struct {
 	SourceTable string     `json:"source_table"`
 	GTID        string     `json:"gtid"`
 	Definition  storedPlan `json:"definition"`
+	// History holds the definitions DDL gave the table after the snapshot, in stream
+	// order; an entry counts only once the checkpoint has reached its version.
+	History []schemaVersion `json:"history,omitempty"`
+}
+
+// schemaVersion is a table's definition from a position on; Table nil means dropped.
+type schemaVersion struct {
+	Version int64         `json:"version"`
+	GTID    string        `json:"gtid"`
+	Table   *schema.Table `json:"table"`
 }
 
 // storedPlan is a table definition with its replicated columns.
@@ -277,4 +288,56 @@ func (s *State) tables(ctx context.Context) (map[string]*tableDoc, map[string]*s
 		}
 	}
 	return tables, schemas, nil
+}
+
+// recordSchemas appends the definitions a batch's DDL produced to the tables' schema
+// documents (adding new tables to the plan, so Definitions finds them), before the
+// checkpoint moves: entries beyond the checkpoint are ignored on restart.
+func (s *State) recordSchemas(ctx context.Context, scs []*pipeline.SchemaChange, version int64) error {
+	if len(scs) == 0 {
+		return nil
+	}
+	var plan planDoc
+	if _, err := s.get(ctx, s.planID(), &plan); err != nil {
+		return err
+	}
+	planChanged := false
+	record := func(name, gtid string, def *schema.Table) error {
+		var sd schemaDoc
+		found, err := s.get(ctx, s.schemaID(name), &sd)
+		if err != nil {
+			return err
+		}
+		if !found {
+			sd = schemaDoc{Kind: "schema", Name: s.name, SourceTable: name, GTID: gtid}
+		}
+		sd.History = append(sd.History, schemaVersion{Version: version, GTID: gtid, Table: def})
+		if err := s.put(ctx, s.schemaID(name), sd); err != nil {
+			return err
+		}
+		for _, n := range plan.Tables {
+			if n == name {
+				return nil
+			}
+		}
+		plan.Tables, planChanged = append(plan.Tables, name), true
+		return nil
+	}
+	for _, sc := range scs {
+		for _, def := range sc.Tables {
+			if err := record(def.QualifiedName(), sc.GTID, def); err != nil {
+				return err
+			}
+		}
+		for _, name := range sc.Dropped {
+			if err := record(name, sc.GTID, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if planChanged {
+		plan.Kind, plan.Name = "plan", s.name
+		return s.put(ctx, s.planID(), plan)
+	}
+	return nil
 }

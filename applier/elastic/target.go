@@ -110,12 +110,29 @@ func (t *Target) Definitions(ctx context.Context) ([]*schema.Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	var cpVersion int64
+	if cp, err := t.state.checkpoint(ctx); err != nil {
+		return nil, err
+	} else if cp != nil {
+		if cpVersion, err = Version(change.Position{Flavor: cp.Flavor, GTID: cp.GTID}); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*schema.Table, 0, len(schemas))
 	for name, sd := range schemas {
-		if sd.Definition.Table == nil {
+		def, seen := sd.Definition.Table, false
+		for _, h := range sd.History {
+			if h.Version <= cpVersion {
+				def, seen = h.Table, true
+			}
+		}
+		if def == nil {
+			if seen {
+				continue // dropped
+			}
 			return nil, fmt.Errorf("stored definition of %s is empty", name)
 		}
-		out = append(out, sd.Definition.Table)
+		out = append(out, def)
 	}
 	return out, nil
 }

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
@@ -135,7 +134,7 @@ func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, s
 			skipped = append(skipped, ix.Name)
 			continue
 		}
-		name := pgx.Identifier{IndexName(id[len(id)-1], ix.Name)}.Sanitize()
+		name := pgx.Identifier{ddl.PGIndexName(id[len(id)-1], ix.Name)}.Sanitize()
 		if ix.Unique {
 			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s) DEFERRABLE INITIALLY DEFERRED", id.Sanitize(), name, strings.Join(names, ", ")))
 		} else {
@@ -151,17 +150,6 @@ func unboundedType(dt string) bool {
 		return true
 	}
 	return false
-}
-
-// IndexName derives a PostgreSQL index name, unique per schema, from the table and the
-// MySQL index name (MySQL's are per table); names over 63 bytes get a hash suffix.
-func IndexName(table, index string) string {
-	n := table + "_" + index
-	if len(n) <= 63 {
-		return n
-	}
-	sum := sha1.Sum([]byte(n))
-	return strings.ToValidUTF8(n[:54], "") + "_" + hex.EncodeToString(sum[:4])
 }
 
 // Checkpoint returns the stored position; streaming is true once the snapshot completed.

@@ -46,18 +46,21 @@ func runStream(ctx context.Context, env *runEnv) error {
 		env.log.Info("snapshot complete; handing off to the binary log", "gtid", sum.Position.GTID, "rows", sum.Rows,
 			"duration", sum.Duration.String(), "lock", sum.LockTime.String())
 	}
-	defs, err := tgt.Definitions(ctx)
-	if err != nil {
-		return err
-	}
-	tr := tracker.New(cfg, nil)
-	for _, def := range defs {
-		if err := tr.Put(def); err != nil {
-			return err
+	schemas := func(ctx context.Context) (*tracker.Tracker, error) {
+		defs, err := tgt.Definitions(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
 		}
+		tr := tracker.New(cfg, nil)
+		for _, def := range defs {
+			if err := tr.Put(def); err != nil {
+				return nil, err
+			}
+		}
+		return tr, nil
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: tgt, Schemas: tr, Log: env.log,
+		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: tgt, Schemas: schemas, Log: env.log,
 		Checkpoint: func(ctx context.Context) (change.Position, error) {
 			pos, _, found, err := tgt.Checkpoint(ctx)
 			if err != nil {

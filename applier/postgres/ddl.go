@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+)
+
+// TranslateDDL implements pipeline.DDLTranslator with ddl.TranslatePG and the configured
+// table routing.
+func (t *Target) TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error) {
+	plan, err := ddl.TranslatePG(ch, before, t.resolve)
+	if err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// resolve names the PostgreSQL target of a source table, or, for table "", the schema that
+// holds exactly one source database (only when the rule's target schema is per database).
+func (t *Target) resolve(db, table string) (ddl.PGTarget, bool) {
+	if table == "" {
+		for i := range t.cfg.Tables {
+			r := &t.cfg.Tables[i]
+			if !r.Pattern().MatchDB(db) {
+				continue
+			}
+			schemaTmpl := "{db}"
+			if r.Target != "" {
+				schemaTmpl, _, _ = strings.Cut(r.Target, ".")
+			}
+			if !strings.Contains(schemaTmpl, "{db}") {
+				return ddl.PGTarget{}, false
+			}
+			return ddl.PGTarget{Schema: strings.ReplaceAll(schemaTmpl, "{db}", db)}, true
+		}
+		return ddl.PGTarget{}, false
+	}
+	rule := t.cfg.Rule(db, table)
+	if rule == nil {
+		return ddl.PGTarget{}, false
+	}
+	s, n := mapping.PGTarget(rule, db, table)
+	target := ddl.PGTarget{Schema: s, Table: n}
+	if len(rule.Columns) > 0 || len(rule.ExcludeColumns) > 0 {
+		cols, excl := rule.Columns, rule.ExcludeColumns
+		target.Column = func(name string) bool {
+			for _, x := range excl {
+				if strings.EqualFold(x, name) {
+					return false
+				}
+			}
+			if len(cols) == 0 {
+				return true
+			}
+			for _, c := range cols {
+				if strings.EqualFold(c, name) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return target, true
+}
+
+// ApplySchema implements pipeline.Tx: the translated statements and the new definitions
+// in the schema history, in the batch transaction that moves the checkpoint past them.
+func (b *batchTx) ApplySchema(ctx context.Context, sc *pipeline.SchemaChange) error {
+	for _, p := range sc.Target {
+		plan, ok := p.(ddl.PGPlan)
+		if !ok {
+			continue
+		}
+		for _, stmt := range plan.Statements {
+			if _, err := b.tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("run %s: %w", stmt, classify(err))
+			}
+		}
+		for _, n := range plan.Notes {
+			b.t.log.Info("DDL note", "gtid", sc.GTID, "note", n)
+		}
+	}
+	s := b.t.state
+	for _, def := range sc.Tables {
+		js, err := json.Marshal(storedPlan{Table: def})
+		if err != nil {
+			return err
+		}
+		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, $4)`,
+			s.name, sc.GTID, def.QualifiedName(), js); err != nil {
+			return fmt.Errorf("record schema of %s: %w", def.QualifiedName(), classify(err))
+		}
+	}
+	for _, name := range sc.Dropped {
+		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, NULL)`,
+			s.name, sc.GTID, name); err != nil {
+			return fmt.Errorf("record drop of %s: %w", name, classify(err))
+		}
+	}
+	return nil
+}

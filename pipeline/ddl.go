@@ -1,0 +1,192 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/tracker"
+)
+
+// SchemaChange is the effect of one DDL statement, applied in the batch that moves the
+// checkpoint past it, so target schema, schema history and checkpoint move together.
+type SchemaChange struct {
+	Query, Schema, GTID string
+	// Target holds the applier's translated statements (from TranslateDDL), one per change.
+	Target []any
+	// Tables are the definitions, after the statement, of the tables it created or changed.
+	Tables []*schema.Table
+	// Dropped names the tables it dropped or renamed away ("db.table").
+	Dropped []string
+}
+
+// DDLTranslator turns a parsed change into what the target must run. before gives the
+// tracked definitions as they are before the change. A nil result means nothing to run.
+type DDLTranslator interface {
+	TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error)
+}
+
+// ddlHandler runs in the reader goroutine, in stream order: it parses each statement,
+// has the target translate it, and moves the tracker on before later rows are decoded.
+type ddlHandler struct {
+	cfg     *config.Config
+	tr      *tracker.Tracker
+	target  DDLTranslator
+	log     *slog.Logger
+	refresh func(ctx context.Context, db, table string) (*schema.Table, error)
+}
+
+func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Position, gtid string) (*SchemaChange, error) {
+	p := ddl.Parser{Flavor: ddl.Flavor(pos.Flavor)}
+	changes, err := p.Parse(query, db)
+	if err != nil {
+		if !h.mayConcern(db, query) {
+			h.log.Debug("unparsed statement outside the selected tables", "query", abbreviate(query), "gtid", gtid)
+			return nil, nil
+		}
+		return nil, h.onError(ctx, db, query, gtid, err)
+	}
+	var sc *SchemaChange
+	for _, ch := range changes {
+		touched, dbs := touchedBy(ch)
+		if !h.concerns(touched, dbs) {
+			continue
+		}
+		if sc == nil {
+			sc = &SchemaChange{Query: query, Schema: db, GTID: gtid}
+		}
+		payload, err := h.target.TranslateDDL(ch, h.tr)
+		if err != nil {
+			return nil, h.onError(ctx, db, query, gtid, err)
+		}
+		if err := h.tr.Apply(ch); err != nil {
+			return nil, h.onError(ctx, db, query, gtid, err)
+		}
+		sc.Target = append(sc.Target, payload)
+		for _, n := range touched {
+			if !h.tr.Selected(n.Schema, n.Name) {
+				continue
+			}
+			if def := h.tr.Lookup(n.Schema, n.Name); def != nil {
+				sc.Tables = append(sc.Tables, def)
+			} else {
+				sc.Dropped = append(sc.Dropped, n.String())
+			}
+		}
+	}
+	if sc != nil {
+		h.log.Info("DDL", "schema", db, "query", abbreviate(query), "gtid", gtid, "tables", len(sc.Tables), "dropped", len(sc.Dropped))
+	}
+	return sc, nil
+}
+
+// concerns reports whether a change touches a selected or tracked table, or a database a
+// rule selects tables of.
+func (h *ddlHandler) concerns(touched []ddl.TableName, dbs []string) bool {
+	for _, n := range touched {
+		if h.tr.Selected(n.Schema, n.Name) || h.tr.Lookup(n.Schema, n.Name) != nil {
+			return true
+		}
+	}
+	for _, d := range dbs {
+		for i := range h.cfg.Tables {
+			if h.cfg.Tables[i].Pattern().MatchDB(d) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var tableRef = regexp.MustCompile("(?i)\\b(?:TABLE|TABLES|INTO|ON)\\s+(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?(`[^`]+`|[\\w$]+)(?:\\s*\\.\\s*(`[^`]+`|[\\w$]+))?")
+
+// namedTables finds the tables an unparseable statement names, as best a pattern can.
+func namedTables(db, query string) []ddl.TableName {
+	var out []ddl.TableName
+	for _, m := range tableRef.FindAllStringSubmatch(query, -1) {
+		a, b := strings.Trim(m[1], "`"), strings.Trim(m[2], "`")
+		if b == "" {
+			out = append(out, ddl.TableName{Schema: db, Name: a})
+		} else {
+			out = append(out, ddl.TableName{Schema: a, Name: b})
+		}
+	}
+	return out
+}
+
+func (h *ddlHandler) mayConcern(db, query string) bool {
+	return h.concerns(namedTables(db, query), nil)
+}
+
+// onError applies [ddl] on_error: "stop" fails with what to do; "skip" warns and reloads
+// the named tables' definitions from the source's current schema.
+func (h *ddlHandler) onError(ctx context.Context, db, query, gtid string, cause error) error {
+	if h.cfg.DDL.OnError != "skip" {
+		return fmt.Errorf("DDL at GTID %s in schema %q cannot be replicated: %v; statement: %s; to continue, set [ddl] on_error = \"skip\" (apply the change to the target by hand first if it matters) and restart",
+			gtid, db, cause, abbreviate(query))
+	}
+	h.log.Warn("DDL skipped (ddl.on_error = skip); reloading the definitions it names from the source", "schema", db, "query", abbreviate(query), "gtid", gtid, "error", cause)
+	for _, n := range namedTables(db, query) {
+		if !h.tr.Selected(n.Schema, n.Name) {
+			continue
+		}
+		def, err := h.refresh(ctx, n.Schema, n.Name)
+		if err != nil {
+			return err
+		}
+		if def != nil {
+			if err := h.tr.Put(def); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// touchedBy lists the tables a change names (before and after renames) and the databases
+// it creates or drops.
+func touchedBy(ch ddl.Change) ([]ddl.TableName, []string) {
+	switch c := ch.(type) {
+	case *ddl.CreateTable:
+		return []ddl.TableName{{Schema: c.Table.Schema, Name: c.Table.Name}}, nil
+	case *ddl.CreateTableLike:
+		return []ddl.TableName{c.Name}, nil
+	case *ddl.AlterTable:
+		out := []ddl.TableName{c.Name}
+		for _, s := range c.Specs {
+			if r, ok := s.(*ddl.RenameTable); ok {
+				out = append(out, r.To)
+			}
+		}
+		return out, nil
+	case *ddl.RenameTables:
+		var out []ddl.TableName
+		for _, p := range c.Pairs {
+			out = append(out, p.From, p.To)
+		}
+		return out, nil
+	case *ddl.DropTables:
+		return c.Names, nil
+	case *ddl.TruncateTable:
+		return []ddl.TableName{c.Name}, nil
+	case *ddl.CreateDatabase:
+		return nil, []string{c.Name}
+	case *ddl.DropDatabase:
+		return nil, []string{c.Name}
+	}
+	return nil, nil
+}
+
+func abbreviate(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 300 {
+		return q[:300] + "..."
+	}
+	return q
+}
