@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 )
 
 // New returns a logger writing to w. format is "text", "json" or "auto" (text when w is a
@@ -39,4 +40,30 @@ func IsTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// SwitchWriter forwards to a writer that can be replaced while the logger runs, so a
+// progress display can print log lines above its bars.
+type SwitchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewSwitchWriter returns a SwitchWriter writing to w.
+func NewSwitchWriter(w io.Writer) *SwitchWriter { return &SwitchWriter{w: w} }
+
+// Write implements io.Writer.
+func (s *SwitchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// Swap sets the destination and returns the previous one.
+func (s *SwitchWriter) Swap(w io.Writer) io.Writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.w
+	s.w = w
+	return old
 }

@@ -25,18 +25,17 @@ type Options struct {
 	// TargetName names a source table's destination for messages.
 	TargetName func(rule *config.TableRule, db, table string) string
 	Log        *slog.Logger
-	// Progress receives periodic progress; nil logs it.
-	Progress func([]TableStatus)
+	// Report receives every table's progress every ReportEvery, and once more at the end;
+	// nil logs a progress line every 5 s instead.
+	Report      func([]TableStatus)
+	ReportEvery time.Duration
 }
 
 // TableStatus is one table's progress for display.
 type TableStatus struct {
 	Name           string
 	Rows, Estimate int64
-	Chunks, Done   int
-	Started        time.Time
-	Finished       bool
-	FinishedAt     time.Time
+	Done           bool
 }
 
 // Summary is what a finished snapshot reports.
@@ -234,12 +233,11 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 	type tableState struct {
 		remaining atomic.Int64
 		rows      atomic.Int64
-		status    TableStatus
 	}
 	states := make(map[*TablePlan]*tableState, len(plans))
 	var jobs []job
 	for _, p := range plans {
-		st := &tableState{status: TableStatus{Name: p.Name(), Estimate: p.RowsEstimate, Chunks: len(p.Chunks)}}
+		st := &tableState{}
 		states[p] = st
 		var tp *TableProgress
 		if prog != nil {
@@ -254,7 +252,6 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 			n++
 		}
 		st.remaining.Store(int64(n))
-		st.status.Done = len(p.Chunks) - n
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -314,9 +311,24 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 		}
 	}
 
-	ticker := time.NewTicker(5 * time.Second)
+	every := 5 * time.Second
+	if o.Report != nil && o.ReportEvery > 0 {
+		every = o.ReportEvery
+	}
+	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	started := time.Now()
+	report := func() {
+		if o.Report == nil {
+			logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
+			return
+		}
+		out := make([]TableStatus, len(plans))
+		for i, p := range plans {
+			out[i] = TableStatus{Name: p.Name(), Rows: states[p].rows.Load(), Estimate: p.RowsEstimate, Done: states[p].remaining.Load() == 0}
+		}
+		o.Report(out)
+	}
 feed:
 	for _, j := range jobs {
 		for {
@@ -326,7 +338,7 @@ feed:
 			case <-ctx.Done():
 				break feed
 			case <-ticker.C:
-				logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
+				report()
 			}
 		}
 	}
@@ -339,8 +351,11 @@ wait:
 		case <-done:
 			break wait
 		case <-ticker.C:
-			logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
+			report()
 		}
+	}
+	if o.Report != nil {
+		report()
 	}
 	if firstErr != nil {
 		return nil, firstErr

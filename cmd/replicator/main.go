@@ -38,6 +38,10 @@ type runEnv struct {
 	log    *slog.Logger
 	stdout io.Writer
 	args   []string
+	// logOut is the log's destination; a progress display swaps itself in.
+	logOut *logging.SwitchWriter
+	// terminal is true when stderr is a terminal.
+	terminal bool
 }
 
 // errSilent means the command already printed its failure (for example a failed check
@@ -100,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	env := &runEnv{stdout: stdout, args: fs.Args()}
+	env := &runEnv{stdout: stdout, args: fs.Args(), logOut: logging.NewSwitchWriter(stderr), terminal: logging.IsTerminal(stderr)}
 	if cmd.needsConfig {
 		cfg, err := config.Load(cfgPath)
 		if err != nil {
@@ -113,7 +117,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if logFormat != "" {
 			cfg.Log.Format = logFormat
 		}
-		lg, err := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
+		format := cfg.Log.Format
+		if format == "auto" && env.terminal {
+			format = "text"
+		}
+		lg, err := logging.New(env.logOut, cfg.Log.Level, format)
 		if err != nil {
 			fmt.Fprintf(stderr, "replicator: %v\n", err)
 			return 2

@@ -36,7 +36,10 @@ func runStream(ctx context.Context, env *runEnv) error {
 	}
 	if !streaming {
 		env.log.Info("no streaming checkpoint in the target: snapshot first")
-		sum, err := snapshot.Run(ctx, snapshotOptions(env, tgt))
+		o := snapshotOptions(env, tgt)
+		done := withProgress(env, &o)
+		sum, err := snapshot.Run(ctx, o)
+		done()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -40,7 +40,10 @@ func runSnapshot(ctx context.Context, env *runEnv) (*snapshot.Summary, error) {
 		return nil, err
 	}
 	defer tgt.Close()
-	return snapshot.Run(ctx, snapshotOptions(env, tgt))
+	o := snapshotOptions(env, tgt)
+	done := withProgress(env, &o)
+	defer done()
+	return snapshot.Run(ctx, o)
 }
 
 func snapshotOptions(env *runEnv, tgt target) snapshot.Options {
