@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/replicator/replicator/schema"
 )
@@ -79,6 +80,9 @@ func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bo
 	case float64:
 		return strconv.AppendFloat(dst, x, 'g', -1, 64), false, nil
 	case string:
+		if c.FracDigits > 0 && (c.DataType == "time" || c.DataType == "datetime" || c.DataType == "timestamp") {
+			return appendFraction(dst, x, c.FracDigits), false, nil
+		}
 		return appendBinlogBytes(dst, c, []byte(x))
 	case []byte:
 		return appendBinlogBytes(dst, c, x)
@@ -115,4 +119,24 @@ func isTextType(dt string) bool {
 		return true
 	}
 	return false
+}
+
+// appendFraction writes a temporal value with exactly digits fractional digits, as a
+// SELECT shows it: go-mysql leaves out a zero fraction of TIME(n) ("12:00:00" for
+// "12:00:00.00").
+func appendFraction(dst []byte, v string, digits int) []byte {
+	dot := strings.LastIndexByte(v, '.')
+	if dot < 0 {
+		dst = append(dst, v...)
+		dst = append(dst, '.')
+		for i := 0; i < digits; i++ {
+			dst = append(dst, '0')
+		}
+		return dst
+	}
+	dst = append(dst, v...)
+	for i := len(v) - dot - 1; i < digits; i++ {
+		dst = append(dst, '0')
+	}
+	return dst
 }
