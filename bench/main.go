@@ -123,6 +123,8 @@ source = "bench.*"
 
 	// 2. Streaming under load, lag from a heartbeat row written every 100 ms.
 	run := startRun(bin, cfgPath)
+	// A fresh heartbeat first, so no lag sample measures the age of an old one.
+	mustExec(my, "UPDATE bench.heartbeat SET ts = UTC_TIMESTAMP(6) WHERE id = 1")
 	waitCaughtUp(my, pg, 10*time.Minute)
 	stopHB := make(chan struct{})
 	var hbWG sync.WaitGroup
@@ -132,7 +134,11 @@ source = "bench.*"
 	lagStop := make(chan struct{})
 	var lagWG sync.WaitGroup
 	lagWG.Add(1)
-	go func() { defer lagWG.Done(); lags = sampleLag(pg, lagStop) }()
+	// pgx connections are not safe for concurrent use: the sampler gets its own.
+	pgLag, err := pgx.Connect(ctx, strings.Replace(pgURL, "/postgres?", "/bench?", 1))
+	check(err)
+	defer pgLag.Close(ctx)
+	go func() { defer lagWG.Done(); lags = sampleLag(pgLag, lagStop) }()
 	writes, txPerSec := sysbench(*duration)
 	t0 := time.Now()
 	waitCaughtUp(my, pg, 10*time.Minute)
