@@ -190,3 +190,24 @@ func abbreviate(q string) string {
 	}
 	return q
 }
+
+// noTarget translates nothing: for consumers that only decode (replicator events).
+type noTarget struct{}
+
+func (noTarget) TranslateDDL(ddl.Change, ddl.Tables) (any, error) { return nil, nil }
+
+// SchemaFollower returns a source.StreamOptions DDL callback that parses each statement
+// and moves tr on, for stream consumers without a target (they get *SchemaChange values
+// with no target statements). refresh reloads a definition from the source for
+// ddl.on_error = "skip".
+func SchemaFollower(cfg *config.Config, tr *tracker.Tracker, log *slog.Logger,
+	refresh func(ctx context.Context, db, table string) (*schema.Table, error)) func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+	h := &ddlHandler{cfg: cfg, tr: tr, target: noTarget{}, log: log, refresh: refresh}
+	return func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+		sc, err := h.handle(ctx, db, query, pos, gtid)
+		if sc == nil || err != nil {
+			return nil, err
+		}
+		return sc, nil
+	}
+}
