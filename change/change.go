@@ -2,11 +2,16 @@
 // form, and row changes. It imports nothing of the project, so every stage can use it.
 package change
 
+import "time"
+
 // Position is a point in the source's binary log, as a GTID set in the flavor's syntax.
 // Checkpoints only ever hold positions at transaction ends.
 type Position struct {
 	Flavor string // "mysql" or "mariadb"
 	GTID   string // e.g. "0-1-42" or "3E11FA47-...:1-42"
+	// Time is when the source wrote the transaction ending here, when known: information
+	// for lag reporting, not part of the position's identity.
+	Time time.Time
 }
 
 func (p Position) String() string { return p.GTID }

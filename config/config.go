@@ -25,6 +25,7 @@ type Config struct {
 	DDL      DDL         `toml:"ddl"`
 	State    State       `toml:"state"`
 	Log      Log         `toml:"log"`
+	HTTP     HTTP        `toml:"http"`
 	path     string      // file the configuration came from, for messages
 }
 
@@ -145,6 +146,14 @@ type State struct {
 	Index string `toml:"index"`
 	// Name distinguishes several replicators sharing one target.
 	Name string `toml:"name"`
+}
+
+// HTTP configures the metrics and health listener.
+type HTTP struct {
+	// Listen is host:port for /metrics, /healthz and /readyz; empty turns it off.
+	Listen string `toml:"listen"`
+	// ReadyMaxLag is the replication lag above which /readyz answers 503.
+	ReadyMaxLag Duration `toml:"ready_max_lag"`
 }
 
 // Log configures logging.
@@ -273,6 +282,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.State.Name == "" {
 		c.State.Name = "default"
+	}
+	if c.HTTP.ReadyMaxLag.Duration == 0 {
+		c.HTTP.ReadyMaxLag.Duration = 30 * time.Second
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

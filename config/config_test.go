@@ -123,6 +123,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"ddl on_error", func(s string) string { return s + "\n[ddl]\non_error = \"ignore\"\n" }, "ddl.on_error"},
 		{"log level", func(s string) string { return s + "\n[log]\nlevel = \"loud\"\n" }, "log.level"},
 		{"state schema", func(s string) string { return s + "\n[state]\nschema = \"bad schema\"\n" }, "state.schema"},
+		{"http listen", func(s string) string { return s + "\n[http]\nlisten = \"9187\"\n" }, "http.listen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -104,6 +105,11 @@ func (c *Config) validate() error {
 	}
 	if c.State.Name == "" || len(c.State.Name) > 63 {
 		return fmt.Errorf("state.name = %q: must be 1..63 characters", c.State.Name)
+	}
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			return fmt.Errorf("http.listen = %q: must be host:port, e.g. \"127.0.0.1:9187\"", c.HTTP.Listen)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -13,6 +13,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 	"github.com/replicator/replicator/tracker"
@@ -55,6 +56,11 @@ type Options struct {
 	// Checkpoint reads the position to stream from.
 	Checkpoint func(ctx context.Context) (change.Position, error)
 	Log        *slog.Logger
+	// Metrics is optional.
+	Metrics *metrics.Metrics
+	// OnError is told of every error that ends a stream attempt (for the target's
+	// last-error record); optional.
+	OnError func(err error, transient bool)
 }
 
 // Stats are counters of a running pipeline.
@@ -74,9 +80,19 @@ func Run(ctx context.Context, o Options) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, ErrTransient) && !errors.Is(err, source.ErrSourceGone) {
+		transient := errors.Is(err, ErrTransient) || errors.Is(err, source.ErrSourceGone)
+		if transient {
+			o.Metrics.Error("transient")
+		} else {
+			o.Metrics.Error("permanent")
+		}
+		if o.OnError != nil {
+			o.OnError(err, transient)
+		}
+		if !transient {
 			return err
 		}
+		o.Metrics.Reconnect()
 		if time.Since(start) > time.Minute {
 			backoff = time.Second
 		}
@@ -108,6 +124,7 @@ func runOnce(ctx context.Context, o Options) error {
 		return conn.LoadTable(ctx, db, table)
 	}}
 	o.Log.Info("streaming", "from_gtid", from.GTID, "tables", len(tr.All()))
+	o.Metrics.Phase("streaming")
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan change.Event, 4096)
@@ -197,6 +214,8 @@ func (b *batcher) stop() error {
 }
 
 func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
+	b.o.Metrics.Events(1)
+	b.o.Metrics.Pending(ev.Time)
 	switch ev.Kind {
 	case change.Insert, change.Update, change.Delete:
 		if !b.pending {
@@ -263,8 +282,12 @@ func (b *batcher) flushPart(ctx context.Context) error {
 		return err
 	}
 	rows := b.fold.rows
-	if err := b.tx.Apply(ctx, b.fold.take()); err != nil {
+	changes := b.fold.take()
+	if err := b.tx.Apply(ctx, changes); err != nil {
 		return fmt.Errorf("apply batch ending in transaction %s: %w", b.lastGTID, err)
+	}
+	for _, tc := range changes {
+		b.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
 	}
 	b.stats.Rows += int64(rows)
 	return nil
@@ -282,6 +305,7 @@ func (b *batcher) commit(ctx context.Context) error {
 		return fmt.Errorf("commit batch at %s: %w", b.lastPos.GTID, err)
 	}
 	b.tx, b.pending, b.batchRows, b.afterDDL = nil, false, 0, false
+	b.o.Metrics.Committed(b.batchFrom)
 	b.stats.Batches++
 	b.stats.Position, b.stats.LastEvent = b.lastPos, b.lastTime
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -29,6 +30,8 @@ type Options struct {
 	// nil logs a progress line every 5 s instead.
 	Report      func([]TableStatus)
 	ReportEvery time.Duration
+	// Metrics is optional.
+	Metrics *metrics.Metrics
 }
 
 // TableStatus is one table's progress for display.
@@ -319,6 +322,9 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 	defer ticker.Stop()
 	started := time.Now()
 	report := func() {
+		for _, p := range plans {
+			o.Metrics.SnapshotProgress(p.Name(), states[p].rows.Load(), p.RowsEstimate)
+		}
 		if o.Report == nil {
 			logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
 			return
@@ -354,9 +360,7 @@ wait:
 			report()
 		}
 	}
-	if o.Report != nil {
-		report()
-	}
+	report()
 	if firstErr != nil {
 		return nil, firstErr
 	}

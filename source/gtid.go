@@ -105,3 +105,61 @@ func classifyBinlogErr(err error) error {
 	}
 	return err
 }
+
+// TransactionsBehind counts the transactions in the GTID set to that from does not hold:
+// per MariaDB domain the difference of sequence numbers, for MySQL the GTIDs of to missing
+// from from.
+func TransactionsBehind(flavor, from, to string) (int64, error) {
+	if flavor == MariaDB {
+		seqs := func(s string) (map[uint32]uint64, error) {
+			g, err := mysql.ParseMariadbGTIDSet(s)
+			if err != nil {
+				return nil, err
+			}
+			out := map[uint32]uint64{}
+			for dom, byServer := range g.(*mysql.MariadbGTIDSet).Sets {
+				for _, gt := range byServer {
+					out[dom] = max(out[dom], gt.SequenceNumber)
+				}
+			}
+			return out, nil
+		}
+		a, err := seqs(from)
+		if err != nil {
+			return 0, err
+		}
+		b, err := seqs(to)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		for dom, seq := range b {
+			if seq > a[dom] {
+				n += int64(seq - a[dom])
+			}
+		}
+		return n, nil
+	}
+	count := func(s string) (int64, error) {
+		g, err := mysql.ParseMysqlGTIDSet(s)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		for _, us := range g.(*mysql.MysqlGTIDSet).Sets {
+			for _, iv := range us.Intervals {
+				n += iv.Stop - iv.Start
+			}
+		}
+		return n, nil
+	}
+	a, err := count(from)
+	if err != nil {
+		return 0, err
+	}
+	b, err := count(to)
+	if err != nil {
+		return 0, err
+	}
+	return max(b-a, 0), nil
+}

@@ -111,7 +111,7 @@ func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out 
 		if e.GSet == nil {
 			return fmt.Errorf("transaction %s: no GTID set after commit (is GTID enabled on the source?)", dc.gtid)
 		}
-		return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String()}, GTID: dc.gtid, Time: when})
+		return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String(), Time: when}, GTID: dc.gtid, Time: when})
 	case *replication.QueryEvent:
 		q := strings.TrimSpace(string(e.Query))
 		switch strings.ToUpper(q) {
@@ -139,7 +139,7 @@ func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out 
 		if e.GSet == nil {
 			return nil
 		}
-		return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String()}, GTID: dc.gtid, Time: when})
+		return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String(), Time: when}, GTID: dc.gtid, Time: when})
 	}
 	return nil
 }

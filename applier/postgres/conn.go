@@ -19,6 +19,7 @@ func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target.postgres.url: %w", err)
 	}
+	cfg.RuntimeParams["application_name"] = "replicator"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, explain(cfg, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,6 +47,8 @@ func (s *State) ensure(ctx context.Context) error {
 			gtid text NOT NULL,
 			phase text NOT NULL,
 			updated_at timestamptz NOT NULL DEFAULT now())`,
+		`ALTER TABLE ` + s.ident("checkpoint") + ` ADD COLUMN IF NOT EXISTS source_time timestamptz,
+			ADD COLUMN IF NOT EXISTS last_error text, ADD COLUMN IF NOT EXISTS last_error_at timestamptz`,
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("snapshot_tables") + ` (
 			name text NOT NULL,
 			source_table text NOT NULL,
@@ -95,9 +98,14 @@ func (s *State) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 
 // saveCheckpoint stores the checkpoint inside tx.
 func (s *State) saveCheckpoint(ctx context.Context, tx pgx.Tx, cp Checkpoint) error {
-	_, err := tx.Exec(ctx, `INSERT INTO `+s.ident("checkpoint")+` (name, flavor, gtid, phase) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (name) DO UPDATE SET flavor = EXCLUDED.flavor, gtid = EXCLUDED.gtid, phase = EXCLUDED.phase, updated_at = now()`,
-		s.name, cp.Position.Flavor, cp.Position.GTID, cp.Phase)
+	var srcTime *time.Time
+	if !cp.Position.Time.IsZero() {
+		srcTime = &cp.Position.Time
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+s.ident("checkpoint")+` (name, flavor, gtid, phase, source_time) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET flavor = EXCLUDED.flavor, gtid = EXCLUDED.gtid, phase = EXCLUDED.phase, updated_at = now(),
+		  source_time = COALESCE(EXCLUDED.source_time, `+s.ident("checkpoint")+`.source_time)`,
+		s.name, cp.Position.Flavor, cp.Position.GTID, cp.Phase, srcTime)
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", cp.Position.GTID, err)
 	}

@@ -33,6 +33,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, e
 		return nil, fmt.Errorf("target.postgres.url: %w", err)
 	}
 	pc.MaxConns = int32(cfg.Snapshot.Parallelism + 2)
+	pc.ConnConfig.RuntimeParams["application_name"] = "replicator"
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, explain(pc.ConnConfig, err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/snapshot"
 	"github.com/replicator/replicator/source"
@@ -29,6 +31,24 @@ func runStream(ctx context.Context, env *runEnv) error {
 		return err
 	}
 	defer tgt.Close()
+	release, err := lockTarget(ctx, tgt)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m := metrics.New()
+	stopHTTP, err := serveHTTP(ctx, env, m)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	recordErr := func(err error) {
+		if r, ok := tgt.(errorRecorder); ok {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = r.RecordError(rctx, err.Error())
+		}
+	}
 
 	_, streaming, _, err := tgt.Checkpoint(ctx)
 	if err != nil {
@@ -36,7 +56,9 @@ func runStream(ctx context.Context, env *runEnv) error {
 	}
 	if !streaming {
 		env.log.Info("no streaming checkpoint in the target: snapshot first")
+		m.Phase("snapshot")
 		o := snapshotOptions(env, tgt)
+		o.Metrics = m
 		done := withProgress(env, &o)
 		sum, err := snapshot.Run(ctx, o)
 		done()
@@ -44,6 +66,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			recordErr(err)
 			return err
 		}
 		env.log.Info("snapshot complete; handing off to the binary log", "gtid", sum.Position.GTID, "rows", sum.Rows,
@@ -63,7 +86,8 @@ func runStream(ctx context.Context, env *runEnv) error {
 		return tr, nil
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: tgt, Schemas: schemas, Log: env.log,
+		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: tgt, Schemas: schemas, Log: env.log, Metrics: m,
+		OnError: func(err error, transient bool) { recordErr(err) },
 		Checkpoint: func(ctx context.Context) (change.Position, error) {
 			pos, _, found, err := tgt.Checkpoint(ctx)
 			if err != nil {

@@ -40,6 +40,11 @@ func runSnapshot(ctx context.Context, env *runEnv) (*snapshot.Summary, error) {
 		return nil, err
 	}
 	defer tgt.Close()
+	release, err := lockTarget(ctx, tgt)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	o := snapshotOptions(env, tgt)
 	done := withProgress(env, &o)
 	defer done()
