@@ -72,4 +72,3 @@ func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 	}
 	return st, rows.Err()
 }
-
