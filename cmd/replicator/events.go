@@ -44,6 +44,7 @@ func init() {
 			fs.StringVar(&f.from, "from", "", "start after this GTID set (what the source had already written); reads up to the source's position at start unless --follow")
 			fs.BoolVar(&f.fromNow, "from-now", false, "start at the source's current position and follow (the default when --from is not given)")
 			fs.BoolVar(&f.follow, "follow", false, "keep streaming until interrupted (SIGINT/SIGTERM)")
+			f.tables = nil // Var, unlike StringVar, does not reset it
 			fs.Var(&f.tables, "tables", "only these tables: patterns as in [[tables]] source (\"db.table\", \"db.*\"), comma-separated or repeated; within the configured selection")
 			fs.StringVar(&f.ops, "ops", events.DefaultOps, "kinds of line to print: insert, update, delete, ddl, commit (the end of a transaction, with the position after it)")
 			fs.StringVar(&f.format, "format", "json", "json (one object per line) or text (a readable block per event)")
