@@ -42,6 +42,12 @@
 // database is the statement's session database ("" when none); tables holds the
 // definitions after the statement of the tables it created or changed (the columns that
 // row lines carry from then on); dropped names the tables it dropped or renamed away.
+// "reloaded":true (present only then) marks a statement the tracker could not apply to
+// the definitions it held, typically a replay from an older --from of a change that the
+// definitions read at start already include (ADD COLUMN of an existing column): tables
+// are then the source's current definitions of the tables it names, and a warning with
+// the reason goes to stderr. ddl.on_error is treated as "skip" by events: it writes to no
+// target, so there is nothing for "stop" to protect.
 //
 // With --ops including commit, a transaction that printed lines ends with
 //
@@ -65,4 +71,11 @@
 // gtid_executed show it); output starts after it. Without --follow a run stops at the
 // source's position when it started (MariaDB: each domain's sequence number reached;
 // MySQL: GTID set containment); with --follow it streams until interrupted.
+//
+// Column names and types come from the schema tracker, seeded at start from the source's
+// information_schema (never from binlog_row_metadata). From an older --from, rows are
+// decoded with today's definitions until a DDL in the stream moves them: rows written
+// before a change of a table's column list fail with the column counts and a hint to
+// start after that change; a change that keeps the count (MODIFY, a rename) is not
+// always detectable: such rows may carry today's names and types.
 package events

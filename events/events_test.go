@@ -1,8 +1,10 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/tracker"
 )
 
 func TestAppendValue(t *testing.T) {
@@ -86,6 +89,8 @@ func TestAppendJSON(t *testing.T) {
 			`{"gtid":"0-1-7","txn":3,"seq":0,"time":"2024-05-01T11:00:00Z","op":"delete","database":"shop","table":"orders","key":{"id":8},"before":{"id":8,"total":null},"after":null}`},
 		{Record{Op: OpDDL, GTID: "0-1-8", Txn: 4, Time: when, Schema: "shop", Query: "DROP TABLE old; ALTER ...", Tables: []*View{v}, Dropped: []string{"shop.old"}},
 			`{"gtid":"0-1-8","txn":4,"seq":0,"time":"2024-05-01T11:00:00Z","op":"ddl","database":"shop","query":"DROP TABLE old; ALTER ...","tables":[{"database":"shop","table":"orders","columns":[{"name":"id","type":"int(11)","nullable":false},{"name":"total","type":"decimal(10,2)","nullable":true}],"key":["id"]}],"dropped":["shop.old"]}`},
+		{Record{Op: OpDDL, GTID: "0-1-8", Txn: 4, Time: when, Schema: "shop", Query: "ALTER ...", Dropped: []string{"shop.old"}, Reloaded: true},
+			`{"gtid":"0-1-8","txn":4,"seq":0,"time":"2024-05-01T11:00:00Z","op":"ddl","database":"shop","query":"ALTER ...","tables":[],"dropped":["shop.old"],"reloaded":true}`},
 		{Record{Op: OpDDL, GTID: "0-1-9", Txn: 5, Time: when, Query: "CREATE DATABASE x"},
 			`{"gtid":"0-1-9","txn":5,"seq":0,"time":"2024-05-01T11:00:00Z","op":"ddl","database":"","query":"CREATE DATABASE x","tables":[],"dropped":[]}`},
 		{Record{Op: OpCommit, GTID: "0-1-6", Txn: 2, Time: when, Pos: "0-1-6", Lines: 2},
@@ -206,20 +211,7 @@ func (s *sink) Flush() error { return nil }
 // transactions, seq counts a transaction's row changes before the filters, commit lines
 // come only after printed lines, and the stop position ends the run.
 func TestRunnerNumbering(t *testing.T) {
-	cfg, err := config.Parse(`[source]
-host = "h"
-user = "u"
-server_id = 1
-[target]
-type = "postgres"
-[target.postgres]
-url = "postgres://x@h/db"
-[[tables]]
-source = "shop.*"
-`, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t)
 	orders := testTable()
 	lines := &schema.Table{Schema: "shop", Name: "lines", Key: []int{0}, Columns: []schema.Column{{Name: "id", DataType: "int"}}}
 	pats, _ := ParseTables([]string{"shop.orders"})
@@ -235,9 +227,9 @@ source = "shop.*"
 		{Kind: change.Commit, GTID: "0-1-1", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-1"}},
 		{Kind: change.Insert, Table: lines, GTID: "0-1-2", After: row("2")},
 		{Kind: change.Commit, GTID: "0-1-2", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-2"}},
-		{Kind: change.DDL, GTID: "0-1-3", Schema: "shop", Query: "DROP TABLE lines", DDL: &pipeline.SchemaChange{Dropped: []string{"shop.lines"}}},
+		{Kind: change.DDL, GTID: "0-1-3", Schema: "shop", Query: "DROP TABLE lines", DDL: &ddlChange{SchemaChange: &pipeline.SchemaChange{Dropped: []string{"shop.lines"}}}},
 		{Kind: change.Commit, GTID: "0-1-3", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-3"}},
-		{Kind: change.DDL, GTID: "0-1-4", Schema: "shop", Query: "ALTER TABLE orders COMMENT 'x'", DDL: &pipeline.SchemaChange{Tables: []*schema.Table{orders}}},
+		{Kind: change.DDL, GTID: "0-1-4", Schema: "shop", Query: "ALTER TABLE orders COMMENT 'x'", DDL: &ddlChange{SchemaChange: &pipeline.SchemaChange{Tables: []*schema.Table{orders}}}},
 		{Kind: change.Commit, GTID: "0-1-4", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-4"}},
 		{Kind: change.Insert, Table: orders, GTID: "0-1-5", After: row("9", "NULL", "NULL")},
 		{Kind: change.Commit, GTID: "0-1-5", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-5"}},
@@ -293,4 +285,72 @@ source = "shop.*"
 	if err := r2.handle(&evs[1]); !errors.Is(err, ErrStop) {
 		t.Errorf("limit: got %v, want ErrStop", err)
 	}
+}
+
+// TestFollowDDL: a statement moves the tracker and is printed with the new definition; one
+// the tracker cannot apply (a replay of a change the definitions already include) is
+// printed marked reloaded, with the source's current definition; one about another
+// database gives nothing.
+func TestFollowDDL(t *testing.T) {
+	cfg := testConfig(t)
+	orders := testTable()
+	tr := tracker.New(cfg, nil)
+	if err := tr.Put(orders); err != nil {
+		t.Fatal(err)
+	}
+	current := orders.Clone()
+	refresh := func(_ context.Context, db, table string) (*schema.Table, error) {
+		if db+"."+table != "shop.orders" {
+			t.Errorf("refresh of %s.%s", db, table)
+		}
+		return current.Clone(), nil
+	}
+	log := slog.New(slog.DiscardHandler)
+	f := followDDL(cfg, tr, log, refresh)
+	pos := change.Position{Flavor: "mariadb", GTID: "0-1-1"}
+
+	p, err := f(context.Background(), "shop", "ALTER TABLE orders ADD COLUMN note TEXT", pos, "0-1-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, ok := p.(*ddlChange)
+	if !ok || dc.Reloaded || len(dc.Tables) != 1 || len(dc.Tables[0].Columns) != 4 || dc.Tables[0].Columns[3].Name != "note" {
+		t.Fatalf("ADD COLUMN: %#v", p)
+	}
+	if tr.Lookup("shop", "orders").ColumnIndex("note") != 3 {
+		t.Fatal("the tracker did not move on")
+	}
+
+	current = tr.Lookup("shop", "orders").Clone()
+	p, err = f(context.Background(), "shop", "ALTER TABLE orders ADD COLUMN note TEXT", pos, "0-1-2")
+	if err != nil {
+		t.Fatalf("a replayed ADD COLUMN stopped the run: %v", err)
+	}
+	dc, ok = p.(*ddlChange)
+	if !ok || !dc.Reloaded || len(dc.Tables) != 1 || dc.Tables[0].ColumnIndex("note") != 3 || dc.Query != "ALTER TABLE orders ADD COLUMN note TEXT" {
+		t.Fatalf("replayed ADD COLUMN: %#v", p)
+	}
+
+	if p, err := f(context.Background(), "other", "CREATE TABLE x (id INT PRIMARY KEY)", pos, "0-1-3"); p != nil || err != nil {
+		t.Fatalf("DDL outside the selection: %#v, %v", p, err)
+	}
+}
+
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(`[source]
+host = "h"
+user = "u"
+server_id = 1
+[target]
+type = "postgres"
+[target.postgres]
+url = "postgres://x@h/db"
+[[tables]]
+source = "shop.*"
+`, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -87,6 +87,10 @@ type Record struct {
 	Schema, Query string
 	Tables        []*View
 	Dropped       []string
+	// Reloaded: the tracker could not apply the statement to the definitions it held (a
+	// replay from an older --from of a change they already include), so Tables are the
+	// source's current definitions of the tables it names.
+	Reloaded bool
 
 	// Commit: the GTID set after the transaction (a --from that resumes after it) and how
 	// many lines the transaction printed before this one.
@@ -168,6 +172,9 @@ func AppendJSON(dst []byte, r *Record) []byte {
 			dst = appendJSONString(dst, n)
 		}
 		dst = append(dst, ']')
+		if r.Reloaded {
+			dst = append(dst, `,"reloaded":true`...)
+		}
 	case OpCommit:
 		dst = append(dst, `,"pos":`...)
 		dst = appendJSONString(dst, r.Pos)

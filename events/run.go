@@ -9,8 +9,6 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/logging"
-	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 	"github.com/replicator/replicator/tracker"
@@ -110,9 +108,7 @@ func Run(ctx context.Context, o Options, sink Sink) error {
 			ServerID: o.ServerID,
 			Schemas:  &selection{tr: tr, skip: skip},
 			Log:      o.Log,
-			// The statements are printed; the follower's Info line about each would repeat
-			// them on stderr, so its Info becomes Debug.
-			DDL: pipeline.SchemaFollower(o.Config, tr, logging.Foreign(o.Log, "ddl"), refresh),
+			DDL:      followDDL(o.Config, tr, o.Log, refresh),
 		}, evs)
 	}()
 	err = r.loop(ctx, evs)
@@ -242,11 +238,12 @@ func (r *runner) handle(ev *change.Event) error {
 		}
 		return r.emit(&Record{Op: op, GTID: ev.GTID, Seq: seq, Time: ev.Time, View: r.view(ev.Table), Before: ev.Before, After: ev.After})
 	case change.DDL:
-		sc, ok := ev.DDL.(*pipeline.SchemaChange)
+		dc, ok := ev.DDL.(*ddlChange)
 		if !ok || !f.Op(OpDDL) {
 			return nil
 		}
-		rec := &Record{Op: OpDDL, GTID: ev.GTID, Time: ev.Time, Schema: ev.Schema, Query: ev.Query, Dropped: sc.Dropped}
+		sc := dc.SchemaChange
+		rec := &Record{Op: OpDDL, GTID: ev.GTID, Time: ev.Time, Schema: ev.Schema, Query: ev.Query, Dropped: sc.Dropped, Reloaded: dc.Reloaded}
 		for _, t := range sc.Tables {
 			rec.Tables = append(rec.Tables, r.view(t))
 		}

@@ -52,6 +52,9 @@ func AppendText(dst []byte, r *Record) []byte {
 		for _, n := range r.Dropped {
 			dst = appendField(dst, "dropped", 8, n)
 		}
+		if r.Reloaded {
+			dst = appendField(dst, "note", 8, "not applicable to the tracked definitions: reloaded from the source's current schema")
+		}
 	case OpCommit:
 		lines := strconv.Itoa(r.Lines) + " lines"
 		if r.Lines == 1 {
