@@ -29,13 +29,14 @@ import (
 )
 
 var (
-	tables   = flag.Int("tables", 4, "sysbench tables")
-	rows     = flag.Int("rows", 1000000, "rows per table")
-	duration = flag.Duration("duration", 30*time.Second, "sysbench write load while streaming")
-	threads  = flag.Int("threads", 4, "sysbench threads")
-	backlog  = flag.Duration("backlog", 15*time.Second, "sysbench run while the replicator is stopped (0 skips the drain)")
-	out      = flag.String("out", "", "also write the markdown table to this file")
-	keep     = flag.Bool("keep", false, "keep the source tables (skip regenerating when they exist)")
+	tables       = flag.Int("tables", 4, "sysbench tables")
+	rows         = flag.Int("rows", 1000000, "rows per table")
+	duration     = flag.Duration("duration", 30*time.Second, "sysbench write load while streaming")
+	threads      = flag.Int("threads", 4, "sysbench threads")
+	backlog      = flag.Duration("backlog", 15*time.Second, "sysbench run while the replicator is stopped (0 skips the drain)")
+	out          = flag.String("out", "", "also write the markdown table to this file")
+	keep         = flag.Bool("keep", false, "keep the source tables (skip regenerating when they exist)")
+	withPgloader = flag.Bool("pgloader", true, "also load the tables with pgloader (when installed) for comparison")
 
 	myHost = env("REPLICATOR_MYSQL_HOST", "127.0.0.1")
 	myPort = env("REPLICATOR_MYSQL_PORT", "13306")
@@ -119,7 +120,21 @@ source = "bench.*"
 	report("snapshot MB/s", m[2]+" MB of values", "%s", m[4])
 	report("snapshot global lock", "BACKUP STAGE BLOCK_COMMIT", "%s", m[5])
 	report("snapshot peak RSS", "", "%.0f MiB", snapRSS)
+	snapRate, _ := strconv.ParseFloat(m[3], 64)
 	_ = total
+
+	// 1b. Ceilings and pgloader, same data, same run.
+	ceil := measureCeilings(ctx, dir, pg)
+	report("snapshot / parallel COPY ceiling", "target: at least 0.8", "%.2f", snapRate/ceil.copyN)
+	if *withPgloader {
+		pgAdmin, err := pgx.Connect(ctx, pgURL)
+		check(err)
+		if rate := pgloaderRate(ctx, pgAdmin); rate > 0 {
+			report("pgloader rows/s", "same tables, default settings", "%.0f", rate)
+			report("snapshot / pgloader", "", "%.2f", snapRate/rate)
+		}
+		pgAdmin.Close(ctx)
+	}
 
 	// 2. Streaming under load, lag from a heartbeat row written every 100 ms.
 	run := startRun(bin, cfgPath)
@@ -162,6 +177,7 @@ source = "bench.*"
 		waitCaughtUp(my, pg, 20*time.Minute)
 		d := time.Since(t1)
 		report("backlog drain", fmt.Sprintf("%d row changes built in %s", bw, *backlog), "%.0f row changes/s", float64(bw)/d.Seconds())
+		report("backlog drain / merge ceiling", "target: at least 0.8", "%.2f", float64(bw)/d.Seconds()/ceil.merge)
 		report("backlog drain peak RSS", "", "%.0f MiB", run.stop())
 	}
 

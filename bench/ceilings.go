@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/jackc/pgx/v5"
+)
+
+// ceilings measures, on the same machine and data as the replicator's run, what the
+// servers themselves allow: the source's full-scan read rate, PostgreSQL COPY into tables
+// with a primary key with one and with N parallel streams, and the staging-COPY-and-merge
+// upsert rate over existing keys. The replicator's figures are reported as ratios to them.
+type ceilings struct {
+	read, copy1, copyN, merge float64
+}
+
+func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
+	var c ceilings
+	c.read = ceilingRead()
+	report("ceiling: source full scan", fmt.Sprintf("%d tables in parallel, text protocol", *tables), "%.0f rows/s", c.read)
+
+	// The rows as PostgreSQL COPY text, from the snapshot's target tables.
+	files := make([]string, *tables)
+	for i := range files {
+		files[i] = filepath.Join(dir, fmt.Sprintf("sbtest%d.copy", i+1))
+		f, err := os.Create(files[i])
+		check(err)
+		_, err = pg.PgConn().CopyTo(ctx, f, fmt.Sprintf("COPY bench.sbtest%d TO STDOUT", i+1))
+		check(err)
+		check(f.Close())
+	}
+	prepare := func() {
+		mustPG(ctx, pg, "DROP SCHEMA IF EXISTS ceiling CASCADE", "CREATE SCHEMA ceiling")
+		for i := 1; i <= *tables; i++ {
+			mustPG(ctx, pg, fmt.Sprintf("CREATE TABLE ceiling.t%d (LIKE bench.sbtest%d)", i, i),
+				fmt.Sprintf("ALTER TABLE ceiling.t%d ADD PRIMARY KEY (id)", i))
+		}
+	}
+	load := func(parallel bool) float64 {
+		prepare()
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		run := func(i int) {
+			defer wg.Done()
+			conn, err := pgx.Connect(ctx, benchPGURL())
+			check(err)
+			defer conn.Close(ctx)
+			f, err := os.Open(files[i])
+			check(err)
+			defer f.Close()
+			_, err = conn.PgConn().CopyFrom(ctx, bufio.NewReaderSize(f, 1<<20), fmt.Sprintf("COPY ceiling.t%d FROM STDIN", i+1))
+			check(err)
+		}
+		for i := range files {
+			wg.Add(1)
+			if parallel {
+				go run(i)
+			} else {
+				run(i)
+			}
+		}
+		wg.Wait()
+		return float64(*tables**rows) / time.Since(t0).Seconds()
+	}
+	c.copy1 = load(false)
+	report("ceiling: PostgreSQL COPY, 1 stream", "into tables with a primary key", "%.0f rows/s", c.copy1)
+	c.copyN = load(true)
+	report(fmt.Sprintf("ceiling: PostgreSQL COPY, %d streams", *tables), "into tables with a primary key", "%.0f rows/s", c.copyN)
+
+	// Staging COPY and merge over existing keys (ceiling.t1 holds every key now).
+	n := min(*rows, 200000)
+	conn, err := pgx.Connect(ctx, benchPGURL())
+	check(err)
+	defer conn.Close(ctx)
+	mustPG(ctx, conn, "CREATE TEMP TABLE stage AS SELECT * FROM ceiling.t1 WITH NO DATA")
+	t0 := time.Now()
+	tx, err := conn.Begin(ctx)
+	check(err)
+	f, err := os.Open(files[0])
+	check(err)
+	lr := &lineLimitReader{r: bufio.NewReaderSize(f, 1<<20), left: n}
+	_, err = conn.PgConn().CopyFrom(ctx, lr, "COPY stage FROM STDIN")
+	check(err)
+	f.Close()
+	_, err = tx.Exec(ctx, "INSERT INTO ceiling.t1 SELECT * FROM stage ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad")
+	check(err)
+	check(tx.Commit(ctx))
+	c.merge = float64(n) / time.Since(t0).Seconds()
+	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d existing keys", n), "%.0f rows/s", c.merge)
+	mustPG(ctx, pg, "DROP SCHEMA ceiling CASCADE")
+	return c
+}
+
+// lineLimitReader passes the first left lines of r.
+type lineLimitReader struct {
+	r    *bufio.Reader
+	left int
+}
+
+func (l *lineLimitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, io.EOF
+	}
+	line, err := l.r.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) > len(p) {
+		log.Fatalf("COPY line longer than the read buffer")
+	}
+	l.left--
+	return copy(p, line), nil
+}
+
+func mustPG(ctx context.Context, pg *pgx.Conn, stmts ...string) {
+	for _, s := range stmts {
+		if _, err := pg.Exec(ctx, s); err != nil {
+			fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func benchPGURL() string { return strings.Replace(pgURL, "/postgres?", "/bench?", 1) }
+
+// ceilingRead streams every sbtest table fully, one connection per table in parallel.
+func ceilingRead() float64 {
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for i := 1; i <= *tables; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := client.Connect(myHost+":"+myPort, "root", myRoot, "bench")
+			check(err)
+			defer c.Close()
+			var res mysql.Result
+			check(c.ExecuteSelectStreaming(fmt.Sprintf("SELECT * FROM sbtest%d", i), &res, func([]mysql.FieldValue) error { return nil }, nil))
+		}(i)
+	}
+	wg.Wait()
+	return float64(*tables**rows) / time.Since(t0).Seconds()
+}
+
+// pgloaderRate loads the same tables with pgloader (Debian package), the tool users reach
+// for today, into a database of its own; 0 when pgloader is not installed.
+func pgloaderRate(ctx context.Context, pgAdmin *pgx.Conn) float64 {
+	if _, err := exec.LookPath("pgloader"); err != nil {
+		log.Printf("pgloader not installed (apt-get install pgloader): skipped")
+		return 0
+	}
+	mustPG(ctx, pgAdmin, "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)", "CREATE DATABASE bench_pgloader")
+	target := strings.Replace(pgURL, "/postgres?", "/bench_pgloader?", 1)
+	target = strings.Split(target, "?")[0]
+	src := fmt.Sprintf("mysql://root:%s@%s:%s/bench", myRoot, myHost, myPort)
+	t0 := time.Now()
+	out, err := exec.CommandContext(ctx, "pgloader", "--no-ssl-cert-verification", src, target).CombinedOutput()
+	if err != nil {
+		log.Printf("pgloader failed: %v\n%s", err, tailLines(string(out), 20))
+		return 0
+	}
+	return float64(*tables**rows) / time.Since(t0).Seconds()
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
