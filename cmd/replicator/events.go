@@ -100,6 +100,9 @@ func runEvents(ctx context.Context, env *runEnv, f *eventsFlags) error {
 	if sink.closed {
 		env.log.Debug("stdout closed by the reader; stopping")
 	}
+	if err != nil && ctx.Err() != nil {
+		return nil // interrupted, even before the stream started: a clean stop
+	}
 	return err
 }
 
