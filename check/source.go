@@ -178,6 +178,12 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 	}
 	r.Passf("source.tables", "%d tables selected: %s", len(selected), abbreviate(names, 12))
 
+	spatial := false
+	defer func() {
+		if spatial && cfg.Target.Type == config.TargetPostgres && config.ActiveMapping().Spatial == config.SpatialPostGIS {
+			postgisTarget(ctx, r, cfg)
+		}
+	}()
 	for _, tn := range selected {
 		t, err := conn.LoadTable(ctx, tn.Schema, tn.Name)
 		if err != nil || t == nil {
@@ -209,6 +215,9 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 			keyDesc = "configured key (" + strings.Join(t.KeyNames(), ", ") + ")"
 		}
 		r.Passf(name, "%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)
+		if columnMapping(r, cfg, t, rule) {
+			spatial = true
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ type Config struct {
 	Snapshot Snapshot    `toml:"snapshot"`
 	Apply    Apply       `toml:"apply"`
 	DDL      DDL         `toml:"ddl"`
+	Mapping  Mapping     `toml:"mapping"`
 	State    State       `toml:"state"`
 	Log      Log         `toml:"log"`
 	HTTP     HTTP        `toml:"http"`
@@ -192,6 +193,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.path = path
+	// The value rules are process-wide (see ActiveMapping): the command's configuration
+	// sets them for every encoder and type mapping it builds.
+	SetActiveMapping(c.Mapping)
 	return c, nil
 }
 
@@ -274,6 +278,7 @@ func (c *Config) applyDefaults() {
 	if c.DDL.OnError == "" {
 		c.DDL.OnError = "stop"
 	}
+	c.Mapping.applyDefaults()
 	if c.State.Schema == "" {
 		c.State.Schema = "_replicator"
 	}

@@ -235,3 +235,52 @@ func TestExampleConfigParses(t *testing.T) {
 		t.Fatalf("config.example.toml: %v", err)
 	}
 }
+
+func TestMappingDefaultsValidationAndActivation(t *testing.T) {
+	vars := env(map[string]string{"MYSQL_PASSWORD": "x"})
+	c, err := Parse(minimal, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Mapping, DefaultMapping(); got != want {
+		t.Errorf("mapping defaults = %+v, want %+v", got, want)
+	}
+	if c.Mapping.TinyInt1AsBoolean || c.Mapping.ZeroDates != "infinity" || c.Mapping.TextNUL != "error" || c.Mapping.Spatial != "bytea" || c.Mapping.MariaDBJSON != "text" {
+		t.Errorf("mapping defaults = %+v", c.Mapping)
+	}
+	for _, tc := range []struct{ text, key string }{
+		{"zero_dates = \"zero\"", "mapping.zero_dates"},
+		{"text_nul = \"keep\"", "mapping.text_nul"},
+		{"spatial = \"geometry\"", "mapping.spatial"},
+		{"mariadb_json = \"jsonb\"", "mapping.mariadb_json"},
+		{"tinyint1_as_boolean = \"yes\"", "tinyint1_as_boolean"},
+		{"nul = \"error\"", "mapping.nul"},
+	} {
+		_, err := Parse(minimal+"[mapping]\n"+tc.text+"\n", vars)
+		if err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s: err = %v, want one naming %s", tc.text, err, tc.key)
+		}
+	}
+
+	old := ActiveMapping()
+	t.Cleanup(func() { SetActiveMapping(old) })
+	p := filepath.Join(t.TempDir(), "c.toml")
+	text := strings.Replace(minimal, "${MYSQL_PASSWORD}", "x", 1) + `
+[mapping]
+tinyint1_as_boolean = true
+zero_dates = "null"
+text_nul = "replace"
+spatial = "postgis"
+mariadb_json = "json"
+`
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
+	}
+	want := Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "replace", Spatial: "postgis", MariaDBJSON: "json"}
+	if got := ActiveMapping(); got != want {
+		t.Errorf("after Load, ActiveMapping() = %+v, want %+v", got, want)
+	}
+}

@@ -97,6 +97,9 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("ddl.on_error = %q: must be \"stop\" or \"skip\"", c.DDL.OnError)
 	}
+	if err := c.Mapping.validate(); err != nil {
+		return err
+	}
 	if !isPlainIdent(c.State.Schema) {
 		return fmt.Errorf("state.schema = %q: use letters, digits and underscores", c.State.Schema)
 	}

@@ -49,11 +49,14 @@ func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bo
 			if x == 0 {
 				return dst, false, nil // MySQL's empty "invalid value" member
 			}
-			if int(x) > len(c.Elems) {
+			if x < 0 || x > int64(len(c.Elems)) {
 				return dst, false, fmt.Errorf("column %s: ENUM index %d beyond the %d known members (schema out of date?)", c.Name, x, len(c.Elems))
 			}
 			return append(dst, c.Elems[x-1]...), false, nil
 		case "set":
+			if len(c.Elems) < 64 && uint64(x)>>uint(len(c.Elems)) != 0 {
+				return dst, false, fmt.Errorf("column %s: SET value %#x has members beyond the %d known (schema out of date?)", c.Name, uint64(x), len(c.Elems))
+			}
 			first := true
 			for i, e := range c.Elems {
 				if uint64(x)&(1<<uint(i)) == 0 {
@@ -76,9 +79,9 @@ func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bo
 	case uint64:
 		return strconv.AppendUint(dst, x, 10), false, nil
 	case float32:
-		return strconv.AppendFloat(dst, float64(x), 'g', -1, 32), false, nil
+		return AppendFloat32(dst, c, x), false, nil
 	case float64:
-		return strconv.AppendFloat(dst, x, 'g', -1, 64), false, nil
+		return AppendFloat64(dst, c, x), false, nil
 	case string:
 		if c.FracDigits > 0 && (c.DataType == "time" || c.DataType == "datetime" || c.DataType == "timestamp") {
 			return appendFraction(dst, x, c.FracDigits), false, nil
@@ -93,8 +96,20 @@ func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bo
 func appendBinlogBytes(dst []byte, c *schema.Column, v []byte) ([]byte, bool, error) {
 	switch c.DataType {
 	case "char":
-		// A SELECT strips CHAR's trailing pad spaces; the row image may keep them.
-		v = bytes.TrimRight(v, " ")
+		// A SELECT strips CHAR's trailing pad spaces; the row image may keep them. They are
+		// stripped after decoding, as a pad space is not one byte in every charset (UCS2).
+		start := len(dst)
+		out, err := appendUTF8(dst, c.Charset, v)
+		if err != nil {
+			return dst, false, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		return trimPadSpaces(out, start), false, nil
+	case "json":
+		if len(v) == 0 {
+			// MySQL's binary JSON is empty after INSERT IGNORE of NULL into NOT NULL;
+			// MySQL reads it as the JSON null literal.
+			return append(dst, "null"...), false, nil
+		}
 	case "binary":
 		// The row image drops BINARY(n)'s trailing zero bytes; a SELECT shows them.
 		dst = append(dst, v...)
@@ -111,6 +126,11 @@ func appendBinlogBytes(dst []byte, c *schema.Column, v []byte) ([]byte, bool, er
 		return out, false, nil
 	}
 	return append(dst, v...), false, nil
+}
+
+// trimPadSpaces strips the trailing spaces of the value that begins at start of out.
+func trimPadSpaces(out []byte, start int) []byte {
+	return out[:start+len(bytes.TrimRight(out[start:], " "))]
 }
 
 func isTextType(dt string) bool {

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -59,8 +60,11 @@ func appendUTF8(dst []byte, charset string, v []byte) ([]byte, error) {
 	if !ok {
 		return dst, fmt.Errorf("character set %s is not supported", charset)
 	}
-	if isASCII(v) {
+	if isASCII(v) && !isUnicodeCharset(charset) { // UTF-16's bytes can all be below 0x80
 		return append(dst, v...), nil
+	}
+	if strings.EqualFold(charset, "latin1") {
+		return appendLatin1(dst, v), nil
 	}
 	out, err := enc.NewDecoder().Bytes(v)
 	if err != nil {
@@ -69,7 +73,48 @@ func appendUTF8(dst []byte, charset string, v []byte) ([]byte, error) {
 	if !utf8.Valid(out) {
 		return dst, fmt.Errorf("%s text did not decode to valid UTF-8", charset)
 	}
+	if !isUnicodeCharset(charset) {
+		// Bytes without a character in Unicode: the server converts them to '?' for the
+		// utf8mb4 session, so the stream does the same (cp1251's 0x98, say).
+		out = bytes.ReplaceAll(out, []byte("\uFFFD"), []byte("?"))
+	}
 	return append(dst, out...), nil
+}
+
+// appendLatin1 decodes MySQL's latin1, which is Windows-1252 with the five bytes that
+// code page leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) mapped to the C1 controls of
+// the same number, as the server converts them.
+func appendLatin1(dst, v []byte) []byte {
+	for _, b := range v {
+		if b < 0x80 {
+			dst = append(dst, b)
+			continue
+		}
+		r := latin1Runes[b-0x80]
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst
+}
+
+var latin1Runes = func() (t [128]rune) {
+	dec := charmap.Windows1252
+	for i := range t {
+		b := byte(0x80 + i)
+		r := dec.DecodeByte(b)
+		if r == utf8.RuneError {
+			r = rune(b)
+		}
+		t[i] = r
+	}
+	return t
+}()
+
+func isUnicodeCharset(charset string) bool {
+	switch strings.ToLower(charset) {
+	case "ucs2", "utf16", "utf16le", "utf32":
+		return true
+	}
+	return false
 }
 
 func isASCII(v []byte) bool {

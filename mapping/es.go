@@ -26,11 +26,22 @@ const (
 	esBits                   // BIT(n): the big-endian bits as an unsigned integer
 	esBitsText               // BIT(64) without unsigned_long: that integer as a string
 	esJSON                   // JSON: the value itself, verbatim
+	esBool                   // TINYINT(1) as boolean: 0 is false, anything else true
+	esDate                   // DATE, DATETIME, TIMESTAMP: a string; zero dates per mapping.zero_dates
 )
 
 // esKindOf decides the value encoding; ESField decides the matching field type. Both follow
-// the README's type table.
-func esKindOf(c *schema.Column, o ESOptions) esKind {
+// the README's type table and the [mapping] rules in p.
+func esKindOf(c *schema.Column, o ESOptions, p policy) esKind {
+	if p.isBool(c) {
+		return esBool
+	}
+	if p.isJSON(c) {
+		return esJSON
+	}
+	if IsTemporal(c.DataType) {
+		return esDate
+	}
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "float", "double", "real", "double precision", "bool", "boolean":
 		return esNumber
@@ -92,12 +103,20 @@ const esKeywordMax = 8191
 //   - JSON -> object with enabled: false: the value is kept as is in _source but not
 //     indexed, because JSON columns mix scalars, arrays and objects whose field types
 //     differ from row to row, which a dynamic object mapping turns into rejected documents
-//     (and flattened refuses scalars and arrays). MariaDB's JSON is an alias of LONGTEXT,
-//     so there it is text holding the JSON text.
+//     (and flattened refuses scalars and arrays). MariaDB's JSON is an alias of LONGTEXT:
+//     text holding the JSON text, or with mapping.mariadb_json = "json" the JSON value.
+//   - TINYINT(1) with mapping.tinyint1_as_boolean -> boolean
 //
 // Column names with a dot or a leading underscore are refused (ESProperties): Elasticsearch
 // would read them as object paths or metadata fields.
 func ESField(c *schema.Column, o ESOptions) (map[string]any, error) {
+	p := currentPolicy()
+	if p.isBool(c) {
+		return map[string]any{"type": "boolean"}, nil
+	}
+	if p.isJSON(c) {
+		return map[string]any{"type": "object", "enabled": false}, nil
+	}
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bool", "boolean":
 		return map[string]any{"type": "long"}, nil

@@ -21,16 +21,17 @@ type ESEncoder struct {
 	src   []int    // where each column's value is in the row handed in
 	key   []int    // where each key column's value is in the row handed in
 	keyC  []*schema.Column
+	pol   policy
 }
 
 // NewESEncoder compiles an encoder for columns cols of t, reading full rows (every column
 // of t, as the binary log delivers them).
 func NewESEncoder(t *schema.Table, cols []int, o ESOptions) *ESEncoder {
-	e := &ESEncoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...)}
+	e := &ESEncoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...), pol: currentPolicy()}
 	for i, ci := range cols {
 		c := &t.Columns[ci]
 		e.cols = append(e.cols, c)
-		e.kinds = append(e.kinds, esKindOf(c, o))
+		e.kinds = append(e.kinds, esKindOf(c, o, e.pol))
 		name := []byte{}
 		if i > 0 {
 			name = append(name, ',')
@@ -142,12 +143,32 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		}
 		return strconv.AppendUint(dst, n, 10), nil
 	case esJSON:
+		if len(v) == 0 {
+			// MySQL's empty binary JSON, which MySQL reads as the JSON null literal.
+			return append(dst, "null"...), nil
+		}
 		// MySQL prints JSON values as valid JSON text; an invalid one would make the whole
 		// bulk request unreadable, so it is checked rather than trusted.
 		if !json.Valid(v) {
 			return dst, &ValueError{Column: c.Name, Reason: "JSON value is not valid JSON text"}
 		}
 		return append(dst, v...), nil
+	case esBool:
+		if isZeroNumber(v) {
+			return append(dst, "false"...), nil
+		}
+		if !jsonNumber(v) {
+			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a number", v)}
+		}
+		return append(dst, "true"...), nil
+	case esDate:
+		if e.pol.zeroNull && zeroDate(v) {
+			return append(dst, "null"...), nil
+		}
+		if !utf8.Valid(v) {
+			return dst, &ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
+		}
+		return appendJSONString(dst, v), nil
 	}
 	return dst, fmt.Errorf("column %s: unknown encoding", c.Name)
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/schema"
@@ -14,44 +16,62 @@ type pgKind uint8
 
 const (
 	pgVerbatim    pgKind = iota // numbers: canonical text is valid PostgreSQL input
-	pgText                      // strings, enums, sets, JSON: COPY-escaped, no NUL
-	pgBytea                     // binary strings, blobs, spatial: hex
-	pgDate                      // date: zero dates become -infinity
-	pgTimestamp                 // datetime: zero dates become -infinity
+	pgText                      // strings, enums, sets: COPY-escaped, NUL per mapping.text_nul
+	pgBytea                     // binary strings, blobs, spatial without PostGIS: hex
+	pgDate                      // date, datetime: zero dates per mapping.zero_dates
 	pgTimestampTZ               // timestamp: canonical is UTC, so "+00" is appended
 	pgInterval                  // time: may be negative or beyond 24h
 	pgBit                       // bit(n): raw big-endian bytes to a string of n binary digits
+	pgBool                      // TINYINT(1) as boolean: 0 is false, anything else true
+	pgJSON                      // jsonb: COPY-escaped, \u0000 escapes per mapping.text_nul
+	pgGeometry                  // PostGIS geometry: MySQL's SRID + WKB as hex EWKB
 )
 
 // PGEncoder turns canonical rows into PostgreSQL COPY text format for one table's selected
-// columns. It is compiled once per table version and used for every row.
+// columns. It is compiled once per table version, under the process's [mapping] rules,
+// and used for every row, from any number of goroutines.
 type PGEncoder struct {
-	cols  []*schema.Column
-	kinds []pgKind
+	table  string
+	cols   []*schema.Column
+	kinds  []pgKind
+	pol    policy
+	warned []atomic.Bool // per column: the NUL rule's warning was logged
 }
 
 // NewPGEncoder compiles an encoder for the given columns, in COPY column order.
-func NewPGEncoder(cols []*schema.Column) *PGEncoder {
-	e := &PGEncoder{cols: cols, kinds: make([]pgKind, len(cols))}
+func NewPGEncoder(cols []*schema.Column) *PGEncoder { return NewPGEncoderFor("", cols) }
+
+// NewPGEncoderFor is NewPGEncoder for columns of table ("db.table"), which the warnings of
+// the NUL rule then name.
+func NewPGEncoderFor(table string, cols []*schema.Column) *PGEncoder {
+	e := &PGEncoder{table: table, cols: cols, kinds: make([]pgKind, len(cols)), pol: currentPolicy(), warned: make([]atomic.Bool, len(cols))}
 	for i, c := range cols {
-		e.kinds[i] = pgKindOf(c)
+		e.kinds[i] = e.pol.pgKindOf(c)
 	}
 	return e
 }
 
-func pgKindOf(c *schema.Column) pgKind {
+func (p policy) pgKindOf(c *schema.Column) pgKind {
+	if p.isBool(c) {
+		return pgBool
+	}
+	if p.isJSON(c) {
+		return pgJSON
+	}
+	if IsSpatial(c.DataType) {
+		if p.postgis {
+			return pgGeometry
+		}
+		return pgBytea
+	}
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric",
 		"float", "double", "real", "year", "bool", "boolean":
 		return pgVerbatim
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry", "point",
-		"linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection",
-		"geomcollection", "vector":
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "vector":
 		return pgBytea
-	case "date":
+	case "date", "datetime":
 		return pgDate
-	case "datetime":
-		return pgTimestamp
 	case "timestamp":
 		return pgTimestampTZ
 	case "time":
@@ -92,24 +112,43 @@ func (e *PGEncoder) AppendRow(dst []byte, row change.Row) ([]byte, error) {
 
 func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 	switch e.kinds[i] {
+	case pgVerbatim, pgDate, pgTimestampTZ, pgInterval:
+		// Numbers and temporal values go in as they are: MySQL prints them in forms
+		// PostgreSQL reads. A value with a character COPY treats specially cannot be one of
+		// them, and would corrupt the stream rather than be refused by PostgreSQL.
+		if !copyPlain(v) {
+			return dst, &ValueError{Column: e.cols[i].Name, Reason: fmt.Sprintf("%q is not a %s value", v, e.cols[i].DataType)}
+		}
+	}
+	switch e.kinds[i] {
 	case pgVerbatim:
 		return append(dst, v...), nil
 	case pgText:
 		if bytes.IndexByte(v, 0) >= 0 {
-			return dst, &ValueError{Column: e.cols[i].Name, Reason: "text contains a NUL byte, which PostgreSQL text cannot store (map the column to a binary type at the source, or remove the NUL)"}
+			return e.appendNUL(dst, i, v)
+		}
+		return appendCopyEscaped(dst, v), nil
+	case pgJSON:
+		if len(v) == 0 {
+			// MySQL's binary JSON can be empty (INSERT IGNORE of NULL into NOT NULL),
+			// which MySQL reads as the JSON null literal.
+			return append(dst, "null"...), nil
+		}
+		if bytes.IndexByte(v, 0) >= 0 || hasNULEscape(v) {
+			return e.appendNUL(dst, i, v)
 		}
 		return appendCopyEscaped(dst, v), nil
 	case pgBytea:
 		dst = append(dst, '\\', '\\', 'x')
 		return hex.AppendEncode(dst, v), nil
-	case pgDate, pgTimestamp:
+	case pgDate:
 		if zeroDate(v) {
-			return append(dst, "-infinity"...), nil
+			return e.appendZeroDate(dst), nil
 		}
 		return append(dst, v...), nil
 	case pgTimestampTZ:
 		if zeroDate(v) {
-			return append(dst, "-infinity"...), nil
+			return e.appendZeroDate(dst), nil
 		}
 		return append(append(dst, v...), '+', '0', '0'), nil
 	case pgInterval:
@@ -117,12 +156,125 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 	case pgBit:
 		width := max(e.cols[i].Precision, 1)
 		return appendBits(dst, v, width), nil
+	case pgBool:
+		if isZeroNumber(v) {
+			return append(dst, 'f'), nil
+		}
+		return append(dst, 't'), nil
+	case pgGeometry:
+		out, err := appendEWKBHex(dst, v)
+		if err != nil {
+			return dst, &ValueError{Column: e.cols[i].Name, Reason: err.Error()}
+		}
+		return out, nil
 	}
 	return dst, fmt.Errorf("column %s: unknown encoding", e.cols[i].Name)
 }
 
-// zeroDate reports MySQL's zero and partly-zero dates ("0000-00-00", "2020-00-15"), which
-// PostgreSQL cannot hold: they become -infinity (README: type mapping).
+// appendZeroDate writes what mapping.zero_dates makes of a zero date (README: type
+// mapping): -infinity, or NULL in a column created nullable for it (PGNullable).
+func (e *PGEncoder) appendZeroDate(dst []byte) []byte {
+	if e.pol.zeroNull {
+		return append(dst, '\\', 'N')
+	}
+	return append(dst, "-infinity"...)
+}
+
+// appendNUL applies mapping.text_nul to a text value holding NUL bytes, or a JSON value
+// holding \u0000 escapes (which jsonb refuses): an error naming the column, or the value
+// without them or with U+FFFD in their place, which is logged once per column and encoder.
+func (e *PGEncoder) appendNUL(dst []byte, i int, v []byte) ([]byte, error) {
+	c := e.cols[i]
+	json := e.kinds[i] == pgJSON
+	if e.pol.nul == nulError {
+		what := "text contains a NUL byte, which PostgreSQL text cannot store"
+		if json {
+			what = `JSON contains a NUL character (\u0000), which PostgreSQL jsonb cannot store`
+		}
+		return dst, &ValueError{Column: c.Name, Reason: what + ` (set mapping.text_nul = "strip" or "replace", or remove the NUL at the source)`}
+	}
+	var repl []byte
+	action := "removed"
+	if e.pol.nul == nulReplace {
+		repl, action = []byte("\uFFFD"), "replaced by U+FFFD"
+		if json {
+			repl = []byte(`\ufffd`)
+		}
+	}
+	if !e.warned[i].Swap(true) {
+		slog.Warn("NUL characters in a text value "+action+" (mapping.text_nul); later ones in this column are not logged",
+			"table", e.table, "column", c.Name)
+	}
+	if json {
+		return appendCopyEscaped(dst, replaceNULEscapes(v, repl)), nil
+	}
+	return appendCopyEscaped(dst, bytes.ReplaceAll(v, []byte{0}, repl)), nil
+}
+
+// copyPlain reports whether v holds only printable ASCII other than the backslash, which
+// COPY's text format reads as it is.
+func copyPlain(v []byte) bool {
+	for _, b := range v {
+		if b < 0x20 || b >= 0x7f || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// isZeroNumber reports a canonical number that is zero ("0", "-0").
+func isZeroNumber(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+	}
+	if len(v) == 0 {
+		return false
+	}
+	for _, b := range v {
+		if b != '0' {
+			return false
+		}
+	}
+	return true
+}
+
+// hasNULEscape reports a \u0000 escape in JSON text.
+func hasNULEscape(v []byte) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] != '\\' {
+			continue
+		}
+		if i+5 < len(v) && v[i+1] == 'u' && string(v[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character
+	}
+	return false
+}
+
+// replaceNULEscapes returns JSON text with its NUL bytes and \u0000 escapes replaced by
+// repl.
+func replaceNULEscapes(v, repl []byte) []byte {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == 0:
+			out = append(out, repl...)
+		case v[i] == '\\' && i+5 < len(v) && v[i+1] == 'u' && string(v[i+2:i+6]) == "0000":
+			out = append(out, repl...)
+			i += 5
+		case v[i] == '\\' && i+1 < len(v):
+			out = append(out, v[i], v[i+1])
+			i++
+		default:
+			out = append(out, v[i])
+		}
+	}
+	return out
+}
+
+// zeroDate reports MySQL's zero and partly-zero dates ("0000-00-00", "2020-00-15"),
+// which PostgreSQL cannot hold (README: type mapping; mapping.zero_dates).
 func zeroDate(v []byte) bool {
 	if len(v) < 10 {
 		return false

@@ -7,10 +7,23 @@ import (
 	"github.com/replicator/replicator/schema"
 )
 
-// PGType returns the PostgreSQL column type for a MySQL column. The mapping is lossless:
-// every value the source column can hold has exactly one target value (see the README's
-// type table for the conversions that change the representation).
+// PGType returns the PostgreSQL column type for a MySQL column. The mapping is lossless
+// under the default [mapping] rules: every value the source column can hold has exactly
+// one target value (see the README's type table for the conversions that change the
+// representation). The rules that trade exactness for a more natural type
+// (tinyint1_as_boolean) or that need the target's help (spatial = "postgis") are applied
+// here and in the encoder alike.
 func PGType(c *schema.Column) (string, error) {
+	p := currentPolicy()
+	if p.isBool(c) {
+		return "boolean", nil
+	}
+	if p.isJSON(c) {
+		return "jsonb", nil
+	}
+	if IsSpatial(c.DataType) && p.postgis {
+		return postgisType(c.DataType), nil
+	}
 	switch c.DataType {
 	case "tinyint":
 		return "smallint", nil
@@ -70,4 +83,26 @@ func PGType(c *schema.Column) (string, error) {
 		return "bytea", nil
 	}
 	return "", fmt.Errorf("column %s: MySQL type %s has no PostgreSQL mapping", c.Name, strings.ToUpper(c.ColumnType))
+}
+
+// postgisType is the PostGIS type of a spatial column: a column of one geometry kind is
+// constrained to it (any SRID), GEOMETRY takes every kind.
+func postgisType(dataType string) string {
+	switch dataType {
+	case "point":
+		return "geometry(Point)"
+	case "linestring":
+		return "geometry(LineString)"
+	case "polygon":
+		return "geometry(Polygon)"
+	case "multipoint":
+		return "geometry(MultiPoint)"
+	case "multilinestring":
+		return "geometry(MultiLineString)"
+	case "multipolygon":
+		return "geometry(MultiPolygon)"
+	case "geometrycollection", "geomcollection":
+		return "geometry(GeometryCollection)"
+	}
+	return "geometry"
 }

@@ -51,6 +51,9 @@ type Column struct {
 	// Generated is "", "STORED" or "VIRTUAL".
 	Generated string
 	Invisible bool
+	// JSONValid marks MariaDB's JSON: a text column (JSON is an alias of LONGTEXT there)
+	// with a CHECK (json_valid(col)) constraint, so every value is JSON text or NULL.
+	JSONValid bool `json:",omitempty"`
 	// Elems are the members of an ENUM or SET, in definition order.
 	Elems         []string
 	AutoIncrement bool

@@ -100,6 +100,12 @@ func (c *Conn) LoadTable(ctx context.Context, db, name string) (*schema.Table, e
 		t.Columns = append(t.Columns, col)
 	}
 
+	if c.Flavor == MariaDB {
+		if err := c.markJSONColumns(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+
 	idx, err := c.QueryStrings(ctx, `SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, INDEX_TYPE
 		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, db, name)
@@ -145,6 +151,60 @@ func (c *Conn) LoadTable(ctx context.Context, db, name string) (*schema.Table, e
 		}
 	}
 	return t, nil
+}
+
+// markJSONColumns sets JSONValid on MariaDB's JSON columns. JSON is an alias of LONGTEXT
+// there; what tells it apart is the CHECK (json_valid(`col`)) constraint the server adds
+// (or a user wrote). Servers without information_schema.CHECK_CONSTRAINTS (before 10.2)
+// have no such columns to find.
+func (c *Conn) markJSONColumns(ctx context.Context, t *schema.Table) error {
+	rows, err := c.QueryStrings(ctx, `SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`, t.Schema, t.Name)
+	if err != nil {
+		if strings.Contains(err.Error(), "CHECK_CONSTRAINTS") {
+			return nil
+		}
+		return fmt.Errorf("load check constraints of %s: %w", t.QualifiedName(), err)
+	}
+	for _, r := range rows {
+		name, ok := JSONValidColumn(str(r[0]))
+		if !ok {
+			continue
+		}
+		if i := t.ColumnIndex(name); i >= 0 && isText(t.Columns[i].DataType) {
+			t.Columns[i].JSONValid = true
+		}
+	}
+	return nil
+}
+
+// JSONValidColumn returns the column of a check clause that is exactly
+// "json_valid(`col`)", as MariaDB shows the constraint of a JSON column.
+func JSONValidColumn(clause string) (string, bool) {
+	const pre, post = "json_valid(`", "`)"
+	if len(clause) < len(pre)+len(post)+1 || !strings.EqualFold(clause[:len(pre)], pre) || !strings.HasSuffix(clause, post) {
+		return "", false
+	}
+	q := clause[len(pre) : len(clause)-len(post)]
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if q[i] == '`' {
+			if i+1 >= len(q) || q[i+1] != '`' {
+				return "", false
+			}
+			i++
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String(), true
+}
+
+func isText(dataType string) bool {
+	switch dataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
+		return true
+	}
+	return false
 }
 
 func unlogged(action string) bool {

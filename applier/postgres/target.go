@@ -73,7 +73,8 @@ func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
 	return pgx.Identifier{s, n}, nil
 }
 
-// createTableSQL renders CREATE TABLE for the selected columns with the primary key.
+// createTableSQL renders CREATE TABLE for the selected columns with the primary key. Types
+// and NOT NULL follow the [mapping] rules (mapping.PGType, mapping.PGNullable).
 func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int) (string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE ")
@@ -91,7 +92,7 @@ func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int) (string, err
 		b.WriteString(pgx.Identifier{c.Name}.Sanitize())
 		b.WriteByte(' ')
 		b.WriteString(typ)
-		if !c.Nullable {
+		if !mapping.PGNullable(c) {
 			b.WriteString(" NOT NULL")
 		}
 	}
@@ -135,6 +136,13 @@ func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, s
 			skipped = append(skipped, ix.Name)
 			continue
 		}
+		if ix.Unique && sameColumns(ix.Columns, t.KeyNames()) {
+			// The unique index a configured key stands on: the primary key enforces it,
+			// and a second, deferrable constraint on the same columns would make
+			// INSERT ... ON CONFLICT refuse to choose an arbiter.
+			skipped = append(skipped, ix.Name+" (the primary key)")
+			continue
+		}
 		name := pgx.Identifier{ddl.PGIndexName(id[len(id)-1], ix.Name)}.Sanitize()
 		if ix.Unique {
 			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s) DEFERRABLE INITIALLY DEFERRED", id.Sanitize(), name, strings.Join(names, ", ")))
@@ -143,6 +151,25 @@ func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, s
 		}
 	}
 	return stmts, skipped
+}
+
+// sameColumns reports whether a and b name the same columns, in any order.
+func sameColumns(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if strings.EqualFold(x, y) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func unboundedType(dt string) bool {

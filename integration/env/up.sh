@@ -12,6 +12,8 @@ install_packages() {
 	command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 	command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 	[ -x "$PG_BIN/postgres" ] || need+=(postgresql-15)
+	# PostGIS for the spatial type tests (mapping.spatial = "postgis").
+	[ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
 	command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 	if [ ${#need[@]} -gt 0 ]; then
 		[ "$(id -u)" = 0 ] || die "missing packages ${need[*]}; run as root or install them"

@@ -1,0 +1,197 @@
+package mapping
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/schema"
+)
+
+// withMapping makes m the process's [mapping] rules for the rest of the test.
+func withMapping(t *testing.T, m config.Mapping) {
+	t.Helper()
+	old := config.ActiveMapping()
+	config.SetActiveMapping(m)
+	t.Cleanup(func() { config.SetActiveMapping(old) })
+}
+
+func TestBinlogValuesAsTheSourceShowsThem(t *testing.T) {
+	cases := []struct {
+		col  schema.Column
+		in   any
+		want string
+	}{
+		// FLOAT: 6 significant digits, as a SELECT shows it; then the snapshot's form.
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(123456789), "1.23457e+08"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(3.4028234e38), "3.40282e+38"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(-1.17549435e-38), "-1.17549e-38"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(1.1), "1.1"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(1e-10), "1e-10"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(999998.5), "999998"}, // ties to even
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(16777217), "1.67772e+07"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(0), "0"},
+		{schema.Column{DataType: "float", ColumnType: "float"}, float32(-1e-50), "0"}, // a stored -0 shows as 0
+		// FLOAT(M,D): D decimals.
+		{schema.Column{DataType: "float", ColumnType: "float(10,3)"}, float32(1234567.125), "1.2345671e+06"},
+		{schema.Column{DataType: "float", ColumnType: "float(10,3)"}, float32(3.142), "3.142"},
+		{schema.Column{DataType: "float", ColumnType: "float(20,10) unsigned"}, float32(1234.5678901), "1234.5679"},
+		// DOUBLE: every digit; DOUBLE(M,D) values are stored rounded already.
+		{schema.Column{DataType: "double", ColumnType: "double"}, 123456789.123, "1.23456789123e+08"},
+		{schema.Column{DataType: "double", ColumnType: "double"}, 5e-324, "5e-324"},
+		{schema.Column{DataType: "double", ColumnType: "double"}, -0.0 * 1, "0"},
+		{schema.Column{DataType: "double", ColumnType: "double(20,5)"}, 0.00001, "1e-05"},
+		// latin1 is Windows-1252 with the undefined bytes as C1 controls.
+		{schema.Column{DataType: "varchar", Charset: "latin1"}, "\x80\x81\x8d\x8f\x90\x9d\xff", "€\u0081\u008d\u008f\u0090\u009dÿ"},
+		// Bytes without a Unicode character show as '?', as the server converts them.
+		{schema.Column{DataType: "varchar", Charset: "cp1251"}, "\x88\x98", "€?"},
+		// CHAR pad spaces go after decoding (UCS2 pads with 00 20).
+		{schema.Column{DataType: "char", Charset: "latin1"}, "\xe9  ", "é"},
+		{schema.Column{DataType: "char", Charset: "ucs2"}, "\x00A\x00 \x00 ", "A"},
+		// MySQL's empty binary JSON is the JSON null literal.
+		{schema.Column{DataType: "json"}, "", "null"},
+		{schema.Column{DataType: "json"}, `{"a":1}`, `{"a":1}`},
+		{schema.Column{DataType: "year"}, 0, "0"},
+		{schema.Column{DataType: "year"}, 2155, "2155"},
+	}
+	for _, tc := range cases {
+		col := tc.col
+		got, null, err := AppendBinlogValue(nil, &col, tc.in)
+		if err != nil || null || string(got) != tc.want {
+			t.Errorf("%s %s %#v: got %q null=%v err=%v; want %q", col.DataType, col.ColumnType, tc.in, got, null, err, tc.want)
+		}
+	}
+}
+
+func TestPGTypeUnderRules(t *testing.T) {
+	cols := []schema.Column{
+		{Name: "t1", DataType: "tinyint", ColumnType: "tinyint(1)"},
+		{Name: "t4", DataType: "tinyint", ColumnType: "tinyint(4)"},
+		{Name: "j", DataType: "longtext", ColumnType: "longtext", JSONValid: true},
+		{Name: "mj", DataType: "json", ColumnType: "json"},
+		{Name: "g", DataType: "geometry"},
+		{Name: "p", DataType: "point"},
+		{Name: "gc", DataType: "geometrycollection"},
+		{Name: "d", DataType: "date"},
+	}
+	check := func(want []string) {
+		t.Helper()
+		for i, c := range cols {
+			got, err := PGType(&c)
+			if err != nil || got != want[i] {
+				t.Errorf("%s: %q, %v; want %q", c.Name, got, err, want[i])
+			}
+		}
+	}
+	withMapping(t, config.DefaultMapping())
+	check([]string{"smallint", "smallint", "text", "jsonb", "bytea", "bytea", "bytea", "date"})
+	if PGNullable(&schema.Column{DataType: "date"}) {
+		t.Error("NOT NULL date nullable under zero_dates = infinity")
+	}
+	withMapping(t, config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json", Spatial: "postgis", ZeroDates: "null"})
+	check([]string{"boolean", "smallint", "jsonb", "jsonb", "geometry", "geometry(Point)", "geometry(GeometryCollection)", "date"})
+	if !PGNullable(&schema.Column{DataType: "timestamp"}) || PGNullable(&schema.Column{DataType: "int"}) {
+		t.Error("PGNullable under zero_dates = null: want temporal columns nullable, others as the source")
+	}
+}
+
+func TestPGEncoderUnderRules(t *testing.T) {
+	cases := []struct {
+		m    config.Mapping
+		col  schema.Column
+		in   string
+		want string
+	}{
+		{config.Mapping{}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "5", "5"},
+		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "5", "t"},
+		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1) unsigned"}, "0", "f"},
+		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-128", "t"},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "0000-00-00", `\N`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "timestamp"}, "2020-00-01 00:00:00", `\N`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "datetime"}, "2020-01-01 00:00:00", "2020-01-01 00:00:00"},
+		{config.Mapping{}, schema.Column{DataType: "datetime", FracDigits: 3}, "0000-00-00 00:00:00.000", "-infinity"},
+		{config.Mapping{TextNUL: "strip"}, schema.Column{DataType: "varchar"}, "a\x00b\x00", "ab"},
+		{config.Mapping{TextNUL: "replace"}, schema.Column{DataType: "text"}, "a\x00\tb", "a\uFFFD\\tb"},
+		{config.Mapping{TextNUL: "replace"}, schema.Column{DataType: "json"}, `["\u0000", "\\u0000", "x\u0000y"]`, `["\\ufffd", "\\\\u0000", "x\\ufffdy"]`},
+		{config.Mapping{TextNUL: "strip"}, schema.Column{DataType: "longtext", JSONValid: true}, `"\u0000"`, `"\\u0000"`}, // text: 6 characters, no NUL
+		{config.Mapping{TextNUL: "strip", MariaDBJSON: "json"}, schema.Column{DataType: "longtext", JSONValid: true}, `"\u0000"`, `""`},
+		{config.Mapping{}, schema.Column{DataType: "json"}, ``, `null`},
+		{config.Mapping{}, schema.Column{DataType: "point"}, "\x00\x00\x00\x00\x01\x01\x00\x00\x00", `\\x000000000101000000`},
+		{config.Mapping{Spatial: "postgis"}, schema.Column{DataType: "point"},
+			"\xe6\x10\x00\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\x00\x40",
+			"0101000020e6100000000000000000f03f0000000000000040"},
+		{config.Mapping{Spatial: "postgis"}, schema.Column{DataType: "geometry"}, // big-endian WKB
+			"\xe6\x10\x00\x00\x00\x00\x00\x00\x01\x3f\xf0\x00\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00\x00\x00",
+			"0020000001000010e63ff00000000000004000000000000000"},
+		{config.Mapping{Spatial: "postgis"}, schema.Column{DataType: "geometry"}, "\x00\x00\x00\x00\x01\x07\x00\x00\x00\x00\x00\x00\x00", "010700000000000000"},
+	}
+	for _, tc := range cases {
+		withMapping(t, tc.m)
+		col := tc.col
+		col.Name = "c"
+		got, err := NewPGEncoderFor("d.t", []*schema.Column{&col}).AppendRow(nil, change.Row{[]byte(tc.in)})
+		if err != nil || string(got) != tc.want+"\n" {
+			t.Errorf("%+v %s %q: got %q, %v; want %q", tc.m, col.DataType, tc.in, got, err, tc.want+"\n")
+		}
+	}
+}
+
+func TestPGEncoderNULErrorNamesTheRule(t *testing.T) {
+	withMapping(t, config.DefaultMapping())
+	for _, c := range []schema.Column{{Name: "v", DataType: "varchar"}, {Name: "j", DataType: "json"}} {
+		col := c
+		_, err := NewPGEncoder([]*schema.Column{&col}).AppendRow(nil, change.Row{[]byte(`"a\u0000` + "\x00" + `"`)})
+		ve, ok := err.(*ValueError)
+		if !ok || ve.Column != c.Name || !strings.Contains(ve.Reason, "mapping.text_nul") {
+			t.Errorf("%s: err = %v, want a ValueError naming the column and mapping.text_nul", c.Name, err)
+		}
+	}
+	col := schema.Column{Name: "g", DataType: "geometry"}
+	withMapping(t, config.Mapping{Spatial: "postgis"})
+	if _, err := NewPGEncoder([]*schema.Column{&col}).AppendRow(nil, change.Row{[]byte{1, 2}}); err == nil {
+		t.Error("a 2-byte spatial value encoded without error")
+	}
+}
+
+func TestESEncoderUnderRules(t *testing.T) {
+	cases := []struct {
+		m    config.Mapping
+		col  schema.Column
+		in   string
+		want string
+	}{
+		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "0", `false`},
+		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-1", `true`},
+		{config.Mapping{}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-1", `-1`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "2020-00-15", `null`},
+		{config.Mapping{}, schema.Column{DataType: "date"}, "2020-00-15", `"2020-00-15"`},
+		{config.Mapping{MariaDBJSON: "json"}, schema.Column{DataType: "longtext", JSONValid: true}, `{"a": [1]}`, `{"a": [1]}`},
+		{config.Mapping{}, schema.Column{DataType: "longtext", JSONValid: true}, `{"a": [1]}`, `"{\"a\": [1]}"`},
+		{config.Mapping{}, schema.Column{DataType: "json"}, ``, `null`},
+		{config.Mapping{}, schema.Column{DataType: "varchar"}, "a\x00b", `"a\u0000b"`},
+	}
+	for _, tc := range cases {
+		withMapping(t, tc.m)
+		col := tc.col
+		col.Name = "c"
+		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
+		got, err := NewESEncoder(tbl, []int{0}, ESOptions{}).AppendDoc(nil, change.Row{[]byte(tc.in)})
+		if want := `{"c":` + tc.want + `}`; err != nil || string(got) != want {
+			t.Errorf("%+v %s %q: got %s, %v; want %s", tc.m, col.DataType, tc.in, got, err, want)
+		}
+	}
+	withMapping(t, config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json"})
+	for _, c := range []struct {
+		col  schema.Column
+		want string
+	}{
+		{schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "boolean"},
+		{schema.Column{DataType: "longtext", JSONValid: true}, "object"},
+	} {
+		f, err := ESField(&c.col, ESOptions{})
+		if err != nil || f["type"] != c.want {
+			t.Errorf("%s: field %v, %v; want %s", c.col.DataType, f, err, c.want)
+		}
+	}
+}
