@@ -22,7 +22,7 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.
 	name := "mapping." + t.QualifiedName()
 	m := config.ActiveMapping()
 	pg := cfg.Target.Type == config.TargetPostgres
-	var temporal, texts, floats, bools, jsonText, jsonCols, spatials, badCharset []string
+	var temporal, notNullTemporal, texts, floats, bools, jsonText, jsonCols, spatials, badCharset []string
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		if !replicated(rule, c.Name) {
@@ -31,6 +31,9 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.
 		switch {
 		case mapping.IsTemporal(c.DataType):
 			temporal = append(temporal, c.Name)
+			if !c.Nullable {
+				notNullTemporal = append(notNullTemporal, c.Name)
+			}
 		case c.DataType == "float":
 			floats = append(floats, c.Name)
 		case mapping.IsSpatial(c.DataType):
@@ -63,9 +66,16 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.
 		var what string
 		switch {
 		case m.ZeroDates == config.ZeroDatesNull:
-			what = "arrive as NULL (the target columns are nullable)"
-			if keyed := keyColumns(t, temporal); len(keyed) > 0 {
-				what += "; in key columns " + strings.Join(keyed, ", ") + " a zero date stops replication (a key cannot be NULL)"
+			what = "arrive as NULL"
+			if len(notNullTemporal) > 0 {
+				keep := "-infinity"
+				if !pg {
+					keep = "MySQL's text (not indexed)"
+				}
+				what += "; in the NOT NULL columns " + strings.Join(notNullTemporal, ", ") + " as " + keep
+				if keyed := keyColumns(t, notNullTemporal); len(keyed) > 0 && pg {
+					what += " (in key columns " + strings.Join(keyed, ", ") + " different zero dates collide)"
+				}
 			}
 		case pg:
 			what = "arrive as -infinity"

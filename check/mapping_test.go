@@ -51,7 +51,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 	columnMapping(&r, pg, tbl, rule)
 	text = reportText(&r)
 	for _, want := range []string{
-		"arrive as NULL (the target columns are nullable); in key columns id a zero date stops replication",
+		"arrive as NULL; in the NOT NULL columns id as -infinity (in key columns id different zero dates collide)",
 		"is removed (logged)",
 		"TINYINT(1) columns b become boolean",
 		"JSON columns j become jsonb",

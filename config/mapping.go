@@ -16,8 +16,9 @@ type Mapping struct {
 	TinyInt1AsBoolean bool `toml:"tinyint1_as_boolean"`
 	// ZeroDates is what MySQL's zero and partly-zero dates ("0000-00-00", "2020-00-15")
 	// become: "infinity" (PostgreSQL -infinity; Elasticsearch keeps the text in _source
-	// without indexing it) or "null" (NULL in both; PostgreSQL DATE, DATETIME and
-	// TIMESTAMP columns are then created nullable).
+	// without indexing it) or "null" (NULL in both targets where the column is nullable;
+	// a NOT NULL column, every key column among them, keeps the "infinity" rule, so the
+	// targets mirror the source's NOT NULL and a zero date never stops replication).
 	ZeroDates string `toml:"zero_dates"`
 	// TextNUL is what a NUL byte in a text value becomes in PostgreSQL, whose text types
 	// cannot hold one: "error" stops with the table and column named, "strip" removes it,

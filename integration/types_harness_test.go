@@ -397,10 +397,11 @@ func (tg *typeTargets) stop(t *testing.T) {
 	tg.et.cleanup(t)
 }
 
-// repeatCol is a column whose rows all use one definition; vals, pg and es per row.
+// col is a column of the matrix: its definition, then per row the SQL literal, the
+// PostgreSQL text and the Elasticsearch JSON.
 func col(name, def string, vals, pg, es []string) tcol {
 	return tcol{name: name, def: def, vals: vals, pg: pg, es: es}
 }
 
-// same returns vals as the expectation of both targets when they coincide.
+// s lists one entry per row.
 func s(v ...string) []string { return v }

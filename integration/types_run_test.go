@@ -56,10 +56,11 @@ var typesPolicyBool = ttable{name: "pbool", cols: []tcol{
 	col("t4", "TINYINT(4)", s("-128", "127", "0", "1", "NULL"), s("-128", "127", "0", "1", tNull), s("-128", "127", "0", "1", "null")),
 }}
 
-// With zero_dates = "null", zero and partly-zero dates are NULL in both targets, also in
-// NOT NULL columns (whose PostgreSQL columns are then created nullable).
+// With zero_dates = "null", zero and partly-zero dates are NULL in both targets where the
+// column is nullable; NOT NULL columns keep the "infinity" rule (-infinity in PostgreSQL,
+// MySQL's text in Elasticsearch), as the targets mirror the source's NOT NULL.
 var typesPolicyDates = ttable{name: "pdates", cols: []tcol{
-	col("da", "DATE NOT NULL",
+	col("da", "DATE",
 		s("'0001-01-01'", "'0000-00-00'", "'2020-00-15'", "'2020-02-29'"),
 		s("0001-01-01", tNull, tNull, "2020-02-29"),
 		s(`"0001-01-01"`, "null", "null", `"2020-02-29"`)),
@@ -67,10 +68,18 @@ var typesPolicyDates = ttable{name: "pdates", cols: []tcol{
 		s("'9999-12-31 23:59:59.999'", "'0000-00-00 00:00:00.000'", "'2020-01-00 10:00:00.500'", "NULL"),
 		s("9999-12-31 23:59:59.999", tNull, tNull, tNull),
 		s(`"9999-12-31 23:59:59.999"`, "null", "null", "null")),
-	col("ts", "TIMESTAMP(6) NOT NULL DEFAULT '0000-00-00 00:00:00.000000'",
+	col("ts", "TIMESTAMP(6) NULL",
 		s("'1970-01-01 05:30:01.000000'", "'0000-00-00 00:00:00'", "'2038-01-19 08:44:07.999999'", "'2020-06-15 18:04:56.5'"),
 		s("1970-01-01 00:00:01+00", tNull, "2038-01-19 03:14:07.999999+00", "2020-06-15 12:34:56.5+00"),
 		s(`"1970-01-01 00:00:01.000000"`, "null", `"2038-01-19 03:14:07.999999"`, `"2020-06-15 12:34:56.500000"`)),
+	col("nn", "DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00'",
+		s("'2020-06-15 12:34:56'", "'0000-00-00 00:00:00'", "'2020-00-15 00:00:00'", "DEFAULT"),
+		s("2020-06-15 12:34:56", "-infinity", "-infinity", "-infinity"),
+		s(`"2020-06-15 12:34:56"`, `"0000-00-00 00:00:00"`, `"2020-00-15 00:00:00"`, `"0000-00-00 00:00:00"`)),
+	col("tsn", "TIMESTAMP NOT NULL DEFAULT '0000-00-00 00:00:00'",
+		s("'2020-06-15 18:04:56'", "'0000-00-00 00:00:00'", "DEFAULT", "'1970-01-01 05:30:01'"),
+		s("2020-06-15 12:34:56+00", "-infinity", "-infinity", "1970-01-01 00:00:01+00"),
+		s(`"2020-06-15 12:34:56"`, `"0000-00-00 00:00:00"`, `"0000-00-00 00:00:00"`, `"1970-01-01 00:00:01"`)),
 }}
 
 // With text_nul = "replace", a NUL byte in text becomes U+FFFD in PostgreSQL (a \u0000
@@ -128,15 +137,6 @@ func TestTypesPolicies(t *testing.T) {
 	tg.assertAll(t, db, tables, true)
 
 	// The column types the rules chose.
-	got := pgColumns(t, tg.url, db, "pdates")
-	if want := "id integer, n integer, da date, dt timestamp without time zone, ts timestamp with time zone"; got != want {
-		t.Errorf("pdates columns: %s, want %s", got, want)
-	}
-	var notNull int
-	if err := tg.pg.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.columns
-		WHERE table_schema = $1 AND table_name = 'pdates' AND is_nullable = 'NO'`, db).Scan(&notNull); err != nil || notNull != 2 {
-		t.Errorf("pdates: %d NOT NULL columns (%v), want 2 (id, n): zero dates need nullable date columns", notNull, err)
-	}
 	for _, c := range []struct{ table, want string }{
 		{"pbool", "id integer, n integer, t1 boolean, bo boolean, t4 smallint"},
 		{"ptext", "id integer, n integer, v character varying, tx text, j jsonb"},
@@ -370,4 +370,35 @@ func TestTypesFloatShownAsSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d random values per column compared, %d differ", n, bad)
+}
+
+// TestTypesCreatedByDDL runs the matrix through the binary log only, for tables created
+// after the snapshot: their definitions come from the DDL the stream carries (ddl/), not
+// from information_schema, and must decode every value alike.
+func TestTypesCreatedByDDL(t *testing.T) {
+	db := "it_types_ddl"
+	// The TiDB parser does not know cp1251: a CREATE TABLE naming it follows ddl.on_error
+	// (stop by default), so that column stays out here.
+	text := typesText
+	text.cols = nil
+	for _, c := range typesText.cols {
+		if c.name != "cy" {
+			text.cols = append(text.cols, c)
+		}
+	}
+	tables := []ttable{typesInts, typesNums, typesTemporal, text, typesBinary, typesGenerated}
+	my := typeSession(t)
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "CREATE TABLE it_types_ddl.seed (id INT PRIMARY KEY)") // a run needs one table to start
+	tg := startTypeTargets(t, my, db, "types-ddl", "", nil, nil)
+	for _, tt := range tables {
+		mustExec(t, my, tt.createSQL(db))
+		for r := 0; r < tt.rows(); r++ {
+			mustExec(t, my, tt.insertSQL(db, r+1, r))
+		}
+	}
+	writeBinlogRows(t, my, db, tables)
+	tg.waitCaughtUp(t, my)
+	tg.assertAll(t, db, tables, true)
+	tg.stop(t)
 }

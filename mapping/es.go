@@ -94,7 +94,8 @@ const esKeywordMax = 8191
 //   - DATE, DATETIME, TIMESTAMP -> date with the exact format MySQL prints (UTC for
 //     TIMESTAMP; DATETIME is read as UTC) and ignore_malformed, so zero dates
 //     ("0000-00-00") stay verbatim in _source and are left out of the index (they appear
-//     in the document's _ignored field)
+//     in the document's _ignored field); with mapping.zero_dates = "null" they are null
+//     in nullable columns
 //   - TIME -> keyword (it is a duration, possibly negative or over 24 hours)
 //   - CHAR, VARCHAR -> keyword with a "text" subfield for full-text search
 //   - TEXT family -> text; ENUM -> keyword; SET -> keyword holding an array of members

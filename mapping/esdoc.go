@@ -162,7 +162,7 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		}
 		return append(dst, "true"...), nil
 	case esDate:
-		if e.pol.zeroNull && zeroDate(v) {
+		if e.pol.zeroNull && c.Nullable && zeroDate(v) {
 			return append(dst, "null"...), nil
 		}
 		if !utf8.Valid(v) {

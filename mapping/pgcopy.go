@@ -143,12 +143,12 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		return hex.AppendEncode(dst, v), nil
 	case pgDate:
 		if zeroDate(v) {
-			return e.appendZeroDate(dst), nil
+			return e.appendZeroDate(dst, i), nil
 		}
 		return append(dst, v...), nil
 	case pgTimestampTZ:
 		if zeroDate(v) {
-			return e.appendZeroDate(dst), nil
+			return e.appendZeroDate(dst, i), nil
 		}
 		return append(append(dst, v...), '+', '0', '0'), nil
 	case pgInterval:
@@ -172,9 +172,11 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 }
 
 // appendZeroDate writes what mapping.zero_dates makes of a zero date (README: type
-// mapping): -infinity, or NULL in a column created nullable for it (PGNullable).
-func (e *PGEncoder) appendZeroDate(dst []byte) []byte {
-	if e.pol.zeroNull {
+// mapping): -infinity, or with "null" NULL where the column is nullable. A NOT NULL column
+// (every key column is one) keeps -infinity, as its target column mirrors the NOT NULL:
+// a zero date never stops replication.
+func (e *PGEncoder) appendZeroDate(dst []byte, i int) []byte {
+	if e.pol.zeroNull && e.cols[i].Nullable {
 		return append(dst, '\\', 'N')
 	}
 	return append(dst, "-infinity"...)

@@ -12,7 +12,7 @@ import (
 // mixes two rules.
 type policy struct {
 	tinyBool  bool    // TINYINT(1) is boolean
-	zeroNull  bool    // zero dates are NULL (else -infinity / kept text)
+	zeroNull  bool    // zero dates in nullable columns are NULL (else -infinity / kept text)
 	nul       nulRule // NUL bytes in PostgreSQL text
 	postgis   bool    // GEOMETRY is PostGIS geometry (else bytea)
 	mariaJSON bool    // MariaDB's JSON columns are JSON (else text)
@@ -78,14 +78,6 @@ func IsSpatial(dataType string) bool {
 // IsTemporal reports the types that can hold MySQL's zero dates.
 func IsTemporal(dataType string) bool {
 	return dataType == "date" || dataType == "datetime" || dataType == "timestamp"
-}
-
-// PGNullable reports whether the PostgreSQL column for c is created without NOT NULL:
-// a nullable source column, or, with mapping.zero_dates = "null", a DATE, DATETIME or
-// TIMESTAMP column, whose zero dates arrive as NULL. CREATE TABLE and the DDL translation
-// must both use it.
-func PGNullable(c *schema.Column) bool {
-	return c.Nullable || (currentPolicy().zeroNull && IsTemporal(c.DataType))
 }
 
 // ZeroDate reports MySQL's zero and partly-zero dates ("0000-00-00", "2020-00-15",

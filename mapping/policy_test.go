@@ -86,14 +86,8 @@ func TestPGTypeUnderRules(t *testing.T) {
 	}
 	withMapping(t, config.DefaultMapping())
 	check([]string{"smallint", "smallint", "text", "jsonb", "bytea", "bytea", "bytea", "date"})
-	if PGNullable(&schema.Column{DataType: "date"}) {
-		t.Error("NOT NULL date nullable under zero_dates = infinity")
-	}
 	withMapping(t, config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json", Spatial: "postgis", ZeroDates: "null"})
 	check([]string{"boolean", "smallint", "jsonb", "jsonb", "geometry", "geometry(Point)", "geometry(GeometryCollection)", "date"})
-	if !PGNullable(&schema.Column{DataType: "timestamp"}) || PGNullable(&schema.Column{DataType: "int"}) {
-		t.Error("PGNullable under zero_dates = null: want temporal columns nullable, others as the source")
-	}
 }
 
 func TestPGEncoderUnderRules(t *testing.T) {
@@ -107,8 +101,10 @@ func TestPGEncoderUnderRules(t *testing.T) {
 		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "5", "t"},
 		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1) unsigned"}, "0", "f"},
 		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-128", "t"},
-		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "0000-00-00", `\N`},
-		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "timestamp"}, "2020-00-01 00:00:00", `\N`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date", Nullable: true}, "0000-00-00", `\N`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "timestamp", Nullable: true}, "2020-00-01 00:00:00", `\N`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "timestamp"}, "0000-00-00 00:00:00", "-infinity"}, // NOT NULL
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "2020-02-00", "-infinity"},
 		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "datetime"}, "2020-01-01 00:00:00", "2020-01-01 00:00:00"},
 		{config.Mapping{}, schema.Column{DataType: "datetime", FracDigits: 3}, "0000-00-00 00:00:00.000", "-infinity"},
 		{config.Mapping{TextNUL: "strip"}, schema.Column{DataType: "varchar"}, "a\x00b\x00", "ab"},
@@ -164,7 +160,8 @@ func TestESEncoderUnderRules(t *testing.T) {
 		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "0", `false`},
 		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-1", `true`},
 		{config.Mapping{}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-1", `-1`},
-		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "2020-00-15", `null`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date", Nullable: true}, "2020-00-15", `null`},
+		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "2020-00-15", `"2020-00-15"`}, // NOT NULL
 		{config.Mapping{}, schema.Column{DataType: "date"}, "2020-00-15", `"2020-00-15"`},
 		{config.Mapping{MariaDBJSON: "json"}, schema.Column{DataType: "longtext", JSONValid: true}, `{"a": [1]}`, `{"a": [1]}`},
 		{config.Mapping{}, schema.Column{DataType: "longtext", JSONValid: true}, `{"a": [1]}`, `"{\"a\": [1]}"`},

@@ -74,7 +74,7 @@ func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
 }
 
 // createTableSQL renders CREATE TABLE for the selected columns with the primary key. Types
-// and NOT NULL follow the [mapping] rules (mapping.PGType, mapping.PGNullable).
+// follow the [mapping] rules (mapping.PGType).
 func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int) (string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE ")
@@ -92,7 +92,7 @@ func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int) (string, err
 		b.WriteString(pgx.Identifier{c.Name}.Sanitize())
 		b.WriteByte(' ')
 		b.WriteString(typ)
-		if !mapping.PGNullable(c) {
+		if !c.Nullable {
 			b.WriteString(" NOT NULL")
 		}
 	}
