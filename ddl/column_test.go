@@ -79,7 +79,7 @@ func TestColumnFields(t *testing.T) {
 		{MySQL, "c enum('a','b') DEFAULT 2", schema.Column{DataType: "enum", ColumnType: "enum('a','b')", CharLength: 1, Elems: []string{"a", "b"}, Nullable: true, Default: ptr("b")}},
 		// JSON is a type on MySQL and LONGTEXT on MariaDB
 		{MySQL, "c json", schema.Column{DataType: "json", ColumnType: "json", Nullable: true}},
-		{MariaDB, "c json", schema.Column{DataType: "longtext", ColumnType: "longtext", CharLength: 4294967295, Charset: "utf8mb4", Collation: "utf8mb4_bin", Nullable: true, Default: null}},
+		{MariaDB, "c json", schema.Column{DataType: "longtext", ColumnType: "longtext", CharLength: 4294967295, Charset: "utf8mb4", Collation: "utf8mb4_bin", Nullable: true, Default: null, JSONValid: true}},
 		// spatial types, generated and invisible columns (MariaDB syntax through the rewrites)
 		{MariaDB, "c geometry", schema.Column{DataType: "geometry", ColumnType: "geometry", Nullable: true, Default: null}},
 		{MySQL, "c point NOT NULL SRID 4326", schema.Column{DataType: "point", ColumnType: "point"}},

@@ -155,7 +155,7 @@ func (b *batchTx) plan(ctx context.Context, def *schema.Table) (*tablePlan, erro
 	for _, k := range def.Key {
 		keyCols = append(keyCols, &def.Columns[k])
 	}
-	p.upEnc, p.keyEnc = mapping.NewPGEncoder(p.cols), mapping.NewPGEncoder(keyCols)
+	p.upEnc, p.keyEnc = mapping.NewPGEncoderFor(def.QualifiedName(), p.cols), mapping.NewPGEncoderFor(def.QualifiedName(), keyCols)
 	b.sc.seq++
 	p.stageUp = fmt.Sprintf("replicator_up_%d", b.sc.seq)
 	p.stageDel = fmt.Sprintf("replicator_del_%d", b.sc.seq)

@@ -199,7 +199,7 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 	defer tx.Rollback(context.Background())
 
 	cols := p.SelectedColumns()
-	enc := mapping.NewPGEncoder(cols)
+	enc := mapping.NewPGEncoderFor(p.Name(), cols)
 	copySQL := "COPY " + id.Sanitize() + " (" + mapping.CopyColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
 	pr, pw := io.Pipe()
 	copyDone := make(chan error, 1)
