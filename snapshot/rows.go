@@ -12,9 +12,9 @@ import (
 )
 
 // StreamRows runs query, whose select list is cols in order, and hands each row to emit in
-// canonical form: the same conversion readChunk applies to snapshot rows, for readers
-// outside this package (verify). The row handed to emit is reused for the next row: emit
-// must copy what it keeps.
+// canonical form (change.Row). The snapshot and verify read rows through it, so both see
+// exactly what the appliers are given. The row handed to emit is reused for the next row:
+// emit must copy what it keeps.
 func StreamRows(ctx context.Context, conn *source.Conn, query string, cols []*schema.Column, emit func(change.Row) error) error {
 	row := make(change.Row, len(cols))
 	// A non-nil buffer, so an empty string is an empty value and never NULL.
@@ -22,6 +22,7 @@ func StreamRows(ctx context.Context, conn *source.Conn, query string, cols []*sc
 	ends := make([]int, len(cols))
 	return conn.Stream(ctx, query, func(vals []mysql.FieldValue) error {
 		scratch = scratch[:0]
+		// First append every value to one buffer, then slice it: appends may move the buffer.
 		for i, v := range vals {
 			switch v.Type {
 			case mysql.FieldValueTypeNull:
