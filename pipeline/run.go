@@ -76,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 	backoff := time.Second
 	for {
 		start := time.Now()
-		err := runOnce(ctx, o)
+		progressed, err := runOnce(ctx, o)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -93,7 +93,9 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		o.Metrics.Reconnect()
-		if time.Since(start) > time.Minute {
+		// An attempt that committed something was a recovery: the next failure is a new
+		// outage and starts with a short pause again.
+		if progressed || time.Since(start) > time.Minute {
 			backoff = time.Second
 		}
 		o.Log.Warn("stream interrupted; reconnecting from the checkpoint", "error", err, "retry_in", backoff.String())
@@ -106,14 +108,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-func runOnce(ctx context.Context, o Options) error {
+// runOnce streams from the stored checkpoint until an error; progressed reports whether it
+// committed at least one batch.
+func runOnce(ctx context.Context, o Options) (progressed bool, err error) {
 	from, err := o.Checkpoint(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	tr, err := o.Schemas(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	h := &ddlHandler{cfg: o.Config, tr: tr, target: o.Applier, log: o.Log, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
 		conn, err := o.Dialer.Dial(ctx)
@@ -151,7 +155,7 @@ func runOnce(ctx context.Context, o Options) error {
 	if err == nil {
 		err = rerr
 	}
-	return err
+	return b.stats.Batches > 0, err
 }
 
 // batcher is the applier loop's state: the open batch and the fold of its current part.

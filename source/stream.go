@@ -56,6 +56,11 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 	defer syncer.Close()
 	st, err := syncer.StartSyncGTID(gs)
 	if err != nil {
+		// The account just logged in (Dial above), so access denied here is the missing
+		// replication privilege, which no retry fixes.
+		if perr := classifyBinlogErr(err); errors.Is(perr, ErrNoReplicationPrivilege) {
+			return fmt.Errorf("start binlog dump at %s as %q: %w: GRANT REPLICATION SLAVE ON *.* TO the account and run again", o.From.GTID, d.cfg.User, perr)
+		}
 		return fmt.Errorf("%w: start binlog dump at %s: %v", ErrSourceGone, o.From.GTID, err)
 	}
 	dec := &decoder{d: d, o: o}

@@ -1,0 +1,254 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/go-mysql-org/go-mysql/client"
+)
+
+// verifyReport is the part of `replicator verify --json` the tests read.
+type verifyReport struct {
+	Equal      bool   `json:"equal"`
+	Reason     string `json:"reason"`
+	SourceGTID string `json:"source_gtid"`
+	Tables     []struct {
+		Source           string `json:"source"`
+		Target           string `json:"target"`
+		Method           string `json:"method"`
+		SourceRows       int64  `json:"source_rows"`
+		TargetRows       int64  `json:"target_rows"`
+		Chunks           int    `json:"chunks"`
+		MismatchedChunks int    `json:"mismatched_chunks"`
+		Equal            bool   `json:"equal"`
+		Differences      int    `json:"differences"`
+		Error            string `json:"error"`
+		Diffs            []struct {
+			Kind    string             `json:"kind"`
+			Key     map[string]*string `json:"key"`
+			Columns []string           `json:"columns"`
+			Source  map[string]*string `json:"source"`
+			Target  map[string]*string `json:"target"`
+		} `json:"diffs"`
+	} `json:"tables"`
+}
+
+// runVerify runs `replicator verify --json` with extra flags and decodes its report.
+func runVerify(t testing.TB, cfg string, flags ...string) (verifyReport, result) {
+	t.Helper()
+	args := append([]string{"verify", "-c", cfg, "--json", "--log-level", "warn"}, flags...)
+	res := runCLI(t, 5*time.Minute, args...)
+	var rep verifyReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("verify --json printed no report (exit %d): %v\nstdout:\n%s\nstderr:\n%s", res.code, err, tail(res.stdout, 20), tail(res.stderr, 20))
+	}
+	return rep, res
+}
+
+// assertVerifyEqual runs verify and fails the test unless it reports every table equal
+// and exits 0. It returns the report.
+func assertVerifyEqual(t testing.TB, cfg string, flags ...string) verifyReport {
+	t.Helper()
+	rep, res := runVerify(t, cfg, flags...)
+	if res.code != 0 || !rep.Equal {
+		t.Fatalf("verify: exit %d, equal %v: %s\n%s\n%s", res.code, rep.Equal, rep.Reason, tail(res.stdout, 60), tail(res.stderr, 10))
+	}
+	for _, tb := range rep.Tables {
+		// Counts come from the checksum pass; under write load a chunk may have been read
+		// mid-change and settled by the rechecks.
+		if !tb.Equal || (tb.MismatchedChunks == 0 && tb.SourceRows != tb.TargetRows) {
+			t.Fatalf("verify says equal but table %s: %+v", tb.Source, tb)
+		}
+	}
+	return rep
+}
+
+// verifyTablesSetup creates db with the workload table (seeded), a table of many types and
+// a table with a composite, non-integer-first key.
+func verifyTablesSetup(t *testing.T, my *client.Conn, db string, rows int) {
+	t.Helper()
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE `"+db+"`", wlTable,
+		`CREATE TABLE types (id BIGINT UNSIGNED PRIMARY KEY, v VARCHAR(20), n DECIMAL(30,10), f FLOAT, d DOUBLE,
+			y YEAR, b BIT(10), tm TIME(3), dt DATETIME(6), ts TIMESTAMP(2) NULL, dd DATE, j JSON, bl BLOB, e ENUM('x','y'), s SET('p','q'))`,
+		`INSERT INTO types VALUES (1, 'one', 1.5, 3.14, 1e300, 2020, b'1010101010', '-838:59:59.000', '2020-01-01 00:00:00.000001',
+			'2020-02-02 02:02:02.50', '0000-00-00', '{"b": [1, 2.50], "a": null}', x'00ff10', 'y', 'p,q'),
+			(2, '', NULL, 1000000, 123456789, 0, NULL, '12:00:00', NULL, NULL, '2020-01-01', NULL, '', NULL, ''),
+			(18446744073709551615, 'max', -0.0000000001, -1.5e-7, -0.0, 1901, b'1', '838:59:59', '9999-12-31 23:59:59.999999', NULL, '1000-01-01', '[]', NULL, 'x', 'q')`,
+		`CREATE TABLE comp (k1 VARCHAR(10) CHARACTER SET latin1, k2 INT, p TEXT, PRIMARY KEY (k1, k2))`,
+		`INSERT INTO comp SELECT CONCAT('k', seq % 50, IF(seq % 7 = 0, 'é', '')), seq, REPEAT('z', seq % 30) FROM seq_1_to_2000`)
+	seed(t, my, db, rows)
+}
+
+func TestVerifyPostgres(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_verify"
+	verifyTablesSetup(t, my, db, 20000)
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	cfg := writeConfig(t, streamConfig(url, db))
+
+	stop := make(chan struct{})
+	wait := workload(t, db, 2, stop)
+	p := startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, pg, p, 60*time.Second)
+	mustExec(t, my, "UPDATE `"+db+"`.types SET v = 'streamed', j = '{\"z\": 1.0e2}' WHERE id = 2",
+		"INSERT INTO `"+db+"`.comp VALUES ('new', 1, 'streamed')", "DELETE FROM `"+db+"`.comp WHERE k2 = 3")
+
+	// While the workload writes: differences in flight are read again after the target
+	// caught up, so the verdict is still "equal".
+	time.Sleep(time.Second)
+	rep := assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
+	t.Logf("verify under write load: %d tables equal", len(rep.Tables))
+	close(stop)
+	n := wait()
+	waitCaughtUp(t, my, pg, p, 60*time.Second)
+	t.Logf("workload: %d statements", n)
+
+	start := time.Now()
+	rep = assertVerifyEqual(t, cfg, "--chunk-rows", "3000", "--max-rows-per-second", "15000")
+	if el := time.Since(start); el < 700*time.Millisecond {
+		t.Errorf("verify read ~24,000 source rows in %s despite --max-rows-per-second 15000", el)
+	}
+	methods := map[string]string{}
+	for _, tb := range rep.Tables {
+		methods[tb.Source] = tb.Method
+	}
+	if methods[db+".wl"] != "key ranges" || methods[db+".comp"] != "hash buckets" {
+		t.Errorf("comparison methods %v", methods)
+	}
+
+	// Tamper with the target: one row changed, one deleted, one that the source lacks.
+	ctx := ctxBG()
+	for _, q := range []string{
+		`UPDATE it_verify.wl SET note = 'tampered' WHERE id = 15000`,
+		`DELETE FROM it_verify.wl WHERE id = 16000`,
+		`INSERT INTO it_verify.wl (id, grp, v, note, ts) VALUES (999999, 1, 2, 'extra', now())`,
+		`UPDATE it_verify.comp SET p = 'tampered' WHERE k1 = 'k7é' AND k2 = 7`,
+		`UPDATE it_verify.types SET f = 3.15 WHERE id = 1`,
+	} {
+		if _, err := pg.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	rep, res := runVerify(t, cfg, "--chunk-rows", "3000", "--retries", "1", "--retry-delay", "100ms")
+	if res.code == 0 || rep.Equal {
+		t.Fatalf("verify exit %d, equal %v after tampering\n%s", res.code, rep.Equal, res.stdout)
+	}
+	if lines := strings.Split(strings.TrimSpace(res.stderr), "\n"); !strings.Contains(lines[len(lines)-1], "3 of 3 tables differ") {
+		t.Errorf("last stderr line should give the reason: %q", lines[len(lines)-1])
+	}
+	got := map[string]string{} // "table key" -> kind [columns]
+	for _, tb := range rep.Tables {
+		for _, d := range tb.Diffs {
+			var key []string
+			for _, k := range []string{"id", "k1", "k2"} {
+				if v, ok := d.Key[k]; ok && v != nil {
+					key = append(key, *v)
+				}
+			}
+			got[tb.Source+" "+strings.Join(key, ",")] = d.Kind + fmt.Sprint(d.Columns)
+		}
+	}
+	want := map[string]string{
+		db + ".wl 15000":   "changed[note]",
+		db + ".wl 16000":   "missing[]",
+		db + ".wl 999999":  "extra[]",
+		db + ".comp k7é,7": "changed[p]",
+		db + ".types 1":    "changed[f]",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("difference %s: got %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("differences %v, want %v", got, want)
+	}
+	for _, tb := range rep.Tables {
+		if tb.Source == db+".wl" {
+			for _, d := range tb.Diffs {
+				if d.Kind == "changed" && (d.Target["note"] == nil || *d.Target["note"] != "tampered" || d.Source["note"] == nil) {
+					t.Errorf("changed row shows source %v, target %v", d.Source, d.Target)
+				}
+			}
+		}
+	}
+	// The text report names the keys too.
+	text := runCLI(t, time.Minute, "verify", "-c", cfg, "--retries", "0", "--log-level", "warn")
+	for _, s := range []string{`id="15000": changed note`, `id="16000": missing in target`, `id="999999": extra in target`, "DIFFERENT"} {
+		if !strings.Contains(text.stdout, s) {
+			t.Errorf("text report lacks %q:\n%s", s, text.stdout)
+		}
+	}
+	p.stop(t)
+}
+
+func TestVerifyElasticsearch(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_verify_es"
+	verifyTablesSetup(t, my, db, 20000)
+	et := newESTarget(t, "verify")
+	cfg := writeConfig(t, et.config(db, "[snapshot]\nchunk_rows = 3000\n[apply]\nflush_interval = \"100ms\"\n"))
+
+	stop := make(chan struct{})
+	wait := workload(t, db, 2, stop)
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 2*time.Minute)
+	mustExec(t, my, "UPDATE `"+db+"`.types SET v = 'streamed' WHERE id = 2", "DELETE FROM `"+db+"`.comp WHERE k2 = 3")
+	time.Sleep(time.Second)
+	assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
+	close(stop)
+	wait()
+	et.waitCaughtUp(t, my, p, time.Minute)
+	rep := assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
+	for _, tb := range rep.Tables {
+		if tb.Source == db+".wl" && (tb.Method != "key ranges" || tb.SourceRows < 15000) {
+			t.Errorf("wl compared by %q over %d rows", tb.Method, tb.SourceRows)
+		}
+	}
+
+	index := et.index(db, "wl")
+	esOK(t, et.es, esapi.UpdateRequest{Index: index, DocumentID: "15000", Body: strings.NewReader(`{"doc":{"note":"tampered"}}`)}, nil)
+	esOK(t, et.es, esapi.DeleteRequest{Index: index, DocumentID: "16000"}, nil)
+	esOK(t, et.es, esapi.IndexRequest{Index: index, DocumentID: "999999", Body: strings.NewReader(`{"id":999999,"grp":1,"v":2,"note":"extra"}`)}, nil)
+	esOK(t, et.es, esapi.IndexRequest{Index: et.index(db, "comp"), DocumentID: `["k7é","7"]`, Body: strings.NewReader(`{"k1":"k7é","k2":7,"p":"tampered"}`)}, nil)
+
+	rep, res := runVerify(t, cfg, "--chunk-rows", "3000", "--retries", "1", "--retry-delay", "100ms")
+	if res.code == 0 || rep.Equal {
+		t.Fatalf("verify exit %d, equal %v after tampering\n%s", res.code, rep.Equal, res.stdout)
+	}
+	got := map[string]string{}
+	for _, tb := range rep.Tables {
+		for _, d := range tb.Diffs {
+			var key []string
+			for _, k := range []string{"id", "k1", "k2"} {
+				if v, ok := d.Key[k]; ok && v != nil {
+					key = append(key, *v)
+				}
+			}
+			got[tb.Source+" "+strings.Join(key, ",")] = d.Kind + fmt.Sprint(d.Columns)
+		}
+	}
+	want := map[string]string{
+		db + ".wl 15000":   "changed[note]",
+		db + ".wl 16000":   "missing[]",
+		db + ".wl 999999":  "extra[]",
+		db + ".comp k7é,7": "changed[p]",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("difference %s: got %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("differences %v, want %v", got, want)
+	}
+	p.stop(t)
+}
