@@ -74,12 +74,22 @@ type Stats struct {
 // Transient errors restart the stream from the stored checkpoint with backoff.
 func Run(ctx context.Context, o Options) error {
 	backoff := time.Second
+	var isolateUntil *change.Position
 	for {
 		start := time.Now()
-		progressed, err := runOnce(ctx, o)
+		progressed, err := runOnce(ctx, o, isolateUntil)
 		if ctx.Err() != nil {
 			return nil
 		}
+		// A row the target refused inside a batch of several transactions: apply again one
+		// transaction per batch up to where it failed, so the error names the transaction.
+		var ae *applyError
+		if errors.As(err, &ae) && ae.txns > 1 && isolateUntil == nil {
+			o.Log.Warn("the target refused a change; re-applying transaction by transaction to name the one that fails", "error", err)
+			isolateUntil = &ae.end
+			continue
+		}
+		isolateUntil = nil
 		transient := errors.Is(err, ErrTransient) || errors.Is(err, source.ErrSourceGone)
 		if transient {
 			o.Metrics.Error("transient")
@@ -110,7 +120,7 @@ func Run(ctx context.Context, o Options) error {
 
 // runOnce streams from the stored checkpoint until an error; progressed reports whether it
 // committed at least one batch.
-func runOnce(ctx context.Context, o Options) (progressed bool, err error) {
+func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (progressed bool, err error) {
 	from, err := o.Checkpoint(ctx)
 	if err != nil {
 		return false, err
@@ -146,7 +156,7 @@ func runOnce(ctx context.Context, o Options) (progressed bool, err error) {
 			},
 		}, events)
 	}()
-	b := &batcher{o: o, fold: newFolder(), stats: Stats{Position: from}}
+	b := &batcher{o: o, fold: newFolder(), stats: Stats{Position: from}, isolateUntil: isolateUntil}
 	err = b.loop(ctx, events)
 	cancel()
 	for range events { // let the reader see the cancellation and exit
@@ -171,7 +181,11 @@ type batcher struct {
 	lastGTID  string
 	batchRows int
 	afterDDL  bool // the open batch holds a schema change
-	stats     Stats
+	batchTxns int  // source transactions in the open batch
+	// isolateUntil, when set, makes every transaction a batch of its own up to that
+	// position (to name a transaction the target refuses).
+	isolateUntil *change.Position
+	stats        Stats
 	lastLog   time.Time
 }
 
@@ -256,6 +270,10 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		b.pending, b.boundary = true, true
 		b.lastPos, b.lastTime, b.lastGTID = ev.Pos, ev.Time, ev.GTID
 		b.stats.Txns++
+		b.batchTxns++
+		if b.isolateUntil != nil {
+			return b.commit(ctx)
+		}
 		// A schema change commits at once: later batches are built against the new schema.
 		if b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes ||
 			time.Since(b.batchFrom) >= b.o.Config.Apply.FlushInterval.Duration {
@@ -288,7 +306,13 @@ func (b *batcher) flushPart(ctx context.Context) error {
 	rows := b.fold.rows
 	changes := b.fold.take()
 	if err := b.tx.Apply(ctx, changes); err != nil {
-		return fmt.Errorf("apply batch ending in transaction %s: %w", b.lastGTID, err)
+		if errors.Is(err, ErrTransient) {
+			return fmt.Errorf("apply batch ending in transaction %s: %w", b.lastGTID, err)
+		}
+		if b.isolateUntil != nil || b.batchTxns <= 1 {
+			return &applyError{err: fmt.Errorf("apply transaction %s: %w", b.lastGTID, err), txns: 1}
+		}
+		return &applyError{err: fmt.Errorf("apply batch of %d transactions ending in %s: %w", b.batchTxns+1, b.lastGTID, err), txns: b.batchTxns + 1, end: b.lastPos}
 	}
 	for _, tc := range changes {
 		b.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
@@ -308,7 +332,14 @@ func (b *batcher) commit(ctx context.Context) error {
 		b.tx = nil
 		return fmt.Errorf("commit batch at %s: %w", b.lastPos.GTID, err)
 	}
-	b.tx, b.pending, b.batchRows, b.afterDDL = nil, false, 0, false
+	b.tx, b.pending, b.batchRows, b.afterDDL, b.batchTxns = nil, false, 0, false, 0
+	if b.isolateUntil != nil {
+		// The refused change was at most one transaction past isolateUntil: once a
+		// transaction beyond it commits, batching goes back to normal.
+		if n, err := source.TransactionsBehind(b.lastPos.Flavor, b.isolateUntil.GTID, b.lastPos.GTID); err == nil && n > 0 {
+			b.isolateUntil = nil
+		}
+	}
 	b.o.Metrics.Committed(b.batchFrom)
 	b.stats.Batches++
 	b.stats.Position, b.stats.LastEvent = b.lastPos, b.lastTime
@@ -328,3 +359,15 @@ func (b *batcher) maybeLog() {
 	b.o.Log.Info("streaming progress", "rows", b.stats.Rows, "txns", b.stats.Txns, "batches", b.stats.Batches,
 		"gtid", b.stats.Position.GTID, "lag_s", lag)
 }
+
+// applyError is a change the target refused (permanent); txns counts the source
+// transactions of the batch it happened in, end is the position after the last complete
+// one (the refused change is in a transaction up to one past it).
+type applyError struct {
+	err  error
+	txns int
+	end  change.Position
+}
+
+func (e *applyError) Error() string { return e.err.Error() }
+func (e *applyError) Unwrap() error { return e.err }

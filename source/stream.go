@@ -46,9 +46,11 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 	if err != nil {
 		return err
 	}
-	if _, err := d.Dial(ctx); err != nil { // settles TLS and fails fast with a clear message
+	probe, err := d.Dial(ctx) // settles TLS and fails fast with a clear message
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrSourceGone, err)
 	}
+	probe.Close()
 	cfg := d.SyncerConfig(o.ServerID, o.From.Flavor, logging.Foreign(o.Log, "go-mysql"))
 	cfg.TimestampStringLocation = time.UTC
 	cfg.EventCacheCount = 256 // bounds memory between the socket and the decoder
@@ -82,7 +84,7 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 func classifyStreamErr(err error, gtid, from string) error {
 	msg := err.Error()
 	if strings.Contains(msg, "1236") || strings.Contains(msg, "purged") || strings.Contains(msg, "Could not find GTID") {
-		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again: %v", from, err)
+		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %v", from, err)
 	}
 	return fmt.Errorf("%w: read binlog after GTID %s: %v", ErrSourceGone, gtid, err)
 }
