@@ -186,7 +186,7 @@ type batcher struct {
 	// position (to name a transaction the target refuses).
 	isolateUntil *change.Position
 	stats        Stats
-	lastLog   time.Time
+	lastLog      time.Time
 }
 
 func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
