@@ -170,7 +170,9 @@ func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier,
 	if exists {
 		return nil
 	}
-	q, err := createTableSQL(id, p.Table, p.Columns)
+	// The primary key is built in FinishTable, after the rows: COPY into a table without
+	// an index is faster, and a chunk never loads twice (it commits with its done mark).
+	q, err := createTableSQL(id, p.Table, p.Columns, false)
 	if err != nil {
 		return err
 	}
@@ -266,6 +268,15 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 	}
 	if done {
 		return nil
+	}
+	var hasKey bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary)", id.Sanitize()).Scan(&hasKey); err != nil {
+		return fmt.Errorf("finish %s: %w", p.Name(), err)
+	}
+	if !hasKey {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+id.Sanitize()+" ADD "+primaryKeyClause(p.Table)); err != nil {
+			return fmt.Errorf("add the primary key of %s: %w", id.Sanitize(), err)
+		}
 	}
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q); err != nil {

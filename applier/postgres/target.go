@@ -73,9 +73,9 @@ func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
 	return pgx.Identifier{s, n}, nil
 }
 
-// createTableSQL renders CREATE TABLE for the selected columns with the primary key. Types
-// follow the [mapping] rules (mapping.PGType).
-func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int) (string, error) {
+// createTableSQL renders CREATE TABLE for the selected columns, with the primary key when
+// withKey. Types follow the [mapping] rules (mapping.PGType).
+func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int, withKey bool) (string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE ")
 	b.WriteString(id.Sanitize())
@@ -96,15 +96,26 @@ func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int) (string, err
 			b.WriteString(" NOT NULL")
 		}
 	}
-	b.WriteString(", PRIMARY KEY (")
+	if withKey {
+		b.WriteString(", ")
+		b.WriteString(primaryKeyClause(t))
+	}
+	b.WriteString(")")
+	return b.String(), nil
+}
+
+// primaryKeyClause renders PRIMARY KEY (...) over the table's identity columns.
+func primaryKeyClause(t *schema.Table) string {
+	var b strings.Builder
+	b.WriteString("PRIMARY KEY (")
 	for i, k := range t.Key {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(pgx.Identifier{t.Columns[k].Name}.Sanitize())
 	}
-	b.WriteString("))")
-	return b.String(), nil
+	b.WriteString(")")
+	return b.String()
 }
 
 // indexSQL renders the statements creating a table's secondary indexes in PostgreSQL.
