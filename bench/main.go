@@ -130,7 +130,7 @@ source = "bench.*"
 		pgAdmin, err := pgx.Connect(ctx, pgURL)
 		check(err)
 		if rate := pgloaderRate(ctx, pgAdmin); rate > 0 {
-			report("pgloader rows/s", "same tables, default settings", "%.0f", rate)
+			report("pgloader rows/s", "same tables, prefetch rows = 10000", "%.0f", rate)
 			report("snapshot / pgloader", "", "%.2f", snapRate/rate)
 		}
 		pgAdmin.Close(ctx)
