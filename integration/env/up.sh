@@ -20,9 +20,12 @@ install_packages() {
 		log "installing ${need[*]}"
 		export DEBIAN_FRONTEND=noninteractive
 		# Package scripts must not start system-wide servers on the default ports.
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+		local had_policy=0
+		[ -e /usr/sbin/policy-rc.d ] && had_policy=1
+		[ "$had_policy" = 1 ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }
 		apt-get update -qq >/dev/null
 		apt-get install -y -qq "${need[@]}" >/dev/null
+		[ "$had_policy" = 1 ] || rm -f /usr/sbin/policy-rc.d
 	fi
 }
 
