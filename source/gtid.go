@@ -163,3 +163,25 @@ func TransactionsBehind(flavor, from, to string) (int64, error) {
 	}
 	return max(b-a, 0), nil
 }
+
+// Covers reports whether the GTID set have includes every transaction of want. MariaDB
+// positions are compared domain by domain by sequence number (a failover changes the
+// server id of a domain, not its history); MySQL sets by containment.
+func Covers(flavor, have, want string) (bool, error) {
+	if strings.TrimSpace(want) == "" {
+		return true, nil
+	}
+	if flavor == MariaDB {
+		n, err := TransactionsBehind(flavor, have, want)
+		return err == nil && n == 0, err
+	}
+	a, err := ParseGTIDSet(flavor, have)
+	if err != nil {
+		return false, err
+	}
+	b, err := ParseGTIDSet(flavor, want)
+	if err != nil {
+		return false, err
+	}
+	return a.Contain(b), nil
+}
