@@ -95,6 +95,9 @@ func (b *batch) add(p *tablePlan, r change.Row, del bool) error {
 // all of them are acknowledged does the checkpoint document move to pos.
 func (b *batch) Commit(ctx context.Context, pos change.Position) error {
 	t := b.t
+	if err := t.checkLease(); err != nil {
+		return err
+	}
 	version, err := Version(pos)
 	if err != nil {
 		return err

@@ -227,6 +227,9 @@ func (t *Target) prepareIndex(ctx context.Context, index string, p *snapshot.Tab
 // marked done only after every item is acknowledged. Copying a chunk again is harmless:
 // its documents carry the same version (see Version).
 func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapshot.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
+	if err := t.checkLease(); err != nil {
+		return 0, err
+	}
 	pos, version, err := t.snapshotVersion()
 	if err != nil {
 		return 0, err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -36,6 +37,8 @@ type Target struct {
 	snapVersion int64
 	// plans are the compiled write plans of the streaming phase, per table version.
 	plans map[*schema.Table]*tablePlan
+	// lockLost is set when the instance lease (Lock) was taken over.
+	lockLost *atomic.Bool
 }
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
