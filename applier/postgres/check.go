@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,6 +30,7 @@ func Check(ctx context.Context, r *check.Report, url, stateSchema string, target
 	}
 	cfg := conn.Config()
 	r.Passf("target.connect", "PostgreSQL %s at %s:%d database %q as %q", version, cfg.Host, cfg.Port, cfg.Database, cfg.User)
+	tlsCheck(r, cfg)
 	if num < 110000 {
 		r.Failf("target.version", "use PostgreSQL 11 or later", "PostgreSQL %s is too old", version)
 	}
@@ -62,4 +64,21 @@ func Check(ctx context.Context, r *check.Report, url, stateSchema string, target
 		}
 	}
 	r.Passf("target.writable", "can create tables in schemas %v (tried in a transaction that was rolled back)", names)
+}
+
+// tlsCheck warns when the connection to a non-local server is not TLS with a verified
+// certificate: libpq's default sslmode (prefer) encrypts without verifying.
+func tlsCheck(r *check.Report, cfg *pgx.ConnConfig) {
+	host := cfg.Host
+	local := strings.HasPrefix(host, "/") || host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+	switch {
+	case cfg.TLSConfig != nil && !cfg.TLSConfig.InsecureSkipVerify:
+		r.Passf("target.tls", "TLS with a verified certificate")
+	case local:
+		r.Passf("target.tls", "local server (%s): TLS not required", host)
+	case cfg.TLSConfig == nil:
+		r.Warnf("target.tls", "add sslmode=verify-full (and sslrootcert=...) to target.postgres.url", "the connection to %s is not encrypted", host)
+	default:
+		r.Warnf("target.tls", "use sslmode=verify-full (and sslrootcert=...) in target.postgres.url", "TLS to %s without certificate verification (sslmode prefer or require)", host)
+	}
 }

@@ -1,0 +1,32 @@
+package postgres
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/check"
+)
+
+func TestTLSCheck(t *testing.T) {
+	cases := []struct {
+		url  string
+		want check.Status
+	}{
+		{"postgres://u@127.0.0.1/db?sslmode=disable", check.Pass},
+		{"postgres://u@db.example.internal/db?sslmode=disable", check.Warn},
+		{"postgres://u@db.example.internal/db?sslmode=require", check.Warn},
+		{"postgres://u@db.example.internal/db?sslmode=verify-full", check.Pass},
+	}
+	for _, tc := range cases {
+		cfg, err := pgx.ParseConfig(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r check.Report
+		tlsCheck(&r, cfg)
+		if len(r.Results) != 1 || r.Results[0].Status != tc.want {
+			t.Errorf("%s: %+v, want %s", tc.url, r.Results, tc.want)
+		}
+	}
+}
