@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -79,49 +79,29 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 	c.copyN = load(true)
 	report(fmt.Sprintf("ceiling: PostgreSQL COPY, %d streams", *tables), "into tables with a primary key", "%.0f rows/s", c.copyN)
 
-	// Staging COPY and merge over existing keys (ceiling.t1 holds every key now).
+	// Staging COPY and merge over existing keys spread over the whole table, as the
+	// drain's random sysbench writes are (ceiling.t1 holds every key now). The rows to
+	// merge are picked before the clock starts.
 	n := min(*rows, 200000)
 	conn, err := pgx.Connect(ctx, benchPGURL())
 	check(err)
 	defer conn.Close(ctx)
+	var sample bytes.Buffer
+	_, err = conn.PgConn().CopyTo(ctx, &sample, fmt.Sprintf("COPY (SELECT * FROM ceiling.t1 ORDER BY random() LIMIT %d) TO STDOUT", n))
+	check(err)
 	mustPG(ctx, conn, "CREATE TEMP TABLE stage AS SELECT * FROM ceiling.t1 WITH NO DATA")
 	t0 := time.Now()
 	tx, err := conn.Begin(ctx)
 	check(err)
-	f, err := os.Open(files[0])
+	_, err = conn.PgConn().CopyFrom(ctx, &sample, "COPY stage FROM STDIN")
 	check(err)
-	lr := &lineLimitReader{r: bufio.NewReaderSize(f, 1<<20), left: n}
-	_, err = conn.PgConn().CopyFrom(ctx, lr, "COPY stage FROM STDIN")
-	check(err)
-	f.Close()
 	_, err = tx.Exec(ctx, "INSERT INTO ceiling.t1 SELECT * FROM stage ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad")
 	check(err)
 	check(tx.Commit(ctx))
 	c.merge = float64(n) / time.Since(t0).Seconds()
-	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d existing keys", n), "%.0f rows/s", c.merge)
+	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d existing keys at random", n), "%.0f rows/s", c.merge)
 	mustPG(ctx, pg, "DROP SCHEMA ceiling CASCADE")
 	return c
-}
-
-// lineLimitReader passes the first left lines of r.
-type lineLimitReader struct {
-	r    *bufio.Reader
-	left int
-}
-
-func (l *lineLimitReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, io.EOF
-	}
-	line, err := l.r.ReadSlice('\n')
-	if err != nil {
-		return 0, err
-	}
-	if len(line) > len(p) {
-		log.Fatalf("COPY line longer than the read buffer")
-	}
-	l.left--
-	return copy(p, line), nil
 }
 
 func mustPG(ctx context.Context, pg *pgx.Conn, stmts ...string) {
