@@ -5,8 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -95,7 +95,7 @@ func AppendValue(dst []byte, c *schema.Column, v []byte) []byte {
 			return append(dst, b.Bytes()...)
 		}
 	}
-	return appendString(dst, v)
+	return mapping.AppendJSONBytes(dst, v)
 }
 
 func appendBase64(dst, v []byte) []byte {
@@ -159,50 +159,6 @@ func isJSONNumber(v []byte) bool {
 	return i == len(v)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends v as a JSON string. Unlike encoding/json it leaves <, > and &
-// alone; invalid UTF-8 becomes U+FFFD.
-func appendString(dst, v []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(v); {
-		b := v[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, v[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(v[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, v[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, v[start:]...)
-	return append(dst, '"')
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte { return appendString(dst, []byte(s)) }
+// appendJSONString appends s as a JSON string, as every value string is (mapping's
+// encoder, shared with the Elasticsearch documents).
+func appendJSONString(dst []byte, s string) []byte { return mapping.AppendJSONString(dst, s) }
