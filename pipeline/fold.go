@@ -37,14 +37,13 @@ func newFolder() *folder { return &folder{tables: map[*schema.Table]*tableFold{}
 
 func (f *folder) empty() bool { return f.rows == 0 }
 
-func (f *folder) set(t *schema.Table, r change.Row, deleted bool) {
+func (f *folder) set(t *schema.Table, k string, r change.Row, deleted bool) {
 	tf := f.tables[t]
 	if tf == nil {
 		tf = &tableFold{index: map[string]int{}}
 		f.tables[t] = tf
 		f.order = append(f.order, t)
 	}
-	k := change.Key(t, r)
 	if i, ok := tf.index[k]; ok {
 		tf.entries[i] = entry{row: r, deleted: deleted}
 	} else {
@@ -61,14 +60,15 @@ func (f *folder) set(t *schema.Table, r change.Row, deleted bool) {
 func (f *folder) add(ev *change.Event) {
 	switch ev.Kind {
 	case change.Insert:
-		f.set(ev.Table, ev.After, false)
+		f.set(ev.Table, change.Key(ev.Table, ev.After), ev.After, false)
 	case change.Delete:
-		f.set(ev.Table, ev.Before, true)
+		f.set(ev.Table, change.Key(ev.Table, ev.Before), ev.Before, true)
 	case change.Update:
-		if change.Key(ev.Table, ev.Before) != change.Key(ev.Table, ev.After) {
-			f.set(ev.Table, ev.Before, true)
+		kb, ka := change.Key(ev.Table, ev.Before), change.Key(ev.Table, ev.After)
+		if kb != ka {
+			f.set(ev.Table, kb, ev.Before, true)
 		}
-		f.set(ev.Table, ev.After, false)
+		f.set(ev.Table, ka, ev.After, false)
 	}
 }
 

@@ -94,6 +94,9 @@ type decoder struct {
 	o    StreamOptions
 	gtid string // the transaction being decoded
 	when time.Time
+	// ends and nulls are decodeRow's scratch, reused from row to row.
+	ends  []int
+	nulls []bool
 }
 
 func (dc *decoder) send(ctx context.Context, out chan<- change.Event, e change.Event) error {
@@ -238,8 +241,10 @@ func (dc *decoder) decodeRow(def *schema.Table, vals []any) (change.Row, error) 
 			dc.gtid, def.QualifiedName(), len(vals), len(def.Columns))
 	}
 	buf := make([]byte, 0, 64*len(vals))
-	ends := make([]int, len(vals))
-	nulls := make([]bool, len(vals))
+	if cap(dc.ends) < len(vals) {
+		dc.ends, dc.nulls = make([]int, len(vals)), make([]bool, len(vals))
+	}
+	ends, nulls := dc.ends[:len(vals)], dc.nulls[:len(vals)]
 	for i, v := range vals {
 		var err error
 		var null bool
