@@ -10,7 +10,7 @@ import (
 
 // TestElasticSecondInstanceRefused: the lease in the state index keeps a second replicator
 // off the same Elasticsearch target; a clean stop releases it and a kill -9 does not block
-// the restart on the same host.
+// the restart on the same host. check and status work against the target too.
 func TestElasticSecondInstanceRefused(t *testing.T) {
 	my := mysqlRoot(t)
 	et := newESTarget(t, "es-lock")
@@ -36,5 +36,17 @@ func TestElasticSecondInstanceRefused(t *testing.T) {
 	mustExec(t, my, "INSERT INTO "+db+".t VALUES (3, 3)")
 	et.waitCaughtUp(t, my, p, time.Minute)
 	et.assertIndexEqual(t, my, db, "t")
+
+	// check and status against an Elasticsearch target.
+	out, res := runCheck(t, cfg)
+	for _, name := range []string{"target.connect", "target.writable"} {
+		if st, _ := statusOf(out, name); st != "pass" {
+			t.Errorf("check %s = %q (exit %d)\n%s", name, st, res.code, res.stdout)
+		}
+	}
+	st := runCLI(t, 30*time.Second, "status", "-c", cfg)
+	if st.code != 0 || !strings.Contains(st.stdout, "phase       streaming") || !strings.Contains(st.stdout, "behind      0 transactions") {
+		t.Errorf("status: exit %d\n%s\n%s", st.code, st.stdout, tail(st.stderr, 5))
+	}
 	p.stop(t)
 }

@@ -126,26 +126,15 @@ func (s *bulkStats) add(o bulkStats) {
 }
 
 type bulkItemResult struct {
-	Status int `json:"status"`
-	Error  *struct {
-		Type     string `json:"type"`
-		Reason   string `json:"reason"`
-		CausedBy *struct {
-			Type   string `json:"type"`
-			Reason string `json:"reason"`
-		} `json:"caused_by"`
-	} `json:"error"`
+	Status int      `json:"status"`
+	Error  *esError `json:"error"`
 }
 
 func (r *bulkItemResult) reason() string {
 	if r.Error == nil {
 		return "HTTP " + strconv.Itoa(r.Status)
 	}
-	s := r.Error.Type + ": " + r.Error.Reason
-	if r.Error.CausedBy != nil {
-		s += " (" + r.Error.CausedBy.Type + ": " + r.Error.CausedBy.Reason + ")"
-	}
-	return s
+	return r.Error.Type + ": " + r.Error.reason()
 }
 
 // The answer lists only what checking needs: a successful item is a few bytes.

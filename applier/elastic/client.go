@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -79,16 +78,4 @@ func Info(ctx context.Context, c *elasticsearch.Client) (ServerInfo, error) {
 }
 
 // errorText condenses an error response body for a message.
-func errorText(status int, body io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(body, 4096))
-	var e struct {
-		Error struct {
-			Type   string `json:"type"`
-			Reason string `json:"reason"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(b, &e) == nil && e.Error.Type != "" {
-		return fmt.Sprintf("HTTP %d %s: %s", status, e.Error.Type, e.Error.Reason)
-	}
-	return fmt.Sprintf("HTTP %d: %s", status, strings.TrimSpace(string(b)))
-}
+func errorText(status int, body io.Reader) string { return readError(status, body).Error() }

@@ -96,24 +96,33 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 	return res.StatusCode, nil
 }
 
+// esError is the error object of an Elasticsearch answer, of a whole request or of one
+// bulk item.
+type esError struct {
+	Type     string `json:"type"`
+	Reason   string `json:"reason"`
+	CausedBy *struct {
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+	} `json:"caused_by"`
+}
+
+// reason is the error's reason with its cause.
+func (e *esError) reason() string {
+	if e.CausedBy != nil {
+		return e.Reason + " (" + e.CausedBy.Type + ": " + e.CausedBy.Reason + ")"
+	}
+	return e.Reason
+}
+
 func readError(status int, body io.Reader) *httpError {
 	b, _ := io.ReadAll(io.LimitReader(body, 8192))
 	var e struct {
-		Error struct {
-			Type     string `json:"type"`
-			Reason   string `json:"reason"`
-			CausedBy *struct {
-				Type   string `json:"type"`
-				Reason string `json:"reason"`
-			} `json:"caused_by"`
-		} `json:"error"`
+		Error esError `json:"error"`
 	}
 	he := &httpError{Status: status}
 	if json.Unmarshal(b, &e) == nil && e.Error.Type != "" {
-		he.Type, he.Reason = e.Error.Type, e.Error.Reason
-		if e.Error.CausedBy != nil {
-			he.Reason += " (" + e.Error.CausedBy.Type + ": " + e.Error.CausedBy.Reason + ")"
-		}
+		he.Type, he.Reason = e.Error.Type, e.Error.reason()
 		he.text = fmt.Sprintf("HTTP %d %s: %s", status, he.Type, he.Reason)
 		return he
 	}
