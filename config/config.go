@@ -125,11 +125,14 @@ type Snapshot struct {
 
 // Apply tunes the streaming batches.
 type Apply struct {
-	// BatchRows closes a batch once it holds this many row changes (at a transaction end).
+	// BatchRows caps a batch's row changes: a full batch waits for the applier at the next
+	// transaction end, holding the reader back.
 	BatchRows int `toml:"batch_rows"`
-	// BatchBytes closes a batch once its row images reach this size (at a transaction end).
+	// BatchBytes caps a batch's row images the same way.
 	BatchBytes int `toml:"batch_bytes"`
-	// FlushInterval closes a non-empty batch after this long.
+	// FlushInterval is how long a batch gathers transactions before an idle applier takes
+	// it. Zero (the default) hands a batch over as soon as the applier is free, so batches
+	// grow only while the applier is busy: the lowest lag at any load.
 	FlushInterval Duration `toml:"flush_interval"`
 }
 
@@ -271,9 +274,6 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Apply.BatchBytes == 0 {
 		c.Apply.BatchBytes = 16 << 20
-	}
-	if c.Apply.FlushInterval.Duration == 0 {
-		c.Apply.FlushInterval.Duration = 200 * time.Millisecond
 	}
 	if c.DDL.OnError == "" {
 		c.DDL.OnError = "stop"

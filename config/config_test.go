@@ -47,7 +47,7 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 		{"snapshot.chunk_rows", c.Snapshot.ChunkRows, 100000},
 		{"snapshot.on_existing", c.Snapshot.OnExisting, "error"},
 		{"apply.batch_rows", c.Apply.BatchRows, 10000},
-		{"apply.flush_interval", c.Apply.FlushInterval.Duration, 200 * time.Millisecond},
+		{"apply.flush_interval", c.Apply.FlushInterval.Duration, time.Duration(0)},
 		{"ddl.on_error", c.DDL.OnError, "stop"},
 		{"state.schema", c.State.Schema, "_replicator"},
 		{"log.level", c.Log.Level, "info"},

@@ -32,10 +32,11 @@ type Metrics struct {
 	mu sync.Mutex
 	// phase is "starting", "snapshot" or "streaming".
 	phase string
-	// oldestPending is the source time of the oldest event not yet committed; zero when
-	// everything read is applied.
-	oldestPending time.Time
-	lastCommit    time.Time
+	// opened holds, oldest first, the source time of the first event of every batch read
+	// but not yet committed (one being applied, one being built); empty when everything
+	// read is applied.
+	opened     []time.Time
+	lastCommit time.Time
 }
 
 // New registers the metrics in a registry of their own.
@@ -74,15 +75,25 @@ func (m *Metrics) Events(n int) {
 	}
 }
 
-// Pending notes the source time of an event read; the oldest uncommitted one sets the lag.
-func (m *Metrics) Pending(t time.Time) {
+// Opened notes a new batch whose first event has source time t; the oldest uncommitted
+// batch sets the lag.
+func (m *Metrics) Opened(t time.Time) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
-	if m.oldestPending.IsZero() {
-		m.oldestPending = t
+	m.opened = append(m.opened, t)
+	m.mu.Unlock()
+}
+
+// ResetPending forgets the uncommitted batches (a stream restarting from its checkpoint
+// reads them again).
+func (m *Metrics) ResetPending() {
+	if m == nil {
+		return
 	}
+	m.mu.Lock()
+	m.opened = m.opened[:0]
 	m.mu.Unlock()
 }
 
@@ -99,7 +110,7 @@ func (m *Metrics) Rows(table string, upserts, deletes int) {
 	}
 }
 
-// Committed records a committed batch that began at start; everything read is applied.
+// Committed records that the oldest open batch, whose first write was at start, committed.
 func (m *Metrics) Committed(start time.Time) {
 	if m == nil {
 		return
@@ -107,7 +118,10 @@ func (m *Metrics) Committed(start time.Time) {
 	m.batches.Inc()
 	m.batchSeconds.Observe(time.Since(start).Seconds())
 	m.mu.Lock()
-	m.oldestPending, m.lastCommit = time.Time{}, time.Now()
+	if len(m.opened) > 0 {
+		m.opened = m.opened[1:]
+	}
+	m.lastCommit = time.Now()
 	m.mu.Unlock()
 }
 
@@ -151,10 +165,10 @@ func (m *Metrics) Lag() float64 {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.oldestPending.IsZero() {
+	if len(m.opened) == 0 {
 		return 0
 	}
-	return max(time.Since(m.oldestPending).Seconds(), 0)
+	return max(time.Since(m.opened[0]).Seconds(), 0)
 }
 
 // ready reports whether the process streams with lag under maxLag, and why not.

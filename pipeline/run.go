@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/replicator/replicator/change"
@@ -65,9 +66,9 @@ type Options struct {
 
 // Stats are counters of a running pipeline.
 type Stats struct {
-	Rows, Txns, Batches int64
-	LastEvent           time.Time
-	Position            change.Position
+	Rows, Batches int64
+	LastEvent     time.Time
+	Position      change.Position
 }
 
 // Run streams until ctx ends (returning nil after a clean stop) or a permanent error.
@@ -139,6 +140,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	}}
 	o.Log.Info("streaming", "from_gtid", from.GTID, "tables", len(tr.All()))
 	o.Metrics.Phase("streaming")
+	o.Metrics.ResetPending()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan change.Event, 4096)
@@ -156,8 +158,8 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 			},
 		}, events)
 	}()
-	b := &batcher{o: o, fold: newFolder(), stats: Stats{Position: from}, isolateUntil: isolateUntil}
-	err = b.loop(ctx, events)
+
+	batches, err := applyStream(ctx, o, from, isolateUntil, events)
 	cancel()
 	for range events { // let the reader see the cancellation and exit
 	}
@@ -165,40 +167,195 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	if err == nil {
 		err = rerr
 	}
-	return b.stats.Batches > 0, err
+	return batches > 0, err
 }
 
-// batcher is the applier loop's state: the open batch and the fold of its current part.
+// applyStream folds events into batches and applies them until the channel closes, ctx
+// ends (both commit what ended at a transaction boundary) or an error. The worker applies
+// while the batcher reads and folds the next batch; it does not stop with ctx, so a clean
+// shutdown commits what it was handed (within 15 s).
+func applyStream(ctx context.Context, o Options, from change.Position, isolateUntil *change.Position, events <-chan change.Event) (batches int64, err error) {
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer wcancel()
+	w := newWorker(o, from)
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); w.run(wctx) }()
+
+	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from}
+	err = b.loop(ctx, events)
+	close(w.quit)
+	if err != nil {
+		wcancel() // what the worker holds is abandoned and read again on restart
+	}
+	select {
+	case <-workerDone:
+	case <-time.After(15 * time.Second):
+		o.Log.Warn("the target did not finish the last batch within 15 s of the stop; it is abandoned and read again on restart")
+		wcancel()
+		<-workerDone
+	}
+	if err == nil {
+		select {
+		case err = <-w.errc:
+		default:
+		}
+	}
+	return w.batches(), err
+}
+
+// work is one step handed from the batcher to the worker, done in order on the worker's
+// open target transaction: folded rows, then a schema change, then the commit.
+type work struct {
+	changes []TableChanges
+	rows    int
+	schema  *SchemaChange
+	ddlGTID string
+	ddlText string
+	commit  bool
+	pos     change.Position // the checkpoint, with commit
+	from    time.Time       // when the batch got its first event (metrics)
+	// For errors: the last transaction read, the batch's complete transactions so far and
+	// the position after the last of them; isolated means one transaction per batch.
+	gtid     string
+	txns     int
+	end      change.Position
+	isolated bool
+}
+
+// worker owns the target transaction. It signals on ready when it can take work, so a
+// batch is handed over as soon as the target is free and grows while it is busy.
+type worker struct {
+	o     Options
+	ready chan struct{}
+	ops   chan *work
+	quit  chan struct{}
+	errc  chan error
+	tx    Tx
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+func newWorker(o Options, from change.Position) *worker {
+	return &worker{o: o, ready: make(chan struct{}), ops: make(chan *work), quit: make(chan struct{}), errc: make(chan error, 1),
+		stats: Stats{Position: from}}
+}
+
+func (w *worker) run(ctx context.Context) {
+	defer func() {
+		if w.tx != nil {
+			w.tx.Rollback(context.Background())
+		}
+	}()
+	for {
+		select {
+		case w.ready <- struct{}{}:
+		case <-w.quit:
+			return
+		case <-ctx.Done():
+			return
+		}
+		// The batcher sends exactly one work item for every ready it takes.
+		wk := <-w.ops
+		if err := w.do(ctx, wk); err != nil {
+			w.errc <- err
+			return
+		}
+	}
+}
+
+func (w *worker) do(ctx context.Context, wk *work) error {
+	if w.tx == nil {
+		tx, err := w.o.Applier.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		w.tx = tx
+	}
+	if len(wk.changes) > 0 {
+		if err := w.tx.Apply(ctx, wk.changes); err != nil {
+			if errors.Is(err, ErrTransient) {
+				return fmt.Errorf("apply batch ending in transaction %s: %w", wk.gtid, err)
+			}
+			if wk.isolated || wk.txns <= 1 {
+				return &applyError{err: fmt.Errorf("apply transaction %s: %w", wk.gtid, err), txns: 1}
+			}
+			return &applyError{err: fmt.Errorf("apply batch of %d transactions ending in %s: %w", wk.txns+1, wk.gtid, err), txns: wk.txns + 1, end: wk.end}
+		}
+		for _, tc := range wk.changes {
+			w.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
+		}
+		w.mu.Lock()
+		w.stats.Rows += int64(wk.rows)
+		w.mu.Unlock()
+	}
+	if wk.schema != nil {
+		if err := w.tx.ApplySchema(ctx, wk.schema); err != nil {
+			return fmt.Errorf("DDL at GTID %s (%s): %w", wk.ddlGTID, abbreviate(wk.ddlText), err)
+		}
+	}
+	if !wk.commit {
+		return nil
+	}
+	tx := w.tx
+	w.tx = nil
+	if err := tx.Commit(ctx, wk.pos); err != nil {
+		return fmt.Errorf("commit batch at %s: %w", wk.pos.GTID, err)
+	}
+	w.o.Metrics.Committed(wk.from)
+	w.mu.Lock()
+	w.stats.Batches++
+	w.stats.Position, w.stats.LastEvent = wk.pos, wk.pos.Time
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *worker) batches() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats.Batches
+}
+
+func (w *worker) snapshot() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// batcher reads events and folds them into the open batch, handing it to the worker at a
+// transaction end: at once when the worker is free (after apply.flush_interval), or when
+// the batch is full (waiting for the worker, which holds the reader back).
 type batcher struct {
 	o         Options
+	w         *worker
 	fold      *folder
-	tx        Tx
-	pending   bool // transactions since the last commit
+	pending   bool // transactions since the last commit handed over
 	boundary  bool // the last event ended a source transaction
 	batchFrom time.Time
 	lastPos   change.Position
-	lastTime  time.Time
 	lastGTID  string
 	batchRows int
 	afterDDL  bool // the open batch holds a schema change
 	batchTxns int  // source transactions in the open batch
+	txns      int64
 	// isolateUntil, when set, makes every transaction a batch of its own up to that
 	// position (to name a transaction the target refuses).
 	isolateUntil *change.Position
-	stats        Stats
 	lastLog      time.Time
 }
 
 func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
 	b.boundary = true
-	tick := time.NewTicker(max(b.o.Config.Apply.FlushInterval.Duration/2, 10*time.Millisecond))
+	linger := b.o.Config.Apply.FlushInterval.Duration
+	tick := time.NewTicker(min(max(linger/2, 10*time.Millisecond), time.Second))
 	defer tick.Stop()
-	defer func() {
-		if b.tx != nil {
-			b.tx.Rollback(context.Background())
-		}
-	}()
 	for {
+		// Only a batch ending at a transaction boundary can be handed over; a nil channel
+		// keeps the worker's offer out of the select otherwise.
+		var ready <-chan struct{}
+		if b.pending && b.boundary && time.Since(b.batchFrom) >= linger {
+			ready = b.w.ready
+		}
 		select {
 		case ev, ok := <-events:
 			if !ok {
@@ -207,12 +364,11 @@ func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
 			if err := b.handle(ctx, &ev); err != nil {
 				return err
 			}
+		case <-ready:
+			b.w.ops <- b.commitWork()
+		case err := <-b.w.errc:
+			return err
 		case <-tick.C:
-			if b.pending && b.boundary && time.Since(b.batchFrom) >= b.o.Config.Apply.FlushInterval.Duration {
-				if err := b.commit(ctx); err != nil {
-					return err
-				}
-			}
 			b.maybeLog()
 		case <-ctx.Done():
 			return b.stop()
@@ -220,130 +376,97 @@ func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
 	}
 }
 
-// stop commits what ended at a transaction boundary, so a clean shutdown keeps progress,
-// and abandons a partial transaction (it is read again on restart).
+// stop hands over what ended at a transaction boundary, so a clean shutdown keeps
+// progress, and abandons a partial transaction (it is read again on restart).
 func (b *batcher) stop() error {
 	if b.pending && b.boundary {
 		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		return b.commit(cctx)
+		return b.handOff(cctx, b.commitWork())
 	}
 	return nil
 }
 
+// handOff waits for the worker and gives it wk.
+func (b *batcher) handOff(ctx context.Context, wk *work) error {
+	select {
+	case <-b.w.ready:
+		b.w.ops <- wk
+		return nil
+	case err := <-b.w.errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *batcher) open(ev *change.Event) {
+	if !b.pending {
+		b.pending, b.batchFrom = true, time.Now()
+		b.o.Metrics.Opened(ev.Time)
+	}
+}
+
 func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 	b.o.Metrics.Events(1)
-	b.o.Metrics.Pending(ev.Time)
 	switch ev.Kind {
 	case change.Insert, change.Update, change.Delete:
-		if !b.pending {
-			b.batchFrom = time.Now()
-		}
-		b.pending, b.boundary, b.lastGTID = true, false, ev.GTID
+		b.open(ev)
+		b.boundary, b.lastGTID = false, ev.GTID
 		b.fold.add(ev)
 		b.batchRows++
 		if b.fold.rows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
-			return b.flushPart(ctx)
+			// A large transaction: its rows so far go into the open target transaction.
+			return b.handOff(ctx, b.partWork())
 		}
 	case change.DDL:
 		sc, ok := ev.DDL.(*SchemaChange)
 		if !ok {
 			return nil
 		}
-		if err := b.flushPart(ctx); err != nil {
-			return err
-		}
-		if err := b.begin(ctx); err != nil {
-			return err
-		}
-		if !b.pending {
-			b.batchFrom = time.Now()
-		}
-		b.pending, b.boundary, b.afterDDL = true, false, true
-		if err := b.tx.ApplySchema(ctx, sc); err != nil {
-			return fmt.Errorf("DDL at GTID %s (%s): %w", ev.GTID, abbreviate(ev.Query), err)
-		}
+		b.open(ev)
+		wk := b.partWork()
+		wk.schema, wk.ddlGTID, wk.ddlText = sc, ev.GTID, ev.Query
+		b.boundary, b.afterDDL = false, true
+		return b.handOff(ctx, wk)
 	case change.Commit:
-		if !b.pending {
-			b.batchFrom = time.Now()
-		}
-		b.pending, b.boundary = true, true
-		b.lastPos, b.lastTime, b.lastGTID = ev.Pos, ev.Time, ev.GTID
-		b.stats.Txns++
+		b.open(ev)
+		b.boundary = true
+		b.lastPos, b.lastGTID = ev.Pos, ev.GTID
+		b.txns++
 		b.batchTxns++
-		if b.isolateUntil != nil {
-			return b.commit(ctx)
-		}
-		// A schema change commits at once: later batches are built against the new schema.
-		if b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes ||
-			time.Since(b.batchFrom) >= b.o.Config.Apply.FlushInterval.Duration {
-			return b.commit(ctx)
+		// A schema change commits at once: later batches are built against the new
+		// schema. A full batch waits for the worker.
+		if b.isolateUntil != nil || b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
+			return b.handOff(ctx, b.commitWork())
 		}
 	}
 	return nil
 }
 
-func (b *batcher) begin(ctx context.Context) error {
-	if b.tx != nil {
-		return nil
+// partWork takes the folded changes so far, to be applied inside the open batch.
+func (b *batcher) partWork() *work {
+	wk := &work{gtid: b.lastGTID, txns: b.batchTxns, end: b.lastPos, isolated: b.isolateUntil != nil}
+	if !b.fold.empty() {
+		wk.rows = b.fold.rows
+		wk.changes = b.fold.take()
 	}
-	tx, err := b.o.Applier.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	b.tx = tx
-	return nil
+	return wk
 }
 
-// flushPart applies the folded changes so far inside the open batch, without committing.
-func (b *batcher) flushPart(ctx context.Context) error {
-	if b.fold.empty() {
-		return nil
-	}
-	if err := b.begin(ctx); err != nil {
-		return err
-	}
-	rows := b.fold.rows
-	changes := b.fold.take()
-	if err := b.tx.Apply(ctx, changes); err != nil {
-		if errors.Is(err, ErrTransient) {
-			return fmt.Errorf("apply batch ending in transaction %s: %w", b.lastGTID, err)
-		}
-		if b.isolateUntil != nil || b.batchTxns <= 1 {
-			return &applyError{err: fmt.Errorf("apply transaction %s: %w", b.lastGTID, err), txns: 1}
-		}
-		return &applyError{err: fmt.Errorf("apply batch of %d transactions ending in %s: %w", b.batchTxns+1, b.lastGTID, err), txns: b.batchTxns + 1, end: b.lastPos}
-	}
-	for _, tc := range changes {
-		b.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
-	}
-	b.stats.Rows += int64(rows)
-	return nil
-}
-
-func (b *batcher) commit(ctx context.Context) error {
-	if err := b.flushPart(ctx); err != nil {
-		return err
-	}
-	if err := b.begin(ctx); err != nil {
-		return err
-	}
-	if err := b.tx.Commit(ctx, b.lastPos); err != nil {
-		b.tx = nil
-		return fmt.Errorf("commit batch at %s: %w", b.lastPos.GTID, err)
-	}
-	b.tx, b.pending, b.batchRows, b.afterDDL, b.batchTxns = nil, false, 0, false, 0
+// commitWork closes the open batch: its remaining changes and its checkpoint.
+func (b *batcher) commitWork() *work {
+	wk := b.partWork()
+	wk.commit, wk.pos, wk.from = true, b.lastPos, b.batchFrom
+	b.pending, b.batchRows, b.afterDDL, b.batchTxns = false, 0, false, 0
 	if b.isolateUntil != nil {
 		// The refused change was at most one transaction past isolateUntil: once a
-		// transaction beyond it commits, batching goes back to normal.
+		// transaction beyond it is committed, batching goes back to normal.
 		if n, err := source.TransactionsBehind(b.lastPos.Flavor, b.isolateUntil.GTID, b.lastPos.GTID); err == nil && n > 0 {
 			b.isolateUntil = nil
 		}
 	}
-	b.o.Metrics.Committed(b.batchFrom)
-	b.stats.Batches++
-	b.stats.Position, b.stats.LastEvent = b.lastPos, b.lastTime
-	return nil
+	return wk
 }
 
 func (b *batcher) maybeLog() {
@@ -351,13 +474,14 @@ func (b *batcher) maybeLog() {
 		return
 	}
 	b.lastLog = time.Now()
+	st := b.w.snapshot()
 	// Caught up (nothing pending) means no lag; otherwise the age of the last committed event.
 	lag := 0.0
-	if b.pending && !b.stats.LastEvent.IsZero() {
-		lag = time.Since(b.stats.LastEvent).Seconds()
+	if b.pending && !st.LastEvent.IsZero() {
+		lag = time.Since(st.LastEvent).Seconds()
 	}
-	b.o.Log.Info("streaming progress", "rows", b.stats.Rows, "txns", b.stats.Txns, "batches", b.stats.Batches,
-		"gtid", b.stats.Position.GTID, "lag_s", lag)
+	b.o.Log.Info("streaming progress", "rows", st.Rows, "txns", b.txns, "batches", st.Batches,
+		"gtid", st.Position.GTID, "lag_s", lag)
 }
 
 // applyError is a change the target refused (permanent); txns counts the source
