@@ -21,7 +21,8 @@ import (
 // ceilings measures, on the same machine and data as the replicator's run, what the
 // servers themselves allow: the source's full-scan read rate, PostgreSQL COPY into tables
 // with a primary key with one and with N parallel streams, and the staging-COPY-and-merge
-// upsert rate over existing keys. The replicator's figures are reported as ratios to them.
+// upsert rate of the drain's change mix. The replicator's figures are reported as ratios
+// to them.
 type ceilings struct {
 	read, copy1, copyN, merge float64
 }
@@ -50,6 +51,7 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 	}
 	load := func(parallel bool) float64 {
 		prepare()
+		pgCheckpoint(ctx, pg)
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		run := func(i int) {
@@ -79,27 +81,41 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 	c.copyN = load(true)
 	report(fmt.Sprintf("ceiling: PostgreSQL COPY, %d streams", *tables), "into tables with a primary key", "%.0f rows/s", c.copyN)
 
-	// Staging COPY and merge over existing keys spread over the whole table, as the
-	// drain's random sysbench writes are (ceiling.t1 holds every key now). The rows to
-	// merge are picked before the clock starts.
-	n := min(*rows, 200000)
+	// Staging COPY and merge of the mix the drain applies. sysbench's write_only changes
+	// keys at random in every table: an update of k (indexed), an update of c, and a
+	// delete and insert of the same id with new values, which the replicator folds into
+	// one upsert. The ceiling tables get the target's secondary index on k, so the merge
+	// maintains the same indexes; the changed rows are picked before the clock starts.
+	for i := 1; i <= *tables; i++ {
+		mustPG(ctx, pg, fmt.Sprintf("CREATE INDEX ON ceiling.t%d (k)", i))
+	}
+	n := min(*rows, 50000)
 	conn, err := pgx.Connect(ctx, benchPGURL())
 	check(err)
 	defer conn.Close(ctx)
-	var sample bytes.Buffer
-	_, err = conn.PgConn().CopyTo(ctx, &sample, fmt.Sprintf("COPY (SELECT * FROM ceiling.t1 ORDER BY random() LIMIT %d) TO STDOUT", n))
-	check(err)
-	mustPG(ctx, conn, "CREATE TEMP TABLE stage AS SELECT * FROM ceiling.t1 WITH NO DATA")
+	samples := make([]bytes.Buffer, *tables)
+	for i := range samples {
+		_, err = conn.PgConn().CopyTo(ctx, &samples[i], fmt.Sprintf(`COPY (SELECT id,
+			CASE id %% 3 WHEN 0 THEN k + 1 WHEN 1 THEN k ELSE (random() * %d)::int END,
+			CASE id %% 3 WHEN 0 THEN c ELSE left(repeat(md5(random()::text), 4), 119) END,
+			CASE id %% 3 WHEN 2 THEN left(repeat(md5(random()::text), 2), 59) ELSE pad END
+			FROM ceiling.t%d ORDER BY random() LIMIT %d) TO STDOUT`, *rows, i+1, n))
+		check(err)
+		mustPG(ctx, conn, fmt.Sprintf("CREATE TEMP TABLE stage%d AS SELECT * FROM ceiling.t%d WITH NO DATA", i+1, i+1))
+	}
+	pgCheckpoint(ctx, pg)
 	t0 := time.Now()
 	tx, err := conn.Begin(ctx)
 	check(err)
-	_, err = conn.PgConn().CopyFrom(ctx, &sample, "COPY stage FROM STDIN")
-	check(err)
-	_, err = tx.Exec(ctx, "INSERT INTO ceiling.t1 SELECT * FROM stage ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad")
-	check(err)
+	for i := range samples {
+		_, err = conn.PgConn().CopyFrom(ctx, &samples[i], fmt.Sprintf("COPY stage%d FROM STDIN", i+1))
+		check(err)
+		_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO ceiling.t%d SELECT * FROM stage%d ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad", i+1, i+1))
+		check(err)
+	}
 	check(tx.Commit(ctx))
-	c.merge = float64(n) / time.Since(t0).Seconds()
-	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d existing keys at random", n), "%.0f rows/s", c.merge)
+	c.merge = float64(n**tables) / time.Since(t0).Seconds()
+	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d keys at random in each table, changed as sysbench write_only changes them; tables indexed as the target", n), "%.0f rows/s", c.merge)
 	mustPG(ctx, pg, "DROP SCHEMA ceiling CASCADE")
 	return c
 }

@@ -4,7 +4,7 @@
 // p50/p99/max from a heartbeat row, peak RSS), and the drain of a backlog built while the
 // replicator was stopped. It prints a markdown table. It is a measurement, not a test.
 //
-//	go run ./bench -tables 4 -rows 1000000 -duration 30s
+//	go run ./bench -tables 4 -rows 1000000 -duration 30s -backlog 1000000
 package main
 
 import (
@@ -33,16 +33,19 @@ var (
 	rows         = flag.Int("rows", 1000000, "rows per table")
 	duration     = flag.Duration("duration", 30*time.Second, "sysbench write load while streaming")
 	threads      = flag.Int("threads", 4, "sysbench threads")
-	backlog      = flag.Duration("backlog", 15*time.Second, "sysbench run while the replicator is stopped (0 skips the drain)")
+	backlog      = flag.Int("backlog", 1000000, "row changes sysbench writes while the replicator is stopped, then drained (0 skips the drain)")
 	out          = flag.String("out", "", "also write the markdown table to this file")
 	keep         = flag.Bool("keep", false, "keep the source tables (skip regenerating when they exist)")
 	withPgloader = flag.Bool("pgloader", true, "also load the tables with pgloader (when installed) for comparison")
+	withPG       = flag.Bool("pg", true, "measure the PostgreSQL target (snapshot, ceilings, pgloader, streaming, drain)")
+	withES       = flag.Bool("es", true, "also measure an Elasticsearch target (skipped when REPLICATOR_ES_URL does not answer)")
 
 	myHost = env("REPLICATOR_MYSQL_HOST", "127.0.0.1")
 	myPort = env("REPLICATOR_MYSQL_PORT", "13306")
 	myRoot = env("REPLICATOR_MYSQL_ROOT_PASSWORD", "root")
 	myRepl = env("REPLICATOR_MYSQL_REPL_PASSWORD", "replicator")
 	pgURL  = env("REPLICATOR_PG_URL", "postgres://postgres@127.0.0.1:15432/postgres?sslmode=disable")
+	esURL  = env("REPLICATOR_ES_URL", "http://127.0.0.1:19200")
 )
 
 func env(k, def string) string {
@@ -79,6 +82,29 @@ func main() {
 	defer my.Close()
 	prepareSource(my)
 
+	if *withPG {
+		benchPostgres(ctx, bin, dir, my)
+	}
+
+	// 4. Elasticsearch: the same tables, snapshot and streaming.
+	if *withES {
+		benchElastic(ctx, bin, dir, my)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "| measure | value | note |\n| --- | --- | --- |\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.name, r.value, r.note)
+	}
+	fmt.Print(b.String())
+	if *out != "" {
+		check(os.WriteFile(*out, []byte(b.String()), 0o644))
+	}
+}
+
+// benchPostgres measures the PostgreSQL target: snapshot, ceilings, pgloader, streaming
+// under load and the backlog drain.
+func benchPostgres(ctx context.Context, bin, dir string, my *client.Conn) {
 	pgAdmin, err := pgx.Connect(ctx, pgURL)
 	check(err)
 	_, err = pgAdmin.Exec(ctx, "DROP DATABASE IF EXISTS bench WITH (FORCE)")
@@ -108,20 +134,24 @@ source = "bench.*"
 	check(err)
 	defer pg.Close(ctx)
 
-	// 1. Snapshot.
-	snapOut, snapRSS, snapWall := runToEnd(bin, "snapshot", "-c", cfgPath)
+	// 1. Snapshot. Every measured phase starts after a PostgreSQL checkpoint, so full-page
+	// writes weigh the same on the replicator and on the ceilings.
+	pgCheckpoint(ctx, pg)
+	cpu0 := serverCPU()
+	snapOut, snapRSS, snapWall, snapCPU := runToEnd(bin, "snapshot", "-c", cfgPath)
+	snapServers := serverCPU().sub(cpu0)
 	m := regexp.MustCompile(`(\d+) rows, ([\d.]+) MB in \S+ \((\d+) rows/s, ([\d.]+) MB/s\); .* held ([^;]+);`).FindStringSubmatch(snapOut)
 	if m == nil {
 		fatalf("unexpected snapshot output: %s", snapOut)
 	}
-	total := *tables * *rows
 	report("snapshot rows", fmt.Sprintf("%d tables x %d rows", *tables, *rows), "%s", m[1])
 	report("snapshot rows/s", "wall "+snapWall.Round(time.Millisecond).String(), "%s", m[3])
 	report("snapshot MB/s", m[2]+" MB of values", "%s", m[4])
 	report("snapshot global lock", "BACKUP STAGE BLOCK_COMMIT", "%s", m[5])
 	report("snapshot peak RSS", "", "%.0f MiB", snapRSS)
+	report("snapshot CPU", fmt.Sprintf("seconds over %.1f s: PostgreSQL, MariaDB, replicator", snapWall.Seconds()), "%.1f / %.1f / %.1f",
+		snapServers.pg, snapServers.my, snapCPU)
 	snapRate, _ := strconv.ParseFloat(m[3], 64)
-	_ = total
 
 	// 1b. Ceilings and pgloader, same data, same run.
 	ceil := measureCeilings(ctx, dir, pg)
@@ -154,7 +184,7 @@ source = "bench.*"
 	check(err)
 	defer pgLag.Close(ctx)
 	go func() { defer lagWG.Done(); lags = sampleLag(pgLag, lagStop) }()
-	writes, txPerSec := sysbench(*duration)
+	writes, txPerSec := sysbench(*duration, 0)
 	t0 := time.Now()
 	waitCaughtUp(my, pg, 10*time.Minute)
 	close(lagStop)
@@ -171,25 +201,24 @@ source = "bench.*"
 
 	// 3. Backlog drain.
 	if *backlog > 0 {
-		bw, _ := sysbench(*backlog)
+		t0 := time.Now()
+		bw, _ := sysbench(0, *backlog/4) // oltp_write_only: 4 row changes per transaction
+		built := time.Since(t0)
+		pgCheckpoint(ctx, pg)
+		cpu0 := serverCPU()
 		run = startRun(bin, cfgPath)
 		t1 := time.Now()
 		waitCaughtUp(my, pg, 20*time.Minute)
 		d := time.Since(t1)
-		report("backlog drain", fmt.Sprintf("%d row changes built in %s", bw, *backlog), "%.0f row changes/s", float64(bw)/d.Seconds())
-		report("backlog drain / merge ceiling", "target: at least 0.8", "%.2f", float64(bw)/d.Seconds()/ceil.merge)
-		report("backlog drain peak RSS", "", "%.0f MiB", run.stop())
+		cpu := serverCPU().sub(cpu0)
+		rate := float64(bw) / d.Seconds()
+		report("backlog drain", fmt.Sprintf("%d row changes (built in %s) applied in %s, from the replicator's start", bw, built.Round(time.Second), d.Round(time.Millisecond)), "%.0f row changes/s", rate)
+		report("backlog drain / merge ceiling", "target: at least 0.8", "%.2f", rate/ceil.merge)
+		rss := run.stop()
+		report("backlog drain CPU", "seconds over the drain: PostgreSQL, MariaDB, replicator", "%.1f / %.1f / %.1f", cpu.pg, cpu.my, processCPU(run.cmd))
+		report("backlog drain peak RSS", "", "%.0f MiB", rss)
 	}
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "| measure | value | note |\n| --- | --- | --- |\n")
-	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.name, r.value, r.note)
-	}
-	fmt.Print(b.String())
-	if *out != "" {
-		check(os.WriteFile(*out, []byte(b.String()), 0o644))
-	}
 }
 
 // children are replicator processes to kill if the benchmark fails.
@@ -246,8 +275,9 @@ func mustExec(my *client.Conn, stmts ...string) {
 	}
 }
 
-// runToEnd runs the replicator to completion and returns stdout, peak RSS (MiB) and wall time.
-func runToEnd(bin string, args ...string) (string, float64, time.Duration) {
+// runToEnd runs the replicator to completion and returns stdout, peak RSS (MiB), wall time
+// and CPU seconds.
+func runToEnd(bin string, args ...string) (string, float64, time.Duration, float64) {
 	cmd := exec.Command(bin, args...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -255,7 +285,7 @@ func runToEnd(bin string, args ...string) (string, float64, time.Duration) {
 	if err := cmd.Run(); err != nil {
 		fatalf("replicator %v: %v\n%s", args, err, se.String())
 	}
-	return so.String(), maxRSS(cmd), time.Since(t0)
+	return so.String(), maxRSS(cmd), time.Since(t0), processCPU(cmd)
 }
 
 func maxRSS(cmd *exec.Cmd) float64 {
@@ -376,12 +406,13 @@ func percentile(v []float64, p float64) float64 {
 	return s[i]
 }
 
-// sysbench runs oltp_write_only against the bench tables; it returns the row-changing
-// statements executed and transactions per second.
-func sysbench(d time.Duration) (int64, float64) {
+// sysbench runs oltp_write_only against the bench tables for d, or for a number of
+// transactions when events > 0; it returns the row-changing statements executed and
+// transactions per second.
+func sysbench(d time.Duration, events int) (int64, float64) {
 	cmd := exec.Command("sysbench", "oltp_write_only", "--db-driver=mysql", "--mysql-host="+myHost, "--mysql-port="+myPort,
 		"--mysql-user=root", "--mysql-password="+myRoot, "--mysql-db=bench", fmt.Sprintf("--tables=%d", *tables),
-		fmt.Sprintf("--table-size=%d", *rows), fmt.Sprintf("--threads=%d", *threads), fmt.Sprintf("--time=%d", int(d.Seconds())),
+		fmt.Sprintf("--table-size=%d", *rows), fmt.Sprintf("--threads=%d", *threads), fmt.Sprintf("--time=%d", int(d.Seconds())), fmt.Sprintf("--events=%d", events),
 		"--report-interval=0", "--rand-type=uniform", "run")
 	o, err := cmd.CombinedOutput()
 	if err != nil {
@@ -396,4 +427,59 @@ func sysbench(d time.Duration) (int64, float64) {
 	writes, _ := strconv.ParseInt(w[1], 10, 64)
 	tp, _ := strconv.ParseFloat(tps[1], 64)
 	return writes, tp
+}
+
+// pgCheckpoint flushes PostgreSQL's dirty pages, so the next phase pays full-page writes
+// from the same starting point as the others.
+func pgCheckpoint(ctx context.Context, pg *pgx.Conn) { mustPG(ctx, pg, "CHECKPOINT") }
+
+// cpuTimes are the servers' CPU seconds (user + system, their exited children included).
+type cpuTimes struct{ pg, my float64 }
+
+func (a cpuTimes) sub(b cpuTimes) cpuTimes { return cpuTimes{a.pg - b.pg, a.my - b.my} }
+
+// serverCPU reads the CPU time of the PostgreSQL server (postmaster, its live and reaped
+// backends) and of mariadbd from /proc; zeros where unreadable.
+func serverCPU() cpuTimes {
+	return cpuTimes{pg: treeCPU("postgres"), my: treeCPU("mariadbd")}
+}
+
+// treeCPU sums utime+stime over the processes named comm, plus the reaped children's
+// (cutime+cstime) of the oldest of them, the server's parent process.
+func treeCPU(comm string) float64 {
+	ents, _ := os.ReadDir("/proc")
+	var total, oldestChildren, oldestStart float64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+		if open < 0 || end < 0 || end+2 > len(st) || st[open+1:end] != comm {
+			continue
+		}
+		f := strings.Fields(st[end+2:])
+		if len(f) < 20 {
+			continue
+		}
+		num := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
+		// Fields after the name: utime 11, stime 12, cutime 13, cstime 14, starttime 19.
+		total += num(11) + num(12)
+		if start := num(19); oldestStart == 0 || start < oldestStart {
+			oldestStart, oldestChildren = start, num(13)+num(14)
+		}
+	}
+	return (total + oldestChildren) / 100 // USER_HZ
+}
+
+// processCPU is a finished child's user + system CPU seconds.
+func processCPU(cmd *exec.Cmd) float64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 }

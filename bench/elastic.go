@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+)
+
+// benchElastic measures the Elasticsearch target on the same tables: the snapshot in
+// documents/s (with the CPU each process spent, to show where the time goes), then
+// streaming under the same sysbench load, with lag from the heartbeat document.
+func benchElastic(ctx context.Context, bin, dir string, my *client.Conn) {
+	if _, err := esDo(http.MethodGet, "/", nil); err != nil {
+		log.Printf("Elasticsearch at %s does not answer (%v): skipped", esURL, err)
+		return
+	}
+	const stateIndex = "bench-replicator-state"
+	for _, idx := range append(benchIndexes(), stateIndex) {
+		_, _ = esDo(http.MethodDelete, "/"+idx+"?ignore_unavailable=true", nil)
+	}
+	cfgPath := filepath.Join(dir, "config-es.toml")
+	check(os.WriteFile(cfgPath, []byte(fmt.Sprintf(`[source]
+host = %q
+port = %s
+user = "replicator"
+password = %q
+server_id = 4298
+[source.tls]
+mode = "disabled"
+[target]
+type = "elasticsearch"
+[target.elasticsearch]
+addresses = [%q]
+[state]
+index = %q
+[log]
+format = "json"
+[[tables]]
+source = "bench.*"
+`, myHost, myPort, myRepl, esURL, stateIndex)), 0o600))
+
+	javaCPU0 := treeCPU("java")
+	cpu0 := serverCPU()
+	out, rss, wall, ownCPU := runToEnd(bin, "snapshot", "-c", cfgPath)
+	javaCPU := treeCPU("java") - javaCPU0
+	cpu := serverCPU().sub(cpu0)
+	m := regexp.MustCompile(`(\d+) rows, ([\d.]+) MB in \S+ \((\d+) rows/s, ([\d.]+) MB/s\)`).FindStringSubmatch(out)
+	if m == nil {
+		fatalf("unexpected snapshot output: %s", out)
+	}
+	report("Elasticsearch snapshot docs/s", fmt.Sprintf("%s documents, wall %s", m[1], wall.Round(time.Millisecond)), "%s", m[3])
+	report("Elasticsearch snapshot CPU", fmt.Sprintf("seconds over %.1f s: Elasticsearch, MariaDB, replicator", wall.Seconds()), "%.1f / %.1f / %.1f",
+		javaCPU, cpu.my, ownCPU)
+	report("Elasticsearch snapshot peak RSS", "replicator", "%.0f MiB", rss)
+
+	// Streaming under the same write load, lag read from the heartbeat document (a
+	// real-time GET sees the last indexed version without waiting for a refresh).
+	run := startRun(bin, cfgPath)
+	mustExec(my, "UPDATE bench.heartbeat SET ts = UTC_TIMESTAMP(6) WHERE id = 1")
+	waitCaughtUpStatus(bin, cfgPath, my, 10*time.Minute)
+	stopHB := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); heartbeat(stopHB) }()
+	var lags []float64
+	go func() { defer wg.Done(); lags = sampleLagES(stopHB) }()
+	writes, tps := sysbench(*duration, 0)
+	t0 := time.Now()
+	waitCaughtUpStatus(bin, cfgPath, my, 10*time.Minute)
+	catchUp := time.Since(t0)
+	close(stopHB)
+	wg.Wait()
+	report("Elasticsearch streaming: applied row changes/s", fmt.Sprintf("sysbench %.0f tx/s; caught up %s after the load stopped", tps, catchUp.Round(time.Millisecond)),
+		"%.0f", float64(writes)/(duration.Seconds()+catchUp.Seconds()))
+	report("Elasticsearch streaming: lag p50 / p99 / max", fmt.Sprintf("%d heartbeat samples", len(lags)), "%.3f s / %.3f s / %.3f s",
+		percentile(lags, 0.5), percentile(lags, 0.99), percentile(lags, 1))
+	report("Elasticsearch streaming peak RSS", "", "%.0f MiB", run.stop())
+	for _, idx := range append(benchIndexes(), stateIndex) {
+		_, _ = esDo(http.MethodDelete, "/"+idx+"?ignore_unavailable=true", nil)
+	}
+}
+
+func benchIndexes() []string {
+	idx := []string{"bench.heartbeat"}
+	for i := 1; i <= *tables; i++ {
+		idx = append(idx, fmt.Sprintf("bench.sbtest%d", i))
+	}
+	return idx
+}
+
+func esDo(method, path string, body []byte) ([]byte, error) {
+	req, err := http.NewRequest(method, strings.TrimRight(esURL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return b, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, b)
+	}
+	return b, err
+}
+
+// waitCaughtUpStatus polls 'replicator status' until the checkpoint covers the source's
+// position (target-neutral, unlike waitCaughtUp's direct PostgreSQL read).
+func waitCaughtUpStatus(bin, cfg string, my *client.Conn, timeout time.Duration) {
+	want := sourceGTID(my)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		out, err := exec.Command(bin, "status", "-c", cfg, "--json").Output()
+		var st struct {
+			State *struct {
+				GTID  string `json:"gtid"`
+				Phase string `json:"phase"`
+			} `json:"state"`
+		}
+		if err == nil && json.Unmarshal(out, &st) == nil && st.State != nil && st.State.Phase == "streaming" && covers(st.State.GTID, want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fatalf("Elasticsearch target did not catch up to %s within %s", want, timeout)
+}
+
+// sampleLagES reads the heartbeat document every 100 ms: lag = now - its timestamp.
+func sampleLagES(stop <-chan struct{}) []float64 {
+	var out []float64
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return out
+		case <-t.C:
+			b, err := esDo(http.MethodGet, "/bench.heartbeat/_doc/1?realtime=true", nil)
+			if err != nil {
+				continue
+			}
+			var doc struct {
+				Source struct {
+					TS string `json:"ts"`
+				} `json:"_source"`
+			}
+			if json.Unmarshal(b, &doc) != nil {
+				continue
+			}
+			if ts, err := time.Parse("2006-01-02 15:04:05.999999", doc.Source.TS); err == nil {
+				out = append(out, time.Since(ts).Seconds())
+			}
+		}
+	}
+}
