@@ -284,9 +284,18 @@ func zeroDate(v []byte) bool {
 	return string(v[0:4]) == "0000" || string(v[5:7]) == "00" || string(v[8:10]) == "00"
 }
 
-// appendCopyEscaped escapes the characters COPY's text format treats specially.
+// copySpecial marks the bytes COPY's text format reads specially.
+var copySpecial = [256]bool{'\\': true, '\n': true, '\r': true, '\t': true}
+
+// appendCopyEscaped escapes the characters COPY's text format treats specially. Runs of
+// ordinary bytes are copied whole: this is the snapshot's hottest loop.
 func appendCopyEscaped(dst, v []byte) []byte {
-	for _, b := range v {
+	start := 0
+	for i, b := range v {
+		if !copySpecial[b] {
+			continue
+		}
+		dst = append(dst, v[start:i]...)
 		switch b {
 		case '\\':
 			dst = append(dst, '\\', '\\')
@@ -296,11 +305,10 @@ func appendCopyEscaped(dst, v []byte) []byte {
 			dst = append(dst, '\\', 'r')
 		case '\t':
 			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, b)
 		}
+		start = i + 1
 	}
-	return dst
+	return append(dst, v[start:]...)
 }
 
 // appendBits renders the low width bits of the big-endian value v as binary digits.

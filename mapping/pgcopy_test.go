@@ -94,3 +94,40 @@ func TestPGTypes(t *testing.T) {
 		t.Error("unknown type: no error")
 	}
 }
+
+func TestAppendCopyEscaped(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"", ""},
+		{"plain text, no escapes", "plain text, no escapes"},
+		{"\\", `\\`},
+		{"\t\n\r\\", `\t\n\r\\`},
+		{"\ta", `\ta`},
+		{"a\n", `a\n`},
+		{"a\\\\b", `a\\\\b`},
+		{"é\t😀\nend", `é\t😀\nend`},
+	}
+	for _, tc := range cases {
+		if got := string(appendCopyEscaped([]byte("pre|"), []byte(tc.in))); got != "pre|"+tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, "pre|"+tc.want)
+		}
+	}
+}
+
+// BenchmarkPGEncoderSysbenchRow encodes a sysbench row (int, int, char(120), char(60)), the
+// snapshot benchmark's shape.
+func BenchmarkPGEncoderSysbenchRow(b *testing.B) {
+	cols := []*schema.Column{{Name: "id", DataType: "int"}, {Name: "k", DataType: "int"},
+		{Name: "c", DataType: "char", CharLength: 120}, {Name: "pad", DataType: "char", CharLength: 60}}
+	e := NewPGEncoder(cols)
+	row := change.Row{[]byte("123456"), []byte("499731"),
+		[]byte("00000123456-e10adc3949ba59abbe56e057f20f883e-e10adc3949ba59abbe56e057f20f883f-7c4a8d09ca3762af61e59"),
+		[]byte("fcea920f7412b5da7be0cf42b8c93759-7c4a8d09ca3762af61e595209")}
+	var buf []byte
+	b.SetBytes(int64(len(row[0]) + len(row[1]) + len(row[2]) + len(row[3])))
+	for i := 0; i < b.N; i++ {
+		var err error
+		if buf, err = e.AppendRow(buf[:0], row); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
