@@ -93,29 +93,35 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 	conn, err := pgx.Connect(ctx, benchPGURL())
 	check(err)
 	defer conn.Close(ctx)
-	samples := make([]bytes.Buffer, *tables)
-	for i := range samples {
-		_, err = conn.PgConn().CopyTo(ctx, &samples[i], fmt.Sprintf(`COPY (SELECT id,
-			CASE id %% 3 WHEN 0 THEN k + 1 WHEN 1 THEN k ELSE (random() * %d)::int END,
-			CASE id %% 3 WHEN 0 THEN c ELSE left(repeat(md5(random()::text), 4), 119) END,
-			CASE id %% 3 WHEN 2 THEN left(repeat(md5(random()::text), 2), 59) ELSE pad END
-			FROM ceiling.t%d ORDER BY random() LIMIT %d) TO STDOUT`, *rows, i+1, n))
-		check(err)
-		mustPG(ctx, conn, fmt.Sprintf("CREATE TEMP TABLE stage%d AS SELECT * FROM ceiling.t%d WITH NO DATA", i+1, i+1))
+	for i := 1; i <= *tables; i++ {
+		mustPG(ctx, conn, fmt.Sprintf("CREATE TEMP TABLE stage%d AS SELECT * FROM ceiling.t%d WITH NO DATA", i, i))
 	}
-	pgCheckpoint(ctx, pg)
-	t0 := time.Now()
-	tx, err := conn.Begin(ctx)
-	check(err)
-	for i := range samples {
-		_, err = conn.PgConn().CopyFrom(ctx, &samples[i], fmt.Sprintf("COPY stage%d FROM STDIN", i+1))
+	// The best of two rounds (different keys): one round lasts a few seconds, and the
+	// ceiling should be what the server manages, not its worst moment.
+	for round := 0; round < 2; round++ {
+		samples := make([]bytes.Buffer, *tables)
+		for i := range samples {
+			_, err = conn.PgConn().CopyTo(ctx, &samples[i], fmt.Sprintf(`COPY (SELECT id,
+				CASE id %% 3 WHEN 0 THEN k + 1 WHEN 1 THEN k ELSE (random() * %d)::int END,
+				CASE id %% 3 WHEN 0 THEN c ELSE left(repeat(md5(random()::text), 4), 119) END,
+				CASE id %% 3 WHEN 2 THEN left(repeat(md5(random()::text), 2), 59) ELSE pad END
+				FROM ceiling.t%d ORDER BY random() LIMIT %d) TO STDOUT`, *rows, i+1, n))
+			check(err)
+		}
+		pgCheckpoint(ctx, pg)
+		t0 := time.Now()
+		tx, err := conn.Begin(ctx)
 		check(err)
-		_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO ceiling.t%d SELECT * FROM stage%d ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad", i+1, i+1))
-		check(err)
+		for i := range samples {
+			_, err = conn.PgConn().CopyFrom(ctx, &samples[i], fmt.Sprintf("COPY stage%d FROM STDIN", i+1))
+			check(err)
+			_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO ceiling.t%d SELECT * FROM stage%d ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad; TRUNCATE stage%d", i+1, i+1, i+1))
+			check(err)
+		}
+		check(tx.Commit(ctx))
+		c.merge = max(c.merge, float64(n**tables)/time.Since(t0).Seconds())
 	}
-	check(tx.Commit(ctx))
-	c.merge = float64(n**tables) / time.Since(t0).Seconds()
-	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d keys at random in each table, changed as sysbench write_only changes them; tables indexed as the target", n), "%.0f rows/s", c.merge)
+	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d keys at random in each table, changed as sysbench write_only changes them; tables indexed as the target; best of 2", n), "%.0f rows/s", c.merge)
 	mustPG(ctx, pg, "DROP SCHEMA ceiling CASCADE")
 	return c
 }

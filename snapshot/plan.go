@@ -7,6 +7,7 @@ package snapshot
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/replicator/replicator/change"
@@ -79,8 +80,11 @@ type TableProgress struct {
 	Estimate  int64
 }
 
-// planChunks splits a table on its first key column when that is an integer, walking the
-// primary key index so chunks hold about chunkRows rows each however the keys are spread.
+// planChunks splits a table on its first key column when that is an integer, so chunks
+// hold about chunkRows rows each. Dense keys (the usual AUTO_INCREMENT) are split into
+// equal ranges between MIN and MAX, which the server answers from the index ends; sparse
+// or skewed keys are split by walking the key index, which reads the whole index (in
+// InnoDB, the whole table) and so is kept for the tables that need it.
 func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimate int64, chunkRows int) ([]Chunk, error) {
 	whole := []Chunk{{ID: 0}}
 	if len(t.Key) == 0 || estimate < int64(chunkRows)*3/2 || !isInteger(t.Columns[t.Key[0]].DataType) {
@@ -88,6 +92,19 @@ func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimat
 	}
 	k := source.QuoteIdent(t.Columns[t.Key[0]].Name)
 	tbl := source.QuoteTable(t.Schema, t.Name)
+	ends, err := conn.QueryStrings(ctx, fmt.Sprintf("SELECT MIN(%s), MAX(%s) FROM %s", k, k, tbl))
+	if err != nil {
+		return nil, fmt.Errorf("plan chunks of %s: %w", t.QualifiedName(), err)
+	}
+	if len(ends) == 1 && ends[0][0] != nil && ends[0][1] != nil {
+		lo, err1 := strconv.ParseInt(*ends[0][0], 10, 64)
+		hi, err2 := strconv.ParseInt(*ends[0][1], 10, 64)
+		if err1 == nil && err2 == nil {
+			if chunks := evenChunks(lo, hi, estimate, chunkRows); chunks != nil {
+				return chunks, nil
+			}
+		}
+	}
 	var bounds []int64
 	var last *int64
 	for {
@@ -121,6 +138,33 @@ func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimat
 		lo = &bounds[i]
 	}
 	return append(chunks, Chunk{ID: len(bounds), Lo: lo}), nil
+}
+
+// evenChunks splits the keys lo..hi into ranges holding about chunkRows of the estimated
+// rows each, or returns nil when the keys are too sparse for that (fewer than one row per
+// two key values) or the span overflows: such tables are planned by walking their index.
+// The first and last ranges are open, so rows written below lo or above hi later are
+// still read.
+func evenChunks(lo, hi, estimate int64, chunkRows int) []Chunk {
+	if hi < lo || lo == math.MinInt64 || estimate <= 0 || chunkRows <= 0 {
+		return nil
+	}
+	span := uint64(hi-lo) + 1
+	if hi-lo < 0 || span > 2*uint64(estimate) {
+		return nil
+	}
+	width := int64((span*uint64(chunkRows) + uint64(estimate) - 1) / uint64(estimate))
+	var chunks []Chunk
+	var prev *int64
+	for b := lo - 1 + width; b < hi; b += width {
+		bound := b
+		chunks = append(chunks, Chunk{ID: len(chunks), Lo: prev, Hi: &bound})
+		prev = &bound
+		if b > hi-width { // the next step would pass hi (or overflow)
+			break
+		}
+	}
+	return append(chunks, Chunk{ID: len(chunks), Lo: prev})
 }
 
 func isInteger(dataType string) bool {

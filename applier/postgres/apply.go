@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -47,6 +46,8 @@ type streamConn struct {
 	plans  map[*schema.Table]*tablePlan
 	staged map[string]bool // staging tables created in this session
 	seq    int
+	// copyBuf holds one staging COPY's rows; reused, as batches follow each other.
+	copyBuf bytes.Buffer
 }
 
 // Begin implements pipeline.Applier.
@@ -112,7 +113,8 @@ func (b *batchTx) Apply(ctx context.Context, changes []pipeline.TableChanges) er
 
 // copyRows streams rows (projected to idx) into a staging table with COPY.
 func (b *batchTx) copyRows(ctx context.Context, copySQL string, enc *mapping.PGEncoder, idx []int, rows []change.Row) error {
-	var buf bytes.Buffer
+	buf := &b.sc.copyBuf
+	buf.Reset()
 	proj := make(change.Row, len(idx))
 	line := b.buf[:0]
 	for _, r := range rows {
@@ -126,7 +128,7 @@ func (b *batchTx) copyRows(ctx context.Context, copySQL string, enc *mapping.PGE
 		buf.Write(line)
 	}
 	b.buf = line
-	if _, err := b.sc.conn.PgConn().CopyFrom(ctx, bufio.NewReader(&buf), copySQL); err != nil {
+	if _, err := b.sc.conn.PgConn().CopyFrom(ctx, buf, copySQL); err != nil {
 		return classify(err)
 	}
 	return nil

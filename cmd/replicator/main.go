@@ -141,6 +141,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	// REPLICATOR_MEMPROFILE=file writes, at exit, where the command allocated (the allocs
+	// profile: go tool pprof -sample_index=alloc_space).
+	if path := os.Getenv("REPLICATOR_MEMPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	err := cmd.run(ctx, env)
 	switch {
 	case err == nil:
