@@ -66,8 +66,7 @@ source = "bench.*"
 		javaCPU, cpu.my, ownCPU)
 	report("Elasticsearch snapshot peak RSS", "replicator", "%.0f MiB", rss)
 
-	// Streaming under the same write load, lag read from the heartbeat document (a
-	// real-time GET sees the last indexed version without waiting for a refresh).
+	// Streaming under the same write load, lag read from the heartbeat document.
 	run := startRun(bin, cfgPath)
 	mustExec(my, "UPDATE bench.heartbeat SET ts = UTC_TIMESTAMP(6) WHERE id = 1")
 	waitCaughtUpStatus(bin, cfgPath, my, 10*time.Minute)
@@ -76,7 +75,7 @@ source = "bench.*"
 	wg.Add(2)
 	go func() { defer wg.Done(); heartbeat(stopHB) }()
 	var lags []float64
-	go func() { defer wg.Done(); lags = sampleLagES(stopHB) }()
+	go func() { defer wg.Done(); lags = sampleLag(stopHB, readHeartbeatES) }()
 	writes, tps := sysbench(*duration, 0)
 	t0 := time.Now()
 	waitCaughtUpStatus(bin, cfgPath, my, 10*time.Minute)
@@ -141,31 +140,20 @@ func waitCaughtUpStatus(bin, cfg string, my *client.Conn, timeout time.Duration)
 	fatalf("Elasticsearch target did not catch up to %s within %s", want, timeout)
 }
 
-// sampleLagES reads the heartbeat document every 100 ms: lag = now - its timestamp.
-func sampleLagES(stop <-chan struct{}) []float64 {
-	var out []float64
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return out
-		case <-t.C:
-			b, err := esDo(http.MethodGet, "/bench.heartbeat/_doc/1?realtime=true", nil)
-			if err != nil {
-				continue
-			}
-			var doc struct {
-				Source struct {
-					TS string `json:"ts"`
-				} `json:"_source"`
-			}
-			if json.Unmarshal(b, &doc) != nil {
-				continue
-			}
-			if ts, err := time.Parse("2006-01-02 15:04:05.999999", doc.Source.TS); err == nil {
-				out = append(out, time.Since(ts).Seconds())
-			}
-		}
+// readHeartbeatES reads the heartbeat document's timestamp (a real-time GET sees the last
+// indexed version without waiting for a refresh).
+func readHeartbeatES() (time.Time, error) {
+	b, err := esDo(http.MethodGet, "/bench.heartbeat/_doc/1?realtime=true", nil)
+	if err != nil {
+		return time.Time{}, err
 	}
+	var doc struct {
+		Source struct {
+			TS string `json:"ts"`
+		} `json:"_source"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse("2006-01-02 15:04:05.999999", doc.Source.TS)
 }

@@ -183,7 +183,13 @@ source = "bench.*"
 	pgLag, err := pgx.Connect(ctx, strings.Replace(pgURL, "/postgres?", "/bench?", 1))
 	check(err)
 	defer pgLag.Close(ctx)
-	go func() { defer lagWG.Done(); lags = sampleLag(pgLag, lagStop) }()
+	go func() {
+		defer lagWG.Done()
+		lags = sampleLag(lagStop, func() (ts time.Time, err error) {
+			err = pgLag.QueryRow(context.Background(), "SELECT ts FROM bench.heartbeat WHERE id = 1").Scan(&ts)
+			return ts, err
+		})
+	}()
 	writes, txPerSec := sysbench(*duration, 0)
 	t0 := time.Now()
 	waitCaughtUp(my, pg, 10*time.Minute)
@@ -282,17 +288,52 @@ func runToEnd(bin string, args ...string) (string, float64, time.Duration, float
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
+	check(cmd.Start())
+	peak := watchRSS(cmd.Process.Pid)
+	if err := cmd.Wait(); err != nil {
 		fatalf("replicator %v: %v\n%s", args, err, se.String())
 	}
-	return so.String(), maxRSS(cmd), time.Since(t0), processCPU(cmd)
+	return so.String(), peak(), time.Since(t0), processCPU(cmd)
 }
 
-func maxRSS(cmd *exec.Cmd) float64 {
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024
+// watchRSS samples the process's peak RSS (VmHWM) every 50 ms until it exits; the
+// returned function gives the last sample in MiB. The rusage of a child cannot be used:
+// Linux counts in it the parent's RSS at the moment of exec.
+func watchRSS(pid int) func() float64 {
+	var mu sync.Mutex
+	var peak float64
+	go func() {
+		for {
+			v, ok := vmHWM(pid)
+			if !ok {
+				return
+			}
+			mu.Lock()
+			peak = max(peak, v)
+			mu.Unlock()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
 	}
-	return 0
+}
+
+// vmHWM reads a live process's peak resident set size in MiB.
+func vmHWM(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return kb / 1024, err == nil
+		}
+	}
+	return 0, false
 }
 
 type running struct {
@@ -308,13 +349,15 @@ func startRun(bin, cfg string) *running {
 	return r
 }
 
-// stop ends the replicator with SIGTERM and returns its peak RSS in MiB.
+// stop ends the replicator with SIGTERM and returns its peak RSS in MiB, read just
+// before the signal.
 func (r *running) stop() float64 {
+	peak, _ := vmHWM(r.cmd.Process.Pid)
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	if err := r.cmd.Wait(); err != nil {
 		fatalf("replicator run: %v\n%s", err, r.log.String())
 	}
-	return maxRSS(r.cmd)
+	return peak
 }
 
 func sourceGTID(my *client.Conn) string {
@@ -356,8 +399,9 @@ func heartbeat(stop <-chan struct{}) {
 	}
 }
 
-// sampleLag reads the replicated heartbeat every 100 ms: lag = now - its timestamp.
-func sampleLag(pg *pgx.Conn, stop <-chan struct{}) []float64 {
+// sampleLag reads the replicated heartbeat every 100 ms with read: lag = now - its
+// timestamp.
+func sampleLag(stop <-chan struct{}, read func() (time.Time, error)) []float64 {
 	var out []float64
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -366,8 +410,7 @@ func sampleLag(pg *pgx.Conn, stop <-chan struct{}) []float64 {
 		case <-stop:
 			return out
 		case <-t.C:
-			var ts time.Time
-			if err := pg.QueryRow(context.Background(), "SELECT ts FROM bench.heartbeat WHERE id = 1").Scan(&ts); err == nil {
+			if ts, err := read(); err == nil {
 				out = append(out, time.Since(ts).Seconds())
 			}
 		}
