@@ -296,3 +296,24 @@ func TestApplyStreamStopCommitsCompleteTransactions(t *testing.T) {
 		t.Fatal("half a transaction was committed")
 	}
 }
+
+func TestApplyStreamFlushIntervalGathersTransactions(t *testing.T) {
+	f := &fakeApplier{rows: map[string]string{}}
+	var evs []change.Event
+	for n := 1; n <= 40; n++ {
+		evs = append(evs, txn(n, "v")...)
+	}
+	o := testOptions(f, 1000)
+	o.Config.Apply.FlushInterval.Duration = 50 * time.Millisecond
+	// 40 transactions 5 ms apart: an idle target would take each one alone without the
+	// interval; with it, a batch gathers about 10.
+	if _, err := applyStream(context.Background(), o, pos(0), nil, feedPaced(evs, 5*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.rows) != 40 || f.commits[len(f.commits)-1].pos.GTID != "0-1-40" {
+		t.Fatalf("%d rows, last checkpoint %v", len(f.rows), f.commits[len(f.commits)-1].pos)
+	}
+	if len(f.commits) < 2 || len(f.commits) > 10 {
+		t.Errorf("%d commits for 40 transactions over about 200 ms with flush_interval 50ms", len(f.commits))
+	}
+}

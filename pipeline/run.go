@@ -347,13 +347,18 @@ type batcher struct {
 func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
 	b.boundary = true
 	linger := b.o.Config.Apply.FlushInterval.Duration
-	tick := time.NewTicker(min(max(linger/2, 10*time.Millisecond), time.Second))
+	// The ticker re-checks a lingering batch; without linger it only paces the progress log.
+	every := time.Second
+	if linger > 0 {
+		every = min(max(linger/2, 10*time.Millisecond), time.Second)
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		// Only a batch ending at a transaction boundary can be handed over; a nil channel
 		// keeps the worker's offer out of the select otherwise.
 		var ready <-chan struct{}
-		if b.pending && b.boundary && time.Since(b.batchFrom) >= linger {
+		if b.pending && b.boundary && (linger == 0 || time.Since(b.batchFrom) >= linger) {
 			ready = b.w.ready
 		}
 		select {
