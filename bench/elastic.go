@@ -46,11 +46,13 @@ type = "elasticsearch"
 addresses = [%q]
 [state]
 index = %q
+[apply]
+flush_interval = %q
 [log]
 format = "json"
 [[tables]]
 source = "bench.*"
-`, myHost, myPort, myRepl, esURL, stateIndex)), 0o600))
+`, myHost, myPort, myRepl, esURL, stateIndex, esFlush.String())), 0o600))
 
 	javaCPU0 := treeCPU("java")
 	cpu0 := serverCPU()
