@@ -69,6 +69,10 @@ source = "bench.*"
 	report("Elasticsearch snapshot peak RSS", "replicator", "%.0f MiB", rss)
 
 	// Streaming under the same write load, lag read from the heartbeat document.
+	if *esSettle > 0 {
+		log.Printf("letting Elasticsearch settle for %s after the load", *esSettle)
+		time.Sleep(*esSettle)
+	}
 	run := startRun(bin, cfgPath)
 	mustExec(my, "UPDATE bench.heartbeat SET ts = UTC_TIMESTAMP(6) WHERE id = 1")
 	waitCaughtUpStatus(bin, cfgPath, my, 10*time.Minute)
