@@ -317,3 +317,32 @@ func TestApplyStreamFlushIntervalGathersTransactions(t *testing.T) {
 		t.Errorf("%d commits for 40 transactions over about 200 ms with flush_interval 50ms", len(f.commits))
 	}
 }
+
+func TestApplyStreamStopWhileAFullBatchWaits(t *testing.T) {
+	// batch_rows 1: every transaction is a full batch and waits for a 300 ms target.
+	f := &fakeApplier{rows: map[string]string{}, delay: 300 * time.Millisecond}
+	ch := make(chan change.Event)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := applyStream(ctx, testOptions(f, 1), pos(0), nil, ch)
+		done <- err
+	}()
+	for n := 1; n <= 2; n++ {
+		for _, e := range txn(n, fmt.Sprint(n)) {
+			ch <- e
+		}
+	}
+	// Transaction 1 is being applied; transaction 2 waits for the worker. A stop now
+	// still commits both: neither the in-flight batch nor the waiting one is thrown away.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("stop returned %v", err)
+	}
+	if len(f.rows) != 2 || f.rows["2.0"] != "2" {
+		t.Fatalf("rows %v, want transactions 1 and 2", f.rows)
+	}
+	if last := f.commits[len(f.commits)-1].pos.GTID; last != "0-1-2" {
+		t.Fatalf("checkpoint %s, want 0-1-2", last)
+	}
+}

@@ -367,6 +367,9 @@ func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
 				return b.stop()
 			}
 			if err := b.handle(ctx, &ev); err != nil {
+				if errors.Is(err, errStopping) {
+					return nil
+				}
 				return err
 			}
 		case <-ready:
@@ -405,6 +408,27 @@ func (b *batcher) handOff(ctx context.Context, wk *work) error {
 	}
 }
 
+// errStopping ends the loop cleanly: the stop came while a batch waited for the worker.
+var errStopping = errors.New("stopping")
+
+// give hands wk to the worker. A stop while it waits still hands over a complete batch
+// (within 15 s), so a clean stop keeps what was read, as stop does; a part of an open
+// transaction is abandoned (read again on restart). Either way the loop then ends.
+func (b *batcher) give(ctx context.Context, wk *work) error {
+	err := b.handOff(ctx, wk)
+	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+		return err
+	}
+	if wk.commit {
+		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := b.handOff(cctx, wk); err != nil {
+			return err
+		}
+	}
+	return errStopping
+}
+
 func (b *batcher) open(ev *change.Event) {
 	if !b.pending {
 		b.pending, b.batchFrom = true, time.Now()
@@ -422,7 +446,7 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		b.batchRows++
 		if b.fold.rows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
 			// A large transaction: its rows so far go into the open target transaction.
-			return b.handOff(ctx, b.partWork())
+			return b.give(ctx, b.partWork())
 		}
 	case change.DDL:
 		sc, ok := ev.DDL.(*SchemaChange)
@@ -433,7 +457,7 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		wk := b.partWork()
 		wk.schema, wk.ddlGTID, wk.ddlText = sc, ev.GTID, ev.Query
 		b.boundary, b.afterDDL = false, true
-		return b.handOff(ctx, wk)
+		return b.give(ctx, wk)
 	case change.Commit:
 		b.open(ev)
 		b.boundary = true
@@ -443,7 +467,7 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		// A schema change commits at once: later batches are built against the new
 		// schema. A full batch waits for the worker.
 		if b.isolateUntil != nil || b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
-			return b.handOff(ctx, b.commitWork())
+			return b.give(ctx, b.commitWork())
 		}
 	}
 	return nil
