@@ -26,6 +26,8 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/source"
 )
 
 var (
@@ -419,26 +421,11 @@ func sampleLag(stop <-chan struct{}, read func() (time.Time, error)) []float64 {
 	}
 }
 
-// covers reports whether MariaDB GTID position got has reached want in every domain.
+// covers reports whether the MariaDB GTID position got has reached want, with the
+// replicator's own comparison.
 func covers(got, want string) bool {
-	seq := func(pos string) map[string]int64 {
-		m := map[string]int64{}
-		for _, g := range strings.Split(pos, ",") {
-			p := strings.Split(strings.TrimSpace(g), "-")
-			if len(p) == 3 {
-				n, _ := strconv.ParseInt(p[2], 10, 64)
-				m[p[0]] = n
-			}
-		}
-		return m
-	}
-	have := seq(got)
-	for d, n := range seq(want) {
-		if have[d] < n {
-			return false
-		}
-	}
-	return true
+	ok, err := source.Covers(source.MariaDB, got, want)
+	return err == nil && ok
 }
 
 func percentile(v []float64, p float64) float64 {

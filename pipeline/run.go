@@ -64,10 +64,10 @@ type Options struct {
 	OnError func(err error, transient bool)
 }
 
-// Stats are counters of a running pipeline.
+// Stats are counters of a running pipeline; Position (with its source time) is the last
+// committed checkpoint.
 type Stats struct {
 	Rows, Batches int64
-	LastEvent     time.Time
 	Position      change.Position
 }
 
@@ -200,7 +200,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 		default:
 		}
 	}
-	return w.batches(), err
+	return w.snapshot().Batches, err
 }
 
 // work is one step handed from the batcher to the worker, done in order on the worker's
@@ -305,15 +305,9 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 	w.o.Metrics.Committed(wk.from)
 	w.mu.Lock()
 	w.stats.Batches++
-	w.stats.Position, w.stats.LastEvent = wk.pos, wk.pos.Time
+	w.stats.Position = wk.pos
 	w.mu.Unlock()
 	return nil
-}
-
-func (w *worker) batches() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.stats.Batches
 }
 
 func (w *worker) snapshot() Stats {
@@ -506,8 +500,8 @@ func (b *batcher) maybeLog() {
 	st := b.w.snapshot()
 	// Caught up (nothing pending) means no lag; otherwise the age of the last committed event.
 	lag := 0.0
-	if b.pending && !st.LastEvent.IsZero() {
-		lag = time.Since(st.LastEvent).Seconds()
+	if b.pending && !st.Position.Time.IsZero() {
+		lag = time.Since(st.Position.Time).Seconds()
 	}
 	b.o.Log.Info("streaming progress", "rows", st.Rows, "txns", b.txns, "batches", st.Batches,
 		"gtid", st.Position.GTID, "lag_s", lag)
