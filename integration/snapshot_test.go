@@ -106,3 +106,54 @@ func TestSnapshotRefusesNonEmptyTarget(t *testing.T) {
 	}
 	assertTableEqual(t, my, pg, "it_exist", "t", "it_exist", "t")
 }
+
+// TestSnapshotChunkPlans covers both ways integer keys are split: dense keys (positive and
+// negative) by equal ranges between MIN and MAX, sparse keys by walking the key index. Every
+// row must land in exactly one chunk.
+func TestSnapshotChunkPlans(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_chunks"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE dense (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO dense SELECT seq, seq % 97 FROM seq_1_to_20000",
+		"CREATE TABLE neg (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO neg SELECT CAST(seq AS SIGNED) - 10001, seq % 89 FROM seq_1_to_20000",
+		"CREATE TABLE sparse (id BIGINT PRIMARY KEY, v INT)",
+		"INSERT INTO sparse SELECT seq * 1000, seq % 83 FROM seq_1_to_20000",
+		// The plans start from the row estimates.
+		"ANALYZE TABLE dense, neg, sparse")
+	url := freshPGDatabase(t)
+	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
+[snapshot]
+chunk_rows = 2000
+parallelism = 2
+[[tables]]
+source = "it_chunks.*"
+`))
+	res := runCLI(t, 2*time.Minute, "snapshot", "-c", cfg)
+	if res.code != 0 {
+		t.Fatalf("snapshot failed (exit %d): %s\n%s", res.code, res.stdout, tail(res.stderr, 30))
+	}
+	pg := pgConnect(t, url)
+	ctx := context.Background()
+	for _, tbl := range []string{"dense", "neg", "sparse"} {
+		if n := assertTableEqual(t, my, pg, db, tbl, db, tbl); n != 20000 {
+			t.Errorf("%s: compared %d rows, want 20000", tbl, n)
+		}
+		var chunks, rows, biggest int
+		var offGrid int
+		if err := pg.QueryRow(ctx, `SELECT count(*), sum(rows), max(rows), count(*) FILTER (WHERE hi % 1000 <> 0)
+			FROM _replicator.snapshot_chunks WHERE source_table = $1`, db+"."+tbl).Scan(&chunks, &rows, &biggest, &offGrid); err != nil {
+			t.Fatal(err)
+		}
+		if chunks < 6 || rows != 20000 || biggest > 3*2000 {
+			t.Errorf("%s: %d chunks holding %d rows, the largest %d; want about 10 of about 2000", tbl, chunks, rows, biggest)
+		}
+		// Walked bounds are keys that exist (multiples of 1000 here); equal ranges over this
+		// span would not be.
+		if tbl == "sparse" && offGrid != 0 {
+			t.Errorf("sparse: %d chunk bounds are not existing keys: the index was not walked", offGrid)
+		}
+	}
+}
