@@ -12,6 +12,13 @@ type Position struct {
 	// Time is when the source wrote the transaction ending here, when known: information
 	// for lag reporting, not part of the position's identity.
 	Time time.Time
+	// Seq counts the source transactions along the stream: each transaction end read
+	// after a checkpoint gets the checkpoint's Seq plus one. It grows with the stream
+	// order whatever the GTIDs say (MariaDB with gtid_strict_mode off may write a lower
+	// sequence number after a higher one), and a replay from a checkpoint numbers the
+	// same transactions the same way. Targets that version writes (Elasticsearch) store
+	// it with the checkpoint; 0 means not counted yet.
+	Seq uint64
 }
 
 func (p Position) String() string { return p.GTID }

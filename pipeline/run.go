@@ -455,7 +455,9 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 	case change.Commit:
 		b.open(ev)
 		b.boundary = true
-		b.lastPos, b.lastGTID = ev.Pos, ev.GTID
+		pos := ev.Pos
+		pos.Seq = b.lastPos.Seq + 1
+		b.lastPos, b.lastGTID = pos, ev.GTID
 		b.txns++
 		b.batchTxns++
 		// A schema change commits at once: later batches are built against the new
