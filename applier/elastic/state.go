@@ -125,15 +125,29 @@ func (s *State) chunkID(src string, id int) string {
 	return "chunk-" + s.name + "-" + src + "-" + strconv.Itoa(id)
 }
 
-// ensure creates the state index unless it exists.
+// ensure creates the state index unless it exists. Two replicators (or a replicator and
+// another command) may create it at the same moment: the one that loses gets
+// resource_already_exists_exception, which is success, but the index may not have its
+// primary shard yet, so it waits for that before anything reads or writes the state.
 func (s *State) ensure(ctx context.Context) error {
 	_, err := call(ctx, s.es, http.MethodPut, "/"+url.PathEscape(s.index), nil, []byte(stateMapping), nil)
-	if err != nil {
-		var he *httpError
-		if errors.As(err, &he) && he.Type == "resource_already_exists_exception" {
-			return nil
-		}
+	if err == nil {
+		return nil // the create request itself waits for the primary shard
+	}
+	var he *httpError
+	if !errors.As(err, &he) || he.Type != "resource_already_exists_exception" {
 		return fmt.Errorf("create state index %s: %w", s.index, err)
+	}
+	q := url.Values{"wait_for_status": {"yellow"}, "timeout": {"30s"}}
+	var health struct {
+		TimedOut bool   `json:"timed_out"`
+		Status   string `json:"status"`
+	}
+	if _, err := call(ctx, s.es, http.MethodGet, "/_cluster/health/"+url.PathEscape(s.index), q, nil, &health, http.StatusRequestTimeout); err != nil {
+		return fmt.Errorf("wait for state index %s: %w", s.index, err)
+	}
+	if health.TimedOut {
+		return fmt.Errorf("state index %s exists but is %s after 30s: its primary shard is not allocated (GET _cluster/allocation/explain tells why)", s.index, health.Status)
 	}
 	return nil
 }

@@ -51,6 +51,16 @@ type tablePlan struct {
 // Open connects to the cluster, learns which field types it has, and makes sure the
 // state index exists.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, log, true)
+}
+
+// OpenReadOnly connects to the cluster without creating the state index, for commands
+// that only read it ('status'); a missing state index reads as no checkpoint.
+func OpenReadOnly(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, log, false)
+}
+
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool) (*Target, error) {
 	es, err := NewClient(cfg.Target.Elasticsearch)
 	if err != nil {
 		return nil, err
@@ -63,6 +73,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, e
 		state: &State{es: es, index: cfg.State.Index, name: cfg.State.Name}}
 	t.opts.UnsignedLong = t.hasFieldType(ctx, "unsigned_long")
 	log.Debug("Elasticsearch target", "version", info.Version.Number, "cluster", info.ClusterName, "unsigned_long", t.opts.UnsignedLong)
+	if !ensure {
+		return t, nil
+	}
 	if err := t.state.ensure(ctx); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,9 @@ func (t *Target) RecordError(ctx context.Context, msg string) error {
 // Status reads the checkpoint, the snapshot progress and the last error.
 func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 	s := t.state
+	if ok, err := s.exists(ctx); err != nil || !ok {
+		return nil, err // a target opened read-only may have no state yet
+	}
 	st := &status.Target{}
 	var lastErr *string
 	err := t.pool.QueryRow(ctx, "SELECT flavor, gtid, phase, updated_at, source_time, last_error, last_error_at FROM "+s.ident("checkpoint")+" WHERE name = $1", s.name).

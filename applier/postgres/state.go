@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,9 +40,12 @@ type Checkpoint struct {
 
 func (s *State) ident(table string) string { return pgx.Identifier{s.schema, table}.Sanitize() }
 
-// ensure creates the state schema and tables.
-func (s *State) ensure(ctx context.Context) error {
-	stmts := []string{
+// stateStatements create the state schema and its tables, and bring an older state up to
+// date. Each is idempotent; ensure runs them in order, in one transaction, whenever their
+// fingerprint is not the one recorded on the checkpoint table, so adding a table or a
+// column is one more statement here.
+func (s *State) stateStatements() []string {
+	return []string{
 		"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{s.schema}.Sanitize(),
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("checkpoint") + ` (
 			name text PRIMARY KEY,
@@ -74,13 +80,82 @@ func (s *State) ensure(ctx context.Context) error {
 			definition jsonb,
 			PRIMARY KEY (name, seq))`,
 	}
+}
+
+// stateFingerprint names one version of the state statements; it is kept as the comment
+// of the checkpoint table.
+func stateFingerprint(stmts []string) string {
+	h := sha256.New()
 	for _, q := range stmts {
-		if _, err := s.pool.Exec(ctx, q); err != nil {
-			return fmt.Errorf("create state schema %s: %w", s.schema, err)
+		h.Write([]byte(q))
+		h.Write([]byte{0})
+	}
+	return "replicator state " + hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// stateFingerprintNow returns the fingerprint recorded on the checkpoint table, "" when
+// the state does not exist (or predates fingerprints).
+func (s *State) stateFingerprintNow(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (string, error) {
+	var fp *string
+	err := q.QueryRow(ctx, "SELECT obj_description(to_regclass($1), 'pg_class')", s.ident("checkpoint")).Scan(&fp)
+	if err != nil {
+		return "", fmt.Errorf("read the state schema %s: %w", s.schema, err)
+	}
+	if fp == nil {
+		return "", nil
+	}
+	return *fp, nil
+}
+
+// exists reports whether the state schema holds a checkpoint table, for the read-only
+// commands that must not create it.
+func (s *State) exists(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", s.ident("checkpoint")).Scan(&ok); err != nil {
+		return false, fmt.Errorf("read the state schema %s: %w", s.schema, err)
+	}
+	return ok, nil
+}
+
+// ensure creates the state schema and tables, or brings them up to date. Concurrent
+// CREATE ... IF NOT EXISTS is not safe in PostgreSQL (two sessions both find the name free
+// and one fails on a catalog unique index), so the statements run in one transaction
+// holding a transaction-level advisory lock named after the state schema: a second
+// replicator starting at the same moment waits, then finds everything in place. When the
+// recorded fingerprint is current nothing is locked or altered at all, so opening a
+// target never waits behind a running replicator's batch.
+func (s *State) ensure(ctx context.Context) error {
+	stmts := s.stateStatements()
+	want := stateFingerprint(stmts)
+	if have, err := s.stateFingerprintNow(ctx, s.pool); err != nil || have == want {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "replicator state:"+s.schema); err != nil {
+			return fmt.Errorf("lock: %w", err)
 		}
+		// Another replicator may have finished the work while this one waited.
+		if have, err := s.stateFingerprintNow(ctx, tx); err != nil || have == want {
+			return err
+		}
+		for _, q := range stmts {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, "COMMENT ON TABLE "+s.ident("checkpoint")+" IS "+quoteLiteral(want))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create state schema %s: %w (the target user needs CREATE on the database, or a schema %s it may create tables in)", s.schema, err, s.schema)
 	}
 	return nil
 }
+
+// quoteLiteral renders a string as a PostgreSQL literal (COMMENT takes no parameters).
+func quoteLiteral(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 
 // Checkpoint returns the stored checkpoint, or nil when there is none.
 func (s *State) Checkpoint(ctx context.Context) (*Checkpoint, error) {

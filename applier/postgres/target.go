@@ -28,6 +28,17 @@ type Target struct {
 
 // Open connects to the target and makes sure the state schema exists.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, log, true)
+}
+
+// OpenReadOnly connects to the target without creating the state schema, for commands
+// that only read it ('status'): on a fresh target they report no checkpoint instead of
+// racing a starting replicator to create it.
+func OpenReadOnly(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, log, false)
+}
+
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool) (*Target, error) {
 	pc, err := pgxpool.ParseConfig(cfg.Target.Postgres.URL)
 	if err != nil {
 		return nil, fmt.Errorf("target.postgres.url: %w", err)
@@ -43,6 +54,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, e
 		return nil, explain(pc.ConnConfig, err)
 	}
 	t := &Target{pool: pool, cfg: cfg, log: log, state: &State{pool: pool, schema: cfg.State.Schema, name: cfg.State.Name}}
+	if !ensure {
+		return t, nil
+	}
 	if err := t.state.ensure(ctx); err != nil {
 		pool.Close()
 		return nil, err

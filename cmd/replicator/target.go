@@ -37,6 +37,17 @@ var targetOpeners = map[string]func(ctx context.Context, cfg *config.Config, log
 	},
 }
 
+// targetReadOnlyOpeners open a target without creating its state, for commands that only
+// read it.
+var targetReadOnlyOpeners = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error){
+	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
+		return postgres.OpenReadOnly(ctx, cfg, log)
+	},
+	config.TargetElasticsearch: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
+		return elastic.OpenReadOnly(ctx, cfg, log)
+	},
+}
+
 // targetNamers name a source table's destination for messages.
 var targetNamers = map[string]func(rule *config.TableRule, db, table string) string{
 	config.TargetPostgres: func(rule *config.TableRule, db, table string) string {
@@ -49,7 +60,16 @@ var targetNamers = map[string]func(rule *config.TableRule, db, table string) str
 }
 
 func openTarget(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-	open := targetOpeners[cfg.Target.Type]
+	return openWith(ctx, targetOpeners, cfg, log)
+}
+
+// openTargetReadOnly opens the target without creating its state (see targetReadOnlyOpeners).
+func openTargetReadOnly(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
+	return openWith(ctx, targetReadOnlyOpeners, cfg, log)
+}
+
+func openWith(ctx context.Context, openers map[string]func(context.Context, *config.Config, *slog.Logger) (target, error), cfg *config.Config, log *slog.Logger) (target, error) {
+	open := openers[cfg.Target.Type]
 	if open == nil {
 		return nil, fmt.Errorf("target.type %q is not supported yet", cfg.Target.Type)
 	}
