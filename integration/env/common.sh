@@ -2,6 +2,8 @@
 # Every value can be overridden from the environment.
 ENV_DIR=${REPLICATOR_ENV_DIR:-/tmp/replicator-env}
 MYSQL_PORT=${REPLICATOR_MYSQL_PORT:-13306}
+# The second MariaDB, a GTID replica of the first (replica.sh).
+REPLICA_PORT=${REPLICATOR_REPLICA_PORT:-13307}
 PG_PORT=${REPLICATOR_PG_PORT:-15432}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 MYSQL_DIR=$ENV_DIR/mariadb

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops the servers started by up.sh; harmless when they are not running. Arguments name
-# the servers to stop (mariadb, postgres, es; default all). With --wipe it also deletes
-# their data directories.
+# the servers to stop (mariadb, replica, postgres, es; default all; mariadb also stops its
+# replica). With --wipe it also deletes their data directories.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/common.sh"
@@ -11,14 +11,15 @@ which=()
 for a in "$@"; do
 	case "$a" in
 	--wipe) wipe=1 ;;
-	mariadb | postgres | es) which+=("$a") ;;
-	*) die "unknown argument $a (use mariadb, postgres, es, --wipe)" ;;
+	mariadb | replica | postgres | es) which+=("$a") ;;
+	*) die "unknown argument $a (use mariadb, replica, postgres, es, --wipe)" ;;
 	esac
 done
-[ ${#which[@]} -gt 0 ] || which=(mariadb postgres es)
+[ ${#which[@]} -gt 0 ] || which=(mariadb replica postgres es)
 wants() { [[ " ${which[*]} " == *" $1 "* ]]; }
 
 if wants es && [ -f "$HERE/es.sh" ]; then bash "$HERE/es.sh" down || true; fi
+if wants replica || wants mariadb; then bash "$HERE/replica.sh" down || true; fi
 
 if wants mariadb && [ -f "$MYSQL_DIR/mysqld.pid" ]; then
 	pid=$(cat "$MYSQL_DIR/mysqld.pid")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local MariaDB 10.11 (binary log on, ROW format, FULL row image, GTID) and
-# PostgreSQL 15 on loopback, each in a data directory of its own, plus the Elasticsearch
-# node (integration/env/es.sh) unless REPLICATOR_ENV_ES=0. Installs what is missing from
+# PostgreSQL 15 on loopback, each in a data directory of its own, plus a second MariaDB
+# as a GTID replica of the first (integration/env/replica.sh) unless REPLICATOR_ENV_REPLICA=0
+# and the Elasticsearch node (integration/env/es.sh) unless REPLICATOR_ENV_ES=0. Installs what is missing from
 # Debian's packages. Idempotent: servers already running are reused.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -121,6 +122,9 @@ CONF
 install_packages
 mkdir -p "$ENV_DIR"
 start_mariadb
+if [ "${REPLICATOR_ENV_REPLICA:-1}" != 0 ]; then
+	bash "$HERE/replica.sh" up
+fi
 start_postgres
 if [ "${REPLICATOR_ENV_ES:-1}" != 0 ] && [ -f "$HERE/es.sh" ]; then
 	bash "$HERE/es.sh" up
@@ -130,6 +134,7 @@ cat <<OUT
 # local environment is up; tests read these (the values shown are the defaults)
 REPLICATOR_MYSQL_HOST=127.0.0.1
 REPLICATOR_MYSQL_PORT=$MYSQL_PORT
+REPLICATOR_REPLICA_PORT=$REPLICA_PORT       # GTID replica of it (server_id 2, same accounts)
 REPLICATOR_MYSQL_ROOT_PASSWORD=$MYSQL_ROOT_PASSWORD      # user root: administrator for test set-up
 REPLICATOR_MYSQL_REPL_PASSWORD=$MYSQL_REPL_PASSWORD   # user replicator: what the tool uses
 REPLICATOR_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable
