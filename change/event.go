@@ -16,7 +16,9 @@ const (
 	Delete
 	// Commit ends a source transaction; Pos is the position after it.
 	Commit
-	// DDL is a schema statement; it is its own transaction and is followed by a Commit.
+	// DDL is a schema statement. It is followed by a Commit, either at once (a DDL is
+	// its own transaction) or after the rows of the same transaction (CREATE TABLE ...
+	// SELECT writes the CREATE and its rows as one event group).
 	DDL
 )
 
@@ -54,6 +56,43 @@ type Event struct {
 	Schema, Query string
 	// DDL is what the stream's DDL handler made of the statement (pipeline.SchemaChange).
 	DDL any
+	// XA is set on the row changes of an XA transaction's first phase (they take effect
+	// only if a later XA COMMIT says so) and on the Commit ending a phase: the Commit of
+	// an XA PREPARE group (Op XAPrepare) or of an XA COMMIT / XA ROLLBACK statement.
+	XA *XA
+}
+
+// XAOp is what an XA event group does.
+type XAOp uint8
+
+// XA operations.
+const (
+	// XAPrepare: the group's row changes are prepared, not committed; they become
+	// effective at the XA COMMIT of the same id, possibly much later in the stream.
+	XAPrepare XAOp = iota + 1
+	// XACommit commits a prepared transaction: its changes take effect here.
+	XACommit
+	// XARollback discards a prepared transaction.
+	XARollback
+)
+
+func (o XAOp) String() string {
+	switch o {
+	case XAPrepare:
+		return "prepare"
+	case XACommit:
+		return "commit"
+	case XARollback:
+		return "rollback"
+	}
+	return "unknown"
+}
+
+// XA names an XA transaction and what its event group does.
+type XA struct {
+	Op XAOp
+	// ID is the xid as the server prints it in XA statements: X'gtrid',X'bqual',formatID.
+	ID string
 }
 
 // Key returns the identity values of a row of t, joined unambiguously (each value

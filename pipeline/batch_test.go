@@ -26,6 +26,7 @@ type fakeApplier struct {
 	rows      map[string]string
 	commits   []fakeCommit
 	applies   int
+	prepared  map[string][]*change.Prepared // committed XA parts by xid
 }
 
 type fakeCommit struct {
@@ -40,10 +41,12 @@ func (f *fakeApplier) Begin(context.Context) (Tx, error) {
 }
 
 type fakeTx struct {
-	f       *fakeApplier
-	pending map[string]*string // nil value: deleted
-	order   []string
-	rows    int
+	f        *fakeApplier
+	pending  map[string]*string // nil value: deleted
+	order    []string
+	rows     int
+	prepared map[string][]*change.Prepared
+	resolved map[string]bool
 }
 
 func (t *fakeTx) Apply(ctx context.Context, changes []TableChanges) error {
@@ -87,10 +90,63 @@ func (t *fakeTx) Commit(ctx context.Context, pos change.Position) error {
 		}
 	}
 	t.f.commits = append(t.f.commits, fakeCommit{pos: pos, rows: t.rows})
+	if t.f.prepared == nil {
+		t.f.prepared = map[string][]*change.Prepared{}
+	}
+	for xid := range t.resolved {
+		delete(t.f.prepared, xid)
+	}
+	for xid, ps := range t.prepared {
+		t.f.prepared[xid] = append(t.f.prepared[xid], ps...)
+	}
 	return nil
 }
 
 func (t *fakeTx) Rollback(context.Context) {}
+
+func (t *fakeTx) StorePrepared(ctx context.Context, p *change.Prepared) error {
+	if t.prepared == nil {
+		t.prepared = map[string][]*change.Prepared{}
+	}
+	// Through the stored form, as a real target keeps it.
+	b, err := p.EncodeEvents()
+	if err != nil {
+		return err
+	}
+	evs, err := change.DecodeEvents(b)
+	if err != nil {
+		return err
+	}
+	cp := *p
+	cp.Events = evs
+	t.prepared[p.XID] = append(t.prepared[p.XID], &cp)
+	return nil
+}
+
+func (t *fakeTx) ResolvePrepared(ctx context.Context, xid string, commit bool, apply func([]change.Event) error) (bool, error) {
+	t.f.mu.Lock()
+	parts := append(append([]*change.Prepared(nil), t.f.prepared[xid]...), t.prepared[xid]...)
+	t.f.mu.Unlock()
+	if len(parts) == 0 {
+		return false, nil
+	}
+	for i, p := range parts {
+		if p.Part != i {
+			return true, fmt.Errorf("xa %s: part %d where %d was expected", xid, p.Part, i)
+		}
+		if commit {
+			if err := apply(p.Events); err != nil {
+				return true, err
+			}
+		}
+	}
+	if t.resolved == nil {
+		t.resolved = map[string]bool{}
+	}
+	t.resolved[xid] = true
+	delete(t.prepared, xid)
+	return true, nil
+}
 
 var testTable = &schema.Table{Schema: "s", Name: "t", Columns: []schema.Column{{Name: "id"}, {Name: "v"}}, Key: []int{0}}
 
@@ -138,7 +194,7 @@ func TestApplyStreamBatchesGrowWhileTheTargetIsBusy(t *testing.T) {
 	for n := 1; n <= 300; n++ {
 		evs = append(evs, txn(n, fmt.Sprint(n))...)
 	}
-	batches, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feedPaced(evs, 200*time.Microsecond))
+	batches, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feedPaced(evs, 200*time.Microsecond), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +235,7 @@ func TestApplyStreamFullBatchWaitsForTheTarget(t *testing.T) {
 	for n := 1; n <= 200; n++ {
 		evs = append(evs, txn(n, "a")...)
 	}
-	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(evs)); err != nil {
+	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(evs), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range f.commits {
@@ -198,7 +254,7 @@ func TestApplyStreamLargeTransactionInPartsOneCommit(t *testing.T) {
 	for i := range vals {
 		vals[i] = "x"
 	}
-	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(txn(1, vals...))); err != nil {
+	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(txn(1, vals...)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.commits) != 1 || f.commits[0].rows != 35 || f.applies < 3 {
@@ -216,7 +272,7 @@ func TestApplyStreamRefusedRowNamesTheBatch(t *testing.T) {
 		}
 		evs = append(evs, txn(n, v)...)
 	}
-	_, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feed(evs))
+	_, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feed(evs), nil)
 	var ae *applyError
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v, want an applyError", err)
@@ -239,7 +295,7 @@ func TestApplyStreamRefusedRowNamesTheBatch(t *testing.T) {
 	// Isolated (as Run does after such an error), the error names transaction 0-1-40.
 	f2 := &fakeApplier{rows: map[string]string{}, failValue: "bad"}
 	until := pos(40)
-	_, err = applyStream(context.Background(), testOptions(f2, 1000), pos(0), &until, feed(evs))
+	_, err = applyStream(context.Background(), testOptions(f2, 1000), pos(0), &until, feed(evs), nil)
 	if !errors.As(err, &ae) || ae.txns != 1 || !strings.Contains(err.Error(), "apply transaction 0-1-40") {
 		t.Fatalf("isolated error %v, want one naming transaction 0-1-40", err)
 	}
@@ -254,7 +310,7 @@ func TestApplyStreamStopCommitsCompleteTransactions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := applyStream(ctx, testOptions(f, 1000), pos(0), nil, ch)
+		_, err := applyStream(ctx, testOptions(f, 1000), pos(0), nil, ch, nil)
 		done <- err
 	}()
 	for _, e := range txn(1, "a", "b") {
@@ -307,7 +363,7 @@ func TestApplyStreamFlushIntervalGathersTransactions(t *testing.T) {
 	o.Config.Apply.FlushInterval.Duration = 50 * time.Millisecond
 	// 40 transactions 5 ms apart: an idle target would take each one alone without the
 	// interval; with it, a batch gathers about 10.
-	if _, err := applyStream(context.Background(), o, pos(0), nil, feedPaced(evs, 5*time.Millisecond)); err != nil {
+	if _, err := applyStream(context.Background(), o, pos(0), nil, feedPaced(evs, 5*time.Millisecond), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.rows) != 40 || f.commits[len(f.commits)-1].pos.GTID != "0-1-40" {
@@ -325,7 +381,7 @@ func TestApplyStreamStopWhileAFullBatchWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := applyStream(ctx, testOptions(f, 1), pos(0), nil, ch)
+		_, err := applyStream(ctx, testOptions(f, 1), pos(0), nil, ch, nil)
 		done <- err
 	}()
 	for n := 1; n <= 2; n++ {

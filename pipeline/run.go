@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,15 @@ type Tx interface {
 	// ApplySchema applies a schema change (after the rows before it) and records the new
 	// definitions in the schema history, both visible with the checkpoint at Commit.
 	ApplySchema(ctx context.Context, sc *SchemaChange) error
+	// StorePrepared keeps one part of a prepared XA transaction's row changes in the
+	// target's state, visible with the checkpoint at Commit: the checkpoint moves past
+	// the XA PREPARE while the transaction's decision may come batches or restarts later.
+	StorePrepared(ctx context.Context, p *change.Prepared) error
+	// ResolvePrepared ends the prepared XA transaction xid (stored by this or an earlier
+	// batch): with commit, apply is called with the changes of each stored part in order;
+	// the parts are removed with the checkpoint at Commit. found is false when nothing is
+	// stored under xid (its PREPARE came before the stream's start).
+	ResolvePrepared(ctx context.Context, xid string, commit bool, apply func(events []change.Event) error) (found bool, err error)
 	// Commit stores pos as the checkpoint and makes the batch visible atomically.
 	Commit(ctx context.Context, pos change.Position) error
 	// Rollback abandons the batch.
@@ -159,7 +170,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 		}, events)
 	}()
 
-	batches, err := applyStream(ctx, o, from, isolateUntil, events)
+	batches, err := applyStream(ctx, o, from, isolateUntil, events, tr.Lookup)
 	cancel()
 	for range events { // let the reader see the cancellation and exit
 	}
@@ -174,10 +185,11 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 // ends (both commit what ended at a transaction boundary) or an error. The worker applies
 // while the batcher reads and folds the next batch; it does not stop with ctx, so a clean
 // shutdown commits what it was handed (within 15 s).
-func applyStream(ctx context.Context, o Options, from change.Position, isolateUntil *change.Position, events <-chan change.Event) (batches int64, err error) {
+func applyStream(ctx context.Context, o Options, from change.Position, isolateUntil *change.Position, events <-chan change.Event, lookup func(db, table string) *schema.Table) (batches int64, err error) {
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer wcancel()
 	w := newWorker(o, from)
+	w.lookup = lookup
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); w.run(wctx) }()
 
@@ -211,6 +223,11 @@ type work struct {
 	schema  *SchemaChange
 	ddlGTID string
 	ddlText string
+	// prepared are parts of prepared XA transactions to store; resolve ends one (after
+	// changes, in stream order).
+	prepared []*change.Prepared
+	resolve  *change.XA
+	xaGTID   string
 	commit  bool
 	pos     change.Position // the checkpoint, with commit
 	from    time.Time       // when the batch got its first event (metrics)
@@ -231,6 +248,9 @@ type worker struct {
 	quit  chan struct{}
 	errc  chan error
 	tx    Tx
+	// lookup gives the tracked definition of a table, so stored XA changes decoded with
+	// an equal definition share its compiled target plan.
+	lookup func(db, table string) *schema.Table
 
 	mu    sync.Mutex
 	stats Stats
@@ -272,6 +292,11 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 		}
 		w.tx = tx
 	}
+	for _, p := range wk.prepared {
+		if err := w.tx.StorePrepared(ctx, p); err != nil {
+			return fmt.Errorf("store prepared XA transaction %s (GTID %s, part %d): %w", p.XID, p.GTID, p.Part, err)
+		}
+	}
 	if len(wk.changes) > 0 {
 		if err := w.tx.Apply(ctx, wk.changes); err != nil {
 			if errors.Is(err, ErrTransient) {
@@ -288,6 +313,11 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 		w.mu.Lock()
 		w.stats.Rows += int64(wk.rows)
 		w.mu.Unlock()
+	}
+	if wk.resolve != nil {
+		if err := w.resolvePrepared(ctx, wk); err != nil {
+			return err
+		}
 	}
 	if wk.schema != nil {
 		if err := w.tx.ApplySchema(ctx, wk.schema); err != nil {
@@ -310,6 +340,63 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 	return nil
 }
 
+// resolvePrepared applies (XA COMMIT) or drops (XA ROLLBACK) a stored prepared
+// transaction, part by part so a large one never has to fit in memory.
+func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
+	xa := wk.resolve
+	rows := 0
+	found, err := w.tx.ResolvePrepared(ctx, xa.ID, xa.Op == change.XACommit, func(events []change.Event) error {
+		f := newFolder()
+		for i := range events {
+			ev := &events[i]
+			ev.Table = w.intern(ev.Table)
+			f.add(ev)
+		}
+		rows += f.rows
+		changes := f.take()
+		if err := w.tx.Apply(ctx, changes); err != nil {
+			if errors.Is(err, ErrTransient) {
+				return err
+			}
+			return &applyError{err: fmt.Errorf("apply XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
+		}
+		for _, tc := range changes {
+			w.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
+		}
+		return nil
+	})
+	if err != nil {
+		var ae *applyError
+		if errors.As(err, &ae) {
+			return err
+		}
+		return fmt.Errorf("XA %s %s (GTID %s): %w", strings.ToUpper(xa.Op.String()), xa.ID, wk.xaGTID, err)
+	}
+	if !found {
+		// Its PREPARE is older than the stream's start: the snapshot waits until no XA
+		// transaction is prepared, so only one that touched no selected table or one
+		// prepared before an older version of the replicator read it gets here.
+		w.o.Log.Warn("XA transaction decided whose XA PREPARE was not read by this replicator (before its start position): its changes, if it had any in the selected tables, are not known",
+			"xid", xa.ID, "op", xa.Op.String(), "gtid", wk.xaGTID)
+	}
+	w.mu.Lock()
+	w.stats.Rows += int64(rows)
+	w.mu.Unlock()
+	return nil
+}
+
+// intern swaps a definition decoded from stored XA changes for the tracked one when
+// they are equal, so the target reuses the table's compiled plan.
+func (w *worker) intern(def *schema.Table) *schema.Table {
+	if w.lookup == nil || def == nil {
+		return def
+	}
+	if cur := w.lookup(def.Schema, def.Name); cur != nil && reflect.DeepEqual(cur, def) {
+		return cur
+	}
+	return def
+}
+
 func (w *worker) snapshot() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -330,6 +417,9 @@ type batcher struct {
 	lastGTID  string
 	batchRows int
 	afterDDL  bool // the open batch holds a schema change
+	// xa holds the row changes of an XA transaction's first phase as they are read: at
+	// its XA PREPARE they are stored in the target, not applied.
+	xa *xaHold
 	batchTxns int  // source transactions in the open batch
 	txns      int64
 	// isolateUntil, when set, makes every transaction a batch of its own up to that
@@ -436,6 +526,9 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 	case change.Insert, change.Update, change.Delete:
 		b.open(ev)
 		b.boundary, b.lastGTID = false, ev.GTID
+		if ev.XA != nil {
+			return b.holdPrepared(ctx, ev)
+		}
 		b.fold.add(ev)
 		b.batchRows++
 		if b.fold.rows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
@@ -454,6 +547,9 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		return b.give(ctx, wk)
 	case change.Commit:
 		b.open(ev)
+		if err := b.endXA(ctx, ev); err != nil {
+			return err
+		}
 		b.boundary = true
 		pos := ev.Pos
 		pos.Seq = b.lastPos.Seq + 1
@@ -464,6 +560,94 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		// schema. A full batch waits for the worker.
 		if b.isolateUntil != nil || b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
 			return b.give(ctx, b.commitWork())
+		}
+	}
+	return nil
+}
+
+// xaHold is the first phase of an XA transaction being read.
+type xaHold struct {
+	gtid   string
+	xid    string
+	part   int // parts stored so far
+	events []change.Event
+	rows   int
+	bytes  int
+}
+
+// holdPrepared keeps a row change of an XA transaction's first phase; a large one goes
+// to the target's state in parts (bounded memory).
+func (b *batcher) holdPrepared(ctx context.Context, ev *change.Event) error {
+	if b.xa == nil || b.xa.gtid != ev.GTID {
+		b.xa = &xaHold{gtid: ev.GTID, xid: ev.XA.ID}
+	}
+	h := b.xa
+	h.events = append(h.events, *ev)
+	h.rows++
+	for _, v := range ev.Before {
+		h.bytes += len(v) + 8
+	}
+	for _, v := range ev.After {
+		h.bytes += len(v) + 8
+	}
+	b.batchRows++
+	if h.rows >= b.o.Config.Apply.BatchRows || h.bytes >= b.o.Config.Apply.BatchBytes {
+		wk := b.partWork()
+		wk.prepared = []*change.Prepared{b.takePrepared(h.xid)}
+		return b.give(ctx, wk)
+	}
+	return nil
+}
+
+// takePrepared turns the held changes into the next stored part.
+func (b *batcher) takePrepared(xid string) *change.Prepared {
+	h := b.xa
+	p := &change.Prepared{XID: xid, GTID: h.gtid, Part: h.part, Events: h.events}
+	h.part++
+	h.events, h.rows, h.bytes = nil, 0, 0
+	return p
+}
+
+// endXA settles the XA side of a transaction end before it is counted: an XA PREPARE
+// stores the held changes (an empty part when there were none, so the decision finds a
+// record), a plain end of a group with held changes commits them (MySQL's one-phase XA),
+// and XA COMMIT / XA ROLLBACK resolve the stored transaction after the changes before it.
+func (b *batcher) endXA(ctx context.Context, ev *change.Event) error {
+	held := b.xa != nil && b.xa.gtid == ev.GTID
+	switch {
+	case ev.XA != nil && ev.XA.Op == change.XAPrepare:
+		if !held {
+			b.xa = &xaHold{gtid: ev.GTID, xid: ev.XA.ID}
+		}
+		if b.xa.xid != ev.XA.ID {
+			return fmt.Errorf("transaction %s: XA PREPARE of %s after rows of XA transaction %s", ev.GTID, ev.XA.ID, b.xa.xid)
+		}
+		if !held || len(b.xa.events) > 0 || b.xa.part == 0 {
+			wk := b.partWork()
+			wk.prepared = []*change.Prepared{b.takePrepared(ev.XA.ID)}
+			b.xa = nil
+			return b.give(ctx, wk)
+		}
+		b.xa = nil
+	case ev.XA != nil:
+		b.xa = nil
+		wk := b.partWork()
+		wk.resolve, wk.xaGTID = ev.XA, ev.GTID
+		return b.give(ctx, wk)
+	case held:
+		h := b.xa
+		if h.part > 0 {
+			// A one-phase commit so large that parts went to the state already: store
+			// the rest and resolve it like an XA COMMIT.
+			wk := b.partWork()
+			wk.prepared = []*change.Prepared{b.takePrepared(h.xid)}
+			wk.resolve, wk.xaGTID = &change.XA{Op: change.XACommit, ID: h.xid}, ev.GTID
+			b.xa = nil
+			return b.give(ctx, wk)
+		}
+		b.xa = nil
+		for i := range h.events {
+			b.fold.add(&h.events[i])
 		}
 	}
 	return nil

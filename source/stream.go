@@ -2,12 +2,16 @@ package source
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/replicator/replicator/change"
@@ -40,9 +44,18 @@ var ErrSourceGone = errors.New("source connection lost")
 
 // Stream reads the binary log from o.From, decodes the selected tables' row events with
 // the tracked definitions and sends them to out, each transaction closed by a Commit
-// event carrying the GTID set after it. It returns when ctx ends or on an error.
+// event carrying the position after it. It returns when ctx ends or on an error.
+//
+// Where a transaction ends comes from the event protocol, not from statement text (see
+// decoder): Query events inside a transaction (SAVEPOINT, ROLLBACK TO SAVEPOINT, the
+// CREATE of a CREATE TABLE ... SELECT, XA END) do not end it.
 func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.Event) error {
-	gs, err := ParseGTIDSet(o.From.Flavor, o.From.GTID)
+	pos, err := newPosition(o.From.Flavor, o.From.GTID)
+	if err != nil {
+		return err
+	}
+	start := pos.String() // one GTID per MariaDB domain, whatever an older version stored
+	gs, err := ParseGTIDSet(o.From.Flavor, start)
 	if err != nil {
 		return err
 	}
@@ -54,25 +67,21 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 	cfg := d.SyncerConfig(o.ServerID, o.From.Flavor, logging.Foreign(o.Log, "go-mysql"))
 	cfg.TimestampStringLocation = time.UTC
 	cfg.EventCacheCount = 256 // bounds memory between the socket and the decoder
+	cfg.DiscardGTIDSet = true // the decoder keeps the position itself
 	syncer := replication.NewBinlogSyncer(cfg)
 	defer syncer.Close()
 	st, err := syncer.StartSyncGTID(gs)
 	if err != nil {
-		// The account just logged in (Dial above), so access denied here is the missing
-		// replication privilege, which no retry fixes.
-		if perr := classifyBinlogErr(err); errors.Is(perr, ErrNoReplicationPrivilege) {
-			return fmt.Errorf("start binlog dump at %s as %q: %w: GRANT REPLICATION SLAVE ON *.* TO the account and run again", o.From.GTID, d.cfg.User, perr)
-		}
-		return fmt.Errorf("%w: start binlog dump at %s: %v", ErrSourceGone, o.From.GTID, err)
+		return classifyStartErr(err, start, d.cfg.User)
 	}
-	dec := &decoder{d: d, o: o}
+	dec := &decoder{d: d, o: o, pos: pos}
 	for {
 		ev, err := st.GetEvent(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return classifyStreamErr(err, dec.gtid, o.From.GTID)
+			return classifyStreamErr(err, dec.pos.String(), start)
 		}
 		if err := dec.handle(ctx, ev, out); err != nil {
 			return err
@@ -80,19 +89,79 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 	}
 }
 
+// classifyStartErr tells a start position the server refuses (permanent: no retry makes
+// it valid) from a connection problem (retried).
+func classifyStartErr(err error, start, user string) error {
+	// The account just logged in (Dial above), so access denied here is the missing
+	// replication privilege, which no retry fixes.
+	if perr := classifyBinlogErr(err); errors.Is(perr, ErrNoReplicationPrivilege) {
+		return fmt.Errorf("start binlog dump at %s as %q: %w: GRANT REPLICATION SLAVE ON *.* TO the account and run again", start, user, perr)
+	}
+	var me *mysql.MyError
+	if errors.As(err, &me) && !transientServerCode(me.Code) {
+		return fmt.Errorf("the source refused the start position %s (error %d: %s): the checkpoint does not name a position of this server's binary log; if the source was switched to a server with another history, take a new snapshot (drop the target's state or set a new state.name, with snapshot.on_existing = \"truncate\"): %w",
+			start, me.Code, me.Message, err)
+	}
+	if strings.Contains(err.Error(), "1236") {
+		return classifyStreamErr(err, start, start)
+	}
+	return fmt.Errorf("%w: start binlog dump at %s: %v", ErrSourceGone, start, err)
+}
+
+// transientServerCode lists server errors at dump start that a later attempt may not get.
+func transientServerCode(code uint16) bool {
+	switch code {
+	case mysql.ER_CON_COUNT_ERROR, mysql.ER_TOO_MANY_USER_CONNECTIONS, mysql.ER_SERVER_SHUTDOWN,
+		mysql.ER_LOCK_WAIT_TIMEOUT, mysql.ER_LOCK_DEADLOCK, mysql.ER_QUERY_INTERRUPTED,
+		mysql.ER_OUT_OF_RESOURCES, mysql.ER_OUTOFMEMORY:
+		return true
+	}
+	return false
+}
+
 // classifyStreamErr explains a purged position and marks connection errors retryable.
-func classifyStreamErr(err error, gtid, from string) error {
+func classifyStreamErr(err error, at, from string) error {
 	msg := err.Error()
 	if strings.Contains(msg, "1236") || strings.Contains(msg, "purged") || strings.Contains(msg, "Could not find GTID") {
 		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %v", from, err)
 	}
-	return fmt.Errorf("%w: read binlog after GTID %s: %v", ErrSourceGone, gtid, err)
+	return fmt.Errorf("%w: read binlog after position %s: %v", ErrSourceGone, at, err)
+}
+
+// MariaDB GTID event flags (log_event.h) that go-mysql does not name.
+const (
+	mariaFlagStandalone  = 0x01
+	mariaFlagGroupCommit = 0x02
+	mariaFlagPreparedXA  = 0x40
+	mariaFlagCompletedXA = 0x80
+)
+
+// group is the event group (one source transaction) being decoded.
+//
+// MariaDB says in its GTID event what the group is: FL_STANDALONE groups are one
+// statement and end with it (DDL, XA COMMIT / XA ROLLBACK); others end at their Xid event
+// (transactional engines), at a COMMIT or ROLLBACK query (non-transactional changes) or,
+// with FL_PREPARED_XA, at the XA_PREPARE event. MySQL's GTID event does not: a group
+// that starts with BEGIN or XA START ends like MariaDB's transactional groups (XA
+// groups at XA_PREPARE, whose one-phase flag makes it a plain commit), a CREATE TABLE
+// ... START TRANSACTION (CREATE TABLE ... SELECT, MySQL 8.0.21+) at its Xid, and any
+// other group is the one statement that follows the GTID event.
+type group struct {
+	open       bool
+	gtid       string
+	standalone bool
+	xa         *change.XA // set in an XA PREPARE group: its rows are prepared, not committed
+	// the GTID to add to the position at the group's end
+	maria    mysql.MariadbGTID
+	mysqlSID []byte
+	mysqlGNO int64
 }
 
 type decoder struct {
 	d    *Dialer
 	o    StreamOptions
-	gtid string // the transaction being decoded
+	pos  *position
+	grp  group
 	when time.Time
 	// ends and nulls are decodeRow's scratch, reused from row to row.
 	ends  []int
@@ -112,46 +181,145 @@ func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out 
 	when := time.Unix(int64(ev.Header.Timestamp), 0)
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
-		dc.gtid, dc.when = e.GTID.String(), when
+		dc.grp = group{open: true, gtid: e.GTID.String(), standalone: e.Flags&mariaFlagStandalone != 0, maria: e.GTID}
+		if e.Flags&mariaFlagPreparedXA != 0 {
+			xid := mariaXID(ev.RawData, e.Flags)
+			if xid == "" {
+				return fmt.Errorf("transaction %s: XA PREPARE group whose GTID event names no xid (%d bytes)", dc.grp.gtid, len(ev.RawData))
+			}
+			dc.grp.xa = &change.XA{Op: change.XAPrepare, ID: xid}
+		}
+		dc.when = when
 	case *replication.GTIDEvent:
-		dc.gtid, dc.when = gtidString(e), when
+		dc.grp = group{open: true, gtid: gtidString(e), standalone: true, mysqlSID: e.SID, mysqlGNO: e.GNO}
+		dc.when = when
 	case *replication.RowsEvent:
 		return dc.rows(ctx, ev.Header.EventType, e, when, out)
 	case *replication.XIDEvent:
-		if e.GSet == nil {
-			return fmt.Errorf("transaction %s: no GTID set after commit (is GTID enabled on the source?)", dc.gtid)
+		return dc.end(ctx, out, when, nil)
+	case *replication.GenericEvent:
+		if ev.Header.EventType == replication.XA_PREPARE_LOG_EVENT {
+			onePhase, xid, err := decodeXAPrepare(e.Data)
+			if err != nil {
+				return fmt.Errorf("transaction %s: %w", dc.grp.gtid, err)
+			}
+			if onePhase { // MySQL's XA COMMIT ... ONE PHASE: the rows commit here
+				return dc.end(ctx, out, when, &change.XA{Op: change.XACommit, ID: xid})
+			}
+			return dc.end(ctx, out, when, &change.XA{Op: change.XAPrepare, ID: xid})
 		}
-		return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String(), Time: when}, GTID: dc.gtid, Time: when})
 	case *replication.QueryEvent:
-		q := strings.TrimSpace(string(e.Query))
-		switch strings.ToUpper(q) {
-		case "BEGIN":
-			return nil
-		case "COMMIT": // non-transactional tables end their statement this way
-		default:
-			if e.GSet == nil {
-				return nil
-			}
-			pos := change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String()}
-			var payload any
-			if dc.o.DDL != nil {
-				var err error
-				if payload, err = dc.o.DDL(ctx, string(e.Schema), q, pos, dc.gtid); err != nil {
-					return err
-				}
-			}
-			if payload != nil {
-				if err := dc.send(ctx, out, change.Event{Kind: change.DDL, Schema: string(e.Schema), Query: q, GTID: dc.gtid, Time: when, DDL: payload}); err != nil {
-					return err
-				}
-			}
-		}
-		if e.GSet == nil {
-			return nil
-		}
-		return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: change.Position{Flavor: dc.o.From.Flavor, GTID: e.GSet.String(), Time: when}, GTID: dc.gtid, Time: when})
+		return dc.query(ctx, e, when, out)
 	}
 	return nil
+}
+
+// query handles a Query event: a transaction's control statement or a statement of its own.
+func (dc *decoder) query(ctx context.Context, e *replication.QueryEvent, when time.Time, out chan<- change.Event) error {
+	q := strings.TrimSpace(string(e.Query))
+	word, rest := firstWord(q)
+	switch word {
+	case "BEGIN":
+		dc.grp.standalone = false
+		return nil
+	case "COMMIT":
+		return dc.end(ctx, out, when, nil)
+	case "ROLLBACK":
+		// A rolled-back transaction that changed non-transactional tables is written
+		// with those changes (they happened) and ends with ROLLBACK; ROLLBACK TO
+		// SAVEPOINT stays inside the transaction.
+		if w, r2 := firstWord(rest); w == "TO" || (w == "WORK" && strings.HasPrefix(strings.ToUpper(r2), "TO")) {
+			return nil
+		}
+		return dc.end(ctx, out, when, nil)
+	case "SAVEPOINT", "RELEASE":
+		return nil
+	case "XA":
+		return dc.xa(ctx, rest, when, out)
+	}
+	if !dc.grp.open {
+		// A statement outside any group: servers without GTIDs, which Stream cannot
+		// position on; nothing to end.
+		return nil
+	}
+	if dc.grp.standalone && dc.o.From.Flavor != MariaDB && endsWithStartTransaction(q) {
+		dc.grp.standalone = false // MySQL 8.0.21+ CREATE TABLE ... SELECT: rows follow
+	}
+	if dc.o.DDL != nil {
+		payload, err := dc.o.DDL(ctx, string(e.Schema), q, change.Position{Flavor: dc.o.From.Flavor, GTID: dc.pos.String()}, dc.grp.gtid)
+		if err != nil {
+			return err
+		}
+		if payload != nil {
+			if err := dc.send(ctx, out, change.Event{Kind: change.DDL, Schema: string(e.Schema), Query: q, GTID: dc.grp.gtid, Time: when, DDL: payload}); err != nil {
+				return err
+			}
+		}
+	}
+	if dc.grp.standalone {
+		return dc.end(ctx, out, when, nil)
+	}
+	return nil
+}
+
+// xa handles XA statements: XA START opens a MySQL XA group (MariaDB flags its GTID
+// event instead), XA END is inside the group, XA COMMIT / XA ROLLBACK of a prepared
+// transaction are groups of their own.
+func (dc *decoder) xa(ctx context.Context, rest string, when time.Time, out chan<- change.Event) error {
+	verb, id := firstWord(rest)
+	switch verb {
+	case "START", "BEGIN":
+		dc.grp.standalone = false
+		if dc.grp.xa == nil {
+			dc.grp.xa = &change.XA{Op: change.XAPrepare, ID: normalizeXID(id)}
+		}
+		return nil
+	case "COMMIT":
+		if strings.HasSuffix(strings.ToUpper(id), "ONE PHASE") {
+			// One-phase commit: a plain transaction ending here.
+			dc.grp.xa = nil
+			return dc.end(ctx, out, when, nil)
+		}
+		return dc.end(ctx, out, when, &change.XA{Op: change.XACommit, ID: normalizeXID(id)})
+	case "ROLLBACK":
+		return dc.end(ctx, out, when, &change.XA{Op: change.XARollback, ID: normalizeXID(id)})
+	}
+	return nil // XA END, XA PREPARE as a statement (the XA_PREPARE event ends the group)
+}
+
+// end closes the open group: the position moves past it and a Commit carries it.
+func (dc *decoder) end(ctx context.Context, out chan<- change.Event, when time.Time, xa *change.XA) error {
+	if !dc.grp.open {
+		return nil
+	}
+	g := dc.grp
+	dc.grp = group{}
+	if dc.o.From.Flavor == MariaDB {
+		dc.pos.addMariaDB(g.maria)
+	} else if err := dc.pos.addMySQL(g.mysqlSID, g.mysqlGNO); err != nil {
+		return fmt.Errorf("transaction %s: %w", g.gtid, err)
+	}
+	if xa != nil && xa.Op == change.XACommit && g.xa != nil {
+		// MySQL's one-phase XA: the rows read in this group (marked as a first phase)
+		// commit here, like any transaction's.
+		xa = nil
+	}
+	pos := change.Position{Flavor: dc.o.From.Flavor, GTID: dc.pos.String(), Time: when}
+	return dc.send(ctx, out, change.Event{Kind: change.Commit, Pos: pos, GTID: g.gtid, Time: when, XA: xa})
+}
+
+// firstWord splits s at its first run of spaces, the word upper-cased.
+func firstWord(s string) (word, rest string) {
+	i := strings.IndexAny(s, " \t\r\n")
+	if i < 0 {
+		return strings.ToUpper(s), ""
+	}
+	return strings.ToUpper(s[:i]), strings.TrimSpace(s[i+1:])
+}
+
+func endsWithStartTransaction(q string) bool {
+	f := strings.Fields(strings.ToUpper(q))
+	return len(f) > 2 && f[0] == "CREATE" && f[len(f)-2] == "START" && f[len(f)-1] == "TRANSACTION"
 }
 
 func gtidString(e *replication.GTIDEvent) string {
@@ -193,7 +361,7 @@ func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *repli
 		if err != nil {
 			return err
 		}
-		ev := change.Event{Kind: kind, Table: def, GTID: dc.gtid, Time: when}
+		ev := change.Event{Kind: kind, Table: def, GTID: dc.grp.gtid, Time: when, XA: dc.grp.xa}
 		switch kind {
 		case change.Insert:
 			ev.After = first
@@ -225,12 +393,12 @@ func (dc *decoder) loadLive(ctx context.Context, db, name string) (*schema.Table
 		return nil, err
 	}
 	if def == nil {
-		return nil, fmt.Errorf("transaction %s: row event for %s.%s, which no longer exists at the source and is not tracked", dc.gtid, db, name)
+		return nil, fmt.Errorf("transaction %s: row event for %s.%s, which no longer exists at the source and is not tracked", dc.grp.gtid, db, name)
 	}
 	if err := dc.o.Schemas.Put(def); err != nil {
 		return nil, err
 	}
-	dc.o.Log.Warn("table definition read from the source's current schema", "table", def.QualifiedName(), "gtid", dc.gtid)
+	dc.o.Log.Warn("table definition read from the source's current schema", "table", def.QualifiedName(), "gtid", dc.grp.gtid)
 	return def, nil
 }
 
@@ -238,7 +406,7 @@ func (dc *decoder) loadLive(ctx context.Context, db, name string) (*schema.Table
 func (dc *decoder) decodeRow(def *schema.Table, vals []any) (change.Row, error) {
 	if len(vals) != len(def.Columns) {
 		return nil, fmt.Errorf("transaction %s: row event for %s has %d columns, the tracked definition %d: the schema changed in a way the tracker missed; re-snapshot the table",
-			dc.gtid, def.QualifiedName(), len(vals), len(def.Columns))
+			dc.grp.gtid, def.QualifiedName(), len(vals), len(def.Columns))
 	}
 	buf := make([]byte, 0, 64*len(vals))
 	if cap(dc.ends) < len(vals) {
@@ -250,7 +418,7 @@ func (dc *decoder) decodeRow(def *schema.Table, vals []any) (change.Row, error) 
 		var null bool
 		buf, null, err = mapping.AppendBinlogValue(buf, &def.Columns[i], v)
 		if err != nil {
-			return nil, fmt.Errorf("transaction %s, table %s: %w", dc.gtid, def.QualifiedName(), err)
+			return nil, fmt.Errorf("transaction %s, table %s: %w", dc.grp.gtid, def.QualifiedName(), err)
 		}
 		ends[i], nulls[i] = len(buf), null
 	}
@@ -266,4 +434,120 @@ func (dc *decoder) decodeRow(def *schema.Table, vals []any) (change.Row, error) 
 		start = ends[i]
 	}
 	return row, nil
+}
+
+// mariaXID reads the xid that MariaDB 10.5+ writes into the GTID event of an XA group
+// (after the flags and the optional commit id: format id, gtrid and bqual lengths, data).
+// It returns "" when the event is shorter than that; the XA_PREPARE event names it too.
+func mariaXID(raw []byte, flags byte) string {
+	const header = replication.EventHeaderSize
+	p := header + 8 + 4 + 1
+	if flags&mariaFlagGroupCommit != 0 {
+		p += 8
+	}
+	if len(raw) < p+6 {
+		return ""
+	}
+	format := binary.LittleEndian.Uint32(raw[p:])
+	gl, bl := int(raw[p+4]), int(raw[p+5])
+	p += 6
+	if len(raw) < p+gl+bl {
+		return ""
+	}
+	return formatXID(raw[p:p+gl], raw[p+gl:p+gl+bl], format)
+}
+
+// decodeXAPrepare reads an XA_PREPARE event's body: one-phase flag, format id, gtrid and
+// bqual lengths (4 bytes each), then the data (MariaDB 10.5+ and MySQL 5.7+ alike).
+func decodeXAPrepare(b []byte) (onePhase bool, xid string, err error) {
+	if len(b) < 13 {
+		return false, "", fmt.Errorf("XA_PREPARE event of %d bytes", len(b))
+	}
+	format := binary.LittleEndian.Uint32(b[1:])
+	gl, bl := binary.LittleEndian.Uint32(b[5:]), binary.LittleEndian.Uint32(b[9:])
+	if gl > 64 || bl > 64 || len(b) < 13+int(gl)+int(bl) {
+		return false, "", fmt.Errorf("XA_PREPARE event with gtrid length %d, bqual length %d in %d bytes", gl, bl, len(b))
+	}
+	return b[0] != 0, formatXID(b[13:13+gl], b[13+gl:13+gl+bl], format), nil
+}
+
+// formatXID prints an xid the way the server writes it in XA statements.
+func formatXID(gtrid, bqual []byte, format uint32) string {
+	return fmt.Sprintf("X'%x',X'%x',%d", gtrid, bqual, format)
+}
+
+// normalizeXID brings an xid from an XA statement to formatXID's form, so the XA COMMIT
+// statement and the XA_PREPARE event name one transaction alike. Other spellings (a
+// quoted string, no format id) are decoded the way the server reads them.
+func normalizeXID(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndex(strings.ToUpper(s), " ONE PHASE"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	parts, ok := splitXID(s)
+	if !ok {
+		return s
+	}
+	var vals [2][]byte
+	for i := 0; i < 2 && i < len(parts); i++ {
+		v, ok := xidPart(parts[i])
+		if !ok {
+			return s
+		}
+		vals[i] = v
+	}
+	format := uint64(1)
+	if len(parts) == 3 {
+		f, err := strconv.ParseUint(strings.TrimSpace(parts[2]), 10, 32)
+		if err != nil {
+			return s
+		}
+		format = f
+	}
+	return formatXID(vals[0], vals[1], uint32(format))
+}
+
+// splitXID splits "a,b,c" at commas outside quotes.
+func splitXID(s string) ([]string, bool) {
+	var parts []string
+	var quote byte
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			if i+1 < len(s) && s[i+1] == quote {
+				i++
+				continue
+			}
+			quote = 0
+		case quote != 0:
+		case c == '\'' || c == '"':
+			quote = c
+		case c == ',':
+			parts = append(parts, strings.TrimSpace(s[start:i]))
+			start = i + 1
+		}
+	}
+	if quote != 0 {
+		return nil, false
+	}
+	parts = append(parts, strings.TrimSpace(s[start:]))
+	return parts, len(parts) >= 1 && len(parts) <= 3
+}
+
+// xidPart decodes X'hex', 0xhex or a quoted string.
+func xidPart(p string) ([]byte, bool) {
+	switch {
+	case len(p) >= 3 && (p[0] == 'X' || p[0] == 'x') && p[1] == '\'' && p[len(p)-1] == '\'':
+		b, err := hex.DecodeString(p[2 : len(p)-1])
+		return b, err == nil
+	case len(p) >= 2 && (p[:2] == "0x" || p[:2] == "0X"):
+		b, err := hex.DecodeString(p[2:])
+		return b, err == nil
+	case len(p) >= 2 && (p[0] == '\'' || p[0] == '"') && p[len(p)-1] == p[0]:
+		q := string(p[0])
+		return []byte(strings.ReplaceAll(p[1:len(p)-1], q+q, q)), true
+	}
+	return nil, false
 }

@@ -33,6 +33,10 @@ type batch struct {
 	arena   []byte
 	items   []pendingWrite
 	slot    map[string]int // index + "\x00" + _id -> position in items
+	// prepared are the XA parts stored by this batch (xid -> part); resolved are state
+	// documents of decided XA transactions, deleted once the checkpoint passed them.
+	prepared map[string]map[int]*preparedDoc
+	resolved []string
 }
 
 type pendingWrite struct {
@@ -98,7 +102,7 @@ func (b *batch) Commit(ctx context.Context, pos change.Position) error {
 	if err := t.checkLease(); err != nil {
 		return err
 	}
-	version, err := Version(pos)
+	version, err := PositionVersion(pos)
 	if err != nil {
 		return err
 	}
@@ -133,10 +137,20 @@ func (b *batch) Commit(ctx context.Context, pos change.Position) error {
 	if err := t.state.recordSchemas(ctx, b.schemas, version); err != nil {
 		return err
 	}
+	if err := t.state.storePrepared(ctx, b.prepared); err != nil {
+		return err
+	}
 	if err := t.state.saveCheckpoint(ctx, pos, PhaseStreaming); err != nil {
 		return err
 	}
-	b.items, b.arena, b.slot, b.schemas = nil, nil, nil, nil
+	if len(b.resolved) > 0 {
+		// Left behind by a failure here, they are only unused documents: no later
+		// position reads them again.
+		if err := t.state.deleteDocs(ctx, b.resolved); err != nil {
+			t.log.Warn("could not delete the stored parts of decided XA transactions", "error", err)
+		}
+	}
+	b.items, b.arena, b.slot, b.schemas, b.prepared, b.resolved = nil, nil, nil, nil, nil, nil
 	return nil
 }
 

@@ -57,6 +57,13 @@ type checkpointDoc struct {
 	GTID      string    `json:"gtid"`
 	Phase     string    `json:"phase"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Seq is the position's transaction counter (change.Position.Seq), the version of
+	// the writes up to here; absent in checkpoints of older versions.
+	Seq uint64 `json:"seq,omitempty"`
+}
+
+func (cp *checkpointDoc) position() change.Position {
+	return change.Position{Flavor: cp.Flavor, GTID: cp.GTID, Seq: cp.Seq}
 }
 
 type planDoc struct {
@@ -266,7 +273,11 @@ func (s *State) checkpoint(ctx context.Context) (*checkpointDoc, error) {
 }
 
 func (s *State) saveCheckpoint(ctx context.Context, pos change.Position, phase string) error {
-	return s.put(ctx, s.checkpointID(), checkpointDoc{Kind: "checkpoint", Name: s.name, Flavor: pos.Flavor, GTID: pos.GTID, Phase: phase, UpdatedAt: time.Now().UTC()})
+	v, err := PositionVersion(pos)
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, s.checkpointID(), checkpointDoc{Kind: "checkpoint", Name: s.name, Flavor: pos.Flavor, GTID: pos.GTID, Phase: phase, UpdatedAt: time.Now().UTC(), Seq: uint64(v)})
 }
 
 // tables reads the snapshot plan's table documents and definitions.

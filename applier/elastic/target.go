@@ -116,7 +116,17 @@ func (t *Target) Checkpoint(ctx context.Context) (pos change.Position, streaming
 	if err != nil || cp == nil {
 		return change.Position{}, false, false, err
 	}
-	return change.Position{Flavor: cp.Flavor, GTID: cp.GTID}, cp.Phase == PhaseStreaming, true, nil
+	pos = cp.position()
+	if pos.Seq == 0 {
+		// A checkpoint of an older version: the transaction counter starts at the
+		// version its writes carried.
+		v, err := Version(pos)
+		if err != nil {
+			return change.Position{}, false, false, err
+		}
+		pos.Seq = uint64(v)
+	}
+	return pos, cp.Phase == PhaseStreaming, true, nil
 }
 
 // Definitions returns the table definitions stored with the snapshot, for the schema
@@ -130,7 +140,7 @@ func (t *Target) Definitions(ctx context.Context) ([]*schema.Table, error) {
 	if cp, err := t.state.checkpoint(ctx); err != nil {
 		return nil, err
 	} else if cp != nil {
-		if cpVersion, err = Version(change.Position{Flavor: cp.Flavor, GTID: cp.GTID}); err != nil {
+		if cpVersion, err = PositionVersion(cp.position()); err != nil {
 			return nil, err
 		}
 	}

@@ -9,13 +9,33 @@ import (
 	"github.com/replicator/replicator/change"
 )
 
-// Version returns the external document version written with every change at or covered
-// by pos. It is what makes replays harmless: Elasticsearch (version_type=external_gte)
-// refuses a write whose version is lower than the stored document's, so a document never
-// goes back to an older state, whatever is replayed after a crash.
+// PositionVersion returns the external document version written with every change at or
+// covered by pos. It is what makes replays harmless: Elasticsearch
+// (version_type=external_gte) refuses a write whose version is lower than the stored
+// document's, so a document never goes back to an older state, whatever is replayed
+// after a crash.
 //
-// The version counts the transactions in pos, which grows by at least one with every
-// source transaction:
+// The version is the position's transaction counter (change.Position.Seq), kept with the
+// checkpoint: it grows by one with every source transaction in stream order, whatever
+// the GTIDs say (MariaDB with gtid_strict_mode off may write a lower sequence number
+// after a higher one, and a version taken from the GTIDs would then go down and the
+// change be refused as older), and a replay from a checkpoint numbers the same
+// transactions the same way. The counter starts at Version of the snapshot position (and,
+// for a checkpoint stored by an older version, of the checkpoint), so it continues the
+// versions already in the indexes.
+func PositionVersion(pos change.Position) (int64, error) {
+	if pos.Seq == 0 {
+		return Version(pos)
+	}
+	if pos.Seq >= math.MaxInt64-1 {
+		return 0, fmt.Errorf("transaction counter %d at GTID %s is beyond Elasticsearch's version range", pos.Seq, pos.GTID)
+	}
+	return int64(pos.Seq), nil
+}
+
+// Version returns the version a position's GTIDs give, the start of the transaction
+// counter: it counts the transactions in pos, which grows by at least one with every
+// source transaction while sequence numbers increase:
 //
 //   - MariaDB ("0-1-42,1-2-7"): the sum over replication domains of the highest sequence
 //     number in the domain. Each transaction raises its domain's number (gtid_strict_mode

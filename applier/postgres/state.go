@@ -79,6 +79,13 @@ func (s *State) stateStatements() []string {
 			source_table text NOT NULL,
 			definition jsonb,
 			PRIMARY KEY (name, seq))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("prepared_xa") + ` (
+			name text NOT NULL,
+			xid text NOT NULL,
+			part int NOT NULL,
+			gtid text NOT NULL,
+			changes bytea NOT NULL,
+			PRIMARY KEY (name, xid, part))`,
 	}
 }
 
