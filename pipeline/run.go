@@ -228,9 +228,9 @@ type work struct {
 	prepared []*change.Prepared
 	resolve  *change.XA
 	xaGTID   string
-	commit  bool
-	pos     change.Position // the checkpoint, with commit
-	from    time.Time       // when the batch got its first event (metrics)
+	commit   bool
+	pos      change.Position // the checkpoint, with commit
+	from     time.Time       // when the batch got its first event (metrics)
 	// For errors: the last transaction read, the batch's complete transactions so far and
 	// the position after the last of them; isolated means one transaction per batch.
 	gtid     string
@@ -419,8 +419,8 @@ type batcher struct {
 	afterDDL  bool // the open batch holds a schema change
 	// xa holds the row changes of an XA transaction's first phase as they are read: at
 	// its XA PREPARE they are stored in the target, not applied.
-	xa *xaHold
-	batchTxns int  // source transactions in the open batch
+	xa        *xaHold
+	batchTxns int // source transactions in the open batch
 	txns      int64
 	// isolateUntil, when set, makes every transaction a batch of its own up to that
 	// position (to name a transaction the target refuses).
