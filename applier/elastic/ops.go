@@ -3,6 +3,7 @@ package elastic
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 
 	"github.com/replicator/replicator/change"
@@ -12,6 +13,13 @@ import (
 // Status reads the checkpoint and the snapshot progress from the state index.
 func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 	cp, err := t.state.checkpoint(ctx)
+	var he *httpError
+	if errors.As(err, &he) && he.Type == "no_shard_available_action_exception" {
+		// A replicator created the state index after this command looked for it.
+		if err = t.state.waitReady(ctx); err == nil {
+			cp, err = t.state.checkpoint(ctx)
+		}
+	}
 	if err != nil || cp == nil {
 		return nil, err
 	}

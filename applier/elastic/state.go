@@ -145,6 +145,12 @@ func (s *State) ensure(ctx context.Context) error {
 	if !errors.As(err, &he) || he.Type != "resource_already_exists_exception" {
 		return fmt.Errorf("create state index %s: %w", s.index, err)
 	}
+	return s.waitReady(ctx)
+}
+
+// waitReady waits until the state index has its primary shard: a request reaching an index
+// that another process has just created fails with no_shard_available_action_exception.
+func (s *State) waitReady(ctx context.Context) error {
 	q := url.Values{"wait_for_status": {"yellow"}, "timeout": {"30s"}}
 	var health struct {
 		TimedOut bool   `json:"timed_out"`
@@ -157,6 +163,18 @@ func (s *State) ensure(ctx context.Context) error {
 		return fmt.Errorf("state index %s exists but is %s after 30s: its primary shard is not allocated (GET _cluster/allocation/explain tells why)", s.index, health.Status)
 	}
 	return nil
+}
+
+// openExisting prepares reading a state index that may not exist, without creating it.
+func (s *State) openExisting(ctx context.Context) error {
+	code, err := call(ctx, s.es, http.MethodHead, "/"+url.PathEscape(s.index), nil, nil, nil, http.StatusNotFound)
+	if err != nil {
+		return fmt.Errorf("look for state index %s: %w", s.index, err)
+	}
+	if code == http.StatusNotFound {
+		return nil // reads find no checkpoint
+	}
+	return s.waitReady(ctx)
 }
 
 func (s *State) docPath(id string) string {

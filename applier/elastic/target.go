@@ -74,6 +74,9 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool
 	t.opts.UnsignedLong = t.hasFieldType(ctx, "unsigned_long")
 	log.Debug("Elasticsearch target", "version", info.Version.Number, "cluster", info.ClusterName, "unsigned_long", t.opts.UnsignedLong)
 	if !ensure {
+		if err := t.state.openExisting(ctx); err != nil {
+			return nil, err
+		}
 		return t, nil
 	}
 	if err := t.state.ensure(ctx); err != nil {
