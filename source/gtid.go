@@ -140,28 +140,28 @@ func TransactionsBehind(flavor, from, to string) (int64, error) {
 		}
 		return n, nil
 	}
-	count := func(s string) (int64, error) {
-		g, err := mysql.ParseMysqlGTIDSet(s)
-		if err != nil {
-			return 0, err
-		}
-		var n int64
-		for _, us := range g.(*mysql.MysqlGTIDSet).Sets {
-			for _, iv := range us.Intervals {
-				n += iv.Stop - iv.Start
-			}
-		}
-		return n, nil
-	}
-	a, err := count(from)
+	// The GTIDs of to that from lacks, not the difference of the two sizes: after a
+	// failover the sets can each hold GTIDs the other lacks (a tail of the old primary that
+	// never reached the promoted one), and the sizes would hide the promoted server's.
+	a, err := mysql.ParseMysqlGTIDSet(from)
 	if err != nil {
 		return 0, err
 	}
-	b, err := count(to)
+	b, err := mysql.ParseMysqlGTIDSet(to)
 	if err != nil {
 		return 0, err
 	}
-	return max(b-a, 0), nil
+	missing := b.(*mysql.MysqlGTIDSet)
+	if err := missing.Minus(*a.(*mysql.MysqlGTIDSet)); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, us := range missing.Sets {
+		for _, iv := range us.Intervals {
+			n += iv.Stop - iv.Start
+		}
+	}
+	return n, nil
 }
 
 // Covers reports whether the GTID set have includes every transaction of want. MariaDB
