@@ -58,6 +58,11 @@ type Target interface {
 	CopyChunk(ctx context.Context, plan *TablePlan, chunk Chunk, fill func(emit func(change.Row) error) error) (int64, error)
 	// FinishTable creates the secondary indexes and marks the table done.
 	FinishTable(ctx context.Context, plan *TablePlan) error
+	// ApplyRows replaces, in one step, the target's rows for keys (full-width rows of the
+	// source table holding only the key values) by rows (read like CopyChunk's, at pos;
+	// a key without a row is deleted). A resumed snapshot brings the rows that changed
+	// since its first view to its newest view with it.
+	ApplyRows(ctx context.Context, plan *TablePlan, pos change.Position, keys, rows []change.Row) error
 	// Finish stores the checkpoint from which streaming continues.
 	Finish(ctx context.Context, pos change.Position) error
 }

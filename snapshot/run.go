@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
+
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/metrics"
@@ -32,6 +34,9 @@ type Options struct {
 	ReportEvery time.Duration
 	// Metrics is optional.
 	Metrics *metrics.Metrics
+	// PreparedXAWait bounds the wait for prepared XA transactions before the view opens
+	// (DefaultPreparedXAWait when 0).
+	PreparedXAWait time.Duration
 }
 
 // TableStatus is one table's progress for display.
@@ -54,19 +59,59 @@ type Summary struct {
 	AlreadyComplete bool
 }
 
+// maxAttempts bounds how often a snapshot starts over because DDL changed a table
+// while it was read.
+const maxAttempts = 4
+
 // Run performs or resumes the snapshot and leaves the streaming checkpoint in the target.
+//
+// A DDL that touched a selected table between the view's position and the reads (see
+// scan.go) makes the snapshot start over under a new view, with the tables' new
+// definitions, up to maxAttempts times; a resumed snapshot ends at its newest view (see
+// resolve.go). Either way the checkpoint left for streaming is a position at which every
+// table holds exactly the source's rows, read with the definitions streaming starts from.
 func Run(ctx context.Context, o Options) (*Summary, error) {
 	start := time.Now()
+	if o.PreparedXAWait <= 0 {
+		o.PreparedXAWait = DefaultPreparedXAWait
+	}
+	for attempt := 1; ; attempt++ {
+		sum, changed, err := runAttempt(ctx, o, attempt > 1)
+		if err != nil {
+			return nil, err
+		}
+		if changed == nil {
+			if !sum.AlreadyComplete {
+				sum.Duration = time.Since(start)
+			}
+			return sum, nil
+		}
+		if attempt >= maxAttempts {
+			return nil, ddlError(attempt, changed)
+		}
+		o.Log.Warn("DDL changed selected tables while the snapshot read them; copying everything again under a new view with the new definitions",
+			"attempt", attempt, "changes", changed)
+	}
+}
+
+// runAttempt runs or resumes one snapshot (restart: a new one over the tables the
+// previous attempt created). changed, when not nil, names the DDL that makes it void.
+func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[string]string, error) {
 	prog, err := o.Target.LoadProgress(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if prog != nil && prog.Complete {
-		return &Summary{Position: prog.Position, AlreadyComplete: true}, nil
+		return &Summary{Position: prog.Position, AlreadyComplete: true}, nil, nil
+	}
+	onExisting := o.Config.Snapshot.OnExisting
+	if restart {
+		// The tables hold this snapshot's own earlier copy, maybe of another definition.
+		prog, onExisting = nil, "recreate"
 	}
 	meta, err := o.Dialer.Dial(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer meta.Close()
 
@@ -78,40 +123,82 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	} else {
 		plans, err = makePlans(ctx, meta, o)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(plans) == 0 {
-			return nil, errors.New("no source table matches the [[tables]] rules: check them with 'replicator check'")
+			return nil, nil, errors.New("no source table matches the [[tables]] rules: check them with 'replicator check'")
 		}
 	}
 
-	v, err := openView(ctx, o.Dialer, o.Config.Snapshot.Parallelism, o.Log)
+	v, err := openView(ctx, o.Dialer, o.Config.Snapshot.Parallelism, o.PreparedXAWait, o.Log)
 	if err != nil {
-		return nil, fmt.Errorf("open consistent snapshot: %w", err)
+		return nil, nil, fmt.Errorf("open consistent snapshot: %w", err)
 	}
 	defer v.close()
 	o.Log.Info("consistent snapshot opened", "gtid", v.pos.GTID, "method", v.method, "readers", len(v.readers),
 		"lock_ms", float64(v.lockTime.Microseconds())/1000)
 
 	pos := v.pos
+	from := pos
 	if resumed {
-		// Streaming must start at the earliest view any stored chunk was read under;
-		// with full row images, replaying from there converges every row.
-		pos = prog.Position
-	} else if err := o.Target.Start(ctx, pos, plans, o.Config.Snapshot.OnExisting); err != nil {
-		return nil, err
+		from = prog.Position
+	} else if err := o.Target.Start(ctx, pos, plans, onExisting); err != nil {
+		return nil, nil, err
 	}
 
-	sum, err := copyAll(ctx, o, v, plans, prog)
+	// A resumed snapshot builds indexes only once every table is at the newest view.
+	sum, copyErr := copyAll(ctx, o, v, plans, prog, !resumed)
+	var me *mysql.MyError
+	if copyErr != nil && !errors.As(copyErr, &me) {
+		return nil, nil, copyErr
+	}
+	// Read while the readers still hold their metadata locks: no DDL on a table they
+	// read can commit before this position without being seen by the scan.
+	now, err := meta.CurrentGTID(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	res, err := scanBinlog(ctx, o, from, change.Position{Flavor: from.Flavor, GTID: now}, plans, resumed, resumed)
+	if err != nil {
+		if copyErr != nil {
+			return nil, nil, copyErr
+		}
+		return nil, nil, fmt.Errorf("check the binary log for DDL during the snapshot: %w", err)
+	}
+	if len(res.ddl) > 0 || res.created != "" {
+		changed := res.ddl
+		if res.created != "" {
+			changed = map[string]string{"created": res.created}
+			for k, v := range res.ddl {
+				changed[k] = v
+			}
+		}
+		if copyErr != nil {
+			o.Log.Info("snapshot read failed after DDL on a selected table", "error", copyErr)
+		}
+		return nil, changed, nil
+	}
+	if copyErr != nil {
+		return nil, nil, copyErr
+	}
+	if resumed {
+		n, err := resolveKeys(ctx, o, v.readers[0], pos, res)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Log.Info("rows changed since the first view read again under the newest one", "keys", n, "from_gtid", from.GTID, "gtid", pos.GTID)
+		for _, p := range plans {
+			if err := o.Target.FinishTable(ctx, p); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	if err := o.Target.Finish(ctx, pos); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sum.Position, sum.LockTime, sum.Method = pos, v.lockTime, v.method
-	sum.Tables, sum.Duration = len(plans), time.Since(start)
-	return sum, nil
+	sum.Tables = len(plans)
+	return sum, nil, nil
 }
 
 func plansFromProgress(prog *Progress) []*TablePlan {
@@ -231,7 +318,7 @@ type job struct {
 
 // copyAll runs one worker per reader connection over the chunks not yet done, largest
 // tables first, finishing each table (secondary indexes) when its last chunk lands.
-func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *Progress) (*Summary, error) {
+func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *Progress, finishTables bool) (*Summary, error) {
 	sort.SliceStable(plans, func(i, j int) bool { return plans[i].RowsEstimate > plans[j].RowsEstimate })
 	type tableState struct {
 		remaining atomic.Int64
@@ -271,6 +358,10 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
 	finish := func(p *TablePlan) {
+		if !finishTables {
+			o.Log.Info("snapshot table copied", "table", p.Name(), "target", p.Target, "rows", states[p].rows.Load())
+			return
+		}
 		if err := o.Target.FinishTable(ctx, p); err != nil {
 			fail(err)
 			return

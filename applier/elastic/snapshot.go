@@ -374,3 +374,80 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 func (t *Target) Finish(ctx context.Context, pos change.Position) error {
 	return t.state.saveCheckpoint(ctx, pos, PhaseStreaming)
 }
+
+// ApplyRows implements snapshot.Target: the rows are indexed and the keys without a row
+// deleted, all with pos's version, which is at least the version of every snapshot
+// document (they carry the first view's) and below every streamed change after pos.
+func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos change.Position, keys, rows []change.Row) error {
+	if err := t.checkLease(); err != nil {
+		return err
+	}
+	version, err := Version(pos)
+	if err != nil {
+		return err
+	}
+	index, err := t.indexOf(p.Table)
+	if err != nil {
+		return err
+	}
+	full := mapping.NewESEncoder(p.Table, p.Columns, t.opts)
+	enc := full.Projected()
+	indexJSON := mapping.AppendJSONString(nil, index)
+	where := fmt.Sprintf("snapshot of %s: changed rows at GTID %s", p.Name(), pos.GTID)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := newPipelinedSender(ctx, t, where)
+	body := getBody()
+	kept := make(map[string]bool, len(rows))
+	var id []byte
+	add := func(op string, doc change.Row) error {
+		body.begin(op, indexJSON, id, version)
+		if doc != nil {
+			if body.buf, err = enc.AppendDoc(body.buf, doc); err != nil {
+				body.undo()
+				return fmt.Errorf("row of %s (_id %s): %w", p.Name(), id, err)
+			}
+			body.buf = append(body.buf, '\n')
+		}
+		if body.full() {
+			if err := w.send(body); err != nil {
+				return err
+			}
+			body = getBody()
+		}
+		return nil
+	}
+	fillErr := func() error {
+		for _, r := range rows {
+			if id, err = enc.AppendID(id[:0], r); err != nil {
+				return fmt.Errorf("row of %s: %w", p.Name(), err)
+			}
+			kept[string(id)] = true
+			if err := add("index", r); err != nil {
+				return err
+			}
+		}
+		for _, k := range keys {
+			if id, err = full.AppendID(id[:0], k); err != nil {
+				return fmt.Errorf("key of %s: %w", p.Name(), err)
+			}
+			if kept[string(id)] {
+				continue
+			}
+			if err := add("delete", nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if fillErr == nil && body.len() > 0 {
+		fillErr = w.send(body)
+	} else {
+		putBody(body)
+	}
+	_, sendErr := w.wait()
+	if fillErr != nil && !errors.Is(fillErr, errSenderFailed) {
+		return fillErr
+	}
+	return sendErr
+}

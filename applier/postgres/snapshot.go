@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -303,4 +305,69 @@ func (t *Target) Finish(ctx context.Context, pos change.Position) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// ApplyRows implements snapshot.Target: in one transaction every key is deleted (through
+// a staging table and one DELETE ... USING) and the rows are copied in. The rows are
+// exactly the keys' rows at one view, so the table is consistent at the commit, where its
+// deferred unique constraints are checked.
+func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos change.Position, keys, rows []change.Row) error {
+	id, err := t.tableIdent(p.Table)
+	if err != nil {
+		return err
+	}
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	keyCols := make([]*schema.Column, len(p.Table.Key))
+	conds := make([]string, len(p.Table.Key))
+	for i, k := range p.Table.Key {
+		keyCols[i] = &p.Table.Columns[k]
+		conds[i] = "t." + q(keyCols[i].Name) + " = s." + q(keyCols[i].Name)
+	}
+	keyList := mapping.CopyColumnList(keyCols, q)
+	const stage = "replicator_resolve"
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+q(stage)+" ON COMMIT DROP AS SELECT "+keyList+" FROM "+id.Sanitize()+" WITH NO DATA"); err != nil {
+		return fmt.Errorf("stage keys of %s: %w", id.Sanitize(), err)
+	}
+	var buf bytes.Buffer
+	var line []byte
+	enc := mapping.NewPGEncoderFor(p.Name(), keyCols)
+	proj := make(change.Row, len(keyCols))
+	for _, r := range keys {
+		for i, k := range p.Table.Key {
+			proj[i] = r[k]
+		}
+		if line, err = enc.AppendRow(line[:0], proj); err != nil {
+			return fmt.Errorf("key of %s: %w", p.Name(), err)
+		}
+		buf.Write(line)
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, "COPY "+q(stage)+" ("+keyList+") FROM STDIN"); err != nil {
+		return fmt.Errorf("stage keys of %s: %w", id.Sanitize(), err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM "+id.Sanitize()+" t USING "+q(stage)+" s WHERE "+strings.Join(conds, " AND ")); err != nil {
+		return fmt.Errorf("delete changed rows of %s: %w", id.Sanitize(), err)
+	}
+	if len(rows) > 0 {
+		cols := p.SelectedColumns()
+		buf.Reset()
+		renc := mapping.NewPGEncoderFor(p.Name(), cols)
+		for _, r := range rows {
+			if line, err = renc.AppendRow(line[:0], r); err != nil {
+				return fmt.Errorf("row of %s: %w", p.Name(), err)
+			}
+			buf.Write(line)
+		}
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, "COPY "+id.Sanitize()+" ("+mapping.CopyColumnList(cols, q)+") FROM STDIN"); err != nil {
+			return fmt.Errorf("copy rows of %s at GTID %s: %w", id.Sanitize(), pos.GTID, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit rows of %s at GTID %s: %w", id.Sanitize(), pos.GTID, err)
+	}
+	return nil
 }

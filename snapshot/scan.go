@@ -1,0 +1,240 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/source"
+)
+
+// A snapshot's rows are only right if every table was read with the definition it had at
+// the view's position. MariaDB (like MySQL) resolves a statement's names against the
+// current dictionary even inside a consistent-snapshot transaction, and instant DDL
+// (RENAME COLUMN, DROP COLUMN, ADD COLUMN) does not make the older view unreadable: a
+// rename swap read under the view's rows puts values in the wrong columns.
+//
+// Metadata locks bound when such a DDL can happen: a reader's first statement on a table
+// takes a shared metadata lock held until its transaction (the view) ends, and a DDL
+// needs an exclusive one to commit. So a DDL on a table either committed before the
+// first read of it, or waits until the view is closed. The binary log between the view's
+// position and a position read after every copy (while the view is still open) therefore
+// holds every DDL that may have changed what a reader saw: scanBinlog finds them.
+//
+// The same scan collects, for a resumed snapshot, the keys of every row changed since the
+// first view: see resolve.go.
+
+// scanResult is what the binary log between two positions says about the planned tables.
+type scanResult struct {
+	// ddl names, per planned table ("db.table"), the first DDL that touched it.
+	ddl map[string]string
+	// created names a table a rule selects that a DDL created or renamed into place.
+	created string
+	// keys holds, per plan, the key of every row changed (full-width rows carrying only
+	// the key values), by change.Key.
+	keys map[*TablePlan]map[string]change.Row
+	rows int
+}
+
+// scanSchemas gives the stream decoder the planned definitions; a table stops being
+// decoded once a DDL touched it (its rows no longer match the planned definition).
+type scanSchemas struct {
+	tables map[string]*TablePlan // by "db\x00table"
+	decode bool
+}
+
+func (s *scanSchemas) Selected(db, table string) bool {
+	return s.decode && s.tables[db+"\x00"+table] != nil
+}
+
+func (s *scanSchemas) Lookup(db, table string) *schema.Table {
+	if p := s.tables[db+"\x00"+table]; p != nil {
+		return p.Table
+	}
+	return nil
+}
+
+func (s *scanSchemas) Put(*schema.Table) error { return nil }
+
+// scanBinlog reads the binary log from from up to to (both transaction-end positions)
+// and reports the DDL that touched a planned table, and, with collectKeys, the keys of
+// the planned tables' changed rows. With selectNew, a DDL creating a table a rule
+// selects is reported too (a snapshot that ends past such a CREATE must copy the table).
+func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans []*TablePlan, collectKeys, selectNew bool) (*scanResult, error) {
+	res := &scanResult{ddl: map[string]string{}, keys: map[*TablePlan]map[string]change.Row{}}
+	if done, err := source.Covers(from.Flavor, from.GTID, to.GTID); err != nil || done {
+		return res, err
+	}
+	sch := &scanSchemas{tables: map[string]*TablePlan{}, decode: collectKeys}
+	for _, p := range plans {
+		sch.tables[p.Table.Schema+"\x00"+p.Table.Name] = p
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan change.Event, 1024)
+	errc := make(chan error, 1)
+	parser := ddl.Parser{Flavor: ddl.Flavor(from.Flavor)}
+	onDDL := func(_ context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+		for _, n := range statementTables(parser, db, query) {
+			key := n.Schema + "\x00" + n.Name
+			if p := sch.tables[key]; p != nil {
+				if _, seen := res.ddl[p.Name()]; !seen {
+					res.ddl[p.Name()] = fmt.Sprintf("GTID %s: %s", gtid, abbreviate(query))
+				}
+				delete(sch.tables, key)
+			} else if selectNew && res.created == "" && o.Config.Rule(n.Schema, n.Name) != nil {
+				res.created = fmt.Sprintf("%s.%s (GTID %s: %s)", n.Schema, n.Name, gtid, abbreviate(query))
+			}
+		}
+		return nil, nil
+	}
+	go func() {
+		defer close(events)
+		errc <- o.Dialer.Stream(ctx, source.StreamOptions{From: from, ServerID: source.ProbeServerID(o.Config.Source.ServerID) + 1,
+			Schemas: sch, Log: o.Log, DDL: onDDL}, events)
+	}()
+	// The scan reads what is already in the binary log; a stall this long means the
+	// position is not reached (it was read from this server a moment ago).
+	idle := time.NewTimer(time.Minute)
+	defer idle.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				err := <-errc
+				return nil, fmt.Errorf("read the binary log from %s to %s: the stream ended early: %w", from.GTID, to.GTID, err)
+			}
+			idle.Reset(time.Minute)
+			switch ev.Kind {
+			case change.Insert, change.Update, change.Delete:
+				p := sch.tables[ev.Table.Schema+"\x00"+ev.Table.Name]
+				if p == nil || p.Table != ev.Table {
+					continue
+				}
+				m := res.keys[p]
+				if m == nil {
+					m = map[string]change.Row{}
+					res.keys[p] = m
+				}
+				for _, r := range []change.Row{ev.Before, ev.After} {
+					if r == nil {
+						continue
+					}
+					k := change.Key(p.Table, r)
+					if _, ok := m[k]; !ok {
+						m[k] = keyOnly(p.Table, r)
+						res.rows++
+					}
+				}
+			case change.Commit:
+				if done, err := source.Covers(from.Flavor, ev.Pos.GTID, to.GTID); err != nil || done {
+					cancel()
+					for range events {
+					}
+					<-errc
+					return res, err
+				}
+			}
+		case <-idle.C:
+			return nil, fmt.Errorf("read the binary log from %s to %s: nothing arrived for a minute", from.GTID, to.GTID)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// keyOnly copies a row's key values into a row of the same width with nothing else.
+func keyOnly(t *schema.Table, r change.Row) change.Row {
+	out := make(change.Row, len(r))
+	for _, k := range t.Key {
+		if r[k] != nil {
+			out[k] = append([]byte{}, r[k]...)
+		}
+	}
+	return out
+}
+
+// statementTables lists the tables a statement touches: from the parse when it parses,
+// else every name the statement text mentions (a wrong guess costs a table copied again,
+// a missed one would cost wrong rows).
+func statementTables(p ddl.Parser, db, query string) []ddl.TableName {
+	changes, err := p.Parse(query, db)
+	if err != nil {
+		return namedTables(db, query)
+	}
+	var out []ddl.TableName
+	for _, ch := range changes {
+		out = append(out, touchedBy(ch)...)
+	}
+	return out
+}
+
+// touchedBy lists the tables a change names, before and after renames (as pipeline's
+// DDL handler does).
+func touchedBy(ch ddl.Change) []ddl.TableName {
+	switch c := ch.(type) {
+	case *ddl.CreateTable:
+		return []ddl.TableName{{Schema: c.Table.Schema, Name: c.Table.Name}}
+	case *ddl.CreateTableLike:
+		return []ddl.TableName{c.Name}
+	case *ddl.AlterTable:
+		out := []ddl.TableName{c.Name}
+		for _, s := range c.Specs {
+			if r, ok := s.(*ddl.RenameTable); ok {
+				out = append(out, r.To)
+			}
+		}
+		return out
+	case *ddl.RenameTables:
+		var out []ddl.TableName
+		for _, p := range c.Pairs {
+			out = append(out, p.From, p.To)
+		}
+		return out
+	case *ddl.DropTables:
+		return c.Names
+	case *ddl.TruncateTable:
+		return []ddl.TableName{c.Name}
+	}
+	return nil
+}
+
+var nameRef = regexp.MustCompile("(`[^`]+`|[\\w$]+)(?:\\s*\\.\\s*(`[^`]+`|[\\w$]+))?")
+
+// namedTables reads every identifier of an unparsed statement as a table name, qualified
+// or in db.
+func namedTables(db, query string) []ddl.TableName {
+	var out []ddl.TableName
+	for _, m := range nameRef.FindAllStringSubmatch(query, -1) {
+		a, b := strings.Trim(m[1], "`"), strings.Trim(m[2], "`")
+		if b == "" {
+			out = append(out, ddl.TableName{Schema: db, Name: a})
+		} else {
+			out = append(out, ddl.TableName{Schema: a, Name: b}, ddl.TableName{Schema: db, Name: b})
+		}
+	}
+	return out
+}
+
+func abbreviate(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 200 {
+		return q[:200] + "..."
+	}
+	return q
+}
+
+// ddlError is returned when DDL changed planned tables during every allowed attempt.
+func ddlError(attempts int, ddl map[string]string) error {
+	var parts []string
+	for t, q := range ddl {
+		parts = append(parts, t+" ("+q+")")
+	}
+	return fmt.Errorf("DDL changed selected tables during each of %d snapshot attempts, last: %s; run the snapshot while no DDL runs on the selected tables (each attempt copies them again under a new view)",
+		attempts, strings.Join(parts, "; "))
+}
