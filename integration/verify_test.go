@@ -252,3 +252,66 @@ func TestVerifyElasticsearch(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestVerifyCountsManyDifferences changes, deletes and adds far more target rows than
+// verify keeps (10,000 per table): beyond that it must still count every differing row, not
+// the difference of row counts (which is zero for a changed row). Both comparison methods.
+func TestVerifyCountsManyDifferences(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_verify_many"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE `"+db+"`", wlTable,
+		`CREATE TABLE comp (k1 VARCHAR(10), k2 INT, p VARCHAR(20), PRIMARY KEY (k1, k2))`,
+		`INSERT INTO comp SELECT CONCAT('k', seq % 50), seq, 'p' FROM seq_1_to_30000`)
+	seed(t, my, db, 150000)
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	cfg := writeConfig(t, streamConfig(url, db))
+	p := startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, pg, p, 2*time.Minute)
+	p.stop(t)
+	assertVerifyEqual(t, cfg)
+
+	ctx := ctxBG()
+	for _, q := range []string{
+		`UPDATE it_verify_many.wl SET note = 'tampered' WHERE id % 3 <> 0`,                                                           // 100,000 changed
+		`DELETE FROM it_verify_many.wl WHERE id % 3 = 0 AND id <= 90000`,                                                             // 30,000 missing
+		`INSERT INTO it_verify_many.wl (id, grp, v, note, ts) SELECT i, 1, 2, 'extra', now() FROM generate_series(200001, 210000) i`, // 10,000 extra
+		`UPDATE it_verify_many.comp SET p = 'tampered' WHERE k2 % 2 = 0`,                                                             // 15,000 changed
+	} {
+		if _, err := pg.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	start := time.Now()
+	rep, res := runVerify(t, cfg, "--retries", "0")
+	if res.code == 0 || rep.Equal {
+		t.Fatalf("verify exit %d, equal %v after tampering\n%s", res.code, rep.Equal, res.stdout)
+	}
+	t.Logf("verify of 180,000 source rows with 155,000 differences: %s", time.Since(start).Round(time.Millisecond))
+	want := map[string]struct {
+		method      string
+		src, tgt    int64
+		differences int
+	}{
+		db + ".wl":   {"key ranges", 150000, 130000, 140000},
+		db + ".comp": {"hash buckets", 30000, 30000, 15000},
+	}
+	for _, tb := range rep.Tables {
+		w, ok := want[tb.Source]
+		if !ok {
+			t.Errorf("unexpected table %s in the report", tb.Source)
+			continue
+		}
+		if tb.Method != w.method || tb.SourceRows != w.src || tb.TargetRows != w.tgt || tb.Differences != w.differences {
+			t.Errorf("%s: method %q, rows %d/%d, %d differences; want %q, %d/%d, %d",
+				tb.Source, tb.Method, tb.SourceRows, tb.TargetRows, tb.Differences, w.method, w.src, w.tgt, w.differences)
+		}
+		if len(tb.Diffs) != 10 {
+			t.Errorf("%s: %d differing rows described, want the default 10", tb.Source, len(tb.Diffs))
+		}
+	}
+	if !strings.Contains(rep.Reason, "140000 rows differ") || !strings.Contains(rep.Reason, "15000 rows differ") {
+		t.Errorf("reason %q", rep.Reason)
+	}
+}

@@ -66,11 +66,19 @@ func (v *verifier) resolve(ctx context.Context, st *tableState) error {
 func (v *verifier) diffLimit() int64 { return int64(max(2*v.o.ChunkRows, 1000)) }
 
 // narrow finds the differing rows of mismatching chunks. It returns up to keepDiffs of them
-// and the number of further differing rows only counted.
+// and the number of further differing rows, compared the same way but only counted.
 func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, depth int) ([]*diff, int, error) {
 	var small []*chunk
 	var out []*diff
 	extra := 0
+	keep := func(d []*diff) {
+		room := max(keepDiffs-len(out), 0)
+		if len(d) > room {
+			extra += len(d) - room
+			d = d[:room]
+		}
+		out = append(out, d...)
+	}
 	for _, c := range bad {
 		n := max(c.src.Rows, c.tgt.Rows)
 		if n <= v.diffLimit() || depth >= 4 {
@@ -97,7 +105,8 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 		if err != nil {
 			return nil, 0, err
 		}
-		out, extra = append(out, d...), extra+e
+		keep(d)
+		extra += e
 	}
 	// Compare the small chunks row by row, a few at a time to bound memory.
 	for len(small) > 0 {
@@ -107,15 +116,8 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 			rows += small[0].src.Rows
 			group, small = append(group, small[0]), small[1:]
 		}
-		if len(out) >= keepDiffs {
-			for _, c := range group {
-				extra += int(max(c.src.Rows, c.tgt.Rows) - min(c.src.Rows, c.tgt.Rows))
-				if extra == 0 {
-					extra++
-				}
-			}
-			continue
-		}
+		// Past keepDiffs the rows are still compared, only not kept: the row counts of a
+		// chunk say nothing about how many of its rows changed value.
 		var ranges []Range
 		seen := map[Range]bool{}
 		for _, c := range group {
@@ -136,11 +138,7 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 		if err != nil {
 			return nil, 0, err
 		}
-		if room := keepDiffs - len(out); len(d) > room {
-			extra += len(d) - room
-			d = d[:room]
-		}
-		out = append(out, d...)
+		keep(d)
 	}
 	return out, extra, nil
 }
