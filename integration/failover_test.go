@@ -105,7 +105,7 @@ chunk_rows = 1000
 // the replicator with SIGKILL instead of SIGTERM.
 func runFailover(t *testing.T, db string, kill bool, tgt failoverTarget) {
 	my := mysqlRoot(t)
-	replica := freshReplica(t)
+	replica := freshReplica(t, db)
 
 	// The database is created after the replica, so all of it replicates.
 	freshMySQLDatabase(t, my, db)
@@ -193,11 +193,11 @@ func runFailover(t *testing.T, db string, kill bool, tgt failoverTarget) {
 }
 
 // freshReplica (re)creates the replica from the primary's current state and connects to
-// it as root. Only databases named it_failover* replicate (see env/replica.sh), so the
-// writes of other tests to databases the new replica lacks do not stop it.
-func freshReplica(t *testing.T) *client.Conn {
+// it as root. Only the test's database db replicates (see env/replica.sh), so the writes of
+// other tests to databases the new replica lacks do not stop it.
+func freshReplica(t *testing.T, db string) *client.Conn {
 	t.Helper()
-	t.Setenv("REPLICATOR_REPLICA_DBS", "it_failover%")
+	t.Setenv("REPLICATOR_REPLICA_DBS", db)
 	t.Setenv("REPLICATOR_REPLICA_PORT", replicaPort)
 	envScript(t, "replica.sh", "fresh")
 	c, err := client.Connect(mysqlHost+":"+replicaPort, "root", mysqlRootPass, "")
@@ -300,7 +300,7 @@ func refusedPositionCount(out string) int {
 }
 
 func isRefusedPosition(line string) bool {
-	return strings.Contains(line, "1943") || strings.Contains(line, "duplicate domain") || strings.Contains(line, "ERROR 1236") ||
+	return strings.Contains(line, "ERROR 1943") || strings.Contains(line, "duplicate domain") || strings.Contains(line, "ERROR 1236") ||
 		strings.Contains(line, "not in the master's binlog")
 }
 
@@ -368,6 +368,9 @@ func lastPerDomain(pos string) string {
 func failoverWriters(t *testing.T, addr, db string, workers int, stop <-chan struct{}) func() int {
 	var wg sync.WaitGroup
 	var committed atomic.Int64
+	// A test that fails midway must not leave writers running into the next subtest.
+	abort := make(chan struct{})
+	t.Cleanup(func() { close(abort); wg.Wait() })
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(seed int64) {
@@ -382,6 +385,8 @@ func failoverWriters(t *testing.T, addr, db string, workers int, stop <-chan str
 			for {
 				select {
 				case <-stop:
+					return
+				case <-abort:
 					return
 				default:
 				}
