@@ -102,26 +102,43 @@ func assertOnlyCounts(t *testing.T, w *countWatcher, allowed ...int64) {
 	t.Logf("counts seen by the reader: %v", seen)
 }
 
-// stopWhileApplying stops (SIGTERM, or SIGKILL with kill) the replicator once the target
-// has started on the transaction that ends at the source position want, which it has not
-// committed yet (the apply of a 150,000-row transaction in 2,000-row parts takes seconds).
+// stopWhileApplying stops (SIGTERM, or SIGKILL with kill) the replicator while its target
+// transaction has been writing for a while: the apply of a 150,000-row source transaction
+// in 2,000-row parts takes over a second, so the stop lands inside it. The test's target
+// database is its own, so a long writing transaction there is the replicator's.
 func stopWhileApplying(t *testing.T, p *proc, url, want string, kill bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Count(p.output(), "\n") > 0 && strings.Contains(p.output(), "streaming") {
-			break
+	mon := pgConnect(t, url)
+	start := time.Now()
+	deadline := start.Add(90 * time.Second)
+	caught := false
+	for time.Now().Before(deadline) && !caught {
+		if p.exited() {
+			t.Fatalf("replicator exited: %v\n%s", p.err, tail(p.output(), 30))
 		}
-		time.Sleep(20 * time.Millisecond)
+		var n int
+		err := mon.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
+			  AND xact_start < now() - interval '300 milliseconds'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caught = n > 0
+		if !caught {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
-	time.Sleep(700 * time.Millisecond)
+	t.Logf("inside the apply after %s; stopping", time.Since(start).Round(time.Millisecond))
 	if kill {
 		p.kill()
 	} else {
 		p.stop(t)
 	}
+	if !caught {
+		t.Fatalf("never saw the replicator inside the transaction's apply (checkpoint %s, source %s)", pgCheckpoint(url), want)
+	}
 	if cp := pgCheckpoint(url); gtidCovers(cp, want) {
-		t.Logf("the replicator had committed the transaction (%s) before the stop; the stop tested a boundary only", cp)
+		t.Fatalf("the checkpoint %s covers the transaction (%s) although the stop came while it was applied", cp, want)
 	}
 }
 
@@ -402,4 +419,26 @@ func gtidSeq(t *testing.T, pos string) int64 {
 	}
 	t.Fatalf("no domain 0 in %q", pos)
 	return 0
+}
+
+// TestBoundaryCreateTableSelectElastic: a CREATE TABLE ... SELECT creates the index and
+// its documents from one event group.
+func TestBoundaryCreateTableSelectElastic(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_bnd_ctas_es"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, "CREATE TABLE src (id INT PRIMARY KEY, v INT, s VARCHAR(40))",
+		"INSERT INTO src SELECT seq, seq * 3, CONCAT('row ', seq) FROM seq_1_to_20000")
+	et := newESTarget(t, "bnd-ctas")
+	cfg := writeConfig(t, strings.Replace(et.config(db, "[apply]\nbatch_rows = 2000\n"), "server_id = 4272", "server_id = 4316", 1))
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 120*time.Second)
+	mustExec(t, my, "CREATE TABLE "+db+".copy (PRIMARY KEY (id)) SELECT id, v, s FROM "+db+".src WHERE id % 2 = 0")
+	p.kill()
+	p = startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 120*time.Second)
+	if n := et.assertIndexEqual(t, my, db, "copy"); n != 10000 {
+		t.Errorf("compared %d documents, want 10000", n)
+	}
+	p.stop(t)
 }
