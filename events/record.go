@@ -96,6 +96,11 @@ type Record struct {
 	// many lines the transaction printed before this one.
 	Pos   string
 	Lines int
+
+	// XA is set on the row changes of an XA transaction's first phase (they take effect
+	// at the XA COMMIT of the same id, if one comes) and on the commit line of an XA
+	// PREPARE, XA COMMIT or XA ROLLBACK.
+	XA *change.XA
 }
 
 // KeyChanged reports whether an update moved the row to another key.
@@ -180,6 +185,13 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		dst = appendJSONString(dst, r.Pos)
 		dst = append(dst, `,"lines":`...)
 		dst = strconv.AppendInt(dst, int64(r.Lines), 10)
+	}
+	if r.XA != nil {
+		dst = append(dst, `,"xa":{"op":`...)
+		dst = appendJSONString(dst, r.XA.Op.String())
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, r.XA.ID)
+		dst = append(dst, '}')
 	}
 	return append(dst, "}\n"...)
 }

@@ -236,7 +236,7 @@ func (r *runner) handle(ev *change.Event) error {
 		if !f.Op(op) || !f.Table(ev.Table.Schema, ev.Table.Name) {
 			return nil
 		}
-		return r.emit(&Record{Op: op, GTID: ev.GTID, Seq: seq, Time: ev.Time, View: r.view(ev.Table), Before: ev.Before, After: ev.After})
+		return r.emit(&Record{Op: op, GTID: ev.GTID, Seq: seq, Time: ev.Time, View: r.view(ev.Table), Before: ev.Before, After: ev.After, XA: ev.XA})
 	case change.DDL:
 		dc, ok := ev.DDL.(*ddlChange)
 		if !ok || !f.Op(OpDDL) {
@@ -253,8 +253,11 @@ func (r *runner) handle(ev *change.Event) error {
 		return r.emit(rec)
 	case change.Commit:
 		var err error
-		if r.txnOpen && f.Op(OpCommit) {
-			err = r.emit(&Record{Op: OpCommit, GTID: ev.GTID, Time: ev.Time, Pos: ev.Pos.GTID, Lines: r.lines})
+		// The decision of an XA transaction is a line of its own: its rows were printed
+		// at the PREPARE.
+		decision := ev.XA != nil && ev.XA.Op != change.XAPrepare
+		if (r.txnOpen || decision) && f.Op(OpCommit) {
+			err = r.emit(&Record{Op: OpCommit, GTID: ev.GTID, Time: ev.Time, Pos: ev.Pos.GTID, Lines: r.lines, XA: ev.XA})
 		}
 		r.txnOpen, r.seq, r.lines = false, 0, 0
 		if err != nil || r.stop == nil {

@@ -62,6 +62,9 @@ func AppendText(dst []byte, r *Record) []byte {
 		}
 		dst = appendField(dst, "pos", 8, r.Pos+"  ("+lines+")")
 	}
+	if r.XA != nil {
+		dst = appendField(dst, "xa", 8, r.XA.Op.String()+" "+r.XA.ID)
+	}
 	return append(dst, '\n')
 }
 
