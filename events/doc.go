@@ -55,11 +55,13 @@
 //
 // where pos is the GTID set after the transaction: `--from <pos>` resumes right after it.
 //
-// XA transactions: the row changes of an XA PREPARE group carry
-// "xa":{"op":"prepare","id":"X'7831',X”,1"} (they take effect only at a later XA COMMIT
-// of the same id, and the appliers keep them until then), the commit line of that group
-// carries the same field, and an XA COMMIT or XA ROLLBACK prints a commit line of its own
-// with "xa":{"op":"commit"|"rollback","id":...} and "lines":0.
+// XA transactions: the row changes of an XA PREPARE group carry an "xa" field with op
+// "prepare" and the xid as the server prints it (they take effect only at a later XA
+// COMMIT of the same id, and the appliers keep them until then), the commit line of that
+// group carries the same field, and an XA COMMIT or XA ROLLBACK prints a commit line of
+// its own with op "commit" or "rollback" and "lines":0:
+//
+//	{"gtid":"0-1-43","txn":2,"time":"...","op":"commit","pos":"0-1-43","lines":0,"xa":{"op":"commit","id":"X'7831',X'',1"}}
 //
 // # Values
 //
