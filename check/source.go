@@ -64,6 +64,7 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer
 		} else {
 			r.Passf("source.gtid", "MariaDB GTID position %q", gtid)
 		}
+		strictMode(r, cfg, vars("gtid_strict_mode"))
 	} else {
 		mode, enforce := vars("gtid_mode"), vars("enforce_gtid_consistency")
 		if strings.EqualFold(mode, "ON") && (strings.EqualFold(enforce, "ON") || enforce == "1") {
@@ -106,6 +107,25 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer
 	}
 	snapshotPrivilege(ctx, r, conn, user)
 	tables(ctx, r, cfg, conn)
+}
+
+// strictMode reports MariaDB's gtid_strict_mode and what it means for this target. Either
+// value is supported, so it is never a failure: the line says what to expect.
+func strictMode(r *Report, cfg *config.Config, v string) {
+	const name = "source.gtid_strict_mode"
+	switch strings.ToUpper(v) {
+	case "1", "ON":
+		r.Passf(name, "gtid_strict_mode = ON: within a domain every transaction has a higher sequence number than the one before it")
+		return
+	case "":
+		r.Passf(name, "gtid_strict_mode could not be read; either value is supported")
+		return
+	}
+	how := "the PostgreSQL target applies transactions in binary log order and keeps the position with each batch, so the numbers do not matter"
+	if cfg.Target.Type == config.TargetElasticsearch {
+		how = "Elasticsearch document versions come from a transaction counter kept with the checkpoint, not from the GTIDs, so changes are never refused as older"
+	}
+	r.Passf(name, "gtid_strict_mode = OFF: a transaction may carry a lower sequence number than one before it in the binary log (after a failover or a write on a second primary); supported: %s", how)
 }
 
 // snapshotPrivilege checks what the consistent snapshot needs. MariaDB blocks commits

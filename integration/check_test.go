@@ -4,6 +4,10 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +22,9 @@ type checkOut struct {
 
 func runCheck(t *testing.T, cfgPath string) (checkOut, result) {
 	t.Helper()
+	if text, err := os.ReadFile(cfgPath); err == nil && strings.Contains(string(text), "\nuser = \"replicator\"\n") {
+		requireDocumentedGrants(t)
+	}
 	res := runCLI(t, 60*time.Second, "check", "-c", cfgPath, "--json")
 	var out checkOut
 	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
@@ -140,5 +147,125 @@ func TestBadConfigNamesKey(t *testing.T) {
 	res := runCLI(t, 10*time.Second, "check", "-c", p)
 	if res.code == 0 || !strings.Contains(res.stderr, "snapshot.paralelism") {
 		t.Fatalf("exit %d, stderr %q: want the unknown key named", res.code, res.stderr)
+	}
+}
+
+// documentedGrant is the account statement of the README's "What the source needs".
+var documentedGrant = regexp.MustCompile("(?m)^GRANT ([A-Z ,]+) ON \\*\\.\\* TO 'replicator'@'host';$")
+
+// privilegeSet normalises a privilege list: MariaDB 10.5+ shows REPLICATION CLIENT as
+// BINLOG MONITOR (the README names both).
+func privilegeSet(list string) string {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		p = strings.Join(strings.Fields(strings.ToUpper(p)), " ")
+		if p == "REPLICATION CLIENT" {
+			p = "BINLOG MONITOR"
+		}
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// requireDocumentedGrants fails the test unless the replicator account has exactly the
+// privileges the README documents: check must be tried with what users are told to grant
+// (information_schema hides some things from such an account).
+func requireDocumentedGrants(t *testing.T) {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := documentedGrant.FindSubmatch(readme)
+	if m == nil {
+		t.Fatalf("README.md has no line %q", documentedGrant)
+	}
+	want := privilegeSet(string(m[1]))
+	r, err := mysqlRoot(t).Execute("SHOW GRANTS FOR 'replicator'@'127.0.0.1'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range r.RowNumber() {
+		g, _ := r.GetString(i, 0)
+		got = append(got, g)
+	}
+	global := regexp.MustCompile("^GRANT (.+) ON \\*\\.\\* TO `replicator`@`127.0.0.1`")
+	if len(got) != 1 || global.FindStringSubmatch(got[0]) == nil || privilegeSet(global.FindStringSubmatch(got[0])[1]) != want {
+		t.Fatalf("the replicator account must have exactly the README's grants (%s), it has %q: recreate it with integration/env/up.sh", want, got)
+	}
+}
+
+// TestCheckWarnsForeignKeyCascade: foreign keys whose actions MariaDB does not log must be
+// reported to the documented account, which information_schema.REFERENTIAL_CONSTRAINTS
+// shows nothing.
+func TestCheckWarnsForeignKeyCascade(t *testing.T) {
+	url := checkSetup(t)
+	root := mysqlRoot(t)
+	mustExec(t, root,
+		"CREATE TABLE it_check.parent (id INT PRIMARY KEY)",
+		"CREATE TABLE it_check.child (id INT PRIMARY KEY, pid INT, CONSTRAINT `child fk` FOREIGN KEY (pid) REFERENCES it_check.parent (id) ON DELETE CASCADE ON UPDATE SET NULL)",
+		"CREATE TABLE it_check.strict_child (id INT PRIMARY KEY, pid INT, CONSTRAINT sc_fk FOREIGN KEY (pid) REFERENCES it_check.parent (id))")
+	out, res := runCheck(t, writeConfig(t, configText("replicator", mysqlReplPass, url, checkTables)))
+	if res.code != 0 || !out.OK {
+		t.Fatalf("check failed (exit %d):\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	var warns []string
+	for _, c := range out.Checks {
+		if c.Status == "warn" && strings.HasPrefix(c.Name, "source.table.") {
+			warns = append(warns, c.Name+": "+c.Detail)
+		}
+	}
+	want := "source.table.it_check.child: foreign key child fk has ON DELETE CASCADE / ON UPDATE SET NULL"
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], want) {
+		t.Errorf("foreign key warnings %q, want exactly one starting %q", warns, want)
+	}
+}
+
+// TestCheckReportsGTIDStrictMode: check names MariaDB's gtid_strict_mode and what it means
+// for the target, as information (both values are supported). The mode is a global setting
+// of the shared server: it is flipped only for the check runs and put back.
+func TestCheckReportsGTIDStrictMode(t *testing.T) {
+	url := checkSetup(t)
+	root := mysqlRoot(t)
+	et := newESTarget(t, "check-strict")
+	t.Cleanup(func() { et.cleanup(t) })
+	pgCfg := writeConfig(t, configText("replicator", mysqlReplPass, url, checkTables))
+	esCfg := writeConfig(t, strings.Replace(et.config("it_check", ""), `source = "it_check.*"`, `source = "it_check.orders"`, 1))
+	r, err := root.Execute("SELECT @@GLOBAL.gtid_strict_mode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	was, _ := r.GetInt(0, 0)
+	defer mustExec(t, root, fmt.Sprintf("SET GLOBAL gtid_strict_mode = %d", was))
+	for _, mode := range []int64{was, 1 - was} {
+		mustExec(t, root, fmt.Sprintf("SET GLOBAL gtid_strict_mode = %d", mode))
+		for _, tc := range []struct{ target, cfg, meaning string }{
+			{"postgres", pgCfg, "PostgreSQL target applies transactions in binary log order"},
+			{"elasticsearch", esCfg, "transaction counter kept with the checkpoint"},
+		} {
+			out, res := runCheck(t, tc.cfg)
+			if res.code != 0 {
+				t.Errorf("%s, strict mode %d: check failed (exit %d): %v\n%s", tc.target, mode, res.code, out.Checks, tail(res.stderr, 5))
+			}
+			var detail, status string
+			for _, c := range out.Checks {
+				if c.Name == "source.gtid_strict_mode" {
+					detail, status = c.Detail, c.Status
+				}
+			}
+			want := "gtid_strict_mode = ON"
+			if mode == 0 {
+				want = "gtid_strict_mode = OFF: a transaction may carry a lower sequence number"
+			}
+			if status != "pass" || !strings.HasPrefix(detail, want) || (mode == 0 && !strings.Contains(detail, tc.meaning)) {
+				t.Errorf("%s, strict mode %d: source.gtid_strict_mode %s %q (exit %d)", tc.target, mode, status, detail, res.code)
+			}
+		}
+	}
+	text := runCLI(t, time.Minute, "check", "-c", pgCfg)
+	if !strings.Contains(text.stdout, "PASS  source.gtid_strict_mode") {
+		t.Errorf("text output lacks the gtid_strict_mode line:\n%s", text.stdout)
 	}
 }

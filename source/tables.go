@@ -138,17 +138,8 @@ func (c *Conn) LoadTable(ctx context.Context, db, name string) (*schema.Table, e
 		t.Indexes[k].Columns = append(t.Indexes[k].Columns, col)
 	}
 
-	fks, err := c.QueryStrings(ctx, `SELECT CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE, REFERENCED_TABLE_NAME
-		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?
-		ORDER BY CONSTRAINT_NAME`, db, name)
-	if err != nil {
-		return nil, fmt.Errorf("load foreign keys of %s.%s: %w", db, name, err)
-	}
-	for _, r := range fks {
-		del, upd := str(r[1]), str(r[2])
-		if unlogged(del) || unlogged(upd) {
-			t.ForeignKeys = append(t.ForeignKeys, schema.ForeignKey{Name: str(r[0]), OnDelete: del, OnUpdate: upd, RefTable: str(r[3])})
-		}
+	if t.ForeignKeys, err = c.loadForeignKeys(ctx, db, name); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
