@@ -442,3 +442,49 @@ func TestBoundaryCreateTableSelectElastic(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestBoundaryRefusedRowAfterSavepoint: the target refuses a row written after a
+// SAVEPOINT. The stream stops naming the transaction, none of it is visible, the
+// checkpoint stays before it, and once the cause is fixed a restart applies all of it.
+func TestBoundaryRefusedRowAfterSavepoint(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_bnd_refused"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, qty INT NOT NULL)", "INSERT INTO t VALUES (0, 0)")
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	cfg := writeConfig(t, boundaryConfig(url, db, 4317))
+	p := startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, pg, p, 60*time.Second)
+	if _, err := pg.Exec(context.Background(), "ALTER TABLE "+db+".t ADD CONSTRAINT qty_not_negative CHECK (qty >= 0)"); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, my, "START TRANSACTION", "INSERT INTO t VALUES (1, 1)", "SAVEPOINT sp",
+		"INSERT INTO t SELECT seq, seq FROM seq_2_to_20001", "INSERT INTO t VALUES (99999, -5)", "COMMIT")
+	r, err := my.Execute("SELECT @@last_gtid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gtid, _ := r.GetString(0, 0)
+	if !waitExit(p, time.Minute) {
+		t.Fatalf("replicator still running after PostgreSQL refused a row:\n%s", tail(p.output(), 20))
+	}
+	if msg := lastLine(p.output()); !strings.Contains(msg, gtid) || !strings.Contains(msg, "qty_not_negative") {
+		t.Errorf("error does not name the transaction %s and the constraint: %s", gtid, msg)
+	}
+	if cp := pgCheckpoint(url); gtidCovers(cp, gtid) {
+		t.Errorf("checkpoint %s moved past the refused transaction %s", cp, gtid)
+	}
+	if got := pgScalar(t, pg, "SELECT count(*)::text FROM "+db+".t"); got != "1" {
+		t.Errorf("%s rows in the target, want 1: part of the refused transaction is visible", got)
+	}
+	if _, err := pg.Exec(context.Background(), "ALTER TABLE "+db+".t DROP CONSTRAINT qty_not_negative"); err != nil {
+		t.Fatal(err)
+	}
+	p = startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, pg, p, 60*time.Second)
+	if n := assertTableEqual(t, my, pg, db, "t", db, "t"); n != 20003 {
+		t.Errorf("compared %d rows, want 20003", n)
+	}
+	p.stop(t)
+}
