@@ -220,10 +220,10 @@ func validIndexName(n string) error {
 		return fmt.Errorf("index name %q must be lower case", n)
 	}
 	if strings.ContainsAny(n, `\/*?"<>| ,#:`) {
-		return fmt.Errorf(`index name %q must not contain \ / * ? " < > | space , # :`, n)
+		return fmt.Errorf(`index name %q must not contain any of \ / * ? " < > | , # : or a space`, n)
 	}
 	if strings.IndexAny(n[:1], "-_+") == 0 || n == "." || n == ".." {
-		return fmt.Errorf("index name %q must not start with -, _ or + nor be . or ..", n)
+		return fmt.Errorf("index name %q must not start with -, _ or +, nor be \".\" or \"..\"", n)
 	}
 	if len(n) > 255 {
 		return fmt.Errorf("index name longer than 255 bytes")

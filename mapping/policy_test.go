@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestBinlogValuesAsTheSourceShowsThem(t *testing.T) {
 		// DOUBLE: every digit; DOUBLE(M,D) values are stored rounded already.
 		{schema.Column{DataType: "double", ColumnType: "double"}, 123456789.123, "1.23456789123e+08"},
 		{schema.Column{DataType: "double", ColumnType: "double"}, 5e-324, "5e-324"},
-		{schema.Column{DataType: "double", ColumnType: "double"}, -0.0 * 1, "0"},
+		{schema.Column{DataType: "double", ColumnType: "double"}, math.Copysign(0, -1), "0"},
 		{schema.Column{DataType: "double", ColumnType: "double(20,5)"}, 0.00001, "1e-05"},
 		// latin1 is Windows-1252 with the undefined bytes as C1 controls.
 		{schema.Column{DataType: "varchar", Charset: "latin1"}, "\x80\x81\x8d\x8f\x90\x9d\xff", "€\u0081\u008d\u008f\u0090\u009dÿ"},
