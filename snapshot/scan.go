@@ -71,8 +71,10 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 		return res, err
 	}
 	sch := &scanSchemas{tables: map[string]*TablePlan{}, decode: collectKeys}
+	planned := map[string]*TablePlan{}
 	for _, p := range plans {
 		sch.tables[p.Table.Schema+"\x00"+p.Table.Name] = p
+		planned[p.Table.Schema+"\x00"+p.Table.Name] = p
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -82,7 +84,7 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 	onDDL := func(_ context.Context, db, query string, pos change.Position, gtid string) (any, error) {
 		for _, n := range statementTables(parser, db, query) {
 			key := n.Schema + "\x00" + n.Name
-			if p := sch.tables[key]; p != nil {
+			if p := planned[key]; p != nil {
 				if _, seen := res.ddl[p.Name()]; !seen {
 					res.ddl[p.Name()] = fmt.Sprintf("GTID %s: %s", gtid, abbreviate(query))
 				}
