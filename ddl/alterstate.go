@@ -120,15 +120,6 @@ func (st *alterState) index(name string) int {
 	return -1
 }
 
-func (st *alterState) pos(c *wcol) int {
-	for i, x := range st.cols {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
 func (st *alterState) remove(c *wcol) {
 	c.dropped = true
 	for i, x := range st.cols {

@@ -275,7 +275,6 @@ func (tr *pgTranslator) index(t *schema.Table, ix schema.Index, lengths []int, t
 // not be replicated. indexes, when not nil, gives the indexes a table has at the rename
 // (else the tracked definition's). what formats the source and destination for errors.
 func (tr *pgTranslator) renameTables(what string, pairs []RenamePair, indexes []schema.Index) error {
-	type entry struct{ final, orig TableName }
 	var order []TableName // final names, in order of appearance
 	origin := map[TableName]TableName{}
 	for _, p := range pairs {
