@@ -28,6 +28,9 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
 go vet ./...
 go vet -tags integration ./integration/
+echo "== go mod tidy / staticcheck"
+go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== unit tests"
 go test -count=1 ./...
@@ -42,5 +45,12 @@ go test -tags integration -count=1 -p 1 -timeout 40m ${REPLICATOR_TEST_RUN:+-run
 	tee "$log" | grep --line-buffered -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:'
 status=${PIPESTATUS[0]}
 set -e
+passed=$(grep -cE '^--- PASS' "$log" || true)
+failed=$(grep -cE '^--- FAIL' "$log" || true)
+skipped=$(grep -cE '^--- SKIP' "$log" || true)
+echo "integration: $passed passed, $failed failed, $skipped skipped"
+if [ -z "${REPLICATOR_SAKILA_DIR:-}" ]; then
+	echo "(the Sakila extra suite did not run: set REPLICATOR_SAKILA_DIR to the dataset's folder)"
+fi
 echo "(full log: $log)"
 exit "$status"
