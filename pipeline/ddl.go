@@ -54,6 +54,12 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 	}
 	var sc *SchemaChange
 	for _, ch := range changes {
+		if ch, err = h.withoutTemporary(ctx, ch, gtid); err != nil {
+			return nil, err
+		}
+		if ch == nil {
+			continue
+		}
 		touched, dbs := touchedBy(ch)
 		if !h.concerns(touched, dbs) {
 			continue
@@ -84,6 +90,113 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 		h.log.Info("DDL", "schema", db, "query", abbreviate(query), "gtid", gtid, "tables", len(sc.Tables), "dropped", len(sc.Dropped))
 	}
 	return sc, nil
+}
+
+// withoutTemporary leaves out of a change what concerns tables that are not tables of the
+// source's schema: temporary tables. MariaDB writes RENAME TABLE of a temporary table to the
+// binary log even in ROW format (and ALTER, TRUNCATE, CREATE INDEX of one when the
+// session's binlog_format is STATEMENT or MIXED), with nothing in the event to tell it
+// from a real table. What is known:
+//
+//   - the tracker holds every real selected table, so a statement about a tracked name is
+//     about a real table;
+//   - a real table is never renamed onto a name that exists, so renaming an untracked
+//     table onto a tracked name is renaming a temporary table (which may shadow one);
+//   - the source's current schema, which may be ahead of the statement: a selected name
+//     the statement leaves to an untracked table that is a base table at the source now is
+//     taken to be real, and replication stops as before (its rows were never copied);
+//     otherwise the change is left out and the name marked in the tracker, so that rows
+//     arriving for it later (a temporary table never has row events) stop replication
+//     instead of going to a table the target does not have.
+//
+// It returns nil when nothing of the change is left.
+func (h *ddlHandler) withoutTemporary(ctx context.Context, ch ddl.Change, gtid string) (ddl.Change, error) {
+	tracked := func(n ddl.TableName) bool { return h.tr.Lookup(n.Schema, n.Name) != nil }
+	switch c := ch.(type) {
+	case *ddl.RenameTables:
+		// Pairs apply in order: a swap moves tracked tables through untracked names.
+		moved := map[ddl.TableName]bool{}
+		known := func(n ddl.TableName) bool {
+			if k, ok := moved[n]; ok {
+				return k
+			}
+			return tracked(n)
+		}
+		kept := &ddl.RenameTables{IfExists: c.IfExists}
+		for _, p := range c.Pairs {
+			keep := known(p.From)
+			if !keep && !known(p.To) && h.tr.Selected(p.To.Schema, p.To.Name) {
+				real, err := h.realAtSource(ctx, p.To)
+				if err != nil {
+					return nil, err
+				}
+				keep = real
+			}
+			if !keep {
+				h.log.Info("RENAME TABLE of a table without a tracked definition, taken for a temporary table: left out",
+					"from", p.From.String(), "to", p.To.String(), "gtid", gtid)
+				if known(p.To) {
+					h.tr.Unmark(p.From) // a temporary table now shadowing a tracked one
+				} else {
+					h.tr.MarkUnknown(p.From, p.To, fmt.Sprintf("RENAME TABLE %s TO %s at GTID %s was taken for the rename of a temporary table", p.From, p.To, gtid))
+				}
+				continue
+			}
+			moved[p.To], moved[p.From] = known(p.From), false
+			kept.Pairs = append(kept.Pairs, p)
+		}
+		if len(kept.Pairs) == 0 {
+			return nil, nil
+		}
+		return kept, nil
+	case *ddl.AlterTable:
+		if tracked(c.Name) || c.IfExists {
+			return ch, nil
+		}
+		final := c.Name
+		for _, s := range c.Specs {
+			if r, ok := s.(*ddl.RenameTable); ok {
+				final = r.To
+			}
+		}
+		if !h.tr.Selected(c.Name.Schema, c.Name.Name) && !h.tr.Selected(final.Schema, final.Name) {
+			return ch, nil
+		}
+		if real, err := h.realAtSource(ctx, final); err != nil || real {
+			return ch, err
+		}
+		h.log.Info("ALTER TABLE of a table without a tracked definition that the source does not have, taken for a temporary table: left out",
+			"table", c.Name.String(), "gtid", gtid)
+		if final != c.Name {
+			h.tr.MarkUnknown(c.Name, final, fmt.Sprintf("ALTER TABLE %s RENAME TO %s at GTID %s was taken for the rename of a temporary table", c.Name, final, gtid))
+		}
+		return nil, nil
+	case *ddl.TruncateTable:
+		if tracked(c.Name) || !h.tr.Selected(c.Name.Schema, c.Name.Name) {
+			return ch, nil
+		}
+		if real, err := h.realAtSource(ctx, c.Name); err != nil || real {
+			return ch, err
+		}
+		h.log.Info("TRUNCATE of a table without a tracked definition that the source does not have, taken for a temporary table: left out",
+			"table", c.Name.String(), "gtid", gtid)
+		return nil, nil
+	}
+	return ch, nil
+}
+
+// realAtSource reports whether a table exists at the source now (as a base table, which
+// a temporary table never is to another session). Without a way to look it is taken to
+// exist, which keeps a statement in.
+func (h *ddlHandler) realAtSource(ctx context.Context, n ddl.TableName) (bool, error) {
+	if h.refresh == nil {
+		return true, nil
+	}
+	def, err := h.refresh(ctx, n.Schema, n.Name)
+	if err != nil {
+		return false, fmt.Errorf("look up %s at the source: %w", n, err)
+	}
+	return def != nil, nil
 }
 
 // concerns reports whether a change touches a selected or tracked table, or a database a

@@ -23,12 +23,15 @@ type Tracker struct {
 	tables ddl.Catalog
 	// skip caches tables that no rule selects, so their events are dropped cheaply.
 	skip map[string]bool
+	// unknown holds selected names that a skipped RENAME gave to a table without a tracked
+	// definition, taken for a temporary table (see MarkUnknown), with the reason.
+	unknown map[ddl.TableName]string
 }
 
 // New returns a tracker seeded with definitions (for example from the target's schema
 // history at the checkpoint).
 func New(cfg *config.Config, defs []*schema.Table) *Tracker {
-	t := &Tracker{cfg: cfg, tables: ddl.Catalog{}, skip: map[string]bool{}}
+	t := &Tracker{cfg: cfg, tables: ddl.Catalog{}, skip: map[string]bool{}, unknown: map[ddl.TableName]string{}}
 	for _, d := range defs {
 		t.tables[ddl.TableName{Schema: d.Schema, Name: d.Name}] = d
 	}
@@ -58,8 +61,17 @@ func (t *Tracker) Lookup(db, table string) *schema.Table {
 	return t.tables[ddl.TableName{Schema: db, Name: table}]
 }
 
-// Put sets the definition of a table, applying its rule's configured key.
+// Put sets the definition of a table, applying its rule's configured key. It refuses a
+// name marked unknown: such a table was taken for a temporary one, and a definition read
+// for it now (its first row event) means it was a real table whose rows were never copied.
 func (t *Tracker) Put(def *schema.Table) error {
+	n := ddl.TableName{Schema: def.Schema, Name: def.Name}
+	t.mu.RLock()
+	reason, marked := t.unknown[n]
+	t.mu.RUnlock()
+	if marked {
+		return fmt.Errorf("table %s has rows, but %s; its rows were never copied: snapshot the table again (or, if it is not needed, leave it out of the [[tables]] rules)", n, reason)
+	}
 	if err := t.withRuleKey(def); err != nil {
 		return err
 	}
@@ -93,6 +105,7 @@ func (t *Tracker) Apply(ch ddl.Change) error {
 	if nt, ok := err.(*ddl.NotTrackedError); ok && t.cfg.Rule(nt.Table.Schema, nt.Table.Name) == nil {
 		err = nil
 	}
+	defer t.unmark(ch)
 	// A configured key survives primary key changes, and unselected tables are not kept.
 	for k, v := range t.tables {
 		if before[k] == v {
@@ -107,6 +120,52 @@ func (t *Tracker) Apply(ch ddl.Change) error {
 		}
 	}
 	return err
+}
+
+// MarkUnknown records that a skipped statement gave the selected name to to a table the
+// tracker has no definition of (from, or a table of that name, was not a table of the
+// source's schema when the statement was read: a temporary table). A temporary table
+// never has row events, so Put refuses to and names reason if rows come for it. The mark
+// of from, if any, moves to to; an unselected to is not marked.
+func (t *Tracker) MarkUnknown(from, to ddl.TableName, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.unknown, from)
+	if t.cfg.Rule(to.Schema, to.Name) != nil {
+		t.unknown[to] = reason
+	}
+}
+
+// Unmark forgets a mark MarkUnknown set on n.
+func (t *Tracker) Unmark(n ddl.TableName) {
+	t.mu.Lock()
+	delete(t.unknown, n)
+	t.mu.Unlock()
+}
+
+// unmark drops the marks of the names a change gives a definition or removes. Called with
+// t.mu held.
+func (t *Tracker) unmark(ch ddl.Change) {
+	if len(t.unknown) == 0 {
+		return
+	}
+	for n := range t.unknown {
+		if t.tables[n] != nil {
+			delete(t.unknown, n) // created (or renamed into) with a known definition
+		}
+	}
+	switch c := ch.(type) {
+	case *ddl.DropTables:
+		for _, n := range c.Names {
+			delete(t.unknown, n)
+		}
+	case *ddl.DropDatabase:
+		for n := range t.unknown {
+			if n.Schema == c.Name {
+				delete(t.unknown, n)
+			}
+		}
+	}
 }
 
 // All returns the tracked definitions, sorted by name.
