@@ -219,6 +219,16 @@ func TestBoundaryCreateTableSelect(t *testing.T) {
 	p2.stop(t)
 }
 
+// rollbackXAOnCleanup rolls back, when the test ends, any of ids still prepared: a
+// prepared XA transaction left behind would hold every later snapshot's view.
+func rollbackXAOnCleanup(t *testing.T, my *client.Conn, ids ...string) {
+	t.Cleanup(func() {
+		for _, id := range ids {
+			_, _ = my.Execute("XA ROLLBACK '" + id + "'")
+		}
+	})
+}
+
 // xaSession runs statements on a connection of its own (an XA transaction belongs to
 // its session until XA PREPARE).
 func xaSession(t *testing.T, stmts ...string) {
@@ -250,6 +260,7 @@ func TestBoundaryXAPostgres(t *testing.T) {
 	freshMySQLDatabase(t, my, db)
 	mustExec(t, my, "USE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT, s VARCHAR(40))",
 		"INSERT INTO "+db+".t SELECT seq, seq, 'seed' FROM seq_1_to_100")
+	rollbackXAOnCleanup(t, my, "x1", "x2", "x3")
 	url := freshPGDatabase(t)
 	pg := pgConnect(t, url)
 	cfg := writeConfig(t, boundaryConfig(url, db, 4313))
@@ -308,6 +319,7 @@ func TestBoundaryXAElastic(t *testing.T) {
 	freshMySQLDatabase(t, my, db)
 	mustExec(t, my, "USE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT, s VARCHAR(40))",
 		"INSERT INTO "+db+".t SELECT seq, seq, 'seed' FROM seq_1_to_100")
+	rollbackXAOnCleanup(t, my, "e1", "e2", "e3")
 	et := newESTarget(t, "bnd-xa")
 	cfg := writeConfig(t, strings.Replace(et.config(db, "[apply]\nbatch_rows = 2000\n"), "server_id = 4272", "server_id = 4314", 1))
 	p := startCLI(t, "run", "-c", cfg)

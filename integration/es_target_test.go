@@ -12,7 +12,6 @@ import (
 	"math/rand"
 	"net/http"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -295,8 +294,6 @@ func esBinaryColumn(dt string) bool {
 	}
 	return false
 }
-
-var zeroDate = regexp.MustCompile(`^0000|^....-00|^.......-00`)
 
 // esValueEqual compares a source value (MySQL's text) with a _source value under the
 // README's mapping rule; it returns a description of the difference, or "".
