@@ -103,8 +103,15 @@ func TestSnapshotDDLRenameSwap(t *testing.T) {
 	waitChunks(t, pg, p, db+".big", 3, db+".small")
 	mustExec(t, my, "USE "+db,
 		"ALTER TABLE small RENAME COLUMN a TO tmp", "ALTER TABLE small RENAME COLUMN b TO a", "ALTER TABLE small RENAME COLUMN tmp TO b",
-		"UPDATE small SET a = a + 1 WHERE id <= 10")
+		"UPDATE small SET a = a + 1 WHERE id <= 10",
+		// Changes to big between the first view and the one small is copied again under:
+		// big is brought to the newer view by reading these rows again.
+		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0",
+		"INSERT INTO big SELECT seq, 1 FROM seq_400001_to_400100", "UPDATE big SET id = id + 1000000 WHERE id % 997 = 0")
 	out := finishAndCompare(t, my, pg, p, cfg, db, "big", "small")
+	if !strings.Contains(out, "read again under the newest") {
+		t.Errorf("big was not brought to the newer view:\n%s", tail(out, 20))
+	}
 	if !strings.Contains(out, "DDL changed selected tables") {
 		t.Errorf("the snapshot did not report the DDL it copied again for:\n%s", tail(out, 20))
 	}

@@ -6,6 +6,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -24,6 +25,10 @@ type TablePlan struct {
 	Target       string
 	Chunks       []Chunk
 	RowsEstimate int64
+	// From is the view position the table was (last) planned at when it was copied again
+	// after a DDL; empty means the snapshot's first position. Binary log changes covered
+	// by it are in the copy.
+	From change.Position
 }
 
 // Name is the source table's "db.table".
@@ -56,6 +61,12 @@ type Target interface {
 	// CopyChunk stores the rows that fill produces and marks the chunk done, atomically.
 	// It is called from several goroutines at once.
 	CopyChunk(ctx context.Context, plan *TablePlan, chunk Chunk, fill func(emit func(change.Row) error) error) (int64, error)
+	// RestartTables replaces the copies of the plans' tables, after a DDL changed them:
+	// each target table is created again, empty, with the plan's definition (without
+	// secondary indexes), its chunks become the plan's, none done, and its definition is
+	// stored as of pos (the view it is copied under), all in one step. A target that
+	// cannot replace one table alone returns an error wrapping ErrCopyAllAgain.
+	RestartTables(ctx context.Context, pos change.Position, plans []*TablePlan) error
 	// FinishTable creates the secondary indexes and marks the table done.
 	FinishTable(ctx context.Context, plan *TablePlan) error
 	// ApplyRows replaces, in one step, the target's rows for keys (full-width rows of the
@@ -66,6 +77,10 @@ type Target interface {
 	// Finish stores the checkpoint from which streaming continues.
 	Finish(ctx context.Context, pos change.Position) error
 }
+
+// ErrCopyAllAgain says a table cannot be copied again on its own (an Elasticsearch index
+// shared with other tables): the whole snapshot starts over instead.
+var ErrCopyAllAgain = errors.New("the table cannot be copied again on its own")
 
 // Progress is a stored snapshot: where it started and what is done.
 type Progress struct {
@@ -83,6 +98,9 @@ type TableProgress struct {
 	ChunkDone map[int]bool
 	Done      bool
 	Estimate  int64
+	// From is the position the table was copied again from (see TablePlan.From); empty
+	// for the snapshot's position.
+	From change.Position
 }
 
 // planChunks splits a table on its first key column when that is an integer, so chunks

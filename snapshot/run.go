@@ -134,7 +134,7 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 	if err != nil {
 		return nil, nil, fmt.Errorf("open consistent snapshot: %w", err)
 	}
-	defer v.close()
+	defer func() { v.close() }() // v is replaced when tables are copied again
 	o.Log.Info("consistent snapshot opened", "gtid", v.pos.GTID, "method", v.method, "readers", len(v.readers),
 		"lock_ms", float64(v.lockTime.Microseconds())/1000)
 
@@ -148,49 +148,97 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 
 	// A resumed snapshot builds indexes only once every table is at the newest view.
 	sum, copyErr := copyAll(ctx, o, v, plans, prog, !resumed)
-	var me *mysql.MyError
-	if copyErr != nil && !errors.As(copyErr, &me) {
-		return nil, nil, copyErr
+	if sum == nil {
+		sum = &Summary{}
 	}
-	// Read while the readers still hold their metadata locks: no DDL on a table they
-	// read can commit before this position without being seen by the scan.
-	now, err := meta.CurrentGTID(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := scanBinlog(ctx, o, from, change.Position{Flavor: from.Flavor, GTID: now}, plans, resumed, resumed)
-	if err != nil {
-		if copyErr != nil {
+	// Tables not all read under the newest view: every row changed since a table's
+	// own view is read again under the newest (resolve.go).
+	mixed := resumed
+	for round := 1; ; round++ {
+		var me *mysql.MyError
+		if copyErr != nil && !errors.As(copyErr, &me) {
 			return nil, nil, copyErr
 		}
-		return nil, nil, fmt.Errorf("check the binary log for DDL during the snapshot: %w", err)
-	}
-	if len(res.ddl) > 0 || res.created != "" {
-		changed := res.ddl
-		if res.created != "" {
-			changed = map[string]string{"created": res.created}
-			for k, v := range res.ddl {
-				changed[k] = v
+		// Read while the readers still hold their metadata locks: no DDL on a table they
+		// read can commit before this position without being seen by the scan.
+		now, err := meta.CurrentGTID(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, err := scanAll(ctx, o, from, change.Position{Flavor: from.Flavor, GTID: now}, plans, mixed, mixed)
+		if err != nil {
+			if copyErr != nil {
+				return nil, nil, copyErr
 			}
+			return nil, nil, fmt.Errorf("check the binary log for DDL during the snapshot: %w", err)
+		}
+		if len(res.ddl) == 0 && res.created == "" {
+			if copyErr != nil {
+				return nil, nil, copyErr
+			}
+			if mixed {
+				n, err := resolveKeys(ctx, o, v.readers[0], pos, res)
+				if err != nil {
+					return nil, nil, err
+				}
+				o.Log.Info("rows changed since the first view read again under the newest one", "keys", n, "from_gtid", from.GTID, "gtid", pos.GTID)
+				for _, p := range plans {
+					if err := o.Target.FinishTable(ctx, p); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+			break
 		}
 		if copyErr != nil {
 			o.Log.Info("snapshot read failed after DDL on a selected table", "error", copyErr)
 		}
-		return nil, changed, nil
-	}
-	if copyErr != nil {
-		return nil, nil, copyErr
-	}
-	if resumed {
-		n, err := resolveKeys(ctx, o, v.readers[0], pos, res)
+		if round >= maxAttempts {
+			return nil, nil, ddlError(round, changedBy(res))
+		}
+		if res.created != "" {
+			return nil, changedBy(res), nil
+		}
+		// Copy the changed tables again, under a new view, with their new definitions;
+		// the other tables are brought to that view by their changed rows.
+		o.Log.Warn("DDL changed selected tables while the snapshot read them; copying them again under a new view with their new definitions",
+			"round", round, "changes", res.ddl)
+		v.close()
+		v = &view{}
+		nv, err := openView(ctx, o.Dialer, o.Config.Snapshot.Parallelism, o.PreparedXAWait, o.Log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open consistent snapshot: %w", err)
+		}
+		v = nv
+		pos = v.pos
+		o.Log.Info("consistent snapshot opened", "gtid", v.pos.GTID, "method", v.method, "readers", len(v.readers),
+			"lock_ms", float64(v.lockTime.Microseconds())/1000)
+		again, all, err := replan(ctx, meta, o, plans, res.ddl, pos)
 		if err != nil {
 			return nil, nil, err
 		}
-		o.Log.Info("rows changed since the first view read again under the newest one", "keys", n, "from_gtid", from.GTID, "gtid", pos.GTID)
-		for _, p := range plans {
-			if err := o.Target.FinishTable(ctx, p); err != nil {
-				return nil, nil, err
+		if again == nil { // a table is gone or renamed: plan everything again
+			return nil, changedBy(res), nil
+		}
+		if err := o.Target.RestartTables(ctx, pos, again); err != nil {
+			if errors.Is(err, ErrCopyAllAgain) {
+				o.Log.Info("copying every table again", "reason", err)
+				return nil, changedBy(res), nil
 			}
+			return nil, nil, err
+		}
+		plans, mixed = all, true
+		// Besides the tables copied again, chunks a failed read left pending are copied
+		// under the new view too.
+		done, err := o.Target.LoadProgress(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		var more *Summary
+		more, copyErr = copyAll(ctx, o, v, plans, done, false)
+		if more != nil {
+			sum.Rows += more.Rows
+			sum.Bytes += more.Bytes
 		}
 	}
 	if err := o.Target.Finish(ctx, pos); err != nil {
@@ -199,6 +247,58 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 	sum.Position, sum.LockTime, sum.Method = pos, v.lockTime, v.method
 	sum.Tables = len(plans)
 	return sum, nil, nil
+}
+
+// changedBy names what a scan found that makes the copy void.
+func changedBy(res *scanResult) map[string]string {
+	changed := map[string]string{}
+	for k, v := range res.ddl {
+		changed[k] = v
+	}
+	if res.created != "" {
+		changed["created"] = res.created
+	}
+	return changed
+}
+
+// replan plans the tables ddl names again from their current definitions, copied from
+// pos, and returns them and the whole plan list with them in place; nil when one of
+// them no longer exists under its name.
+func replan(ctx context.Context, meta *source.Conn, o Options, plans []*TablePlan, ddl map[string]string, pos change.Position) (again, all []*TablePlan, err error) {
+	for _, p := range plans {
+		if _, changed := ddl[p.Name()]; !changed {
+			all = append(all, p)
+			continue
+		}
+		t, err := meta.LoadTable(ctx, p.Table.Schema, p.Table.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t == nil {
+			return nil, nil, nil
+		}
+		rule := o.Config.Rule(t.Schema, t.Name)
+		if rule == nil {
+			return nil, nil, nil
+		}
+		cols, err := ResolveColumns(t, rule)
+		if err != nil {
+			return nil, nil, err
+		}
+		n := source.TableName{Schema: t.Schema, Name: t.Name}
+		est, err := estimateRows(ctx, meta, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		chunks, err := planChunks(ctx, meta, t, est, o.Config.Snapshot.ChunkRows)
+		if err != nil {
+			return nil, nil, err
+		}
+		np := &TablePlan{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: p.Target, From: pos}
+		again = append(again, np)
+		all = append(all, np)
+	}
+	return again, all, nil
 }
 
 func plansFromProgress(prog *Progress) []*TablePlan {
@@ -210,7 +310,7 @@ func plansFromProgress(prog *Progress) []*TablePlan {
 	plans := make([]*TablePlan, 0, len(names))
 	for _, n := range names {
 		tp := prog.Tables[n]
-		plans = append(plans, &TablePlan{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate})
+		plans = append(plans, &TablePlan{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate, From: tp.From})
 	}
 	return plans
 }

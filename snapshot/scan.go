@@ -65,7 +65,9 @@ func (s *scanSchemas) Put(*schema.Table) error { return nil }
 // and reports the DDL that touched a planned table, and, with collectKeys, the keys of
 // the planned tables' changed rows. With selectNew, a DDL creating a table a rule
 // selects is reported too (a snapshot that ends past such a CREATE must copy the table).
-func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans []*TablePlan, collectKeys, selectNew bool) (*scanResult, error) {
+//
+// known names every planned table ("db\x00table"): none of them counts as created.
+func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans []*TablePlan, known map[string]bool, collectKeys, selectNew bool) (*scanResult, error) {
 	res := &scanResult{ddl: map[string]string{}, keys: map[*TablePlan]map[string]change.Row{}}
 	if done, err := source.Covers(from.Flavor, from.GTID, to.GTID); err != nil || done {
 		return res, err
@@ -89,7 +91,7 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 					res.ddl[p.Name()] = fmt.Sprintf("GTID %s: %s", gtid, abbreviate(query))
 				}
 				delete(sch.tables, key)
-			} else if selectNew && res.created == "" && o.Config.Rule(n.Schema, n.Name) != nil {
+			} else if selectNew && !known[key] && res.created == "" && o.Config.Rule(n.Schema, n.Name) != nil {
 				res.created = fmt.Sprintf("%s.%s (GTID %s: %s)", n.Schema, n.Name, gtid, abbreviate(query))
 			}
 		}
@@ -239,4 +241,47 @@ func ddlError(attempts int, ddl map[string]string) error {
 	}
 	return fmt.Errorf("DDL changed selected tables during each of %d snapshot attempts, last: %s; run the snapshot while no DDL runs on the selected tables (each attempt copies them again under a new view)",
 		attempts, strings.Join(parts, "; "))
+}
+
+// scanAll scans the binary log up to to once for each position the plans were copied
+// from (base, the snapshot's first position, for most; a newer view for tables copied
+// again after a DDL), so each table's changes are read with the definition it was copied
+// with, and merges what the scans found.
+func scanAll(ctx context.Context, o Options, base, to change.Position, plans []*TablePlan, collectKeys, selectNew bool) (*scanResult, error) {
+	groups := map[string][]*TablePlan{}
+	known := map[string]bool{}
+	order := []string{base.GTID} // scanned even without tables of its own, for created ones
+	groups[base.GTID] = []*TablePlan{}
+	for _, p := range plans {
+		known[p.Table.Schema+"\x00"+p.Table.Name] = true
+		g := p.From.GTID
+		if g == "" {
+			g = base.GTID
+		}
+		if groups[g] == nil {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], p)
+	}
+	out := &scanResult{ddl: map[string]string{}, keys: map[*TablePlan]map[string]change.Row{}}
+	for _, g := range order {
+		if len(groups[g]) == 0 && !selectNew {
+			continue
+		}
+		r, err := scanBinlog(ctx, o, change.Position{Flavor: base.Flavor, GTID: g}, to, groups[g], known, collectKeys, selectNew && g == base.GTID)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range r.ddl {
+			out.ddl[k] = v
+		}
+		for k, v := range r.keys {
+			out.keys[k] = v
+		}
+		if out.created == "" {
+			out.created = r.created
+		}
+		out.rows += r.rows
+	}
+	return out, nil
 }

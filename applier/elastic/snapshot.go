@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -41,8 +42,12 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 		if sd == nil || sd.Definition.Table == nil {
 			return nil, fmt.Errorf("snapshot state of %s has no stored definition in %s: delete the checkpoint document to start over", name, t.state.index)
 		}
-		prog.Tables[name] = &snapshot.TableProgress{Table: sd.Definition.Table, Columns: sd.Definition.Columns,
+		tp := &snapshot.TableProgress{Table: sd.Definition.Table, Columns: sd.Definition.Columns,
 			Chunks: td.Chunks, ChunkDone: map[int]bool{}, Done: td.Done, Estimate: td.Estimate}
+		if sd.GTID != "" && sd.GTID != pos.GTID { // copied again after a DDL (RestartTables)
+			tp.From = change.Position{Flavor: pos.Flavor, GTID: sd.GTID}
+		}
+		prog.Tables[name] = tp
 		for _, c := range td.Chunks {
 			chunkIDs = append(chunkIDs, t.state.chunkID(name, c.ID))
 		}
@@ -382,7 +387,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	if err := t.checkLease(); err != nil {
 		return err
 	}
-	version, err := Version(pos)
+	version, err := PositionVersion(pos)
 	if err != nil {
 		return err
 	}
@@ -450,4 +455,56 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 		return fillErr
 	}
 	return sendErr
+}
+
+// RestartTables implements snapshot.Target: the old plan's chunk marks are deleted, the
+// index is deleted and created again for the new definition, then the definition (as of
+// pos) and the table's new chunks are stored. A kill in between leaves a plan whose
+// chunks are not done, which the resumed snapshot copies and, finding the DDL in the
+// binary log again, replaces again. An index shared with another table cannot be emptied
+// for one of them: ErrCopyAllAgain.
+func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan) error {
+	if err := t.checkLease(); err != nil {
+		return err
+	}
+	s := t.state
+	tables, _, err := s.tables(ctx)
+	if err != nil {
+		return err
+	}
+	indexes := make([]string, len(plans))
+	for i, p := range plans {
+		if indexes[i], err = t.indexOf(p.Table); err != nil {
+			return err
+		}
+		for name, td := range tables {
+			if name != p.Name() && td.Index == indexes[i] {
+				return fmt.Errorf("index %s also holds %s: %w", indexes[i], name, snapshot.ErrCopyAllAgain)
+			}
+		}
+	}
+	for i, p := range plans {
+		if old := tables[p.Name()]; old != nil {
+			for _, c := range old.Chunks {
+				if _, err := call(ctx, s.es, http.MethodDelete, s.docPath(s.chunkID(p.Name(), c.ID)), nil, nil, nil, http.StatusNotFound); err != nil {
+					return fmt.Errorf("reset chunk %d of %s in %s: %w", c.ID, p.Name(), s.index, err)
+				}
+			}
+		}
+		if err := t.deleteIndex(ctx, indexes[i]); err != nil {
+			return err
+		}
+		if err := t.createIndex(ctx, indexes[i], p.Table, p.Columns, true); err != nil {
+			return err
+		}
+		if err := s.put(ctx, s.schemaID(p.Name()), schemaDoc{Kind: "schema", Name: s.name, SourceTable: p.Name(), GTID: pos.GTID,
+			Definition: storedPlan{Table: p.Table, Columns: p.Columns}}); err != nil {
+			return err
+		}
+		if err := s.put(ctx, s.tableID(p.Name()), tableDoc{Kind: "table", Name: s.name, SourceTable: p.Name(), Index: indexes[i],
+			Estimate: p.RowsEstimate, Chunks: p.Chunks}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -37,10 +37,12 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 		return prog, nil
 	}
 	s := t.state
-	rows, err := t.pool.Query(ctx, `SELECT st.source_table, st.done, st.rows_estimate, h.definition
-		FROM `+s.ident("snapshot_tables")+` st JOIN `+s.ident("schema_history")+` h
-		  ON h.name = st.name AND h.source_table = st.source_table AND h.gtid = $2
-		WHERE st.name = $1`, s.name, cp.Position.GTID)
+	// A table copied again after a DDL has a newer definition, stored as of the view it
+	// was copied again under: the latest one is the plan, its position the table's From.
+	rows, err := t.pool.Query(ctx, `SELECT st.source_table, st.done, st.rows_estimate, h.definition, h.gtid
+		FROM `+s.ident("snapshot_tables")+` st CROSS JOIN LATERAL (SELECT definition, gtid FROM `+s.ident("schema_history")+` h
+		  WHERE h.name = st.name AND h.source_table = st.source_table ORDER BY seq DESC LIMIT 1) h
+		WHERE st.name = $1`, s.name)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot progress: %w", err)
 	}
@@ -48,7 +50,8 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 		var name string
 		var tp snapshot.TableProgress
 		var def []byte
-		if err := rows.Scan(&name, &tp.Done, &tp.Estimate, &def); err != nil {
+		var gtid string
+		if err := rows.Scan(&name, &tp.Done, &tp.Estimate, &def, &gtid); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read snapshot progress: %w", err)
 		}
@@ -58,6 +61,9 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 			return nil, fmt.Errorf("decode stored definition of %s: %w", name, err)
 		}
 		tp.Table, tp.Columns, tp.ChunkDone = sp.Table, sp.Columns, map[int]bool{}
+		if gtid != cp.Position.GTID {
+			tp.From = change.Position{Flavor: cp.Position.Flavor, GTID: gtid}
+		}
 		prog.Tables[name] = &tp
 	}
 	rows.Close()
@@ -368,6 +374,59 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit rows of %s at GTID %s: %w", id.Sanitize(), pos.GTID, err)
+	}
+	return nil
+}
+
+// RestartTables implements snapshot.Target: in one transaction, each table is dropped and
+// created again with its new definition, its chunks replaced and its definition stored as
+// of pos, so a kill leaves either the old copy and plan or the new empty ones.
+func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan) error {
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	s := t.state
+	for _, p := range plans {
+		id, err := t.tableIdent(p.Table)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+id.Sanitize()); err != nil {
+			return fmt.Errorf("drop %s to copy it again: %w", id.Sanitize(), err)
+		}
+		q, err := createTableSQL(id, p.Table, p.Columns, false)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("create %s again: %w", id.Sanitize(), err)
+		}
+		def, err := json.Marshal(storedPlan{Table: p.Table, Columns: p.Columns})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+s.ident("snapshot_tables")+` SET chunks = $3, rows_estimate = $4, done = false, target_table = $5
+			WHERE name = $1 AND source_table = $2`, s.name, p.Name(), len(p.Chunks), p.RowsEstimate, id.Sanitize()); err != nil {
+			return fmt.Errorf("store snapshot plan of %s: %w", p.Name(), err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, $4)`,
+			s.name, pos.GTID, p.Name(), def); err != nil {
+			return fmt.Errorf("store schema of %s: %w", p.Name(), err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+s.ident("snapshot_chunks")+` WHERE name = $1 AND source_table = $2`, s.name, p.Name()); err != nil {
+			return fmt.Errorf("reset chunks of %s: %w", p.Name(), err)
+		}
+		for _, c := range p.Chunks {
+			if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("snapshot_chunks")+` (name, source_table, chunk, lo, hi) VALUES ($1, $2, $3, $4, $5)`,
+				s.name, p.Name(), c.ID, c.Lo, c.Hi); err != nil {
+				return fmt.Errorf("store snapshot chunks of %s: %w", p.Name(), err)
+			}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit the new plan of %d tables: %w", len(plans), err)
 	}
 	return nil
 }
