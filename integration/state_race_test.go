@@ -130,12 +130,16 @@ target = "copy%d.{table}"
 	if res.code != 0 || !strings.Contains(res.stdout, "checkpoint") || !strings.Contains(res.stdout, "none") {
 		t.Fatalf("status on a fresh target: exit %d\n%s\n%s", res.code, res.stdout, tail(res.stderr, 20))
 	}
+	// verify only reads too: it compares (the tables are missing) and creates no state.
+	if res := runCLI(t, time.Minute, "verify", "-c", cfg, "--retries", "0"); res.code == 0 || !strings.Contains(res.stdout, "does not exist") {
+		t.Errorf("verify on a fresh target: exit %d\n%s\n%s", res.code, tail(res.stdout, 10), tail(res.stderr, 10))
+	}
 	var schemas int
 	if err := pgConnect(t, fresh).QueryRow(ctxBG(), "SELECT count(*) FROM pg_namespace WHERE nspname = '_replicator'").Scan(&schemas); err != nil {
 		t.Fatal(err)
 	}
 	if schemas != 0 {
-		t.Errorf("status created the state schema on a fresh target")
+		t.Errorf("status or verify created the state schema on a fresh target")
 	}
 }
 

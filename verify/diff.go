@@ -81,6 +81,10 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 	}
 	for _, c := range bad {
 		n := max(c.src.Rows, c.tgt.Rows)
+		if len(out) >= keepDiffs && (c.src.Rows == 0 || c.tgt.Rows == 0) {
+			extra += int(n) // one side lacks the chunk entirely: all of it differs
+			continue
+		}
 		if n <= v.diffLimit() || depth >= 4 {
 			small = append(small, c)
 			continue
@@ -110,6 +114,13 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 	}
 	// Compare the small chunks row by row, a few at a time to bound memory.
 	for len(small) > 0 {
+		// Past keepDiffs a chunk that one side lacks entirely is counted without reading
+		// it: every row of the other side differs.
+		if c := small[0]; len(out) >= keepDiffs && (c.src.Rows == 0 || c.tgt.Rows == 0) {
+			extra += int(max(c.src.Rows, c.tgt.Rows))
+			small = small[1:]
+			continue
+		}
 		var group []*chunk
 		var rows int64
 		for len(small) > 0 && (len(group) == 0 || rows+small[0].src.Rows <= 4*v.diffLimit()) {

@@ -148,21 +148,40 @@ func (s *State) ensure(ctx context.Context) error {
 	return s.waitReady(ctx)
 }
 
-// waitReady waits until the state index has its primary shard: a request reaching an index
-// that another process has just created fails with no_shard_available_action_exception.
+// waitReady waits until the state index has its primary shards: a request reaching an
+// index that another process has just created fails with no_shard_available_action_exception.
+// Cluster health cannot wait for it by status: a new index whose primary is not assigned
+// yet is reported yellow, so the active primaries are counted.
 func (s *State) waitReady(ctx context.Context) error {
-	q := url.Values{"wait_for_status": {"yellow"}, "timeout": {"30s"}}
-	var health struct {
-		TimedOut bool   `json:"timed_out"`
-		Status   string `json:"status"`
+	q := url.Values{"level": {"indices"}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var health struct {
+			Indices map[string]struct {
+				Shards        int `json:"number_of_shards"`
+				ActivePrimary int `json:"active_primary_shards"`
+			} `json:"indices"`
+		}
+		if _, err := call(ctx, s.es, http.MethodGet, "/_cluster/health/"+url.PathEscape(s.index), q, nil, &health, http.StatusRequestTimeout); err != nil {
+			return fmt.Errorf("wait for state index %s: %w", s.index, err)
+		}
+		// Keyed by concrete index name (an alias resolves to its indices).
+		shards, active := 0, 0
+		for _, ix := range health.Indices {
+			shards, active = shards+ix.Shards, active+ix.ActivePrimary
+		}
+		if shards > 0 && active == shards {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("state index %s exists but %d of its %d primary shards are active after 30s (GET _cluster/allocation/explain tells why)", s.index, active, shards)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	if _, err := call(ctx, s.es, http.MethodGet, "/_cluster/health/"+url.PathEscape(s.index), q, nil, &health, http.StatusRequestTimeout); err != nil {
-		return fmt.Errorf("wait for state index %s: %w", s.index, err)
-	}
-	if health.TimedOut {
-		return fmt.Errorf("state index %s exists but is %s after 30s: its primary shard is not allocated (GET _cluster/allocation/explain tells why)", s.index, health.Status)
-	}
-	return nil
 }
 
 // openExisting prepares reading a state index that may not exist, without creating it.

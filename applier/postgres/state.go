@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/replicator/replicator/change"
@@ -169,8 +170,9 @@ func (s *State) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	var cp Checkpoint
 	err := s.pool.QueryRow(ctx, "SELECT flavor, gtid, phase FROM "+s.ident("checkpoint")+" WHERE name = $1", s.name).
 		Scan(&cp.Position.Flavor, &cp.Position.GTID, &cp.Phase)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+	var pe *pgconn.PgError
+	if errors.Is(err, pgx.ErrNoRows) || (errors.As(err, &pe) && pe.Code == "42P01") {
+		return nil, nil // no checkpoint, or (a target opened read-only) no state at all
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
