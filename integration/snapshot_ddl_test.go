@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/jackc/pgx/v5"
 )
@@ -70,11 +71,7 @@ func finishAndCompare(t *testing.T, my *client.Conn, pg *pgx.Conn, p *proc, cfg,
 		t.Fatalf("snapshot did not finish within 5 minutes\n%s", tail(p.output(), 30))
 	}
 	out := p.output()
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "DDL") || strings.Contains(l, "snapshot complete") || strings.Contains(l, "consistent snapshot opened") || strings.Contains(l, "changed since") {
-			t.Log(abbrev(l))
-		}
-	}
+	logSnapshotSteps(t, out)
 	if p.err != nil {
 		t.Fatalf("snapshot failed: %v\n%s", p.err, tail(out, 30))
 	}
@@ -189,4 +186,62 @@ func abbrev(s string) string {
 		return s[:400] + "..."
 	}
 	return s
+}
+
+// TestSnapshotDDLRenameSwapElastic: the rename swap for an Elasticsearch target, whose
+// index of the changed table is created again for the new definition.
+func TestSnapshotDDLRenameSwapElastic(t *testing.T) {
+	start := time.Now()
+	my := mysqlRoot(t)
+	db := "it_snapddl_swap_es"
+	snapshotDDLSetup(t, my, db, 300000)
+	et := newESTarget(t, "snapddl-swap")
+	cfg := writeConfig(t, et.config(db, `
+[snapshot]
+chunk_rows = 5000
+parallelism = 2
+`))
+	chunksDone := func() int {
+		code, _ := esDo(t, et.es, esapi.IndicesRefreshRequest{Index: []string{et.state}})
+		if code != 200 {
+			return 0
+		}
+		return esCount(t, et.es, et.state, `{"term":{"kind":"chunk"}}`)
+	}
+	p := startCLI(t, "snapshot", "-c", cfg)
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) && chunksDone() < 3 {
+		if p.exited() {
+			t.Fatalf("snapshot finished before the DDL\n%s", tail(p.output(), 10))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mustExec(t, my, "USE "+db,
+		"ALTER TABLE small RENAME COLUMN a TO tmp", "ALTER TABLE small RENAME COLUMN b TO a", "ALTER TABLE small RENAME COLUMN tmp TO b",
+		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0")
+	if !waitExit(p, 5*time.Minute) || p.err != nil {
+		t.Fatalf("snapshot: %v\n%s", p.err, tail(p.output(), 20))
+	}
+	logSnapshotSteps(t, p.output())
+	if !strings.Contains(p.output(), "DDL changed selected tables") || strings.Contains(p.output(), "copying every") {
+		t.Errorf("the snapshot did not copy the changed table again on its own:\n%s", tail(p.output(), 20))
+	}
+	run := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, run, 2*time.Minute)
+	et.assertIndexEqual(t, my, db, "big")
+	et.assertIndexEqual(t, my, db, "small")
+	run.stop(t)
+	assertVerifyEqual(t, cfg)
+	et.cleanup(t)
+	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// logSnapshotSteps logs the snapshot's views, the DDL it found and what it read again.
+func logSnapshotSteps(t *testing.T, out string) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "DDL") || strings.Contains(l, "snapshot complete") || strings.Contains(l, "consistent snapshot opened") || strings.Contains(l, "changed since") {
+			t.Log(abbrev(l))
+		}
+	}
 }
