@@ -21,8 +21,8 @@ func snapshotDDLSetup(t *testing.T, my *client.Conn, db string, bigRows int) {
 	t.Helper()
 	freshMySQLDatabase(t, my, db)
 	mustExec(t, my, "USE "+db,
-		"CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL)",
-		fmt.Sprintf("INSERT INTO big SELECT seq, seq %% 1000 FROM seq_1_to_%d", bigRows),
+		"CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL, u INT NOT NULL, UNIQUE KEY big_u (u))",
+		fmt.Sprintf("INSERT INTO big SELECT seq, seq %% 1000, seq FROM seq_1_to_%d", bigRows),
 		"CREATE TABLE small (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL)",
 		"INSERT INTO small SELECT seq, seq, seq * 7 FROM seq_1_to_20000",
 		"ANALYZE TABLE big, small")
@@ -104,7 +104,10 @@ func TestSnapshotDDLRenameSwap(t *testing.T) {
 		// Changes to big between the first view and the one small is copied again under:
 		// big is brought to the newer view by reading these rows again.
 		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0",
-		"INSERT INTO big SELECT seq, 1 FROM seq_400001_to_400100", "UPDATE big SET id = id + 1000000 WHERE id % 997 = 0")
+		"INSERT INTO big SELECT seq, 1, seq FROM seq_400001_to_400100",
+		// Unique values move between 2,000 rows (big's unique index exists already).
+		"UPDATE big SET u = -u WHERE id BETWEEN 1 AND 2000", "UPDATE big SET u = 2001 + u WHERE id BETWEEN 1 AND 2000",
+		"UPDATE big SET id = id + 1000000 WHERE id % 997 = 0")
 	out := finishAndCompare(t, my, pg, p, cfg, db, "big", "small")
 	if !strings.Contains(out, "read again under the newest") {
 		t.Errorf("big was not brought to the newer view:\n%s", tail(out, 20))
@@ -218,7 +221,8 @@ parallelism = 2
 	}
 	mustExec(t, my, "USE "+db,
 		"ALTER TABLE small RENAME COLUMN a TO tmp", "ALTER TABLE small RENAME COLUMN b TO a", "ALTER TABLE small RENAME COLUMN tmp TO b",
-		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0")
+		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0",
+		"UPDATE big SET u = -u WHERE id BETWEEN 1 AND 2000", "UPDATE big SET u = 2001 + u WHERE id BETWEEN 1 AND 2000")
 	if !waitExit(p, 5*time.Minute) || p.err != nil {
 		t.Fatalf("snapshot: %v\n%s", p.err, tail(p.output(), 20))
 	}

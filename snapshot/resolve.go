@@ -28,7 +28,10 @@ import (
 const resolveBatch = 1000
 
 // resolveKeys replaces, for every key in res, the target's row with the row conn's view
-// holds (or none), through Target.ApplyRows.
+// holds (or none), through Target.ApplyRows: once per table, because a table whose unique
+// indexes exist already (copied entirely before a kill, or before a DDL elsewhere) is only
+// consistent once all of its changed rows are at the view (a unique value may have moved
+// between any two of them).
 func resolveKeys(ctx context.Context, o Options, conn *source.Conn, pos change.Position, res *scanResult) (int64, error) {
 	var total int64
 	for p, byKey := range res.keys {
@@ -36,15 +39,14 @@ func resolveKeys(ctx context.Context, o Options, conn *source.Conn, pos change.P
 		for _, k := range byKey {
 			keys = append(keys, k)
 		}
-		for len(keys) > 0 {
-			n := min(len(keys), resolveBatch)
-			batch := keys[:n]
-			keys = keys[n:]
-			q, err := keysQuery(p, batch)
+		var rows []change.Row
+		for rest := keys; len(rest) > 0; {
+			n := min(len(rest), resolveBatch)
+			q, err := keysQuery(p, rest[:n])
 			if err != nil {
 				return total, err
 			}
-			var rows []change.Row
+			rest = rest[n:]
 			err = StreamRows(ctx, conn, q, p.SelectedColumns(), func(r change.Row) error {
 				cp := make(change.Row, len(r))
 				for i, v := range r {
@@ -58,11 +60,11 @@ func resolveKeys(ctx context.Context, o Options, conn *source.Conn, pos change.P
 			if err != nil {
 				return total, fmt.Errorf("read changed rows of %s again at GTID %s: %w", p.Name(), pos.GTID, err)
 			}
-			if err := o.Target.ApplyRows(ctx, p, pos, batch, rows); err != nil {
-				return total, fmt.Errorf("bring changed rows of %s to GTID %s: %w", p.Name(), pos.GTID, err)
-			}
-			total += int64(len(batch))
 		}
+		if err := o.Target.ApplyRows(ctx, p, pos, keys, rows); err != nil {
+			return total, fmt.Errorf("bring %d changed rows of %s to GTID %s: %w", len(keys), p.Name(), pos.GTID, err)
+		}
+		total += int64(len(keys))
 	}
 	return total, nil
 }

@@ -104,6 +104,7 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 	}()
 	// The scan reads what is already in the binary log; a stall this long means the
 	// position is not reached (it was read from this server a moment ago).
+	began, txns := time.Now(), 0
 	idle := time.NewTimer(time.Minute)
 	defer idle.Stop()
 	for {
@@ -136,11 +137,14 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 					}
 				}
 			case change.Commit:
+				txns++
 				if done, err := source.Covers(from.Flavor, ev.Pos.GTID, to.GTID); err != nil || done {
 					cancel()
 					for range events {
 					}
 					<-errc
+					o.Log.Info("binary log checked for DDL during the snapshot", "from_gtid", from.GTID, "to_gtid", to.GTID,
+						"transactions", txns, "ddl", len(res.ddl), "changed_keys", res.rows, "took", time.Since(began).Round(time.Millisecond).String())
 					return res, err
 				}
 			}
