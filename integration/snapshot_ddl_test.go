@@ -249,3 +249,66 @@ func logSnapshotSteps(t *testing.T, out string) {
 		}
 	}
 }
+
+// TestSnapshotDDLKilledWhileCopyingAgain: kill -9 while a table changed by DDL is being
+// copied again; the resumed snapshot continues it from the view it was copied again
+// under (its own position), and brings the other table to the newest view.
+func TestSnapshotDDLKilledWhileCopyingAgain(t *testing.T) {
+	start := time.Now()
+	my := mysqlRoot(t)
+	db := "it_snapddl_kill"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO big SELECT seq, seq % 1000 FROM seq_1_to_300000",
+		"CREATE TABLE mid (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL)",
+		"INSERT INTO mid SELECT seq, seq, seq * 7 FROM seq_1_to_200000",
+		"ANALYZE TABLE big, mid")
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
+[snapshot]
+chunk_rows = 2000
+parallelism = 1
+[[tables]]
+source = "it_snapddl_kill.*"
+`))
+	p := startCLI(t, "snapshot", "-c", cfg)
+	waitChunks(t, pg, p, db+".big", 3, db+".mid")
+	mustExec(t, my, "USE "+db,
+		"ALTER TABLE mid RENAME COLUMN a TO tmp", "ALTER TABLE mid RENAME COLUMN b TO a", "ALTER TABLE mid RENAME COLUMN tmp TO b",
+		"UPDATE big SET v = -v WHERE id % 500 = 0")
+	if !waitOutput(p, "copying them again", 2*time.Minute) {
+		t.Fatalf("the snapshot did not copy mid again\n%s", tail(p.output(), 20))
+	}
+	// The first copy of mid is complete (and wrong); wait for its new plan to be stored
+	// and a few of its chunks copied again.
+	deadline := time.Now().Add(time.Minute)
+	reset := false
+	for time.Now().Before(deadline) && !p.exited() {
+		var d, n int
+		if err := pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks WHERE source_table = $1", db+".mid").Scan(&d, &n); err == nil {
+			reset = reset || d < n
+			if reset && d >= 3 {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	p.kill()
+	var done, total int
+	if err := pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks WHERE source_table = $1", db+".mid").Scan(&done, &total); err != nil {
+		t.Fatal(err)
+	}
+	if done >= total {
+		t.Fatalf("kill came after mid was copied again (%d of %d chunks)", done, total)
+	}
+	t.Logf("killed with %d of %d chunks of mid copied again", done, total)
+	mustExec(t, my, "UPDATE "+db+".mid SET a = a + 1 WHERE id % 300 = 0", "UPDATE "+db+".big SET v = v + 5 WHERE id % 700 = 0")
+	p = startCLI(t, "snapshot", "-c", cfg)
+	out := finishAndCompare(t, my, pg, p, cfg, db, "big", "mid")
+	if !strings.Contains(out, "resuming snapshot") || strings.Contains(out, "DDL changed") {
+		t.Errorf("the second run did not resume cleanly:\n%s", tail(out, 20))
+	}
+	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+}
