@@ -24,19 +24,26 @@ func TestColumnMappingWarnings(t *testing.T) {
 	rule := &config.TableRule{Source: "d.t", ExcludeColumns: []string{"secret"}}
 	pg := &config.Config{Target: config.Target{Type: config.TargetPostgres}}
 
+	// The sample found a zero date in id and a NUL byte in v; the sql_mode lets zero dates
+	// be written.
+	ev := &Evidence{SQLModeLacks: []string{"NO_ZERO_DATE"}, Sampled: 10, SampleLimit: 10,
+		ZeroDates: map[string]int{"id": 2}, NUL: map[string]int{"v": 1}}
 	config.SetActiveMapping(config.DefaultMapping())
 	var r Report
-	if !columnMapping(&r, pg, tbl, rule) {
+	if !columnMapping(&r, pg, tbl, rule, ev) {
 		t.Error("spatial column not reported")
 	}
 	text := reportText(&r)
 	for _, want := range []string{
-		"FAIL  mapping.d.t  columns x (armscii8): character set cannot be converted",
-		"columns id arrive as -infinity; in key columns id different zero dates collide",
-		"a NUL byte in text columns v, x, which PostgreSQL text cannot hold, stops replication",
-		"FLOAT columns f arrive as MySQL shows them",
-		"MariaDB JSON columns j arrive as text",
-		"spatial columns g arrive as bytea",
+		"FAIL  mapping.charset",
+		"character set cannot be converted to UTF-8: d.t (x (armscii8))",
+		"found in the sample; they arrive as -infinity (mapping.zero_dates = \"infinity\"): d.t (id: 2 of 10 sampled rows)",
+		`fix: set mapping.zero_dates = "null" to get NULL instead; or add NO_ZERO_DATE to the source's sql_mode`,
+		"NUL bytes in text found in the sample, which PostgreSQL text cannot hold: replication stops at such a row with an error naming the column (mapping.text_nul = \"error\"): d.t (v: 1 of 10 sampled rows)",
+		`fix: set mapping.text_nul = "strip" or "replace"`,
+		"FLOAT columns arrive as MySQL shows them: 6 significant digits (FLOAT(M,D): D decimals), not every digit of the stored float32: d.t (f)",
+		"MariaDB JSON columns arrive as text holding the JSON text (mapping.mariadb_json = \"text\"): d.t (j)",
+		"spatial columns arrive as bytea",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no %q in\n%s", want, text)
@@ -48,34 +55,79 @@ func TestColumnMappingWarnings(t *testing.T) {
 
 	config.SetActiveMapping(config.Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "strip", Spatial: "postgis", MariaDBJSON: "json"})
 	r = Report{}
-	columnMapping(&r, pg, tbl, rule)
+	columnMapping(&r, pg, tbl, rule, ev)
 	text = reportText(&r)
 	for _, want := range []string{
-		"arrive as NULL; in the NOT NULL columns id as -infinity (in key columns id different zero dates collide)",
-		"is removed (logged)",
-		"TINYINT(1) columns b become boolean",
-		"JSON columns j become jsonb",
+		"they arrive as NULL (as -infinity in NOT NULL columns)",
+		"d.t (id: 2 of 10 sampled rows)",
+		`fix: set mapping.zero_dates = "infinity" to keep them apart from NULL`,
+		"the NUL bytes are removed (logged)",
+		"TINYINT(1) columns become boolean",
+		"JSON columns become jsonb",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no %q in\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, "arrive as bytea") {
-		t.Errorf("bytea warning with spatial = postgis:\n%s", text)
+	if strings.Contains(text, "arrive as bytea") || strings.Contains(text, `set mapping.text_nul = "strip"`) {
+		t.Errorf("bytea warning with spatial = postgis, or a fix that sets the value already set:\n%s", text)
+	}
+
+	// No evidence: the sql_mode refuses zero dates and the sample found neither: no
+	// warning for values a column could hold in theory.
+	config.SetActiveMapping(config.DefaultMapping())
+	r = Report{}
+	columnMapping(&r, pg, tbl, rule, &Evidence{ZeroDatesRefused: true, Sampled: 10, SampleLimit: 10})
+	for _, x := range r.Results {
+		if x.Kind == "mapping.zero_dates" || x.Kind == "mapping.text_nul" {
+			t.Errorf("warning without evidence: %+v", x)
+		}
+	}
+	// The sql_mode allows zero dates, none sampled: one warning whose fix changes the sql_mode.
+	r = Report{}
+	columnMapping(&r, pg, tbl, rule, &Evidence{SQLModeLacks: []string{"NO_ZERO_DATE", "NO_ZERO_IN_DATE"}, SampleLimit: 10})
+	if text := reportText(&r); !strings.Contains(text, "the source's sql_mode lacks NO_ZERO_DATE, NO_ZERO_IN_DATE") ||
+		!strings.Contains(text, "fix: add NO_ZERO_DATE,NO_ZERO_IN_DATE to the source's sql_mode") {
+		t.Errorf("zero dates the sql_mode allows:\n%s", text)
 	}
 
 	es := &config.Config{Target: config.Target{Type: config.TargetElasticsearch}}
 	keyless := &schema.Table{Schema: "d", Name: "k", Columns: []schema.Column{{Name: "a", DataType: "int"}}, Key: []int{0}}
 	r = Report{}
-	columnMapping(&r, es, keyless, &config.TableRule{Source: "d.k", Key: []string{"a"}})
-	if text := reportText(&r); !strings.Contains(text, "configured key (a) has no unique index") || strings.Contains(text, "NUL") {
+	columnMapping(&r, es, keyless, &config.TableRule{Source: "d.k", Key: []string{"a"}}, nil)
+	if text := reportText(&r); !strings.Contains(text, "configured key has no unique index at the source: rows sharing a key value would become one row in the target: d.k (a)") || strings.Contains(text, "NUL") {
 		t.Errorf("keyless table on Elasticsearch:\n%s", text)
 	}
 	keyless.Indexes = []schema.Index{{Name: "u", Unique: true, Columns: []string{"A"}}}
 	r = Report{}
-	columnMapping(&r, es, keyless, &config.TableRule{Source: "d.k", Key: []string{"a"}})
+	columnMapping(&r, es, keyless, &config.TableRule{Source: "d.k", Key: []string{"a"}}, nil)
 	if len(r.Results) != 0 {
 		t.Errorf("key with a unique index reported: %+v", r.Results)
+	}
+}
+
+// TestReportGroupsFindings: findings of one kind across tables print as one line, a
+// table's own passing line is counted, not printed, and the report ends with the counts.
+func TestReportGroupsFindings(t *testing.T) {
+	var r Report
+	r.Passf("source.connect", "ok")
+	for _, tn := range []string{"d.a", "d.b", "d.c"} {
+		r.Add(Result{Name: "source.table." + tn, Table: tn, Status: Pass, Detail: "2 columns"})
+		r.finding(Warn, "mapping."+tn, "mapping.float", tn, tn+" (f)", "FLOAT columns arrive as shown", "use DOUBLE")
+	}
+	r.Add(Result{Name: "source.table.d.bad", Table: "d.bad", Status: Fail, Detail: "no primary key", Fix: "add one"})
+	text := reportText(&r)
+	want := "PASS  source.connect      ok\n" +
+		"WARN  mapping.float       FLOAT columns arrive as shown: d.a (f); d.b (f); d.c (f)\n" +
+		"                          fix: use DOUBLE\n" +
+		"FAIL  source.table.d.bad  no primary key\n" +
+		"                          fix: add one\n" +
+		"3 tables ok, 1 warning, 1 failure\n"
+	if text != want {
+		t.Errorf("report:\n%s\nwant:\n%s", text, want)
+	}
+	if c := r.Summary(); c != (Counts{TablesOK: 3, Warnings: 1, Failures: 1}) {
+		t.Errorf("summary %+v", c)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/replicator/replicator/config"
@@ -12,9 +13,20 @@ import (
 	"github.com/replicator/replicator/source"
 )
 
+// Options tune what the source checks read beyond definitions.
+type Options struct {
+	// SampleRows is the most rows read from each selected table to look for values that
+	// do not arrive exactly (zero dates, NUL bytes in text); 0 reads none.
+	SampleRows int
+}
+
+// DefaultSampleRows bounds the sample: enough to show a habit of the data, cheap on any
+// table (the first rows of a scan, no sort).
+const DefaultSampleRows = 10000
+
 // Source runs the source checks: connection, binary log settings, GTID, privileges and
-// every selected table's identity.
-func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer, logger *slog.Logger) {
+// every selected table's identity and column mapping.
+func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer, logger *slog.Logger, opts Options) {
 	conn, err := d.Dial(ctx)
 	if err != nil {
 		r.Failf("source.connect", "check source.host, source.port, source.user and source.password; the server must accept TCP connections from this host", "%v", err)
@@ -106,7 +118,7 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer
 		}
 	}
 	snapshotPrivilege(ctx, r, conn, user)
-	tables(ctx, r, cfg, conn)
+	tables(ctx, r, cfg, conn, vars("sql_mode"), opts)
 }
 
 // strictMode reports MariaDB's gtid_strict_mode and what it means for this target. Either
@@ -166,7 +178,7 @@ func strOf(p *string) string {
 	return *p
 }
 
-func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Conn) {
+func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Conn, sqlMode string, opts Options) {
 	selected, err := conn.SelectedTables(ctx, cfg)
 	if err != nil {
 		r.Failf("source.tables", "grant SELECT on the selected databases", "%v", err)
@@ -198,47 +210,215 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 	}
 	r.Passf("source.tables", "%d tables selected: %s", len(selected), abbreviate(names, 12))
 
+	lacks := zeroDateModeLacks(sqlMode)
+	var temporalCols, textCols int
 	spatial := false
 	defer func() {
 		if spatial && cfg.Target.Type == config.TargetPostgres && config.ActiveMapping().Spatial == config.SpatialPostGIS {
 			postgisTarget(ctx, r, cfg)
 		}
 	}()
+	first := len(r.Results)
 	for _, tn := range selected {
 		t, err := conn.LoadTable(ctx, tn.Schema, tn.Name)
+		tname := tn.String()
+		name := "source.table." + tname
 		if err != nil || t == nil {
-			r.Failf("source.table."+tn.String(), "grant SELECT on it", "cannot read its definition: %v", err)
+			r.Add(Result{Name: name, Table: tname, Status: Fail, Fix: "grant SELECT on it", Detail: fmt.Sprintf("cannot read its definition: %v", err)})
 			continue
 		}
 		rule := cfg.Rule(tn.Schema, tn.Name)
-		name := "source.table." + tn.String()
 		if _, err := conn.Exec(ctx, "SELECT 1 FROM "+source.QuoteTable(tn.Schema, tn.Name)+" LIMIT 0"); err != nil {
-			r.Failf(name, "GRANT SELECT ON "+source.QuoteIdent(tn.Schema)+".* TO the replicator's account", "cannot SELECT: %v", err)
+			r.Add(Result{Name: name, Table: tname, Status: Fail, Fix: "GRANT SELECT ON " + source.QuoteIdent(tn.Schema) + ".* TO the replicator's account",
+				Detail: fmt.Sprintf("cannot SELECT: %v", err)})
 			continue
 		}
 		if problem := keyProblem(t, rule); problem != "" {
-			r.Failf(name, "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns", "%s", problem)
+			r.Add(Result{Name: name, Table: tname, Status: Fail, Detail: problem,
+				Fix: "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns"})
 			continue
 		}
-		for _, fk := range t.ForeignKeys {
-			r.Warnf(name, "replicate the referencing tables too and avoid relying on cascades, or turn the action into explicit statements",
-				"foreign key %s has ON DELETE %s / ON UPDATE %s: MySQL does not write cascaded changes to the binary log, so the target will miss them", fk.Name, fk.OnDelete, fk.OnUpdate)
-		}
+		foreignKeys(r, name, t)
 		switch strings.ToLower(t.Engine) {
 		case "innodb", "":
 		default:
-			r.Warnf(name, "convert it with ALTER TABLE ... ENGINE=InnoDB, or avoid writes during the snapshot",
-				"engine %s is not transactional: the consistent snapshot cannot freeze it, writes during the snapshot converge only through the binary log", t.Engine)
+			r.finding(Warn, name, "source.engine", tname, tname+" (engine "+t.Engine+")",
+				"not transactional: the consistent snapshot cannot freeze it, writes during the snapshot converge only through the binary log",
+				"convert it with ALTER TABLE ... ENGINE=InnoDB, or avoid writes during the snapshot")
 		}
 		keyDesc := "primary key (" + strings.Join(t.KeyNames(), ", ") + ")"
 		if !t.KeyIsPrimary {
 			keyDesc = "configured key (" + strings.Join(t.KeyNames(), ", ") + ")"
 		}
-		r.Passf(name, "%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)
-		if columnMapping(r, cfg, t, rule) {
+		r.Add(Result{Name: name, Table: tname, Status: Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)})
+		ev := &Evidence{ZeroDatesRefused: len(lacks) == 0, SQLModeLacks: lacks, SampleLimit: opts.SampleRows}
+		temporal, texts := sampleColumns(t, rule)
+		temporalCols += len(temporal)
+		textCols += len(texts)
+		if err := sample(ctx, conn, t, temporal, texts, ev); err != nil {
+			r.Add(Result{Name: "mapping." + tname, Table: tname, Status: Warn, Kind: "mapping.sample", Subject: tname,
+				Summary: "the sample of rows could not be read, so zero dates and NUL bytes are judged by the sql_mode only",
+				Detail:  fmt.Sprintf("%s: sample failed: %v", tname, err), Fix: "grant SELECT on the table"})
+		}
+		if columnMapping(r, cfg, t, rule, ev) {
 			spatial = true
 		}
 	}
+	// One line each says what was looked for and not found, so a quiet report is an answer,
+	// not a silence.
+	m := config.ActiveMapping()
+	kinds := map[string]bool{}
+	for _, x := range r.Results[first:] {
+		kinds[x.Kind] = true
+	}
+	sampled := "no rows were sampled (check --sample 0)"
+	if opts.SampleRows > 0 {
+		sampled = fmt.Sprintf("none in a sample of up to %d rows per table", opts.SampleRows)
+	}
+	if temporalCols > 0 && !kinds["mapping.zero_dates"] {
+		r.Passf("mapping.zero_dates", "%d date columns: the source's sql_mode refuses zero dates (NO_ZERO_DATE, NO_ZERO_IN_DATE, strict) and %s", temporalCols, sampled)
+	}
+	if textCols > 0 && cfg.Target.Type == config.TargetPostgres && !kinds["mapping.text_nul"] {
+		what := map[string]string{
+			config.TextNULError:   "would stop replication with an error naming the table and column",
+			config.TextNULStrip:   "would be removed (logged)",
+			config.TextNULReplace: "would be replaced by U+FFFD (logged)",
+		}[m.TextNUL]
+		r.Passf("mapping.text_nul", "%d text columns: NUL bytes, which PostgreSQL text cannot hold, %s; a NUL byte written later %s (mapping.text_nul = %q)", textCols, sampled, what, m.TextNUL)
+	}
+}
+
+// foreignKeys reports foreign keys whose actions change rows without a binary log event:
+// InnoDB applies CASCADE and SET NULL inside the storage engine, so the binary log holds
+// the change of the referenced row only and the target keeps the referencing rows as
+// they were.
+func foreignKeys(r *Report, name string, t *schema.Table) {
+	tname := t.QualifiedName()
+	byAction := map[string][]string{}
+	var order []string
+	for _, fk := range t.ForeignKeys {
+		var acts []string
+		if a := strings.ToUpper(fk.OnDelete); !logged(a) {
+			acts = append(acts, "ON DELETE "+a)
+		}
+		if a := strings.ToUpper(fk.OnUpdate); !logged(a) {
+			acts = append(acts, "ON UPDATE "+a)
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		key := strings.Join(acts, ", ")
+		if byAction[key] == nil {
+			order = append(order, key)
+		}
+		byAction[key] = append(byAction[key], fk.Name+" to "+fk.RefTable)
+	}
+	if len(order) == 0 {
+		return
+	}
+	var parts []string
+	for _, k := range order {
+		parts = append(parts, k+": "+strings.Join(byAction[k], ", "))
+	}
+	r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(parts, "; ")+")",
+		"InnoDB applies these foreign key actions to the referencing rows without writing them to the binary log, so after a delete "+
+			"(ON DELETE) or a key change (ON UPDATE) of a referenced row the target keeps the referencing rows as they were; replicator verify lists them",
+		"have the application (or a trigger: its changes are logged) make those changes and declare the foreign keys RESTRICT; "+
+			"until then run replicator verify after such deletes or key changes and copy the tables it names again")
+}
+
+// logged reports a foreign key action that changes no referencing row (the only ones a
+// binary log does not miss).
+func logged(action string) bool {
+	switch action {
+	case "", "RESTRICT", "NO ACTION":
+		return true
+	}
+	return false
+}
+
+// zeroDateModeLacks names what sql_mode lacks to refuse zero and partly-zero dates:
+// NO_ZERO_DATE and NO_ZERO_IN_DATE only turn them into errors in a strict mode.
+func zeroDateModeLacks(sqlMode string) []string {
+	modes := map[string]bool{}
+	for _, m := range strings.Split(strings.ToUpper(sqlMode), ",") {
+		modes[strings.TrimSpace(m)] = true
+	}
+	if modes["TRADITIONAL"] {
+		return nil
+	}
+	var lacks []string
+	for _, m := range []string{"NO_ZERO_DATE", "NO_ZERO_IN_DATE"} {
+		if !modes[m] {
+			lacks = append(lacks, m)
+		}
+	}
+	if !modes["STRICT_TRANS_TABLES"] && !modes["STRICT_ALL_TABLES"] {
+		lacks = append(lacks, "STRICT_TRANS_TABLES")
+	}
+	return lacks
+}
+
+// sampleColumns returns the replicated columns whose values the sample inspects.
+func sampleColumns(t *schema.Table, rule *config.TableRule) (temporal, texts []string) {
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		if !replicated(rule, c.Name) {
+			continue
+		}
+		switch {
+		case c.DataType == "date" || c.DataType == "datetime" || c.DataType == "timestamp":
+			temporal = append(temporal, c.Name)
+		case isTextColumn(c.DataType) && c.DataType != "enum" && c.DataType != "set" && !c.JSONValid:
+			texts = append(texts, c.Name)
+		}
+	}
+	return temporal, texts
+}
+
+// sample reads at most ev.SampleLimit rows of t (the first of a plain scan: bounded
+// whatever the table's size) and counts per column the rows holding a zero or partly-zero
+// date and those holding a NUL byte in text.
+func sample(ctx context.Context, conn *source.Conn, t *schema.Table, temporal, texts []string, ev *Evidence) error {
+	if ev.SampleLimit <= 0 || len(temporal)+len(texts) == 0 {
+		return nil
+	}
+	var exprs, inner []string
+	for _, c := range temporal {
+		q := source.QuoteIdent(c)
+		exprs = append(exprs, "SUM(MONTH("+q+") = 0 OR DAYOFMONTH("+q+") = 0)")
+		inner = append(inner, q)
+	}
+	for _, c := range texts {
+		q := source.QuoteIdent(c)
+		// LOCATE on the bytes: a NUL is one zero byte in every character set the mapping
+		// accepts (utf8, latin1 and the other single-byte sets).
+		exprs = append(exprs, "SUM(LOCATE(X'00', CAST("+q+" AS BINARY)) > 0)")
+		inner = append(inner, q)
+	}
+	query := fmt.Sprintf("SELECT COUNT(*), %s FROM (SELECT %s FROM %s LIMIT %d) s",
+		strings.Join(exprs, ", "), strings.Join(inner, ", "), source.QuoteTable(t.Schema, t.Name), ev.SampleLimit)
+	rows, err := conn.QueryStrings(ctx, query)
+	if err != nil {
+		return fmt.Errorf("sample of %s: %w", t.QualifiedName(), err)
+	}
+	if len(rows) != 1 {
+		return fmt.Errorf("sample of %s: %d result rows", t.QualifiedName(), len(rows))
+	}
+	num := func(p *string) int {
+		n, _ := strconv.Atoi(strOf(p))
+		return n
+	}
+	row := rows[0]
+	ev.Sampled = num(row[0])
+	ev.ZeroDates, ev.NUL = map[string]int{}, map[string]int{}
+	for i, c := range temporal {
+		ev.ZeroDates[c] = num(row[1+i])
+	}
+	for i, c := range texts {
+		ev.NUL[c] = num(row[1+len(temporal)+i])
+	}
+	return nil
 }
 
 // keyProblem explains why a table has no usable identity, or returns "".

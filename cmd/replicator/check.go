@@ -17,14 +17,18 @@ import (
 
 func init() {
 	var asJSON bool
+	var sampleRows int
 	register(&command{
 		name:        "check",
-		summary:     "preflight the source and the target; prints each check with its fix",
-		usage:       "check -c config.toml [--json]",
+		summary:     "preflight the source and the target; prints each check with its fix, findings of one kind as one line",
+		usage:       "check -c config.toml [--json] [--sample rows]",
 		needsConfig: true,
-		flags:       func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print the checks as JSON") },
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&asJSON, "json", false, "print every check, per table, as JSON")
+			fs.IntVar(&sampleRows, "sample", check.DefaultSampleRows, "read at most this many rows of each table to look for zero dates and NUL bytes (0: none)")
+		},
 		run: func(ctx context.Context, env *runEnv) error {
-			rep := runChecks(ctx, env)
+			rep := runChecks(ctx, env, sampleRows)
 			var err error
 			if asJSON {
 				err = rep.WriteJSON(env.stdout)
@@ -42,12 +46,12 @@ func init() {
 	})
 }
 
-func runChecks(ctx context.Context, env *runEnv) *check.Report {
+func runChecks(ctx context.Context, env *runEnv, sampleRows int) *check.Report {
 	cfg := env.cfg
 	rep := &check.Report{}
 	d := source.NewDialer(cfg.Source)
 	// The probe's dump ends by design at the end of the log, which go-mysql logs as errors.
-	check.Source(ctx, rep, cfg, d, slog.New(slog.DiscardHandler))
+	check.Source(ctx, rep, cfg, d, slog.New(slog.DiscardHandler), check.Options{SampleRows: sampleRows})
 
 	switch cfg.Target.Type {
 	case config.TargetPostgres:
