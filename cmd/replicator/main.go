@@ -122,7 +122,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if format == "auto" && env.terminal {
 			format = "text"
 		}
-		lg, err := logging.New(env.logOut, cfg.Log.Level, format)
+		// Every secret of the configuration is blanked out of the log, the command's
+		// output and its error line, whatever library put it in a message.
+		secrets := cfg.Secrets()
+		stdout, stderr = logging.NewRedactor(stdout, secrets...), logging.NewRedactor(stderr, secrets...)
+		env.stdout = stdout
+		lg, err := logging.New(logging.NewRedactor(env.logOut, secrets...), cfg.Log.Level, format)
 		if err != nil {
 			fmt.Fprintf(stderr, "replicator: %v\n", err)
 			return 2
@@ -154,6 +159,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := cmd.run(ctx, env)
 	switch {
 	case err == nil:
+		return 0
+	case cmd.name == "run" && ctx.Err() != nil:
+		// SIGINT/SIGTERM before the stream started (while connecting, say): nothing was
+		// left half done, so it is a clean stop like one during streaming.
+		env.log.Info("stopped before streaming started", "during", oneLine(err.Error()))
 		return 0
 	case errors.Is(err, errSilent):
 		return 1
