@@ -284,3 +284,40 @@ mariadb_json = "json"
 		t.Errorf("after Load, ActiveMapping() = %+v, want %+v", got, want)
 	}
 }
+
+func TestSecretsListedAndNotInErrors(t *testing.T) {
+	const pw = "Pg-Secret-77"
+	base := func(url, extra string) string {
+		return "[source]\nhost = \"h\"\nuser = \"u\"\npassword = \"Src-Secret-55\"\nserver_id = 9\n[target]\ntype = \"postgres\"\n[target.postgres]\nurl = '" + url + "'\n" + extra + "[[tables]]\nsource = \"a.*\"\n"
+	}
+	c, err := Parse(base("postgres://u:"+pw+"@h/db", ""), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.Secrets(), " ")
+	for _, want := range []string{"Src-Secret-55", pw} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Secrets() = %q lacks %q", got, want)
+		}
+	}
+	for _, url := range []string{
+		"postgres://u:" + pw + "@h:notaport/db",
+		"postgres://u:" + pw + "@h/db?sslmode=bogus",
+		"host=h port=x user=u password=" + pw + " dbname=d",
+		"host=h user=u password='" + pw + "' sslmode=bogus",
+		"postgres://u:${bad-" + pw + "}@h/db",
+	} {
+		_, err := Parse(base(url, ""), func(string) (string, bool) { return "", false })
+		if err == nil {
+			t.Errorf("%s: accepted", url)
+			continue
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("error prints the password: %v", err)
+		}
+	}
+	es := "[source]\nhost = \"h\"\nuser = \"u\"\nserver_id = 9\n[target]\ntype = \"elasticsearch\"\n[target.elasticsearch]\naddresses = [\"ftp://e:" + pw + "@h:9200\"]\n[[tables]]\nsource = \"a.*\"\n"
+	if _, err := Parse(es, func(string) (string, bool) { return "", false }); err == nil || strings.Contains(err.Error(), pw) {
+		t.Errorf("Elasticsearch address: %v", err)
+	}
+}

@@ -16,7 +16,7 @@ func expandAll(c *Config, lookup func(string) (string, bool)) error {
 func expandValue(v reflect.Value, key string, lookup func(string) (string, bool)) error {
 	switch v.Kind() {
 	case reflect.String:
-		s, err := expandString(v.String(), lookup)
+		s, err := expandString(v.String(), lookup, secretKey(key))
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
@@ -50,7 +50,19 @@ func expandValue(v reflect.Value, key string, lookup func(string) (string, bool)
 	return nil
 }
 
-func expandString(s string, lookup func(string) (string, bool)) (string, error) {
+// secretKey reports whether the value of key may hold a secret: its errors then never
+// quote a part of the value (the text between "${" and "}" of a password that contains
+// "${" is not a variable name but a piece of the password).
+func secretKey(key string) bool {
+	for _, s := range []string{"password", "api_key", "url", "addresses"} {
+		if key == s || strings.HasSuffix(key, "."+s) || strings.Contains(key, "."+s+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+func expandString(s string, lookup func(string) (string, bool), secret bool) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
@@ -72,6 +84,9 @@ func expandString(s string, lookup func(string) (string, bool)) (string, error) 
 		}
 		name := s[i+2 : i+end]
 		if !validEnvName(name) {
+			if secret {
+				return "", fmt.Errorf("invalid environment variable name in ${...} (the value is not shown: it may hold a secret; write a literal ${ as $${)")
+			}
 			return "", fmt.Errorf("invalid environment variable name %q in ${...}", name)
 		}
 		val, ok := lookup(name)

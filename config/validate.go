@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -48,7 +49,14 @@ func (c *Config) validate() error {
 		for i, a := range es.Addresses {
 			u, err := url.Parse(a)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("target.elasticsearch.addresses[%d] = %q: must be an http:// or https:// URL", i, a)
+				// The address may carry user:password: show it without.
+				shown := "(not shown: it does not parse as a URL and may hold a password)"
+				if err == nil {
+					shown = fmt.Sprintf("%q", u.Redacted())
+				} else if !strings.Contains(a, "@") {
+					shown = fmt.Sprintf("%q", a)
+				}
+				return fmt.Errorf("target.elasticsearch.addresses[%d] = %s: must be an http:// or https:// URL", i, shown)
 			}
 		}
 		if es.APIKey != "" && (es.Username != "" || es.Password != "") {
@@ -255,14 +263,31 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// redactURL keeps a connection string's password out of error messages.
+// redactURL keeps a connection string's password out of error messages: the userinfo
+// password of a URL (also of one that does not parse) and the value of a password=
+// keyword. pgconn redacts its own messages; this covers what it misses.
 func redactURL(msg, raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return msg
+	var pws []string
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			pws = append(pws, p)
+		}
 	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
+	for _, m := range urlPassword.FindAllStringSubmatch(raw, -1) {
+		pws = append(pws, m[1])
+	}
+	for _, m := range kvPassword.FindAllStringSubmatch(raw, -1) {
+		pws = append(pws, strings.Trim(m[1], "'"))
+	}
+	for _, p := range pws {
+		if p != "" {
+			msg = strings.ReplaceAll(msg, p, "xxxxx")
+		}
 	}
 	return msg
 }
+
+var (
+	urlPassword = regexp.MustCompile(`://[^:/@]*:([^@]*)@`)
+	kvPassword  = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+)
