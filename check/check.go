@@ -98,7 +98,7 @@ type Counts struct {
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d tables ok, %s, %s", c.TablesOK, plural(c.Warnings, "warning"), plural(c.Failures, "failure"))
+	return fmt.Sprintf("%s ok, %s, %s", plural(c.TablesOK, "table"), plural(c.Warnings, "warning"), plural(c.Failures, "failure"))
 }
 
 func plural(n int, word string) string {

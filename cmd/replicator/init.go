@@ -163,7 +163,7 @@ func runInit(ctx context.Context, env *runEnv, o initOptions) error {
 			ready++
 		}
 	}
-	fmt.Fprintf(env.stdout, "wrote %s (mode 0600): %d tables to replicate from %s:%d to %s\n", o.path, ready, src.host, src.port, redactURL(o.target))
+	fmt.Fprintf(env.stdout, "wrote %s (mode 0600): %s to replicate from %s:%d to %s\n", o.path, tableCount(ready), src.host, src.port, redactURL(o.target))
 	fmt.Fprintf(env.stdout, "check: %s\n", rep.Summary())
 	for _, t := range g.tables {
 		if t.problem != "" {
@@ -431,4 +431,11 @@ func writeNew(path, text string, force bool) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+func tableCount(n int) string {
+	if n == 1 {
+		return "1 table"
+	}
+	return fmt.Sprintf("%d tables", n)
 }
