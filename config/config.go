@@ -134,6 +134,10 @@ type Apply struct {
 	// it. Zero (the default) hands a batch over as soon as the applier is free, so batches
 	// grow only while the applier is busy: the lowest lag at any load.
 	FlushInterval Duration `toml:"flush_interval"`
+	// AccessDeniedRetry is how long streaming retries refused access (a wrong password, a
+	// revoked privilege, at the source or the target) before it stops with the reason;
+	// default 5m.
+	AccessDeniedRetry Duration `toml:"access_denied_retry"`
 }
 
 // DDL says how schema changes are handled.
@@ -274,6 +278,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Apply.BatchBytes == 0 {
 		c.Apply.BatchBytes = 16 << 20
+	}
+	if c.Apply.AccessDeniedRetry.Duration <= 0 {
+		c.Apply.AccessDeniedRetry.Duration = 5 * time.Minute
 	}
 	if c.DDL.OnError == "" {
 		c.DDL.OnError = "stop"

@@ -73,6 +73,10 @@ type Options struct {
 	// OnError is told of every error that ends a stream attempt (for the target's
 	// last-error record); optional.
 	OnError func(err error, transient bool)
+
+	// tables are the tracked definitions at the stream's start, from which the batcher
+	// builds the foreign key graph (set by runOnce).
+	tables []*schema.Table
 }
 
 // Stats are counters of a running pipeline; Position (with its source time) is the last
@@ -82,17 +86,74 @@ type Stats struct {
 	Position      change.Position
 }
 
+// ErrAccessDenied marks a target's refusal for lack of rights: a login refused, a
+// privilege revoked. Like source.ErrAccessDenied and source.ErrNoReplicationPrivilege it is
+// retried for apply.access_denied_retry only, then Run stops with it.
+var ErrAccessDenied = errors.New("access denied")
+
+// DefaultAccessDeniedRetry is how long refused access is retried when the configuration
+// does not say.
+const DefaultAccessDeniedRetry = 5 * time.Minute
+
+// accessDenied reports whether err is a refusal that only an administrator can lift.
+func accessDenied(err error) bool {
+	return errors.Is(err, ErrAccessDenied) || errors.Is(err, source.ErrAccessDenied) || errors.Is(err, source.ErrNoReplicationPrivilege)
+}
+
 // Run streams until ctx ends (returning nil after a clean stop) or a permanent error.
-// Transient errors restart the stream from the stored checkpoint with backoff.
+// Transient errors restart the stream from the stored checkpoint with backoff, for as long
+// as they last. Refused access (a wrong password, a revoked grant, on either side) is
+// retried the same way for apply.access_denied_retry (a grant restored within it resumes
+// replication), then Run returns the error: retrying for ever would hide, behind a
+// running process, a replication that can no longer make progress. While it retries the
+// phase (status of /readyz) says access is denied and since when.
 func Run(ctx context.Context, o Options) error {
 	backoff := time.Second
 	var isolateUntil *change.Position
+	var deniedSince time.Time
 	for {
 		start := time.Now()
 		progressed, err := runOnce(ctx, o, isolateUntil)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if progressed {
+			deniedSince = time.Time{}
+		}
+		if accessDenied(err) {
+			isolateUntil = nil
+			limit := DefaultAccessDeniedRetry
+			if o.Config != nil && o.Config.Apply.AccessDeniedRetry.Duration > 0 {
+				limit = o.Config.Apply.AccessDeniedRetry.Duration
+			}
+			if deniedSince.IsZero() {
+				deniedSince = start
+			}
+			if time.Since(deniedSince) >= limit {
+				err = fmt.Errorf("access still denied after retrying for %s (apply.access_denied_retry); replication stopped, fix the account and start again: %w",
+					time.Since(deniedSince).Round(time.Second), err)
+				o.Metrics.Error("permanent")
+				if o.OnError != nil {
+					o.OnError(err, false)
+				}
+				return err
+			}
+			o.Metrics.Error("access_denied")
+			o.Metrics.Phase("access denied since " + deniedSince.UTC().Format(time.RFC3339) + ", retrying")
+			if o.OnError != nil {
+				o.OnError(err, true)
+			}
+			o.Log.Error("access denied; retrying until the grant is restored or apply.access_denied_retry passes",
+				"error", err, "since", deniedSince.UTC().Format(time.RFC3339), "stop_after", limit.String(), "retry_in", backoff.String())
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		deniedSince = time.Time{}
 		// A row the target refused inside a batch of several transactions: apply again one
 		// transaction per batch up to where it failed, so the error names the transaction.
 		var ae *applyError
@@ -144,7 +205,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	h := &ddlHandler{cfg: o.Config, tr: tr, target: o.Applier, log: o.Log, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
 		conn, err := o.Dialer.Dial(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", source.ErrSourceGone, err)
+			return nil, fmt.Errorf("%w: %w", source.ErrSourceGone, err)
 		}
 		defer conn.Close()
 		return conn.LoadTable(ctx, db, table)
@@ -170,6 +231,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 		}, events)
 	}()
 
+	o.tables = tr.All()
 	batches, err := applyStream(ctx, o, from, isolateUntil, events, tr.Lookup)
 	cancel()
 	for range events { // let the reader see the cancellation and exit
@@ -193,7 +255,12 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); w.run(wctx) }()
 
-	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from}
+	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}}
+	for _, t := range o.tables {
+		b.defs[t.QualifiedName()] = t
+	}
+	b.fk.g = BuildFKGraph(o.tables)
+	logUntracked(o.Log, b.fk.g)
 	err = b.loop(ctx, events)
 	close(w.quit)
 	if err != nil {
@@ -226,7 +293,11 @@ type work struct {
 	// prepared are parts of prepared XA transactions to store; resolve ends one (after
 	// changes, in stream order).
 	prepared []*change.Prepared
-	resolve  *change.XA
+	// fkActions are applied after changes, with the graph fkGraph (also used for the
+	// actions of a resolved XA transaction's changes).
+	fkActions []FKAction
+	fkGraph   *FKGraph
+	resolve   *change.XA
 	xaGTID   string
 	commit   bool
 	pos      change.Position // the checkpoint, with commit
@@ -314,6 +385,14 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 		w.stats.Rows += int64(wk.rows)
 		w.mu.Unlock()
 	}
+	if len(wk.fkActions) > 0 {
+		if err := applyFK(ctx, w.tx, wk.fkGraph, wk.fkActions); err != nil {
+			if errors.Is(err, ErrTransient) {
+				return fmt.Errorf("apply foreign key actions in transaction %s: %w", wk.gtid, err)
+			}
+			return &applyError{err: fmt.Errorf("apply foreign key actions in transaction %s: %w", wk.gtid, err), txns: 1}
+		}
+	}
 	if wk.resolve != nil {
 		if err := w.resolvePrepared(ctx, wk); err != nil {
 			return err
@@ -346,24 +425,49 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 	xa := wk.resolve
 	rows := 0
 	found, err := w.tx.ResolvePrepared(ctx, xa.ID, xa.Op == change.XACommit, func(events []change.Event) error {
+		// The stored changes are applied with the same ordering of foreign key actions
+		// as the batcher's (see fkaction.go), at the XA COMMIT's place in the stream.
 		f := newFolder()
+		fo := fkOrder{g: wk.fkGraph}
+		flush := func() error {
+			rows += f.rows
+			changes := f.take()
+			if err := w.tx.Apply(ctx, changes); err != nil {
+				if errors.Is(err, ErrTransient) {
+					return err
+				}
+				return &applyError{err: fmt.Errorf("apply XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
+			}
+			for _, tc := range changes {
+				w.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
+			}
+			if err := applyFK(ctx, w.tx, wk.fkGraph, fo.take()); err != nil {
+				if errors.Is(err, ErrTransient) {
+					return err
+				}
+				return &applyError{err: fmt.Errorf("apply foreign key actions of XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
+			}
+			return nil
+		}
 		for i := range events {
 			ev := &events[i]
 			ev.Table = w.intern(ev.Table)
-			f.add(ev)
-		}
-		rows += f.rows
-		changes := f.take()
-		if err := w.tx.Apply(ctx, changes); err != nil {
-			if errors.Is(err, ErrTransient) {
-				return err
+			if fo.flushBefore(ev) {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
-			return &applyError{err: fmt.Errorf("apply XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
+			f.add(ev)
+			if act, first := fo.after(f, ev); act != nil {
+				if first {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				fo.push(act)
+			}
 		}
-		for _, tc := range changes {
-			w.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
-		}
-		return nil
+		return flush()
 	})
 	if err != nil {
 		var ae *applyError
@@ -426,6 +530,10 @@ type batcher struct {
 	// position (to name a transaction the target refuses).
 	isolateUntil *change.Position
 	lastLog      time.Time
+	// fk holds the foreign key actions pending after the fold; defs are the definitions
+	// the graph is built from, moved on by DDL and by row events of new table versions.
+	fk   fkOrder
+	defs map[string]*schema.Table
 }
 
 func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
@@ -529,7 +637,9 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		if ev.XA != nil {
 			return b.holdPrepared(ctx, ev)
 		}
-		b.fold.add(ev)
+		if err := b.addRow(ctx, ev); err != nil {
+			return err
+		}
 		b.batchRows++
 		if b.fold.rows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
 			// A large transaction: its rows so far go into the open target transaction.
@@ -544,6 +654,13 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 		wk := b.partWork()
 		wk.schema, wk.ddlGTID, wk.ddlText = sc, ev.GTID, ev.Query
 		b.boundary, b.afterDDL = false, true
+		for _, n := range sc.Dropped {
+			delete(b.defs, n)
+		}
+		for _, t := range sc.Tables {
+			b.defs[t.QualifiedName()] = t
+		}
+		b.rebuildFK()
 		return b.give(ctx, wk)
 	case change.Commit:
 		b.open(ev)
@@ -647,19 +764,76 @@ func (b *batcher) endXA(ctx context.Context, ev *change.Event) error {
 		}
 		b.xa = nil
 		for i := range h.events {
-			b.fold.add(&h.events[i])
+			if err := b.addRow(ctx, &h.events[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// addRow folds one row change, keeping foreign key actions in stream order with it: the
+// fold and pending actions go to the open target transaction first when the change
+// touches a table a pending action may change, or when the action the change starts may
+// change a table the fold holds (see fkaction.go).
+func (b *batcher) addRow(ctx context.Context, ev *change.Event) error {
+	if ev.Table != nil {
+		if n := ev.Table.QualifiedName(); b.defs[n] != ev.Table {
+			// A new version of a table's definition (first rows of a table, or after DDL):
+			// pending actions are applied under the graph they were found with.
+			if len(b.fk.actions) > 0 {
+				if err := b.give(ctx, b.partWork()); err != nil {
+					return err
+				}
+			}
+			b.defs[n] = ev.Table
+			b.rebuildFK()
+		}
+	}
+	if b.fk.flushBefore(ev) {
+		if err := b.give(ctx, b.partWork()); err != nil {
+			return err
+		}
+	}
+	b.fold.add(ev)
+	act, first := b.fk.after(b.fold, ev)
+	if act == nil {
+		return nil
+	}
+	if first {
+		if err := b.give(ctx, b.partWork()); err != nil {
+			return err
+		}
+	}
+	b.fk.push(act)
+	return nil
+}
+
+// rebuildFK builds the foreign key graph from the current definitions.
+func (b *batcher) rebuildFK() {
+	defs := make([]*schema.Table, 0, len(b.defs))
+	for _, t := range b.defs {
+		defs = append(defs, t)
+	}
+	b.fk.g = BuildFKGraph(defs)
+}
+
+// logUntracked warns of foreign keys whose actions cannot be applied.
+func logUntracked(log *slog.Logger, g *FKGraph) {
+	if log != nil && len(g.Untracked) > 0 {
+		log.Warn("foreign keys with actions whose columns are not in the stored definitions: their actions are not applied to the target; copy the tables again (replicator snapshot) to store them",
+			"foreign_keys", strings.Join(g.Untracked, ", "))
+	}
+}
+
 // partWork takes the folded changes so far, to be applied inside the open batch.
 func (b *batcher) partWork() *work {
-	wk := &work{gtid: b.lastGTID, txns: b.batchTxns, end: b.lastPos, isolated: b.isolateUntil != nil}
+	wk := &work{gtid: b.lastGTID, txns: b.batchTxns, end: b.lastPos, isolated: b.isolateUntil != nil, fkGraph: b.fk.g}
 	if !b.fold.empty() {
 		wk.rows = b.fold.rows
 		wk.changes = b.fold.take()
 	}
+	wk.fkActions = b.fk.take()
 	return wk
 }
 

@@ -27,6 +27,11 @@ const (
 	MariaDB = "mariadb"
 )
 
+// ErrAccessDenied marks a login the source refused (wrong user or password, an account
+// dropped or locked): a retry succeeds only once someone fixes the account, so the
+// pipeline retries it for a bounded time only (see pipeline.Run).
+var ErrAccessDenied = errors.New("access denied")
+
 // Dialer opens connections to the source with one resolved TLS decision, so the query
 // connections and the binlog connection are secured alike.
 type Dialer struct {
@@ -153,7 +158,7 @@ func (d *Dialer) explain(err error) error {
 	if errors.As(err, &me) {
 		switch me.Code {
 		case mysql.ER_ACCESS_DENIED_ERROR, mysql.ER_DBACCESS_DENIED_ERROR:
-			return fmt.Errorf("connect to source %s as %q: access denied: check source.user and source.password (%s)", d.Addr(), d.cfg.User, me.Message)
+			return fmt.Errorf("connect to source %s as %q: %w: check source.user and source.password (%s)", d.Addr(), d.cfg.User, ErrAccessDenied, me.Message)
 		}
 		return fmt.Errorf("connect to source %s: %w", d.Addr(), err)
 	}

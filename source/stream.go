@@ -61,7 +61,7 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 	}
 	probe, err := d.Dial(ctx) // settles TLS and fails fast with a clear message
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrSourceGone, err)
+		return fmt.Errorf("%w: %w", ErrSourceGone, err)
 	}
 	probe.Close()
 	cfg := d.SyncerConfig(o.ServerID, o.From.Flavor, logging.Foreign(o.Log, "go-mysql"))
@@ -385,7 +385,7 @@ func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *repli
 func (dc *decoder) loadLive(ctx context.Context, db, name string) (*schema.Table, error) {
 	conn, err := dc.d.Dial(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSourceGone, err)
+		return nil, fmt.Errorf("%w: %w", ErrSourceGone, err)
 	}
 	defer conn.Close()
 	def, err := conn.LoadTable(ctx, db, name)

@@ -58,7 +58,8 @@ func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
 		conn, err := Connect(ctx, t.cfg.Target.Postgres.URL)
 		if err != nil {
 			sc.mu.Unlock()
-			return nil, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+			// %w twice: a refused login stays recognisable (pipeline.ErrAccessDenied).
+			return nil, fmt.Errorf("%w: %w", pipeline.ErrTransient, err)
 		}
 		sc.conn, sc.plans, sc.staged = conn, map[*schema.Table]*tablePlan{}, map[string]bool{}
 	}
@@ -244,6 +245,9 @@ func classify(err error) error {
 		msg := pe.Message
 		if pe.Detail != "" {
 			msg += " (" + pe.Detail + ")"
+		}
+		if pe.Code == "42501" { // insufficient_privilege: a revoked grant, fixed by an administrator
+			return fmt.Errorf("PostgreSQL refused the change: %s [SQLSTATE %s]: %w: grant the target account the privilege back (see the README's target grants)", msg, pe.Code, pipeline.ErrAccessDenied)
 		}
 		return fmt.Errorf("PostgreSQL rejected the change: %s [SQLSTATE %s]", msg, pe.Code)
 	}

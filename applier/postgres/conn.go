@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/replicator/replicator/pipeline"
 )
 
 // Connect opens one connection to the target and explains failures without printing the
@@ -33,7 +35,7 @@ func explain(cfg *pgx.ConnConfig, err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "28P01", "28000":
-			return fmt.Errorf("connect to target PostgreSQL %s: authentication failed: check the user and password in target.postgres.url (%s)", where, pe.Message)
+			return fmt.Errorf("connect to target PostgreSQL %s: authentication failed (%w): check the user and password in target.postgres.url (%s)", where, pipeline.ErrAccessDenied, pe.Message)
 		case "3D000":
 			return fmt.Errorf("connect to target PostgreSQL %s: database does not exist: create it or fix target.postgres.url", where)
 		}
