@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,18 +55,22 @@ format = "json"
 source = "bench.*"
 `, myHost, myPort, myRepl, esURL, stateIndex, esFlush.String())), 0o600))
 
-	javaCPU0 := treeCPU("java")
-	cpu0 := serverCPU()
+	javaPID := esPID()
+	javaCPU0 := pidTreeCPU(javaPID)
+	cpu0 := serverCPU(ctx, my)
 	out, rss, wall, ownCPU := runToEnd(bin, "snapshot", "-c", cfgPath)
-	javaCPU := treeCPU("java") - javaCPU0
-	cpu := serverCPU().sub(cpu0)
+	javaCPU := pidTreeCPU(javaPID) - javaCPU0
+	if javaPID == 0 || esPID() != javaPID {
+		javaCPU = math.NaN()
+	}
+	cpu := serverCPU(ctx, my).sub(cpu0)
 	m := regexp.MustCompile(`(\d+) rows, ([\d.]+) MB in \S+ \((\d+) rows/s, ([\d.]+) MB/s\)`).FindStringSubmatch(out)
 	if m == nil {
 		fatalf("unexpected snapshot output: %s", out)
 	}
 	report("Elasticsearch snapshot docs/s", fmt.Sprintf("%s documents, wall %s", m[1], wall.Round(time.Millisecond)), "%s", m[3])
-	report("Elasticsearch snapshot CPU", fmt.Sprintf("seconds over %.1f s: Elasticsearch, MariaDB, replicator", wall.Seconds()), "%.1f / %.1f / %.1f",
-		javaCPU, cpu.my, ownCPU)
+	report("Elasticsearch snapshot CPU", fmt.Sprintf("seconds over %.1f s: Elasticsearch, MariaDB, replicator", wall.Seconds()), "%s / %s / %.1f",
+		secs(javaCPU), secs(cpu.my), ownCPU)
 	report("Elasticsearch snapshot peak RSS", "replicator", "%.0f MiB", rss)
 
 	// Streaming under the same write load, lag read from the heartbeat document.

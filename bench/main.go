@@ -10,9 +10,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,9 +144,9 @@ source = "bench.*"
 	// 1. Snapshot. Every measured phase starts after a PostgreSQL checkpoint, so full-page
 	// writes weigh the same on the replicator and on the ceilings.
 	pgCheckpoint(ctx, pg)
-	cpu0 := serverCPU()
+	cpu0 := serverCPU(ctx, my)
 	snapOut, snapRSS, snapWall, snapCPU := runToEnd(bin, "snapshot", "-c", cfgPath)
-	snapServers := serverCPU().sub(cpu0)
+	snapServers := serverCPU(ctx, my).sub(cpu0)
 	m := regexp.MustCompile(`(\d+) rows, ([\d.]+) MB in \S+ \((\d+) rows/s, ([\d.]+) MB/s\); .* held ([^;]+);`).FindStringSubmatch(snapOut)
 	if m == nil {
 		fatalf("unexpected snapshot output: %s", snapOut)
@@ -153,8 +156,8 @@ source = "bench.*"
 	report("snapshot MB/s", m[2]+" MB of values", "%s", m[4])
 	report("snapshot global lock", "BACKUP STAGE BLOCK_COMMIT", "%s", m[5])
 	report("snapshot peak RSS", "", "%.0f MiB", snapRSS)
-	report("snapshot CPU", fmt.Sprintf("seconds over %.1f s: PostgreSQL, MariaDB, replicator", snapWall.Seconds()), "%.1f / %.1f / %.1f",
-		snapServers.pg, snapServers.my, snapCPU)
+	report("snapshot CPU", fmt.Sprintf("seconds over %.1f s: PostgreSQL, MariaDB, replicator", snapWall.Seconds()), "%s / %s / %.1f",
+		secs(snapServers.pg), secs(snapServers.my), snapCPU)
 	snapRate, _ := strconv.ParseFloat(m[3], 64)
 
 	// 1b. Ceilings and pgloader, same data, same run.
@@ -215,17 +218,17 @@ source = "bench.*"
 		bw, _ := sysbench(0, *backlog/4) // oltp_write_only: 4 row changes per transaction
 		built := time.Since(t0)
 		pgCheckpoint(ctx, pg)
-		cpu0 := serverCPU()
+		cpu0 := serverCPU(ctx, my)
 		run = startRun(bin, cfgPath)
 		t1 := time.Now()
 		waitCaughtUp(my, pg, 20*time.Minute)
 		d := time.Since(t1)
-		cpu := serverCPU().sub(cpu0)
+		cpu := serverCPU(ctx, my).sub(cpu0)
 		rate := float64(bw) / d.Seconds()
 		report("backlog drain", fmt.Sprintf("%d row changes (built in %s) applied in %s, from the replicator's start", bw, built.Round(time.Second), d.Round(time.Millisecond)), "%.0f row changes/s", rate)
 		report("backlog drain / merge ceiling", "target: at least 0.8", "%.2f", rate/ceil.merge)
 		rss := run.stop()
-		report("backlog drain CPU", "seconds over the drain: PostgreSQL, MariaDB, replicator", "%.1f / %.1f / %.1f", cpu.pg, cpu.my, processCPU(run.cmd))
+		report("backlog drain CPU", "seconds over the drain: PostgreSQL, MariaDB, replicator", "%s / %s / %.1f", secs(cpu.pg), secs(cpu.my), processCPU(run.cmd))
 		report("backlog drain peak RSS", "", "%.0f MiB", rss)
 	}
 
@@ -465,24 +468,119 @@ func sysbench(d time.Duration, events int) (int64, float64) {
 // from the same starting point as the others.
 func pgCheckpoint(ctx context.Context, pg *pgx.Conn) { mustPG(ctx, pg, "CHECKPOINT") }
 
-// cpuTimes are the servers' CPU seconds (user + system, their exited children included).
-type cpuTimes struct{ pg, my float64 }
-
-func (a cpuTimes) sub(b cpuTimes) cpuTimes { return cpuTimes{a.pg - b.pg, a.my - b.my} }
-
-// serverCPU reads the CPU time of the PostgreSQL server (postmaster, its live and reaped
-// backends) and of mariadbd from /proc; zeros where unreadable.
-func serverCPU() cpuTimes {
-	return cpuTimes{pg: treeCPU("postgres"), my: treeCPU("mariadbd")}
+// cpuTimes are the servers' CPU seconds (user + system, their exited children included)
+// and the process ids they were read from.
+type cpuTimes struct {
+	pg, my       float64
+	pgPID, myPID int
 }
 
-// treeCPU sums utime+stime over the processes named comm, plus the reaped children's
-// (cutime+cstime) of the oldest of them, the server's parent process.
-func treeCPU(comm string) float64 {
+// sub is the CPU used between two samples; NaN for a server whose process changed (it was
+// restarted in between: its counters started again from zero).
+func (a cpuTimes) sub(b cpuTimes) cpuTimes {
+	d := cpuTimes{pg: a.pg - b.pg, my: a.my - b.my, pgPID: a.pgPID, myPID: a.myPID}
+	if a.pgPID != b.pgPID || a.pgPID == 0 {
+		d.pg = math.NaN()
+	}
+	if a.myPID != b.myPID || a.myPID == 0 {
+		d.my = math.NaN()
+	}
+	return d
+}
+
+// secs formats a CPU figure; a NaN (restarted or unreadable server) says so instead of
+// printing a meaningless difference.
+func secs(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a (server restarted or not local)"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// serverCPU reads the CPU time of the PostgreSQL and MariaDB servers the bench talks to,
+// found by the process ids they report. Summing every process named mariadbd counted the
+// local environment's replica too, whose restart between two samples (the failover tests
+// restart it) made the difference negative.
+func serverCPU(ctx context.Context, my *client.Conn) cpuTimes {
+	var c cpuTimes
+	c.myPID = mariadbPID(my)
+	c.pgPID = postmasterPID(ctx)
+	c.my, c.pg = pidTreeCPU(c.myPID), pidTreeCPU(c.pgPID)
+	return c
+}
+
+// mariadbPID reads the server's pid file (@@pid_file, relative to @@datadir when not
+// absolute); 0 when it is not readable here.
+func mariadbPID(my *client.Conn) int {
+	r, err := my.Execute("SELECT @@pid_file, @@datadir")
+	if err != nil {
+		return 0
+	}
+	file, _ := r.GetString(0, 0)
+	dir, _ := r.GetString(0, 1)
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	return pidFromFile(file)
+}
+
+// postmasterPID reads the first line of postmaster.pid in the server's data directory.
+func postmasterPID(ctx context.Context) int {
+	pg, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return 0
+	}
+	defer pg.Close(ctx)
+	var dir string
+	if err := pg.QueryRow(ctx, "SHOW data_directory").Scan(&dir); err != nil {
+		return 0
+	}
+	return pidFromFile(filepath.Join(dir, "postmaster.pid"))
+}
+
+// esPID asks the Elasticsearch node for its process id; 0 when it does not answer.
+func esPID() int {
+	resp, err := http.Get(strings.TrimRight(esURL, "/") + "/_nodes/_local/process")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Nodes map[string]struct {
+			Process struct {
+				ID int `json:"id"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return 0
+	}
+	for _, n := range out.Nodes {
+		return n.Process.ID
+	}
+	return 0
+}
+
+func pidFromFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	return pid
+}
+
+// pidTreeCPU is the CPU seconds of process pid: its own, its reaped children's
+// (cutime+cstime) and its live children's (PostgreSQL's backends); 0 for pid 0.
+func pidTreeCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
 	ents, _ := os.ReadDir("/proc")
-	var total, oldestChildren, oldestStart float64
+	var total float64
 	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		id, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
@@ -490,8 +588,8 @@ func treeCPU(comm string) float64 {
 			continue
 		}
 		st := string(b)
-		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
-		if open < 0 || end < 0 || end+2 > len(st) || st[open+1:end] != comm {
+		end := strings.LastIndexByte(st, ')')
+		if end < 0 || end+2 > len(st) {
 			continue
 		}
 		f := strings.Fields(st[end+2:])
@@ -499,13 +597,15 @@ func treeCPU(comm string) float64 {
 			continue
 		}
 		num := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
-		// Fields after the name: utime 11, stime 12, cutime 13, cstime 14, starttime 19.
-		total += num(11) + num(12)
-		if start := num(19); oldestStart == 0 || start < oldestStart {
-			oldestStart, oldestChildren = start, num(13)+num(14)
+		// Fields after the name: ppid 1, utime 11, stime 12, cutime 13, cstime 14.
+		switch {
+		case id == pid:
+			total += num(11) + num(12) + num(13) + num(14)
+		case int(num(1)) == pid:
+			total += num(11) + num(12)
 		}
 	}
-	return (total + oldestChildren) / 100 // USER_HZ
+	return total / 100 // USER_HZ
 }
 
 // processCPU is a finished child's user + system CPU seconds.
