@@ -181,9 +181,11 @@ var pgCases = []pgCase{
 		},
 	},
 	{
-		name: "create inet6 rejected",
-		sql:  `CREATE TABLE ip (id int PRIMARY KEY, a inet6)`,
-		err:  `unsupported: the parser rejects it: line 1 column 44 near "inet6)"`,
+		name: "create inet6 inet4 uuid",
+		sql:  `CREATE TABLE ip (id int PRIMARY KEY, a inet6, b inet4 NOT NULL DEFAULT '0.0.0.0', u uuid)`,
+		want: []string{
+			`CREATE TABLE IF NOT EXISTS "shop"."ip" ("id" integer NOT NULL, "a" inet, "b" inet NOT NULL DEFAULT '0.0.0.0', "u" uuid, PRIMARY KEY ("id"))`,
+		},
 	},
 	{
 		name:  "add column end",

@@ -136,6 +136,10 @@ func (a *alterPG) setDefaultTyped(col *schema.Column, d Default, typ string) {
 }
 
 func (a *alterPG) addIndex(t *schema.Table, ix schema.Index, lengths []int) {
+	if t.KeyIsPrimary && RedundantUnique(t, ix, lengths) {
+		a.tr.note("%s: unique index %s repeats the primary key: not created in PostgreSQL", a.src, ix.Name)
+		return
+	}
 	constraint, create := a.tr.index(t, ix, lengths, a.target)
 	if constraint != "" {
 		// Dropped first so that a replay, or an index re-created after a column drop, adds it

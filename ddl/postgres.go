@@ -205,6 +205,13 @@ func (tr *pgTranslator) createTable(t *schema.Table, defaults []Default, prefixe
 		if prefixes != nil {
 			lengths = prefixes[i]
 		}
+		if t.KeyIsPrimary && RedundantUnique(t, ix, lengths) {
+			// SERIAL's implied UNIQUE KEY (id) beside PRIMARY KEY (id): the primary key
+			// enforces it, and a second, deferrable constraint on the same columns would
+			// make INSERT ... ON CONFLICT refuse every upsert.
+			tr.note("%s: unique index %s repeats the primary key: not created in PostgreSQL", TableName{t.Schema, t.Name}, ix.Name)
+			continue
+		}
 		constraint, create := tr.index(t, ix, lengths, target)
 		if constraint != "" {
 			parts = append(parts, constraint)
@@ -362,4 +369,33 @@ func (tr *pgTranslator) renameTables(what string, pairs []RenamePair, indexes []
 		}
 	}
 	return nil
+}
+
+// RedundantUnique reports whether ix is a unique index over exactly the columns of t's key
+// (in any order, without prefix parts): SERIAL's implied UNIQUE KEY beside the PRIMARY KEY,
+// or a unique index a configured key stands on. The key's PRIMARY KEY enforces it in
+// PostgreSQL, and a second, deferrable unique constraint on the same columns makes INSERT
+// ... ON CONFLICT refuse to pick an arbiter, so both CREATE TABLE paths (the snapshot's and
+// the stream's) leave it out. lengths gives the index's prefix lengths (nil when none).
+func RedundantUnique(t *schema.Table, ix schema.Index, lengths []int) bool {
+	if !ix.Unique || ix.Kind != "" || len(t.Key) == 0 || len(ix.Columns) != len(t.Key) {
+		return false
+	}
+	for _, l := range lengths {
+		if l > 0 {
+			return false
+		}
+	}
+	for _, n := range ix.Columns {
+		found := false
+		for _, k := range t.Key {
+			if strings.EqualFold(t.Columns[k].Name, n) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

@@ -148,6 +148,10 @@ func fallback(p prepared, ansiQuotes bool) (prepared, bool) {
 			}
 			edits = append(edits, edit{t.start, toks[end].end, "LONGBLOB COMMENT '" + markerPrefix + "type=" + strings.ToLower(t.upper) + "'"})
 			i = end
+		case t.is(mariadbTypes...) && (at(i-1).kind == tkWord || at(i-1).kind == tkQuoted) && !at(i+1).punct('(') && !at(i+1).punct('.') && endsColumnType(at(i+1)):
+			// MariaDB's INET6, INET4 and UUID: parsed as a string type (which takes the
+			// same literal defaults), the real type carried in a marker comment.
+			edits = append(edits, edit{t.start, t.end, "VARCHAR(64) COMMENT '" + markerPrefix + "type=" + strings.ToLower(t.upper) + "'"})
 		case t.is("UNIQUE", "FULLTEXT", "SPATIAL") && ifNotExistsAt(toks, i+1) > 0:
 			// MariaDB's ADD UNIQUE|FULLTEXT|SPATIAL [KEY|INDEX] IF NOT EXISTS name: the TiDB
 			// grammar has IF NOT EXISTS only for plain indexes, so the kind travels by name.
@@ -238,6 +242,9 @@ func matchParen(toks []token, open int) int {
 	}
 	return -1
 }
+
+// mariadbTypes are MariaDB's column types the TiDB grammar lacks (besides spatial ones).
+var mariadbTypes = []string{"INET6", "INET4", "UUID"}
 
 var spatialTypes = []string{"GEOMETRY", "POINT", "LINESTRING", "POLYGON", "MULTIPOINT",
 	"MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION", "GEOMCOLLECTION"}

@@ -110,6 +110,13 @@ func appendBinlogBytes(dst []byte, c *schema.Column, v []byte) ([]byte, bool, er
 			// MySQL reads it as the JSON null literal.
 			return append(dst, "null"...), false, nil
 		}
+	case "inet6":
+		return appendInet6(dst, padZero(v, 16)), false, nil
+	case "inet4":
+		v = padZero(v, 4)
+		return fmt.Appendf(dst, "%d.%d.%d.%d", v[0], v[1], v[2], v[3]), false, nil
+	case "uuid":
+		return appendUUID(dst, padZero(v, 16)), false, nil
 	case "binary":
 		// The row image drops BINARY(n)'s trailing zero bytes; a SELECT shows them.
 		dst = append(dst, v...)
@@ -157,6 +164,91 @@ func appendFraction(dst []byte, v string, digits int) []byte {
 	dst = append(dst, v...)
 	for i := len(v) - dot - 1; i < digits; i++ {
 		dst = append(dst, '0')
+	}
+	return dst
+}
+
+// padZero restores the trailing zero bytes a fixed-size binary row image leaves out.
+func padZero(v []byte, n int) []byte {
+	if len(v) >= n {
+		return v[:n]
+	}
+	out := make([]byte, n)
+	copy(out, v)
+	return out
+}
+
+// appendInet6 writes a MariaDB INET6 value (16 bytes, network order) as MariaDB prints it,
+// which is not quite RFC 5952: the longest run of zero groups (the first of equal ones) is
+// "::" even when it is a single group; an address whose first 80 bits are zero and whose
+// next 16 are 0 or ffff ends in dotted IPv4 when the IPv4 part's upper 16 bits are not
+// zero (::1.2.3.4) or when the address is IPv4-mapped (::ffff:0.0.0.0); lower-case hex.
+func appendInet6(dst, v []byte) []byte {
+	var w [8]uint16
+	for i := range w {
+		w[i] = binary.BigEndian.Uint16(v[2*i:])
+	}
+	groups := 8
+	if w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && (w[5] == 0xffff || w[5] == 0 && w[6] != 0) {
+		groups = 6
+	}
+	best, bestLen := -1, 0
+	for i := 0; i < groups; {
+		if w[i] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < groups && w[j] == 0 {
+			j++
+		}
+		if j-i > bestLen {
+			best, bestLen = i, j-i
+		}
+		i = j
+	}
+	for i := 0; i < groups; i++ {
+		if i == best {
+			dst = append(dst, "::"...)
+			i += bestLen - 1
+			continue
+		}
+		if i > 0 && i != best+bestLen {
+			dst = append(dst, ':')
+		}
+		dst = strconv.AppendUint(dst, uint64(w[i]), 16)
+	}
+	if groups == 6 {
+		if best+bestLen != 6 {
+			dst = append(dst, ':')
+		}
+		dst = fmt.Appendf(dst, "%d.%d.%d.%d", v[12], v[13], v[14], v[15])
+	}
+	return dst
+}
+
+// appendUUID writes a MariaDB UUID value as a SELECT shows it. The row image holds the
+// record format, in which MariaDB stores an RFC 4122 time-based UUID (version 1-5 nibble and
+// variant 10xx) with its groups swapped for index locality: nnnnnnnnnnnn-vsss-Vhhh-mmmm-llllllll
+// for llllllll-mmmm-Vhhh-vsss-nnnnnnnnnnnn; other values are stored as they read.
+func appendUUID(dst, v []byte) []byte {
+	u := v
+	// The record format starts with the node (bytes 10-15 of the value), then the variant
+	// group whose top bits are 10, then the version group.
+	if v[6]&0x80 == 0x80 && v[6]&0x40 == 0 && v[8]>>4 >= 1 && v[8]>>4 <= 5 {
+		u = make([]byte, 16)
+		copy(u[0:4], v[12:16]) // llllllll
+		copy(u[4:6], v[10:12]) // mmmm
+		copy(u[6:8], v[8:10])  // Vhhh
+		copy(u[8:10], v[6:8])  // vsss
+		copy(u[10:16], v[0:6]) // nnnnnnnnnnnn
+	}
+	const hexd = "0123456789abcdef"
+	for i, b := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hexd[b>>4], hexd[b&15])
 	}
 	return dst
 }

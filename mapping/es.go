@@ -107,6 +107,7 @@ const esKeywordMax = 8191
 //     (and flattened refuses scalars and arrays). MariaDB's JSON is an alias of LONGTEXT:
 //     text holding the JSON text, or with mapping.mariadb_json = "json" the JSON value.
 //   - TINYINT(1) with mapping.tinyint1_as_boolean -> boolean
+//   - MariaDB's INET6, INET4 -> ip; UUID -> keyword (the text a SELECT shows)
 //
 // Column names with a dot or a leading underscore are refused (ESProperties): Elasticsearch
 // would read them as object paths or metadata fields.
@@ -153,6 +154,10 @@ func ESField(c *schema.Column, o ESOptions) (map[string]any, error) {
 		return map[string]any{"type": "text"}, nil
 	case "json":
 		return map[string]any{"type": "object", "enabled": false}, nil
+	case "inet6", "inet4":
+		return map[string]any{"type": "ip"}, nil
+	case "uuid":
+		return map[string]any{"type": "keyword"}, nil
 	}
 	if esBinaryType(c.DataType) {
 		return map[string]any{"type": "binary"}, nil

@@ -81,6 +81,12 @@ func PGType(c *schema.Column) (string, error) {
 		return "bytea", nil
 	case "vector":
 		return "bytea", nil
+	case "inet6", "inet4":
+		// MariaDB 10.10+/10.7+ address types: a SELECT shows the address text, which
+		// inet takes as is.
+		return "inet", nil
+	case "uuid":
+		return "uuid", nil
 	}
 	return "", fmt.Errorf("column %s: MySQL type %s has no PostgreSQL mapping", c.Name, strings.ToUpper(c.ColumnType))
 }

@@ -1,0 +1,67 @@
+package ddl
+
+import (
+	"strings"
+	"testing"
+)
+
+// MariaDB statements the TiDB grammar rejects as written: collations and character sets it
+// does not know, and MariaDB's INET6, INET4 and UUID types. The definition keeps the names
+// written.
+func TestParseMariaDBNames(t *testing.T) {
+	type want struct{ col, dataType, charset, collation string }
+	for _, c := range []struct {
+		sql  string
+		want []want
+	}{
+		{"CREATE TABLE t (id int PRIMARY KEY, v varchar(10) COLLATE utf8mb4_uca1400_ai_ci)", []want{{"v", "varchar", "utf8mb4", "utf8mb4_uca1400_ai_ci"}}},
+		{"CREATE TABLE t (id int PRIMARY KEY, v varchar(10)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_uca1400_swedish_nopad_as_cs", []want{{"v", "varchar", "utf8mb4", "utf8mb4_uca1400_swedish_nopad_as_cs"}}},
+		{"CREATE TABLE t (id int PRIMARY KEY, v varchar(10) CHARACTER SET cp1251 COLLATE cp1251_bin, w text) DEFAULT CHARSET koi8r", []want{{"v", "varchar", "cp1251", "cp1251_bin"}, {"w", "text", "koi8r", ""}}},
+		{"CREATE TABLE t (id int PRIMARY KEY, a INET6 NOT NULL DEFAULT '::1', b INET4 COMMENT 'x', uuid UUID, KEY (uuid))", []want{{"a", "inet6", "", ""}, {"b", "inet4", "", ""}, {"uuid", "uuid", "", ""}}},
+	} {
+		ch, err := Parse(c.sql, "d")
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		ct := ch[0].(*CreateTable)
+		for _, w := range c.want {
+			col := ct.Table.Columns[ct.Table.ColumnIndex(w.col)]
+			if col.DataType != w.dataType || col.Charset != w.charset || col.Collation != w.collation {
+				t.Errorf("%s: column %s is %s %s %s, want %+v", c.sql, w.col, col.DataType, col.Charset, col.Collation, w)
+			}
+		}
+	}
+	for _, sql := range []string{
+		"ALTER TABLE t MODIFY v varchar(10) COLLATE utf8mb4_uca1400_ai_ci",
+		"ALTER TABLE t CONVERT TO CHARACTER SET latin2 COLLATE latin2_czech_cs",
+		"ALTER TABLE t ADD COLUMN c UUID NOT NULL, MODIFY a INET6",
+	} {
+		if _, err := Parse(sql, "d"); err != nil {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+}
+
+// SERIAL is BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE: beside PRIMARY KEY (id) its
+// unique index repeats the key and is not created (a deferrable constraint on the key
+// columns would make every upsert fail), in CREATE TABLE and in ALTER TABLE ADD UNIQUE.
+func TestTranslateSerialKey(t *testing.T) {
+	resolve := func(db, table string) (PGTarget, bool) { return PGTarget{Schema: db, Table: table}, true }
+	for _, sql := range []string{
+		"CREATE TABLE t (id SERIAL PRIMARY KEY, v int)",
+		"CREATE TABLE t (id SERIAL, v int, PRIMARY KEY (id))",
+	} {
+		ch, err := Parse(sql, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := TranslatePG(ch[0], nil, resolve)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Statements) != 1 || strings.Contains(plan.Statements[0], "UNIQUE") || !strings.Contains(plan.Statements[0], `PRIMARY KEY ("id")`) {
+			t.Errorf("%s: %q", sql, plan.Statements)
+		}
+	}
+}
