@@ -152,7 +152,7 @@ func TestCreateTableKeys(t *testing.T) {
 	if !reflect.DeepEqual(ct.Prefixes, [][]int{nil, {10, 0}, nil, nil, nil, nil, nil}) {
 		t.Errorf("prefixes %v", ct.Prefixes)
 	}
-	wantFK := []schema.ForeignKey{{Name: "fk", OnDelete: "CASCADE", OnUpdate: "RESTRICT", RefTable: "u"}}
+	wantFK := []schema.ForeignKey{{Name: "fk", OnDelete: "CASCADE", OnUpdate: "RESTRICT", RefTable: "u", Columns: []string{"d"}, RefColumns: []string{"x"}}}
 	if !reflect.DeepEqual(tb.ForeignKeys, wantFK) {
 		t.Errorf("foreign keys %+v", tb.ForeignKeys)
 	}

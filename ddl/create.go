@@ -179,7 +179,10 @@ func (b *builder) foreignKey(k *ast.Constraint, table string, n int) (schema.For
 	if r := k.Refer; r != nil {
 		if r.Table != nil {
 			fk.RefTable = r.Table.Name.O
+			fk.RefSchema = r.Table.Schema.O
 		}
+		fk.Columns, _ = indexParts(k.Keys)
+		fk.RefColumns, _ = indexParts(r.IndexPartSpecifications)
 		if r.OnDelete != nil && r.OnDelete.ReferOpt != ast.ReferOptionNoOption {
 			fk.OnDelete = r.OnDelete.ReferOpt.String()
 		}

@@ -145,7 +145,7 @@ func TestParseChanges(t *testing.T) {
 				&AddIndex{Index: schema.Index{Name: "i", Columns: []string{"c"}}, IfNotExists: true}}}}},
 		{sql: "ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a, b) REFERENCES other.u (x, y) ON UPDATE CASCADE",
 			want: []Change{&AlterTable{Name: shop("t"), Specs: []AlterChange{&AddForeignKey{
-				ForeignKey: schema.ForeignKey{Name: "fk", OnDelete: "NO ACTION", OnUpdate: "CASCADE", RefTable: "u"}, Columns: []string{"a", "b"}}}}}},
+				ForeignKey: schema.ForeignKey{Name: "fk", OnDelete: "NO ACTION", OnUpdate: "CASCADE", RefTable: "u", RefSchema: "other", Columns: []string{"a", "b"}, RefColumns: []string{"x", "y"}}, Columns: []string{"a", "b"}}}}}},
 		{sql: `ALTER TABLE "my t" ADD COLUMN "x y" int`, p: Parser{ANSIQuotes: true}, want: []Change{&AlterTable{Name: shop("my t"), Specs: []AlterChange{
 			&AddColumn{Column: schema.Column{Name: "x y", DataType: "int", ColumnType: "int", Nullable: true}}}}}},
 		{sql: "ALTER TABLE t ALTER COLUMN a DROP DEFAULT", p: Parser{Flavor: MariaDB}, want: []Change{&AlterTable{Name: shop("t"), Specs: []AlterChange{

@@ -75,6 +75,13 @@ type ForeignKey struct {
 	Name               string
 	OnDelete, OnUpdate string
 	RefTable           string
+	// RefSchema is the referenced table's database; empty means the table's own.
+	RefSchema string `json:",omitempty"`
+	// Columns are the referencing columns, RefColumns the referenced ones, pairwise. A
+	// definition stored before they were tracked has neither: its actions cannot be
+	// applied to the target (see pipeline.FKGraph).
+	Columns    []string `json:",omitempty"`
+	RefColumns []string `json:",omitempty"`
 }
 
 // QualifiedName is "db.table".
@@ -132,6 +139,14 @@ func (t *Table) Clone() *Table {
 		ix.Columns = append([]string(nil), ix.Columns...)
 		c.Indexes[i] = ix
 	}
-	c.ForeignKeys = append([]ForeignKey(nil), t.ForeignKeys...)
+	c.ForeignKeys = make([]ForeignKey, len(t.ForeignKeys))
+	for i, fk := range t.ForeignKeys {
+		fk.Columns = append([]string(nil), fk.Columns...)
+		fk.RefColumns = append([]string(nil), fk.RefColumns...)
+		c.ForeignKeys[i] = fk
+	}
+	if t.ForeignKeys == nil {
+		c.ForeignKeys = nil
+	}
 	return &c
 }

@@ -50,6 +50,10 @@ func parseForeignKeys(create string) []schema.ForeignKey {
 			continue // a CHECK constraint
 		}
 		i := 3
+		if strings.EqualFold(toks[i], "KEY") {
+			i++
+		}
+		fk.Columns, i = fkColumns(toks, i)
 		for i < len(toks) && !strings.EqualFold(toks[i], "REFERENCES") {
 			i++
 		}
@@ -59,9 +63,10 @@ func parseForeignKeys(create string) []schema.ForeignKey {
 		i++
 		fk.RefTable = unquoteIdent(toks[i])
 		if i+2 < len(toks) && toks[i+1] == "." {
-			fk.RefTable = unquoteIdent(toks[i+2])
+			fk.RefSchema, fk.RefTable = fk.RefTable, unquoteIdent(toks[i+2])
 			i += 2
 		}
+		fk.RefColumns, i = fkColumns(toks, i+1)
 		for ; i < len(toks); i++ {
 			if !strings.EqualFold(toks[i], "ON") || i+2 >= len(toks) {
 				continue
@@ -80,6 +85,19 @@ func parseForeignKeys(create string) []schema.ForeignKey {
 		out = append(out, fk)
 	}
 	return out
+}
+
+// fkColumns reads a parenthesised column list starting at toks[i] ("(", names, ")") and
+// returns the names and the index after the list; no list gives nil and i.
+func fkColumns(toks []string, i int) ([]string, int) {
+	if i >= len(toks) || toks[i] != "(" {
+		return nil, i
+	}
+	var cols []string
+	for i++; i < len(toks) && toks[i] != ")"; i++ {
+		cols = append(cols, unquoteIdent(toks[i]))
+	}
+	return cols, i + 1
 }
 
 // fkTokens splits a line into quoted identifiers (kept with their quotes), single

@@ -20,9 +20,9 @@ func TestParseForeignKeys(t *testing.T) {
 		"  CONSTRAINT `chk` CHECK (`pid` > 0)\n" +
 		") ENGINE=InnoDB"
 	want := []schema.ForeignKey{
-		{Name: "c_fk", OnDelete: "CASCADE", OnUpdate: "SET NULL", RefTable: "p"},
-		{Name: "plain", OnDelete: "RESTRICT", OnUpdate: "RESTRICT", RefTable: "q"},
-		{Name: "we`ird", OnDelete: "RESTRICT", OnUpdate: "SET DEFAULT", RefTable: "r"},
+		{Name: "c_fk", OnDelete: "CASCADE", OnUpdate: "SET NULL", RefTable: "p", Columns: []string{"pid"}, RefColumns: []string{"id"}},
+		{Name: "plain", OnDelete: "RESTRICT", OnUpdate: "RESTRICT", RefTable: "q", RefSchema: "other", Columns: []string{"on delete cascade"}, RefColumns: []string{"x"}},
+		{Name: "we`ird", OnDelete: "RESTRICT", OnUpdate: "SET DEFAULT", RefTable: "r", Columns: []string{"pid", "id"}, RefColumns: []string{"a", "b"}},
 	}
 	if got := parseForeignKeys(create); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
@@ -33,7 +33,7 @@ func TestParseForeignKeys(t *testing.T) {
 		`  CONSTRAINT "c_fk" FOREIGN KEY ("pid") REFERENCES "p" ("id") ON DELETE NO ACTION ON UPDATE CASCADE`,
 	} {
 		got := parseForeignKeys(line)
-		if len(got) != 1 || got[0] != (schema.ForeignKey{Name: "c_fk", OnDelete: "NO ACTION", OnUpdate: "CASCADE", RefTable: "p"}) {
+		if len(got) != 1 || !reflect.DeepEqual(got[0], schema.ForeignKey{Name: "c_fk", OnDelete: "NO ACTION", OnUpdate: "CASCADE", RefTable: "p", Columns: []string{"pid"}, RefColumns: []string{"id"}}) {
 			t.Errorf("%s: got %+v", line, got)
 		}
 	}

@@ -1,0 +1,291 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+)
+
+// maxFKDepth bounds a chain of cascades. InnoDB stops at 15 levels (the statement fails,
+// so nothing deeper ever reaches the binary log); a deeper chain here means a graph the
+// source could not have run.
+const maxFKDepth = 64
+
+// fkRow holds the PostgreSQL text form of some columns of a row (by source column index);
+// a nil value is NULL.
+type fkRow map[int]*string
+
+// ApplyForeignKeyActions implements pipeline.ForeignKeyApplier: each action runs as SQL on
+// the children in the open transaction, in order. A cascaded delete or change returns the
+// child rows' columns that the child's own children refer to, which continue the cascade
+// (cycles end where no row matches any more: a deleted row is gone, an unchanged column
+// starts nothing).
+func (b *batchTx) ApplyForeignKeyActions(ctx context.Context, g *pipeline.FKGraph, acts []pipeline.FKAction) error {
+	for _, a := range acts {
+		name := a.Parent.QualifiedName()
+		need := refColumns(g, name)
+		before, err := canonicalToPG(a.Parent, need, a.Before)
+		if err != nil {
+			return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
+		}
+		var after fkRow
+		if a.After != nil {
+			if after, err = canonicalToPG(a.Parent, need, a.After); err != nil {
+				return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
+			}
+		}
+		if err := b.cascade(ctx, g, a.Parent, before, after, a.After == nil, 0); err != nil {
+			what := "update"
+			if a.After == nil {
+				what = "delete"
+			}
+			return fmt.Errorf("foreign key actions of a %s in %s at GTID %s: %w", what, name, a.GTID, err)
+		}
+	}
+	return nil
+}
+
+// refColumns returns the columns of table that its children's foreign keys refer to.
+func refColumns(g *pipeline.FKGraph, table string) []int {
+	var out []int
+	for _, e := range g.Children(table) {
+		for _, r := range e.RefCols {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// canonicalToPG renders the columns cols of a canonical source row as PostgreSQL text
+// input, through the same encoder (and [mapping] rules) as the rows' COPY.
+func canonicalToPG(t *schema.Table, cols []int, row [][]byte) (fkRow, error) {
+	defs := make([]*schema.Column, len(cols))
+	proj := make([][]byte, len(cols))
+	for i, c := range cols {
+		defs[i] = &t.Columns[c]
+		if c < len(row) {
+			proj[i] = row[c]
+		}
+	}
+	line, err := mapping.NewPGEncoderFor(t.QualifiedName(), defs).AppendRow(nil, proj)
+	if err != nil {
+		return nil, err
+	}
+	fields := bytes.Split(bytes.TrimSuffix(line, []byte("\n")), []byte("\t"))
+	out := fkRow{}
+	for i, c := range cols {
+		out[c] = copyUnescape(fields[i])
+	}
+	return out, nil
+}
+
+// copyUnescape turns one COPY text field into its value (nil for \N).
+func copyUnescape(f []byte) *string {
+	if string(f) == `\N` {
+		return nil
+	}
+	if bytes.IndexByte(f, '\\') < 0 {
+		s := string(f)
+		return &s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '\\' || i+1 == len(f) {
+			sb.WriteByte(f[i])
+			continue
+		}
+		i++
+		switch f[i] {
+		case 'n':
+			sb.WriteByte('\n')
+		case 'r':
+			sb.WriteByte('\r')
+		case 't':
+			sb.WriteByte('\t')
+		case 'b':
+			sb.WriteByte('\b')
+		case 'f':
+			sb.WriteByte('\f')
+		case 'v':
+			sb.WriteByte('\v')
+		default:
+			sb.WriteByte(f[i])
+		}
+	}
+	s := sb.String()
+	return &s
+}
+
+func sameValue(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+// cascade applies the actions of table's children for a row whose referenced columns were
+// old and are now new (deleted when del).
+func (b *batchTx) cascade(ctx context.Context, g *pipeline.FKGraph, table *schema.Table, old, new fkRow, del bool, depth int) error {
+	if depth > maxFKDepth {
+		return fmt.Errorf("foreign key actions nest deeper than %d levels at %s (a cycle the source cannot run?)", maxFKDepth, table.QualifiedName())
+	}
+	for _, e := range g.Children(table.QualifiedName()) {
+		action := e.OnUpdate()
+		if del {
+			action = e.OnDelete()
+		}
+		if action != "CASCADE" && action != "SET NULL" && action != "SET DEFAULT" {
+			continue
+		}
+		oldVals := make([]any, len(e.RefCols))
+		changed := del
+		skip := false
+		for i, r := range e.RefCols {
+			v := old[r]
+			if v == nil {
+				skip = true // a NULL in the key refers to no row
+				break
+			}
+			oldVals[i] = *v
+			if !del && !sameValue(v, new[r]) {
+				changed = true
+			}
+		}
+		if skip || !changed {
+			continue
+		}
+		if err := b.childAction(ctx, g, &e, action, del, oldVals, new, depth); err != nil {
+			return fmt.Errorf("%s (%s: ON %s %s): %w", e.Child.QualifiedName(), e.FK.Name, map[bool]string{true: "DELETE", false: "UPDATE"}[del], action, err)
+		}
+	}
+	return nil
+}
+
+// childAction runs one foreign key's action on its child table and continues the cascade
+// with the rows it changed.
+func (b *batchTx) childAction(ctx context.Context, g *pipeline.FKGraph, e *pipeline.FKEdge, action string, del bool, oldVals []any, parentNew fkRow, depth int) error {
+	child := e.Child
+	id, err := b.t.tableIdent(child)
+	if err != nil {
+		return err
+	}
+	cols, err := snapshot.ResolveColumns(child, b.t.cfg.Rule(child.Schema, child.Name))
+	if err != nil {
+		return err
+	}
+	for _, c := range e.Cols {
+		if !slices.Contains(cols, c) {
+			return fmt.Errorf("column %s is not replicated (excluded by the table's rule), so the action cannot be applied; replicate it or declare the foreign key RESTRICT", child.Columns[c].Name)
+		}
+	}
+	// The columns the child's own children refer to continue the cascade.
+	next := refColumns(g, child.QualifiedName())
+	for _, c := range next {
+		if !slices.Contains(cols, c) {
+			return fmt.Errorf("column %s, referred to by a foreign key with an action, is not replicated; replicate it or declare the foreign key RESTRICT", child.Columns[c].Name)
+		}
+	}
+	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	args := append([]any(nil), oldVals...)
+	var where []string
+	for i, c := range e.Cols {
+		where = append(where, fmt.Sprintf("%s = $%d", q(child.Columns[c].Name), i+1))
+	}
+	var ret []string
+	for _, c := range next {
+		ret = append(ret, q(child.Columns[c].Name)+"::text")
+	}
+	returning := ""
+	if len(ret) > 0 {
+		returning = " RETURNING " + strings.Join(ret, ", ")
+	}
+	var sql string
+	childDel := del && action == "CASCADE"
+	if childDel {
+		sql = fmt.Sprintf("DELETE FROM %s WHERE %s%s", id.Sanitize(), strings.Join(where, " AND "), returning)
+	} else {
+		var sets []string
+		for i, c := range e.Cols {
+			switch {
+			case action == "SET NULL":
+				sets = append(sets, q(child.Columns[c].Name)+" = NULL")
+			case action == "SET DEFAULT":
+				sets = append(sets, q(child.Columns[c].Name)+" = DEFAULT")
+			default: // ON UPDATE CASCADE: the parent's new values
+				var v any
+				if p := parentNew[e.RefCols[i]]; p != nil {
+					v = *p
+				}
+				args = append(args, v)
+				sets = append(sets, fmt.Sprintf("%s = $%d", q(child.Columns[c].Name), len(args)))
+			}
+		}
+		sql = fmt.Sprintf("UPDATE %s SET %s WHERE %s%s", id.Sanitize(), strings.Join(sets, ", "), strings.Join(where, " AND "), returning)
+	}
+	if len(next) == 0 {
+		if _, err := b.tx.Exec(ctx, sql, args...); err != nil {
+			return classify(err)
+		}
+		return nil
+	}
+	rows, err := b.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return classify(err)
+	}
+	var changed []fkRow
+	for rows.Next() {
+		vals := make([]*string, len(next))
+		ptrs := make([]any, len(next))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return classify(err)
+		}
+		r := fkRow{}
+		for i, c := range next {
+			r[c] = vals[i]
+		}
+		changed = append(changed, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return classify(err)
+	}
+	for _, now := range changed {
+		if childDel {
+			if err := b.cascade(ctx, g, child, now, nil, true, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		// Before the change the child's foreign key columns held the parent's old values;
+		// its other columns are as returned.
+		was := fkRow{}
+		for c, v := range now {
+			was[c] = v
+		}
+		for i, c := range e.Cols {
+			if _, ok := was[c]; ok {
+				s := oldVals[i].(string)
+				was[c] = &s
+			}
+		}
+		if err := b.cascade(ctx, g, child, was, now, false, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
