@@ -96,7 +96,7 @@ source = "it_revoke.*"
 	}
 	took := time.Since(denied)
 	out := p.output()
-	if p.err == nil || !strings.Contains(out, "access still denied after retrying") || !strings.Contains(out, "check source.user and source.password") {
+	if p.err == nil || !strings.Contains(out, "still refused after retrying") || !strings.Contains(out, "check source.user and source.password") {
 		t.Fatalf("exit %v; want a stop naming the refused login:\n%s", p.err, tail(out, 10))
 	}
 	if strings.Contains(out, "revoke-pw-") {
@@ -104,7 +104,7 @@ source = "it_revoke.*"
 	}
 	t.Logf("stopped %s after the password change (apply.access_denied_retry = 10s)", took.Round(100*time.Millisecond))
 	st := runCLI(t, 30*time.Second, "status", "-c", cfg)
-	if !strings.Contains(st.stdout, "access still denied") {
+	if !strings.Contains(st.stdout, "still refused after retrying") {
 		t.Errorf("status does not show why replication stopped:\n%s", st.stdout)
 	}
 }
@@ -158,7 +158,7 @@ source = "it_pgrevoke.*"
 		t.Fatalf("still running %s after the revoke (bound 5s)\n%s", time.Since(start).Round(time.Second), tail(p.output(), 20))
 	}
 	out := p.output()
-	if p.err == nil || !strings.Contains(out, "access still denied after retrying") || !strings.Contains(out, "SQLSTATE 42501") ||
+	if p.err == nil || !strings.Contains(out, "still refused after retrying") || !strings.Contains(out, "SQLSTATE 42501") ||
 		!strings.Contains(out, "access denied; retrying") {
 		t.Fatalf("exit %v; want retries, then a stop naming the refused privilege:\n%s", p.err, tail(out, 10))
 	}

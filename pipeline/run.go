@@ -97,7 +97,8 @@ const DefaultAccessDeniedRetry = 5 * time.Minute
 
 // accessDenied reports whether err is a refusal that only an administrator can lift.
 func accessDenied(err error) bool {
-	return errors.Is(err, ErrAccessDenied) || errors.Is(err, source.ErrAccessDenied) || errors.Is(err, source.ErrNoReplicationPrivilege)
+	return errors.Is(err, ErrAccessDenied) || errors.Is(err, source.ErrAccessDenied) || errors.Is(err, source.ErrNoReplicationPrivilege) ||
+		errors.Is(err, source.ErrCertificate)
 }
 
 // Run streams until ctx ends (returning nil after a clean stop) or a permanent error.
@@ -130,7 +131,7 @@ func Run(ctx context.Context, o Options) error {
 				deniedSince = start
 			}
 			if time.Since(deniedSince) >= limit {
-				err = fmt.Errorf("access still denied after retrying for %s (apply.access_denied_retry); replication stopped, fix the account and start again: %w",
+				err = fmt.Errorf("still refused after retrying for %s (apply.access_denied_retry); replication stopped: fix the account, grant or certificate and start again: %w",
 					time.Since(deniedSince).Round(time.Second), err)
 				o.Metrics.Error("permanent")
 				if o.OnError != nil {

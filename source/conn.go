@@ -32,6 +32,11 @@ const (
 // pipeline retries it for a bounded time only (see pipeline.Run).
 var ErrAccessDenied = errors.New("access denied")
 
+// ErrCertificate marks a server certificate that failed verification (an unknown CA, a
+// host name it is not valid for, expired): the connection is refused, never downgraded, and
+// like ErrAccessDenied it is retried for a bounded time only.
+var ErrCertificate = errors.New("TLS certificate rejected")
+
 // Dialer opens connections to the source with one resolved TLS decision, so the query
 // connections and the binlog connection are secured alike.
 type Dialer struct {
@@ -59,6 +64,30 @@ func (d *Dialer) TLSConfig() *tls.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.tls
+}
+
+// TLSState says, for check, whether the connections are encrypted and what of the server's
+// certificate is verified: its chain (against which roots) and its host name.
+func (d *Dialer) TLSState() string {
+	tc := d.TLSConfig()
+	if tc == nil {
+		if d.cfg.TLS.Mode == "disabled" {
+			return "no (source.tls.mode = \"disabled\")"
+		}
+		return "no: the server offers none (source.tls.mode = \"preferred\"); set mode = \"required\" to refuse plaintext"
+	}
+	if tc.InsecureSkipVerify {
+		return "yes, certificate NOT verified: neither chain nor host name (insecure_skip_verify)"
+	}
+	roots := "the system roots"
+	if d.cfg.TLS.CAFile != "" {
+		roots = "source.tls.ca_file " + d.cfg.TLS.CAFile
+	}
+	client := ""
+	if len(tc.Certificates) > 0 {
+		client = ", client certificate presented"
+	}
+	return fmt.Sprintf("yes, certificate chain verified against %s, host name %q verified%s", roots, tc.ServerName, client)
 }
 
 func (d *Dialer) buildTLS() (*tls.Config, error) {
@@ -154,6 +183,20 @@ func (d *Dialer) connect(ctx context.Context, tc *tls.Config) (*Conn, error) {
 
 // explain turns connection errors into messages that say what to do.
 func (d *Dialer) explain(err error) error {
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		var hostErr x509.HostnameError
+		var authErr x509.UnknownAuthorityError
+		switch {
+		case errors.As(err, &hostErr):
+			return fmt.Errorf("connect to source %s: %w: it is not valid for the host name %q (%v): connect by a name the certificate lists, or set source.tls.server_name to one",
+				d.Addr(), ErrCertificate, hostErr.Host, err)
+		case errors.As(err, &authErr):
+			return fmt.Errorf("connect to source %s: %w: not signed by a trusted CA (%v): set source.tls.ca_file to the CA that signed the server's certificate",
+				d.Addr(), ErrCertificate, err)
+		}
+		return fmt.Errorf("connect to source %s: %w (%v): set source.tls.ca_file to the server's CA, or source.tls.mode = \"disabled\"", d.Addr(), ErrCertificate, err)
+	}
 	var me *mysql.MyError
 	if errors.As(err, &me) {
 		switch me.Code {
@@ -165,10 +208,6 @@ func (d *Dialer) explain(err error) error {
 	var opErr *net.OpError
 	if errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("connect to source %s: server unreachable (%v): check source.host and source.port, and that the server is running", d.Addr(), err)
-	}
-	var certErr *tls.CertificateVerificationError
-	if errors.As(err, &certErr) {
-		return fmt.Errorf("connect to source %s: TLS certificate not trusted (%v): set source.tls.ca_file to the server's CA, or source.tls.mode = \"disabled\"", d.Addr(), err)
 	}
 	return fmt.Errorf("connect to source %s: %w", d.Addr(), err)
 }

@@ -73,7 +73,12 @@ func tlsCheck(r *check.Report, cfg *pgx.ConnConfig) {
 	local := strings.HasPrefix(host, "/") || host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 	switch {
 	case cfg.TLSConfig != nil && !cfg.TLSConfig.InsecureSkipVerify:
-		r.Passf("target.tls", "TLS with a verified certificate")
+		r.Passf("target.tls", "TLS, certificate chain and host name %q verified (sslmode=verify-full)", cfg.TLSConfig.ServerName)
+	case cfg.TLSConfig != nil && cfg.TLSConfig.VerifyPeerCertificate != nil:
+		// pgx implements verify-ca as a chain check without the host name.
+		r.Warnf("target.tls", "use sslmode=verify-full in target.postgres.url to verify the host name too", "TLS to %s, certificate chain verified, host name NOT verified (sslmode=verify-ca)", host)
+	case local && cfg.TLSConfig != nil:
+		r.Passf("target.tls", "local server (%s): TLS without certificate verification (sslmode prefer or require)", host)
 	case local:
 		r.Passf("target.tls", "local server (%s): TLS not required", host)
 	case cfg.TLSConfig == nil:

@@ -9,6 +9,9 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 MYSQL_DIR=$ENV_DIR/mariadb
 PG_DIR=$ENV_DIR/pg
 MYSQL_SOCK=$MYSQL_DIR/mysqld.sock
+# Test certificates (tls.sh): ca.pem signs server.pem (localhost, 127.0.0.1); other-ca.pem
+# is unrelated.
+TLS_DIR=$ENV_DIR/tls
 # root has a password over TCP so tests can act as an administrator; "replicator" is the
 # least-privileged account the tool itself uses.
 MYSQL_ROOT_PASSWORD=${REPLICATOR_MYSQL_ROOT_PASSWORD:-root}

@@ -61,6 +61,10 @@ innodb_log_file_size=256M
 innodb_flush_log_at_trx_commit=2
 sync_binlog=0
 max_connections=300
+# TLS available (accounts created REQUIRE SSL must use it; the others may use plain TCP).
+ssl_ca=$TLS_DIR/ca.pem
+ssl_cert=$TLS_DIR/server.pem
+ssl_key=$TLS_DIR/server-key.pem
 CNF
 	local fresh=0
 	if [ ! -d "$MYSQL_DIR/data/mysql" ]; then
@@ -92,6 +96,36 @@ SQL
 	mysql_up || { tail -30 "$MYSQL_DIR/error.log" >&2; die "MariaDB did not become ready on port $MYSQL_PORT"; }
 }
 
+# mariadb_tls_hint: a server started by an older up.sh has no TLS; the TLS tests need it.
+mariadb_tls_hint() {
+	if [ "$(mysql_root -N -e 'SELECT @@have_ssl' 2>/dev/null)" != YES ]; then
+		log "MariaDB runs without TLS (started before TLS was configured): the TLS tests fail until it restarts: bash $HERE/down.sh mariadb && bash $HERE/up.sh"
+	fi
+}
+
+# postgres_tls turns on ssl (ssl=on is reloadable: a running server needs no restart) and
+# requires it of the role it_pgtls, which the TLS tests use; other roles keep plain TCP.
+postgres_tls() {
+	local conf=$PG_DIR/data/postgresql.conf hba=$PG_DIR/data/pg_hba.conf
+	if ! grep -q '^ssl = on' "$conf"; then
+		cat >>"$conf" <<CONF
+ssl = on
+ssl_cert_file = '$TLS_DIR/server.pem'
+ssl_key_file = '$TLS_DIR/pg-server-key.pem'
+ssl_ca_file = '$TLS_DIR/ca.pem'
+CONF
+	fi
+	if ! grep -q 'it_pgtls' "$hba"; then
+		# First match wins: it_pgtls without TLS is rejected before the trust lines.
+		{ printf 'hostnossl all it_pgtls 127.0.0.1/32 reject\nhostssl all it_pgtls 127.0.0.1/32 trust\n'; cat "$hba"; } >"$hba.new"
+		mv "$hba.new" "$hba"
+		chown postgres "$hba"
+	fi
+	if pg_up; then
+		su postgres -c "$PG_BIN/pg_ctl -D '$PG_DIR/data' reload" >/dev/null
+	fi
+}
+
 start_postgres() {
 	if pg_up; then
 		log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
@@ -121,11 +155,15 @@ CONF
 
 install_packages
 mkdir -p "$ENV_DIR"
+id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+bash "$HERE/tls.sh"
 start_mariadb
+mariadb_tls_hint
 if [ "${REPLICATOR_ENV_REPLICA:-1}" != 0 ]; then
 	bash "$HERE/replica.sh" up
 fi
 start_postgres
+postgres_tls
 if [ "${REPLICATOR_ENV_ES:-1}" != 0 ] && [ -f "$HERE/es.sh" ]; then
 	bash "$HERE/es.sh" up
 fi
