@@ -5,6 +5,7 @@ package integration
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 )
@@ -170,6 +171,42 @@ func TestFKActionsPostgres(t *testing.T) {
 	p.stop(t)
 	for _, tb := range fkTables {
 		assertTableEqual(t, my, pg, db, tb, db, tb)
+	}
+	assertVerifyEqual(t, cfg)
+}
+
+// TestFKActionsElastic is TestFKActionsPostgres with an Elasticsearch target: the child
+// documents are found by their foreign key fields and rewritten in the batch.
+func TestFKActionsElastic(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_fk_es"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, fkSchema(db)...)
+	mustExec(t, my, fkSeed(db, 30)...)
+	et := newESTarget(t, "fk-es")
+	cfg := writeConfig(t, strings.Replace(et.config(db, "[apply]\nbatch_rows = 2000\n"), "server_id = 4272", "server_id = 4352", 1))
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 120*time.Second)
+
+	mustExec(t, my, fkScenario(db)...)
+	et.waitCaughtUp(t, my, p, 60*time.Second)
+	for _, tb := range fkTables {
+		et.assertIndexEqual(t, my, db, tb)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	done := make(chan struct{})
+	go func() { defer close(done); fkRandom(t, db, 2, 300) }()
+	time.Sleep(1500 * time.Millisecond)
+	p.kill()
+	p = startCLI(t, "run", "-c", cfg)
+	<-done
+	et.waitCaughtUp(t, my, p, 90*time.Second)
+	p.stop(t)
+	for _, tb := range fkTables {
+		et.assertIndexEqual(t, my, db, tb)
 	}
 	assertVerifyEqual(t, cfg)
 }
