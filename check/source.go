@@ -33,7 +33,13 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer
 		return
 	}
 	defer conn.Close()
-	tlsState := d.TLSState()
+	tlsState := "no"
+	if d.TLSConfig() != nil {
+		tlsState = "yes, certificate verified"
+		if d.Config().TLS.InsecureSkipVerify {
+			tlsState = "yes, certificate NOT verified (insecure_skip_verify)"
+		}
+	}
 	flavorName := map[string]string{source.MySQL: "MySQL", source.MariaDB: "MariaDB"}[conn.Flavor]
 	r.Passf("source.connect", "%s %s at %s as %q (TLS: %s)", flavorName, conn.Version, d.Addr(), d.Config().User, tlsState)
 
@@ -205,6 +211,10 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 	r.Passf("source.tables", "%d tables selected: %s", len(selected), abbreviate(names, 12))
 
 	lacks := zeroDateModeLacks(sqlMode)
+	replicatedSet := map[string]bool{}
+	for _, t := range selected {
+		replicatedSet[strings.ToLower(t.String())] = true
+	}
 	var temporalCols, textCols int
 	spatial := false
 	defer func() {
@@ -232,7 +242,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 				Fix: "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns"})
 			continue
 		}
-		foreignKeys(r, name, t)
+		foreignKeys(r, name, t, cfg, replicatedSet)
 		switch strings.ToLower(t.Engine) {
 		case "innodb", "":
 		default:
@@ -280,55 +290,6 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 		}[m.TextNUL]
 		r.Passf("mapping.text_nul", "%d text columns: NUL bytes, which PostgreSQL text cannot hold, %s; a NUL byte written later %s (mapping.text_nul = %q)", textCols, sampled, what, m.TextNUL)
 	}
-}
-
-// foreignKeys reports foreign keys whose actions change rows without a binary log event:
-// InnoDB applies CASCADE and SET NULL inside the storage engine, so the binary log holds
-// the change of the referenced row only and the target keeps the referencing rows as
-// they were.
-func foreignKeys(r *Report, name string, t *schema.Table) {
-	tname := t.QualifiedName()
-	byAction := map[string][]string{}
-	var order []string
-	for _, fk := range t.ForeignKeys {
-		var acts []string
-		if a := strings.ToUpper(fk.OnDelete); !logged(a) {
-			acts = append(acts, "ON DELETE "+a)
-		}
-		if a := strings.ToUpper(fk.OnUpdate); !logged(a) {
-			acts = append(acts, "ON UPDATE "+a)
-		}
-		if len(acts) == 0 {
-			continue
-		}
-		key := strings.Join(acts, ", ")
-		if byAction[key] == nil {
-			order = append(order, key)
-		}
-		byAction[key] = append(byAction[key], fk.Name+" to "+fk.RefTable)
-	}
-	if len(order) == 0 {
-		return
-	}
-	var parts []string
-	for _, k := range order {
-		parts = append(parts, k+": "+strings.Join(byAction[k], ", "))
-	}
-	r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(parts, "; ")+")",
-		"InnoDB applies these foreign key actions to the referencing rows without writing them to the binary log, so after a delete "+
-			"(ON DELETE) or a key change (ON UPDATE) of a referenced row the target keeps the referencing rows as they were; replicator verify lists them",
-		"have the application (or a trigger: its changes are logged) make those changes and declare the foreign keys RESTRICT; "+
-			"until then run replicator verify after such deletes or key changes and copy the tables it names again")
-}
-
-// logged reports a foreign key action that changes no referencing row (the only ones a
-// binary log does not miss).
-func logged(action string) bool {
-	switch action {
-	case "", "RESTRICT", "NO ACTION":
-		return true
-	}
-	return false
 }
 
 // zeroDateModeLacks names what sql_mode lacks to refuse zero and partly-zero dates:

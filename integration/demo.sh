@@ -78,7 +78,7 @@ psql_ -d postgres -c "DROP DATABASE IF EXISTS demo WITH (FORCE)" -c "CREATE DATA
 curl -fsS -X DELETE "$ES_URL/demo_shop.products,demo-replicator-state?ignore_unavailable=true" >/dev/null
 # The password stays out of the configuration files: init writes ${MYSQL_PASSWORD}.
 export MYSQL_PASSWORD=$MYSQL_REPL_PASSWORD
-SOURCE=mysql://replicator@127.0.0.1:$MYSQL_PORT
+SOURCE="mysql://replicator@127.0.0.1:$MYSQL_PORT?tls=disabled"
 
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT

@@ -29,7 +29,7 @@ func TestInitThenRun(t *testing.T) {
 	requireDocumentedGrants(t)
 	url := freshPGDatabase(t)
 	path := filepath.Join(t.TempDir(), "config.toml")
-	source := fmt.Sprintf("mysql://replicator:%s@%s:%s", mysqlReplPass, mysqlHost, mysqlPort)
+	source := fmt.Sprintf("mysql://replicator:%s@%s:%s?tls=disabled", mysqlReplPass, mysqlHost, mysqlPort)
 	args := []string{"init", "-c", path, "--source", source, "--target", url, "--tables", "it_init.*", "--server-id", "4455"}
 	res := runCLI(t, time.Minute, args...)
 	if res.code != 0 {
@@ -108,7 +108,7 @@ func TestInitElasticsearchTarget(t *testing.T) {
 	requireDocumentedGrants(t)
 	path := filepath.Join(t.TempDir(), "config.toml")
 	t.Setenv("MYSQL_PASSWORD", mysqlReplPass)
-	res := runCLI(t, time.Minute, "init", "-c", path, "--source", fmt.Sprintf("mysql://replicator@%s:%s", mysqlHost, mysqlPort),
+	res := runCLI(t, time.Minute, "init", "-c", path, "--source", fmt.Sprintf("mysql://replicator@%s:%s?tls=disabled", mysqlHost, mysqlPort),
 		"--target", esURL, "--tables", "it_init_es.docs")
 	if res.code != 0 {
 		t.Fatalf("init failed (exit %d):\n%s\n%s", res.code, res.stdout, res.stderr)

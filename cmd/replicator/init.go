@@ -36,7 +36,7 @@ func init() {
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&o.path, "c", "config.toml", "configuration file to write")
 			fs.StringVar(&o.path, "config", "config.toml", "configuration file to write (same as -c)")
-			fs.StringVar(&o.source, "source", "", "source server: mysql://user[:password]@host[:port] (without a password, ${MYSQL_PASSWORD} is used when set)")
+			fs.StringVar(&o.source, "source", "", "source server: mysql://user[:password]@host[:port][?tls=disabled|preferred|required&ca=/path/ca.pem] (without a password, ${MYSQL_PASSWORD} is used when set)")
 			fs.StringVar(&o.target, "target", "", "target: a postgres:// URL or an Elasticsearch http(s):// address")
 			fs.StringVar(&o.tables, "tables", "", "comma-separated table patterns: db.table, db.*, *")
 			fs.UintVar(&o.serverID, "server-id", 0, "replica server id for the binary log connection (default: a random number the source does not use)")
@@ -53,6 +53,8 @@ type initSource struct {
 	// passwordRef is what the file holds for the password: the literal (only when the URL
 	// gave it), a ${MYSQL_PASSWORD} reference, or "" (no password).
 	passwordRef string
+	// tlsMode and caFile come from the URL's ?tls= and ?ca= ([source.tls] mode, ca_file).
+	tlsMode, caFile string
 }
 
 func parseInitSource(raw string) (initSource, error) {
@@ -72,6 +74,13 @@ func parseInitSource(raw string) (initSource, error) {
 		return s, errors.New("--source names no user: mysql://user[:password]@host[:port]")
 	}
 	s.user = u.User.Username()
+	q := u.Query()
+	for k := range q {
+		if k != "tls" && k != "ca" {
+			return s, fmt.Errorf("--source: unknown parameter %q (tls=disabled|preferred|required, ca=/path/to/ca.pem)", k)
+		}
+	}
+	s.tlsMode, s.caFile = q.Get("tls"), q.Get("ca")
 	if pw, ok := u.User.Password(); ok {
 		s.password, s.passwordRef = pw, pw
 	} else if pw, ok := os.LookupEnv("MYSQL_PASSWORD"); ok {
@@ -337,7 +346,19 @@ func (g *initConfig) render() (string, error) {
 	default:
 		w("# password = \"${MYSQL_PASSWORD}\"   # or password_file = \"/run/secrets/mysql\"\n")
 	}
-	w("server_id = %d   # this replica's id: no server or other replica of the source may use it\n\n", g.serverID)
+	w("server_id = %d   # this replica's id: no server or other replica of the source may use it\n", g.serverID)
+	if g.src.tlsMode != "" || g.src.caFile != "" {
+		w("[source.tls]\n")
+		if g.src.tlsMode != "" {
+			w("mode = %s\n", tomlString(g.src.tlsMode))
+		}
+		if g.src.caFile != "" {
+			w("ca_file = %s\n", tomlString(g.src.caFile))
+		}
+	} else {
+		w("# [source.tls] mode = \"preferred\" (the default: TLS when the server offers it, certificate verified); ca_file = \"...\"\n")
+	}
+	w("\n")
 
 	w("[target]\n")
 	u, err := url.Parse(g.target)

@@ -1,0 +1,75 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/schema"
+)
+
+// foreignKeys reports foreign keys whose actions change rows without a binary log event:
+// InnoDB applies ON DELETE/UPDATE CASCADE and SET NULL inside the storage engine, so the
+// binary log holds the change of the referenced (parent) row only. The PostgreSQL target
+// applies the tracked actions itself when the parent is replicated too (pipeline.FKGraph),
+// so that case is a passing line saying so; a parent left out of the selection, or the
+// Elasticsearch target, which does not apply them, is a warning with what happens.
+func foreignKeys(r *Report, name string, t *schema.Table, cfg *config.Config, replicated map[string]bool) {
+	tname := t.QualifiedName()
+	type group struct{ applied, unselected, es []string }
+	var g group
+	for _, fk := range t.ForeignKeys {
+		var acts []string
+		if a := strings.ToUpper(fk.OnDelete); !logged(a) {
+			acts = append(acts, "ON DELETE "+a)
+		}
+		if a := strings.ToUpper(fk.OnUpdate); !logged(a) {
+			acts = append(acts, "ON UPDATE "+a)
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		ref := fk.RefSchema
+		if ref == "" {
+			ref = t.Schema
+		}
+		ref += "." + fk.RefTable
+		desc := fmt.Sprintf("%s %s to %s", fk.Name, strings.Join(acts, ", "), fk.RefTable)
+		switch {
+		case cfg.Target.Type != config.TargetPostgres:
+			g.es = append(g.es, desc)
+		case !replicated[strings.ToLower(ref)]:
+			g.unselected = append(g.unselected, fmt.Sprintf("%s %s to %s (not replicated)", fk.Name, strings.Join(acts, ", "), ref))
+		default:
+			g.applied = append(g.applied, desc)
+		}
+	}
+	if len(g.applied) > 0 {
+		r.finding(Pass, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.applied, "; ")+")",
+			"foreign key actions InnoDB does not write to the binary log; the referenced tables are replicated, so the stream applies these actions "+
+				"to the target in the transaction of the parent's delete or key change", "")
+	}
+	if len(g.unselected) > 0 {
+		r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.unselected, "; ")+")",
+			"InnoDB applies these foreign key actions without writing them to the binary log, and the referenced tables are not replicated, "+
+				"so after a delete or key change there the target keeps these rows as they were; replicator verify lists them",
+			"add the referenced tables to the [[tables]] rules: the stream then applies the actions")
+	}
+	if len(g.es) > 0 {
+		r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.es, "; ")+")",
+			"InnoDB applies these foreign key actions to the referencing rows without writing them to the binary log, and this target does not apply them itself, "+
+				"so after a delete (ON DELETE) or a key change (ON UPDATE) of a referenced row the target keeps the referencing rows as they were; replicator verify lists them",
+			"have the application (or a trigger: its changes are logged) make those changes and declare the foreign keys RESTRICT; "+
+				"until then run replicator verify after such deletes or key changes and copy the tables it names again")
+	}
+}
+
+// logged reports a foreign key action that changes no referencing row (the only ones a
+// binary log does not miss).
+func logged(action string) bool {
+	switch action {
+	case "", "RESTRICT", "NO ACTION":
+		return true
+	}
+	return false
+}
