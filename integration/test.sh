@@ -35,6 +35,16 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== unit tests"
 go test -count=1 ./...
 
+# Every fuzz target for a bounded time (its seeds already ran as unit tests above); longer:
+# REPLICATOR_FUZZTIME=10m bash integration/test.sh, or one target by hand (README, Fuzzing).
+fuzztime=${REPLICATOR_FUZZTIME:-10s}
+echo "== fuzz ($fuzztime per target)"
+for target in ddl:FuzzParse mapping:FuzzRowValues config:FuzzParse config:FuzzSecretNotInError; do
+	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}" >/tmp/replicator-fuzz.log 2>&1 ||
+		{ tail -30 /tmp/replicator-fuzz.log; echo "fuzz target $target failed: the input is under ${target%%:*}/testdata/fuzz/"; exit 1; }
+	echo "ok  ${target%%:*} ${target#*:}"
+done
+
 echo "== integration tests"
 # One package, run serially: the tests share the servers (and some change global settings).
 export CI=${CI:-true}
