@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"sort"
 	"strings"
@@ -57,6 +58,8 @@ func expectedPG(c colInfo, v []byte) string {
 			return "-infinity"
 		}
 		return trimFraction(s)
+	case "inet6", "inet4":
+		return canonicalAddr(s)
 	case "bit":
 		var b strings.Builder
 		for bit := c.width - 1; bit >= 0; bit-- {
@@ -85,6 +88,20 @@ func normalisePG(c colInfo, s string) string {
 	switch c.dataType {
 	case "timestamp":
 		return strings.TrimSuffix(s, "+00")
+	case "inet6", "inet4":
+		return canonicalAddr(s)
+	}
+	return s
+}
+
+// canonicalAddr is one text of an IP address: MariaDB prints INET6 values in its own way
+// (a single zero group as "::"), PostgreSQL's inet::text adds the /128 or /32 of a host.
+func canonicalAddr(s string) string {
+	if p, err := netip.ParsePrefix(s); err == nil && p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/big"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +52,16 @@ func pgNormalize(typ string, v []byte) []byte {
 	case typ == "jsonb":
 		if c, ok := canonicalJSON(v); ok {
 			return c
+		}
+	case typ == "inet":
+		// MariaDB's INET6 text ("1::1:1:1:1:1:1") and PostgreSQL's ("1:0:1:1:1:1:1:1/128"
+		// from ::text) name one address.
+		s := string(v)
+		if p, err := netip.ParsePrefix(s); err == nil && p.Bits() == p.Addr().BitLen() {
+			return []byte(p.Addr().String())
+		}
+		if a, err := netip.ParseAddr(s); err == nil {
+			return []byte(a.String())
 		}
 	}
 	return v
