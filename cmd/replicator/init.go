@@ -411,7 +411,15 @@ func (g *initConfig) render() (string, error) {
 			if strings.HasPrefix(l, "PASS") {
 				continue
 			}
-			w("#   %s\n", strings.TrimRight(l, " "))
+			// One check line per finding, whatever its length: wrapped here so the file
+			// reads in an editor.
+			for i, part := range wrapWords(strings.Join(strings.Fields(l), " "), 96) {
+				if i == 0 {
+					w("#   %s\n", part)
+				} else {
+					w("#         %s\n", part)
+				}
+			}
 		}
 	}
 	return b.String(), nil
@@ -459,4 +467,25 @@ func tableCount(n int) string {
 		return "1 table"
 	}
 	return fmt.Sprintf("%d tables", n)
+}
+
+// wrapWords breaks text into lines of at most width characters at spaces (a longer word
+// stays whole).
+func wrapWords(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
