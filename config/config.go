@@ -94,6 +94,10 @@ type TableRule struct {
 	ExcludeColumns []string `toml:"exclude_columns"`
 	// Key names the identity columns of a table without a primary key.
 	Key []string `toml:"key"`
+	// KeylessIndex names columns of a table without a primary key (and without key) to
+	// index in the PostgreSQL target: each streamed update or delete of such a table finds
+	// its row by all its columns, a scan of the table unless an index narrows it down.
+	KeylessIndex []string `toml:"keyless_index"`
 
 	pattern Pattern // parsed Source, set by validation
 }

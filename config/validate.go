@@ -168,7 +168,7 @@ func (r *TableRule) validate(targetType string) error {
 	if len(r.Columns) > 0 && len(r.ExcludeColumns) > 0 {
 		return fmt.Errorf("columns and exclude_columns are both set: keep one")
 	}
-	for name, list := range map[string][]string{"columns": r.Columns, "exclude_columns": r.ExcludeColumns, "key": r.Key} {
+	for name, list := range map[string][]string{"columns": r.Columns, "exclude_columns": r.ExcludeColumns, "key": r.Key, "keyless_index": r.KeylessIndex} {
 		seen := map[string]bool{}
 		for _, col := range list {
 			if col == "" {

@@ -11,6 +11,15 @@ type TableChanges struct {
 	Table   *schema.Table
 	Upserts []change.Row
 	Deletes []change.Row
+	// Ops are the changes of a table without a key (Table.Key empty), not folded: each
+	// applies to one row matching its full before-image, in stream order.
+	Ops []RowOp
+}
+
+// RowOp is one row change of a table without a key.
+type RowOp struct {
+	Kind          change.Kind
+	Before, After change.Row
 }
 
 // folder reduces row changes to the last state per key. With full row images, applying
@@ -26,6 +35,7 @@ type folder struct {
 type tableFold struct {
 	index   map[string]int
 	entries []entry
+	ops     []RowOp
 }
 
 type entry struct {
@@ -56,8 +66,14 @@ func (f *folder) set(t *schema.Table, k string, r change.Row, deleted bool) {
 	}
 }
 
-// add folds one row event in. An update that changes the key deletes the old key.
+// add folds one row event in. An update that changes the key deletes the old key. A
+// table without a key is not folded: rows have no identity to fold by, and duplicates
+// are legal, so its changes are kept in order.
 func (f *folder) add(ev *change.Event) {
+	if len(ev.Table.Key) == 0 {
+		f.addOp(ev)
+		return
+	}
 	switch ev.Kind {
 	case change.Insert:
 		f.set(ev.Table, change.Key(ev.Table, ev.After), ev.After, false)
@@ -72,11 +88,29 @@ func (f *folder) add(ev *change.Event) {
 	}
 }
 
+func (f *folder) addOp(ev *change.Event) {
+	t := ev.Table
+	tf := f.tables[t]
+	if tf == nil {
+		tf = &tableFold{index: map[string]int{}}
+		f.tables[t] = tf
+		f.order = append(f.order, t)
+	}
+	tf.ops = append(tf.ops, RowOp{Kind: ev.Kind, Before: ev.Before, After: ev.After})
+	f.rows++
+	for _, v := range ev.Before {
+		f.bytes += len(v) + 8
+	}
+	for _, v := range ev.After {
+		f.bytes += len(v) + 8
+	}
+}
+
 // take returns the folded changes, table by table in first-touched order, and resets.
 func (f *folder) take() []TableChanges {
 	out := make([]TableChanges, 0, len(f.order))
 	for _, t := range f.order {
-		tc := TableChanges{Table: t}
+		tc := TableChanges{Table: t, Ops: f.tables[t].ops}
 		for _, e := range f.tables[t].entries {
 			if e.deleted {
 				tc.Deletes = append(tc.Deletes, e.row)

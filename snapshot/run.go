@@ -281,7 +281,7 @@ func replan(ctx context.Context, meta *source.Conn, o Options, plans []*TablePla
 		if rule == nil {
 			return nil, nil, nil
 		}
-		cols, err := ResolveColumns(t, rule)
+		cols, err := resolveFor(o.Config, t, rule)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -332,7 +332,7 @@ func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan,
 			continue // dropped since it was listed
 		}
 		rule := cfg.Rule(n.Schema, n.Name)
-		cols, err := ResolveColumns(t, rule)
+		cols, err := resolveFor(cfg, t, rule)
 		if err != nil {
 			return nil, err
 		}
@@ -351,14 +351,31 @@ func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan,
 
 // ResolveColumns applies a rule's key, columns and exclude_columns to a table definition:
 // it sets the identity key and returns the indexes of the replicated columns.
+// A table without a key is an error: see ResolveColumnsKeyless for targets that replicate
+// such tables.
 func ResolveColumns(t *schema.Table, rule *config.TableRule) ([]int, error) {
+	return resolveColumns(t, rule, false)
+}
+
+// ResolveColumnsKeyless is ResolveColumns for a target that replicates tables without a
+// primary or configured key by full-row match (PostgreSQL): t.Key may come back empty.
+func ResolveColumnsKeyless(t *schema.Table, rule *config.TableRule) ([]int, error) {
+	return resolveColumns(t, rule, true)
+}
+
+// resolveFor resolves a table's columns for the configured target.
+func resolveFor(cfg *config.Config, t *schema.Table, rule *config.TableRule) ([]int, error) {
+	return resolveColumns(t, rule, cfg.Target.Type == config.TargetPostgres)
+}
+
+func resolveColumns(t *schema.Table, rule *config.TableRule, keyless bool) ([]int, error) {
 	if len(rule.Key) > 0 {
 		if err := t.SetKey(rule.Key); err != nil {
 			return nil, fmt.Errorf("tables rule %q: %w", rule.Source, err)
 		}
 	}
-	if len(t.Key) == 0 {
-		return nil, fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns", t.QualifiedName())
+	if len(t.Key) == 0 && !keyless {
+		return nil, fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns (a PostgreSQL target replicates it without one, by full-row match)", t.QualifiedName())
 	}
 	var cols []int
 	for i, c := range t.Columns {

@@ -75,8 +75,8 @@ func (t *Tracker) Put(def *schema.Table) error {
 	if err := t.withRuleKey(def); err != nil {
 		return err
 	}
-	if len(def.Key) == 0 {
-		return fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule", def.QualifiedName())
+	if len(def.Key) == 0 && t.cfg.Target.Type != config.TargetPostgres {
+		return fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule (a PostgreSQL target replicates it without one, by full-row match)", def.QualifiedName())
 	}
 	t.mu.Lock()
 	t.tables[ddl.TableName{Schema: def.Schema, Name: def.Name}] = def

@@ -36,6 +36,8 @@ type tablePlan struct {
 	deleteSQL string
 	copyUp    string
 	copyDel   string
+	// keyless marks a table without a key: its changes come as ordered RowOps.
+	keyless bool
 }
 
 // streamConn is the one connection streaming applies through; staging tables are
@@ -92,6 +94,11 @@ func (b *batchTx) Apply(ctx context.Context, changes []pipeline.TableChanges) er
 		if err != nil {
 			return err
 		}
+		if len(tc.Ops) > 0 {
+			if err := b.applyOps(ctx, p, tc.Table, tc.Ops); err != nil {
+				return err
+			}
+		}
 		if len(tc.Deletes) > 0 {
 			if err := b.copyRows(ctx, p.copyDel, p.keyEnc, p.keyIdx, tc.Deletes); err != nil {
 				return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), err)
@@ -146,13 +153,18 @@ func (b *batchTx) plan(ctx context.Context, def *schema.Table) (*tablePlan, erro
 		return nil, err
 	}
 	rule := b.t.cfg.Rule(def.Schema, def.Name)
-	colIdx, err := snapshot.ResolveColumns(def, rule)
+	colIdx, err := snapshot.ResolveColumnsKeyless(def, rule)
 	if err != nil {
 		return nil, err
 	}
-	p := &tablePlan{id: id, colIdx: colIdx, keyIdx: def.Key}
+	p := &tablePlan{id: id, colIdx: colIdx, keyIdx: def.Key, keyless: len(def.Key) == 0}
 	for _, c := range colIdx {
 		p.cols = append(p.cols, &def.Columns[c])
+	}
+	if p.keyless {
+		p.upEnc = mapping.NewPGEncoderFor(def.QualifiedName(), p.cols)
+		b.sc.plans[def] = p
+		return p, nil
 	}
 	var keyCols []*schema.Column
 	for _, k := range def.Key {

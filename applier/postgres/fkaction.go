@@ -180,7 +180,7 @@ func (b *batchTx) childAction(ctx context.Context, g *pipeline.FKGraph, e *pipel
 	if err != nil {
 		return err
 	}
-	cols, err := snapshot.ResolveColumns(child, b.t.cfg.Rule(child.Schema, child.Name))
+	cols, err := snapshot.ResolveColumnsKeyless(child, b.t.cfg.Rule(child.Schema, child.Name))
 	if err != nil {
 		return err
 	}

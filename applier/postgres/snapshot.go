@@ -281,9 +281,14 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary)", id.Sanitize()).Scan(&hasKey); err != nil {
 		return fmt.Errorf("finish %s: %w", p.Name(), err)
 	}
-	if !hasKey {
+	if !hasKey && len(p.Table.Key) > 0 {
 		if _, err := tx.Exec(ctx, "ALTER TABLE "+id.Sanitize()+" ADD "+primaryKeyClause(p.Table)); err != nil {
 			return fmt.Errorf("add the primary key of %s: %w", id.Sanitize(), err)
+		}
+	}
+	if q := keylessIndexSQL(id, p.Table, t.cfg.Rule(p.Table.Schema, p.Table.Name)); q != "" {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("create the keyless_index of %s: %s: %w", id.Sanitize(), q, err)
 		}
 	}
 	for _, q := range stmts {

@@ -1,0 +1,144 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/schema"
+)
+
+// applyOps applies the changes of a table without a key in stream order, in one round trip
+// (a pipelined batch of statements): an insert inserts; an update or delete changes exactly
+// one row whose replicated columns equal the before-image (NULL matching NULL), chosen by
+// ctid, since duplicate rows are legal and the source changed one of them. Each statement
+// is a scan of the table unless an index covers the compared columns (keyless_index in the
+// table's rule). A change that finds no row means the target no longer holds what the
+// source had: the stream stops rather than diverge further.
+func (b *batchTx) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, ops []pipeline.RowOp) error {
+	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	var names []string
+	for _, c := range p.cols {
+		names = append(names, q(c.Name))
+	}
+	insertSQL := func() string {
+		ph := make([]string, len(p.cols))
+		for i := range ph {
+			ph[i] = fmt.Sprintf("$%d", i+1)
+		}
+		return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", p.id.Sanitize(), strings.Join(names, ", "), strings.Join(ph, ", "))
+	}()
+	var batch pgx.Batch
+	kinds := make([]change.Kind, 0, len(ops))
+	for _, op := range ops {
+		switch op.Kind {
+		case change.Insert:
+			vals, err := b.opValues(p, def, op.After)
+			if err != nil {
+				return fmt.Errorf("insert into %s: %w", p.id.Sanitize(), err)
+			}
+			batch.Queue(insertSQL, vals...)
+		case change.Update, change.Delete:
+			before, err := b.opValues(p, def, op.Before)
+			if err != nil {
+				return fmt.Errorf("change of %s: %w", p.id.Sanitize(), err)
+			}
+			var args []any
+			var where []string
+			for i, v := range before {
+				if v == nil {
+					where = append(where, names[i]+" IS NULL")
+					continue
+				}
+				args = append(args, v)
+				where = append(where, fmt.Sprintf("%s = $%d", names[i], len(args)))
+			}
+			match := fmt.Sprintf("ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)", p.id.Sanitize(), strings.Join(where, " AND "))
+			if op.Kind == change.Delete {
+				batch.Queue("DELETE FROM "+p.id.Sanitize()+" WHERE "+match, args...)
+				break
+			}
+			after, err := b.opValues(p, def, op.After)
+			if err != nil {
+				return fmt.Errorf("update of %s: %w", p.id.Sanitize(), err)
+			}
+			var sets []string
+			for i, v := range after {
+				args = append(args, v)
+				sets = append(sets, fmt.Sprintf("%s = $%d", names[i], len(args)))
+			}
+			batch.Queue("UPDATE "+p.id.Sanitize()+" SET "+strings.Join(sets, ", ")+" WHERE "+match, args...)
+		default:
+			continue
+		}
+		kinds = append(kinds, op.Kind)
+	}
+	res := b.tx.SendBatch(ctx, &batch)
+	defer res.Close()
+	for _, k := range kinds {
+		tag, err := res.Exec()
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", strings.ToLower(k.String()), p.id.Sanitize(), classify(err))
+		}
+		if k != change.Insert && tag.RowsAffected() != 1 {
+			return fmt.Errorf("%s of a row of %s (a table without a key, matched by all its replicated columns): no such row in the target, which no longer matches the source; run replicator verify and copy the table again (replicator snapshot)", strings.ToLower(k.String()), p.id.Sanitize())
+		}
+	}
+	return res.Close()
+}
+
+// opValues renders a row's replicated columns as PostgreSQL text input (nil for NULL).
+func (b *batchTx) opValues(p *tablePlan, def *schema.Table, row change.Row) ([]any, error) {
+	proj := make(change.Row, len(p.colIdx))
+	for i, c := range p.colIdx {
+		if c < len(row) {
+			proj[i] = row[c]
+		}
+	}
+	line, err := p.upEnc.AppendRow(b.buf[:0], proj)
+	b.buf = line[:0]
+	if err != nil {
+		return nil, err
+	}
+	fields := bytes.Split(bytes.TrimSuffix(line, []byte("\n")), []byte("\t"))
+	out := make([]any, len(p.colIdx))
+	for i := range p.colIdx {
+		if v := copyUnescape(fields[i]); v != nil {
+			out[i] = *v
+		}
+	}
+	return out, nil
+}
+
+// keylessIndexSQL renders the index a rule's keyless_index asks for on a table without a
+// key, or "" (a table with a key, or no keyless_index, or a column the table lacks, which
+// is logged by check).
+func keylessIndexSQL(id pgx.Identifier, t *schema.Table, rule *config.TableRule) string {
+	if rule == nil || len(rule.KeylessIndex) == 0 || len(t.Key) > 0 {
+		return ""
+	}
+	var cols []string
+	for _, n := range rule.KeylessIndex {
+		i := t.ColumnIndex(n)
+		if i < 0 {
+			return ""
+		}
+		cols = append(cols, pgx.Identifier{t.Columns[i].Name}.Sanitize())
+	}
+	name := pgx.Identifier{truncateIdent(id[len(id)-1] + "_replicator_keyless")}.Sanitize()
+	return fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, id.Sanitize(), strings.Join(cols, ", "))
+}
+
+// truncateIdent keeps a name within PostgreSQL's 63 bytes.
+func truncateIdent(s string) string {
+	if len(s) > 63 {
+		return s[:63]
+	}
+	return s
+}
