@@ -237,12 +237,13 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 				Detail: fmt.Sprintf("cannot SELECT: %v", err)})
 			continue
 		}
-		if problem := keyProblem(t, rule); problem != "" {
+		if problem := keyProblem(t, rule); problem != "" && (len(rule.Key) > 0 || cfg.Target.Type != config.TargetPostgres) {
 			r.Add(Result{Name: name, Table: tname, Status: Fail, Detail: problem,
 				Fix: "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns"})
 			continue
 		}
 		foreignKeys(r, name, t, cfg, replicatedSet)
+		isKeyless := cfg.Target.Type == config.TargetPostgres && keyless(r, name, t, rule)
 		switch strings.ToLower(t.Engine) {
 		case "innodb", "":
 		default:
@@ -251,7 +252,10 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 				"convert it with ALTER TABLE ... ENGINE=InnoDB, or avoid writes during the snapshot")
 		}
 		keyDesc := "primary key (" + strings.Join(t.KeyNames(), ", ") + ")"
-		if !t.KeyIsPrimary {
+		switch {
+		case isKeyless:
+			keyDesc = "no key (full-row match)"
+		case !t.KeyIsPrimary:
 			keyDesc = "configured key (" + strings.Join(t.KeyNames(), ", ") + ")"
 		}
 		r.Add(Result{Name: name, Table: tname, Status: Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)})
