@@ -36,6 +36,7 @@ func TestParseMariaDBNames(t *testing.T) {
 		"ALTER TABLE t MODIFY v varchar(10) COLLATE utf8mb4_uca1400_ai_ci",
 		"ALTER TABLE t CONVERT TO CHARACTER SET latin2 COLLATE latin2_czech_cs",
 		"ALTER TABLE t ADD COLUMN c UUID NOT NULL, MODIFY a INET6",
+		"ALTER TABLE t ADD COLUMN ip VARCHAR(40) NULL, LOCK=NONE, ALGORITHM=NOCOPY",
 	} {
 		if _, err := Parse(sql, "d"); err != nil {
 			t.Errorf("%s: %v", sql, err)

@@ -137,6 +137,10 @@ func fallback(p prepared, ansiQuotes bool) (prepared, bool) {
 			i++
 		case t.is("NOWAIT") && t.depth == 0:
 			del(i, i)
+		case t.is("ALGORITHM") && t.depth == 0 && at(i+1).punct('=') && at(i+2).is("NOCOPY"):
+			// MariaDB's ALGORITHM=NOCOPY: how the server runs the change, not what it does.
+			edits = append(edits, edit{at(i + 2).start, at(i + 2).end, "INPLACE"})
+			i += 2
 		case t.is("PERSISTENT") && at(i-1).punct(')'):
 			edits = append(edits, edit{t.start, t.end, "STORED"})
 		case t.is("INVISIBLE") && !at(i-1).is("SET"):
