@@ -161,10 +161,9 @@ func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, s
 			skipped = append(skipped, ix.Name)
 			continue
 		}
-		if ix.Unique && sameColumns(ix.Columns, t.KeyNames()) {
-			// The unique index a configured key stands on: the primary key enforces it,
-			// and a second, deferrable constraint on the same columns would make
-			// INSERT ... ON CONFLICT refuse to choose an arbiter.
+		if ddl.RedundantUnique(t, ix, nil) {
+			// The unique index a configured key stands on, or SERIAL's beside its primary
+			// key: the stream's CREATE TABLE leaves it out by the same rule.
 			skipped = append(skipped, ix.Name+" (the primary key)")
 			continue
 		}
@@ -176,25 +175,6 @@ func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, s
 		}
 	}
 	return stmts, skipped
-}
-
-// sameColumns reports whether a and b name the same columns, in any order.
-func sameColumns(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		found := false
-		for _, y := range b {
-			if strings.EqualFold(x, y) {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 func unboundedType(dt string) bool {
