@@ -124,8 +124,10 @@ func TestCheckNamesMissingKeyAndBadPassword(t *testing.T) {
 [[tables]]
 source = "it_check.*"
 `)))
+	// Into PostgreSQL a table without a key replicates by full-row match: a warning with
+	// the cost and the fixes (a failure into Elasticsearch, see TestInitElasticsearchTarget).
 	st, fix := statusOf(out, "source.table.it_check.keyless")
-	if res.code == 0 || st != "fail" || !strings.Contains(fix, "key = [") {
+	if res.code != 0 || st != "warn" || !strings.Contains(fix, "key = [") {
 		t.Fatalf("keyless table without key: status %q fix %q exit %d", st, fix, res.code)
 	}
 

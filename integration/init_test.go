@@ -13,9 +13,9 @@ import (
 
 // TestInitThenRun: `replicator init` writes a configuration from the live source (a table
 // without a primary key gets its unique NOT NULL index as key, a table with no identity is
-// left out, commented), never over an existing file without --force, with mode 0600 and
-// the password only in the file; `replicator run` with that file alone copies and streams
-// the tables row for row.
+// replicated by full-row match, its comment saying so), never over an existing file
+// without --force, with mode 0600 and the password only in the file; `replicator run`
+// with that file alone copies and streams the tables row for row.
 func TestInitThenRun(t *testing.T) {
 	root := mysqlRoot(t)
 	freshMySQLDatabase(t, root, "it_init")
@@ -38,7 +38,7 @@ func TestInitThenRun(t *testing.T) {
 	if strings.Contains(res.stdout+res.stderr, ":"+mysqlReplPass+"@") || (mysqlReplPass != "replicator" && strings.Contains(res.stdout+res.stderr, mysqlReplPass)) {
 		t.Errorf("the password appears in init's output:\n%s\n%s", res.stdout, res.stderr)
 	}
-	for _, want := range []string{"wrote " + path + " (mode 0600): 2 tables", "left out it_init.nokey", "next: replicator run -c " + path} {
+	for _, want := range []string{"wrote " + path + " (mode 0600): 3 tables", "next: replicator run -c " + path} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("init output lacks %q:\n%s", want, res.stdout)
 		}
@@ -54,8 +54,8 @@ func TestInitThenRun(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("password = %q", mysqlReplPass),
 		"[[tables]]\nsource = \"it_init.coded\"\nkey = [\"code\"]",
-		"[[tables]]\nsource = \"it_init.orders\"",
-		"# [[tables]]\n# source = \"it_init.nokey\"",
+		"# it_init.nokey: 2 columns, no key: rows matched by all their columns",
+		"[[tables]]\nsource = \"it_init.*\"",
 		"# it_init.orders: 3 columns, primary key (id), engine InnoDB",
 		"tables ok, ",
 	} {
@@ -84,7 +84,9 @@ func TestInitThenRun(t *testing.T) {
 		"UPDATE it_init.orders SET note = 'changed' WHERE id = 1",
 		"DELETE FROM it_init.orders WHERE id = 2",
 		"UPDATE it_init.coded SET qty = 20 WHERE code = 'b'",
-		"INSERT INTO it_init.coded VALUES ('c', 3)")
+		"INSERT INTO it_init.coded VALUES ('c', 3)",
+		"INSERT INTO it_init.nokey VALUES (2, 'y'), (2, 'y')",
+		"DELETE FROM it_init.nokey WHERE a = 1")
 	waitCaughtUp(t, root, pg, p, 90*time.Second)
 	if n := assertTableEqual(t, root, pg, "it_init", "orders", "it_init", "orders"); n != 3 {
 		t.Errorf("orders: %d rows, want 3", n)
@@ -92,29 +94,35 @@ func TestInitThenRun(t *testing.T) {
 	if n := assertTableEqual(t, root, pg, "it_init", "coded", "it_init", "coded"); n != 3 {
 		t.Errorf("coded: %d rows, want 3", n)
 	}
-	var exists bool
-	if err := pg.QueryRow(t.Context(), "SELECT to_regclass('it_init.nokey') IS NOT NULL").Scan(&exists); err != nil || exists {
-		t.Errorf("the left-out table reached the target (exists %v, %v)", exists, err)
+	var rows string
+	if err := pg.QueryRow(t.Context(), "SELECT string_agg(a || ':' || b, ',' ORDER BY a, b) FROM it_init.nokey").Scan(&rows); err != nil || rows != "2:y,2:y" {
+		t.Errorf("keyless table in the target: %q (%v), want the two equal rows 2:y,2:y", rows, err)
 	}
 	p.stop(t)
 }
 
 // TestInitElasticsearchTarget: an http:// target writes an Elasticsearch configuration
-// that check accepts; a --source without a password takes ${MYSQL_PASSWORD}.
+// that check accepts; a --source without a password takes ${MYSQL_PASSWORD}; a table
+// without any identity, which Elasticsearch cannot replicate, is left out (its rule
+// commented) and the pattern becomes one rule per table.
 func TestInitElasticsearchTarget(t *testing.T) {
 	root := mysqlRoot(t)
 	freshMySQLDatabase(t, root, "it_init_es")
-	mustExec(t, root, "CREATE TABLE it_init_es.docs (id INT PRIMARY KEY, body TEXT)")
+	mustExec(t, root, "CREATE TABLE it_init_es.docs (id INT PRIMARY KEY, body TEXT)", "CREATE TABLE it_init_es.loose (a INT, b TEXT)")
 	requireDocumentedGrants(t)
 	path := filepath.Join(t.TempDir(), "config.toml")
 	t.Setenv("MYSQL_PASSWORD", mysqlReplPass)
 	res := runCLI(t, time.Minute, "init", "-c", path, "--source", fmt.Sprintf("mysql://replicator@%s:%s?tls=disabled", mysqlHost, mysqlPort),
-		"--target", esURL, "--tables", "it_init_es.docs")
+		"--target", esURL, "--tables", "it_init_es.*")
 	if res.code != 0 {
 		t.Fatalf("init failed (exit %d):\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 	text, _ := os.ReadFile(path)
-	for _, want := range []string{`password = "${MYSQL_PASSWORD}"`, `type = "elasticsearch"`, fmt.Sprintf("addresses = [%q]", esURL)} {
+	if !strings.Contains(res.stdout, "left out it_init_es.loose") {
+		t.Errorf("the keyless table is not named as left out:\n%s", res.stdout)
+	}
+	for _, want := range []string{`password = "${MYSQL_PASSWORD}"`, `type = "elasticsearch"`, fmt.Sprintf("addresses = [%q]", esURL),
+		"[[tables]]\nsource = \"it_init_es.docs\"", "# [[tables]]\n# source = \"it_init_es.loose\""} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("config lacks %q:\n%s", want, text)
 		}

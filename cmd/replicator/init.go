@@ -209,6 +209,7 @@ type initTable struct {
 	table   *schema.Table
 	key     []string // a unique NOT NULL index to use as key when there is no primary key
 	problem string   // why it cannot be replicated; "" when it can
+	fullRow bool     // no key at all: PostgreSQL matches rows by all their columns
 }
 
 func inspectTables(ctx context.Context, cfg *config.Config) ([]initTable, error) {
@@ -230,7 +231,12 @@ func inspectTables(ctx context.Context, cfg *config.Config) ([]initTable, error)
 		it := initTable{name: n.String(), table: t}
 		if len(t.Key) == 0 {
 			if it.key = uniqueNotNull(t); it.key == nil {
-				it.problem = "no primary key and no unique index on NOT NULL columns: rows cannot be identified for updates and deletes"
+				if cfg.Target.Type == config.TargetPostgres {
+					// PostgreSQL replicates it by full-row match; check says what it costs.
+					it.fullRow = true
+				} else {
+					it.problem = "no primary key and no unique index on NOT NULL columns: documents cannot be identified for updates and deletes"
+				}
 			}
 		}
 		out = append(out, it)
@@ -323,8 +329,11 @@ func quotePattern(t *schema.Table) string {
 
 func describe(t initTable) string {
 	key := "primary key (" + strings.Join(t.table.KeyNames(), ", ") + ")"
-	if len(t.table.Key) == 0 && t.key != nil {
+	switch {
+	case len(t.table.Key) == 0 && t.key != nil:
 		key = "key (" + strings.Join(t.key, ", ") + ") from a unique index"
+	case t.fullRow:
+		key = "no key: rows matched by all their columns (each streamed update or delete scans the target table; keyless_index = [\"col\", ...] indexes selective columns)"
 	}
 	return fmt.Sprintf("%d columns, %s, engine %s", len(t.table.Columns), key, t.table.Engine)
 }
