@@ -321,3 +321,20 @@ func TestSecretsListedAndNotInErrors(t *testing.T) {
 		t.Errorf("Elasticsearch address: %v", err)
 	}
 }
+
+func TestSecretsSkipValuesShownAnyway(t *testing.T) {
+	text := "[source]\nhost = \"h\"\nuser = \"replicator\"\npassword = \"replicator\"\nserver_id = 9\n[target]\ntype = \"postgres\"\n[target.postgres]\nurl = 'postgres://app:app-secret-1@dbhost/appdb'\n[[tables]]\nsource = \"a.*\"\n"
+	c, err := Parse(text, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Secrets()
+	for _, s := range got {
+		if s == "replicator" {
+			t.Errorf("the password equal to the user name (and the program's name) is redacted: %q", got)
+		}
+	}
+	if len(got) == 0 || got[0] != "app-secret-1" {
+		t.Errorf("Secrets() = %q, want the URL's password", got)
+	}
+}
