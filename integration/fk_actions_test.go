@@ -152,6 +152,15 @@ func TestFKActionsPostgres(t *testing.T) {
 	waitCaughtUp(t, my, pg, p, 90*time.Second)
 
 	mustExec(t, my, fkScenario(db)...)
+	// A prepared XA transaction's cascades apply at its XA COMMIT, after a kill -9 between.
+	rollbackXAOnCleanup(t, my, "fk1")
+	xaSession(t, "USE "+db, "XA START 'fk1'", "DELETE FROM orders WHERE id = 6", "UPDATE country SET country_id = 999 WHERE country_id = 4",
+		"XA END 'fk1'", "XA PREPARE 'fk1'")
+	mustExec(t, my, "UPDATE "+db+".orders SET note = 'between' WHERE id = 7")
+	waitCaughtUp(t, my, pg, p, 60*time.Second)
+	p.kill()
+	p = startCLI(t, "run", "-c", cfg)
+	xaSession(t, "XA COMMIT 'fk1'")
 	waitCaughtUp(t, my, pg, p, 60*time.Second)
 	for _, tb := range fkTables {
 		assertTableEqual(t, my, pg, db, tb, db, tb)
@@ -163,11 +172,17 @@ func TestFKActionsPostgres(t *testing.T) {
 	// Random cascades while the replicator is killed and restarted.
 	done := make(chan struct{})
 	go func() { defer close(done); fkRandom(t, db, 1, 400) }()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-done:
+		t.Log("the workload ended before the kill -9")
+	default:
+	}
 	p.kill()
 	p = startCLI(t, "run", "-c", cfg)
 	<-done
 	waitCaughtUp(t, my, pg, p, 90*time.Second)
+	waitStreaming(t, p)
 	p.stop(t)
 	for _, tb := range fkTables {
 		assertTableEqual(t, my, pg, db, tb, db, tb)
@@ -199,14 +214,33 @@ func TestFKActionsElastic(t *testing.T) {
 
 	done := make(chan struct{})
 	go func() { defer close(done); fkRandom(t, db, 2, 300) }()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-done:
+		t.Log("the workload ended before the kill -9")
+	default:
+	}
 	p.kill()
 	p = startCLI(t, "run", "-c", cfg)
 	<-done
 	et.waitCaughtUp(t, my, p, 90*time.Second)
+	waitStreaming(t, p)
 	p.stop(t)
 	for _, tb := range fkTables {
 		et.assertIndexEqual(t, my, db, tb)
 	}
 	assertVerifyEqual(t, cfg)
+}
+
+// waitStreaming waits until p logged that it streams: a SIGTERM before its signal handler
+// is installed ends it by the signal, not by a clean stop.
+func waitStreaming(t *testing.T, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(p.output(), `"msg":"streaming"`) {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("replicator did not start streaming: %v\n%s", p.err, tail(p.output(), 30))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -43,8 +43,12 @@ func (e *FKEdge) OnUpdate() string { return strings.ToUpper(e.FK.OnUpdate) }
 // FKGraph indexes the replicated tables' foreign key actions by parent table.
 type FKGraph struct {
 	children map[string][]FKEdge
-	// reach is, per parent, every table an action starting there may change.
+	// reach is, per parent, every table an action starting there may change. Built
+	// with the graph: the batcher and the worker (stored XA changes) read it at once.
 	reach map[string]map[string]bool
+	// names caches the qualified names of the definitions the graph was built from, so
+	// the per-event look-ups do not build strings.
+	names map[*schema.Table]string
 	// Untracked names foreign keys whose columns are not known (definitions stored by an
 	// older version): their actions are not applied.
 	Untracked []string
@@ -66,7 +70,10 @@ func BuildFKGraph(tables []*schema.Table) *FKGraph {
 	for _, t := range tables {
 		byName[t.QualifiedName()] = t
 	}
-	g := &FKGraph{children: map[string][]FKEdge{}, reach: map[string]map[string]bool{}}
+	g := &FKGraph{children: map[string][]FKEdge{}, reach: map[string]map[string]bool{}, names: map[*schema.Table]string{}}
+	for _, t := range tables {
+		g.names[t] = t.QualifiedName()
+	}
 	for _, t := range tables {
 		for _, fk := range t.ForeignKeys {
 			if !unloggedAction(fk.OnDelete) && !unloggedAction(fk.OnUpdate) {
@@ -101,7 +108,18 @@ func BuildFKGraph(tables []*schema.Table) *FKGraph {
 			g.children[parent.QualifiedName()] = append(g.children[parent.QualifiedName()], e)
 		}
 	}
+	for p := range g.children {
+		g.reach[p] = g.reachOf(p)
+	}
 	return g
+}
+
+// name is t's qualified name.
+func (g *FKGraph) name(t *schema.Table) string {
+	if n, ok := g.names[t]; ok {
+		return n
+	}
+	return t.QualifiedName()
 }
 
 // Children returns the edges whose parent is the table named "db.table".
@@ -116,10 +134,9 @@ func (g *FKGraph) Children(parent string) []FKEdge {
 func (g *FKGraph) Empty() bool { return g == nil || len(g.children) == 0 }
 
 // Reach returns every table an action starting at parent may change (its descendants).
-func (g *FKGraph) Reach(parent string) map[string]bool {
-	if r, ok := g.reach[parent]; ok {
-		return r
-	}
+func (g *FKGraph) Reach(parent string) map[string]bool { return g.reach[parent] }
+
+func (g *FKGraph) reachOf(parent string) map[string]bool {
 	r := map[string]bool{}
 	stack := []string{parent}
 	for len(stack) > 0 {
@@ -133,7 +150,6 @@ func (g *FKGraph) Reach(parent string) map[string]bool {
 			}
 		}
 	}
-	g.reach[parent] = r
 	return r
 }
 
@@ -160,7 +176,7 @@ func (g *FKGraph) actionFor(ev *change.Event) *FKAction {
 	if g.Empty() || ev.Table == nil || (ev.Kind != change.Delete && ev.Kind != change.Update) {
 		return nil
 	}
-	edges := g.children[ev.Table.QualifiedName()]
+	edges := g.children[g.name(ev.Table)]
 	for i := range edges {
 		e := &edges[i]
 		if ev.Kind == change.Delete {
@@ -196,7 +212,7 @@ type fkOrder struct {
 // flushBefore reports whether the fold and the pending actions must be applied before ev
 // is folded: ev changes a table a pending action may change.
 func (o *fkOrder) flushBefore(ev *change.Event) bool {
-	return len(o.actions) > 0 && ev.Table != nil && o.touched[ev.Table.QualifiedName()]
+	return len(o.actions) > 0 && ev.Table != nil && o.touched[o.g.name(ev.Table)]
 }
 
 // after is called once ev is folded. It returns the action ev starts, and whether the fold
@@ -207,9 +223,9 @@ func (o *fkOrder) after(f *folder, ev *change.Event) (*FKAction, bool) {
 	if act == nil {
 		return nil, false
 	}
-	reach := o.g.Reach(act.Parent.QualifiedName())
+	reach := o.g.Reach(o.g.name(act.Parent))
 	for _, t := range f.order {
-		if reach[t.QualifiedName()] {
+		if reach[o.g.name(t)] {
 			return act, true
 		}
 	}
@@ -222,7 +238,7 @@ func (o *fkOrder) push(act *FKAction) {
 		o.touched = map[string]bool{}
 	}
 	o.actions = append(o.actions, *act)
-	for t := range o.g.Reach(act.Parent.QualifiedName()) {
+	for t := range o.g.Reach(o.g.name(act.Parent)) {
 		o.touched[t] = true
 	}
 }

@@ -256,7 +256,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); w.run(wctx) }()
 
-	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}}
+	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}}
 	for _, t := range o.tables {
 		b.defs[t.QualifiedName()] = t
 	}
@@ -299,10 +299,10 @@ type work struct {
 	fkActions []FKAction
 	fkGraph   *FKGraph
 	resolve   *change.XA
-	xaGTID   string
-	commit   bool
-	pos      change.Position // the checkpoint, with commit
-	from     time.Time       // when the batch got its first event (metrics)
+	xaGTID    string
+	commit    bool
+	pos       change.Position // the checkpoint, with commit
+	from      time.Time       // when the batch got its first event (metrics)
 	// For errors: the last transaction read, the batch's complete transactions so far and
 	// the position after the last of them; isolated means one transaction per batch.
 	gtid     string
@@ -535,6 +535,8 @@ type batcher struct {
 	// the graph is built from, moved on by DDL and by row events of new table versions.
 	fk   fkOrder
 	defs map[string]*schema.Table
+	// known are the definitions row events came with so far (a cheap per-event check).
+	known map[*schema.Table]struct{}
 }
 
 func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
@@ -778,7 +780,8 @@ func (b *batcher) endXA(ctx context.Context, ev *change.Event) error {
 // touches a table a pending action may change, or when the action the change starts may
 // change a table the fold holds (see fkaction.go).
 func (b *batcher) addRow(ctx context.Context, ev *change.Event) error {
-	if ev.Table != nil {
+	if _, seen := b.known[ev.Table]; !seen && ev.Table != nil {
+		b.known[ev.Table] = struct{}{}
 		if n := ev.Table.QualifiedName(); b.defs[n] != ev.Table {
 			// A new version of a table's definition (first rows of a table, or after DDL):
 			// pending actions are applied under the graph they were found with.
