@@ -71,6 +71,11 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			if l := leaks(o); len(l) > 0 {
 				t.Errorf("%s prints a secret %v:\n%s", what, l, tail(o, 20))
 			}
+			// The redactor is the last line of defence: what it had to blank out, a
+			// code path printed.
+			if i := strings.Index(o, "[redacted]"); i >= 0 {
+				t.Errorf("%s printed a secret that only the redactor stopped: ...%s...", what, o[max(0, i-300):min(len(o), i+100)])
+			}
 		}
 	}
 	// runFor runs a command that may retry for ever (an unreachable server) for d, then

@@ -13,7 +13,7 @@ import (
 const minSecret = 6
 
 // Redactor is a writer that replaces every occurrence of a secret (a password, an API key)
-// with "xxxxx" before passing the bytes on. It is wrapped around the log stream and the
+// with "[redacted]" before passing the bytes on. It is wrapped around the log stream and the
 // command output, so a secret that some library puts in a message (a debug dump of a
 // configuration, a connection string in an error) still never reaches a log.
 //
@@ -50,7 +50,12 @@ func NewRedactor(w io.Writer, secrets ...string) io.Writer {
 	return r
 }
 
-var redacted = []byte("xxxxx")
+// Redacted replaces a secret in the output. It differs from pgconn's "xxxxx", so a test
+// can tell a secret that reached the redactor (a code path that printed it) from one that
+// was never printed.
+const Redacted = "[redacted]"
+
+var redacted = []byte(Redacted)
 
 // Write implements io.Writer. It reports len(p) written when the redacted bytes were
 // written in full, so callers see the length they passed.

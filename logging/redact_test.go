@@ -21,7 +21,7 @@ func TestRedactorBlanksSecretsInJSONAndText(t *testing.T) {
 		if strings.Contains(out, "word-123") {
 			t.Errorf("%s: secret printed:\n%s", format, out)
 		}
-		if !strings.Contains(out, "xxxxx") {
+		if !strings.Contains(out, Redacted) {
 			t.Errorf("%s: nothing redacted:\n%s", format, out)
 		}
 	}
