@@ -78,6 +78,9 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 		if transientStatus(res.StatusCode) {
 			return res.StatusCode, fmt.Errorf("%w: %w", pipeline.ErrTransient, he)
 		}
+		if refusedAccess(he) {
+			return res.StatusCode, fmt.Errorf("%w: %w: check target.elasticsearch username/password or api_key and the roles of that user", pipeline.ErrAccessDenied, he)
+		}
 		return res.StatusCode, he
 	}
 	if out == nil {
@@ -128,6 +131,13 @@ func readError(status int, body io.Reader) *httpError {
 	}
 	he.text = fmt.Sprintf("HTTP %d: %s", status, bytes.TrimSpace(b))
 	return he
+}
+
+// refusedAccess reports a request refused for its credentials or their privileges: 401,
+// or 403 from the security layer. Other 403s (index and cluster blocks) are not about
+// rights.
+func refusedAccess(he *httpError) bool {
+	return he.Status == http.StatusUnauthorized || (he.Status == http.StatusForbidden && he.Type == "security_exception")
 }
 
 // isStatus reports whether err is an *httpError with the given status.

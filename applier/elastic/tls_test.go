@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log"
 	"math/big"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/pipeline"
 )
 
 // testCA makes a CA and returns its PEM file and a server certificate it signs for the
@@ -110,3 +112,34 @@ func TestClientVerifiesServerCertificate(t *testing.T) {
 }
 
 func itoa(n int) string { return big.NewInt(int64(n)).String() }
+
+// TestRefusedCredentialsAreAccessDenied: a 401, or a 403 from the security layer, is
+// refused access (retried for apply.access_denied_retry, then a stop), a 403 index block
+// is not.
+func TestRefusedCredentialsAreAccessDenied(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		denied bool
+	}{
+		{401, `{"error":{"type":"security_exception","reason":"unable to authenticate user [u]"}}`, true},
+		{403, `{"error":{"type":"security_exception","reason":"action [indices:data/write/bulk] is unauthorized"}}`, true},
+		{403, `{"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [FORBIDDEN/8/index write (api)]"}}`, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(c.status)
+			_, _ = w.Write([]byte(c.body))
+		}))
+		cl, err := NewClient(config.Elasticsearch{Addresses: []string{srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = call(context.Background(), cl, "POST", "/_bulk", nil, []byte("{}\n"), nil)
+		srv.Close()
+		if got := errors.Is(err, pipeline.ErrAccessDenied); got != c.denied {
+			t.Errorf("%d %s: access denied = %v, want %v (%v)", c.status, c.body, got, c.denied, err)
+		}
+	}
+}
