@@ -267,6 +267,13 @@ func containsFold(list []string, s string) bool {
 // password of a URL (also of one that does not parse) and the value of a password=
 // keyword. pgconn redacts its own messages; this covers what it misses.
 func redactURL(msg, raw string) string {
+	// pgconn quotes the whole string it could not parse ("cannot parse `...`: ..."): a
+	// mistyped URL (postgres//u:pw@h) is not recognised as one and would show its password.
+	if i := strings.Index(msg, "`"); i >= 0 {
+		if j := strings.LastIndex(msg, "`"); j > i {
+			msg = msg[:i] + "(value not shown)" + msg[j+1:]
+		}
+	}
 	var pws []string
 	if u, err := url.Parse(raw); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
