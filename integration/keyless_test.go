@@ -164,3 +164,60 @@ func TestKeylessPostgres(t *testing.T) {
 	assertKeylessEqual(t, my, pg, db, "log")
 	assertKeylessEqual(t, my, pg, db, "big")
 }
+
+// TestKeylessSnapshotResume: a table without a key copied before a kill -9 of the snapshot
+// and changed before the resume is copied again under the resumed snapshot's newer view
+// (it has no keys to read again); with the stream after it, it equals the source.
+func TestKeylessSnapshotResume(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_keyless_resume"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE nk (a INT, b INT, s VARCHAR(20))",
+		"CREATE TABLE k (id INT PRIMARY KEY, a INT, b INT, s VARCHAR(20))",
+		"INSERT INTO nk SELECT seq % 5000, seq % 3, IF(seq % 4 = 0, NULL, 'v') FROM seq_1_to_150000",
+		"INSERT INTO k SELECT seq, seq, seq % 3, 'k' FROM seq_1_to_100000")
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	cfg := writeConfig(t, strings.Replace(configText("replicator", mysqlReplPass, url, `
+[snapshot]
+chunk_rows = 1000
+parallelism = 2
+[[tables]]
+source = "`+db+`.*"
+`), "server_id = 4201", "server_id = 4354", 1))
+	p := startCLI(t, "snapshot", "-c", cfg)
+	ctx := context.Background()
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		var nkDone, kLeft int
+		err := pg.QueryRow(ctx, `SELECT count(*) FILTER (WHERE done AND source_table = $1), count(*) FILTER (WHERE NOT done AND source_table = $2)
+			FROM _replicator.snapshot_chunks`, db+".nk", db+".k").Scan(&nkDone, &kLeft)
+		if err == nil && nkDone == 1 && kLeft > 0 {
+			break
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("the snapshot could not be killed after copying nk and before finishing k (%v)\n%s", err, tail(p.output(), 10))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.kill()
+	mustExec(t, my, "USE "+db,
+		"UPDATE nk SET s = 'changed' WHERE a = 7 LIMIT 1",
+		"DELETE FROM nk WHERE a = 8 LIMIT 2",
+		"INSERT INTO nk VALUES (8, 1, NULL)")
+	res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
+	if res.code != 0 {
+		t.Fatalf("resumed snapshot failed: %s\n%s", res.stdout, tail(res.stderr, 20))
+	}
+	if !strings.Contains(res.stderr, "copying them again under the newest") {
+		t.Errorf("the keyless table was not copied again:\n%s", tail(res.stderr, 20))
+	}
+	mustExec(t, my, "UPDATE "+db+".nk SET b = 9 WHERE a = 9 LIMIT 1")
+	p = startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, pg, p, 2*time.Minute)
+	waitStreaming(t, p)
+	p.stop(t)
+	assertKeylessEqual(t, my, pg, db, "nk")
+	assertTableEqual(t, my, pg, db, "k", db, "k")
+}

@@ -177,6 +177,11 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 				return nil, nil, copyErr
 			}
 			if mixed {
+				// A table without a key has no keys to read again: one that changed since
+				// an older view is copied again, whole (it is one chunk), under this one.
+				if err := recopyKeyless(ctx, o, v, pos, plans, res); err != nil {
+					return nil, nil, err
+				}
 				n, err := resolveKeys(ctx, o, v.readers[0], pos, res)
 				if err != nil {
 					return nil, nil, err
@@ -247,6 +252,33 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 	sum.Position, sum.LockTime, sum.Method = pos, v.lockTime, v.method
 	sum.Tables = len(plans)
 	return sum, nil, nil
+}
+
+// recopyKeyless copies again, under v, the tables without a key that res found changed,
+// and takes them out of res (resolveKeys needs keys).
+func recopyKeyless(ctx context.Context, o Options, v *view, pos change.Position, plans []*TablePlan, res *scanResult) error {
+	var again []*TablePlan
+	for p := range res.keys {
+		if len(p.Table.Key) == 0 {
+			again = append(again, p)
+			delete(res.keys, p)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	o.Log.Info("tables without a key changed since an older view; copying them again under the newest", "tables", len(again), "gtid", pos.GTID)
+	if err := o.Target.RestartTables(ctx, pos, again); err != nil {
+		return err
+	}
+	done, err := o.Target.LoadProgress(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := copyAll(ctx, o, v, plans, done, false); err != nil {
+		return fmt.Errorf("copy tables without a key again: %w", err)
+	}
+	return nil
 }
 
 // changedBy names what a scan found that makes the copy void.
