@@ -380,7 +380,8 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 			return &applyError{err: fmt.Errorf("apply batch of %d transactions ending in %s: %w", wk.txns+1, wk.gtid, err), txns: wk.txns + 1, end: wk.end}
 		}
 		for _, tc := range wk.changes {
-			w.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
+			up, del := opCounts(tc)
+			w.o.Metrics.Rows(tc.Table.QualifiedName(), up, del)
 		}
 		w.mu.Lock()
 		w.stats.Rows += int64(wk.rows)
@@ -440,7 +441,8 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 				return &applyError{err: fmt.Errorf("apply XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
 			}
 			for _, tc := range changes {
-				w.o.Metrics.Rows(tc.Table.QualifiedName(), len(tc.Upserts), len(tc.Deletes))
+				up, del := opCounts(tc)
+				w.o.Metrics.Rows(tc.Table.QualifiedName(), up, del)
 			}
 			if err := applyFK(ctx, w.tx, wk.fkGraph, fo.take()); err != nil {
 				if errors.Is(err, ErrTransient) {
@@ -488,6 +490,20 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 	w.stats.Rows += int64(rows)
 	w.mu.Unlock()
 	return nil
+}
+
+// opCounts counts a table's written and deleted rows, including the unfolded changes of a
+// table without a key.
+func opCounts(tc TableChanges) (up, del int) {
+	up, del = len(tc.Upserts), len(tc.Deletes)
+	for _, op := range tc.Ops {
+		if op.Kind == change.Delete {
+			del++
+		} else {
+			up++
+		}
+	}
+	return up, del
 }
 
 // intern swaps a definition decoded from stored XA changes for the tracked one when
