@@ -122,7 +122,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if format == "auto" && env.terminal {
 			format = "text"
 		}
-		lg, err := logging.New(env.logOut, cfg.Log.Level, format)
+		// Every secret of the configuration is blanked out of the log, the command's
+		// output and its error line, whatever library put it in a message.
+		secrets := cfg.Secrets()
+		stdout, stderr = logging.NewRedactor(stdout, secrets...), logging.NewRedactor(stderr, secrets...)
+		env.stdout = stdout
+		lg, err := logging.New(logging.NewRedactor(env.logOut, secrets...), cfg.Log.Level, format)
 		if err != nil {
 			fmt.Fprintf(stderr, "replicator: %v\n", err)
 			return 2
