@@ -120,10 +120,16 @@ func TestKeylessPostgres(t *testing.T) {
 		"DELETE FROM log WHERE a = 3 LIMIT 1",
 		"COMMIT",
 		"UPDATE big SET b = b + 100 WHERE a = 5",
-		"DELETE FROM big WHERE a = 6 LIMIT 3")
+		"DELETE FROM big WHERE a = 6 LIMIT 3",
+		// A keyless table created while streaming.
+		"CREATE TABLE late (a INT, b INT, s VARCHAR(20))",
+		"INSERT INTO late VALUES (1, NULL, 'd'), (1, NULL, 'd'), (2, 2, NULL)",
+		"UPDATE late SET s = 'e' WHERE a = 1 LIMIT 1",
+		"DELETE FROM late WHERE a = 2")
 	waitCaughtUp(t, my, pg, p, 60*time.Second)
 	assertKeylessEqual(t, my, pg, db, "log")
 	assertKeylessEqual(t, my, pg, db, "big")
+	assertKeylessEqual(t, my, pg, db, "late")
 	if t.Failed() {
 		t.FailNow()
 	}
