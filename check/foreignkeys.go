@@ -11,9 +11,11 @@ import (
 // foreignKeys reports foreign keys whose actions change rows without a binary log event:
 // InnoDB applies ON DELETE/UPDATE CASCADE and SET NULL inside the storage engine, so the
 // binary log holds the change of the referenced (parent) row only. The PostgreSQL target
-// applies the tracked actions itself when the parent is replicated too (pipeline.FKGraph),
-// so that case is a passing line saying so; a parent left out of the selection, or the
-// Elasticsearch target, which does not apply them, is a warning with what happens.
+// and the Elasticsearch target apply the tracked actions themselves when the parent is
+// replicated too (pipeline.FKGraph), so that case is a passing line saying so; a parent
+// left out of the selection is a warning with what happens, and so, with Elasticsearch, is
+// an action it cannot apply (a cascaded change of a document id, SET DEFAULT), which stops
+// the stream.
 func foreignKeys(r *Report, name string, t *schema.Table, cfg *config.Config, replicated map[string]bool) {
 	tname := t.QualifiedName()
 	type group struct{ applied, unselected, es []string }
@@ -36,7 +38,7 @@ func foreignKeys(r *Report, name string, t *schema.Table, cfg *config.Config, re
 		ref += "." + fk.RefTable
 		desc := fmt.Sprintf("%s %s to %s", fk.Name, strings.Join(acts, ", "), fk.RefTable)
 		switch {
-		case cfg.Target.Type != config.TargetPostgres:
+		case cfg.Target.Type != config.TargetPostgres && !esApplies(t, fk):
 			g.es = append(g.es, desc)
 		case !replicated[strings.ToLower(ref)]:
 			g.unselected = append(g.unselected, fmt.Sprintf("%s %s to %s (not replicated)", fk.Name, strings.Join(acts, ", "), ref))
@@ -57,10 +59,9 @@ func foreignKeys(r *Report, name string, t *schema.Table, cfg *config.Config, re
 	}
 	if len(g.es) > 0 {
 		r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.es, "; ")+")",
-			"InnoDB applies these foreign key actions to the referencing rows without writing them to the binary log, and this target does not apply them itself, "+
-				"so after a delete (ON DELETE) or a key change (ON UPDATE) of a referenced row the target keeps the referencing rows as they were; replicator verify lists them",
-			"have the application (or a trigger: its changes are logged) make those changes and declare the foreign keys RESTRICT; "+
-				"until then run replicator verify after such deletes or key changes and copy the tables it names again")
+			"InnoDB applies these foreign key actions to the referencing rows without writing them to the binary log, and Elasticsearch cannot apply them "+
+				"(a cascaded change of a column of the document id, the table's key, or SET DEFAULT): the stream stops at such a change with an error",
+			"declare the foreign keys ON UPDATE RESTRICT (or RESTRICT) and have the application make those changes, or replicate into PostgreSQL")
 	}
 }
 
@@ -72,4 +73,26 @@ func logged(action string) bool {
 		return true
 	}
 	return false
+}
+
+// esApplies reports whether the Elasticsearch target applies fk's actions: it rewrites
+// documents found by their foreign key fields, so it cannot change their _id (a key column
+// changed by ON UPDATE CASCADE / SET NULL, or by ON DELETE SET NULL) nor apply SET DEFAULT.
+func esApplies(t *schema.Table, fk schema.ForeignKey) bool {
+	del, upd := strings.ToUpper(fk.OnDelete), strings.ToUpper(fk.OnUpdate)
+	if del == "SET DEFAULT" || upd == "SET DEFAULT" {
+		return false
+	}
+	changesRow := del == "SET NULL" || upd == "CASCADE" || upd == "SET NULL"
+	if !changesRow {
+		return true
+	}
+	for _, c := range fk.Columns {
+		for _, k := range t.KeyNames() {
+			if strings.EqualFold(c, k) {
+				return false
+			}
+		}
+	}
+	return true
 }
