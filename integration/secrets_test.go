@@ -90,7 +90,11 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		record(what, p.output())
 	}
 	cli := func(what string, args ...string) result {
+		start := time.Now()
 		res := runCLI(t, 90*time.Second, args...)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Logf("%s took %s", what, d.Round(time.Second))
+		}
 		record(what, res.stdout, res.stderr)
 		return res
 	}
@@ -169,7 +173,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 		cli("status (Elasticsearch)", "status", "-c", c, "--json", "--log-level", "debug")
 		cli("verify (Elasticsearch)", "verify", "-c", c, "--log-level", "debug")
-		// An unreachable node with the same credentials.
+		// The credentials written into a reachable address, then an unreachable node.
+		inURL := strings.Replace(text, esURL, strings.Replace(esURL, "://", "://it_secret:"+secretESPw+"@", 1), 1)
+		cli("check (Elasticsearch, user:password in the address)", "check", "-c", writeConfig(t, inURL), "--json", "--log-level", "debug")
 		down := strings.Replace(text, esURL, "http://it_secret:"+secretESPw+"@127.0.0.1:1", 1)
 		cli("check (Elasticsearch unreachable)", "check", "-c", writeConfig(t, down), "--json", "--log-level", "debug")
 		runFor("run (Elasticsearch unreachable)", 3*time.Second, "run", "-c", writeConfig(t, down), "--log-level", "debug")

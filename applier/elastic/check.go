@@ -3,6 +3,7 @@ package elastic
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -23,7 +24,15 @@ func Check(ctx context.Context, r *check.Report, cfg config.Elasticsearch) {
 		r.Failf("target.connect", "check target.elasticsearch.addresses, credentials and that the cluster runs", "%v", err)
 		return
 	}
-	r.Passf("target.connect", "Elasticsearch %s, cluster %q at %s", info.Version.Number, info.ClusterName, strings.Join(cfg.Addresses, ", "))
+	shown := make([]string, len(cfg.Addresses))
+	for i, a := range cfg.Addresses {
+		shown[i] = a
+		if u, err := url.Parse(a); err == nil {
+			shown[i] = u.Redacted() // user:password@ written into the address
+		}
+	}
+	r.Passf("target.connect", "Elasticsearch %s, cluster %q at %s", info.Version.Number, info.ClusterName, strings.Join(shown, ", "))
+	tlsCheck(r, cfg)
 	if !strings.HasPrefix(info.Version.Number, "8.") && !strings.HasPrefix(info.Version.Number, "7.17") && !strings.HasPrefix(info.Version.Number, "9.") {
 		r.Warnf("target.version", "use Elasticsearch 7.17 or 8.x", "version %s is not tested", info.Version.Number)
 	}
@@ -43,4 +52,36 @@ func Check(ctx context.Context, r *check.Report, cfg config.Elasticsearch) {
 		res.Body.Close()
 	}
 	r.Passf("target.writable", "can create and delete indexes")
+}
+
+// tlsCheck says what is verified of the connection to each address: https is verified
+// (chain and host name, against ca_file or the system roots); plain http to a server that
+// is not local is a warning, with credentials it says they travel in clear.
+func tlsCheck(r *check.Report, cfg config.Elasticsearch) {
+	roots := "the system roots"
+	if cfg.CAFile != "" {
+		roots = "target.elasticsearch.ca_file " + cfg.CAFile
+	}
+	var plain []string
+	for _, a := range cfg.Addresses {
+		u, err := url.Parse(a)
+		if err != nil || u.Scheme == "https" {
+			continue
+		}
+		h := u.Hostname()
+		if h != "localhost" && !strings.HasPrefix(h, "127.") && h != "::1" {
+			plain = append(plain, h)
+		}
+	}
+	creds := cfg.Password != "" || cfg.APIKey != ""
+	switch {
+	case len(plain) > 0 && creds:
+		r.Warnf("target.tls", "use https:// addresses (and ca_file)", "plain HTTP to %s: the credentials and the data travel unencrypted", strings.Join(plain, ", "))
+	case len(plain) > 0:
+		r.Warnf("target.tls", "use https:// addresses (and ca_file)", "plain HTTP to %s: not encrypted", strings.Join(plain, ", "))
+	case strings.HasPrefix(strings.Join(cfg.Addresses, " "), "https://"):
+		r.Passf("target.tls", "https: certificate chain verified against %s, host name verified", roots)
+	default:
+		r.Passf("target.tls", "local server over plain HTTP: TLS not required")
+	}
 }
