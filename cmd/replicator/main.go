@@ -156,7 +156,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	err := cmd.run(ctx, env)
+	err := runGuarded(ctx, cmd, env, stderr)
 	switch {
 	case err == nil:
 		return 0
@@ -175,6 +175,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+}
+
+// runGuarded runs the command; a panic in its goroutine is printed, with the stack,
+// through stderr (the redacted writer once the configuration is loaded) instead of by the
+// runtime, so a secret in a panic value is blanked like in any other message.
+func runGuarded(ctx context.Context, cmd *command, env *runEnv, stderr io.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "panic: %v\n\n%s", p, debug.Stack())
+			err = exitError{code: 2, err: fmt.Errorf("internal error (panic): %v", p)}
+		}
+	}()
+	return cmd.run(ctx, env)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
