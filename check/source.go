@@ -33,13 +33,7 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer
 		return
 	}
 	defer conn.Close()
-	tlsState := "no"
-	if d.TLSConfig() != nil {
-		tlsState = "yes, certificate verified"
-		if d.Config().TLS.InsecureSkipVerify {
-			tlsState = "yes, certificate NOT verified (insecure_skip_verify)"
-		}
-	}
+	tlsState := d.TLSState()
 	flavorName := map[string]string{source.MySQL: "MySQL", source.MariaDB: "MariaDB"}[conn.Flavor]
 	r.Passf("source.connect", "%s %s at %s as %q (TLS: %s)", flavorName, conn.Version, d.Addr(), d.Config().User, tlsState)
 
