@@ -31,6 +31,7 @@ go vet -tags integration ./integration/
 echo "== go mod tidy / staticcheck"
 go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags integration ./integration/
 
 echo "== unit tests"
 go test -count=1 ./...
