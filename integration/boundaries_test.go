@@ -500,3 +500,28 @@ func TestBoundaryRefusedRowAfterSavepoint(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestStreamUndecodableColumnStops: MariaDB's COMPRESSED columns are logged with a column
+// type the binlog decoder (go-mysql 1.13) cannot read. The stream stops at once naming the
+// position and the fix, instead of retrying it forever as a lost connection.
+func TestStreamUndecodableColumnStops(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_bnd_compressed"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	cfg := writeConfig(t, boundaryConfig(url, db, 4318))
+	p := startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, pg, p, 60*time.Second)
+	mustExec(t, my, "CREATE TABLE "+db+".z (id INT PRIMARY KEY, body TEXT COMPRESSED)", "INSERT INTO "+db+".z VALUES (1, REPEAT('x', 500))")
+	if !waitExit(p, time.Minute) {
+		t.Fatalf("replicator still running after an event it cannot decode:\n%s", tail(p.output(), 20))
+	}
+	msg := lastLine(p.output())
+	for _, want := range []string{"COMPRESSED", "retrying cannot help", "after position 0-"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q: %s", want, msg)
+		}
+	}
+}

@@ -81,7 +81,7 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return classifyStreamErr(err, dec.pos.String(), start)
+			return classifyReadErr(err, dec.pos.String(), start)
 		}
 		if err := dec.handle(ctx, ev, out); err != nil {
 			return err
@@ -121,7 +121,18 @@ func transientServerCode(code uint16) bool {
 
 // classifyStreamErr explains a purged position and marks connection errors retryable.
 func classifyStreamErr(err error, at, from string) error {
+	return classifyReadErr(err, at, from)
+}
+
+// classifyReadErr is classifyStreamErr that also knows events go-mysql cannot decode: they
+// fail the same way on every attempt, so they stop the stream instead of being retried as
+// a lost connection. (go-mysql may hand over its parse error before events read ahead of
+// it, so the position is where the stream was, not the event's own.)
+func classifyReadErr(err error, at, from string) error {
 	msg := err.Error()
+	if strings.Contains(msg, "unsupport type") {
+		return fmt.Errorf("the binary log after position %s holds a column type the binlog decoder cannot read (MariaDB's COMPRESSED columns are one, in any table of the server): retrying cannot help; change the column (ALTER TABLE ... MODIFY without COMPRESSED) or take the writes to it elsewhere, then take a new snapshot if the table is replicated: %w", at, err)
+	}
 	if strings.Contains(msg, "1236") || strings.Contains(msg, "purged") || strings.Contains(msg, "Could not find GTID") {
 		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %v", from, err)
 	}

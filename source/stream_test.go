@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -326,6 +327,24 @@ func TestNormalizeXID(t *testing.T) {
 	} {
 		if got := normalizeXID(in); got != want {
 			t.Errorf("normalizeXID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestClassifyReadErr(t *testing.T) {
+	cases := []struct {
+		err       error
+		transient bool
+		contains  string
+	}{
+		{fmt.Errorf("unsupport type 141 in binlog and don't know how to handle"), false, "after position 0-1-8 holds a column type"},
+		{fmt.Errorf("ERROR 1236 (HY000): Could not find GTID state requested by slave in any binlog files"), false, "purged"},
+		{io.ErrUnexpectedEOF, true, "read binlog after position 0-1-8"},
+	}
+	for _, c := range cases {
+		got := classifyReadErr(c.err, "0-1-8", "0-1-5")
+		if errors.Is(got, ErrSourceGone) != c.transient || !strings.Contains(got.Error(), c.contains) {
+			t.Errorf("classifyReadErr(%v) = %v (transient %v); want transient %v, containing %q", c.err, got, errors.Is(got, ErrSourceGone), c.transient, c.contains)
 		}
 	}
 }
