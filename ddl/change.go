@@ -307,3 +307,37 @@ type Default struct {
 	Kind  DefaultKind
 	Value string
 }
+
+// Touched lists the tables a change names, before and after renames, and the databases
+// it creates or drops: what decides whether a statement concerns the replicated tables.
+func Touched(ch Change) (tables []TableName, databases []string) {
+	switch c := ch.(type) {
+	case *CreateTable:
+		return []TableName{{Schema: c.Table.Schema, Name: c.Table.Name}}, nil
+	case *CreateTableLike:
+		return []TableName{c.Name}, nil
+	case *AlterTable:
+		out := []TableName{c.Name}
+		for _, s := range c.Specs {
+			if r, ok := s.(*RenameTable); ok {
+				out = append(out, r.To)
+			}
+		}
+		return out, nil
+	case *RenameTables:
+		var out []TableName
+		for _, p := range c.Pairs {
+			out = append(out, p.From, p.To)
+		}
+		return out, nil
+	case *DropTables:
+		return c.Names, nil
+	case *TruncateTable:
+		return []TableName{c.Name}, nil
+	case *CreateDatabase:
+		return nil, []string{c.Name}
+	case *DropDatabase:
+		return nil, []string{c.Name}
+	}
+	return nil, nil
+}

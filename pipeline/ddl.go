@@ -60,7 +60,7 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 		if ch == nil {
 			continue
 		}
-		touched, dbs := touchedBy(ch)
+		touched, dbs := ddl.Touched(ch)
 		if !h.concerns(touched, dbs) {
 			continue
 		}
@@ -260,40 +260,6 @@ func (h *ddlHandler) onError(ctx context.Context, db, query, gtid string, cause 
 		}
 	}
 	return nil
-}
-
-// touchedBy lists the tables a change names (before and after renames) and the databases
-// it creates or drops.
-func touchedBy(ch ddl.Change) ([]ddl.TableName, []string) {
-	switch c := ch.(type) {
-	case *ddl.CreateTable:
-		return []ddl.TableName{{Schema: c.Table.Schema, Name: c.Table.Name}}, nil
-	case *ddl.CreateTableLike:
-		return []ddl.TableName{c.Name}, nil
-	case *ddl.AlterTable:
-		out := []ddl.TableName{c.Name}
-		for _, s := range c.Specs {
-			if r, ok := s.(*ddl.RenameTable); ok {
-				out = append(out, r.To)
-			}
-		}
-		return out, nil
-	case *ddl.RenameTables:
-		var out []ddl.TableName
-		for _, p := range c.Pairs {
-			out = append(out, p.From, p.To)
-		}
-		return out, nil
-	case *ddl.DropTables:
-		return c.Names, nil
-	case *ddl.TruncateTable:
-		return []ddl.TableName{c.Name}, nil
-	case *ddl.CreateDatabase:
-		return nil, []string{c.Name}
-	case *ddl.DropDatabase:
-		return nil, []string{c.Name}
-	}
-	return nil, nil
 }
 
 func abbreviate(q string) string {

@@ -177,39 +177,10 @@ func statementTables(p ddl.Parser, db, query string) []ddl.TableName {
 	}
 	var out []ddl.TableName
 	for _, ch := range changes {
-		out = append(out, touchedBy(ch)...)
+		tables, _ := ddl.Touched(ch)
+		out = append(out, tables...)
 	}
 	return out
-}
-
-// touchedBy lists the tables a change names, before and after renames (as pipeline's
-// DDL handler does).
-func touchedBy(ch ddl.Change) []ddl.TableName {
-	switch c := ch.(type) {
-	case *ddl.CreateTable:
-		return []ddl.TableName{{Schema: c.Table.Schema, Name: c.Table.Name}}
-	case *ddl.CreateTableLike:
-		return []ddl.TableName{c.Name}
-	case *ddl.AlterTable:
-		out := []ddl.TableName{c.Name}
-		for _, s := range c.Specs {
-			if r, ok := s.(*ddl.RenameTable); ok {
-				out = append(out, r.To)
-			}
-		}
-		return out
-	case *ddl.RenameTables:
-		var out []ddl.TableName
-		for _, p := range c.Pairs {
-			out = append(out, p.From, p.To)
-		}
-		return out
-	case *ddl.DropTables:
-		return c.Names
-	case *ddl.TruncateTable:
-		return []ddl.TableName{c.Name}
-	}
-	return nil
 }
 
 var nameRef = regexp.MustCompile("(`[^`]+`|[\\w$]+)(?:\\s*\\.\\s*(`[^`]+`|[\\w$]+))?")
