@@ -13,7 +13,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
@@ -275,26 +274,8 @@ func (s *State) reset(ctx context.Context) error {
 			ids = append(ids, s.chunkID(name, c.ID))
 		}
 	}
-	for len(ids) > 0 {
-		n := min(len(ids), 1000)
-		var body []byte
-		for _, id := range ids[:n] {
-			body = append(body, `{"delete":{"_index":`...)
-			body = mapping.AppendJSONString(body, s.index)
-			body = append(body, `,"_id":`...)
-			body = mapping.AppendJSONString(body, id)
-			body = append(body, "}}\n"...)
-		}
-		var res struct {
-			Errors bool `json:"errors"`
-		}
-		if _, err := call(ctx, s.es, http.MethodPost, "/_bulk", url.Values{"filter_path": {"errors,items.*.error"}}, body, &res); err != nil {
-			return fmt.Errorf("reset state in %s: %w", s.index, err)
-		}
-		if res.Errors {
-			return fmt.Errorf("reset state in %s: some documents could not be deleted", s.index)
-		}
-		ids = ids[n:]
+	if err := s.deleteDocs(ctx, ids); err != nil {
+		return fmt.Errorf("reset: %w", err)
 	}
 	return nil
 }
