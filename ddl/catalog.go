@@ -7,7 +7,7 @@ import (
 )
 
 // Tables gives the tracked definition of a source table, or nil when it is not tracked.
-// TranslatePG reads the definitions as they are before the change it translates.
+// A target translator reads the definitions as they are before the change it translates.
 type Tables interface {
 	Lookup(db, name string) *schema.Table
 }
@@ -45,7 +45,7 @@ func (c Catalog) Apply(ch Change) error {
 			delete(c, ch.Name)
 			return &NotTrackedError{Table: ch.Name, Missing: ch.Like}
 		}
-		c[ch.Name] = likeTable(like, ch.Name)
+		c[ch.Name] = LikeTable(like, ch.Name)
 	case *AlterTable:
 		t := c[ch.Name]
 		if t == nil {
@@ -94,9 +94,9 @@ func (c Catalog) Apply(ch Change) error {
 
 func tableName(t *schema.Table) TableName { return TableName{t.Schema, t.Name} }
 
-// likeTable is CREATE TABLE ... LIKE: the columns, key and indexes, without foreign keys
-// (which LIKE does not copy).
-func likeTable(like *schema.Table, name TableName) *schema.Table {
+// LikeTable is the definition CREATE TABLE name LIKE like gives: the columns, key and
+// indexes, without foreign keys (which LIKE does not copy).
+func LikeTable(like *schema.Table, name TableName) *schema.Table {
 	t := like.Clone()
 	t.Schema, t.Name = name.Schema, name.Name
 	t.ForeignKeys = nil

@@ -1,16 +1,17 @@
 // Package ddl turns the DDL statements of a MySQL or MariaDB binary log into a
-// target-neutral list of changes, applies those changes to tracked table definitions and
-// translates them into PostgreSQL statements.
+// target-neutral list of changes and applies those changes to tracked table definitions.
+// Each target translates the changes itself (the PostgreSQL target in
+// applier/postgres/pgddl).
 //
 // The invariant it protects: after every statement, the tracked definition of a table has
 // its columns in exactly the order the source server now has them, because row events are
-// positional and are decoded against that definition. The three roles are kept apart so that
-// the schema tracker (Apply, ApplyAlter, Catalog) and each target translator (TranslatePG)
-// read the same parsed changes:
+// positional and are decoded against that definition. Parsing and tracking are kept apart
+// so that the schema tracker (Apply, ApplyAlter, Catalog) and each target translator
+// (pgddl.TranslatePG) read the same parsed changes:
 //
 //	changes, err := ddl.Parser{Flavor: ddl.MariaDB}.Parse(query, currentDB)
-//	plan, err := ddl.TranslatePG(change, catalog, resolve) // with the definitions before the change
-//	err = catalog.Apply(change)                            // then move the definitions on
+//	plan, err := pgddl.TranslatePG(change, catalog, resolve) // with the definitions before the change
+//	err = catalog.Apply(change)                              // then move the definitions on
 package ddl
 
 import (
@@ -183,7 +184,7 @@ type ChangeColumn struct {
 type RenameColumn struct{ OldName, NewName string }
 
 // SetDefault is ALTER [COLUMN] c SET DEFAULT. The statement does not give the column's type,
-// so a constant is in Default.Value as written; Apply and TranslatePG convert it to the
+// so a constant is in Default.Value as written; Apply and ResolveAlter convert it to the
 // tracked column's type.
 type SetDefault struct {
 	Column  string

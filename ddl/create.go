@@ -273,3 +273,12 @@ func engineName(e string) string {
 	}
 	return e
 }
+
+func indexNamed(ixs []schema.Index, name string) int {
+	for i, ix := range ixs {
+		if strings.EqualFold(ix.Name, name) {
+			return i
+		}
+	}
+	return -1
+}

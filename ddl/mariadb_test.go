@@ -1,9 +1,6 @@
 package ddl
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // MariaDB statements the TiDB grammar rejects as written: collations and character sets it
 // does not know, and MariaDB's INET6, INET4 and UUID types. The definition keeps the names
@@ -40,29 +37,6 @@ func TestParseMariaDBNames(t *testing.T) {
 	} {
 		if _, err := Parse(sql, "d"); err != nil {
 			t.Errorf("%s: %v", sql, err)
-		}
-	}
-}
-
-// SERIAL is BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE: beside PRIMARY KEY (id) its
-// unique index repeats the key and is not created (a deferrable constraint on the key
-// columns would make every upsert fail), in CREATE TABLE and in ALTER TABLE ADD UNIQUE.
-func TestTranslateSerialKey(t *testing.T) {
-	resolve := func(db, table string) (PGTarget, bool) { return PGTarget{Schema: db, Table: table}, true }
-	for _, sql := range []string{
-		"CREATE TABLE t (id SERIAL PRIMARY KEY, v int)",
-		"CREATE TABLE t (id SERIAL, v int, PRIMARY KEY (id))",
-	} {
-		ch, err := Parse(sql, "d")
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := TranslatePG(ch[0], nil, resolve)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(plan.Statements) != 1 || strings.Contains(plan.Statements[0], "UNIQUE") || !strings.Contains(plan.Statements[0], `PRIMARY KEY ("id")`) {
-			t.Errorf("%s: %q", sql, plan.Statements)
 		}
 	}
 }

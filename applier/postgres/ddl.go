@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 )
 
-// TranslateDDL implements pipeline.DDLTranslator with ddl.TranslatePG and the configured
+// TranslateDDL implements pipeline.DDLTranslator with pgddl.TranslatePG and the configured
 // table routing.
 func (t *Target) TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error) {
-	plan, err := ddl.TranslatePG(ch, before, t.resolve)
+	plan, err := pgddl.TranslatePG(ch, before, t.resolve)
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +24,7 @@ func (t *Target) TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error) {
 
 // resolve names the PostgreSQL target of a source table, or, for table "", the schema that
 // holds exactly one source database (only when the rule's target schema is per database).
-func (t *Target) resolve(db, table string) (ddl.PGTarget, bool) {
+func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 	if table == "" {
 		for i := range t.cfg.Tables {
 			r := &t.cfg.Tables[i]
@@ -35,18 +36,18 @@ func (t *Target) resolve(db, table string) (ddl.PGTarget, bool) {
 				schemaTmpl, _, _ = strings.Cut(r.Target, ".")
 			}
 			if !strings.Contains(schemaTmpl, "{db}") {
-				return ddl.PGTarget{}, false
+				return pgddl.PGTarget{}, false
 			}
-			return ddl.PGTarget{Schema: strings.ReplaceAll(schemaTmpl, "{db}", db)}, true
+			return pgddl.PGTarget{Schema: strings.ReplaceAll(schemaTmpl, "{db}", db)}, true
 		}
-		return ddl.PGTarget{}, false
+		return pgddl.PGTarget{}, false
 	}
 	rule := t.cfg.Rule(db, table)
 	if rule == nil {
-		return ddl.PGTarget{}, false
+		return pgddl.PGTarget{}, false
 	}
 	s, n := mapping.PGTarget(rule, db, table)
-	target := ddl.PGTarget{Schema: s, Table: n}
+	target := pgddl.PGTarget{Schema: s, Table: n}
 	if len(rule.Columns) > 0 || len(rule.ExcludeColumns) > 0 {
 		cols, excl := rule.Columns, rule.ExcludeColumns
 		target.Column = func(name string) bool {
@@ -73,7 +74,7 @@ func (t *Target) resolve(db, table string) (ddl.PGTarget, bool) {
 // in the schema history, in the batch transaction that moves the checkpoint past them.
 func (b *batchTx) ApplySchema(ctx context.Context, sc *pipeline.SchemaChange) error {
 	for _, p := range sc.Target {
-		plan, ok := p.(ddl.PGPlan)
+		plan, ok := p.(pgddl.PGPlan)
 		if !ok {
 			continue
 		}

@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
@@ -161,13 +161,13 @@ func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, s
 			skipped = append(skipped, ix.Name)
 			continue
 		}
-		if ddl.RedundantUnique(t, ix, nil) {
+		if pgddl.RedundantUnique(t, ix, nil) {
 			// The unique index a configured key stands on, or SERIAL's beside its primary
 			// key: the stream's CREATE TABLE leaves it out by the same rule.
 			skipped = append(skipped, ix.Name+" (the primary key)")
 			continue
 		}
-		name := pgx.Identifier{ddl.PGIndexName(id[len(id)-1], ix.Name)}.Sanitize()
+		name := pgx.Identifier{pgddl.PGIndexName(id[len(id)-1], ix.Name)}.Sanitize()
 		if ix.Unique {
 			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s) DEFERRABLE INITIALLY DEFERRED", id.Sanitize(), name, strings.Join(names, ", ")))
 		} else {

@@ -1,9 +1,14 @@
-package ddl
+// Package pgddl renders PostgreSQL DDL for source tables and translated schema changes: the
+// one CREATE TABLE and index renderer that the snapshot and the stream share (so a table
+// comes out the same whichever path created it), and TranslatePG, which turns a parsed
+// ddl.Change into the statements the PostgreSQL target runs in its batch transaction.
+package pgddl
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -78,13 +83,13 @@ type PGPlan struct {
 // replicated; CREATE TABLE ... LIKE a table whose definition is not tracked; and ADD COLUMN
 // of a column whose values in existing rows the source computes (AUTO_INCREMENT, generated
 // columns, expression defaults), because the binary log does not carry them.
-func TranslatePG(ch Change, tables Tables, resolve PGResolver) (PGPlan, error) {
+func TranslatePG(ch ddl.Change, tables ddl.Tables, resolve PGResolver) (PGPlan, error) {
 	if tables == nil {
-		tables = Catalog(nil)
+		tables = ddl.Catalog(nil)
 	}
 	tr := &pgTranslator{tables: tables, resolve: resolve}
 	switch c := ch.(type) {
-	case *CreateTable:
+	case *ddl.CreateTable:
 		target, ok := resolve(c.Table.Schema, c.Table.Name)
 		if !ok || c.IfNotExists && !c.OrReplace && tables.Lookup(c.Table.Schema, c.Table.Name) != nil {
 			return PGPlan{}, nil // not replicated, or the source kept the existing table
@@ -93,7 +98,7 @@ func TranslatePG(ch Change, tables Tables, resolve PGResolver) (PGPlan, error) {
 			tr.stmt("DROP TABLE IF EXISTS " + qt(target))
 		}
 		return tr.done(tr.createTable(c.Table, c.Defaults, c.Prefixes, target))
-	case *CreateTableLike:
+	case *ddl.CreateTableLike:
 		target, ok := resolve(c.Name.Schema, c.Name.Name)
 		if !ok {
 			return PGPlan{}, nil
@@ -110,12 +115,12 @@ func TranslatePG(ch Change, tables Tables, resolve PGResolver) (PGPlan, error) {
 			tr.stmt("DROP TABLE IF EXISTS " + qt(target))
 		}
 		tr.note("%s: column defaults are not copied from %s", c.Name, c.Like)
-		return tr.done(tr.createTable(likeTable(like, c.Name), nil, nil, target))
-	case *AlterTable:
+		return tr.done(tr.createTable(ddl.LikeTable(like, c.Name), nil, nil, target))
+	case *ddl.AlterTable:
 		return tr.done(tr.alter(c))
-	case *RenameTables:
+	case *ddl.RenameTables:
 		return tr.done(tr.renameTables("RENAME TABLE %s TO %s", c.Pairs, nil))
-	case *DropTables:
+	case *ddl.DropTables:
 		var names []string
 		for _, n := range c.Names {
 			if target, ok := resolve(n.Schema, n.Name); ok {
@@ -126,17 +131,17 @@ func TranslatePG(ch Change, tables Tables, resolve PGResolver) (PGPlan, error) {
 			tr.stmt("DROP TABLE IF EXISTS " + strings.Join(names, ", "))
 		}
 		return tr.done(nil)
-	case *TruncateTable:
+	case *ddl.TruncateTable:
 		if target, ok := resolve(c.Name.Schema, c.Name.Name); ok {
 			tr.stmt("TRUNCATE TABLE " + qt(target))
 		}
 		return tr.done(nil)
-	case *CreateDatabase:
+	case *ddl.CreateDatabase:
 		if target, ok := resolve(c.Name, ""); ok {
 			tr.stmt("CREATE SCHEMA IF NOT EXISTS " + qi(target.Schema))
 		}
 		return tr.done(nil)
-	case *DropDatabase:
+	case *ddl.DropDatabase:
 		if target, ok := resolve(c.Name, ""); ok {
 			tr.stmt("DROP SCHEMA IF EXISTS " + qi(target.Schema) + " CASCADE")
 		}
@@ -146,7 +151,7 @@ func TranslatePG(ch Change, tables Tables, resolve PGResolver) (PGPlan, error) {
 }
 
 type pgTranslator struct {
-	tables  Tables
+	tables  ddl.Tables
 	resolve PGResolver
 	plan    PGPlan
 }
@@ -166,8 +171,8 @@ func (tr *pgTranslator) done(err error) (PGPlan, error) {
 
 // createTable writes CREATE TABLE and its CREATE INDEX statements. defaults and prefixes may
 // be nil.
-func (tr *pgTranslator) createTable(t *schema.Table, defaults []Default, prefixes [][]int, target PGTarget) error {
-	what := "CREATE TABLE " + TableName{t.Schema, t.Name}.String()
+func (tr *pgTranslator) createTable(t *schema.Table, defaults []ddl.Default, prefixes [][]int, target PGTarget) error {
+	what := "CREATE TABLE " + ddl.TableName{Schema: t.Schema, Name: t.Name}.String()
 	var parts []string
 	for i := range t.Columns {
 		c := &t.Columns[i]
@@ -187,7 +192,7 @@ func (tr *pgTranslator) createTable(t *schema.Table, defaults []Default, prefixe
 			if ok {
 				def += " DEFAULT " + expr
 			} else if why != "" {
-				tr.note("%s.%s: %s", TableName{t.Schema, t.Name}, c.Name, why)
+				tr.note("%s.%s: %s", ddl.TableName{Schema: t.Schema, Name: t.Name}, c.Name, why)
 			}
 		}
 		parts = append(parts, qi(c.Name)+" "+def)
@@ -209,7 +214,7 @@ func (tr *pgTranslator) createTable(t *schema.Table, defaults []Default, prefixe
 			// SERIAL's implied UNIQUE KEY (id) beside PRIMARY KEY (id): the primary key
 			// enforces it, and a second, deferrable constraint on the same columns would
 			// make INSERT ... ON CONFLICT refuse every upsert.
-			tr.note("%s: unique index %s repeats the primary key: not created in PostgreSQL", TableName{t.Schema, t.Name}, ix.Name)
+			tr.note("%s: unique index %s repeats the primary key: not created in PostgreSQL", ddl.TableName{Schema: t.Schema, Name: t.Name}, ix.Name)
 			continue
 		}
 		constraint, create := tr.index(t, ix, lengths, target)
@@ -242,7 +247,7 @@ func (tr *pgTranslator) keyColumns(t *schema.Table, names []string, target PGTar
 // index translates one index of t: a unique constraint (for CREATE TABLE or ALTER TABLE ADD)
 // or a CREATE INDEX statement, or nothing with a note.
 func (tr *pgTranslator) index(t *schema.Table, ix schema.Index, lengths []int, target PGTarget) (constraint, create string) {
-	src := TableName{t.Schema, t.Name}
+	src := ddl.TableName{Schema: t.Schema, Name: t.Name}
 	if ix.Kind != "" {
 		tr.note("%s: %s index %s is not created in PostgreSQL", src, ix.Kind, ix.Name)
 		return "", ""
@@ -281,9 +286,9 @@ func (tr *pgTranslator) index(t *schema.Table, ix schema.Index, lengths []int, t
 // name is worked out first, so names used only in between (a swap's temporary name) need
 // not be replicated. indexes, when not nil, gives the indexes a table has at the rename
 // (else the tracked definition's). what formats the source and destination for errors.
-func (tr *pgTranslator) renameTables(what string, pairs []RenamePair, indexes []schema.Index) error {
-	var order []TableName // final names, in order of appearance
-	origin := map[TableName]TableName{}
+func (tr *pgTranslator) renameTables(what string, pairs []ddl.RenamePair, indexes []schema.Index) error {
+	var order []ddl.TableName // final names, in order of appearance
+	origin := map[ddl.TableName]ddl.TableName{}
 	for _, p := range pairs {
 		o, ok := origin[p.From]
 		if !ok {
@@ -298,7 +303,7 @@ func (tr *pgTranslator) renameTables(what string, pairs []RenamePair, indexes []
 		indexes  []schema.Index
 	}
 	var moves []*move
-	seen := map[TableName]bool{}
+	seen := map[ddl.TableName]bool{}
 	for _, final := range order {
 		orig, ok := origin[final]
 		if !ok || seen[final] {

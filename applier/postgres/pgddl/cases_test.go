@@ -1,4 +1,6 @@
-package ddl
+package pgddl
+
+import "github.com/replicator/replicator/ddl"
 
 // pgCases are MySQL/MariaDB statements with their exact PostgreSQL translation (or the
 // error they give). Each runs against a catalog built from its setup statements.
@@ -773,7 +775,7 @@ var pgCases = []pgCase{
 	},
 	{
 		name:   "add json not null (mariadb flavor)",
-		flavor: MariaDB,
+		flavor: ddl.MariaDB,
 		setup:  []string{ordersTable},
 		sql:    `ALTER TABLE orders ADD COLUMN attrs json NOT NULL`,
 		want: []string{

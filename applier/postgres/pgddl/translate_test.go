@@ -1,4 +1,4 @@
-package ddl
+package pgddl
 
 import (
 	"encoding/json"
@@ -7,11 +7,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/replicator/replicator/ddl"
 )
 
 type pgCase struct {
 	name   string
-	flavor Flavor
+	flavor ddl.Flavor
 	setup  []string // statements applied to the catalog first
 	sql    string
 	want   []string // exact PostgreSQL statements, in order
@@ -44,8 +46,8 @@ func testResolver(db, table string) (PGTarget, bool) {
 // "untranslatable: ..." or "apply: ...").
 func translateCase(t *testing.T, c pgCase) (stmts, notes []string, errText string) {
 	t.Helper()
-	p := Parser{Flavor: c.flavor}
-	cat := Catalog{}
+	p := ddl.Parser{Flavor: c.flavor}
+	cat := ddl.Catalog{}
 	for _, s := range c.setup {
 		chs, err := p.Parse(s, "shop")
 		if err != nil {
@@ -59,7 +61,7 @@ func translateCase(t *testing.T, c pgCase) (stmts, notes []string, errText strin
 	}
 	chs, err := p.Parse(c.sql, "shop")
 	if err != nil {
-		var ue *UnsupportedError
+		var ue *ddl.UnsupportedError
 		if !errors.As(err, &ue) {
 			t.Fatalf("parse error of type %T: %v", err, err)
 		}
@@ -69,7 +71,7 @@ func translateCase(t *testing.T, c pgCase) (stmts, notes []string, errText strin
 		plan, err := TranslatePG(ch, cat, testResolver)
 		if err != nil {
 			var te *UntranslatableError
-			var ae *ApplyError
+			var ae *ddl.ApplyError
 			switch {
 			case errors.As(err, &te):
 				return stmts, notes, "untranslatable: " + te.Error()
@@ -80,7 +82,7 @@ func translateCase(t *testing.T, c pgCase) (stmts, notes []string, errText strin
 		}
 		stmts = append(stmts, plan.Statements...)
 		notes = append(notes, plan.Notes...)
-		if err := cat.Apply(ch); err != nil && !errors.Is(err, ErrNotTracked) {
+		if err := cat.Apply(ch); err != nil && !errors.Is(err, ddl.ErrNotTracked) {
 			t.Fatalf("apply after translation: %v", err)
 		}
 	}
@@ -107,5 +109,28 @@ func TestTranslatePG(t *testing.T) {
 	if path := os.Getenv("DDL_DUMP"); path != "" { // to review changed outputs
 		b, _ := json.MarshalIndent(dump, "", " ")
 		os.WriteFile(path, b, 0o644)
+	}
+}
+
+// SERIAL is BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE: beside PRIMARY KEY (id) its
+// unique index repeats the key and is not created (a deferrable constraint on the key
+// columns would make every upsert fail), in CREATE TABLE and in ALTER TABLE ADD UNIQUE.
+func TestTranslateSerialKey(t *testing.T) {
+	resolve := func(db, table string) (PGTarget, bool) { return PGTarget{Schema: db, Table: table}, true }
+	for _, sql := range []string{
+		"CREATE TABLE t (id SERIAL PRIMARY KEY, v int)",
+		"CREATE TABLE t (id SERIAL, v int, PRIMARY KEY (id))",
+	} {
+		ch, err := ddl.Parse(sql, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := TranslatePG(ch[0], nil, resolve)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Statements) != 1 || strings.Contains(plan.Statements[0], "UNIQUE") || !strings.Contains(plan.Statements[0], `PRIMARY KEY ("id")`) {
+			t.Errorf("%s: %q", sql, plan.Statements)
+		}
 	}
 }

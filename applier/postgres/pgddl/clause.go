@@ -1,9 +1,10 @@
-package ddl
+package pgddl
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -11,9 +12,9 @@ func (a *alterPG) untranslatable(clause, reason string) error {
 	return &UntranslatableError{Statement: "ALTER TABLE " + a.src.String() + " " + clause, Reason: reason}
 }
 
-func (a *alterPG) addColumn(c *AddColumn, s step) error {
+func (a *alterPG) addColumn(c *ddl.AddColumn, s ddl.AlterStep) error {
 	col := c.Column
-	col.Name, col.Nullable = s.col.col.Name, s.col.col.Nullable
+	col.Name, col.Nullable = s.Column.Name, s.Column.Nullable
 	if !a.target.has(col.Name) {
 		return nil
 	}
@@ -24,7 +25,7 @@ func (a *alterPG) addColumn(c *AddColumn, s step) error {
 		return a.untranslatable(clause, "AUTO_INCREMENT: "+backfill)
 	case col.Generated != "":
 		return a.untranslatable(clause, "a generated column: "+backfill)
-	case c.Default.Kind == DefaultExpression:
+	case c.Default.Kind == ddl.DefaultExpression:
 		return a.untranslatable(clause, "default "+c.Default.Value+": "+backfill)
 	}
 	typ, err := pgType(&col)
@@ -39,7 +40,7 @@ func (a *alterPG) addColumn(c *AddColumn, s step) error {
 	switch {
 	case ok:
 		def += " DEFAULT " + expr
-		if c.Default.Kind == DefaultCurrentTimestamp {
+		if c.Default.Kind == ddl.DefaultCurrentTimestamp {
 			a.tr.note("%s.%s: existing rows get PostgreSQL's current time, not the source's", a.src, col.Name)
 		}
 	case why != "":
@@ -60,8 +61,8 @@ func (a *alterPG) addColumn(c *AddColumn, s step) error {
 
 // renameColumn records a column's rename; it returns false when the column is not
 // replicated.
-func (a *alterPG) renameColumn(s step, written, clause string) (bool, error) {
-	old, final := oldName(s, written), s.col.col.Name
+func (a *alterPG) renameColumn(s ddl.AlterStep, written, clause string) (bool, error) {
+	old, final := oldName(s, written), s.Column.Name
 	inOld, inNew := a.target.has(old), a.target.has(final)
 	if inOld != inNew {
 		return false, a.untranslatable(clause+" "+old, "the column would move into or out of the replicated columns")
@@ -72,18 +73,18 @@ func (a *alterPG) renameColumn(s step, written, clause string) (bool, error) {
 	return inOld, nil
 }
 
-func (a *alterPG) redefine(s step, written string, d Default, clause string) error {
+func (a *alterPG) redefine(s ddl.AlterStep, written string, d ddl.Default, clause string) error {
 	included, err := a.renameColumn(s, written, clause)
 	if err != nil || !included {
 		return err
 	}
-	col := s.col.col
+	col := *s.Column
 	name := qi(col.Name)
 	typ, err := pgType(&col)
 	if err != nil {
 		return a.untranslatable(clause+" "+col.Name, err.Error())
 	}
-	old := s.before
+	old := s.Before
 	retype := old == nil
 	if !retype {
 		oldTyp, err := pgType(old)
@@ -112,7 +113,7 @@ func sameText(a, b *string) bool {
 	return *a == *b
 }
 
-func (a *alterPG) setDefault(col schema.Column, d Default) {
+func (a *alterPG) setDefault(col schema.Column, d ddl.Default) {
 	if !a.target.has(col.Name) {
 		return
 	}
@@ -123,7 +124,7 @@ func (a *alterPG) setDefault(col schema.Column, d Default) {
 	a.setDefaultTyped(&col, d, typ)
 }
 
-func (a *alterPG) setDefaultTyped(col *schema.Column, d Default, typ string) {
+func (a *alterPG) setDefaultTyped(col *schema.Column, d ddl.Default, typ string) {
 	expr, ok, why := pgDefault(col, d, typ)
 	if why != "" {
 		a.tr.note("%s.%s: %s", a.src, col.Name, why)
@@ -177,11 +178,11 @@ func (a *alterPG) drop(action string) {
 
 // reshrink re-creates what PostgreSQL drops with a column but MySQL keeps: an index or
 // primary key that had other columns besides the dropped one.
-func (a *alterPG) reshrink(steps []step, specs []AlterChange, before, after *schema.Table, explicit map[string]bool, pkExplicit bool) error {
+func (a *alterPG) reshrink(steps []ddl.AlterStep, specs []ddl.AlterChange, before, after *schema.Table, explicit map[string]bool, pkExplicit bool) error {
 	dropped := map[string]bool{}
 	for i, spec := range specs {
-		if _, ok := spec.(*DropColumn); ok && !steps[i].skip && steps[i].before != nil {
-			dropped[strings.ToLower(steps[i].before.Name)] = true
+		if _, ok := spec.(*ddl.DropColumn); ok && !steps[i].Skip && steps[i].Before != nil {
+			dropped[strings.ToLower(steps[i].Before.Name)] = true
 		}
 	}
 	if len(dropped) == 0 {

@@ -1,4 +1,4 @@
-package ddl
+package pgddl
 
 import (
 	"crypto/sha256"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
@@ -62,16 +63,16 @@ func isPGNumeric(t string) bool {
 // pgDefault renders a default for a column of PostgreSQL type typ. ok is false when there is
 // no DEFAULT clause to write: no default, DEFAULT NULL, or a default PostgreSQL cannot hold
 // (reason says which; an expression, a zero date, a string with a NUL byte).
-func pgDefault(c *schema.Column, d Default, typ string) (expr string, ok bool, reason string) {
+func pgDefault(c *schema.Column, d ddl.Default, typ string) (expr string, ok bool, reason string) {
 	switch d.Kind {
-	case NoDefault, DefaultNull:
+	case ddl.NoDefault, ddl.DefaultNull:
 		return "", false, ""
-	case DefaultCurrentTimestamp:
+	case ddl.DefaultCurrentTimestamp:
 		if d.Value != "" && d.Value != "0" {
 			return "CURRENT_TIMESTAMP(" + d.Value + ")", true, ""
 		}
 		return "CURRENT_TIMESTAMP", true, ""
-	case DefaultExpression:
+	case ddl.DefaultExpression:
 		return "", false, "expression default " + d.Value + " is not translated"
 	}
 	v := d.Value
@@ -207,3 +208,5 @@ func dropPrimaryKeyPG(t PGTarget) string {
 		pgString("ALTER TABLE "+strings.ReplaceAll(table, "%", "%%")+" DROP CONSTRAINT %I") + ", n); END IF; END"
 	return "DO " + dollarQuote(body)
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,8 +1,9 @@
-package ddl
+package pgddl
 
 import (
 	"strings"
 
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -15,7 +16,7 @@ import (
 type alterPG struct {
 	tr      *pgTranslator
 	target  PGTarget
-	src     TableName
+	src     ddl.TableName
 	pkDrop  bool
 	drops   []string // ALTER TABLE actions
 	dropIdx []string // statements
@@ -44,12 +45,12 @@ type colMove struct{ from, to string }
 //     EXISTS (for a unique index) and DROP INDEX IF EXISTS.
 //   - ADD / DROP PRIMARY KEY -> the existing primary key is dropped whatever its name (a DO
 //     block), then ADD PRIMARY KEY.
-func (tr *pgTranslator) alter(at *AlterTable) error {
+func (tr *pgTranslator) alter(at *ddl.AlterTable) error {
 	target, ok := tr.resolve(at.Name.Schema, at.Name.Name)
 	if !ok {
 		for _, s := range at.Specs {
-			if r, isRename := s.(*RenameTable); isRename { // into the replicated set?
-				return tr.renameTables("ALTER TABLE %s RENAME TO %s", []RenamePair{{at.Name, r.To}}, nil)
+			if r, isRename := s.(*ddl.RenameTable); isRename { // into the replicated set?
+				return tr.renameTables("ALTER TABLE %s RENAME TO %s", []ddl.RenamePair{{From: at.Name, To: r.To}}, nil)
 			}
 		}
 		return nil
@@ -59,56 +60,56 @@ func (tr *pgTranslator) alter(at *AlterTable) error {
 		tr.note("%s: ALTER TABLE IF EXISTS of a table that is not tracked: nothing done", at.Name)
 		return nil
 	}
-	steps, after, err := resolveSteps(before, at)
+	steps, after, err := ddl.ResolveAlter(before, at)
 	if err != nil {
 		return err
 	}
 	a := &alterPG{tr: tr, target: target, src: at.Name}
-	var renameTo *TableName
+	var renameTo *ddl.TableName
 	explicit := map[string]bool{} // indexes this statement adds or drops by name
 	pkExplicit := false
 	for i, spec := range at.Specs {
 		s := steps[i]
-		if s.skip {
+		if s.Skip {
 			continue
 		}
 		switch c := spec.(type) {
-		case *AddColumn:
+		case *ddl.AddColumn:
 			if err := a.addColumn(c, s); err != nil {
 				return err
 			}
-		case *DropColumn:
+		case *ddl.DropColumn:
 			if name := oldName(s, c.Name); target.has(name) {
 				a.drop("DROP COLUMN IF EXISTS " + qi(name))
 			}
-		case *ModifyColumn:
+		case *ddl.ModifyColumn:
 			if err := a.redefine(s, c.Column.Name, c.Default, "MODIFY"); err != nil {
 				return err
 			}
-		case *ChangeColumn:
+		case *ddl.ChangeColumn:
 			if err := a.redefine(s, c.OldName, c.Default, "CHANGE"); err != nil {
 				return err
 			}
-		case *RenameColumn:
+		case *ddl.RenameColumn:
 			if _, err := a.renameColumn(s, c.OldName, "RENAME COLUMN"); err != nil {
 				return err
 			}
-		case *SetDefault:
-			d := s.def
+		case *ddl.SetDefault:
+			d := s.Default
 			if before == nil {
 				d = c.Default
 			}
-			a.setDefault(s.col.col, d)
-		case *DropDefault:
-			if target.has(s.col.col.Name) {
-				a.alters = append(a.alters, "ALTER COLUMN "+qi(s.col.col.Name)+" DROP DEFAULT")
+			a.setDefault(*s.Column, d)
+		case *ddl.DropDefault:
+			if target.has(s.Column.Name) {
+				a.alters = append(a.alters, "ALTER COLUMN "+qi(s.Column.Name)+" DROP DEFAULT")
 			}
-		case *AddIndex:
-			explicit[strings.ToLower(s.index)] = true
+		case *ddl.AddIndex:
+			explicit[strings.ToLower(s.Index)] = true
 			ix := c.Index
-			ix.Name = s.index
+			ix.Name = s.Index
 			if after != nil {
-				k := indexNamed(after.Indexes, s.index)
+				k := indexNamed(after.Indexes, s.Index)
 				if k < 0 {
 					continue // dropped again later in the statement
 				}
@@ -118,13 +119,13 @@ func (tr *pgTranslator) alter(at *AlterTable) error {
 				a.dropIndex(ix.Name, nil)
 			}
 			a.addIndex(tableOr(after, at.Name), ix, c.Lengths)
-		case *DropIndex, *DropConstraint:
-			explicit[strings.ToLower(s.index)] = true
-			if before != nil && s.dropped == nil {
+		case *ddl.DropIndex, *ddl.DropConstraint:
+			explicit[strings.ToLower(s.Index)] = true
+			if before != nil && s.Dropped == nil {
 				continue // DROP CONSTRAINT of a foreign key or check
 			}
-			a.dropIndex(s.index, s.dropped)
-		case *RenameIndex:
+			a.dropIndex(s.Index, s.Dropped)
+		case *ddl.RenameIndex:
 			if after != nil {
 				if k := indexNamed(after.Indexes, c.NewName); k >= 0 && after.Indexes[k].Kind != "" {
 					continue
@@ -132,7 +133,7 @@ func (tr *pgTranslator) alter(at *AlterTable) error {
 			}
 			a.renames = append(a.renames, "ALTER INDEX IF EXISTS "+qt(PGTarget{Schema: target.Schema, Table: PGIndexName(target.Table, c.OldName)})+
 				" RENAME TO "+qi(PGIndexName(target.Table, c.NewName)))
-		case *AddPrimaryKey:
+		case *ddl.AddPrimaryKey:
 			pkExplicit = true
 			names := c.Columns
 			if after != nil {
@@ -144,17 +145,17 @@ func (tr *pgTranslator) alter(at *AlterTable) error {
 			}
 			a.pkDrop = true
 			a.alters = append(a.alters, "ADD PRIMARY KEY ("+cols+")")
-		case *DropPrimaryKey:
+		case *ddl.DropPrimaryKey:
 			pkExplicit = true
 			a.pkDrop = true
-		case *AddForeignKey:
+		case *ddl.AddForeignKey:
 			tr.note("%s: foreign key %s is not created in PostgreSQL", at.Name, c.ForeignKey.Name)
-			if after != nil && s.index != "" { // the index InnoDB adds for it
-				if k := indexNamed(after.Indexes, s.index); k >= 0 {
+			if after != nil && s.Index != "" { // the index InnoDB adds for it
+				if k := indexNamed(after.Indexes, s.Index); k >= 0 {
 					a.addIndex(after, after.Indexes[k], nil)
 				}
 			}
-		case *RenameTable:
+		case *ddl.RenameTable:
 			to := c.To
 			renameTo = &to
 		}
@@ -170,69 +171,25 @@ func (tr *pgTranslator) alter(at *AlterTable) error {
 		if after != nil {
 			indexes = after.Indexes
 		}
-		return tr.renameTables("ALTER TABLE %s RENAME TO %s", []RenamePair{{at.Name, *renameTo}}, indexes)
+		return tr.renameTables("ALTER TABLE %s RENAME TO %s", []ddl.RenamePair{{From: at.Name, To: *renameTo}}, indexes)
 	}
 	return nil
-}
-
-// resolveSteps runs the clauses against the tracked definition (or, without one, reads them
-// as written).
-func resolveSteps(before *schema.Table, at *AlterTable) ([]step, *schema.Table, error) {
-	steps := make([]step, len(at.Specs))
-	if before != nil {
-		st := newAlterState(before)
-		for i, spec := range at.Specs {
-			s, err := st.apply(spec)
-			if err != nil {
-				return nil, nil, err
-			}
-			steps[i] = s
-		}
-		after, err := st.finish()
-		return steps, after, err
-	}
-	for i, spec := range at.Specs {
-		switch c := spec.(type) {
-		case *AddColumn:
-			steps[i].col = &wcol{col: c.Column}
-		case *ModifyColumn:
-			steps[i].col = &wcol{col: c.Column}
-		case *ChangeColumn:
-			steps[i].col = &wcol{col: c.Column}
-		case *RenameColumn:
-			steps[i].col = &wcol{col: schema.Column{Name: c.NewName}}
-		case *SetDefault:
-			steps[i].col = &wcol{col: schema.Column{Name: c.Column, Nullable: true}}
-		case *DropDefault:
-			steps[i].col = &wcol{col: schema.Column{Name: c.Column, Nullable: true}}
-		case *AddIndex:
-			steps[i].index = c.Index.Name
-			if steps[i].index == "" && len(c.Index.Columns) > 0 {
-				steps[i].index = c.Index.Columns[0]
-			}
-		case *DropIndex:
-			steps[i].index = c.Name
-		case *DropConstraint:
-			steps[i].index = c.Name
-		}
-	}
-	return steps, nil, nil
 }
 
 // oldName is the name a clause's column has in PostgreSQL before the statement: its name
 // before the statement (drops and renames run first), or the name as written when the
 // definition is not known.
-func oldName(s step, written string) string {
+func oldName(s ddl.AlterStep, written string) string {
 	switch {
-	case s.col != nil && s.col.orig != "":
-		return s.col.orig
-	case s.before != nil:
-		return s.before.Name
+	case s.Column != nil && s.Orig != "":
+		return s.Orig
+	case s.Before != nil:
+		return s.Before.Name
 	}
 	return written
 }
 
-func tableOr(t *schema.Table, n TableName) *schema.Table {
+func tableOr(t *schema.Table, n ddl.TableName) *schema.Table {
 	if t != nil {
 		return t
 	}
