@@ -23,8 +23,46 @@ type placement struct {
 }
 
 type windex struct {
-	ix   schema.Index // Columns is rebuilt from cols at the end
+	ix   schema.Index // Columns and Lengths are rebuilt from cols and lens at the end
 	cols []*wcol
+	lens []int // prefix lengths, parallel to cols
+}
+
+// add appends a key part.
+func (w *windex) add(c *wcol, length int) {
+	w.cols = append(w.cols, c)
+	w.lens = append(w.lens, length)
+}
+
+// without removes a column's key part, with its prefix length.
+func (w *windex) without(c *wcol) {
+	cols, lens := w.cols[:0:0], w.lens[:0:0]
+	for i, x := range w.cols {
+		if x != c {
+			cols, lens = append(cols, x), append(lens, w.lens[i])
+		}
+	}
+	w.cols, w.lens = cols, lens
+}
+
+// index writes the index out, its Lengths nil when no part has a prefix.
+func (w *windex) index() schema.Index {
+	ix := w.ix
+	ix.Columns, ix.Lengths = names(w.cols), nil
+	for _, l := range w.lens {
+		if l > 0 {
+			ix.Lengths = append([]int(nil), w.lens...)
+			break
+		}
+	}
+	return ix
+}
+
+func partLength(lengths []int, i int) int {
+	if i < len(lengths) {
+		return lengths[i]
+	}
+	return 0
 }
 
 // alterState applies the clauses of one statement. Columns are tracked by identity, not by
@@ -63,12 +101,12 @@ func newAlterState(t *schema.Table) *alterState {
 	}
 	for _, ix := range st.t.Indexes {
 		w := &windex{ix: ix}
-		for _, n := range ix.Columns {
+		for j, n := range ix.Columns {
 			c := st.current(n)
 			if c == nil { // an index on a column the definition lacks: keep the name as is
 				c = &wcol{col: schema.Column{Name: n}}
 			}
-			w.cols = append(w.cols, c)
+			w.add(c, partLength(ix.Lengths, j))
 		}
 		st.idx = append(st.idx, w)
 	}
@@ -139,7 +177,7 @@ func (st *alterState) dropFromKeys(w *wcol) {
 	}
 	kept := st.idx[:0]
 	for _, ix := range st.idx {
-		ix.cols = without(ix.cols, w)
+		ix.without(w)
 		if len(ix.cols) > 0 {
 			kept = append(kept, ix)
 		}
@@ -168,12 +206,12 @@ func (st *alterState) addIndex(c *AddIndex) (step, error) {
 		return step{}, st.fail("index without columns")
 	}
 	w := &windex{ix: c.Index}
-	for _, n := range c.Index.Columns {
+	for j, n := range c.Index.Columns {
 		col := st.current(n)
 		if col == nil {
 			return step{}, st.fail("index column %s does not exist", n)
 		}
-		w.cols = append(w.cols, col)
+		w.add(col, partLength(c.Index.Lengths, j))
 	}
 	if name == "" {
 		name = uniqueIndexName(&schema.Table{Indexes: st.indexes()}, w.cols[0].col.Name)
@@ -184,14 +222,13 @@ func (st *alterState) addIndex(c *AddIndex) (step, error) {
 		return step{}, st.fail("index %s already exists", name)
 	}
 	w.ix.Name = name
-	w.ix.Columns = nil
+	w.ix.Columns, w.ix.Lengths = nil, nil
 	st.idx = append(st.idx, w)
 	return step{index: name}, nil
 }
 
 func (st *alterState) dropIndex(i int) step {
-	ix := st.idx[i].ix
-	ix.Columns = names(st.idx[i].cols)
+	ix := st.idx[i].index()
 	st.idx = append(st.idx[:i], st.idx[i+1:]...)
 	return step{index: ix.Name, dropped: &ix}
 }
@@ -232,8 +269,7 @@ func names(cols []*wcol) []string {
 func (st *alterState) indexes() []schema.Index {
 	out := make([]schema.Index, len(st.idx))
 	for i, w := range st.idx {
-		out[i] = w.ix
-		out[i].Columns = names(w.cols)
+		out[i] = w.index()
 	}
 	return out
 }

@@ -83,6 +83,7 @@ func (st *alterState) apply(ch AlterChange) (step, error) {
 			d.Value = convertLiteral(&w.col, *c.lit)
 		}
 		w.col.Default = infoDefault(&w.col, d, c.Flavor)
+		w.col.DefaultExpr = d.Kind == DefaultExpression
 		return step{col: w, before: &before, def: d}, nil
 	case *DropDefault:
 		w := st.existing(c.Column)
@@ -91,6 +92,7 @@ func (st *alterState) apply(ch AlterChange) (step, error) {
 		}
 		before := w.col
 		w.col.Default = infoDefault(&w.col, Default{}, c.Flavor)
+		w.col.DefaultExpr = false
 		return step{col: w, before: &before}, nil
 	case *AddIndex:
 		return st.addIndex(c)

@@ -3,6 +3,7 @@ package ddl
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -285,5 +286,69 @@ func TestCatalog(t *testing.T) {
 	}
 	if err := apply("DROP DATABASE db"); err != nil || len(cat) != 0 {
 		t.Errorf("drop database: %v %v", err, cat)
+	}
+}
+
+// InfoDefault reads back what Parse and Apply write into schema.Column.Default, for both
+// flavors: the default a snapshot-loaded table renders must be the parsed one.
+func TestInfoDefaultRoundTrip(t *testing.T) {
+	sql := "CREATE TABLE t (id int PRIMARY KEY, a varchar(20) DEFAULT 'it''s \\\\ x', b decimal(10,2) DEFAULT '9.5', " +
+		"c datetime(3) DEFAULT CURRENT_TIMESTAMP(3), d timestamp NULL DEFAULT NOW(), e bit(5) DEFAULT b'101', f int DEFAULT NULL, " +
+		"g varchar(36) DEFAULT (uuid()), h enum('x','y') NOT NULL DEFAULT 'y', i double DEFAULT -1.5e3, j text, k date DEFAULT '0000-00-00')"
+	for _, flavor := range []Flavor{MySQL, MariaDB} {
+		chs, err := Parser{Flavor: flavor}.Parse(sql, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := chs[0].(*CreateTable)
+		for i := range ct.Table.Columns {
+			col := &ct.Table.Columns[i]
+			want := ct.Defaults[i]
+			if want.Kind == NoDefault && flavor == MariaDB && col.Nullable {
+				want.Kind = DefaultNull // MariaDB shows NULL; both mean no DEFAULT clause
+			}
+			if want.Kind == DefaultNull && (flavor != MariaDB || !col.Nullable) {
+				want = Default{} // information_schema shows no default
+			}
+			if want.Kind == DefaultCurrentTimestamp && want.Value == "0" {
+				want.Value = ""
+			}
+			if got := InfoDefault(col, flavor); got != want {
+				t.Errorf("%s %s (%v): got %+v, want %+v", flavor, col.Name, col.Default, got, want)
+			}
+		}
+	}
+}
+
+// Prefix lengths stay with their key parts when a column leaves an index or an index is
+// added, so a target re-creating the index keeps the prefix.
+func TestApplyIndexLengths(t *testing.T) {
+	chs, err := Parse("CREATE TABLE t (id int PRIMARY KEY, a int, tx text, v varchar(50), KEY k (a, tx(10), v))", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := chs[0].(*CreateTable).Table
+	if want := []int{0, 10, 0}; !reflect.DeepEqual(tb.Indexes[0].Lengths, want) {
+		t.Fatalf("lengths %v, want %v", tb.Indexes[0].Lengths, want)
+	}
+	for _, c := range []struct {
+		sql  string
+		want []schema.Index
+	}{
+		{"ALTER TABLE t DROP COLUMN a", []schema.Index{{Name: "k", Columns: []string{"tx", "v"}, Lengths: []int{10, 0}}}},
+		{"ALTER TABLE t DROP COLUMN tx", []schema.Index{{Name: "k", Columns: []string{"a", "v"}}}},
+		{"ALTER TABLE t ADD INDEX p (v(5))", []schema.Index{{Name: "k", Columns: []string{"a", "tx", "v"}, Lengths: []int{0, 10, 0}}, {Name: "p", Columns: []string{"v"}, Lengths: []int{5}}}},
+	} {
+		chs, err := Parse(c.sql, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ApplyAlter(tb, chs[0].(*AlterTable))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Indexes, c.want) {
+			t.Errorf("%s: indexes %+v, want %+v", c.sql, got.Indexes, c.want)
+		}
 	}
 }

@@ -52,10 +52,7 @@ type CreateTable struct {
 	Table *schema.Table
 	// Defaults holds each column's default in target-neutral form, parallel to
 	// Table.Columns; Table.Columns[i].Default is the information_schema text of the same.
-	Defaults []Default
-	// Prefixes holds the key part prefix lengths of each index, parallel to Table.Indexes
-	// (nil when no part has one; 0 for a whole column).
-	Prefixes    [][]int
+	Defaults    []Default
 	IfNotExists bool
 	// OrReplace is MariaDB's CREATE OR REPLACE TABLE: any existing table is dropped first.
 	OrReplace bool
@@ -206,10 +203,8 @@ type DropDefault struct {
 // Index.Columns (as information_schema shows no column for them); an index with no column
 // left is not reported at all.
 type AddIndex struct {
-	Index schema.Index
-	// Lengths are the prefix lengths of the key parts, parallel to Index.Columns; nil when
-	// none has one.
-	Lengths     []int
+	// Index.Lengths holds the key parts' prefix lengths.
+	Index       schema.Index
 	IfNotExists bool
 	// OrReplace is MariaDB's CREATE OR REPLACE INDEX: an index of the same name goes first.
 	OrReplace bool

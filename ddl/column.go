@@ -148,6 +148,7 @@ func nowDefault(d Default) Default {
 // finishColumn sets the information_schema default once the nullability is final.
 func (b *builder) finishColumn(c *columnDef) {
 	c.col.Default = infoDefault(&c.col, c.def, b.flavor)
+	c.col.DefaultExpr = c.def.Kind == DefaultExpression
 }
 
 // stringValue returns the text of a string constant (a COMMENT).

@@ -98,7 +98,7 @@ func (b *builder) createTable(s *ast.CreateTableStmt) ([]Change, error) {
 	}
 	for i := range defs {
 		b.finishColumn(&defs[i])
-		t.Columns[i].Default = defs[i].col.Default
+		t.Columns[i].Default, t.Columns[i].DefaultExpr = defs[i].col.Default, defs[i].col.DefaultExpr
 		ct.Defaults = append(ct.Defaults, defs[i].def)
 	}
 	for _, ix := range append(indexes, fkIndexes...) {
@@ -119,21 +119,8 @@ func (b *builder) createTable(s *ast.CreateTableStmt) ([]Change, error) {
 			ix.Index.Name = uniqueIndexName(t, ix.Index.Columns[0])
 		}
 		t.Indexes = append(t.Indexes, ix.Index)
-		ct.Prefixes = append(ct.Prefixes, ix.Lengths)
-	}
-	if !hasPrefix(ct.Prefixes) {
-		ct.Prefixes = nil
 	}
 	return []Change{ct}, nil
-}
-
-func hasPrefix(p [][]int) bool {
-	for _, l := range p {
-		if l != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // constraintIndex converts an index constraint; ok is false for CHECK constraints and for
@@ -156,7 +143,7 @@ func (b *builder) constraintIndex(k *ast.Constraint) (*AddIndex, bool) {
 	if o, ok := b.prep.indexOverride[strings.ToLower(k.Name)]; ok && k.Name != "" {
 		ix.Index.Unique, ix.Index.Kind = o.unique, o.kind
 	}
-	ix.Index.Columns, ix.Lengths = indexParts(k.Keys)
+	ix.Index.Columns, ix.Index.Lengths = indexParts(k.Keys)
 	if len(ix.Index.Columns) == 0 {
 		return nil, false
 	}

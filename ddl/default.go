@@ -214,3 +214,54 @@ func markerDefault(hexText string) (Default, bool) {
 	}
 	return Default{Kind: DefaultExpression, Value: strings.TrimSpace(string(b))}, true
 }
+
+// InfoDefault reads a column's default back from its information_schema text
+// (col.Default and col.DefaultExpr, as source.LoadTable reads them and Apply writes them)
+// into the target-neutral form a parsed DEFAULT clause has, for targets that render a
+// table loaded from the source as they render one created by a statement. It is the
+// inverse of what infoDefault writes for flavor.
+func InfoDefault(col *schema.Column, flavor Flavor) Default {
+	if col.Default == nil {
+		return Default{}
+	}
+	s := *col.Default
+	if d, ok := infoCurrentTimestamp(s); ok {
+		return d
+	}
+	if col.DefaultExpr {
+		return Default{Kind: DefaultExpression, Value: s}
+	}
+	if flavor != MariaDB {
+		if col.DataType == "bit" {
+			s = strings.TrimSuffix(strings.TrimPrefix(s, "b'"), "'")
+		}
+		return Default{Kind: DefaultLiteral, Value: s}
+	}
+	switch {
+	case s == "NULL":
+		return Default{Kind: DefaultNull}
+	case col.DataType == "bit" && strings.HasPrefix(s, "b'") && strings.HasSuffix(s, "'"):
+		return Default{Kind: DefaultLiteral, Value: s[2 : len(s)-1]}
+	case len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'':
+		return Default{Kind: DefaultLiteral, Value: strings.NewReplacer("''", "'", "\\\\", "\\").Replace(s[1 : len(s)-1])}
+	case isNumericType(col.DataType):
+		return Default{Kind: DefaultLiteral, Value: s}
+	}
+	return Default{Kind: DefaultExpression, Value: s}
+}
+
+// infoCurrentTimestamp recognises CURRENT_TIMESTAMP[(n)] as both flavors show it.
+func infoCurrentTimestamp(s string) (Default, bool) {
+	l := strings.ToLower(strings.TrimSpace(s))
+	rest, ok := strings.CutPrefix(l, "current_timestamp")
+	if !ok {
+		return Default{}, false
+	}
+	if rest == "" || rest == "()" {
+		return Default{Kind: DefaultCurrentTimestamp}, true
+	}
+	if fsp, ok := strings.CutPrefix(rest, "("); ok && strings.HasSuffix(fsp, ")") && isNumber(fsp[:len(fsp)-1]) {
+		return Default{Kind: DefaultCurrentTimestamp, Value: fsp[:len(fsp)-1]}, true
+	}
+	return Default{}, false
+}

@@ -214,7 +214,7 @@ func (b *builder) createIndex(s *ast.CreateIndexStmt) ([]Change, error) {
 	default:
 		return nil, b.unsupported("index type %v is not a MySQL index", s.KeyType)
 	}
-	ix.Index.Columns, ix.Lengths = indexParts(s.IndexPartSpecifications)
+	ix.Index.Columns, ix.Index.Lengths = indexParts(s.IndexPartSpecifications)
 	if len(ix.Index.Columns) == 0 {
 		return nil, nil // only expressions: nothing information_schema would list
 	}

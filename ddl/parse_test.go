@@ -117,7 +117,7 @@ func TestParseChanges(t *testing.T) {
 		{sql: "CREATE TABLE IF NOT EXISTS t2 LIKE t1", want: []Change{&CreateTableLike{Name: shop("t2"), Like: shop("t1"), IfNotExists: true}}},
 		{sql: "CREATE OR REPLACE TABLE t2 LIKE other.t1", want: []Change{&CreateTableLike{Name: shop("t2"), Like: TableName{"other", "t1"}, OrReplace: true}}},
 		{sql: "CREATE UNIQUE INDEX IF NOT EXISTS u ON t (a, b(4))", want: []Change{&AlterTable{Name: shop("t"), Specs: []AlterChange{
-			&AddIndex{Index: schema.Index{Name: "u", Unique: true, Columns: []string{"a", "b"}}, Lengths: []int{0, 4}, IfNotExists: true}}}}},
+			&AddIndex{Index: schema.Index{Name: "u", Unique: true, Columns: []string{"a", "b"}, Lengths: []int{0, 4}}, IfNotExists: true}}}}},
 		{sql: "CREATE OR REPLACE INDEX i ON t (a)", want: []Change{&AlterTable{Name: shop("t"), Specs: []AlterChange{
 			&AddIndex{Index: schema.Index{Name: "i", Columns: []string{"a"}}, OrReplace: true}}}}},
 		{sql: "CREATE SPATIAL INDEX g ON t (geo)", want: []Change{&AlterTable{Name: shop("t"), Specs: []AlterChange{

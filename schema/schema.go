@@ -48,6 +48,10 @@ type Column struct {
 	Collation  string
 	// Default is the column default as information_schema shows it; nil means none.
 	Default *string
+	// DefaultExpr marks a Default that the server evaluates for each row (an expression
+	// other than CURRENT_TIMESTAMP), which MySQL's information_schema shows bare like a
+	// string constant (EXTRA says DEFAULT_GENERATED).
+	DefaultExpr bool `json:",omitempty"`
 	// Generated is "", "STORED" or "VIRTUAL".
 	Generated string
 	Invisible bool
@@ -67,6 +71,9 @@ type Index struct {
 	Columns []string
 	// Kind is "", "FULLTEXT" or "SPATIAL": kinds other targets may not have.
 	Kind string
+	// Lengths are the prefix lengths of the key parts, parallel to Columns (0 for a whole
+	// column); nil when no part has one.
+	Lengths []int `json:",omitempty"`
 }
 
 // ForeignKey is a foreign key whose ON DELETE/UPDATE action changes rows that the binary
@@ -137,6 +144,9 @@ func (t *Table) Clone() *Table {
 	c.Indexes = make([]Index, len(t.Indexes))
 	for i, ix := range t.Indexes {
 		ix.Columns = append([]string(nil), ix.Columns...)
+		if ix.Lengths != nil {
+			ix.Lengths = append([]int(nil), ix.Lengths...)
+		}
 		c.Indexes[i] = ix
 	}
 	c.ForeignKeys = make([]ForeignKey, len(t.ForeignKeys))

@@ -96,6 +96,7 @@ func (c *Conn) LoadTable(ctx context.Context, db, name string) (*schema.Table, e
 			col.Generated = "STORED"
 		}
 		col.Invisible = strings.Contains(extra, "INVISIBLE")
+		col.DefaultExpr = exprDefault(c.Flavor, col.Default, extra)
 		col.AutoIncrement = strings.Contains(extra, "AUTO_INCREMENT")
 		t.Columns = append(t.Columns, col)
 	}
@@ -106,7 +107,7 @@ func (c *Conn) LoadTable(ctx context.Context, db, name string) (*schema.Table, e
 		}
 	}
 
-	idx, err := c.QueryStrings(ctx, `SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, INDEX_TYPE
+	idx, err := c.QueryStrings(ctx, `SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, INDEX_TYPE, SUB_PART
 		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, db, name)
 	if err != nil {
@@ -135,7 +136,16 @@ func (c *Conn) LoadTable(ctx context.Context, db, name string) (*schema.Table, e
 			k = len(t.Indexes) - 1
 			byName[iname] = k
 		}
-		t.Indexes[k].Columns = append(t.Indexes[k].Columns, col)
+		ix := &t.Indexes[k]
+		if sub := int(atoi64(r[4])); sub > 0 {
+			for len(ix.Lengths) < len(ix.Columns) {
+				ix.Lengths = append(ix.Lengths, 0)
+			}
+			ix.Lengths = append(ix.Lengths, sub)
+		} else if ix.Lengths != nil {
+			ix.Lengths = append(ix.Lengths, 0)
+		}
+		ix.Columns = append(ix.Columns, col)
 	}
 
 	if t.ForeignKeys, err = c.loadForeignKeys(ctx, db, name); err != nil {
@@ -251,3 +261,26 @@ func QuoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``")
 
 // QuoteTable quotes db.table.
 func QuoteTable(db, table string) string { return QuoteIdent(db) + "." + QuoteIdent(table) }
+
+// exprDefault reports whether a column default as information_schema shows it is an
+// expression the server evaluates per row, CURRENT_TIMESTAMP aside: MySQL marks those
+// DEFAULT_GENERATED in EXTRA; MariaDB shows constants quoted (numbers and b'...' bare,
+// NULL as NULL) and expressions bare.
+func exprDefault(flavor string, def *string, extra string) bool {
+	if def == nil {
+		return false
+	}
+	v := strings.ToLower(strings.TrimSpace(*def))
+	if strings.HasPrefix(v, "current_timestamp") || strings.HasPrefix(v, "now(") {
+		return false
+	}
+	if flavor != MariaDB {
+		return strings.Contains(extra, "DEFAULT_GENERATED")
+	}
+	switch {
+	case v == "null", strings.HasPrefix(v, "'"), strings.HasPrefix(v, "b'"):
+		return false
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err != nil
+}

@@ -47,7 +47,7 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 		return pgddl.PGTarget{}, false
 	}
 	s, n := mapping.PGTarget(rule, db, table)
-	target := pgddl.PGTarget{Schema: s, Table: n}
+	target := pgddl.PGTarget{Schema: s, Table: n, Key: rule.Key, KeylessIndex: rule.KeylessIndex}
 	if len(rule.Columns) > 0 || len(rule.ExcludeColumns) > 0 {
 		cols, excl := rule.Columns, rule.ExcludeColumns
 		target.Column = func(name string) bool {

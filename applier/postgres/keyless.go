@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 )
@@ -114,31 +113,4 @@ func (b *batchTx) opValues(p *tablePlan, def *schema.Table, row change.Row) ([]a
 		}
 	}
 	return out, nil
-}
-
-// keylessIndexSQL renders the index a rule's keyless_index asks for on a table without a
-// key, or "" (a table with a key, or no keyless_index, or a column the table lacks, which
-// is logged by check).
-func keylessIndexSQL(id pgx.Identifier, t *schema.Table, rule *config.TableRule) string {
-	if rule == nil || len(rule.KeylessIndex) == 0 || len(t.Key) > 0 {
-		return ""
-	}
-	var cols []string
-	for _, n := range rule.KeylessIndex {
-		i := t.ColumnIndex(n)
-		if i < 0 {
-			return ""
-		}
-		cols = append(cols, pgx.Identifier{t.Columns[i].Name}.Sanitize())
-	}
-	name := pgx.Identifier{truncateIdent(id[len(id)-1] + "_replicator_keyless")}.Sanitize()
-	return fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, id.Sanitize(), strings.Join(cols, ", "))
-}
-
-// truncateIdent keeps a name within PostgreSQL's 63 bytes.
-func truncateIdent(s string) string {
-	if len(s) > 63 {
-		return s[:63]
-	}
-	return s
 }

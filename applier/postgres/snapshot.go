@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
@@ -114,7 +115,7 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapsh
 		if err != nil {
 			return err
 		}
-		if err := t.prepareTable(ctx, tx, id, p, onExisting); err != nil {
+		if err := t.prepareTable(ctx, tx, id, p, onExisting, pos.Flavor); err != nil {
 			return err
 		}
 		def, err := json.Marshal(storedPlan{Table: p.Table, Columns: p.Columns})
@@ -146,7 +147,8 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapsh
 }
 
 // prepareTable creates the target table, or deals with an existing one by onExisting.
-func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier, p *snapshot.TablePlan, onExisting string) error {
+// flavor is the source's, for the column defaults.
+func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier, p *snapshot.TablePlan, onExisting, flavor string) error {
 	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{id[0]}.Sanitize()); err != nil {
 		return fmt.Errorf("create schema %s: %w", id[0], err)
 	}
@@ -180,11 +182,12 @@ func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier,
 	}
 	// The primary key is built in FinishTable, after the rows: COPY into a table without
 	// an index is faster, and a chunk never loads twice (it commits with its done mark).
-	q, err := createTableSQL(id, p.Table, p.Columns, false)
+	r, err := t.render(p, flavor)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, q); err != nil {
+	t.logNotes(p, r)
+	if _, err := tx.Exec(ctx, r.CreateBare()); err != nil {
 		return fmt.Errorf("create %s: %w", id.Sanitize(), err)
 	}
 	return nil
@@ -263,7 +266,10 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 	if err != nil {
 		return err
 	}
-	stmts, skipped := indexSQL(id, p.Table, p.Columns)
+	r, err := t.render(p, "")
+	if err != nil {
+		return err
+	}
 	tx, err := t.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -281,23 +287,15 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary)", id.Sanitize()).Scan(&hasKey); err != nil {
 		return fmt.Errorf("finish %s: %w", p.Name(), err)
 	}
-	if !hasKey && len(p.Table.Key) > 0 {
-		if _, err := tx.Exec(ctx, "ALTER TABLE "+id.Sanitize()+" ADD "+primaryKeyClause(p.Table)); err != nil {
+	if q := r.AddPrimaryKey(); !hasKey && q != "" {
+		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("add the primary key of %s: %w", id.Sanitize(), err)
 		}
 	}
-	if q := keylessIndexSQL(id, p.Table, t.cfg.Rule(p.Table.Schema, p.Table.Name)); q != "" {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("create the keyless_index of %s: %s: %w", id.Sanitize(), q, err)
-		}
-	}
-	for _, q := range stmts {
+	for _, q := range r.AddSecondary() {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("create index on %s: %s: %w", id.Sanitize(), q, err)
 		}
-	}
-	if len(skipped) > 0 {
-		t.log.Info("indexes not mirrored", "table", p.Name(), "indexes", skipped)
 	}
 	if _, err := tx.Exec(ctx, "UPDATE "+s.ident("snapshot_tables")+" SET done = true WHERE name = $1 AND source_table = $2", s.name, p.Name()); err != nil {
 		return err
@@ -401,11 +399,12 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+id.Sanitize()); err != nil {
 			return fmt.Errorf("drop %s to copy it again: %w", id.Sanitize(), err)
 		}
-		q, err := createTableSQL(id, p.Table, p.Columns, false)
+		r, err := t.render(p, pos.Flavor)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, q); err != nil {
+		t.logNotes(p, r)
+		if _, err := tx.Exec(ctx, r.CreateBare()); err != nil {
 			return fmt.Errorf("create %s again: %w", id.Sanitize(), err)
 		}
 		def, err := json.Marshal(storedPlan{Table: p.Table, Columns: p.Columns})
@@ -434,4 +433,11 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 		return fmt.Errorf("commit the new plan of %d tables: %w", len(plans), err)
 	}
 	return nil
+}
+
+// logNotes logs what the rendering of a table left out (as the stream logs its DDL notes).
+func (t *Target) logNotes(p *snapshot.TablePlan, r *pgddl.Rendered) {
+	for _, n := range r.Notes {
+		t.log.Info("DDL note", "table", p.Name(), "note", n)
+	}
 }

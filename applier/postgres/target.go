@@ -12,8 +12,10 @@ import (
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
 )
 
 // Target is a PostgreSQL database receiving the replicated tables.
@@ -87,102 +89,32 @@ func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
 	return pgx.Identifier{s, n}, nil
 }
 
-// createTableSQL renders CREATE TABLE for the selected columns, with the primary key when
-// withKey. Types follow the [mapping] rules (mapping.PGType).
-func createTableSQL(id pgx.Identifier, t *schema.Table, cols []int, withKey bool) (string, error) {
-	var b strings.Builder
-	b.WriteString("CREATE TABLE ")
-	b.WriteString(id.Sanitize())
-	b.WriteString(" (")
-	for i, ci := range cols {
-		c := &t.Columns[ci]
-		typ, err := mapping.PGType(c)
-		if err != nil {
-			return "", fmt.Errorf("table %s: %w", t.QualifiedName(), err)
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(pgx.Identifier{c.Name}.Sanitize())
-		b.WriteByte(' ')
-		b.WriteString(typ)
-		if !c.Nullable {
-			b.WriteString(" NOT NULL")
+// render renders a planned table with pgddl.RenderTable, exactly as the stream renders a
+// CREATE TABLE of it, over the plan's columns. flavor is the source's (change.Position's),
+// for reading the defaults information_schema shows; "" renders none (the key and indexes
+// do not need them).
+func (t *Target) render(p *snapshot.TablePlan, flavor string) (*pgddl.Rendered, error) {
+	target, ok := t.resolve(p.Table.Schema, p.Table.Name)
+	if !ok {
+		return nil, fmt.Errorf("table %s is not selected by any [[tables]] rule", p.Name())
+	}
+	selected := map[string]bool{}
+	for _, c := range p.Columns {
+		selected[strings.ToLower(p.Table.Columns[c].Name)] = true
+	}
+	target.Column = func(name string) bool { return selected[strings.ToLower(name)] }
+	var defaults []ddl.Default
+	if flavor != "" {
+		defaults = make([]ddl.Default, len(p.Table.Columns))
+		for i := range p.Table.Columns {
+			defaults[i] = ddl.InfoDefault(&p.Table.Columns[i], ddl.Flavor(flavor))
 		}
 	}
-	if withKey {
-		b.WriteString(", ")
-		b.WriteString(primaryKeyClause(t))
+	r, err := pgddl.RenderTable(p.Table, defaults, target)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", p.Name(), err)
 	}
-	b.WriteString(")")
-	return b.String(), nil
-}
-
-// primaryKeyClause renders PRIMARY KEY (...) over the table's identity columns.
-func primaryKeyClause(t *schema.Table) string {
-	var b strings.Builder
-	b.WriteString("PRIMARY KEY (")
-	for i, k := range t.Key {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(pgx.Identifier{t.Columns[k].Name}.Sanitize())
-	}
-	b.WriteString(")")
-	return b.String()
-}
-
-// indexSQL renders the statements creating a table's secondary indexes in PostgreSQL.
-// Unique indexes become DEFERRABLE INITIALLY DEFERRED constraints, so a batch in which two
-// rows swap a unique value commits. Indexes on columns that are not replicated, FULLTEXT and
-// SPATIAL indexes, and plain indexes over unbounded text or binary columns (PostgreSQL's
-// btree rejects long entries) are skipped and reported.
-func indexSQL(id pgx.Identifier, t *schema.Table, cols []int) (stmts []string, skipped []string) {
-	selected := map[string]*schema.Column{}
-	for _, ci := range cols {
-		selected[strings.ToLower(t.Columns[ci].Name)] = &t.Columns[ci]
-	}
-	for _, ix := range t.Indexes {
-		if ix.Kind != "" {
-			skipped = append(skipped, ix.Name+" ("+ix.Kind+")")
-			continue
-		}
-		var names []string
-		ok := true
-		for _, c := range ix.Columns {
-			col := selected[strings.ToLower(c)]
-			if col == nil || (!ix.Unique && unboundedType(col.DataType)) {
-				ok = false
-				break
-			}
-			names = append(names, pgx.Identifier{col.Name}.Sanitize())
-		}
-		if !ok {
-			skipped = append(skipped, ix.Name)
-			continue
-		}
-		if pgddl.RedundantUnique(t, ix, nil) {
-			// The unique index a configured key stands on, or SERIAL's beside its primary
-			// key: the stream's CREATE TABLE leaves it out by the same rule.
-			skipped = append(skipped, ix.Name+" (the primary key)")
-			continue
-		}
-		name := pgx.Identifier{pgddl.PGIndexName(id[len(id)-1], ix.Name)}.Sanitize()
-		if ix.Unique {
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s) DEFERRABLE INITIALLY DEFERRED", id.Sanitize(), name, strings.Join(names, ", ")))
-		} else {
-			stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, id.Sanitize(), strings.Join(names, ", ")))
-		}
-	}
-	return stmts, skipped
-}
-
-func unboundedType(dt string) bool {
-	switch dt {
-	case "tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob", "json", "geometry":
-		return true
-	}
-	return false
+	return r, nil
 }
 
 // Checkpoint returns the stored position; streaming is true once the snapshot completed.

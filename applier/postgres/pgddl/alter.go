@@ -118,7 +118,7 @@ func (tr *pgTranslator) alter(at *ddl.AlterTable) error {
 			if c.OrReplace {
 				a.dropIndex(ix.Name, nil)
 			}
-			a.addIndex(tableOr(after, at.Name), ix, c.Lengths)
+			a.addIndex(tableOr(after, at.Name), ix)
 		case *ddl.DropIndex, *ddl.DropConstraint:
 			explicit[strings.ToLower(s.Index)] = true
 			if before != nil && s.Dropped == nil {
@@ -139,7 +139,7 @@ func (tr *pgTranslator) alter(at *ddl.AlterTable) error {
 			if after != nil {
 				names = after.KeyNames()
 			}
-			cols, err := tr.keyColumns(tableOr(after, at.Name), names, target, "ALTER TABLE "+at.Name.String()+" ADD PRIMARY KEY")
+			cols, err := keyColumns(names, target, "ALTER TABLE "+at.Name.String()+" ADD PRIMARY KEY")
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ func (tr *pgTranslator) alter(at *ddl.AlterTable) error {
 			tr.note("%s: foreign key %s is not created in PostgreSQL", at.Name, c.ForeignKey.Name)
 			if after != nil && s.Index != "" { // the index InnoDB adds for it
 				if k := indexNamed(after.Indexes, s.Index); k >= 0 {
-					a.addIndex(after, after.Indexes[k], nil)
+					a.addIndex(after, after.Indexes[k])
 				}
 			}
 		case *ddl.RenameTable:

@@ -136,12 +136,11 @@ func (a *alterPG) setDefaultTyped(col *schema.Column, d ddl.Default, typ string)
 	}
 }
 
-func (a *alterPG) addIndex(t *schema.Table, ix schema.Index, lengths []int) {
-	if t.KeyIsPrimary && RedundantUnique(t, ix, lengths) {
-		a.tr.note("%s: unique index %s repeats the primary key: not created in PostgreSQL", a.src, ix.Name)
-		return
+func (a *alterPG) addIndex(t *schema.Table, ix schema.Index) {
+	constraint, create, note := renderIndex(t, ix, a.target)
+	if note != "" {
+		a.tr.note("%s", note)
 	}
-	constraint, create := a.tr.index(t, ix, lengths, a.target)
 	if constraint != "" {
 		// Dropped first so that a replay, or an index re-created after a column drop, adds it
 		// again whatever was there.
@@ -206,11 +205,11 @@ func (a *alterPG) reshrink(steps []ddl.AlterStep, specs []ddl.AlterChange, befor
 			if !ix.Unique && ix.Kind == "" {
 				a.dropIndex(ix.Name, &ix)
 			}
-			a.addIndex(after, after.Indexes[k], nil)
+			a.addIndex(after, after.Indexes[k])
 		}
 	}
 	if !pkExplicit && before.KeyIsPrimary && hit(before.KeyNames()) && after.KeyIsPrimary && len(after.Key) > 0 {
-		cols, err := a.tr.keyColumns(after, after.KeyNames(), a.target, "ALTER TABLE "+a.src.String()+" DROP COLUMN")
+		cols, err := keyColumns(after.KeyNames(), a.target, "ALTER TABLE "+a.src.String()+" DROP COLUMN")
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,13 @@ type PGTarget struct {
 	// Column reports whether a source column is replicated (the rule's columns /
 	// exclude_columns); nil means every column.
 	Column func(name string) bool
+	// Key is the rule's configured key: the table's PRIMARY KEY in PostgreSQL, whatever
+	// the source's is (as the tracker and the snapshot identify rows by it); nil for the
+	// source's primary key.
+	Key []string
+	// KeylessIndex is the rule's keyless_index: an index on these columns serves the
+	// full-row match of a table without a key.
+	KeylessIndex []string
 }
 
 func (t PGTarget) has(column string) bool { return t.Column == nil || t.Column(column) }
@@ -47,14 +54,11 @@ type PGPlan struct {
 // table renames.
 //
 // What is translated:
-//   - CREATE TABLE -> CREATE TABLE IF NOT EXISTS with the mapping.PGType types, NOT NULL,
-//     literal and CURRENT_TIMESTAMP defaults (zero dates as -infinity and TIMESTAMP literals
-//     as UTC, as the mapping package writes values), the primary key, UNIQUE indexes as unique
-//     constraints DEFERRABLE INITIALLY DEFERRED (a batch applied out of order never trips
-//     over a transient duplicate) and other indexes as CREATE INDEX IF NOT EXISTS, named by
-//     PGIndexName. CREATE OR REPLACE drops the table first. AUTO_INCREMENT and generated
-//     columns become plain columns: their values come from the source. ON UPDATE
-//     CURRENT_TIMESTAMP is dropped: the binary log carries the updated values.
+//   - CREATE TABLE -> the statements of RenderTable (the snapshot's rendering of the same
+//     table), with the statement's defaults: literal and CURRENT_TIMESTAMP ones (zero dates
+//     as -infinity and TIMESTAMP literals as UTC, as the mapping package writes values).
+//     CREATE OR REPLACE drops the table first. ON UPDATE CURRENT_TIMESTAMP is dropped: the
+//     binary log carries the updated values.
 //   - CREATE TABLE ... LIKE -> the same, from the tracked definition of the other table,
 //     without defaults (the tracked definition keeps them only as information_schema text).
 //   - ALTER TABLE (see translateAlter), CREATE INDEX, DROP INDEX.
@@ -66,14 +70,11 @@ type PGPlan struct {
 //   - CREATE DATABASE -> CREATE SCHEMA IF NOT EXISTS; DROP DATABASE -> DROP SCHEMA IF
 //     EXISTS ... CASCADE, for the schema the resolver names for the database.
 //
-// What is left out, with a note: FULLTEXT and SPATIAL indexes (no PostgreSQL equivalent),
-// indexes on columns that are not replicated, foreign keys (rows arrive in batches whose
-// order the constraints could reject; the source has already enforced them), column
-// comments, and defaults PostgreSQL cannot take (expressions other than CURRENT_TIMESTAMP;
-// defaults only matter for rows the source fills in, as replicated rows carry every value).
-// A unique
-// index with a prefix part becomes a plain index on left(col, n) (substr for bytea): a
-// deferrable constraint cannot be on an expression, and the source enforces uniqueness.
+// What is left out, with a note: what RenderTable leaves out of a table and its indexes,
+// foreign keys (rows arrive in batches whose order the constraints could reject; the source
+// has already enforced them), column comments, and defaults PostgreSQL cannot take
+// (expressions other than CURRENT_TIMESTAMP; defaults only matter for rows the source fills
+// in, as replicated rows carry every value).
 //
 // A change that does not fit the tracked definition gives an *ApplyError, as Apply would.
 //
@@ -97,7 +98,7 @@ func TranslatePG(ch ddl.Change, tables ddl.Tables, resolve PGResolver) (PGPlan, 
 		if c.OrReplace {
 			tr.stmt("DROP TABLE IF EXISTS " + qt(target))
 		}
-		return tr.done(tr.createTable(c.Table, c.Defaults, c.Prefixes, target))
+		return tr.done(tr.createTable(c.Table, c.Defaults, target))
 	case *ddl.CreateTableLike:
 		target, ok := resolve(c.Name.Schema, c.Name.Name)
 		if !ok {
@@ -115,7 +116,7 @@ func TranslatePG(ch ddl.Change, tables ddl.Tables, resolve PGResolver) (PGPlan, 
 			tr.stmt("DROP TABLE IF EXISTS " + qt(target))
 		}
 		tr.note("%s: column defaults are not copied from %s", c.Name, c.Like)
-		return tr.done(tr.createTable(ddl.LikeTable(like, c.Name), nil, nil, target))
+		return tr.done(tr.createTable(ddl.LikeTable(like, c.Name), nil, target))
 	case *ddl.AlterTable:
 		return tr.done(tr.alter(c))
 	case *ddl.RenameTables:
@@ -169,117 +170,18 @@ func (tr *pgTranslator) done(err error) (PGPlan, error) {
 	return tr.plan, nil
 }
 
-// createTable writes CREATE TABLE and its CREATE INDEX statements. defaults and prefixes may
-// be nil.
-func (tr *pgTranslator) createTable(t *schema.Table, defaults []ddl.Default, prefixes [][]int, target PGTarget) error {
-	what := "CREATE TABLE " + ddl.TableName{Schema: t.Schema, Name: t.Name}.String()
-	var parts []string
-	for i := range t.Columns {
-		c := &t.Columns[i]
-		if !target.has(c.Name) {
-			continue
-		}
-		typ, err := pgType(c)
-		if err != nil {
-			return &UntranslatableError{Statement: what, Reason: err.Error()}
-		}
-		def := typ
-		if !c.Nullable {
-			def += " NOT NULL"
-		}
-		if defaults != nil {
-			expr, ok, why := pgDefault(c, defaults[i], typ)
-			if ok {
-				def += " DEFAULT " + expr
-			} else if why != "" {
-				tr.note("%s.%s: %s", ddl.TableName{Schema: t.Schema, Name: t.Name}, c.Name, why)
-			}
-		}
-		parts = append(parts, qi(c.Name)+" "+def)
+// createTable writes CREATE TABLE and its CREATE INDEX statements, rendered by
+// RenderTable as the snapshot renders the same table. defaults may be nil.
+func (tr *pgTranslator) createTable(t *schema.Table, defaults []ddl.Default, target PGTarget) error {
+	r, err := RenderTable(t, defaults, target)
+	if err != nil {
+		return err
 	}
-	if t.KeyIsPrimary && len(t.Key) > 0 {
-		cols, err := tr.keyColumns(t, t.KeyNames(), target, what)
-		if err != nil {
-			return err
-		}
-		parts = append(parts, "PRIMARY KEY ("+cols+")")
-	}
-	var creates []string
-	for i, ix := range t.Indexes {
-		var lengths []int
-		if prefixes != nil {
-			lengths = prefixes[i]
-		}
-		if t.KeyIsPrimary && RedundantUnique(t, ix, lengths) {
-			// SERIAL's implied UNIQUE KEY (id) beside PRIMARY KEY (id): the primary key
-			// enforces it, and a second, deferrable constraint on the same columns would
-			// make INSERT ... ON CONFLICT refuse every upsert.
-			tr.note("%s: unique index %s repeats the primary key: not created in PostgreSQL", ddl.TableName{Schema: t.Schema, Name: t.Name}, ix.Name)
-			continue
-		}
-		constraint, create := tr.index(t, ix, lengths, target)
-		if constraint != "" {
-			parts = append(parts, constraint)
-		}
-		if create != "" {
-			creates = append(creates, create)
-		}
-	}
-	tr.stmt("CREATE TABLE IF NOT EXISTS " + qt(target) + " (" + strings.Join(parts, ", ") + ")")
-	for _, c := range creates {
-		tr.stmt(c)
+	tr.plan.Notes = append(tr.plan.Notes, r.Notes...)
+	for _, s := range r.Statements() {
+		tr.stmt(s)
 	}
 	return nil
-}
-
-// keyColumns quotes the primary key columns, which must all be replicated.
-func (tr *pgTranslator) keyColumns(t *schema.Table, names []string, target PGTarget, what string) (string, error) {
-	q := make([]string, len(names))
-	for i, n := range names {
-		if !target.has(n) {
-			return "", &UntranslatableError{Statement: what, Reason: "primary key column " + n + " is not replicated"}
-		}
-		q[i] = qi(n)
-	}
-	return strings.Join(q, ", "), nil
-}
-
-// index translates one index of t: a unique constraint (for CREATE TABLE or ALTER TABLE ADD)
-// or a CREATE INDEX statement, or nothing with a note.
-func (tr *pgTranslator) index(t *schema.Table, ix schema.Index, lengths []int, target PGTarget) (constraint, create string) {
-	src := ddl.TableName{Schema: t.Schema, Name: t.Name}
-	if ix.Kind != "" {
-		tr.note("%s: %s index %s is not created in PostgreSQL", src, ix.Kind, ix.Name)
-		return "", ""
-	}
-	name := qi(PGIndexName(target.Table, ix.Name))
-	prefixed := false
-	parts := make([]string, len(ix.Columns))
-	for i, n := range ix.Columns {
-		if !target.has(n) {
-			tr.note("%s: index %s is not created in PostgreSQL: column %s is not replicated", src, ix.Name, n)
-			return "", ""
-		}
-		parts[i] = qi(n)
-		if i < len(lengths) && lengths[i] > 0 {
-			prefixed = true
-			fn := "left(%s, %d)"
-			if c := t.ColumnIndex(n); c >= 0 {
-				if typ, _ := pgType(&t.Columns[c]); typ == "bytea" {
-					fn = "substr(%s, 1, %d)"
-				}
-			}
-			parts[i] = fmt.Sprintf(fn, qi(n), lengths[i])
-		}
-	}
-	cols := strings.Join(parts, ", ")
-	if ix.Unique && !prefixed {
-		return "CONSTRAINT " + name + " UNIQUE (" + cols + ") DEFERRABLE INITIALLY DEFERRED", ""
-	}
-	if ix.Unique {
-		tr.note("%s: unique index %s has a prefix part: created as a plain index", src, ix.Name)
-	}
-	return "", "CREATE INDEX IF NOT EXISTS " + name + " ON " + qt(target) + " (" + cols + ")"
 }
 
 // renameTables moves tables the way a sequence of renames leaves them: each table's final
@@ -374,33 +276,4 @@ func (tr *pgTranslator) renameTables(what string, pairs []ddl.RenamePair, indexe
 		}
 	}
 	return nil
-}
-
-// RedundantUnique reports whether ix is a unique index over exactly the columns of t's key
-// (in any order, without prefix parts): SERIAL's implied UNIQUE KEY beside the PRIMARY KEY,
-// or a unique index a configured key stands on. The key's PRIMARY KEY enforces it in
-// PostgreSQL, and a second, deferrable unique constraint on the same columns makes INSERT
-// ... ON CONFLICT refuse to pick an arbiter, so both CREATE TABLE paths (the snapshot's and
-// the stream's) leave it out. lengths gives the index's prefix lengths (nil when none).
-func RedundantUnique(t *schema.Table, ix schema.Index, lengths []int) bool {
-	if !ix.Unique || ix.Kind != "" || len(t.Key) == 0 || len(ix.Columns) != len(t.Key) {
-		return false
-	}
-	for _, l := range lengths {
-		if l > 0 {
-			return false
-		}
-	}
-	for _, n := range ix.Columns {
-		found := false
-		for _, k := range t.Key {
-			if strings.EqualFold(t.Columns[k].Name, n) {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
