@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
@@ -128,7 +127,7 @@ func Run(ctx context.Context, o Options, sink Sink) error {
 	case ctx.Err() != nil, r.done:
 		return ferr
 	case serr != nil:
-		if strings.Contains(serr.Error(), "the tracked definition") {
+		if errors.Is(serr, source.ErrColumnCount) {
 			return fmt.Errorf("%w (events decodes with the definitions the source has when it starts, moved on by the DDL it reads: start --from a position after the last change to this table's columns)", serr)
 		}
 		return serr

@@ -16,6 +16,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
@@ -53,10 +54,6 @@ type Tx interface {
 	Rollback(ctx context.Context)
 }
 
-// ErrTransient marks errors worth retrying after a pause (a server restarting, a dropped
-// connection): the pipeline restarts from the stored checkpoint.
-var ErrTransient = errors.New("transient")
-
 // Options are what the streaming phase runs with.
 type Options struct {
 	Config  *config.Config
@@ -86,18 +83,13 @@ type Stats struct {
 	Position      change.Position
 }
 
-// ErrAccessDenied marks a target's refusal for lack of rights: a login refused, a
-// privilege revoked. Like source.ErrAccessDenied and source.ErrNoReplicationPrivilege it is
-// retried for apply.access_denied_retry only, then Run stops with it.
-var ErrAccessDenied = errors.New("access denied")
-
 // DefaultAccessDeniedRetry is how long refused access is retried when the configuration
 // does not say.
 const DefaultAccessDeniedRetry = 5 * time.Minute
 
 // accessDenied reports whether err is a refusal that only an administrator can lift.
 func accessDenied(err error) bool {
-	return errors.Is(err, ErrAccessDenied) || errors.Is(err, source.ErrAccessDenied) || errors.Is(err, source.ErrNoReplicationPrivilege) ||
+	return errors.Is(err, fault.ErrAccessDenied) || errors.Is(err, source.ErrAccessDenied) || errors.Is(err, source.ErrNoReplicationPrivilege) ||
 		errors.Is(err, source.ErrCertificate)
 }
 
@@ -164,7 +156,7 @@ func Run(ctx context.Context, o Options) error {
 			continue
 		}
 		isolateUntil = nil
-		transient := errors.Is(err, ErrTransient) || errors.Is(err, source.ErrSourceGone)
+		transient := errors.Is(err, fault.ErrTransient) || errors.Is(err, source.ErrSourceGone)
 		if transient {
 			o.Metrics.Error("transient")
 		} else {
@@ -371,7 +363,7 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 	}
 	if len(wk.changes) > 0 {
 		if err := w.tx.Apply(ctx, wk.changes); err != nil {
-			if errors.Is(err, ErrTransient) {
+			if errors.Is(err, fault.ErrTransient) {
 				return fmt.Errorf("apply batch ending in transaction %s: %w", wk.gtid, err)
 			}
 			if wk.isolated || wk.txns <= 1 {
@@ -389,7 +381,7 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 	}
 	if len(wk.fkActions) > 0 {
 		if err := applyFK(ctx, w.tx, wk.fkGraph, wk.fkActions); err != nil {
-			if errors.Is(err, ErrTransient) {
+			if errors.Is(err, fault.ErrTransient) {
 				return fmt.Errorf("apply foreign key actions in transaction %s: %w", wk.gtid, err)
 			}
 			return &applyError{err: fmt.Errorf("apply foreign key actions in transaction %s: %w", wk.gtid, err), txns: 1}
@@ -435,7 +427,7 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 			rows += f.rows
 			changes := f.take()
 			if err := w.tx.Apply(ctx, changes); err != nil {
-				if errors.Is(err, ErrTransient) {
+				if errors.Is(err, fault.ErrTransient) {
 					return err
 				}
 				return &applyError{err: fmt.Errorf("apply XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
@@ -445,7 +437,7 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 				w.o.Metrics.Rows(tc.Table.QualifiedName(), up, del)
 			}
 			if err := applyFK(ctx, w.tx, wk.fkGraph, fo.take()); err != nil {
-				if errors.Is(err, ErrTransient) {
+				if errors.Is(err, fault.ErrTransient) {
 					return err
 				}
 				return &applyError{err: fmt.Errorf("apply foreign key actions of XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}

@@ -149,6 +149,8 @@ func (d *Dialer) Dial(ctx context.Context) (*Conn, error) {
 	return c, nil
 }
 
+// isNoTLS reports a server without TLS; go-mysql says so in text only
+// (errors.New in client/auth.go).
 func isNoTLS(err error) bool {
 	return strings.Contains(err.Error(), "does not support TLS")
 }
@@ -189,13 +191,13 @@ func (d *Dialer) explain(err error) error {
 		var authErr x509.UnknownAuthorityError
 		switch {
 		case errors.As(err, &hostErr):
-			return fmt.Errorf("connect to source %s: %w: it is not valid for the host name %q (%v): connect by a name the certificate lists, or set source.tls.server_name to one",
+			return fmt.Errorf("connect to source %s: %w: it is not valid for the host name %q (%w): connect by a name the certificate lists, or set source.tls.server_name to one",
 				d.Addr(), ErrCertificate, hostErr.Host, err)
 		case errors.As(err, &authErr):
-			return fmt.Errorf("connect to source %s: %w: not signed by a trusted CA (%v): set source.tls.ca_file to the CA that signed the server's certificate",
+			return fmt.Errorf("connect to source %s: %w: not signed by a trusted CA (%w): set source.tls.ca_file to the CA that signed the server's certificate",
 				d.Addr(), ErrCertificate, err)
 		}
-		return fmt.Errorf("connect to source %s: %w (%v): set source.tls.ca_file to the server's CA, or source.tls.mode = \"disabled\"", d.Addr(), ErrCertificate, err)
+		return fmt.Errorf("connect to source %s: %w (%w): set source.tls.ca_file to the server's CA, or source.tls.mode = \"disabled\"", d.Addr(), ErrCertificate, err)
 	}
 	var me *mysql.MyError
 	if errors.As(err, &me) {
@@ -207,7 +209,7 @@ func (d *Dialer) explain(err error) error {
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("connect to source %s: server unreachable (%v): check source.host and source.port, and that the server is running", d.Addr(), err)
+		return fmt.Errorf("connect to source %s: server unreachable (%w): check source.host and source.port, and that the server is running", d.Addr(), err)
 	}
 	return fmt.Errorf("connect to source %s: %w", d.Addr(), err)
 }

@@ -100,8 +100,10 @@ func classifyBinlogErr(err error) error {
 	if errors.As(err, &me) && (me.Code == mysql.ER_SPECIFIC_ACCESS_DENIED_ERROR || me.Code == mysql.ER_ACCESS_DENIED_ERROR) {
 		return fmt.Errorf("%w: %s", ErrNoReplicationPrivilege, me.Message)
 	}
-	if strings.Contains(err.Error(), "REPLICATION SLAVE") {
-		return fmt.Errorf("%w: %v", ErrNoReplicationPrivilege, err)
+	// go-mysql flattens some server errors of the dump's set-up into its own text
+	// (errors.Errorf("...: %v")); the privilege's name is all there is to match then.
+	if me == nil && strings.Contains(err.Error(), "REPLICATION SLAVE") {
+		return fmt.Errorf("%w: %w", ErrNoReplicationPrivilege, err)
 	}
 	return err
 }

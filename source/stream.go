@@ -42,6 +42,10 @@ type StreamOptions struct {
 // ErrSourceGone marks errors of the connection to the source: the caller reconnects.
 var ErrSourceGone = errors.New("source connection lost")
 
+// ErrColumnCount marks a row event whose column count is not the tracked definition's:
+// the tracker missed a schema change, and no retry decodes the row.
+var ErrColumnCount = errors.New("the schema changed in a way the tracker missed; re-snapshot the table")
+
 // Stream reads the binary log from o.From, decodes the selected tables' row events with
 // the tracked definitions and sends them to out, each transaction closed by a Commit
 // event carrying the position after it. It returns when ctx ends or on an error.
@@ -102,10 +106,12 @@ func classifyStartErr(err error, start, user string) error {
 		return fmt.Errorf("the source refused the start position %s (error %d: %s): the checkpoint does not name a position of this server's binary log; if the source was switched to a server with another history, take a new snapshot (drop the target's state or set a new state.name, with snapshot.on_existing = \"truncate\"): %w",
 			start, me.Code, me.Message, err)
 	}
-	if strings.Contains(err.Error(), "1236") {
+	// go-mysql flattens some server errors of the dump's set-up into its own text
+	// (errors.Errorf("...: %v")), so the code is only in the text there.
+	if me == nil && strings.Contains(err.Error(), "1236") {
 		return classifyStreamErr(err, start, start)
 	}
-	return fmt.Errorf("%w: start binlog dump at %s: %v", ErrSourceGone, start, err)
+	return fmt.Errorf("%w: start binlog dump at %s: %w", ErrSourceGone, start, err)
 }
 
 // transientServerCode lists server errors at dump start that a later attempt may not get.
@@ -130,13 +136,28 @@ func classifyStreamErr(err error, at, from string) error {
 // it, so the position is where the stream was, not the event's own.)
 func classifyReadErr(err error, at, from string) error {
 	msg := err.Error()
+	// go-mysql's decoder reports the type as text only (errors.Errorf("unsupport type in
+	// binlog %d")); there is no error type to match.
 	if strings.Contains(msg, "unsupport type") {
 		return fmt.Errorf("the binary log after position %s holds a column type the binlog decoder cannot read (MariaDB's COMPRESSED columns are one, in any table of the server): retrying cannot help; change the column (ALTER TABLE ... MODIFY without COMPRESSED) or take the writes to it elsewhere, then take a new snapshot if the table is replicated: %w", at, err)
 	}
-	if strings.Contains(msg, "1236") || strings.Contains(msg, "purged") || strings.Contains(msg, "Could not find GTID") {
-		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %v", from, err)
+	if purgedPosition(err) {
+		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %w", from, err)
 	}
-	return fmt.Errorf("%w: read binlog after position %s: %v", ErrSourceGone, at, err)
+	return fmt.Errorf("%w: read binlog after position %s: %w", ErrSourceGone, at, err)
+}
+
+// purgedPosition reports the server's refusal to send the binary log from a position it
+// no longer has (ER_MASTER_FATAL_ERROR_READING_BINLOG: purged logs, a GTID not found).
+// The dump's answer is a *mysql.MyError; the text is matched only for what go-mysql
+// handed over flattened into its own message.
+func purgedPosition(err error) bool {
+	var me *mysql.MyError
+	if errors.As(err, &me) {
+		return me.Code == mysql.ER_MASTER_FATAL_ERROR_READING_BINLOG || me.Code == mysql.ER_MASTER_HAS_PURGED_REQUIRED_GTIDS
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "1236") || strings.Contains(msg, "purged") || strings.Contains(msg, "Could not find GTID")
 }
 
 // MariaDB GTID event flags (log_event.h) that go-mysql does not name.
@@ -416,8 +437,8 @@ func (dc *decoder) loadLive(ctx context.Context, db, name string) (*schema.Table
 // decodeRow converts one row image into canonical form: one buffer for all values.
 func (dc *decoder) decodeRow(def *schema.Table, vals []any) (change.Row, error) {
 	if len(vals) != len(def.Columns) {
-		return nil, fmt.Errorf("transaction %s: row event for %s has %d columns, the tracked definition %d: the schema changed in a way the tracker missed; re-snapshot the table",
-			dc.grp.gtid, def.QualifiedName(), len(vals), len(def.Columns))
+		return nil, fmt.Errorf("transaction %s: row event for %s has %d columns, the tracked definition %d: %w",
+			dc.grp.gtid, def.QualifiedName(), len(vals), len(def.Columns), ErrColumnCount)
 	}
 	buf := make([]byte, 0, 64*len(vals))
 	if cap(dc.ends) < len(vals) {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/replicator/replicator/change"
@@ -332,6 +334,8 @@ func TestNormalizeXID(t *testing.T) {
 }
 
 func TestClassifyReadErr(t *testing.T) {
+	purged := &mysql.MyError{Code: mysql.ER_MASTER_FATAL_ERROR_READING_BINLOG, State: "HY000", Message: "Could not find GTID state requested by slave in any binlog files"}
+	busy := &mysql.MyError{Code: mysql.ER_CON_COUNT_ERROR, State: "08004", Message: "Too many connections"}
 	cases := []struct {
 		err       error
 		transient bool
@@ -339,6 +343,9 @@ func TestClassifyReadErr(t *testing.T) {
 	}{
 		{fmt.Errorf("unsupport type 141 in binlog and don't know how to handle"), false, "after position 0-1-8 holds a column type"},
 		{fmt.Errorf("ERROR 1236 (HY000): Could not find GTID state requested by slave in any binlog files"), false, "purged"},
+		{purged, false, "purged"},
+		{fmt.Errorf("get event: %w", purged), false, "purged"},
+		{busy, true, "read binlog after position 0-1-8"},
 		{io.ErrUnexpectedEOF, true, "read binlog after position 0-1-8"},
 	}
 	for _, c := range cases {
@@ -346,5 +353,54 @@ func TestClassifyReadErr(t *testing.T) {
 		if errors.Is(got, ErrSourceGone) != c.transient || !strings.Contains(got.Error(), c.contains) {
 			t.Errorf("classifyReadErr(%v) = %v (transient %v); want transient %v, containing %q", c.err, got, errors.Is(got, ErrSourceGone), c.transient, c.contains)
 		}
+		// The cause stays in the chain under the message.
+		if !errors.Is(got, c.err) {
+			t.Errorf("classifyReadErr(%v) = %v: the cause is not in the chain", c.err, got)
+		}
+		var me *mysql.MyError
+		if errors.As(c.err, &me) {
+			var got2 *mysql.MyError
+			if !errors.As(got, &got2) || got2.Code != me.Code {
+				t.Errorf("classifyReadErr(%v): errors.As(*mysql.MyError) does not find the server's error", c.err)
+			}
+		}
+	}
+}
+
+func TestClassifyBinlogErrKeepsTheServerError(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		denied bool
+	}{
+		{&mysql.MyError{Code: mysql.ER_SPECIFIC_ACCESS_DENIED_ERROR, State: "42000", Message: "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s) for this operation"}, true},
+		{fmt.Errorf("failed to set @x: %v", "ERROR 1227 (42000): Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)"), true},
+		{&mysql.MyError{Code: mysql.ER_CON_COUNT_ERROR, Message: "Too many connections"}, false},
+		{io.EOF, false},
+	} {
+		got := classifyBinlogErr(c.err)
+		if errors.Is(got, ErrNoReplicationPrivilege) != c.denied {
+			t.Errorf("classifyBinlogErr(%v) = %v; want denied %v", c.err, got, c.denied)
+		}
+		if c.denied {
+			continue
+		}
+		if got != c.err {
+			t.Errorf("classifyBinlogErr(%v) = %v; want it unchanged", c.err, got)
+		}
+	}
+}
+
+func TestClassifyStartErrKeepsTheCause(t *testing.T) {
+	drop := &net.OpError{Op: "read", Net: "tcp", Err: io.ErrUnexpectedEOF}
+	got := classifyStartErr(drop, "0-1-5", "replicator")
+	var ne net.Error
+	if !errors.Is(got, ErrSourceGone) || !errors.As(got, &ne) {
+		t.Errorf("classifyStartErr(%v) = %v: want ErrSourceGone with the net.Error kept", drop, got)
+	}
+	refused := &mysql.MyError{Code: mysql.ER_MASTER_FATAL_ERROR_READING_BINLOG, Message: "Could not find GTID state"}
+	got = classifyStartErr(refused, "0-1-5", "replicator")
+	var me *mysql.MyError
+	if errors.Is(got, ErrSourceGone) || !errors.As(got, &me) || !strings.Contains(got.Error(), "refused the start position") {
+		t.Errorf("classifyStartErr(%v) = %v: want a permanent refusal with the server's error kept", refused, got)
 	}
 }

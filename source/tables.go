@@ -2,10 +2,13 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/schema"
@@ -162,7 +165,9 @@ func (c *Conn) markJSONColumns(ctx context.Context, t *schema.Table) error {
 	rows, err := c.QueryStrings(ctx, `SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
 		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`, t.Schema, t.Name)
 	if err != nil {
-		if strings.Contains(err.Error(), "CHECK_CONSTRAINTS") {
+		// Unknown table 'CHECK_CONSTRAINTS' in information_schema: the only table queried.
+		var me *mysql.MyError
+		if errors.As(err, &me) && (me.Code == mysql.ER_UNKNOWN_TABLE || me.Code == mysql.ER_NO_SUCH_TABLE) {
 			return nil
 		}
 		return fmt.Errorf("load check constraints of %s: %w", t.QualifiedName(), err)

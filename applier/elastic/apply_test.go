@@ -18,6 +18,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 )
@@ -209,7 +210,7 @@ func TestCommitStopsOnRefusedItemWithoutCheckpoint(t *testing.T) {
 	}
 	err := tx.Commit(ctx, pos)
 	var ie *ItemError
-	if !errors.As(err, &ie) || errors.Is(err, pipeline.ErrTransient) {
+	if !errors.As(err, &ie) || errors.Is(err, fault.ErrTransient) {
 		t.Fatalf("error %v, want a permanent *ItemError", err)
 	}
 	for _, want := range []string{`_id "7"`, "index d.t", "GTID 0-1-500", "document_parsing_exception", "HTTP 400"} {
@@ -233,7 +234,7 @@ func TestCommitTransportFailureIsTransient(t *testing.T) {
 	tgt.es.Transport = failingTransport{}
 	tgt.retryBase = time.Millisecond
 	err := tx.Commit(context.Background(), pos)
-	if !errors.Is(err, pipeline.ErrTransient) {
+	if !errors.Is(err, fault.ErrTransient) {
 		t.Fatalf("error %v, want ErrTransient", err)
 	}
 }

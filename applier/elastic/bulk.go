@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/mapping"
-	"github.com/replicator/replicator/pipeline"
 )
 
 // Bulk request limits: Elasticsearch advises requests of a few megabytes; a byte limit
@@ -171,7 +171,7 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 		var retry []int
 		var lastReason string
 		switch {
-		case err != nil && (!errors.Is(err, pipeline.ErrTransient) || attempt >= bulkAttempts):
+		case err != nil && (!errors.Is(err, fault.ErrTransient) || attempt >= bulkAttempts):
 			return st, fmt.Errorf("bulk request of %d items (%s): %w", body.len(), where, err)
 		case err != nil:
 			t.log.Warn("bulk request failed; retrying", "error", err, "attempt", attempt, "where", where)
@@ -202,7 +202,7 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 				return st, nil
 			}
 			if attempt >= bulkAttempts {
-				return st, fmt.Errorf("%w: %d bulk items (%s) still failing after %d attempts: %s", pipeline.ErrTransient, len(retry), where, attempt, lastReason)
+				return st, fmt.Errorf("%w: %d bulk items (%s) still failing after %d attempts: %s", fault.ErrTransient, len(retry), where, attempt, lastReason)
 			}
 			t.log.Warn("bulk items failed; retrying them", "items", len(retry), "reason", lastReason, "attempt", attempt, "where", where)
 			sub := body.subset(retry)

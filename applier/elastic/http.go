@@ -13,7 +13,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
-	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/fault"
 )
 
 // requestTimeout bounds one request, so a hung connection becomes a transient error the
@@ -35,7 +35,7 @@ func transientStatus(code int) bool { return code == http.StatusTooManyRequests 
 
 // call performs one request through the client (authentication, product check, its own
 // retries on 429/502/503/504) and decodes a 2xx answer into out. A transport failure or a
-// transient status comes back wrapped in pipeline.ErrTransient; other error statuses as an
+// transient status comes back wrapped in fault.ErrTransient; other error statuses as an
 // *httpError. Statuses listed in accept are not errors: the body is decoded and the status
 // returned.
 func call(ctx context.Context, c *elasticsearch.Client, method, path string, query url.Values, body []byte, out any, accept ...int) (int, error) {
@@ -65,7 +65,7 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return 0, ctx.Err()
 		}
-		return 0, fmt.Errorf("%w: %s %s: %v", pipeline.ErrTransient, method, path, err)
+		return 0, fault.Transient(fmt.Errorf("%s %s: %w", method, path, err))
 	}
 	defer res.Body.Close()
 	ok := res.StatusCode >= 200 && res.StatusCode < 300
@@ -76,10 +76,10 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 		he := readError(res.StatusCode, res.Body)
 		he.text = fmt.Sprintf("%s %s: %s", method, path, he.text)
 		if transientStatus(res.StatusCode) {
-			return res.StatusCode, fmt.Errorf("%w: %w", pipeline.ErrTransient, he)
+			return res.StatusCode, fault.Transient(he)
 		}
 		if refusedAccess(he) {
-			return res.StatusCode, fmt.Errorf("%w: %w: check target.elasticsearch username/password or api_key and the roles of that user", pipeline.ErrAccessDenied, he)
+			return res.StatusCode, fmt.Errorf("%w: %w: check target.elasticsearch username/password or api_key and the roles of that user", fault.ErrAccessDenied, he)
 		}
 		return res.StatusCode, he
 	}
@@ -92,7 +92,7 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 			return res.StatusCode, nil // an accepted error status: its body's shape varies
 		}
 		if ctx.Err() != nil {
-			return res.StatusCode, fmt.Errorf("%w: %s %s: reading answer: %v", pipeline.ErrTransient, method, path, err)
+			return res.StatusCode, fault.Transient(fmt.Errorf("%s %s: reading answer: %w", method, path, err))
 		}
 		return res.StatusCode, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/fault"
 )
 
 // testCA makes a CA and returns its PEM file and a server certificate it signs for the
@@ -138,7 +138,7 @@ func TestRefusedCredentialsAreAccessDenied(t *testing.T) {
 		}
 		_, err = call(context.Background(), cl, "POST", "/_bulk", nil, []byte("{}\n"), nil)
 		srv.Close()
-		if got := errors.Is(err, pipeline.ErrAccessDenied); got != c.denied {
+		if got := errors.Is(err, fault.ErrAccessDenied); got != c.denied {
 			t.Errorf("%d %s: access denied = %v, want %v (%v)", c.status, c.body, got, c.denied, err)
 		}
 	}

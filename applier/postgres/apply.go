@@ -9,11 +9,13 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
@@ -60,8 +62,8 @@ func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
 		conn, err := Connect(ctx, t.cfg.Target.Postgres.URL)
 		if err != nil {
 			sc.mu.Unlock()
-			// %w twice: a refused login stays recognisable (pipeline.ErrAccessDenied).
-			return nil, fmt.Errorf("%w: %w", pipeline.ErrTransient, err)
+			// The cause stays in the chain: a refused login is recognisable (fault.ErrAccessDenied).
+			return nil, fault.Transient(err)
 		}
 		sc.conn, sc.plans, sc.staged = conn, map[*schema.Table]*tablePlan{}, map[string]bool{}
 	}
@@ -252,21 +254,21 @@ func classify(err error) error {
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "57P"), pe.Code == "40001", pe.Code == "40P01", pe.Code == "53300":
-			return fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+			return fault.Transient(err)
 		}
 		msg := pe.Message
 		if pe.Detail != "" {
 			msg += " (" + pe.Detail + ")"
 		}
 		if pe.Code == "42501" { // insufficient_privilege: a revoked grant, fixed by an administrator
-			return fmt.Errorf("PostgreSQL refused the change: %s [SQLSTATE %s]: %w: grant the target account the privilege back (see the README's target grants)", msg, pe.Code, pipeline.ErrAccessDenied)
+			return fault.Describe(fmt.Sprintf("PostgreSQL refused the change: %s [SQLSTATE %s]: %v: grant the target account the privilege back (see the README's target grants)", msg, pe.Code, fault.ErrAccessDenied), err, fault.ErrAccessDenied)
 		}
-		return fmt.Errorf("PostgreSQL rejected the change: %s [SQLSTATE %s]", msg, pe.Code)
+		return fault.Describe(fmt.Sprintf("PostgreSQL rejected the change: %s [SQLSTATE %s]", msg, pe.Code), err)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) ||
-		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "connection refused") {
-		return fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fault.Transient(err)
 	}
 	return err
 }

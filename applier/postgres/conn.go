@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/fault"
 )
 
 // Connect opens one connection to the target and explains failures without printing the
@@ -35,14 +35,14 @@ func explain(cfg *pgx.ConnConfig, err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "28P01", "28000":
-			return fmt.Errorf("connect to target PostgreSQL %s: authentication failed (%w): check the user and password in target.postgres.url (%s)", where, pipeline.ErrAccessDenied, pe.Message)
+			return fault.Describe(fmt.Sprintf("connect to target PostgreSQL %s: authentication failed (%v): check the user and password in target.postgres.url (%s)", where, fault.ErrAccessDenied, pe.Message), err, fault.ErrAccessDenied)
 		case "3D000":
-			return fmt.Errorf("connect to target PostgreSQL %s: database does not exist: create it or fix target.postgres.url", where)
+			return fault.Describe(fmt.Sprintf("connect to target PostgreSQL %s: database does not exist: create it or fix target.postgres.url", where), err)
 		}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("connect to target PostgreSQL %s: server unreachable: check host and port in target.postgres.url and that the server runs (%v)", where, err)
+		return fmt.Errorf("connect to target PostgreSQL %s: server unreachable: check host and port in target.postgres.url and that the server runs (%w)", where, err)
 	}
 	return fmt.Errorf("connect to target PostgreSQL %s: %w", where, err)
 }

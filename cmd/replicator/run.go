@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/snapshot"
@@ -75,7 +75,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 	schemas := func(ctx context.Context) (*tracker.Tracker, error) {
 		defs, err := tgt.Definitions(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+			return nil, fault.Transient(err)
 		}
 		tr := tracker.New(cfg, nil)
 		for _, def := range defs {
@@ -91,7 +91,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 		Checkpoint: func(ctx context.Context) (change.Position, error) {
 			pos, _, found, err := tgt.Checkpoint(ctx)
 			if err != nil {
-				return change.Position{}, fmt.Errorf("%w: %v", pipeline.ErrTransient, err)
+				return change.Position{}, fault.Transient(err)
 			}
 			if !found {
 				return change.Position{}, errors.New("the target's checkpoint disappeared: was the state schema dropped?")

@@ -1,0 +1,45 @@
+package fault
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+)
+
+func TestMarksKeepTheCause(t *testing.T) {
+	cause := &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrNotExist}
+	for _, c := range []struct {
+		name string
+		err  error
+		mark error
+		text string
+	}{
+		{"transient", Transient(cause), ErrTransient, "transient: open /x: file does not exist"},
+		{"transient wrapped again", fmt.Errorf("apply batch: %w", Transient(cause)), ErrTransient, "apply batch: transient: open /x: file does not exist"},
+		{"described", Describe("refused: grant it back", cause, ErrAccessDenied), ErrAccessDenied, "refused: grant it back"},
+		{"described with two marks", Describe("both", cause, ErrTransient, ErrAccessDenied), ErrAccessDenied, "both"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.err.Error(); got != c.text {
+				t.Errorf("text %q, want %q", got, c.text)
+			}
+			if !errors.Is(c.err, c.mark) {
+				t.Errorf("errors.Is(%v) is false", c.mark)
+			}
+			var pe *fs.PathError
+			if !errors.As(c.err, &pe) || pe != cause {
+				t.Errorf("errors.As(*fs.PathError) does not find the cause")
+			}
+			if !errors.Is(c.err, fs.ErrNotExist) {
+				t.Errorf("errors.Is(fs.ErrNotExist) is false")
+			}
+		})
+	}
+	if Transient(nil) != nil {
+		t.Error("Transient(nil) is not nil")
+	}
+	if err := Describe("no cause", nil, ErrTransient); !errors.Is(err, ErrTransient) || err.Error() != "no cause" {
+		t.Errorf("Describe without a cause: %v", err)
+	}
+}
