@@ -1,5 +1,7 @@
 // Package change holds the types every stage shares: source positions, rows in canonical
-// form, and row changes. It imports nothing of the project, so every stage can use it.
+// form, row changes as decoded and as folded into a batch. Of the project it imports only
+// schema (the definitions rows are decoded with), so every stage, the targets included,
+// can use it.
 package change
 
 import "time"

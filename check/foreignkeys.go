@@ -12,7 +12,7 @@ import (
 // InnoDB applies ON DELETE/UPDATE CASCADE and SET NULL inside the storage engine, so the
 // binary log holds the change of the referenced (parent) row only. The PostgreSQL target
 // and the Elasticsearch target apply the tracked actions themselves when the parent is
-// replicated too (pipeline.FKGraph), so that case is a passing line saying so; a parent
+// replicated too (schema.FKGraph), so that case is a passing line saying so; a parent
 // left out of the selection is a warning with what happens, and so, with Elasticsearch, is
 // an action it cannot apply (a cascaded change of a document id, SET DEFAULT), which stops
 // the stream.

@@ -49,7 +49,7 @@ type fakeTx struct {
 	resolved map[string]bool
 }
 
-func (t *fakeTx) Apply(ctx context.Context, changes []TableChanges) error {
+func (t *fakeTx) Apply(ctx context.Context, changes []change.TableChanges) error {
 	time.Sleep(t.f.delay)
 	t.f.mu.Lock()
 	t.f.applies++

@@ -34,7 +34,7 @@ func fkRow(vals ...string) change.Row {
 
 func TestFKGraphActions(t *testing.T) {
 	p, c, g, o := fkTables()
-	gr := BuildFKGraph([]*schema.Table{p, c, g, o})
+	gr := schema.BuildFKGraph([]*schema.Table{p, c, g, o})
 	if r := gr.Reach("d.p"); !r["d.c"] || !r["d.g"] || r["d.o"] || r["d.p"] {
 		t.Fatalf("reach of d.p: %v", r)
 	}
@@ -52,14 +52,14 @@ func TestFKGraphActions(t *testing.T) {
 		{change.Event{Kind: change.Delete, Table: o, Before: fkRow("1")}, false},
 	}
 	for i, tc := range cases {
-		if got := gr.actionFor(&tc.ev) != nil; got != tc.want {
+		if got := actionFor(gr, &tc.ev) != nil; got != tc.want {
 			t.Errorf("case %d: action %v, want %v", i, got, tc.want)
 		}
 	}
 	// A foreign key whose columns are unknown (an old stored definition) is named.
 	old := c.Clone()
 	old.ForeignKeys[0].Columns, old.ForeignKeys[0].RefColumns = nil, nil
-	if g2 := BuildFKGraph([]*schema.Table{p, old}); len(g2.Untracked) != 1 || !g2.Empty() {
+	if g2 := schema.BuildFKGraph([]*schema.Table{p, old}); len(g2.Untracked) != 1 || !g2.Empty() {
 		t.Errorf("untracked: %v, empty %v", g2.Untracked, g2.Empty())
 	}
 }
@@ -69,7 +69,7 @@ func TestFKGraphActions(t *testing.T) {
 // unrelated tables fold across actions.
 func TestFKOrderSplitsTheFold(t *testing.T) {
 	p, c, g, o := fkTables()
-	fo := fkOrder{g: BuildFKGraph([]*schema.Table{p, c, g, o})}
+	fo := fkOrder{g: schema.BuildFKGraph([]*schema.Table{p, c, g, o})}
 	f := newFolder()
 	var steps []string
 	flush := func() {

@@ -5,23 +5,6 @@ import (
 	"github.com/replicator/replicator/schema"
 )
 
-// TableChanges is the folded effect of a run of row changes on one table: the final
-// state of every touched key. Deletes hold rows whose key values identify them.
-type TableChanges struct {
-	Table   *schema.Table
-	Upserts []change.Row
-	Deletes []change.Row
-	// Ops are the changes of a table without a key (Table.Key empty), not folded: each
-	// applies to one row matching its full before-image, in stream order.
-	Ops []RowOp
-}
-
-// RowOp is one row change of a table without a key.
-type RowOp struct {
-	Kind          change.Kind
-	Before, After change.Row
-}
-
 // folder reduces row changes to the last state per key. With full row images, applying
 // that state (delete or upsert of the whole row) has the same effect as replaying every
 // change, which is what makes batches idempotent.
@@ -35,7 +18,7 @@ type folder struct {
 type tableFold struct {
 	index   map[string]int
 	entries []entry
-	ops     []RowOp
+	ops     []change.RowOp
 }
 
 type entry struct {
@@ -96,7 +79,7 @@ func (f *folder) addOp(ev *change.Event) {
 		f.tables[t] = tf
 		f.order = append(f.order, t)
 	}
-	tf.ops = append(tf.ops, RowOp{Kind: ev.Kind, Before: ev.Before, After: ev.After})
+	tf.ops = append(tf.ops, change.RowOp{Kind: ev.Kind, Before: ev.Before, After: ev.After})
 	f.rows++
 	for _, v := range ev.Before {
 		f.bytes += len(v) + 8
@@ -107,10 +90,10 @@ func (f *folder) addOp(ev *change.Event) {
 }
 
 // take returns the folded changes, table by table in first-touched order, and resets.
-func (f *folder) take() []TableChanges {
-	out := make([]TableChanges, 0, len(f.order))
+func (f *folder) take() []change.TableChanges {
+	out := make([]change.TableChanges, 0, len(f.order))
 	for _, t := range f.order {
-		tc := TableChanges{Table: t, Ops: f.tables[t].ops}
+		tc := change.TableChanges{Table: t, Ops: f.tables[t].ops}
 		for _, e := range f.tables[t].entries {
 			if e.deleted {
 				tc.Deletes = append(tc.Deletes, e.row)

@@ -35,7 +35,7 @@ type Applier interface {
 type Tx interface {
 	// Apply writes folded row changes. It may be called several times per batch (a large
 	// source transaction is applied in parts, all committed together).
-	Apply(ctx context.Context, changes []TableChanges) error
+	Apply(ctx context.Context, changes []change.TableChanges) error
 	// ApplySchema applies a schema change (after the rows before it) and records the new
 	// definitions in the schema history, both visible with the checkpoint at Commit.
 	ApplySchema(ctx context.Context, sc *SchemaChange) error
@@ -252,7 +252,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	for _, t := range o.tables {
 		b.defs[t.QualifiedName()] = t
 	}
-	b.fk.g = BuildFKGraph(o.tables)
+	b.fk.g = schema.BuildFKGraph(o.tables)
 	logUntracked(o.Log, b.fk.g)
 	err = b.loop(ctx, events)
 	close(w.quit)
@@ -278,7 +278,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 // work is one step handed from the batcher to the worker, done in order on the worker's
 // open target transaction: folded rows, then a schema change, then the commit.
 type work struct {
-	changes []TableChanges
+	changes []change.TableChanges
 	rows    int
 	schema  *SchemaChange
 	ddlGTID string
@@ -288,8 +288,8 @@ type work struct {
 	prepared []*change.Prepared
 	// fkActions are applied after changes, with the graph fkGraph (also used for the
 	// actions of a resolved XA transaction's changes).
-	fkActions []FKAction
-	fkGraph   *FKGraph
+	fkActions []change.FKAction
+	fkGraph   *schema.FKGraph
 	resolve   *change.XA
 	xaGTID    string
 	commit    bool
@@ -486,7 +486,7 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 
 // opCounts counts a table's written and deleted rows, including the unfolded changes of a
 // table without a key.
-func opCounts(tc TableChanges) (up, del int) {
+func opCounts(tc change.TableChanges) (up, del int) {
 	up, del = len(tc.Upserts), len(tc.Deletes)
 	for _, op := range tc.Ops {
 		if op.Kind == change.Delete {
@@ -827,11 +827,11 @@ func (b *batcher) rebuildFK() {
 	for _, t := range b.defs {
 		defs = append(defs, t)
 	}
-	b.fk.g = BuildFKGraph(defs)
+	b.fk.g = schema.BuildFKGraph(defs)
 }
 
 // logUntracked warns of foreign keys whose actions cannot be applied.
-func logUntracked(log *slog.Logger, g *FKGraph) {
+func logUntracked(log *slog.Logger, g *schema.FKGraph) {
 	if log != nil && len(g.Untracked) > 0 {
 		log.Warn("foreign keys with actions whose columns are not in the stored definitions: their actions are not applied to the target; copy the tables again (replicator snapshot) to store them",
 			"foreign_keys", strings.Join(g.Untracked, ", "))

@@ -86,7 +86,7 @@ type ForeignKey struct {
 	RefSchema string `json:",omitempty"`
 	// Columns are the referencing columns, RefColumns the referenced ones, pairwise. A
 	// definition stored before they were tracked has neither: its actions cannot be
-	// applied to the target (see pipeline.FKGraph).
+	// applied to the target (see FKGraph).
 	Columns    []string `json:",omitempty"`
 	RefColumns []string `json:",omitempty"`
 }

@@ -49,7 +49,7 @@ type pendingWrite struct {
 // Apply implements pipeline.Tx: it encodes the folded changes and keeps, per document,
 // only the last write (a later part of a large transaction replaces an earlier one), so
 // the batch sends exactly the state at its commit position.
-func (b *batch) Apply(ctx context.Context, changes []pipeline.TableChanges) error {
+func (b *batch) Apply(ctx context.Context, changes []change.TableChanges) error {
 	for _, tc := range changes {
 		p, err := b.t.plan(ctx, tc.Table)
 		if err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/fault"
-	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -168,10 +167,10 @@ func TestCommitRetriesOverloadedItemsThenMovesCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	tx, _ := tgt.Begin(ctx)
 	// Two parts of one batch: id 1 is written twice and then deleted; only the delete goes.
-	if err := tx.Apply(ctx, []pipeline.TableChanges{{Table: testTable, Upserts: []change.Row{row("1", "a"), row("2", "b"), row("3", "c")}}}); err != nil {
+	if err := tx.Apply(ctx, []change.TableChanges{{Table: testTable, Upserts: []change.Row{row("1", "a"), row("2", "b"), row("3", "c")}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Apply(ctx, []pipeline.TableChanges{{Table: testTable, Upserts: []change.Row{row("2", "b2")}, Deletes: []change.Row{row("1", "")}}}); err != nil {
+	if err := tx.Apply(ctx, []change.TableChanges{{Table: testTable, Upserts: []change.Row{row("2", "b2")}, Deletes: []change.Row{row("1", "")}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx, pos); err != nil {
@@ -205,7 +204,7 @@ func TestCommitStopsOnRefusedItemWithoutCheckpoint(t *testing.T) {
 	tgt := testTarget(t, f)
 	ctx := context.Background()
 	tx, _ := tgt.Begin(ctx)
-	if err := tx.Apply(ctx, []pipeline.TableChanges{{Table: testTable, Upserts: []change.Row{row("6", "a"), row("7", "b")}}}); err != nil {
+	if err := tx.Apply(ctx, []change.TableChanges{{Table: testTable, Upserts: []change.Row{row("6", "a"), row("7", "b")}}}); err != nil {
 		t.Fatal(err)
 	}
 	err := tx.Commit(ctx, pos)
@@ -228,7 +227,7 @@ func TestCommitTransportFailureIsTransient(t *testing.T) {
 	tgt := testTarget(t, f)
 	ctx := context.Background()
 	tx, _ := tgt.Begin(ctx)
-	if err := tx.Apply(ctx, []pipeline.TableChanges{{Table: testTable, Upserts: []change.Row{row("1", "a")}}}); err != nil {
+	if err := tx.Apply(ctx, []change.TableChanges{{Table: testTable, Upserts: []change.Row{row("1", "a")}}}); err != nil {
 		t.Fatal(err)
 	}
 	tgt.es.Transport = failingTransport{}

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
-	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -34,7 +34,7 @@ type fkDoc map[string]json.RawMessage
 // write of this batch with the batch's version, in stream order with the batch's other
 // writes; its referenced fields continue the cascade. A change of a child's key (its _id)
 // by ON UPDATE CASCADE is refused (README: foreign key actions).
-func (b *batch) ApplyForeignKeyActions(ctx context.Context, g *pipeline.FKGraph, acts []pipeline.FKAction) error {
+func (b *batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, acts []change.FKAction) error {
 	for _, a := range acts {
 		name := a.Parent.QualifiedName()
 		var need []int
@@ -79,7 +79,7 @@ func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" 
 
 // cascade applies the actions of table's children for a document whose referenced fields
 // were old and are now new (deleted when del).
-func (b *batch) cascade(ctx context.Context, g *pipeline.FKGraph, table *schema.Table, old, new fkDoc, del bool, depth int) error {
+func (b *batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Table, old, new fkDoc, del bool, depth int) error {
 	if depth > maxFKDepth {
 		return fmt.Errorf("foreign key actions nest deeper than %d levels at %s", maxFKDepth, table.QualifiedName())
 	}
@@ -121,7 +121,7 @@ type childDoc struct {
 	src fkDoc
 }
 
-func (b *batch) childAction(ctx context.Context, g *pipeline.FKGraph, e *pipeline.FKEdge, action string, del bool, match fkDoc, parent *schema.Table, parentNew fkDoc, depth int) error {
+func (b *batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FKEdge, action string, del bool, match fkDoc, parent *schema.Table, parentNew fkDoc, depth int) error {
 	child := e.Child
 	if action == "SET DEFAULT" {
 		return fmt.Errorf("SET DEFAULT is not applied to Elasticsearch (InnoDB refuses it; declare the foreign key RESTRICT, CASCADE or SET NULL)")

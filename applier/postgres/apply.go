@@ -90,7 +90,7 @@ func (b *batchTx) done() { b.sc.mu.Unlock() }
 // Apply implements pipeline.Tx: per table, the deleted keys go through a staging table into
 // one DELETE ... USING, and the upserted rows through a staging COPY into one INSERT ...
 // ON CONFLICT DO UPDATE. Deletes go first, so a key that moved is free for its new row.
-func (b *batchTx) Apply(ctx context.Context, changes []pipeline.TableChanges) error {
+func (b *batchTx) Apply(ctx context.Context, changes []change.TableChanges) error {
 	for _, tc := range changes {
 		p, err := b.plan(ctx, tc.Table)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -20,7 +19,7 @@ import (
 // is a scan of the table unless an index covers the compared columns (keyless_index in the
 // table's rule). A change that finds no row means the target no longer holds what the
 // source had: the stream stops rather than diverge further.
-func (b *batchTx) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, ops []pipeline.RowOp) error {
+func (b *batchTx) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, ops []change.RowOp) error {
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
 	var names []string
 	for _, c := range p.cols {

@@ -1,0 +1,31 @@
+package change
+
+import "github.com/replicator/replicator/schema"
+
+// TableChanges is the folded effect of a run of row changes on one table: the final
+// state of every touched key. Deletes hold rows whose key values identify them. With full
+// row images, applying that state (delete or upsert of the whole row) has the same effect
+// as replaying every change, which is what makes a batch idempotent.
+type TableChanges struct {
+	Table   *schema.Table
+	Upserts []Row
+	Deletes []Row
+	// Ops are the changes of a table without a key (Table.Key empty), not folded: each
+	// applies to one row matching its full before-image, in stream order.
+	Ops []RowOp
+}
+
+// RowOp is one row change of a table without a key.
+type RowOp struct {
+	Kind          Kind
+	Before, After Row
+}
+
+// FKAction is a parent row change whose foreign key actions the target applies (see
+// schema.FKGraph): a delete (After is nil) or an update that changed referenced columns.
+// Before and After are the full source row images.
+type FKAction struct {
+	Parent        *schema.Table
+	Before, After Row
+	GTID          string
+}
