@@ -54,8 +54,6 @@ type Event struct {
 	Time time.Time
 	// Schema and Query are set on DDL: the session database and the statement.
 	Schema, Query string
-	// DDL is what the stream's DDL handler made of the statement (pipeline.SchemaChange).
-	DDL any
 	// XA is set on the row changes of an XA transaction's first phase (they take effect
 	// only if a later XA COMMIT says so) and on the Commit ending a phase: the Commit of
 	// an XA PREPARE group (Op XAPrepare) or of an XA COMMIT / XA ROLLBACK statement.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/logging"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
@@ -15,7 +16,7 @@ import (
 
 // ddlChange is the DDL payload of the events stream.
 type ddlChange struct {
-	*pipeline.SchemaChange
+	*ddl.SchemaChange
 	// Reloaded: the tracker could not apply the statement to the definitions it held, so
 	// the definitions of the tables it names were read again from the source's current
 	// schema (see followDDL).
@@ -30,24 +31,24 @@ type ddlChange struct {
 // ADD COLUMN of a column that exists. The follower then reloads the named tables from the
 // source; the statement is still printed, marked "reloaded", with those definitions.
 func followDDL(cfg *config.Config, tr *tracker.Tracker, log *slog.Logger,
-	refresh func(ctx context.Context, db, table string) (*schema.Table, error)) func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+	refresh func(ctx context.Context, db, table string) (*schema.Table, error)) func(ctx context.Context, db, query string, pos change.Position, gtid string) (*ddlChange, error) {
 	skip := *cfg
 	skip.DDL.OnError = "skip"
 	// The statements are printed; the follower's Info line about each would repeat them
 	// on stderr, so its Info becomes Debug (its warnings stay).
 	follow := pipeline.SchemaFollower(&skip, tr, logging.Foreign(log, "ddl"), refresh)
-	return func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+	return func(ctx context.Context, db, query string, pos change.Position, gtid string) (*ddlChange, error) {
 		before := tr.All()
-		payload, err := follow(ctx, db, query, pos, gtid)
+		sc, err := follow(ctx, db, query, pos, gtid)
 		if err != nil {
 			return nil, err
 		}
-		if sc, ok := payload.(*pipeline.SchemaChange); ok {
+		if sc != nil {
 			return &ddlChange{SchemaChange: sc}, nil
 		}
 		// No payload: the statement concerns no selected table, or it was skipped and
 		// the definitions it names were reloaded (replaced, so their pointers changed).
-		sc := &pipeline.SchemaChange{Query: query, Schema: db, GTID: gtid}
+		sc = &ddl.SchemaChange{Query: query, Schema: db, GTID: gtid}
 		was := map[string]*schema.Table{}
 		for _, t := range before {
 			was[t.QualifiedName()] = t

@@ -11,7 +11,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/tracker"
 )
@@ -227,16 +227,21 @@ func TestRunnerNumbering(t *testing.T) {
 		{Kind: change.Commit, GTID: "0-1-1", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-1"}},
 		{Kind: change.Insert, Table: lines, GTID: "0-1-2", After: row("2")},
 		{Kind: change.Commit, GTID: "0-1-2", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-2"}},
-		{Kind: change.DDL, GTID: "0-1-3", Schema: "shop", Query: "DROP TABLE lines", DDL: &ddlChange{SchemaChange: &pipeline.SchemaChange{Dropped: []string{"shop.lines"}}}},
+		{Kind: change.DDL, GTID: "0-1-3", Schema: "shop", Query: "DROP TABLE lines"},
 		{Kind: change.Commit, GTID: "0-1-3", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-3"}},
-		{Kind: change.DDL, GTID: "0-1-4", Schema: "shop", Query: "ALTER TABLE orders COMMENT 'x'", DDL: &ddlChange{SchemaChange: &pipeline.SchemaChange{Tables: []*schema.Table{orders}}}},
+		{Kind: change.DDL, GTID: "0-1-4", Schema: "shop", Query: "ALTER TABLE orders COMMENT 'x'"},
 		{Kind: change.Commit, GTID: "0-1-4", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-4"}},
 		{Kind: change.Insert, Table: orders, GTID: "0-1-5", After: row("9", "NULL", "NULL")},
 		{Kind: change.Commit, GTID: "0-1-5", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-5"}},
 		{Kind: change.Insert, Table: orders, GTID: "0-1-6", After: row("10", "NULL", "NULL")},
 	}
+	// What the DDL follower made of the two statements, carried with their events.
+	ddls := map[int]*ddlChange{
+		7: {SchemaChange: &ddl.SchemaChange{Dropped: []string{"shop.lines"}}},
+		9: {SchemaChange: &ddl.SchemaChange{Tables: []*schema.Table{orders}}},
+	}
 	for i := range evs {
-		if err := r.handle(&evs[i]); err != nil {
+		if err := r.handle(&evs[i], ddls[i]); err != nil {
 			t.Fatal(err)
 		}
 		if r.done {
@@ -282,7 +287,7 @@ func TestRunnerNumbering(t *testing.T) {
 	// A sink that wants no more ends the run with ErrStop.
 	out2 := &sink{limit: 1}
 	r2 := &runner{o: Options{Config: cfg}, sink: out2, views: map[*schema.Table]*View{}}
-	if err := r2.handle(&evs[1]); !errors.Is(err, ErrStop) {
+	if err := r2.handle(&evs[1], nil); !errors.Is(err, ErrStop) {
 		t.Errorf("limit: got %v, want ErrStop", err)
 	}
 }
@@ -313,8 +318,8 @@ func TestFollowDDL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc, ok := p.(*ddlChange)
-	if !ok || dc.Reloaded || len(dc.Tables) != 1 || len(dc.Tables[0].Columns) != 4 || dc.Tables[0].Columns[3].Name != "note" {
+	dc := p
+	if dc == nil || dc.Reloaded || len(dc.Tables) != 1 || len(dc.Tables[0].Columns) != 4 || dc.Tables[0].Columns[3].Name != "note" {
 		t.Fatalf("ADD COLUMN: %#v", p)
 	}
 	if tr.Lookup("shop", "orders").ColumnIndex("note") != 3 {
@@ -326,8 +331,8 @@ func TestFollowDDL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a replayed ADD COLUMN stopped the run: %v", err)
 	}
-	dc, ok = p.(*ddlChange)
-	if !ok || !dc.Reloaded || len(dc.Tables) != 1 || dc.Tables[0].ColumnIndex("note") != 3 || dc.Query != "ALTER TABLE orders ADD COLUMN note TEXT" {
+	dc = p
+	if dc == nil || !dc.Reloaded || len(dc.Tables) != 1 || dc.Tables[0].ColumnIndex("note") != 3 || dc.Query != "ALTER TABLE orders ADD COLUMN note TEXT" {
 		t.Fatalf("replayed ADD COLUMN: %#v", p)
 	}
 

@@ -90,7 +90,7 @@ func Run(ctx context.Context, o Options, sink Sink) error {
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	evs := make(chan change.Event, 1024)
+	evs := make(chan item, 1024)
 	streamErr := make(chan error, 1)
 	refresh := func(ctx context.Context, db, table string) (*schema.Table, error) {
 		c, err := o.Dialer.Dial(ctx)
@@ -100,15 +100,34 @@ func Run(ctx context.Context, o Options, sink Sink) error {
 		defer c.Close()
 		return c.LoadTable(ctx, db, table)
 	}
+	follow := followDDL(o.Config, tr, o.Log, refresh)
 	go func() {
 		defer close(evs)
-		streamErr <- o.Dialer.Stream(sctx, source.StreamOptions{
+		// The DDL callback and emit run one after the other in this goroutine: the
+		// change the follower made is the one the DDL event that follows carries.
+		var pending *ddlChange
+		streamErr <- o.Dialer.StreamTo(sctx, source.StreamOptions{
 			From:     change.Position{Flavor: flavor, GTID: from},
 			ServerID: o.ServerID,
 			Schemas:  &selection{tr: tr, skip: skip},
 			Log:      o.Log,
-			DDL:      followDDL(o.Config, tr, o.Log, refresh),
-		}, evs)
+			DDL: func(ctx context.Context, db, query string, pos change.Position, gtid string) (bool, error) {
+				dc, err := follow(ctx, db, query, pos, gtid)
+				pending = dc
+				return dc != nil && err == nil, err
+			},
+		}, func(ctx context.Context, ev change.Event) error {
+			it := item{ev: ev}
+			if ev.Kind == change.DDL {
+				it.ddl, pending = pending, nil
+			}
+			select {
+			case evs <- it:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	}()
 	err = r.loop(ctx, evs)
 	cancel()
@@ -191,18 +210,25 @@ type runner struct {
 	lines   int   // lines of the current transaction
 }
 
-func (r *runner) loop(ctx context.Context, evs <-chan change.Event) error {
+// item is what the reader hands the runner: an event and, on a DDL event, what the DDL
+// follower made of the statement.
+type item struct {
+	ev  change.Event
+	ddl *ddlChange
+}
+
+func (r *runner) loop(ctx context.Context, evs <-chan item) error {
 	for {
-		var ev change.Event
+		var it item
 		var ok bool
 		select {
-		case ev, ok = <-evs:
+		case it, ok = <-evs:
 		default:
 			if err := r.sink.Flush(); err != nil {
 				return err
 			}
 			select {
-			case ev, ok = <-evs:
+			case it, ok = <-evs:
 			case <-ctx.Done():
 				return nil
 			}
@@ -210,7 +236,7 @@ func (r *runner) loop(ctx context.Context, evs <-chan change.Event) error {
 		if !ok {
 			return nil
 		}
-		if err := r.handle(&ev); err != nil || r.done {
+		if err := r.handle(&it.ev, it.ddl); err != nil || r.done {
 			return err
 		}
 	}
@@ -225,7 +251,9 @@ func (r *runner) view(t *schema.Table) *View {
 	return v
 }
 
-func (r *runner) handle(ev *change.Event) error {
+// handle prints one event as the filter says; dc is what the DDL follower made of a DDL
+// event's statement.
+func (r *runner) handle(ev *change.Event, dc *ddlChange) error {
 	f := &r.o.Filter
 	switch ev.Kind {
 	case change.Insert, change.Update, change.Delete:
@@ -237,8 +265,7 @@ func (r *runner) handle(ev *change.Event) error {
 		}
 		return r.emit(&Record{Op: op, GTID: ev.GTID, Seq: seq, Time: ev.Time, View: r.view(ev.Table), Before: ev.Before, After: ev.After, XA: ev.XA})
 	case change.DDL:
-		dc, ok := ev.DDL.(*ddlChange)
-		if !ok || !f.Op(OpDDL) {
+		if dc == nil || !f.Op(OpDDL) {
 			return nil
 		}
 		sc := dc.SchemaChange

@@ -34,8 +34,6 @@ type fakeCommit struct {
 	rows int // row changes applied in the batch
 }
 
-func (f *fakeApplier) TranslateDDL(ddl.Change, ddl.Tables) (any, error) { return nil, nil }
-
 func (f *fakeApplier) Begin(context.Context) (Tx, error) {
 	return &fakeTx{f: f, pending: map[string]*string{}}, nil
 }
@@ -77,7 +75,7 @@ func (t *fakeTx) set(k string, v *string) {
 	t.rows++
 }
 
-func (t *fakeTx) ApplySchema(context.Context, *SchemaChange) error { return nil }
+func (t *fakeTx) ApplySchema(context.Context, *ddl.SchemaChange) error { return nil }
 
 func (t *fakeTx) Commit(ctx context.Context, pos change.Position) error {
 	t.f.mu.Lock()
@@ -171,15 +169,15 @@ func testOptions(f *fakeApplier, batchRows int) Options {
 }
 
 // feed sends evs and closes the channel, as a reader that reached the end would.
-func feed(evs []change.Event) <-chan change.Event { return feedPaced(evs, 0) }
+func feed(evs []change.Event) <-chan item { return feedPaced(evs, 0) }
 
 // feedPaced pauses after every transaction, like a source writing at a steady rate.
-func feedPaced(evs []change.Event, pause time.Duration) <-chan change.Event {
-	ch := make(chan change.Event)
+func feedPaced(evs []change.Event, pause time.Duration) <-chan item {
+	ch := make(chan item)
 	go func() {
 		defer close(ch)
 		for _, e := range evs {
-			ch <- e
+			ch <- item{ev: e}
 			if pause > 0 && e.Kind == change.Commit {
 				time.Sleep(pause)
 			}
@@ -306,7 +304,7 @@ func TestApplyStreamRefusedRowNamesTheBatch(t *testing.T) {
 
 func TestApplyStreamStopCommitsCompleteTransactions(t *testing.T) {
 	f := &fakeApplier{rows: map[string]string{}}
-	ch := make(chan change.Event)
+	ch := make(chan item)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -314,7 +312,7 @@ func TestApplyStreamStopCommitsCompleteTransactions(t *testing.T) {
 		done <- err
 	}()
 	for _, e := range txn(1, "a", "b") {
-		ch <- e
+		ch <- item{ev: e}
 	}
 	// An idle target takes a complete transaction at once.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -331,9 +329,9 @@ func TestApplyStreamStopCommitsCompleteTransactions(t *testing.T) {
 	// Then a complete transaction 3 and half of 4: 4 is abandoned at the stop (read again
 	// on restart). 3 commits unless it shares the fold with 4's first row.
 	for _, e := range txn(3, "c") {
-		ch <- e
+		ch <- item{ev: e}
 	}
-	ch <- txn(4, "d")[0]
+	ch <- item{ev: txn(4, "d")[0]}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -377,7 +375,7 @@ func TestApplyStreamFlushIntervalGathersTransactions(t *testing.T) {
 func TestApplyStreamStopWhileAFullBatchWaits(t *testing.T) {
 	// batch_rows 1: every transaction is a full batch and waits for a 300 ms target.
 	f := &fakeApplier{rows: map[string]string{}, delay: 300 * time.Millisecond}
-	ch := make(chan change.Event)
+	ch := make(chan item)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -386,7 +384,7 @@ func TestApplyStreamStopWhileAFullBatchWaits(t *testing.T) {
 	}()
 	for n := 1; n <= 2; n++ {
 		for _, e := range txn(n, fmt.Sprint(n)) {
-			ch <- e
+			ch <- item{ev: e}
 		}
 	}
 	// Transaction 1 is being applied; transaction 2 waits for the worker. A stop now

@@ -14,35 +14,24 @@ import (
 	"github.com/replicator/replicator/tracker"
 )
 
-// SchemaChange is the effect of one DDL statement, applied in the batch that moves the
-// checkpoint past it, so target schema, schema history and checkpoint move together.
-type SchemaChange struct {
-	Query, Schema, GTID string
-	// Target holds the applier's translated statements (from TranslateDDL), one per change.
-	Target []any
-	// Tables are the definitions, after the statement, of the tables it created or changed.
-	Tables []*schema.Table
-	// Dropped names the tables it dropped or renamed away ("db.table").
-	Dropped []string
-}
-
-// DDLTranslator turns a parsed change into what the target must run. before gives the
-// tracked definitions as they are before the change. A nil result means nothing to run.
-type DDLTranslator interface {
-	TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error)
-}
-
-// ddlHandler runs in the reader goroutine, in stream order: it parses each statement,
-// has the target translate it, and moves the tracker on before later rows are decoded.
+// ddlHandler runs in the reader goroutine, in stream order: it parses each statement and
+// moves the tracker on before later rows are decoded (the ordering that matters: rows
+// after a DDL are decoded with the definitions after it). What it makes of a statement,
+// a *ddl.SchemaChange with the definitions each change is translated against, travels
+// with the DDL event to the worker; the target translates and applies it there, in the
+// batch transaction.
 type ddlHandler struct {
 	cfg     *config.Config
 	tr      *tracker.Tracker
-	target  DDLTranslator
 	log     *slog.Logger
 	refresh func(ctx context.Context, db, table string) (*schema.Table, error)
+	// refused holds, by GTID, the statements a target could not translate in an earlier
+	// attempt of this run: read again, they go through onError at the change the target
+	// refused, exactly where a translation in the reader would have failed.
+	refused map[string]*ddlRefusal
 }
 
-func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Position, gtid string) (*SchemaChange, error) {
+func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Position, gtid string) (*ddl.SchemaChange, error) {
 	p := ddl.Parser{Flavor: ddl.Flavor(pos.Flavor)}
 	changes, err := p.Parse(query, db)
 	if err != nil {
@@ -52,7 +41,7 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 		}
 		return nil, h.onError(ctx, db, query, gtid, err)
 	}
-	var sc *SchemaChange
+	var sc *ddl.SchemaChange
 	for _, ch := range changes {
 		if ch, err = h.withoutTemporary(ctx, ch, gtid); err != nil {
 			return nil, err
@@ -65,16 +54,16 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 			continue
 		}
 		if sc == nil {
-			sc = &SchemaChange{Query: query, Schema: db, GTID: gtid}
+			sc = &ddl.SchemaChange{Query: query, Schema: db, GTID: gtid}
 		}
-		payload, err := h.target.TranslateDDL(ch, h.tr)
-		if err != nil {
-			return nil, h.onError(ctx, db, query, gtid, err)
+		if r := h.refused[gtid]; r != nil && r.step == len(sc.Steps) {
+			return nil, h.onError(ctx, db, query, gtid, r.err)
 		}
+		before := h.tr.Catalog()
 		if err := h.tr.Apply(ch); err != nil {
 			return nil, h.onError(ctx, db, query, gtid, err)
 		}
-		sc.Target = append(sc.Target, payload)
+		sc.Steps = append(sc.Steps, ddl.Step{Change: ch, Before: before})
 		for _, n := range touched {
 			if !h.tr.Selected(n.Schema, n.Name) {
 				continue
@@ -270,23 +259,29 @@ func abbreviate(q string) string {
 	return q
 }
 
-// noTarget translates nothing: for consumers that only decode (replicator events).
-type noTarget struct{}
-
-func (noTarget) TranslateDDL(ddl.Change, ddl.Tables) (any, error) { return nil, nil }
-
-// SchemaFollower returns a source.StreamOptions DDL callback that parses each statement
-// and moves tr on, for stream consumers without a target (they get *SchemaChange values
-// with no target statements). refresh reloads a definition from the source for
-// ddl.on_error = "skip".
+// SchemaFollower returns what the stream's DDL handler makes of each statement, moving tr
+// on, for stream consumers without a target (replicator events): nil when the statement
+// concerns no selected table or was skipped under ddl.on_error = "skip", for which
+// refresh reloads a definition from the source. Called in the reader goroutine, in
+// stream order, from a source.StreamOptions DDL callback.
 func SchemaFollower(cfg *config.Config, tr *tracker.Tracker, log *slog.Logger,
-	refresh func(ctx context.Context, db, table string) (*schema.Table, error)) func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
-	h := &ddlHandler{cfg: cfg, tr: tr, target: noTarget{}, log: log, refresh: refresh}
-	return func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
-		sc, err := h.handle(ctx, db, query, pos, gtid)
-		if sc == nil || err != nil {
-			return nil, err
-		}
-		return sc, nil
-	}
+	refresh func(ctx context.Context, db, table string) (*schema.Table, error)) func(ctx context.Context, db, query string, pos change.Position, gtid string) (*ddl.SchemaChange, error) {
+	h := &ddlHandler{cfg: cfg, tr: tr, log: log, refresh: refresh}
+	return h.handle
 }
+
+// ddlRefusal is a statement the target could not translate: change step (of the
+// SchemaChange's steps) failed with err. Run reads the stream again from the checkpoint
+// with it known, so that the reader applies ddl.on_error to it before decoding the rows
+// after it, as for any statement it cannot parse or track.
+type ddlRefusal struct {
+	gtid, query string
+	step        int
+	err         error
+}
+
+func (e *ddlRefusal) Error() string {
+	return fmt.Sprintf("DDL at GTID %s (%s): the target cannot translate it: %v", e.gtid, abbreviate(e.query), e.err)
+}
+
+func (e *ddlRefusal) Unwrap() error { return e.err }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/schema"
@@ -23,9 +24,9 @@ import (
 	"github.com/replicator/replicator/tracker"
 )
 
-// Applier opens target transactions. The PostgreSQL and Elasticsearch appliers implement it.
+// Applier opens target transactions. The PostgreSQL and Elasticsearch appliers provide it
+// (through ApplierOf: they do not import the pipeline).
 type Applier interface {
-	DDLTranslator
 	// Begin opens a batch. Everything applied through it becomes visible, together with
 	// the checkpoint, at Commit, or not at all.
 	Begin(ctx context.Context) (Tx, error)
@@ -36,9 +37,12 @@ type Tx interface {
 	// Apply writes folded row changes. It may be called several times per batch (a large
 	// source transaction is applied in parts, all committed together).
 	Apply(ctx context.Context, changes []change.TableChanges) error
-	// ApplySchema applies a schema change (after the rows before it) and records the new
-	// definitions in the schema history, both visible with the checkpoint at Commit.
-	ApplySchema(ctx context.Context, sc *SchemaChange) error
+	// ApplySchema translates a schema change's steps for the target, each against the
+	// definitions it carries, applies them (after the rows before it) and records the new
+	// definitions in the schema history, all visible with the checkpoint at Commit. A step
+	// the target cannot translate fails with a *ddl.TranslateError, which the pipeline
+	// handles as [ddl] on_error says.
+	ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error
 	// StorePrepared keeps one part of a prepared XA transaction's row changes in the
 	// target's state, visible with the checkpoint at Commit: the checkpoint moves past
 	// the XA PREPARE while the transaction's decision may come batches or restarts later.
@@ -52,6 +56,20 @@ type Tx interface {
 	Commit(ctx context.Context, pos change.Position) error
 	// Rollback abandons the batch.
 	Rollback(ctx context.Context)
+}
+
+// ApplierOf adapts the Begin of a target whose batches are of its own type (the targets
+// do not import the pipeline) to Applier.
+func ApplierOf[T Tx](begin func(ctx context.Context) (T, error)) Applier { return beginFunc[T](begin) }
+
+type beginFunc[T Tx] func(ctx context.Context) (T, error)
+
+func (f beginFunc[T]) Begin(ctx context.Context) (Tx, error) {
+	tx, err := f(ctx)
+	if err != nil {
+		return nil, err // not a nil T in a non-nil Tx
+	}
+	return tx, nil
 }
 
 // Options are what the streaming phase runs with.
@@ -104,9 +122,10 @@ func Run(ctx context.Context, o Options) error {
 	backoff := time.Second
 	var isolateUntil *change.Position
 	var deniedSince time.Time
+	refused := map[string]*ddlRefusal{}
 	for {
 		start := time.Now()
-		progressed, err := runOnce(ctx, o, isolateUntil)
+		progressed, err := runOnce(ctx, o, isolateUntil, refused)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -156,6 +175,14 @@ func Run(ctx context.Context, o Options) error {
 			continue
 		}
 		isolateUntil = nil
+		// A statement the target cannot translate: read again, the reader applies
+		// ddl.on_error to it where it used to translate it (before the rows after it).
+		var dr *ddlRefusal
+		if errors.As(err, &dr) && refused[dr.gtid] == nil {
+			o.Log.Info("the target cannot translate a DDL statement; reading again from the checkpoint to apply ddl.on_error to it", "gtid", dr.gtid, "error", dr.err)
+			refused[dr.gtid] = dr
+			continue
+		}
 		transient := errors.Is(err, fault.ErrTransient) || errors.Is(err, source.ErrSourceGone)
 		if transient {
 			o.Metrics.Error("transient")
@@ -186,7 +213,7 @@ func Run(ctx context.Context, o Options) error {
 
 // runOnce streams from the stored checkpoint until an error; progressed reports whether it
 // committed at least one batch.
-func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (progressed bool, err error) {
+func runOnce(ctx context.Context, o Options, isolateUntil *change.Position, refused map[string]*ddlRefusal) (progressed bool, err error) {
 	from, err := o.Checkpoint(ctx)
 	if err != nil {
 		return false, err
@@ -195,7 +222,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	if err != nil {
 		return false, err
 	}
-	h := &ddlHandler{cfg: o.Config, tr: tr, target: o.Applier, log: o.Log, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
+	h := &ddlHandler{cfg: o.Config, tr: tr, log: o.Log, refused: refused, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
 		conn, err := o.Dialer.Dial(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", source.ErrSourceGone, err)
@@ -208,20 +235,32 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	o.Metrics.ResetPending()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events := make(chan change.Event, 4096)
+	events := make(chan item, 4096)
 	readerErr := make(chan error, 1)
 	go func() {
 		defer close(events)
-		readerErr <- o.Dialer.Stream(rctx, source.StreamOptions{
+		// The DDL callback and emit run one after the other in this goroutine: the
+		// schema change the handler made is the one the DDL event that follows carries.
+		var pending *ddl.SchemaChange
+		readerErr <- o.Dialer.StreamTo(rctx, source.StreamOptions{
 			From: from, ServerID: o.Config.Source.ServerID, Schemas: tr, Log: o.Log,
-			DDL: func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+			DDL: func(ctx context.Context, db, query string, pos change.Position, gtid string) (bool, error) {
 				sc, err := h.handle(ctx, db, query, pos, gtid)
-				if sc == nil || err != nil {
-					return nil, err
-				}
-				return sc, nil
+				pending = sc
+				return sc != nil && err == nil, err
 			},
-		}, events)
+		}, func(ctx context.Context, ev change.Event) error {
+			it := item{ev: ev}
+			if ev.Kind == change.DDL {
+				it.schema, pending = pending, nil
+			}
+			select {
+			case events <- it:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	}()
 
 	o.tables = tr.All()
@@ -236,11 +275,18 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	return batches > 0, err
 }
 
+// item is what the reader hands the batcher: an event and, on a DDL event, what the
+// stream's DDL handler made of the statement.
+type item struct {
+	ev     change.Event
+	schema *ddl.SchemaChange
+}
+
 // applyStream folds events into batches and applies them until the channel closes, ctx
 // ends (both commit what ended at a transaction boundary) or an error. The worker applies
 // while the batcher reads and folds the next batch; it does not stop with ctx, so a clean
 // shutdown commits what it was handed (within 15 s).
-func applyStream(ctx context.Context, o Options, from change.Position, isolateUntil *change.Position, events <-chan change.Event, lookup func(db, table string) *schema.Table) (batches int64, err error) {
+func applyStream(ctx context.Context, o Options, from change.Position, isolateUntil *change.Position, events <-chan item, lookup func(db, table string) *schema.Table) (batches int64, err error) {
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer wcancel()
 	w := newWorker(o, from)
@@ -280,7 +326,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 type work struct {
 	changes []change.TableChanges
 	rows    int
-	schema  *SchemaChange
+	schema  *ddl.SchemaChange
 	ddlGTID string
 	ddlText string
 	// prepared are parts of prepared XA transactions to store; resolve ends one (after
@@ -394,6 +440,10 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 	}
 	if wk.schema != nil {
 		if err := w.tx.ApplySchema(ctx, wk.schema); err != nil {
+			var te *ddl.TranslateError
+			if errors.As(err, &te) {
+				return &ddlRefusal{gtid: wk.ddlGTID, query: wk.ddlText, step: te.Step, err: te.Err}
+			}
 			return fmt.Errorf("DDL at GTID %s (%s): %w", wk.ddlGTID, abbreviate(wk.ddlText), err)
 		}
 	}
@@ -547,7 +597,7 @@ type batcher struct {
 	known map[*schema.Table]struct{}
 }
 
-func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
+func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 	b.boundary = true
 	linger := b.o.Config.Apply.FlushInterval.Duration
 	// The ticker re-checks a lingering batch; without linger it only paces the progress log.
@@ -565,11 +615,11 @@ func (b *batcher) loop(ctx context.Context, events <-chan change.Event) error {
 			ready = b.w.ready
 		}
 		select {
-		case ev, ok := <-events:
+		case it, ok := <-events:
 			if !ok {
 				return b.stop()
 			}
-			if err := b.handle(ctx, &ev); err != nil {
+			if err := b.handle(ctx, &it.ev, it.schema); err != nil {
 				if errors.Is(err, errStopping) {
 					return nil
 				}
@@ -639,7 +689,9 @@ func (b *batcher) open(ev *change.Event) {
 	}
 }
 
-func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
+// handle takes one event into the open batch; sc is what the DDL handler made of a DDL
+// event's statement.
+func (b *batcher) handle(ctx context.Context, ev *change.Event, sc *ddl.SchemaChange) error {
 	b.o.Metrics.Events(1)
 	switch ev.Kind {
 	case change.Insert, change.Update, change.Delete:
@@ -657,9 +709,9 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event) error {
 			return b.give(ctx, b.partWork())
 		}
 	case change.DDL:
-		sc, ok := ev.DDL.(*SchemaChange)
-		if !ok {
-			return nil
+		if sc == nil {
+			// The reader sends a DDL event only for a statement it made a change of.
+			return fmt.Errorf("DDL at GTID %s (%s) reached the batcher without its schema change", ev.GTID, abbreviate(ev.Query))
 		}
 		b.open(ev)
 		wk := b.partWork()

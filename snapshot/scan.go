@@ -83,7 +83,7 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 	events := make(chan change.Event, 1024)
 	errc := make(chan error, 1)
 	parser := ddl.Parser{Flavor: ddl.Flavor(from.Flavor)}
-	onDDL := func(_ context.Context, db, query string, pos change.Position, gtid string) (any, error) {
+	onDDL := func(_ context.Context, db, query string, pos change.Position, gtid string) (bool, error) {
 		for _, n := range statementTables(parser, db, query) {
 			key := n.Schema + "\x00" + n.Name
 			if p := planned[key]; p != nil {
@@ -95,7 +95,7 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 				res.created = fmt.Sprintf("%s.%s (GTID %s: %s)", n.Schema, n.Name, gtid, abbreviate(query))
 			}
 		}
-		return nil, nil
+		return false, nil
 	}
 	go func() {
 		defer close(events)

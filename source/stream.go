@@ -34,10 +34,16 @@ type StreamOptions struct {
 	Schemas  Schemas
 	Log      *slog.Logger
 	// DDL is called for each schema statement, in stream order, before the events that
-	// follow it are decoded; it updates Schemas and returns what the DDL event carries
-	// (nil: the statement concerns no selected table and no DDL event is sent).
-	DDL func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error)
+	// follow it are decoded; it updates Schemas and reports whether a DDL event is sent
+	// (false: the statement concerns no selected table). The event follows at once, in
+	// the same goroutine, so a consumer passing its own emit function can pair the
+	// event with what it made of the statement without any synchronisation.
+	DDL func(ctx context.Context, db, query string, pos change.Position, gtid string) (send bool, err error)
 }
+
+// Emit receives the decoded events of a stream in order, in the stream's goroutine; an
+// error ends the stream with it.
+type Emit func(ctx context.Context, ev change.Event) error
 
 // ErrSourceGone marks errors of the connection to the source: the caller reconnects.
 var ErrSourceGone = errors.New("source connection lost")
@@ -54,6 +60,18 @@ var ErrColumnCount = errors.New("the schema changed in a way the tracker missed;
 // decoder): Query events inside a transaction (SAVEPOINT, ROLLBACK TO SAVEPOINT, the
 // CREATE of a CREATE TABLE ... SELECT, XA END) do not end it.
 func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.Event) error {
+	return d.StreamTo(ctx, o, func(ctx context.Context, ev change.Event) error {
+		select {
+		case out <- ev:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// StreamTo is Stream handing each event to emit instead of a channel.
+func (d *Dialer) StreamTo(ctx context.Context, o StreamOptions, emit Emit) error {
 	pos, err := newPosition(o.From.Flavor, o.From.GTID)
 	if err != nil {
 		return err
@@ -87,7 +105,7 @@ func (d *Dialer) Stream(ctx context.Context, o StreamOptions, out chan<- change.
 			}
 			return classifyReadErr(err, dec.pos.String(), start)
 		}
-		if err := dec.handle(ctx, ev, out); err != nil {
+		if err := dec.handle(ctx, ev, emit); err != nil {
 			return err
 		}
 	}
@@ -200,16 +218,11 @@ type decoder struct {
 	nulls []bool
 }
 
-func (dc *decoder) send(ctx context.Context, out chan<- change.Event, e change.Event) error {
-	select {
-	case out <- e:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func (dc *decoder) send(ctx context.Context, out Emit, e change.Event) error {
+	return out(ctx, e)
 }
 
-func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out chan<- change.Event) error {
+func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out Emit) error {
 	when := time.Unix(int64(ev.Header.Timestamp), 0)
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
@@ -247,7 +260,7 @@ func (dc *decoder) handle(ctx context.Context, ev *replication.BinlogEvent, out 
 }
 
 // query handles a Query event: a transaction's control statement or a statement of its own.
-func (dc *decoder) query(ctx context.Context, e *replication.QueryEvent, when time.Time, out chan<- change.Event) error {
+func (dc *decoder) query(ctx context.Context, e *replication.QueryEvent, when time.Time, out Emit) error {
 	q := strings.TrimSpace(string(e.Query))
 	word, rest := firstWord(q)
 	switch word {
@@ -278,12 +291,12 @@ func (dc *decoder) query(ctx context.Context, e *replication.QueryEvent, when ti
 		dc.grp.standalone = false // MySQL 8.0.21+ CREATE TABLE ... SELECT: rows follow
 	}
 	if dc.o.DDL != nil {
-		payload, err := dc.o.DDL(ctx, string(e.Schema), q, change.Position{Flavor: dc.o.From.Flavor, GTID: dc.pos.String()}, dc.grp.gtid)
+		send, err := dc.o.DDL(ctx, string(e.Schema), q, change.Position{Flavor: dc.o.From.Flavor, GTID: dc.pos.String()}, dc.grp.gtid)
 		if err != nil {
 			return err
 		}
-		if payload != nil {
-			if err := dc.send(ctx, out, change.Event{Kind: change.DDL, Schema: string(e.Schema), Query: q, GTID: dc.grp.gtid, Time: when, DDL: payload}); err != nil {
+		if send {
+			if err := dc.send(ctx, out, change.Event{Kind: change.DDL, Schema: string(e.Schema), Query: q, GTID: dc.grp.gtid, Time: when}); err != nil {
 				return err
 			}
 		}
@@ -297,7 +310,7 @@ func (dc *decoder) query(ctx context.Context, e *replication.QueryEvent, when ti
 // xa handles XA statements: XA START opens a MySQL XA group (MariaDB flags its GTID
 // event instead), XA END is inside the group, XA COMMIT / XA ROLLBACK of a prepared
 // transaction are groups of their own.
-func (dc *decoder) xa(ctx context.Context, rest string, when time.Time, out chan<- change.Event) error {
+func (dc *decoder) xa(ctx context.Context, rest string, when time.Time, out Emit) error {
 	verb, id := firstWord(rest)
 	switch verb {
 	case "START", "BEGIN":
@@ -320,7 +333,7 @@ func (dc *decoder) xa(ctx context.Context, rest string, when time.Time, out chan
 }
 
 // end closes the open group: the position moves past it and a Commit carries it.
-func (dc *decoder) end(ctx context.Context, out chan<- change.Event, when time.Time, xa *change.XA) error {
+func (dc *decoder) end(ctx context.Context, out Emit, when time.Time, xa *change.XA) error {
 	if !dc.grp.open {
 		return nil
 	}
@@ -361,7 +374,7 @@ func gtidString(e *replication.GTIDEvent) string {
 	return ""
 }
 
-func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *replication.RowsEvent, when time.Time, out chan<- change.Event) error {
+func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *replication.RowsEvent, when time.Time, out Emit) error {
 	db, name := string(e.Table.Schema), string(e.Table.Table)
 	if !dc.o.Schemas.Selected(db, name) {
 		return nil

@@ -79,11 +79,13 @@ func decodeFile(t *testing.T, path, flavor, from string, sch *fakeSchemas, ddl f
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make(chan change.Event, 1000)
+	var evs []change.Event
+	out := func(_ context.Context, e change.Event) error { evs = append(evs, e); return nil }
 	dc := &decoder{pos: pos, o: StreamOptions{From: change.Position{Flavor: flavor, GTID: from}, Schemas: sch,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		DDL: func(ctx context.Context, db, query string, pos change.Position, gtid string) (any, error) {
-			return ddl(query)
+		DDL: func(ctx context.Context, db, query string, pos change.Position, gtid string) (bool, error) {
+			p, err := ddl(query)
+			return p != nil, err
 		}}}
 	p := replication.NewBinlogParser()
 	p.SetTimestampStringLocation(nil)
@@ -92,11 +94,6 @@ func decodeFile(t *testing.T, path, flavor, from string, sch *fakeSchemas, ddl f
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	close(out)
-	var evs []change.Event
-	for e := range out {
-		evs = append(evs, e)
 	}
 	return evs
 }
@@ -261,28 +258,24 @@ func TestStreamBoundariesMySQL(t *testing.T) {
 		gtid(9), query("BEGIN"), rows("a", 30, 30, 30), query("COMMIT"),
 	}
 	pos, _ := newPosition(MySQL, "")
-	out := make(chan change.Event, 100)
+	var evs []change.Event
+	out := func(_ context.Context, e change.Event) error { evs = append(evs, e); return nil }
 	dc := &decoder{pos: pos, o: StreamOptions{From: change.Position{Flavor: MySQL}, Schemas: sch,
-		DDL: func(ctx context.Context, db, q string, pos change.Position, gtid string) (any, error) {
+		DDL: func(ctx context.Context, db, q string, pos change.Position, gtid string) (bool, error) {
 			switch {
 			case strings.HasPrefix(q, "CREATE TABLE `c`"):
 				sch.Put(intTable("rec", "c", "id", "v"))
 			case strings.HasPrefix(q, "ALTER"):
 				sch.Put(intTable("rec", "a", "id", "v", "w"))
 			default:
-				return nil, nil
+				return false, nil
 			}
-			return q, nil
+			return true, nil
 		}}}
 	for _, e := range stream {
 		if err := dc.handle(context.Background(), e, out); err != nil {
 			t.Fatal(err)
 		}
-	}
-	close(out)
-	var evs []change.Event
-	for e := range out {
-		evs = append(evs, e)
 	}
 	g := func(n int) string { return fmt.Sprintf("%s:%d", u, n) }
 	p := func(n int) string {

@@ -168,6 +168,19 @@ func (t *Tracker) unmark(ch ddl.Change) {
 	}
 }
 
+// Catalog returns a copy of the tracked definitions: what a DDL change is translated
+// against later, in another goroutine, while the tracker moves on. The definitions
+// themselves are shared (never changed in place).
+func (t *Tracker) Catalog() ddl.Catalog {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	c := make(ddl.Catalog, len(t.tables))
+	for k, v := range t.tables {
+		c[k] = v
+	}
+	return c
+}
+
 // All returns the tracked definitions, sorted by name.
 func (t *Tracker) All() []*schema.Table {
 	t.mu.RLock()

@@ -8,28 +8,26 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
-	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
-
-var _ pipeline.Applier = (*Target)(nil)
 
 // streamSenders is how many bulk requests of one batch are in flight at once. A batch
 // holds at most one write per document, so their order does not matter.
 const streamSenders = 2
 
-// Begin implements pipeline.Applier. A batch only buffers: nothing reaches Elasticsearch
-// before Commit, which knows the batch's position and so the version of its writes.
-func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
-	return &batch{t: t, slot: map[string]int{}}, nil
+// Begin opens a streaming batch (the pipeline's Applier, through pipeline.ApplierOf). A
+// batch only buffers: nothing reaches Elasticsearch before Commit, which knows the
+// batch's position and so the version of its writes.
+func (t *Target) Begin(ctx context.Context) (*Batch, error) {
+	return &Batch{t: t, slot: map[string]int{}}, nil
 }
 
-// batch is one open streaming batch: the final write per document, in first-touched
-// order, with their encoded ids and documents in one arena.
-type batch struct {
+// Batch is one open streaming batch (the pipeline's Tx): the final write per document, in
+// first-touched order, with their encoded ids and documents in one arena.
+type Batch struct {
 	t       *Target
-	schemas []*pipeline.SchemaChange
+	schemas []*ddl.SchemaChange
 	arena   []byte
 	items   []pendingWrite
 	slot    map[string]int // index + "\x00" + _id -> position in items
@@ -49,7 +47,7 @@ type pendingWrite struct {
 // Apply implements pipeline.Tx: it encodes the folded changes and keeps, per document,
 // only the last write (a later part of a large transaction replaces an earlier one), so
 // the batch sends exactly the state at its commit position.
-func (b *batch) Apply(ctx context.Context, changes []change.TableChanges) error {
+func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error {
 	for _, tc := range changes {
 		p, err := b.t.plan(ctx, tc.Table)
 		if err != nil {
@@ -69,7 +67,7 @@ func (b *batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 	return nil
 }
 
-func (b *batch) add(p *tablePlan, r change.Row, del bool) error {
+func (b *Batch) add(p *tablePlan, r change.Row, del bool) error {
 	w := pendingWrite{plan: p, del: del, idOff: len(b.arena)}
 	var err error
 	if b.arena, err = p.enc.AppendID(b.arena, r); err != nil {
@@ -97,7 +95,7 @@ func (b *batch) add(p *tablePlan, r change.Row, del bool) error {
 
 // Commit implements pipeline.Tx: every write goes out with the version of pos; only when
 // all of them are acknowledged does the checkpoint document move to pos.
-func (b *batch) Commit(ctx context.Context, pos change.Position) error {
+func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	t := b.t
 	if err := t.checkLease(); err != nil {
 		return err
@@ -203,7 +201,7 @@ func (t *Target) sendAll(ctx context.Context, bodies []*bulkBody, where string) 
 }
 
 // Rollback implements pipeline.Tx: nothing was sent, so dropping the buffer is enough.
-func (b *batch) Rollback(ctx context.Context) {
+func (b *Batch) Rollback(ctx context.Context) {
 	b.items, b.arena, b.slot = nil, nil, nil
 }
 
@@ -246,14 +244,12 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	return p, nil
 }
 
-// TranslateDDL implements pipeline.DDLTranslator. Elasticsearch needs no statement: a new
-// column's field is added to the mapping when a document first carries it, and a mapped
-// field cannot be dropped or retyped (README: Elasticsearch and DDL).
-func (t *Target) TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error) { return nil, nil }
-
-// ApplySchema implements pipeline.Tx: the new definitions are recorded at Commit, after
-// the batch's writes are acknowledged and before the checkpoint moves.
-func (b *batch) ApplySchema(ctx context.Context, sc *pipeline.SchemaChange) error {
+// ApplySchema implements pipeline.Tx. Elasticsearch needs no statement, so there is
+// nothing to translate: a new column's field is added to the mapping when a document
+// first carries it, and a mapped field cannot be dropped or retyped (README:
+// Elasticsearch and DDL). The new definitions are recorded at Commit, after the batch's
+// writes are acknowledged and before the checkpoint moves.
+func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 	b.schemas = append(b.schemas, sc)
 	return nil
 }

@@ -34,7 +34,7 @@ type fkDoc map[string]json.RawMessage
 // write of this batch with the batch's version, in stream order with the batch's other
 // writes; its referenced fields continue the cascade. A change of a child's key (its _id)
 // by ON UPDATE CASCADE is refused (README: foreign key actions).
-func (b *batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, acts []change.FKAction) error {
+func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, acts []change.FKAction) error {
 	for _, a := range acts {
 		name := a.Parent.QualifiedName()
 		var need []int
@@ -79,7 +79,7 @@ func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" 
 
 // cascade applies the actions of table's children for a document whose referenced fields
 // were old and are now new (deleted when del).
-func (b *batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Table, old, new fkDoc, del bool, depth int) error {
+func (b *Batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Table, old, new fkDoc, del bool, depth int) error {
 	if depth > maxFKDepth {
 		return fmt.Errorf("foreign key actions nest deeper than %d levels at %s", maxFKDepth, table.QualifiedName())
 	}
@@ -121,7 +121,7 @@ type childDoc struct {
 	src fkDoc
 }
 
-func (b *batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FKEdge, action string, del bool, match fkDoc, parent *schema.Table, parentNew fkDoc, depth int) error {
+func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FKEdge, action string, del bool, match fkDoc, parent *schema.Table, parentNew fkDoc, depth int) error {
 	child := e.Child
 	if action == "SET DEFAULT" {
 		return fmt.Errorf("SET DEFAULT is not applied to Elasticsearch (InnoDB refuses it; declare the foreign key RESTRICT, CASCADE or SET NULL)")
@@ -199,7 +199,7 @@ func orderedDoc(t *schema.Table, cols []int, d fkDoc) ([]byte, error) {
 // findChildren returns the documents of p's index whose fields equal match: the batch's
 // own buffered documents, then the index's (refreshed first, so the last batches' writes
 // are searchable) that the batch does not hold a write for.
-func (b *batch) findChildren(ctx context.Context, p *tablePlan, match fkDoc) ([]childDoc, error) {
+func (b *Batch) findChildren(ctx context.Context, p *tablePlan, match fkDoc) ([]childDoc, error) {
 	var out []childDoc
 	for _, w := range b.items {
 		if w.plan.index != p.index || w.del {
@@ -258,7 +258,7 @@ func matches(d, match fkDoc) bool {
 
 // addRaw adds a write of an already encoded id and document (nil for a delete), replacing
 // the batch's earlier write of the same document.
-func (b *batch) addRaw(p *tablePlan, id, doc []byte, del bool) {
+func (b *Batch) addRaw(p *tablePlan, id, doc []byte, del bool) {
 	w := pendingWrite{plan: p, del: del, idOff: len(b.arena)}
 	b.arena = append(b.arena, id...)
 	w.idEnd, w.docOff = len(b.arena), len(b.arena)

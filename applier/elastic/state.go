@@ -13,7 +13,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -336,7 +336,7 @@ func (s *State) tables(ctx context.Context) (map[string]*tableDoc, map[string]*s
 // recordSchemas appends the definitions a batch's DDL produced to the tables' schema
 // documents (adding new tables to the plan, so Definitions finds them), before the
 // checkpoint moves: entries beyond the checkpoint are ignored on restart.
-func (s *State) recordSchemas(ctx context.Context, scs []*pipeline.SchemaChange, version int64) error {
+func (s *State) recordSchemas(ctx context.Context, scs []*ddl.SchemaChange, version int64) error {
 	if len(scs) == 0 {
 		return nil
 	}

@@ -30,7 +30,7 @@ func (s *State) preparedID(xid string, part int) string {
 // StorePrepared implements pipeline.Tx. Like every write of a batch it reaches
 // Elasticsearch at Commit, before the checkpoint moves past the XA PREPARE; parts of the
 // same transaction that this batch also decides never leave memory.
-func (b *batch) StorePrepared(ctx context.Context, p *change.Prepared) error {
+func (b *Batch) StorePrepared(ctx context.Context, p *change.Prepared) error {
 	payload, err := p.EncodeEvents()
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func (b *batch) StorePrepared(ctx context.Context, p *change.Prepared) error {
 // ResolvePrepared implements pipeline.Tx: parts are read in order from this batch or the
 // state index (real-time GET), one at a time. The stored ones are deleted after the
 // checkpoint has moved past the decision, so a crash before that finds them again.
-func (b *batch) ResolvePrepared(ctx context.Context, xid string, commit bool, apply func([]change.Event) error) (bool, error) {
+func (b *Batch) ResolvePrepared(ctx context.Context, xid string, commit bool, apply func([]change.Event) error) (bool, error) {
 	mem := b.prepared[xid]
 	found := false
 	for part := 0; ; part++ {

@@ -17,12 +17,9 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/mapping"
-	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
-
-var _ pipeline.Applier = (*Target)(nil)
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
 type tablePlan struct {
@@ -54,8 +51,9 @@ type streamConn struct {
 	copyBuf bytes.Buffer
 }
 
-// Begin implements pipeline.Applier.
-func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
+// Begin opens a streaming batch (the pipeline's Applier, through pipeline.ApplierOf): a
+// transaction on the one streaming connection, which it holds until Commit or Rollback.
+func (t *Target) Begin(ctx context.Context) (*Batch, error) {
 	sc := &t.stream
 	sc.mu.Lock()
 	if sc.conn == nil || sc.conn.IsClosed() {
@@ -74,23 +72,23 @@ func (t *Target) Begin(ctx context.Context) (pipeline.Tx, error) {
 		sc.mu.Unlock()
 		return nil, classify(err)
 	}
-	return &batchTx{t: t, sc: sc, tx: tx}, nil
+	return &Batch{t: t, sc: sc, tx: tx}, nil
 }
 
-// batchTx is one open PostgreSQL transaction of the streaming phase.
-type batchTx struct {
+// Batch is one open PostgreSQL transaction of the streaming phase (the pipeline's Tx).
+type Batch struct {
 	t   *Target
 	sc  *streamConn
 	tx  pgx.Tx
 	buf []byte
 }
 
-func (b *batchTx) done() { b.sc.mu.Unlock() }
+func (b *Batch) done() { b.sc.mu.Unlock() }
 
 // Apply implements pipeline.Tx: per table, the deleted keys go through a staging table into
 // one DELETE ... USING, and the upserted rows through a staging COPY into one INSERT ...
 // ON CONFLICT DO UPDATE. Deletes go first, so a key that moved is free for its new row.
-func (b *batchTx) Apply(ctx context.Context, changes []change.TableChanges) error {
+func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error {
 	for _, tc := range changes {
 		p, err := b.plan(ctx, tc.Table)
 		if err != nil {
@@ -122,7 +120,7 @@ func (b *batchTx) Apply(ctx context.Context, changes []change.TableChanges) erro
 }
 
 // copyRows streams rows (projected to idx) into a staging table with COPY.
-func (b *batchTx) copyRows(ctx context.Context, copySQL string, enc *mapping.PGEncoder, idx []int, rows []change.Row) error {
+func (b *Batch) copyRows(ctx context.Context, copySQL string, enc *mapping.PGEncoder, idx []int, rows []change.Row) error {
 	buf := &b.sc.copyBuf
 	buf.Reset()
 	proj := make(change.Row, len(idx))
@@ -146,7 +144,7 @@ func (b *batchTx) copyRows(ctx context.Context, copySQL string, enc *mapping.PGE
 
 // plan compiles (once per table version and session) the statements for a table, creating
 // its staging tables.
-func (b *batchTx) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
+func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
 	if p := b.sc.plans[def]; p != nil {
 		return p, nil
 	}
@@ -215,7 +213,7 @@ func (b *batchTx) plan(ctx context.Context, def *schema.Table) (*tablePlan, erro
 }
 
 // Commit implements pipeline.Tx.
-func (b *batchTx) Commit(ctx context.Context, pos change.Position) error {
+func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	defer b.done()
 	if err := b.t.state.saveCheckpoint(ctx, b.tx, Checkpoint{Position: pos, Phase: PhaseStreaming}); err != nil {
 		b.abort()
@@ -229,14 +227,14 @@ func (b *batchTx) Commit(ctx context.Context, pos change.Position) error {
 }
 
 // Rollback implements pipeline.Tx.
-func (b *batchTx) Rollback(ctx context.Context) {
+func (b *Batch) Rollback(ctx context.Context) {
 	defer b.done()
 	b.abort()
 }
 
 // abort rolls back; staging tables created in the batch are gone with it, so the session's
 // compiled plans are dropped too.
-func (b *batchTx) abort() {
+func (b *Batch) abort() {
 	_ = b.tx.Rollback(context.Background())
 	b.sc.plans, b.sc.staged = map[*schema.Table]*tablePlan{}, map[string]bool{}
 	if b.sc.conn != nil && b.sc.conn.IsClosed() {

@@ -9,18 +9,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
-	"github.com/replicator/replicator/pipeline"
 )
-
-// TranslateDDL implements pipeline.DDLTranslator with pgddl.TranslatePG and the configured
-// table routing.
-func (t *Target) TranslateDDL(ch ddl.Change, before ddl.Tables) (any, error) {
-	plan, err := pgddl.TranslatePG(ch, before, t.resolve)
-	if err != nil {
-		return nil, err
-	}
-	return plan, nil
-}
 
 // resolve names the PostgreSQL target of a source table, or, for table "", the schema that
 // holds exactly one source database (only when the rule's target schema is per database).
@@ -70,14 +59,21 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 	return target, true
 }
 
-// ApplySchema implements pipeline.Tx: the translated statements and the new definitions
-// in the schema history, in the batch transaction that moves the checkpoint past them.
-func (b *batchTx) ApplySchema(ctx context.Context, sc *pipeline.SchemaChange) error {
-	for _, p := range sc.Target {
-		plan, ok := p.(pgddl.PGPlan)
-		if !ok {
-			continue
+// ApplySchema implements pipeline.Tx: each step translated with pgddl.TranslatePG and the
+// configured table routing, against the definitions before it, then the statements and
+// the new definitions in the schema history, in the batch transaction that moves the
+// checkpoint past them. Every step is translated before anything runs, so a step that
+// cannot be translated (a *ddl.TranslateError) leaves the transaction as it was.
+func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
+	plans := make([]pgddl.PGPlan, 0, len(sc.Steps))
+	for i, st := range sc.Steps {
+		plan, err := pgddl.TranslatePG(st.Change, st.Before, b.t.resolve)
+		if err != nil {
+			return &ddl.TranslateError{Step: i, Err: err}
 		}
+		plans = append(plans, plan)
+	}
+	for _, plan := range plans {
 		for _, stmt := range plan.Statements {
 			if _, err := b.tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("run %s: %w", stmt, classify(err))

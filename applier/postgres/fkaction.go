@@ -29,7 +29,7 @@ type fkRow map[int]*string
 // child rows' columns that the child's own children refer to, which continue the cascade
 // (cycles end where no row matches any more: a deleted row is gone, an unchanged column
 // starts nothing).
-func (b *batchTx) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, acts []change.FKAction) error {
+func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, acts []change.FKAction) error {
 	for _, a := range acts {
 		name := a.Parent.QualifiedName()
 		need := refColumns(g, name)
@@ -136,7 +136,7 @@ func sameValue(a, b *string) bool {
 
 // cascade applies the actions of table's children for a row whose referenced columns were
 // old and are now new (deleted when del).
-func (b *batchTx) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Table, old, new fkRow, del bool, depth int) error {
+func (b *Batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Table, old, new fkRow, del bool, depth int) error {
 	if depth > maxFKDepth {
 		return fmt.Errorf("foreign key actions nest deeper than %d levels at %s (a cycle the source cannot run?)", maxFKDepth, table.QualifiedName())
 	}
@@ -174,7 +174,7 @@ func (b *batchTx) cascade(ctx context.Context, g *schema.FKGraph, table *schema.
 
 // childAction runs one foreign key's action on its child table and continues the cascade
 // with the rows it changed.
-func (b *batchTx) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FKEdge, action string, del bool, oldVals []any, parentNew fkRow, depth int) error {
+func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FKEdge, action string, del bool, oldVals []any, parentNew fkRow, depth int) error {
 	child := e.Child
 	id, err := b.t.tableIdent(child)
 	if err != nil {

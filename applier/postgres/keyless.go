@@ -19,7 +19,7 @@ import (
 // is a scan of the table unless an index covers the compared columns (keyless_index in the
 // table's rule). A change that finds no row means the target no longer holds what the
 // source had: the stream stops rather than diverge further.
-func (b *batchTx) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, ops []change.RowOp) error {
+func (b *Batch) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, ops []change.RowOp) error {
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
 	var names []string
 	for _, c := range p.cols {
@@ -92,7 +92,7 @@ func (b *batchTx) applyOps(ctx context.Context, p *tablePlan, def *schema.Table,
 }
 
 // opValues renders a row's replicated columns as PostgreSQL text input (nil for NULL).
-func (b *batchTx) opValues(p *tablePlan, def *schema.Table, row change.Row) ([]any, error) {
+func (b *Batch) opValues(p *tablePlan, def *schema.Table, row change.Row) ([]any, error) {
 	proj := make(change.Row, len(p.colIdx))
 	for i, c := range p.colIdx {
 		if c < len(row) {

@@ -16,10 +16,9 @@ import (
 )
 
 // target is what the commands need of a destination; the PostgreSQL and Elasticsearch
-// appliers provide it.
+// appliers provide it (their streaming batches through streamApplier).
 type target interface {
 	snapshot.Target
-	pipeline.Applier
 	// Checkpoint returns the stored position; streaming is true once the snapshot completed.
 	Checkpoint(ctx context.Context) (pos change.Position, streaming, found bool, err error)
 	// Definitions returns the latest stored table definitions for the schema tracker.
@@ -57,6 +56,27 @@ var targetNamers = map[string]func(rule *config.TableRule, db, table string) str
 	config.TargetElasticsearch: func(rule *config.TableRule, db, table string) string {
 		return mapping.ESIndex(rule, db, table)
 	},
+}
+
+// The targets' batches are what the pipeline applies through; the targets do not import
+// the pipeline, so the wiring checks that they fit.
+var (
+	_ pipeline.Tx                = (*postgres.Batch)(nil)
+	_ pipeline.ForeignKeyApplier = (*postgres.Batch)(nil)
+	_ pipeline.Tx                = (*elastic.Batch)(nil)
+	_ pipeline.ForeignKeyApplier = (*elastic.Batch)(nil)
+)
+
+// streamApplier gives the pipeline a target's streaming batches: each target's Begin
+// returns its own batch type.
+func streamApplier(t target) (pipeline.Applier, error) {
+	switch t := t.(type) {
+	case *postgres.Target:
+		return pipeline.ApplierOf(t.Begin), nil
+	case *elastic.Target:
+		return pipeline.ApplierOf(t.Begin), nil
+	}
+	return nil, fmt.Errorf("target %T does not stream", t)
 }
 
 func openTarget(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {

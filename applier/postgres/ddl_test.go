@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/replicator/replicator/applier/postgres/pgddl"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/schema"
+)
+
+// TestApplySchemaRefusesUntranslatableStepFirst: ApplySchema translates every step against
+// the definitions it carries before it runs anything, and names the step it cannot
+// translate in a *ddl.TranslateError (the pipeline applies ddl.on_error to it). The batch
+// here has no transaction: running a statement would panic.
+func TestApplySchemaRefusesUntranslatableStepFirst(t *testing.T) {
+	cfg, err := config.Parse(`[source]
+host = "h"
+user = "u"
+server_id = 1
+[target]
+type = "postgres"
+[target.postgres]
+url = "postgres://x@h/db"
+[[tables]]
+source = "shop.*"
+`, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := &schema.Table{Schema: "shop", Name: "orders", Key: []int{0}, KeyIsPrimary: true, Columns: []schema.Column{
+		{Name: "id", DataType: "int", ColumnType: "int(11)"},
+		{Name: "v", DataType: "int", ColumnType: "int(11)", Nullable: true},
+	}}
+	before := ddl.Catalog{{Schema: "shop", Name: "orders"}: orders}
+	p := ddl.Parser{Flavor: ddl.MariaDB}
+	changes, err := p.Parse("ALTER TABLE orders ADD COLUMN a INT; ALTER TABLE orders ADD COLUMN g INT AS (v * 2) STORED", "shop")
+	if err != nil || len(changes) != 2 {
+		t.Fatalf("parse: %v, %v", changes, err)
+	}
+	after := ddl.Catalog{{Schema: "shop", Name: "orders"}: orders}
+	if err := after.Apply(changes[0]); err != nil {
+		t.Fatal(err)
+	}
+	sc := &ddl.SchemaChange{GTID: "0-1-9", Steps: []ddl.Step{{Change: changes[0], Before: before}, {Change: changes[1], Before: after}}}
+	b := &Batch{t: &Target{cfg: cfg, log: slog.New(slog.DiscardHandler)}}
+	err = b.ApplySchema(context.Background(), sc)
+	var te *ddl.TranslateError
+	if !errors.As(err, &te) || te.Step != 1 {
+		t.Fatalf("error %v, want a *ddl.TranslateError for step 1", err)
+	}
+	var ue *pgddl.UntranslatableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("error %v: the translation's *pgddl.UntranslatableError is not kept", err)
+	}
+}
