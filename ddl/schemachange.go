@@ -1,10 +1,6 @@
 package ddl
 
-import (
-	"fmt"
-
-	"github.com/replicator/replicator/schema"
-)
+import "github.com/replicator/replicator/schema"
 
 // SchemaChange is the effect of one DDL statement on the replicated tables, made in
 // stream order by the stream's DDL handler, which parses the statement and moves the
@@ -30,17 +26,3 @@ type Step struct {
 	Change Change
 	Before Catalog
 }
-
-// TranslateError is returned (wrapped) by a target that cannot translate Steps[Step] of a
-// SchemaChange (for PostgreSQL an *UntranslatableError or an *ApplyError from TranslatePG).
-// The caller applies its [ddl] on_error policy to it, as to a statement it cannot parse.
-type TranslateError struct {
-	Step int
-	Err  error
-}
-
-// Error implements error.
-func (e *TranslateError) Error() string { return fmt.Sprintf("change %d: %v", e.Step+1, e.Err) }
-
-// Unwrap returns the translation's error.
-func (e *TranslateError) Unwrap() error { return e.Err }

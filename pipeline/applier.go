@@ -22,9 +22,8 @@ type Tx interface {
 	Apply(ctx context.Context, changes []change.TableChanges) error
 	// ApplySchema translates a schema change's steps for the target, each against the
 	// definitions it carries, applies them (after the rows before it) and records the new
-	// definitions in the schema history, all visible with the checkpoint at Commit. A step
-	// the target cannot translate fails with a *ddl.TranslateError, which the pipeline
-	// handles as [ddl] on_error says.
+	// definitions in the schema history, all visible with the checkpoint at Commit. The
+	// steps passed Options.CheckDDL in the reader.
 	ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error
 	// StorePrepared keeps one part of a prepared XA transaction's row changes in the
 	// target's state, visible with the checkpoint at Commit: the checkpoint moves past

@@ -25,10 +25,9 @@ type ddlHandler struct {
 	tr      *tracker.Tracker
 	log     *slog.Logger
 	refresh func(ctx context.Context, db, table string) (*schema.Table, error)
-	// refused holds, by GTID, the statements a target could not translate in an earlier
-	// attempt of this run: read again, they go through onError at the change the target
-	// refused, exactly where a translation in the reader would have failed.
-	refused map[string]*ddlRefusal
+	// check is Options.CheckDDL: a change the target cannot translate goes through
+	// onError here, before the tracker moves and before the rows after it are decoded.
+	check func(ch ddl.Change, before ddl.Tables) error
 }
 
 func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Position, gtid string) (*ddl.SchemaChange, error) {
@@ -56,10 +55,12 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 		if sc == nil {
 			sc = &ddl.SchemaChange{Query: query, Schema: db, GTID: gtid}
 		}
-		if r := h.refused[gtid]; r != nil && r.step == len(sc.Steps) {
-			return nil, h.onError(ctx, db, query, gtid, r.err)
-		}
 		before := h.tr.Catalog()
+		if h.check != nil {
+			if err := h.check(ch, before); err != nil {
+				return nil, h.onError(ctx, db, query, gtid, err)
+			}
+		}
 		if err := h.tr.Apply(ch); err != nil {
 			return nil, h.onError(ctx, db, query, gtid, err)
 		}
@@ -269,19 +270,3 @@ func SchemaFollower(cfg *config.Config, tr *tracker.Tracker, log *slog.Logger,
 	h := &ddlHandler{cfg: cfg, tr: tr, log: log, refresh: refresh}
 	return h.handle
 }
-
-// ddlRefusal is a statement the target could not translate: change step (of the
-// SchemaChange's steps) failed with err. Run reads the stream again from the checkpoint
-// with it known, so that the reader applies ddl.on_error to it before decoding the rows
-// after it, as for any statement it cannot parse or track.
-type ddlRefusal struct {
-	gtid, query string
-	step        int
-	err         error
-}
-
-func (e *ddlRefusal) Error() string {
-	return fmt.Sprintf("DDL at GTID %s (%s): the target cannot translate it: %v", e.gtid, abbreviate(e.query), e.err)
-}
-
-func (e *ddlRefusal) Unwrap() error { return e.err }

@@ -53,7 +53,7 @@ func testHandler(t *testing.T, onError string, current *schema.Table) (h *ddlHan
 		t.Fatal(err)
 	}
 	reloaded = new(int)
-	h = &ddlHandler{cfg: cfg, tr: tr, log: slog.New(slog.DiscardHandler), refused: map[string]*ddlRefusal{},
+	h = &ddlHandler{cfg: cfg, tr: tr, log: slog.New(slog.DiscardHandler),
 		refresh: func(_ context.Context, db, table string) (*schema.Table, error) {
 			if db+"."+table != "shop.orders" {
 				return nil, nil
@@ -96,18 +96,32 @@ func TestDDLHandlerStepsCarryTheDefinitionsBeforeThem(t *testing.T) {
 	}
 }
 
-// TestDDLHandlerRefusedStatement: a statement the target refused to translate (known
-// from an earlier attempt) goes through ddl.on_error at the refused step: "stop" fails
-// with the statement, the cause and the fix; "skip" reloads the named tables from the
-// source and sends no schema change. The steps before the refused one still move the
-// tracker, as when the reader translated.
-func TestDDLHandlerRefusedStatement(t *testing.T) {
+// TestDDLHandlerUntranslatableChange: a change the target's check refuses goes through
+// ddl.on_error in the reader, before the tracker moves: "stop" fails with the statement,
+// the cause and the fix; "skip" reloads the named tables from the source and sends no
+// schema change. The check sees the definitions before the change.
+func TestDDLHandlerUntranslatableChange(t *testing.T) {
 	cause := errors.New("cannot translate ALTER TABLE shop.orders ADD COLUMN g to PostgreSQL: a generated column")
 	pos := change.Position{Flavor: "mariadb", GTID: "0-1-7"}
 	query := "ALTER TABLE orders ADD COLUMN g INT AS (v * 2) STORED"
+	check := func(t *testing.T) func(ch ddl.Change, before ddl.Tables) error {
+		return func(ch ddl.Change, before ddl.Tables) error {
+			if def := before.Lookup("shop", "orders"); def == nil || len(def.Columns) != 2 {
+				t.Errorf("check saw %+v, want the definition before the change", def)
+			}
+			if a, ok := ch.(*ddl.AlterTable); ok {
+				for _, sp := range a.Specs {
+					if ac, ok := sp.(*ddl.AddColumn); ok && ac.Column.Name == "g" {
+						return cause
+					}
+				}
+			}
+			return nil
+		}
+	}
 
 	h, tr, reloaded := testHandler(t, "stop", nil)
-	h.refused["0-1-7"] = &ddlRefusal{gtid: "0-1-7", query: query, step: 0, err: cause}
+	h.check = check(t)
 	sc, err := h.handle(context.Background(), "shop", query, pos, "0-1-7")
 	if sc != nil || err == nil {
 		t.Fatalf("stop: %+v, %v; want an error", sc, err)
@@ -120,75 +134,21 @@ func TestDDLHandlerRefusedStatement(t *testing.T) {
 	if *reloaded != 0 || len(tr.Lookup("shop", "orders").Columns) != 2 {
 		t.Errorf("stop moved the tracker or reloaded: %d reloads, %d columns", *reloaded, len(tr.Lookup("shop", "orders").Columns))
 	}
-	// Another GTID is not refused.
-	if sc, err := h.handle(context.Background(), "shop", query, pos, "0-1-8"); err != nil || sc == nil || len(sc.Steps) != 1 {
-		t.Fatalf("unrefused statement: %+v, %v", sc, err)
+	// A change the check takes goes on to the target.
+	if sc, err := h.handle(context.Background(), "shop", "ALTER TABLE orders ADD COLUMN a INT", pos, "0-1-8"); err != nil || sc == nil || len(sc.Steps) != 1 {
+		t.Fatalf("translatable statement: %+v, %v", sc, err)
 	}
 
 	current := ddlTestTable()
 	current.Columns = append(current.Columns, schema.Column{Name: "g", DataType: "int", ColumnType: "int(11)", Nullable: true})
 	h, tr, reloaded = testHandler(t, "skip", current)
-	h.refused["0-1-7"] = &ddlRefusal{gtid: "0-1-7", query: query, step: 0, err: cause}
+	h.check = check(t)
 	sc, err = h.handle(context.Background(), "shop", query, pos, "0-1-7")
 	if sc != nil || err != nil {
 		t.Fatalf("skip: %+v, %v; want nothing", sc, err)
 	}
 	if *reloaded != 1 || tr.Lookup("shop", "orders").ColumnIndex("g") != 2 {
 		t.Errorf("skip: %d reloads, tracked columns %+v; want the source's definition", *reloaded, tr.Lookup("shop", "orders").Columns)
-	}
-}
-
-// refusingApplier refuses to translate the schema change of one GTID.
-type refusingApplier struct {
-	*fakeApplier
-	gtid string
-}
-
-func (r *refusingApplier) Begin(ctx context.Context) (Tx, error) {
-	tx, err := r.fakeApplier.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &refusingTx{Tx: tx, gtid: r.gtid}, nil
-}
-
-type refusingTx struct {
-	Tx
-	gtid string
-}
-
-func (t *refusingTx) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
-	if sc.GTID == t.gtid {
-		return fmt.Errorf("translate: %w", &ddl.TranslateError{Step: 1, Err: errors.New("no such thing in PostgreSQL")})
-	}
-	return t.Tx.ApplySchema(ctx, sc)
-}
-
-// TestApplyStreamRefusedDDLStopsForOnError: a step the target cannot translate ends the
-// attempt with a *ddlRefusal naming the statement and the step (Run then reads again
-// for the reader to apply ddl.on_error); nothing of the batch holding it is committed,
-// the batches before it are.
-func TestApplyStreamRefusedDDLStopsForOnError(t *testing.T) {
-	f := &fakeApplier{rows: map[string]string{}}
-	o := testOptions(f, 1000)
-	o.Applier = &refusingApplier{fakeApplier: f, gtid: "0-1-2"}
-	items := make(chan item, 16)
-	for _, e := range txn(1, "a") {
-		items <- item{ev: e}
-	}
-	sc := &ddl.SchemaChange{Query: "ALTER TABLE t ADD COLUMN x INT", Schema: "d", GTID: "0-1-2"}
-	items <- item{ev: change.Event{Kind: change.DDL, GTID: "0-1-2", Schema: "d", Query: sc.Query}, schema: sc}
-	items <- item{ev: change.Event{Kind: change.Commit, GTID: "0-1-2", Pos: change.Position{Flavor: "mariadb", GTID: "0-1-2"}}}
-	close(items)
-	_, err := applyStream(context.Background(), o, pos(0), nil, items, nil)
-	var dr *ddlRefusal
-	if !errors.As(err, &dr) || dr.gtid != "0-1-2" || dr.step != 1 || !strings.Contains(err.Error(), "ALTER TABLE t ADD COLUMN x INT") {
-		t.Fatalf("error %v, want the refusal of 0-1-2 step 1", err)
-	}
-	for _, c := range f.commits {
-		if c.pos.GTID == "0-1-2" {
-			t.Fatalf("the batch holding the refused statement was committed: %+v", f.commits)
-		}
 	}
 }
 

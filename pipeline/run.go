@@ -21,6 +21,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/schema"
@@ -44,6 +45,12 @@ type Options struct {
 	// OnError is told of every error that ends a stream attempt (for the target's
 	// last-error record); optional.
 	OnError func(err error, transient bool)
+	// CheckDDL reports a change the target cannot translate, against the definitions
+	// before it (optional: nil takes every change). It is called in the reader, in stream
+	// order, so such a change goes through [ddl] on_error before the tracker moves past
+	// it and before the rows after it are decoded, like a statement the parser rejects;
+	// the target translates the change for real in Tx.ApplySchema, in its batch.
+	CheckDDL func(ch ddl.Change, before ddl.Tables) error
 
 	// tables are the tracked definitions at the stream's start, from which the batcher
 	// builds the foreign key graph (set by runOnce).
@@ -78,10 +85,9 @@ func Run(ctx context.Context, o Options) error {
 	backoff := time.Second
 	var isolateUntil *change.Position
 	var deniedSince time.Time
-	refused := map[string]*ddlRefusal{}
 	for {
 		start := time.Now()
-		progressed, err := runOnce(ctx, o, isolateUntil, refused)
+		progressed, err := runOnce(ctx, o, isolateUntil)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -131,14 +137,6 @@ func Run(ctx context.Context, o Options) error {
 			continue
 		}
 		isolateUntil = nil
-		// A statement the target cannot translate: read again, the reader applies
-		// ddl.on_error to it where it used to translate it (before the rows after it).
-		var dr *ddlRefusal
-		if errors.As(err, &dr) && refused[dr.gtid] == nil {
-			o.Log.Info("the target cannot translate a DDL statement; reading again from the checkpoint to apply ddl.on_error to it", "gtid", dr.gtid, "error", dr.err)
-			refused[dr.gtid] = dr
-			continue
-		}
 		transient := errors.Is(err, fault.ErrTransient) || errors.Is(err, source.ErrSourceGone)
 		if transient {
 			o.Metrics.Error("transient")

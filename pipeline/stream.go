@@ -13,7 +13,7 @@ import (
 
 // runOnce streams from the stored checkpoint until an error; progressed reports whether it
 // committed at least one batch.
-func runOnce(ctx context.Context, o Options, isolateUntil *change.Position, refused map[string]*ddlRefusal) (progressed bool, err error) {
+func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (progressed bool, err error) {
 	from, err := o.Checkpoint(ctx)
 	if err != nil {
 		return false, err
@@ -22,7 +22,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position, refu
 	if err != nil {
 		return false, err
 	}
-	h := &ddlHandler{cfg: o.Config, tr: tr, log: o.Log, refused: refused, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
+	h := &ddlHandler{cfg: o.Config, tr: tr, log: o.Log, check: o.CheckDDL, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
 		conn, err := o.Dialer.Dial(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", source.ErrSourceGone, err)

@@ -133,10 +133,6 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 	}
 	if wk.schema != nil {
 		if err := w.tx.ApplySchema(ctx, wk.schema); err != nil {
-			var te *ddl.TranslateError
-			if errors.As(err, &te) {
-				return &ddlRefusal{gtid: wk.ddlGTID, query: wk.ddlText, step: te.Step, err: te.Err}
-			}
 			return fmt.Errorf("DDL at GTID %s (%s): %w", wk.ddlGTID, abbreviate(wk.ddlText), err)
 		}
 	}

@@ -59,17 +59,24 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 	return target, true
 }
 
+// CheckDDL reports a change that pgddl.TranslatePG cannot translate with the configured
+// table routing (the pipeline's Options.CheckDDL): the stream's reader applies
+// [ddl] on_error to it before it moves past the statement.
+func (t *Target) CheckDDL(ch ddl.Change, before ddl.Tables) error {
+	_, err := pgddl.TranslatePG(ch, before, t.resolve)
+	return err
+}
+
 // ApplySchema implements pipeline.Tx: each step translated with pgddl.TranslatePG and the
 // configured table routing, against the definitions before it, then the statements and
 // the new definitions in the schema history, in the batch transaction that moves the
-// checkpoint past them. Every step is translated before anything runs, so a step that
-// cannot be translated (a *ddl.TranslateError) leaves the transaction as it was.
+// checkpoint past them. Every step is translated before anything runs.
 func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 	plans := make([]pgddl.PGPlan, 0, len(sc.Steps))
 	for i, st := range sc.Steps {
 		plan, err := pgddl.TranslatePG(st.Change, st.Before, b.t.resolve)
 		if err != nil {
-			return &ddl.TranslateError{Step: i, Err: err}
+			return fmt.Errorf("translate change %d of the statement: %w", i+1, err)
 		}
 		plans = append(plans, plan)
 	}

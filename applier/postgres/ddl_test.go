@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/replicator/replicator/applier/postgres/pgddl"
@@ -14,8 +15,8 @@ import (
 
 // TestApplySchemaRefusesUntranslatableStepFirst: ApplySchema translates every step against
 // the definitions it carries before it runs anything, and names the step it cannot
-// translate in a *ddl.TranslateError (the pipeline applies ddl.on_error to it). The batch
-// here has no transaction: running a statement would panic.
+// translate; CheckDDL, which the reader calls, refuses the same step. The batch here has
+// no transaction: running a statement would panic.
 func TestApplySchemaRefusesUntranslatableStepFirst(t *testing.T) {
 	cfg, err := config.Parse(`[source]
 host = "h"
@@ -48,12 +49,14 @@ source = "shop.*"
 	sc := &ddl.SchemaChange{GTID: "0-1-9", Steps: []ddl.Step{{Change: changes[0], Before: before}, {Change: changes[1], Before: after}}}
 	b := &Batch{t: &Target{cfg: cfg, log: slog.New(slog.DiscardHandler)}}
 	err = b.ApplySchema(context.Background(), sc)
-	var te *ddl.TranslateError
-	if !errors.As(err, &te) || te.Step != 1 {
-		t.Fatalf("error %v, want a *ddl.TranslateError for step 1", err)
-	}
 	var ue *pgddl.UntranslatableError
-	if !errors.As(err, &ue) {
-		t.Fatalf("error %v: the translation's *pgddl.UntranslatableError is not kept", err)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "change 2 of the statement") {
+		t.Fatalf("error %v, want the *pgddl.UntranslatableError of change 2", err)
+	}
+	if err := b.t.CheckDDL(changes[0], before); err != nil {
+		t.Errorf("CheckDDL refuses ADD COLUMN a INT: %v", err)
+	}
+	if err := b.t.CheckDDL(changes[1], after); !errors.As(err, &ue) {
+		t.Errorf("CheckDDL takes the generated column: %v", err)
 	}
 }

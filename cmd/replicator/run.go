@@ -31,7 +31,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 		return err
 	}
 	defer tgt.Close()
-	applier, err := streamApplier(tgt)
+	applier, checkDDL, err := streamApplier(tgt)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 		return tr, nil
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
-		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, Schemas: schemas, Log: env.log, Metrics: m,
+		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
 		OnError: func(err error, transient bool) { recordErr(err) },
 		Checkpoint: func(ctx context.Context) (change.Position, error) {
 			pos, _, found, err := tgt.Checkpoint(ctx)

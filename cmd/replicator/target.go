@@ -9,6 +9,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/schema"
@@ -67,16 +68,17 @@ var (
 	_ pipeline.ForeignKeyApplier = (*elastic.Batch)(nil)
 )
 
-// streamApplier gives the pipeline a target's streaming batches: each target's Begin
-// returns its own batch type.
-func streamApplier(t target) (pipeline.Applier, error) {
+// streamApplier gives the pipeline a target's streaming batches (each target's Begin
+// returns its own batch type) and, where the target translates DDL, its check of a
+// change (pipeline.Options.CheckDDL).
+func streamApplier(t target) (pipeline.Applier, func(ddl.Change, ddl.Tables) error, error) {
 	switch t := t.(type) {
 	case *postgres.Target:
-		return pipeline.ApplierOf(t.Begin), nil
+		return pipeline.ApplierOf(t.Begin), t.CheckDDL, nil
 	case *elastic.Target:
-		return pipeline.ApplierOf(t.Begin), nil
+		return pipeline.ApplierOf(t.Begin), nil, nil // Elasticsearch runs no DDL
 	}
-	return nil, fmt.Errorf("target %T does not stream", t)
+	return nil, nil, fmt.Errorf("target %T does not stream", t)
 }
 
 func openTarget(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
