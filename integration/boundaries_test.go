@@ -11,22 +11,7 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
-	"github.com/jackc/pgx/v5"
 )
-
-// boundaryConfig streams db.* in small batches, so one large source transaction is
-// applied in many parts before it commits; serverID keeps tests from sharing a binlog
-// dump id.
-func boundaryConfig(url, db string, serverID int) string {
-	return strings.Replace(configText("replicator", mysqlReplPass, url, fmt.Sprintf(`
-[apply]
-batch_rows = 2000
-[snapshot]
-chunk_rows = 5000
-[[tables]]
-source = "%s.*"
-`, db)), "server_id = 4201", fmt.Sprintf("server_id = %d", serverID), 1)
-}
 
 // countWatcher samples a target table's row count until stopped and remembers every
 // count it saw: a reader of the target must only ever see whole source transactions.
@@ -236,18 +221,6 @@ func xaSession(t *testing.T, stmts ...string) {
 	c := mysqlRoot(t)
 	mustExec(t, c, stmts...)
 	c.Close()
-}
-
-func pgScalar(t *testing.T, pg *pgx.Conn, q string) string {
-	t.Helper()
-	var s *string
-	if err := pg.QueryRow(context.Background(), q).Scan(&s); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	if s == nil {
-		return "NULL"
-	}
-	return *s
 }
 
 // TestBoundaryXAPostgres: XA transactions prepared, interleaved with other writers,

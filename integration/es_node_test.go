@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -53,37 +52,6 @@ func esDocFor(i int) esDoc {
 
 func esDeleted(i int) bool { return i%esNodeDeleted == 0 }
 
-// esDo performs req and returns the status code and body; a transport failure fails the test.
-func esDo(t *testing.T, es *elasticsearch.Client, req esapi.Request) (int, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res, err := req.Do(ctx, es)
-	if err != nil {
-		t.Fatalf("%T: %v", req, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("%T: reading body: %v", req, err)
-	}
-	return res.StatusCode, body
-}
-
-// esOK is esDo that fails the test unless the status is 2xx, and decodes the body into out.
-func esOK(t *testing.T, es *elasticsearch.Client, req esapi.Request, out any) {
-	t.Helper()
-	code, body := esDo(t, es, req)
-	if code < 200 || code > 299 {
-		t.Fatalf("%T: status %d: %s", req, code, body)
-	}
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			t.Fatalf("%T: decoding %s: %v", req, body, err)
-		}
-	}
-}
-
 // esBulk sends an NDJSON bulk body and checks that every item got the wanted status.
 func esBulk(t *testing.T, es *elasticsearch.Client, index string, body *bytes.Buffer, items int, want int) {
 	t.Helper()
@@ -105,19 +73,6 @@ func esBulk(t *testing.T, es *elasticsearch.Client, index string, body *bytes.Bu
 		}
 	}
 	body.Reset()
-}
-
-func esCount(t *testing.T, es *elasticsearch.Client, index, query string) int {
-	t.Helper()
-	var res struct {
-		Count int `json:"count"`
-	}
-	req := esapi.CountRequest{Index: []string{index}}
-	if query != "" {
-		req.Body = strings.NewReader(`{"query":` + query + `}`)
-	}
-	esOK(t, es, req, &res)
-	return res.Count
 }
 
 // TestElasticsearchNode checks the node started by integration/env/es.sh end to end with the

@@ -400,12 +400,6 @@ func purgeBinlogs(t *testing.T, my *client.Conn) {
 	t.Fatalf("binary logs before the current one could not be purged")
 }
 
-// lastLine is the last non-empty line of out.
-func lastLine(out string) string {
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	return lines[len(lines)-1]
-}
-
 // TestFaultHugeTransaction applies one source transaction of a million rows
 // (REPLICATOR_FAULTS_BIGTXN_ROWS) while the workload runs, and measures the replicator's
 // peak memory (VmHWM).

@@ -231,16 +231,3 @@ func TestFKActionsElastic(t *testing.T) {
 	}
 	assertVerifyEqual(t, cfg)
 }
-
-// waitStreaming waits until p logged that it streams: a SIGTERM before its signal handler
-// is installed ends it by the signal, not by a clean stop.
-func waitStreaming(t *testing.T, p *proc) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(p.output(), `"msg":"streaming"`) {
-		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("replicator did not start streaming: %v\n%s", p.err, tail(p.output(), 30))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/go-mysql-org/go-mysql/client"
-	"github.com/jackc/pgx/v5"
 	"math/rand"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/jackc/pgx/v5"
 )
 
 // randomColumns are the columns of the random-values table with a generator each; every

@@ -5,7 +5,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -200,12 +199,6 @@ func TestStateCreationConcurrentElastic(t *testing.T) {
 	if code, _ := esDo(t, et.es, esapi.IndicesExistsRequest{Index: []string{lone.state}}); code != 404 {
 		t.Errorf("status created the state index %s (HEAD: %d)", lone.state, code)
 	}
-}
-
-// withServerID gives a configuration its own source.server_id: replicators streaming at
-// the same time with one server_id would disconnect each other.
-func withServerID(cfg string, id int) string {
-	return regexp.MustCompile(`(?m)^server_id = \d+$`).ReplaceAllString(cfg, fmt.Sprintf("server_id = %d", id))
 }
 
 // splitRace separates the processes raceCommands started from run/status pairs.

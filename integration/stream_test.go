@@ -3,27 +3,12 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-mysql-org/go-mysql/client"
 )
-
-func streamConfig(url, db string) string {
-	return configText("replicator", mysqlReplPass, url, fmt.Sprintf(`
-[apply]
-flush_interval = "100ms"
-batch_rows = 2000
-[snapshot]
-chunk_rows = 1000
-[[tables]]
-source = "%s.*"
-`, db))
-}
 
 func TestStreamingDML(t *testing.T) {
 	my := mysqlRoot(t)
@@ -142,11 +127,3 @@ func TestKillNineDuringStreaming(t *testing.T) {
 	assertTableEqual(t, my, pg, db, "wl", db, "wl")
 	p.stop(t)
 }
-
-// seed fills db.wl with n rows in one statement (MariaDB's sequence engine).
-func seed(t testing.TB, my *client.Conn, db string, n int) {
-	t.Helper()
-	mustExec(t, my, fmt.Sprintf("INSERT INTO `%s`.wl (id, grp, v, note) SELECT seq, seq %% 10, seq * 3, CONCAT('seed ', seq) FROM seq_1_to_%d", db, n))
-}
-
-func ctxBG() context.Context { return context.Background() }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -258,4 +259,27 @@ func show(p *string) string {
 		return "NULL"
 	}
 	return fmt.Sprintf("%q", *p)
+}
+
+// waitCaughtUp waits until the target's checkpoint reaches the source's position.
+func waitCaughtUp(t testing.TB, my *client.Conn, pg *pgx.Conn, p *proc, timeout time.Duration) {
+	t.Helper()
+	want := sourceGTID(t, my)
+	deadline := time.Now().Add(timeout)
+	var got string
+	for time.Now().Before(deadline) {
+		if p != nil && p.exited() {
+			t.Fatalf("replicator exited (%v) before catching up to %s\n%s", p.err, want, tail(p.output(), 40))
+		}
+		err := pg.QueryRow(context.Background(), "SELECT gtid FROM _replicator.checkpoint WHERE name = 'default' AND phase = 'streaming'").Scan(&got)
+		if err == nil && gtidCovers(got, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out := ""
+	if p != nil {
+		out = tail(p.output(), 40)
+	}
+	t.Fatalf("target checkpoint %q did not reach source %q within %s\n%s", got, want, timeout, out)
 }

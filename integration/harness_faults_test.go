@@ -264,37 +264,6 @@ func peakRSS(t testing.TB, pid int) int64 {
 	return 0
 }
 
-// waitOutput waits until the process output contains s; false when it exited or the
-// timeout passed first.
-func waitOutput(p *proc, s string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.output(), s) {
-			return true
-		}
-		if p.exited() {
-			return strings.Contains(p.output(), s)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return false
-}
-
-// waitExit waits for the process to exit; false when it still runs after timeout.
-func waitExit(p *proc, timeout time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(timeout):
-		return false
-	}
-}
-
-// sourcePort rewrites a configuration's source port (to put a proxy in between).
-func sourcePort(cfg, port string) string {
-	return strings.Replace(cfg, "port = "+mysqlPort+"\n", "port = "+port+"\n", 1)
-}
-
 // proxy is a TCP proxy on loopback between the replicator and a server. It can drop every
 // connection at once (cut) and refuse connections for a while (down/up), which is what a
 // network failure or a stopped server looks like from the replicator's side.
