@@ -223,100 +223,73 @@ func xaSession(t *testing.T, stmts ...string) {
 	c.Close()
 }
 
-// TestBoundaryXAPostgres: XA transactions prepared, interleaved with other writers,
-// committed and rolled back, with replicator restarts (clean and kill -9) between a
-// PREPARE and its decision. Prepared changes are invisible until XA COMMIT, rolled-back
-// ones never appear, and the target ends equal to the source.
-func TestBoundaryXAPostgres(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_bnd_xa"
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT, s VARCHAR(40))",
-		"INSERT INTO "+db+".t SELECT seq, seq, 'seed' FROM seq_1_to_100")
-	rollbackXAOnCleanup(t, my, "x1", "x2", "x3")
-	url := freshPGDatabase(t)
-	pg := pgConnect(t, url)
-	cfg := writeConfig(t, boundaryConfig(url, db, 4313))
-	p := startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
+// TestBoundaryXA: XA transactions prepared, interleaved with other writers, committed and
+// rolled back, with replicator restarts (clean and kill -9) between a PREPARE and its
+// decision. Prepared changes are invisible until XA COMMIT (the target equals what other
+// sessions of the source see), rolled-back ones never appear, and the target ends equal to
+// the source. PostgreSQL stores the prepared parts in _replicator.prepared_xa,
+// Elasticsearch in the state index.
+func TestBoundaryXA(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		my := mysqlRoot(t)
+		db := tg.DB("it_bnd_xa")
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, "USE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT, s VARCHAR(40))",
+			"INSERT INTO "+db+".t SELECT seq, seq, 'seed' FROM seq_1_to_100")
+		x1, x2, x3 := tg.Name()+"1", tg.Name()+"2", tg.Name()+"3"
+		rollbackXAOnCleanup(t, my, x1, x2, x3)
+		cfg := writeConfig(t, tg.Config(db, "[apply]\nbatch_rows = 2000\n[snapshot]\nchunk_rows = 5000\n"))
+		p := startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, p, 120*time.Second)
 
-	// x1 prepared, another writer commits around it.
-	xaSession(t, "USE "+db, "XA START 'x1'", "INSERT INTO t VALUES (1000, 1, 'x1')", "UPDATE t SET v = -1 WHERE id = 1", "DELETE FROM t WHERE id = 2", "XA END 'x1'", "XA PREPARE 'x1'")
-	mustExec(t, my, "INSERT INTO "+db+".t VALUES (2000, 2, 'plain')")
-	// x2 prepared, later rolled back: an insert and an update that never happened.
-	xaSession(t, "USE "+db, "XA START 'x2'", "INSERT INTO t VALUES (3000, 3, 'x2')", "UPDATE t SET v = -3 WHERE id = 3", "XA END 'x2'", "XA PREPARE 'x2'")
-	// x3: large (5,000 rows, stored in parts with batch_rows 2000).
-	xaSession(t, "USE "+db, "XA START 'x3'", "INSERT INTO t SELECT seq, seq, 'x3' FROM seq_10001_to_15000", "XA END 'x3'", "XA PREPARE 'x3'")
-	mustExec(t, my, "UPDATE "+db+".t SET s = 'after prepares' WHERE id = 50")
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	if got := pgScalar(t, pg, "SELECT count(*)::text FROM "+db+".t WHERE id IN (1000, 3000) OR id > 10000"); got != "0" {
-		t.Fatalf("%s prepared rows visible before any XA COMMIT", got)
-	}
-	if got := pgScalar(t, pg, "SELECT v::text FROM "+db+".t WHERE id = 1"); got != "1" {
-		t.Fatalf("row 1 has v = %s before XA COMMIT, want 1", got)
-	}
-	if got := pgScalar(t, pg, "SELECT count(DISTINCT xid)::text FROM _replicator.prepared_xa"); got != "3" {
-		t.Fatalf("%s prepared transactions stored, want 3", got)
-	}
+		// x1 prepared, another writer commits around it.
+		xaSession(t, "USE "+db, "XA START '"+x1+"'", "INSERT INTO t VALUES (1000, 1, 'x1')", "UPDATE t SET v = -1 WHERE id = 1", "DELETE FROM t WHERE id = 2", "XA END '"+x1+"'", "XA PREPARE '"+x1+"'")
+		mustExec(t, my, "INSERT INTO "+db+".t VALUES (2000, 2, 'plain')")
+		// x2 prepared, later rolled back: an insert and an update that never happened.
+		xaSession(t, "USE "+db, "XA START '"+x2+"'", "INSERT INTO t VALUES (3000, 3, 'x2')", "UPDATE t SET v = -3 WHERE id = 3", "XA END '"+x2+"'", "XA PREPARE '"+x2+"'")
+		// x3: large (5,000 rows, stored in parts with batch_rows 2000).
+		xaSession(t, "USE "+db, "XA START '"+x3+"'", "INSERT INTO t SELECT seq, seq, 'x3' FROM seq_10001_to_15000", "XA END '"+x3+"'", "XA PREPARE '"+x3+"'")
+		mustExec(t, my, "UPDATE "+db+".t SET s = 'after prepares' WHERE id = 50")
+		tg.WaitCaughtUp(t, my, p, 60*time.Second)
+		if n := tg.Count(t, db, "t"); n != 101 {
+			t.Fatalf("%d rows before any XA COMMIT, want 101", n)
+		}
+		if n := tg.AssertTableEqual(t, my, db, "t"); n != 101 {
+			t.Fatalf("compared %d rows before any XA COMMIT, want 101", n)
+		}
+		if h, ok := tg.(*pgHarness); ok {
+			if got := pgScalar(t, h.pg, "SELECT count(DISTINCT xid)::text FROM _replicator.prepared_xa"); got != "3" {
+				t.Fatalf("%s prepared transactions stored, want 3", got)
+			}
+		}
 
-	// The checkpoint is past all three PREPAREs; restart cleanly, then decide x1 and x2.
-	p.stop(t)
-	p = startCLI(t, "run", "-c", cfg)
-	xaSession(t, "XA COMMIT 'x1'")
-	xaSession(t, "XA ROLLBACK 'x2'")
-	mustExec(t, my, "INSERT INTO "+db+".t VALUES (2001, 2, 'plain')")
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	if got := pgScalar(t, pg, "SELECT count(*)::text FROM "+db+".t WHERE id > 10000"); got != "0" {
-		t.Fatalf("%s rows of the undecided x3 visible", got)
-	}
+		// The checkpoint is past all three PREPAREs; restart cleanly, then decide x1 and x2.
+		p.stop(t)
+		p = startCLI(t, "run", "-c", cfg)
+		xaSession(t, "XA COMMIT '"+x1+"'")
+		xaSession(t, "XA ROLLBACK '"+x2+"'")
+		mustExec(t, my, "INSERT INTO "+db+".t VALUES (2001, 2, 'plain')")
+		tg.WaitCaughtUp(t, my, p, 60*time.Second)
+		if n := tg.AssertTableEqual(t, my, db, "t"); n != 102 { // x3 is still undecided
+			t.Fatalf("compared %d rows with x3 prepared, want 102", n)
+		}
 
-	// kill -9 with x3 still prepared, commit it while the replicator is down.
-	p.kill()
-	xaSession(t, "XA COMMIT 'x3'")
-	p = startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	if n := assertTableEqual(t, my, pg, db, "t", db, "t"); n != 100+2+5000 {
-		t.Errorf("compared %d rows, want %d", n, 100+2+5000)
-	}
-	if got := pgScalar(t, pg, "SELECT count(*)::text FROM _replicator.prepared_xa"); got != "0" {
-		t.Errorf("%s stored parts left after every XA transaction was decided", got)
-	}
-	p.stop(t)
-}
-
-// TestBoundaryXAElastic: the same for an Elasticsearch target, whose prepared parts live
-// in the state index.
-func TestBoundaryXAElastic(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_bnd_xa_es"
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT, s VARCHAR(40))",
-		"INSERT INTO "+db+".t SELECT seq, seq, 'seed' FROM seq_1_to_100")
-	rollbackXAOnCleanup(t, my, "e1", "e2", "e3")
-	et := newESTarget(t, "bnd-xa")
-	cfg := writeConfig(t, strings.Replace(et.config(db, "[apply]\nbatch_rows = 2000\n"), "server_id = 4272", "server_id = 4314", 1))
-	p := startCLI(t, "run", "-c", cfg)
-	et.waitCaughtUp(t, my, p, 120*time.Second)
-
-	xaSession(t, "USE "+db, "XA START 'e1'", "INSERT INTO t VALUES (1000, 1, 'e1')", "UPDATE t SET v = -1 WHERE id = 1", "DELETE FROM t WHERE id = 2", "XA END 'e1'", "XA PREPARE 'e1'")
-	xaSession(t, "USE "+db, "XA START 'e2'", "INSERT INTO t VALUES (3000, 3, 'e2')", "UPDATE t SET v = -3 WHERE id = 3", "XA END 'e2'", "XA PREPARE 'e2'")
-	xaSession(t, "USE "+db, "XA START 'e3'", "INSERT INTO t SELECT seq, seq, 'e3' FROM seq_10001_to_15000", "XA END 'e3'", "XA PREPARE 'e3'")
-	mustExec(t, my, "INSERT INTO "+db+".t VALUES (2000, 2, 'plain')")
-	et.waitCaughtUp(t, my, p, 60*time.Second)
-	if n := et.count(t, et.index(db, "t")); n != 101 {
-		t.Fatalf("%d documents before any XA COMMIT, want 101", n)
-	}
-	p.kill()
-	p = startCLI(t, "run", "-c", cfg)
-	xaSession(t, "XA COMMIT 'e1'")
-	xaSession(t, "XA ROLLBACK 'e2'")
-	xaSession(t, "XA COMMIT 'e3'")
-	mustExec(t, my, "UPDATE "+db+".t SET s = 'after' WHERE id IN (1000, 10001)")
-	et.waitCaughtUp(t, my, p, 60*time.Second)
-	if n := et.assertIndexEqual(t, my, db, "t"); n != 100+1+5000 {
-		t.Errorf("compared %d documents, want %d", n, 100+1+5000)
-	}
-	p.stop(t)
+		// kill -9 with x3 still prepared, commit it while the replicator is down.
+		p.kill()
+		xaSession(t, "XA COMMIT '"+x3+"'")
+		p = startCLI(t, "run", "-c", cfg)
+		mustExec(t, my, "UPDATE "+db+".t SET s = 'after' WHERE id IN (1000, 10001)")
+		tg.WaitCaughtUp(t, my, p, 60*time.Second)
+		if n := tg.AssertTableEqual(t, my, db, "t"); n != 100+2+5000 {
+			t.Errorf("compared %d rows, want %d", n, 100+2+5000)
+		}
+		if h, ok := tg.(*pgHarness); ok {
+			if got := pgScalar(t, h.pg, "SELECT count(*)::text FROM _replicator.prepared_xa"); got != "0" {
+				t.Errorf("%s stored parts left after every XA transaction was decided", got)
+			}
+		}
+		p.stop(t)
+	})
 }
 
 // TestElasticVersionsWithStrictModeOff: with gtid_strict_mode off a second writer (another

@@ -20,17 +20,6 @@ import (
 // integration/env/replica.sh runs (server_id 2).
 var replicaPort = envOr("REPLICATOR_REPLICA_PORT", "13307")
 
-// failoverTarget is what the failover scenario needs of one target type.
-type failoverTarget struct {
-	// config renders the replicator's configuration with the source at port.
-	config func(port string) string
-	// checkpoint reads the stored streaming checkpoint ("" when there is none yet).
-	checkpoint func() string
-	// assertEqual compares every table of the test database on the server my with the
-	// target, row by row.
-	assertEqual func(my *client.Conn)
-}
-
 // TestFailoverPromotedReplica is the failover every production replica set goes through:
 // the replicator streams from the primary (server_id 1) under a workload of
 // multi-statement transactions, the writes stop, the replica (server_id 2) catches up and
@@ -46,64 +35,45 @@ type failoverTarget struct {
 // (env/replica.sh fresh) for every subtest, whatever CI says, because promoting it ends
 // its life as a replica.
 func TestFailoverPromotedReplica(t *testing.T) {
-	for _, kill := range []bool{false, true} {
-		stop := "sigterm"
-		if kill {
-			stop = "kill9"
-		}
-		t.Run("postgres/"+stop, func(t *testing.T) {
-			db := "it_failover_pg_" + stop
-			url := freshPGDatabase(t)
-			pg := pgConnect(t, url)
-			serverID := map[bool]string{false: "4291", true: "4292"}[kill]
-			runFailover(t, db, kill, failoverTarget{
-				config: func(port string) string {
-					cfg := strings.Replace(streamConfig(url, db), "server_id = 4201", "server_id = "+serverID, 1)
-					return sourcePort(cfg, port)
-				},
-				checkpoint: func() string { return pgCheckpoint(url) },
-				assertEqual: func(my *client.Conn) {
-					for _, tbl := range []string{"wl", "acct"} {
-						assertTableEqual(t, my, pg, db, tbl, db, tbl)
-					}
-				},
-			})
-		})
-		t.Run("elasticsearch/"+stop, func(t *testing.T) {
-			db := "it_failover_es_" + stop
-			et := newESTarget(t, "failover-"+stop)
-			serverID := map[bool]string{false: "4293", true: "4294"}[kill]
-			runFailover(t, db, kill, failoverTarget{
-				config: func(port string) string {
-					cfg := strings.Replace(et.config(db, `
-[apply]
-flush_interval = "100ms"
-batch_rows = 2000
-[snapshot]
-chunk_rows = 1000
-`), "server_id = 4272", "server_id = "+serverID, 1)
-					return sourcePort(cfg, port)
-				},
-				checkpoint: func() string {
-					if phase, gtid, found := et.checkpoint(t); found && phase == "streaming" {
-						return gtid
-					}
-					return ""
-				},
-				assertEqual: func(my *client.Conn) {
-					for _, tbl := range []string{"wl", "acct"} {
-						et.assertIndexEqual(t, my, db, tbl)
-					}
-				},
-			})
-			et.cleanup(t)
+	for _, kind := range targetKinds() {
+		t.Run(kind, func(t *testing.T) {
+			for _, kill := range []bool{false, true} {
+				stop := "sigterm"
+				if kill {
+					stop = "kill9"
+				}
+				t.Run(stop, func(t *testing.T) {
+					tg := newTarget(t, kind)
+					runFailover(t, tg.DB("it_failover_"+stop), kill, tg)
+				})
+			}
 		})
 	}
 }
 
 // runFailover runs the scenario of TestFailoverPromotedReplica for one target; kill stops
 // the replicator with SIGKILL instead of SIGTERM.
-func runFailover(t *testing.T, db string, kill bool, tgt failoverTarget) {
+func runFailover(t *testing.T, db string, kill bool, tg targetHarness) {
+	config := func(port string) string {
+		return sourcePort(tg.Config(db, `
+[apply]
+flush_interval = "100ms"
+batch_rows = 2000
+[snapshot]
+chunk_rows = 1000
+`), port)
+	}
+	checkpoint := func() string {
+		if phase, gtid, found := tg.Checkpoint(t); found && phase == "streaming" {
+			return gtid
+		}
+		return ""
+	}
+	assertEqual := func(my *client.Conn) {
+		for _, tbl := range []string{"wl", "acct"} {
+			tg.AssertTableEqual(t, my, db, tbl)
+		}
+	}
 	my := mysqlRoot(t)
 	replica := freshReplica(t, db)
 
@@ -114,7 +84,7 @@ func runFailover(t *testing.T, db string, kill bool, tgt failoverTarget) {
 		"INSERT INTO acct SELECT seq, 1000, 0 FROM seq_1_to_1000")
 	seed(t, my, db, 20000)
 
-	cfg := writeConfig(t, tgt.config(mysqlPort))
+	cfg := writeConfig(t, config(mysqlPort))
 	stopReplicator := func(p *proc) {
 		if kill {
 			p.kill()
@@ -129,38 +99,38 @@ func runFailover(t *testing.T, db string, kill bool, tgt failoverTarget) {
 	writing := make(chan struct{})
 	writers := failoverWriters(t, primary, db, 3, writing)
 	p := startCLI(t, "run", "-c", cfg)
-	waitFailoverCovers(t, p, tgt, sourceGTID(t, my), "the primary", 2*time.Minute)
+	waitFailoverCovers(t, p, checkpoint, sourceGTID(t, my), "the primary", 2*time.Minute)
 	time.Sleep(2 * time.Second)
 	close(writing)
 	n1 := writers()
 	last := sourceGTID(t, my)
-	waitFailoverCovers(t, p, tgt, last, "the primary", 2*time.Minute)
+	waitFailoverCovers(t, p, checkpoint, last, "the primary", 2*time.Minute)
 	stopReplicator(p)
-	before := tgt.checkpoint()
+	before := checkpoint()
 	assertOneGTIDPerDomain(t, "checkpoint before the failover", before)
 
 	// 2. The replica has everything the replicator has seen; promote it.
 	waitReplicaApplied(t, replica, lastPerDomain(before))
 	promoteReplica(t, replica, before)
 	// Before any write on it, the promoted server holds what the target holds.
-	tgt.assertEqual(replica)
+	assertEqual(replica)
 
 	// 3. The replicator follows the promoted server (source.port changes) while it is
 	// written: its GTIDs carry server id 2 in the domain the checkpoint holds as server 1's.
-	if err := os.WriteFile(cfg, []byte(tgt.config(replicaPort)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(config(replicaPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	writing = make(chan struct{})
 	writers = failoverWriters(t, promoted, db, 3, writing)
 	p = startCLI(t, "run", "-c", cfg)
 	time.Sleep(time.Second)
-	waitFailoverCovers(t, p, tgt, sourceGTID(t, replica), "the promoted replica", 2*time.Minute)
+	waitFailoverCovers(t, p, checkpoint, sourceGTID(t, replica), "the promoted replica", 2*time.Minute)
 	time.Sleep(time.Second)
 
 	// 4. Stopped and restarted while the promoted server is written: this restart starts
 	// from a checkpoint written after the failover.
 	stopReplicator(p)
-	mid := tgt.checkpoint()
+	mid := checkpoint()
 	t.Logf("checkpoint before the failover %q, after it %q", before, mid)
 	if !strings.Contains(mid, "-2-") {
 		t.Errorf("checkpoint %q after streaming from the promoted replica holds none of its GTIDs (server id 2)", mid)
@@ -171,12 +141,12 @@ func runFailover(t *testing.T, db string, kill bool, tgt failoverTarget) {
 	close(writing)
 	n2 := writers()
 	final := sourceGTID(t, replica)
-	waitFailoverCovers(t, p, tgt, final, "the promoted replica", 2*time.Minute)
+	waitFailoverCovers(t, p, checkpoint, final, "the promoted replica", 2*time.Minute)
 
 	// 5. Equal row by row, equal for verify, and the position is the server's.
-	tgt.assertEqual(replica)
+	assertEqual(replica)
 	assertVerifyEqual(t, cfg)
-	end := tgt.checkpoint()
+	end := checkpoint()
 	assertOneGTIDPerDomain(t, "final checkpoint", end)
 	if !gtidCovers(end, final) {
 		t.Errorf("final checkpoint %q does not cover the promoted server's gtid_binlog_pos %q", end, final)
@@ -256,7 +226,7 @@ func promoteReplica(t *testing.T, replica *client.Conn, checkpoint string) {
 // waitFailoverCovers waits until the target's checkpoint covers want, the position of
 // server (for the messages). A binlog position the source refuses is retried by the
 // replicator, so this fails as soon as its log shows one instead of waiting for the timeout.
-func waitFailoverCovers(t *testing.T, p *proc, tgt failoverTarget, want, server string, timeout time.Duration) {
+func waitFailoverCovers(t *testing.T, p *proc, checkpoint func() string, want, server string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var got string
@@ -267,9 +237,9 @@ func waitFailoverCovers(t *testing.T, p *proc, tgt failoverTarget, want, server 
 		if line := refusedPositionLine(p.output()); line != "" {
 			time.Sleep(2 * time.Second) // let a retry show it is retried, not a one-off
 			t.Fatalf("%s refuses the replicator's position (checkpoint %q, waiting for %q); %d such errors in the log, the first:\n%s",
-				server, tgt.checkpoint(), want, refusedPositionCount(p.output()), line)
+				server, checkpoint(), want, refusedPositionCount(p.output()), line)
 		}
-		if got = tgt.checkpoint(); got != "" && gtidCovers(got, want) {
+		if got = checkpoint(); got != "" && gtidCovers(got, want) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -5,7 +5,6 @@ package integration
 import (
 	"fmt"
 	"math/rand"
-	"strings"
 	"testing"
 	"time"
 )
@@ -136,98 +135,59 @@ func fkRandom(t *testing.T, db string, seed int64, n int) {
 	}
 }
 
-// TestFKActionsPostgres: cascades InnoDB leaves out of the binary log reach PostgreSQL, in
-// stream order, through a kill -9 in the middle of a stream of them; every table is then
-// row-by-row equal and verify reports equal.
-func TestFKActionsPostgres(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_fk_pg"
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, fkSchema(db)...)
-	mustExec(t, my, fkSeed(db, 30)...)
-	url := freshPGDatabase(t)
-	pg := pgConnect(t, url)
-	cfg := writeConfig(t, boundaryConfig(url, db, 4351))
-	p := startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, pg, p, 90*time.Second)
+// TestFKActions: cascades InnoDB leaves out of the binary log reach the target in stream
+// order (with Elasticsearch the child documents are found by their foreign key fields and
+// rewritten in the batch), including those of a prepared XA transaction applied at its XA
+// COMMIT after a kill -9 between, and through a kill -9 in the middle of a stream of random
+// cascades; every table is then row-by-row equal and verify reports equal.
+func TestFKActions(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		my := mysqlRoot(t)
+		db := tg.DB("it_fk")
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, fkSchema(db)...)
+		mustExec(t, my, fkSeed(db, 30)...)
+		cfg := writeConfig(t, tg.Config(db, "[apply]\nbatch_rows = 2000\n[snapshot]\nchunk_rows = 5000\n"))
+		p := startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, p, 120*time.Second)
 
-	mustExec(t, my, fkScenario(db)...)
-	// A prepared XA transaction's cascades apply at its XA COMMIT, after a kill -9 between.
-	rollbackXAOnCleanup(t, my, "fk1")
-	xaSession(t, "USE "+db, "XA START 'fk1'", "DELETE FROM orders WHERE id = 6", "UPDATE country SET country_id = 999 WHERE country_id = 4",
-		"XA END 'fk1'", "XA PREPARE 'fk1'")
-	mustExec(t, my, "UPDATE "+db+".orders SET note = 'between' WHERE id = 7")
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	p.kill()
-	p = startCLI(t, "run", "-c", cfg)
-	xaSession(t, "XA COMMIT 'fk1'")
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	for _, tb := range fkTables {
-		assertTableEqual(t, my, pg, db, tb, db, tb)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+		mustExec(t, my, fkScenario(db)...)
+		xa := "fk_" + tg.Name()
+		rollbackXAOnCleanup(t, my, xa)
+		xaSession(t, "USE "+db, "XA START '"+xa+"'", "DELETE FROM orders WHERE id = 6", "UPDATE country SET country_id = 999 WHERE country_id = 4",
+			"XA END '"+xa+"'", "XA PREPARE '"+xa+"'")
+		mustExec(t, my, "UPDATE "+db+".orders SET note = 'between' WHERE id = 7")
+		tg.WaitCaughtUp(t, my, p, 60*time.Second)
+		p.kill()
+		p = startCLI(t, "run", "-c", cfg)
+		xaSession(t, "XA COMMIT '"+xa+"'")
+		tg.WaitCaughtUp(t, my, p, 60*time.Second)
+		for _, tb := range fkTables {
+			tg.AssertTableEqual(t, my, db, tb)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
 
-	// Random cascades while the replicator is killed and restarted.
-	done := make(chan struct{})
-	go func() { defer close(done); fkRandom(t, db, 1, 400) }()
-	time.Sleep(300 * time.Millisecond)
-	select {
-	case <-done:
-		t.Log("the workload ended before the kill -9")
-	default:
-	}
-	p.kill()
-	p = startCLI(t, "run", "-c", cfg)
-	<-done
-	waitCaughtUp(t, my, pg, p, 90*time.Second)
-	waitStreaming(t, p)
-	p.stop(t)
-	for _, tb := range fkTables {
-		assertTableEqual(t, my, pg, db, tb, db, tb)
-	}
-	assertVerifyEqual(t, cfg)
-}
-
-// TestFKActionsElastic is TestFKActionsPostgres with an Elasticsearch target: the child
-// documents are found by their foreign key fields and rewritten in the batch.
-func TestFKActionsElastic(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_fk_es"
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, fkSchema(db)...)
-	mustExec(t, my, fkSeed(db, 30)...)
-	et := newESTarget(t, "fk-es")
-	cfg := writeConfig(t, strings.Replace(et.config(db, "[apply]\nbatch_rows = 2000\n"), "server_id = 4272", "server_id = 4352", 1))
-	p := startCLI(t, "run", "-c", cfg)
-	et.waitCaughtUp(t, my, p, 120*time.Second)
-
-	mustExec(t, my, fkScenario(db)...)
-	et.waitCaughtUp(t, my, p, 60*time.Second)
-	for _, tb := range fkTables {
-		et.assertIndexEqual(t, my, db, tb)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-
-	done := make(chan struct{})
-	go func() { defer close(done); fkRandom(t, db, 2, 300) }()
-	time.Sleep(300 * time.Millisecond)
-	select {
-	case <-done:
-		t.Log("the workload ended before the kill -9")
-	default:
-	}
-	p.kill()
-	p = startCLI(t, "run", "-c", cfg)
-	<-done
-	et.waitCaughtUp(t, my, p, 90*time.Second)
-	waitStreaming(t, p)
-	p.stop(t)
-	for _, tb := range fkTables {
-		et.assertIndexEqual(t, my, db, tb)
-	}
-	assertVerifyEqual(t, cfg)
+		// Random cascades while the replicator is killed and restarted.
+		seed, n := map[string]int64{"postgres": 1, "elasticsearch": 2}[tg.Name()], map[string]int{"postgres": 400, "elasticsearch": 300}[tg.Name()]
+		done := make(chan struct{})
+		go func() { defer close(done); fkRandom(t, db, seed, n) }()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case <-done:
+			t.Log("the workload ended before the kill -9")
+		default:
+		}
+		p.kill()
+		p = startCLI(t, "run", "-c", cfg)
+		<-done
+		tg.WaitCaughtUp(t, my, p, 90*time.Second)
+		waitStreaming(t, p)
+		p.stop(t)
+		for _, tb := range fkTables {
+			tg.AssertTableEqual(t, my, db, tb)
+		}
+		assertVerifyEqual(t, cfg)
+	})
 }

@@ -43,11 +43,43 @@ type targetHarness interface {
 	Count(t *testing.T, db, table string) int
 }
 
-// forEachTarget runs scenario as one subtest per target type.
+// targetKinds names the target types every scenario runs against, in order.
+func targetKinds() []string { return []string{"postgres", "elasticsearch"} }
+
+// forEachTarget runs scenario as one subtest per target type, each with a fresh harness,
+// side by side: the subtests of one scenario own disjoint source databases (tg.DB), target
+// namespaces and server ids, and a top-level test runs alone, so nothing else that changes
+// server globals or restarts servers overlaps them.
 func forEachTarget(t *testing.T, scenario func(t *testing.T, tg targetHarness)) {
 	t.Helper()
-	t.Run("postgres", func(t *testing.T) { scenario(t, newPGHarness(t)) })
-	t.Run("elasticsearch", func(t *testing.T) { scenario(t, newESHarness(t)) })
+	for _, kind := range targetKinds() {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			scenario(t, newTarget(t, kind))
+		})
+	}
+}
+
+// forEachTargetSerial is forEachTarget one target after the other, for scenarios whose
+// subtests share source state (one source database, the whole source position).
+func forEachTargetSerial(t *testing.T, scenario func(t *testing.T, tg targetHarness)) {
+	t.Helper()
+	for _, kind := range targetKinds() {
+		t.Run(kind, func(t *testing.T) { scenario(t, newTarget(t, kind)) })
+	}
+}
+
+// newTarget makes a fresh harness of one of targetKinds, named after t.
+func newTarget(t *testing.T, kind string) targetHarness {
+	t.Helper()
+	switch kind {
+	case "postgres":
+		return newPGHarness(t)
+	case "elasticsearch":
+		return newESHarness(t)
+	}
+	t.Fatalf("unknown target kind %q", kind)
+	return nil
 }
 
 // serverIDFor derives a binlog server_id from a test's name: replicators streaming at the

@@ -420,3 +420,31 @@ func TestCheckSakilaReadable(t *testing.T) {
 		t.Errorf("%d warnings, last line %q, want %q:\n%s", warns, lines[len(lines)-1], want, res.stdout)
 	}
 }
+
+// TestCheckAndStatusWhileStreaming: against a target a replicator streams into, check
+// passes target.connect and target.writable, and status shows the streaming phase with no
+// transaction behind. (Before, only an Elasticsearch lock test asserted this.)
+func TestCheckAndStatusWhileStreaming(t *testing.T) {
+	// Serial: "behind 0 transactions" counts every write of the source.
+	forEachTargetSerial(t, func(t *testing.T, tg targetHarness) {
+		my := mysqlRoot(t)
+		db := tg.DB("it_check_status")
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+		cfg := writeConfig(t, tg.Config(db, "[apply]\nflush_interval = \"50ms\"\n"))
+		p := startCLI(t, "run", "-c", cfg)
+		mustExec(t, my, "INSERT INTO "+db+".t VALUES (2, 2)")
+		tg.WaitCaughtUp(t, my, p, time.Minute)
+		out, res := runCheck(t, cfg)
+		for _, name := range []string{"target.connect", "target.writable"} {
+			if st, _ := statusOf(out, name); st != "pass" {
+				t.Errorf("check %s = %q (exit %d)\n%s", name, st, res.code, res.stdout)
+			}
+		}
+		st := runCLI(t, 30*time.Second, "status", "-c", cfg)
+		if st.code != 0 || !strings.Contains(st.stdout, "phase       streaming") || !strings.Contains(st.stdout, "behind      0 transactions") {
+			t.Errorf("status: exit %d\n%s\n%s", st.code, st.stdout, tail(st.stderr, 5))
+		}
+		p.stop(t)
+	})
+}

@@ -14,73 +14,92 @@ import (
 	"github.com/go-mysql-org/go-mysql/client"
 )
 
-func TestSnapshotResumesAfterKill(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_resume"
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db, wlTable,
-		"CREATE TABLE strkey (code VARCHAR(20) PRIMARY KEY, v INT)",
-		"INSERT INTO strkey SELECT CONCAT('k', seq), seq FROM seq_1_to_20000")
-	seed(t, my, db, 400000)
-	url := freshPGDatabase(t)
-	pg := pgConnect(t, url)
-	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
-[snapshot]
-chunk_rows = 2000
-parallelism = 2
-[[tables]]
-source = "it_resume.*"
-`))
-	p := startCLI(t, "snapshot", "-c", cfg)
-	ctx := context.Background()
-	var done, total int
-	deadline := time.Now().Add(60 * time.Second)
+// snapshotChunks reads a snapshot's progress in the target: the chunks copied, and the
+// chunks planned (0 where the target stores only the chunks done: Elasticsearch).
+func snapshotChunks(t *testing.T, tg targetHarness) (done, planned int) {
+	t.Helper()
+	switch h := tg.(type) {
+	case *pgHarness:
+		if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks").Scan(&done, &planned); err != nil {
+			return 0, 0 // the state schema is not there yet
+		}
+	case *esHarness:
+		if code, _ := esDo(t, h.es, esapi.IndicesRefreshRequest{Index: []string{h.state}}); code != 200 {
+			return 0, 0
+		}
+		done = esCount(t, h.es, h.state, `{"term":{"kind":"chunk"}}`)
+	default:
+		t.Fatalf("no chunk progress for %s", tg.Name())
+	}
+	return done, planned
+}
+
+// killMidSnapshot waits until at least n chunks are done, kills the snapshot and fails the
+// test unless the kill landed before the last of about maxChunks chunks.
+func killMidSnapshot(t *testing.T, tg targetHarness, p *proc, n, maxChunks int) (done, planned int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		err := pg.QueryRow(ctx, "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks").Scan(&done, &total)
-		if err == nil && done >= 10 {
+		if done, _ = snapshotChunks(t, tg); done >= n {
 			break
 		}
 		if p.exited() {
-			t.Fatalf("snapshot finished before it could be killed (%d/%d chunks); make the table larger\n%s", done, total, tail(p.output(), 10))
+			t.Fatalf("snapshot finished before it could be killed (%d chunks done); make the table larger\n%s", done, tail(p.output(), 10))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	p.kill()
-	if err := pg.QueryRow(ctx, "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks").Scan(&done, &total); err != nil {
-		t.Fatal(err)
+	done, planned = snapshotChunks(t, tg)
+	if planned == 0 {
+		planned = maxChunks
 	}
-	if done == 0 || done >= total {
-		t.Fatalf("kill did not land mid-snapshot: %d of %d chunks done", done, total)
+	if done == 0 || done >= planned {
+		t.Fatalf("kill did not land mid-snapshot: %d of %d chunks done", done, planned)
 	}
-	var rowsBefore int
-	if err := pg.QueryRow(ctx, "SELECT count(*) FROM it_resume.wl").Scan(&rowsBefore); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("killed with %d of %d chunks done, %d rows in the target", done, total, rowsBefore)
+	return done, planned
+}
 
-	// Writes between the kill and the resume land through the remaining chunks' newer view
-	// or, for chunks already copied, through streaming from the first view's position.
-	mustExec(t, my, "UPDATE it_resume.wl SET v = -1 WHERE id % 1000 = 0", "DELETE FROM it_resume.wl WHERE id % 777 = 0")
+// TestSnapshotResumesAfterKill kills a snapshot midway; the next run resumes from the
+// chunks marked done, and streaming converges what changed in between.
+func TestSnapshotResumesAfterKill(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		my := mysqlRoot(t)
+		db := tg.DB("it_resume")
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, "USE "+db, wlTable,
+			"CREATE TABLE strkey (code VARCHAR(20) PRIMARY KEY, v INT)",
+			"INSERT INTO strkey SELECT CONCAT('k', seq), seq FROM seq_1_to_20000")
+		rows := map[string]int{"postgres": 400000, "elasticsearch": 300000}[tg.Name()]
+		seed(t, my, db, rows)
+		cfg := writeConfig(t, tg.Config(db, `
+[snapshot]
+chunk_rows = 2000
+parallelism = 2
+`))
+		p := startCLI(t, "snapshot", "-c", cfg)
+		done, planned := killMidSnapshot(t, tg, p, 10, (rows+20000)/2000+1)
+		t.Logf("killed with %d of %d chunks done, %d rows in the target", done, planned, tg.Count(t, db, "wl"))
 
-	res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
-	if res.code != 0 {
-		t.Fatalf("resumed snapshot failed: %s\n%s", res.stdout, tail(res.stderr, 20))
-	}
-	if !strings.Contains(res.stderr, "resuming snapshot") {
-		t.Errorf("second run did not resume:\n%s", tail(res.stderr, 10))
-	}
-	var resumedRows int64
-	if err := pg.QueryRow(ctx, "SELECT COALESCE(sum(rows), 0) FROM _replicator.snapshot_chunks").Scan(&resumedRows); err != nil {
-		t.Fatal(err)
-	}
-	// Streaming converges the chunks copied before the writes.
-	p = startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, pg, p, 2*time.Minute)
-	if n := assertTableEqual(t, my, pg, db, "wl", db, "wl"); n < 399000 {
-		t.Errorf("compared %d rows", n)
-	}
-	assertTableEqual(t, my, pg, db, "strkey", db, "strkey")
-	p.stop(t)
+		// Writes between the kill and the resume land through the remaining chunks' newer view
+		// or, for chunks already copied, through streaming from the first view's position.
+		mustExec(t, my, "UPDATE "+db+".wl SET v = -1 WHERE id % 1000 = 0", "DELETE FROM "+db+".wl WHERE id % 777 = 0")
+
+		res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
+		if res.code != 0 {
+			t.Fatalf("resumed snapshot failed: %s\n%s", res.stdout, tail(res.stderr, 20))
+		}
+		if !strings.Contains(res.stderr, "resuming snapshot") {
+			t.Errorf("second run did not resume:\n%s", tail(res.stderr, 10))
+		}
+		// Streaming converges the chunks copied before the writes.
+		p = startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, p, 2*time.Minute)
+		if n := tg.AssertTableEqual(t, my, db, "wl"); n < rows-1000 {
+			t.Errorf("compared %d rows", n)
+		}
+		tg.AssertTableEqual(t, my, db, "strkey")
+		p.stop(t)
+	})
 }
 
 // keyMoveWorkload moves rows of db.u from the low keys (copied first) above every key
@@ -139,127 +158,60 @@ func keyMoveWorkload(t *testing.T, db string, rows int, stop <-chan struct{}) fu
 	return func() int { return <-done }
 }
 
-// TestSnapshotResumeUniqueKeyMoves: kill -9 during the snapshot of a table with a unique
-// secondary key while a workload moves primary keys and unique values between the chunks
-// done before the kill and those after. Before the fix, building the unique index failed
-// on every restart (SQLSTATE 23505); now the resumed snapshot reads the changed rows again
-// under its newest view and ends there.
+// TestSnapshotResumeUniqueKeyMoves kills a snapshot while rows move from copied chunks
+// into the pending last one and unique values swap between a low and a high row, then
+// resumes it: the target must hold each row once and each unique value once (with
+// Elasticsearch, a document left under its old key is a duplicate that must end deleted),
+// equal row by row and by verify.
 func TestSnapshotResumeUniqueKeyMoves(t *testing.T) {
-	start := time.Now()
-	my := mysqlRoot(t)
-	db := "it_resume_ukey"
-	const rows = 300000
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db,
-		"CREATE TABLE u (id INT PRIMARY KEY, u INT NOT NULL, v INT NOT NULL, UNIQUE KEY a_u (u))",
-		fmt.Sprintf("INSERT INTO u SELECT seq, seq, 0 FROM seq_1_to_%d", rows),
-		"ANALYZE TABLE u")
-	url := freshPGDatabase(t)
-	pg := pgConnect(t, url)
-	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
-[snapshot]
-chunk_rows = 5000
-parallelism = 2
-[[tables]]
-source = "it_resume_ukey.*"
-`))
-	stop := make(chan struct{})
-	wait := keyMoveWorkload(t, db, rows, stop)
-	p := startCLI(t, "snapshot", "-c", cfg)
-	waitChunks(t, pg, p, db+".u", 8, "")
-	p.kill()
-	var done, total int
-	if err := pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks").Scan(&done, &total); err != nil {
-		t.Fatal(err)
-	}
-	if done >= total {
-		t.Fatalf("kill came after the last chunk (%d of %d)", done, total)
-	}
-	time.Sleep(time.Second) // more moves between the views
-	res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
-	close(stop)
-	moves := wait()
-	if res.code != 0 {
-		t.Fatalf("resumed snapshot failed: %s\n%s", res.stdout, tail(res.stderr, 20))
-	}
-	for _, l := range strings.Split(res.stderr, "\n") {
-		if strings.Contains(l, "read again under the newest") {
-			t.Log(abbrev(l))
-		}
-	}
-	if !strings.Contains(res.stderr, "resuming snapshot") {
-		t.Errorf("second run did not resume:\n%s", tail(res.stderr, 10))
-	}
-	t.Logf("killed with %d of %d chunks done; %d moves", done, total, moves)
-	run := startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, pg, run, 2*time.Minute)
-	if n := assertTableEqual(t, my, pg, db, "u", db, "u"); n != rows {
-		t.Errorf("compared %d rows, want %d", n, rows)
-	}
-	run.stop(t)
-	assertVerifyEqual(t, cfg)
-	var uniq int
-	if err := pg.QueryRow(context.Background(), "SELECT count(*) FROM pg_constraint WHERE conname = 'u_a_u'").Scan(&uniq); err != nil || uniq != 1 {
-		t.Errorf("unique constraint u_a_u: %d (%v)", uniq, err)
-	}
-	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
-}
-
-// TestSnapshotResumeKeyMovesElastic: the same for Elasticsearch, where a document left
-// under its old key is a duplicate that must end deleted.
-func TestSnapshotResumeKeyMovesElastic(t *testing.T) {
-	start := time.Now()
-	my := mysqlRoot(t)
-	db := "it_resume_ukey_es"
-	const rows = 300000
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db,
-		"CREATE TABLE u (id INT PRIMARY KEY, u INT NOT NULL, v INT NOT NULL, UNIQUE KEY a_u (u))",
-		fmt.Sprintf("INSERT INTO u SELECT seq, seq, 0 FROM seq_1_to_%d", rows),
-		"ANALYZE TABLE u")
-	et := newESTarget(t, "resume-ukey")
-	cfg := writeConfig(t, et.config(db, `
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		start := time.Now()
+		my := mysqlRoot(t)
+		db := tg.DB("it_resume_ukey")
+		const rows = 300000
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, "USE "+db,
+			"CREATE TABLE u (id INT PRIMARY KEY, u INT NOT NULL, v INT NOT NULL, UNIQUE KEY a_u (u))",
+			fmt.Sprintf("INSERT INTO u SELECT seq, seq, 0 FROM seq_1_to_%d", rows),
+			"ANALYZE TABLE u")
+		cfg := writeConfig(t, tg.Config(db, `
 [snapshot]
 chunk_rows = 5000
 parallelism = 2
 `))
-	chunksDone := func() int {
-		code, _ := esDo(t, et.es, esapi.IndicesRefreshRequest{Index: []string{et.state}})
-		if code != 200 {
-			return 0
+		stop := make(chan struct{})
+		wait := keyMoveWorkload(t, db, rows, stop)
+		p := startCLI(t, "snapshot", "-c", cfg)
+		done, planned := killMidSnapshot(t, tg, p, 8, rows/5000+1)
+		time.Sleep(time.Second) // more moves between the views
+		res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
+		close(stop)
+		moves := wait()
+		if res.code != 0 {
+			t.Fatalf("resumed snapshot failed: %s\n%s", res.stdout, tail(res.stderr, 20))
 		}
-		return esCount(t, et.es, et.state, `{"term":{"kind":"chunk"}}`)
-	}
-	stop := make(chan struct{})
-	wait := keyMoveWorkload(t, db, rows, stop)
-	p := startCLI(t, "snapshot", "-c", cfg)
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) && chunksDone() < 8 {
-		if p.exited() {
-			t.Fatalf("snapshot finished before it could be killed\n%s", tail(p.output(), 10))
+		for _, l := range strings.Split(res.stderr, "\n") {
+			if strings.Contains(l, "read again under the newest") {
+				t.Log(abbrev(l))
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p.kill()
-	done := chunksDone()
-	if done == 0 || done >= 60 {
-		t.Fatalf("kill did not land mid-snapshot: %d chunks done", done)
-	}
-	time.Sleep(time.Second)
-	res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
-	close(stop)
-	moves := wait()
-	if res.code != 0 {
-		t.Fatalf("resumed snapshot failed: %s\n%s", res.stdout, tail(res.stderr, 20))
-	}
-	t.Logf("killed with %d chunks done; %d moves", done, moves)
-	run := startCLI(t, "run", "-c", cfg)
-	et.waitCaughtUp(t, my, run, 2*time.Minute)
-	if n := et.assertIndexEqual(t, my, db, "u"); n != rows {
-		t.Errorf("compared %d documents, want %d", n, rows)
-	}
-	run.stop(t)
-	assertVerifyEqual(t, cfg)
-	et.cleanup(t)
-	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+		if _, ok := tg.(*pgHarness); ok && !strings.Contains(res.stderr, "resuming snapshot") {
+			t.Errorf("second run did not resume:\n%s", tail(res.stderr, 10))
+		}
+		t.Logf("killed with %d of %d chunks done; %d moves", done, planned, moves)
+		run := startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, run, 2*time.Minute)
+		if n := tg.AssertTableEqual(t, my, db, "u"); n != rows {
+			t.Errorf("compared %d rows, want %d", n, rows)
+		}
+		run.stop(t)
+		assertVerifyEqual(t, cfg)
+		if h, ok := tg.(*pgHarness); ok {
+			var uniq int
+			if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FROM pg_constraint WHERE conname = 'u_a_u'").Scan(&uniq); err != nil || uniq != 1 {
+				t.Errorf("unique constraint u_a_u: %d (%v)", uniq, err)
+			}
+		}
+		t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+	})
 }
