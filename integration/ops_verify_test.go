@@ -86,171 +86,126 @@ func verifyTablesSetup(t *testing.T, my *client.Conn, db string, rows int) {
 	seed(t, my, db, rows)
 }
 
-func TestVerifyPostgres(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_verify"
-	verifyTablesSetup(t, my, db, 20000)
-	url := freshPGDatabase(t)
-	pg := pgConnect(t, url)
-	cfg := writeConfig(t, streamConfig(url, db))
+// TestVerify runs verify while a workload writes and the replicator streams (differences
+// in flight are read again, so the verdict is "equal"), then under --max-rows-per-second,
+// then after rows of the target were changed, deleted and added behind the replicator's
+// back: every difference is found and named by key, kind and columns, in the JSON and the
+// text report.
+func TestVerify(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		my := mysqlRoot(t)
+		db := tg.DB("it_verify")
+		verifyTablesSetup(t, my, db, 20000)
+		cfg := writeConfig(t, tg.Config(db, "[apply]\nflush_interval = \"100ms\"\nbatch_rows = 2000\n[snapshot]\nchunk_rows = 3000\n"))
 
-	stop := make(chan struct{})
-	wait := workload(t, db, 2, stop)
-	p := startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	mustExec(t, my, "UPDATE `"+db+"`.types SET v = 'streamed', j = '{\"z\": 1.0e2}' WHERE id = 2",
-		"INSERT INTO `"+db+"`.comp VALUES ('new', 1, 'streamed')", "DELETE FROM `"+db+"`.comp WHERE k2 = 3")
+		stop := make(chan struct{})
+		wait := workload(t, db, 2, stop)
+		p := startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, p, 2*time.Minute)
+		mustExec(t, my, "UPDATE `"+db+"`.types SET v = 'streamed', j = '{\"z\": 1.0e2}' WHERE id = 2",
+			"INSERT INTO `"+db+"`.comp VALUES ('new', 1, 'streamed')", "DELETE FROM `"+db+"`.comp WHERE k2 = 3")
 
-	// While the workload writes: differences in flight are read again after the target
-	// caught up, so the verdict is still "equal".
-	time.Sleep(time.Second)
-	rep := assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
-	t.Logf("verify under write load: %d tables equal", len(rep.Tables))
-	close(stop)
-	n := wait()
-	waitCaughtUp(t, my, pg, p, 60*time.Second)
-	t.Logf("workload: %d statements", n)
+		// While the workload writes: differences in flight are read again after the target
+		// caught up, so the verdict is still "equal".
+		time.Sleep(time.Second)
+		rep := assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
+		t.Logf("verify under write load: %d tables equal", len(rep.Tables))
+		close(stop)
+		n := wait()
+		tg.WaitCaughtUp(t, my, p, time.Minute)
+		t.Logf("workload: %d statements", n)
 
-	start := time.Now()
-	rep = assertVerifyEqual(t, cfg, "--chunk-rows", "3000", "--max-rows-per-second", "15000")
-	if el := time.Since(start); el < 700*time.Millisecond {
-		t.Errorf("verify read ~24,000 source rows in %s despite --max-rows-per-second 15000", el)
-	}
-	methods := map[string]string{}
-	for _, tb := range rep.Tables {
-		methods[tb.Source] = tb.Method
-	}
-	if methods[db+".wl"] != "key ranges" || methods[db+".comp"] != "hash buckets" {
-		t.Errorf("comparison methods %v", methods)
-	}
-
-	// Tamper with the target: one row changed, one deleted, one that the source lacks.
-	ctx := ctxBG()
-	for _, q := range []string{
-		`UPDATE it_verify.wl SET note = 'tampered' WHERE id = 15000`,
-		`DELETE FROM it_verify.wl WHERE id = 16000`,
-		`INSERT INTO it_verify.wl (id, grp, v, note, ts) VALUES (999999, 1, 2, 'extra', now())`,
-		`UPDATE it_verify.comp SET p = 'tampered' WHERE k1 = 'k7é' AND k2 = 7`,
-		`UPDATE it_verify.types SET f = 3.15 WHERE id = 1`,
-	} {
-		if _, err := pg.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+		start := time.Now()
+		rep = assertVerifyEqual(t, cfg, "--chunk-rows", "3000", "--max-rows-per-second", "15000")
+		if el := time.Since(start); el < 700*time.Millisecond {
+			t.Errorf("verify read ~24,000 source rows in %s despite --max-rows-per-second 15000", el)
 		}
-	}
-	rep, res := runVerify(t, cfg, "--chunk-rows", "3000", "--retries", "1", "--retry-delay", "100ms")
-	if res.code == 0 || rep.Equal {
-		t.Fatalf("verify exit %d, equal %v after tampering\n%s", res.code, rep.Equal, res.stdout)
-	}
-	if lines := strings.Split(strings.TrimSpace(res.stderr), "\n"); !strings.Contains(lines[len(lines)-1], "3 of 3 tables differ") {
-		t.Errorf("last stderr line should give the reason: %q", lines[len(lines)-1])
-	}
-	got := map[string]string{} // "table key" -> kind [columns]
-	for _, tb := range rep.Tables {
-		for _, d := range tb.Diffs {
-			var key []string
-			for _, k := range []string{"id", "k1", "k2"} {
-				if v, ok := d.Key[k]; ok && v != nil {
-					key = append(key, *v)
+		methods := map[string]string{}
+		for _, tb := range rep.Tables {
+			methods[tb.Source] = tb.Method
+			if tb.Source == db+".wl" && tb.SourceRows < 15000 {
+				t.Errorf("wl compared over %d rows", tb.SourceRows)
+			}
+		}
+		if methods[db+".wl"] != "key ranges" || methods[db+".comp"] != "hash buckets" {
+			t.Errorf("comparison methods %v", methods)
+		}
+
+		// Tamper with the target: one row changed, one deleted, one that the source lacks.
+		want := map[string]string{
+			db + ".wl 15000":   "changed[note]",
+			db + ".wl 16000":   "missing[]",
+			db + ".wl 999999":  "extra[]",
+			db + ".comp k7é,7": "changed[p]",
+		}
+		tablesDiffer := "2 of 3 tables differ"
+		switch h := tg.(type) {
+		case *pgHarness:
+			for _, q := range []string{
+				`UPDATE ` + db + `.wl SET note = 'tampered' WHERE id = 15000`,
+				`DELETE FROM ` + db + `.wl WHERE id = 16000`,
+				`INSERT INTO ` + db + `.wl (id, grp, v, note, ts) VALUES (999999, 1, 2, 'extra', now())`,
+				`UPDATE ` + db + `.comp SET p = 'tampered' WHERE k1 = 'k7é' AND k2 = 7`,
+				`UPDATE ` + db + `.types SET f = 3.15 WHERE id = 1`,
+			} {
+				if _, err := h.pg.Exec(ctxBG(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			got[tb.Source+" "+strings.Join(key, ",")] = d.Kind + fmt.Sprint(d.Columns)
+			want[db+".types 1"] = "changed[f]"
+			tablesDiffer = "3 of 3 tables differ"
+		case *esHarness:
+			index := h.index(db, "wl")
+			esOK(t, h.es, esapi.UpdateRequest{Index: index, DocumentID: "15000", Body: strings.NewReader(`{"doc":{"note":"tampered"}}`)}, nil)
+			esOK(t, h.es, esapi.DeleteRequest{Index: index, DocumentID: "16000"}, nil)
+			esOK(t, h.es, esapi.IndexRequest{Index: index, DocumentID: "999999", Body: strings.NewReader(`{"id":999999,"grp":1,"v":2,"note":"extra"}`)}, nil)
+			esOK(t, h.es, esapi.IndexRequest{Index: h.index(db, "comp"), DocumentID: `["k7é","7"]`, Body: strings.NewReader(`{"k1":"k7é","k2":7,"p":"tampered"}`)}, nil)
 		}
-	}
-	want := map[string]string{
-		db + ".wl 15000":   "changed[note]",
-		db + ".wl 16000":   "missing[]",
-		db + ".wl 999999":  "extra[]",
-		db + ".comp k7é,7": "changed[p]",
-		db + ".types 1":    "changed[f]",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("difference %s: got %q, want %q (all: %v)", k, got[k], v, got)
+		rep, res := runVerify(t, cfg, "--chunk-rows", "3000", "--retries", "1", "--retry-delay", "100ms")
+		if res.code == 0 || rep.Equal {
+			t.Fatalf("verify exit %d, equal %v after tampering\n%s", res.code, rep.Equal, res.stdout)
 		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("differences %v, want %v", got, want)
-	}
-	for _, tb := range rep.Tables {
-		if tb.Source == db+".wl" {
+		if lines := strings.Split(strings.TrimSpace(res.stderr), "\n"); !strings.Contains(lines[len(lines)-1], tablesDiffer) {
+			t.Errorf("last stderr line should give the reason (%s): %q", tablesDiffer, lines[len(lines)-1])
+		}
+		got := map[string]string{} // "table key" -> kind [columns]
+		for _, tb := range rep.Tables {
 			for _, d := range tb.Diffs {
-				if d.Kind == "changed" && (d.Target["note"] == nil || *d.Target["note"] != "tampered" || d.Source["note"] == nil) {
-					t.Errorf("changed row shows source %v, target %v", d.Source, d.Target)
+				var key []string
+				for _, k := range []string{"id", "k1", "k2"} {
+					if v, ok := d.Key[k]; ok && v != nil {
+						key = append(key, *v)
+					}
+				}
+				got[tb.Source+" "+strings.Join(key, ",")] = d.Kind + fmt.Sprint(d.Columns)
+			}
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("difference %s: got %q, want %q (all: %v)", k, got[k], v, got)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("differences %v, want %v", got, want)
+		}
+		for _, tb := range rep.Tables {
+			if tb.Source == db+".wl" {
+				for _, d := range tb.Diffs {
+					if d.Kind == "changed" && (d.Target["note"] == nil || *d.Target["note"] != "tampered" || d.Source["note"] == nil) {
+						t.Errorf("changed row shows source %v, target %v", d.Source, d.Target)
+					}
 				}
 			}
 		}
-	}
-	// The text report names the keys too.
-	text := runCLI(t, time.Minute, "verify", "-c", cfg, "--retries", "0", "--log-level", "warn")
-	for _, s := range []string{`id="15000": changed note`, `id="16000": missing in target`, `id="999999": extra in target`, "DIFFERENT"} {
-		if !strings.Contains(text.stdout, s) {
-			t.Errorf("text report lacks %q:\n%s", s, text.stdout)
-		}
-	}
-	p.stop(t)
-}
-
-func TestVerifyElasticsearch(t *testing.T) {
-	my := mysqlRoot(t)
-	db := "it_verify_es"
-	verifyTablesSetup(t, my, db, 20000)
-	et := newESTarget(t, "verify")
-	cfg := writeConfig(t, et.config(db, "[snapshot]\nchunk_rows = 3000\n[apply]\nflush_interval = \"100ms\"\n"))
-
-	stop := make(chan struct{})
-	wait := workload(t, db, 2, stop)
-	p := startCLI(t, "run", "-c", cfg)
-	et.waitCaughtUp(t, my, p, 2*time.Minute)
-	mustExec(t, my, "UPDATE `"+db+"`.types SET v = 'streamed' WHERE id = 2", "DELETE FROM `"+db+"`.comp WHERE k2 = 3")
-	time.Sleep(time.Second)
-	assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
-	close(stop)
-	wait()
-	et.waitCaughtUp(t, my, p, time.Minute)
-	rep := assertVerifyEqual(t, cfg, "--chunk-rows", "3000")
-	for _, tb := range rep.Tables {
-		if tb.Source == db+".wl" && (tb.Method != "key ranges" || tb.SourceRows < 15000) {
-			t.Errorf("wl compared by %q over %d rows", tb.Method, tb.SourceRows)
-		}
-	}
-
-	index := et.index(db, "wl")
-	esOK(t, et.es, esapi.UpdateRequest{Index: index, DocumentID: "15000", Body: strings.NewReader(`{"doc":{"note":"tampered"}}`)}, nil)
-	esOK(t, et.es, esapi.DeleteRequest{Index: index, DocumentID: "16000"}, nil)
-	esOK(t, et.es, esapi.IndexRequest{Index: index, DocumentID: "999999", Body: strings.NewReader(`{"id":999999,"grp":1,"v":2,"note":"extra"}`)}, nil)
-	esOK(t, et.es, esapi.IndexRequest{Index: et.index(db, "comp"), DocumentID: `["k7é","7"]`, Body: strings.NewReader(`{"k1":"k7é","k2":7,"p":"tampered"}`)}, nil)
-
-	rep, res := runVerify(t, cfg, "--chunk-rows", "3000", "--retries", "1", "--retry-delay", "100ms")
-	if res.code == 0 || rep.Equal {
-		t.Fatalf("verify exit %d, equal %v after tampering\n%s", res.code, rep.Equal, res.stdout)
-	}
-	got := map[string]string{}
-	for _, tb := range rep.Tables {
-		for _, d := range tb.Diffs {
-			var key []string
-			for _, k := range []string{"id", "k1", "k2"} {
-				if v, ok := d.Key[k]; ok && v != nil {
-					key = append(key, *v)
-				}
+		// The text report names the keys too.
+		text := runCLI(t, time.Minute, "verify", "-c", cfg, "--retries", "0", "--log-level", "warn")
+		for _, s := range []string{`id="15000": changed note`, `id="16000": missing in target`, `id="999999": extra in target`, "DIFFERENT"} {
+			if !strings.Contains(text.stdout, s) {
+				t.Errorf("text report lacks %q:\n%s", s, text.stdout)
 			}
-			got[tb.Source+" "+strings.Join(key, ",")] = d.Kind + fmt.Sprint(d.Columns)
 		}
-	}
-	want := map[string]string{
-		db + ".wl 15000":   "changed[note]",
-		db + ".wl 16000":   "missing[]",
-		db + ".wl 999999":  "extra[]",
-		db + ".comp k7é,7": "changed[p]",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("difference %s: got %q, want %q (all: %v)", k, got[k], v, got)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("differences %v, want %v", got, want)
-	}
-	p.stop(t)
+		p.stop(t)
+	})
 }
 
 // TestVerifyCountsManyDifferences changes, deletes and adds far more target rows than
