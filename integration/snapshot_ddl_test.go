@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/jackc/pgx/v5"
 )
@@ -87,40 +86,73 @@ func finishAndCompare(t *testing.T, my *client.Conn, pg *pgx.Conn, p *proc, cfg,
 
 // TestSnapshotDDLRenameSwap: a column rename swap (a->tmp, b->a, tmp->b) on a table the
 // snapshot has not read yet. Before the fix the values landed in the wrong columns with no
-// error; now the snapshot sees the DDL in the binary log and copies again under a new view.
+// error; now the snapshot sees the DDL in the binary log and copies again under a new view
+// (an Elasticsearch index of the changed table is created again for the new definition).
 func TestSnapshotDDLRenameSwap(t *testing.T) {
-	start := time.Now()
-	my := mysqlRoot(t)
-	db := "it_snapddl_swap"
-	snapshotDDLSetup(t, my, db, 300000)
-	url := freshPGDatabase(t)
-	pg := pgConnect(t, url)
-	cfg := snapshotDDLConfig(t, db, url)
-	p := startCLI(t, "snapshot", "-c", cfg)
-	waitChunks(t, pg, p, db+".big", 3, db+".small")
-	mustExec(t, my, "USE "+db,
-		"ALTER TABLE small RENAME COLUMN a TO tmp", "ALTER TABLE small RENAME COLUMN b TO a", "ALTER TABLE small RENAME COLUMN tmp TO b",
-		"UPDATE small SET a = a + 1 WHERE id <= 10",
-		// Changes to big between the first view and the one small is copied again under:
-		// big is brought to the newer view by reading these rows again.
-		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0",
-		"INSERT INTO big SELECT seq, 1, seq FROM seq_400001_to_400100",
-		// Unique values move between 2,000 rows (big's unique index exists already).
-		"UPDATE big SET u = -u WHERE id BETWEEN 1 AND 2000", "UPDATE big SET u = 2001 + u WHERE id BETWEEN 1 AND 2000",
-		"UPDATE big SET id = id + 1000000 WHERE id % 997 = 0")
-	out := finishAndCompare(t, my, pg, p, cfg, db, "big", "small")
-	if !strings.Contains(out, "read again under the newest") {
-		t.Errorf("big was not brought to the newer view:\n%s", tail(out, 20))
-	}
-	if !strings.Contains(out, "DDL changed selected tables") {
-		t.Errorf("the snapshot did not report the DDL it copied again for:\n%s", tail(out, 20))
-	}
-	// The target has the new definition: b holds the old a (= id).
-	var bad int
-	if err := pg.QueryRow(context.Background(), "SELECT count(*) FROM "+db+".small WHERE b <> id").Scan(&bad); err != nil || bad != 0 {
-		t.Errorf("%d rows of small with b <> id (err %v)", bad, err)
-	}
-	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		start := time.Now()
+		my := mysqlRoot(t)
+		db := tg.DB("it_snapddl_swap")
+		snapshotDDLSetup(t, my, db, 300000)
+		cfg := writeConfig(t, tg.Config(db, `
+[snapshot]
+chunk_rows = 5000
+parallelism = 2
+`))
+		p := startCLI(t, "snapshot", "-c", cfg)
+		if h, ok := tg.(*pgHarness); ok {
+			waitChunks(t, h.pg, p, db+".big", 3, db+".small")
+		} else {
+			deadline := time.Now().Add(2 * time.Minute)
+			for done, _ := snapshotChunks(t, tg); done < 3 && time.Now().Before(deadline); done, _ = snapshotChunks(t, tg) {
+				if p.exited() {
+					t.Fatalf("snapshot finished before the DDL\n%s", tail(p.output(), 10))
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		mustExec(t, my, "USE "+db,
+			"ALTER TABLE small RENAME COLUMN a TO tmp", "ALTER TABLE small RENAME COLUMN b TO a", "ALTER TABLE small RENAME COLUMN tmp TO b",
+			"UPDATE small SET a = a + 1 WHERE id <= 10",
+			// Changes to big between the first view and the one small is copied again under:
+			// big is brought to the newer view by reading these rows again.
+			"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0",
+			"INSERT INTO big SELECT seq, 1, seq FROM seq_400001_to_400100",
+			// Unique values move between 2,000 rows (big's unique index exists already).
+			"UPDATE big SET u = -u WHERE id BETWEEN 1 AND 2000", "UPDATE big SET u = 2001 + u WHERE id BETWEEN 1 AND 2000",
+			"UPDATE big SET id = id + 1000000 WHERE id % 997 = 0")
+		if !waitExit(p, 5*time.Minute) {
+			t.Fatalf("snapshot did not finish within 5 minutes\n%s", tail(p.output(), 30))
+		}
+		out := p.output()
+		logSnapshotSteps(t, out)
+		if p.err != nil {
+			t.Fatalf("snapshot failed: %v\n%s", p.err, tail(out, 30))
+		}
+		if !strings.Contains(out, "read again under the newest") {
+			t.Errorf("big was not brought to the newer view:\n%s", tail(out, 20))
+		}
+		if !strings.Contains(out, "DDL changed selected tables") {
+			t.Errorf("the snapshot did not report the DDL it copied again for:\n%s", tail(out, 20))
+		}
+		if _, ok := tg.(*esHarness); ok && strings.Contains(out, "copying every") {
+			t.Errorf("the snapshot did not copy the changed table again on its own:\n%s", tail(out, 20))
+		}
+		run := startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, run, 2*time.Minute)
+		tg.AssertTableEqual(t, my, db, "big")
+		tg.AssertTableEqual(t, my, db, "small")
+		run.stop(t)
+		assertVerifyEqual(t, cfg)
+		// The target has the new definition: b holds the old a (= id).
+		if h, ok := tg.(*pgHarness); ok {
+			var bad int
+			if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FROM "+db+".small WHERE b <> id").Scan(&bad); err != nil || bad != 0 {
+				t.Errorf("%d rows of small with b <> id (err %v)", bad, err)
+			}
+		}
+		t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+	})
 }
 
 // TestSnapshotDDLDropColumn: DROP COLUMN on a table the snapshot has not read yet. Before
@@ -189,55 +221,6 @@ func abbrev(s string) string {
 		return s[:400] + "..."
 	}
 	return s
-}
-
-// TestSnapshotDDLRenameSwapElastic: the rename swap for an Elasticsearch target, whose
-// index of the changed table is created again for the new definition.
-func TestSnapshotDDLRenameSwapElastic(t *testing.T) {
-	start := time.Now()
-	my := mysqlRoot(t)
-	db := "it_snapddl_swap_es"
-	snapshotDDLSetup(t, my, db, 300000)
-	et := newESTarget(t, "snapddl-swap")
-	cfg := writeConfig(t, et.config(db, `
-[snapshot]
-chunk_rows = 5000
-parallelism = 2
-`))
-	chunksDone := func() int {
-		code, _ := esDo(t, et.es, esapi.IndicesRefreshRequest{Index: []string{et.state}})
-		if code != 200 {
-			return 0
-		}
-		return esCount(t, et.es, et.state, `{"term":{"kind":"chunk"}}`)
-	}
-	p := startCLI(t, "snapshot", "-c", cfg)
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) && chunksDone() < 3 {
-		if p.exited() {
-			t.Fatalf("snapshot finished before the DDL\n%s", tail(p.output(), 10))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	mustExec(t, my, "USE "+db,
-		"ALTER TABLE small RENAME COLUMN a TO tmp", "ALTER TABLE small RENAME COLUMN b TO a", "ALTER TABLE small RENAME COLUMN tmp TO b",
-		"UPDATE big SET v = v + 1 WHERE id % 100 = 0", "DELETE FROM big WHERE id % 1001 = 0",
-		"UPDATE big SET u = -u WHERE id BETWEEN 1 AND 2000", "UPDATE big SET u = 2001 + u WHERE id BETWEEN 1 AND 2000")
-	if !waitExit(p, 5*time.Minute) || p.err != nil {
-		t.Fatalf("snapshot: %v\n%s", p.err, tail(p.output(), 20))
-	}
-	logSnapshotSteps(t, p.output())
-	if !strings.Contains(p.output(), "DDL changed selected tables") || strings.Contains(p.output(), "copying every") {
-		t.Errorf("the snapshot did not copy the changed table again on its own:\n%s", tail(p.output(), 20))
-	}
-	run := startCLI(t, "run", "-c", cfg)
-	et.waitCaughtUp(t, my, run, 2*time.Minute)
-	et.assertIndexEqual(t, my, db, "big")
-	et.assertIndexEqual(t, my, db, "small")
-	run.stop(t)
-	assertVerifyEqual(t, cfg)
-	et.cleanup(t)
-	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
 }
 
 // logSnapshotSteps logs the snapshot's views, the DDL it found and what it read again.
