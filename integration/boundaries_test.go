@@ -204,25 +204,6 @@ func TestBoundaryCreateTableSelect(t *testing.T) {
 	p2.stop(t)
 }
 
-// rollbackXAOnCleanup rolls back, when the test ends, any of ids still prepared: a
-// prepared XA transaction left behind would hold every later snapshot's view.
-func rollbackXAOnCleanup(t *testing.T, my *client.Conn, ids ...string) {
-	t.Cleanup(func() {
-		for _, id := range ids {
-			_, _ = my.Execute("XA ROLLBACK '" + id + "'")
-		}
-	})
-}
-
-// xaSession runs statements on a connection of its own (an XA transaction belongs to
-// its session until XA PREPARE).
-func xaSession(t *testing.T, stmts ...string) {
-	t.Helper()
-	c := mysqlRoot(t)
-	mustExec(t, c, stmts...)
-	c.Close()
-}
-
 // TestBoundaryXA: XA transactions prepared, interleaved with other writers, committed and
 // rolled back, with replicator restarts (clean and kill -9) between a PREPARE and its
 // decision. Prepared changes are invisible until XA COMMIT (the target equals what other
@@ -230,7 +211,9 @@ func xaSession(t *testing.T, stmts ...string) {
 // the source. PostgreSQL stores the prepared parts in _replicator.prepared_xa,
 // Elasticsearch in the state index.
 func TestBoundaryXA(t *testing.T) {
-	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+	// Serial: a prepared XA transaction is server state (other replicators store it, every
+	// snapshot waits for it to be decided).
+	forEachTargetSerial(t, func(t *testing.T, tg targetHarness) {
 		my := mysqlRoot(t)
 		db := tg.DB("it_bnd_xa")
 		freshMySQLDatabase(t, my, db)

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +15,6 @@ flush_interval = "50ms"
 [[tables]]
 source = "it_ddl.*"
 `+extra)
-}
-
-func pgColumns(t *testing.T, url, schema, table string) string {
-	t.Helper()
-	pg := pgConnect(t, url)
-	var cols string
-	err := pg.QueryRow(context.Background(), `SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)
-		FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, schema, table).Scan(&cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cols
 }
 
 func TestDDLFollowedInPostgres(t *testing.T) {

@@ -283,3 +283,15 @@ func waitCaughtUp(t testing.TB, my *client.Conn, pg *pgx.Conn, p *proc, timeout 
 	}
 	t.Fatalf("target checkpoint %q did not reach source %q within %s\n%s", got, want, timeout, out)
 }
+
+func pgColumns(t *testing.T, url, schema, table string) string {
+	t.Helper()
+	pg := pgConnect(t, url)
+	var cols string
+	err := pg.QueryRow(context.Background(), `SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)
+		FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, schema, table).Scan(&cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cols
+}

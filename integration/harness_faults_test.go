@@ -373,3 +373,80 @@ func (p *proxy) up() {
 	}
 	p.t.Fatalf("proxy cannot listen on %s again: %v", p.addr, err)
 }
+
+// faultConfig is the streaming configuration of the fault scenarios.
+func faultConfig(url, db, extra string) string {
+	return configText("replicator", mysqlReplPass, url, fmt.Sprintf(`
+[apply]
+flush_interval = "100ms"
+batch_rows = 2000
+[snapshot]
+chunk_rows = 2000
+parallelism = 2
+[[tables]]
+source = "%s.*"
+%s`, db, extra))
+}
+
+// faultSetup creates db with the workload table seeded with rows.
+func faultSetup(t *testing.T, db string, rows int) {
+	t.Helper()
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE `"+db+"`", wlTable)
+	if rows > 0 {
+		seed(t, my, db, rows)
+	}
+}
+
+// finishScenario stops the workload, waits for the target to catch up, and checks that
+// verify reports equality while p (the running replicator) is still running.
+func finishScenario(t *testing.T, url, cfg string, p *proc, stop chan struct{}, wait func() (int, int)) (statements int, verifyTime time.Duration) {
+	t.Helper()
+	close(stop)
+	n, _ := wait()
+	waitPGCaughtUp(t, url, p, 3*time.Minute)
+	start := time.Now()
+	rep := assertVerifyEqual(t, cfg)
+	for _, tb := range rep.Tables {
+		t.Logf("verify: %s %d rows equal (%d chunks)", tb.Source, tb.SourceRows, tb.Chunks)
+	}
+	if p.exited() {
+		t.Fatalf("replicator exited (%v) instead of running on\n%s", p.err, tail(p.output(), 30))
+	}
+	return n, time.Since(start)
+}
+
+// phaseOf names where a replicator's log says it is: the snapshot, the hand-off from the
+// finished snapshot to the stream, or streaming.
+func phaseOf(out string) string {
+	switch {
+	case strings.Contains(out, `"msg":"streaming"`):
+		return "streaming"
+	case strings.Contains(out, "snapshot complete"):
+		return "handoff"
+	case strings.Contains(out, "consistent snapshot opened") || strings.Contains(out, "resuming snapshot"):
+		return "snapshot"
+	}
+	return "startup"
+}
+
+// handedOff reports whether the run whose log is out finished a snapshot and the target's
+// checkpoint is still that snapshot's position: the kill came in the hand-off, before the
+// stream's first batch.
+func handedOff(out, url string) bool {
+	m := snapshotGTID.FindStringSubmatch(out)
+	return m != nil && pgCheckpoint(url) == m[1]
+}
+
+// resetPG drops the replicated schema and the state schema, so the next run snapshots
+// again from scratch.
+func resetPG(t *testing.T, url, db string) {
+	t.Helper()
+	c := pgConnect(t, url)
+	for _, s := range []string{db, "_replicator"} {
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{s}.Sanitize()+" CASCADE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -5,42 +5,11 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 )
-
-type checkOut struct {
-	OK     bool `json:"ok"`
-	Checks []struct {
-		Name, Status, Detail, Fix, Kind string
-	} `json:"checks"`
-}
-
-func runCheck(t *testing.T, cfgPath string) (checkOut, result) {
-	t.Helper()
-	if text, err := os.ReadFile(cfgPath); err == nil && strings.Contains(string(text), "\nuser = \"replicator\"\n") {
-		requireDocumentedGrants(t)
-	}
-	res := runCLI(t, 60*time.Second, "check", "-c", cfgPath, "--json")
-	var out checkOut
-	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
-		t.Fatalf("check --json output is not JSON: %v\nstdout:\n%s\nstderr:\n%s", err, res.stdout, res.stderr)
-	}
-	return out, res
-}
-
-func statusOf(out checkOut, name string) (status, fix string) {
-	for _, c := range out.Checks {
-		if c.Name == name {
-			return c.Status, c.Fix
-		}
-	}
-	return "", ""
-}
 
 func checkSetup(t *testing.T) (targetURL string) {
 	root := mysqlRoot(t)
@@ -154,50 +123,6 @@ func TestBadConfigNamesKey(t *testing.T) {
 
 // documentedGrant is the account statement of the README's "What the source needs".
 var documentedGrant = regexp.MustCompile(`(?m)^GRANT ([A-Z ,]+) ON \*\.\* TO 'replicator'@'host';$`)
-
-// privilegeSet normalises a privilege list: MariaDB 10.5+ shows REPLICATION CLIENT as
-// BINLOG MONITOR (the README names both).
-func privilegeSet(list string) string {
-	var out []string
-	for _, p := range strings.Split(list, ",") {
-		p = strings.Join(strings.Fields(strings.ToUpper(p)), " ")
-		if p == "REPLICATION CLIENT" {
-			p = "BINLOG MONITOR"
-		}
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
-}
-
-// requireDocumentedGrants fails the test unless the replicator account has exactly the
-// privileges the README documents: check must be tried with what users are told to grant
-// (information_schema hides some things from such an account).
-func requireDocumentedGrants(t *testing.T) {
-	t.Helper()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := documentedGrant.FindSubmatch(readme)
-	if m == nil {
-		t.Fatalf("README.md has no line %q", documentedGrant)
-	}
-	want := privilegeSet(string(m[1]))
-	r, err := mysqlRoot(t).Execute("SHOW GRANTS FOR 'replicator'@'127.0.0.1'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for i := range r.RowNumber() {
-		g, _ := r.GetString(i, 0)
-		got = append(got, g)
-	}
-	global := regexp.MustCompile("^GRANT (.+) ON \\*\\.\\* TO `replicator`@`127.0.0.1`") // backquotes inside: no raw string
-	if len(got) != 1 || global.FindStringSubmatch(got[0]) == nil || privilegeSet(global.FindStringSubmatch(got[0])[1]) != want {
-		t.Fatalf("the replicator account must have exactly the README's grants (%s), it has %q: recreate it with integration/env/up.sh", want, got)
-	}
-}
 
 // TestCheckWarnsForeignKeyCascade: foreign keys whose actions MariaDB does not log are
 // reported to the documented account, which information_schema.REFERENTIAL_CONSTRAINTS

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,62 +11,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/go-mysql-org/go-mysql/client"
 )
-
-// verifyReport is the part of `replicator verify --json` the tests read.
-type verifyReport struct {
-	Equal      bool   `json:"equal"`
-	Reason     string `json:"reason"`
-	SourceGTID string `json:"source_gtid"`
-	Tables     []struct {
-		Source           string `json:"source"`
-		Target           string `json:"target"`
-		Method           string `json:"method"`
-		SourceRows       int64  `json:"source_rows"`
-		TargetRows       int64  `json:"target_rows"`
-		Chunks           int    `json:"chunks"`
-		MismatchedChunks int    `json:"mismatched_chunks"`
-		Equal            bool   `json:"equal"`
-		Differences      int    `json:"differences"`
-		Error            string `json:"error"`
-		Diffs            []struct {
-			Kind    string             `json:"kind"`
-			Key     map[string]*string `json:"key"`
-			Columns []string           `json:"columns"`
-			Source  map[string]*string `json:"source"`
-			Target  map[string]*string `json:"target"`
-		} `json:"diffs"`
-	} `json:"tables"`
-}
-
-// runVerify runs `replicator verify --json` with extra flags and decodes its report.
-func runVerify(t testing.TB, cfg string, flags ...string) (verifyReport, result) {
-	t.Helper()
-	args := append([]string{"verify", "-c", cfg, "--json", "--log-level", "warn"}, flags...)
-	res := runCLI(t, 5*time.Minute, args...)
-	var rep verifyReport
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("verify --json printed no report (exit %d): %v\nstdout:\n%s\nstderr:\n%s", res.code, err, tail(res.stdout, 20), tail(res.stderr, 20))
-	}
-	return rep, res
-}
-
-// assertVerifyEqual runs verify and fails the test unless it reports every table equal
-// and exits 0. It returns the report.
-func assertVerifyEqual(t testing.TB, cfg string, flags ...string) verifyReport {
-	t.Helper()
-	rep, res := runVerify(t, cfg, flags...)
-	if res.code != 0 || !rep.Equal {
-		t.Fatalf("verify: exit %d, equal %v: %s\n%s\n%s", res.code, rep.Equal, rep.Reason, tail(res.stdout, 60), tail(res.stderr, 10))
-	}
-	for _, tb := range rep.Tables {
-		// Counts come from the checksum pass; under write load a chunk may have been read
-		// mid-change and settled by the rechecks.
-		if !tb.Equal || (tb.MismatchedChunks == 0 && tb.SourceRows != tb.TargetRows) {
-			t.Fatalf("verify says equal but table %s: %+v", tb.Source, tb)
-		}
-	}
-	return rep
-}
 
 // verifyTablesSetup creates db with the workload table (seeded), a table of many types and
 // a table with a composite, non-integer-first key.

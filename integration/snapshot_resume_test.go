@@ -10,29 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/go-mysql-org/go-mysql/client"
 )
-
-// snapshotChunks reads a snapshot's progress in the target: the chunks copied, and the
-// chunks planned (0 where the target stores only the chunks done: Elasticsearch).
-func snapshotChunks(t *testing.T, tg targetHarness) (done, planned int) {
-	t.Helper()
-	switch h := tg.(type) {
-	case *pgHarness:
-		if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE done), count(*) FROM _replicator.snapshot_chunks").Scan(&done, &planned); err != nil {
-			return 0, 0 // the state schema is not there yet
-		}
-	case *esHarness:
-		if code, _ := esDo(t, h.es, esapi.IndicesRefreshRequest{Index: []string{h.state}}); code != 200 {
-			return 0, 0
-		}
-		done = esCount(t, h.es, h.state, `{"term":{"kind":"chunk"}}`)
-	default:
-		t.Fatalf("no chunk progress for %s", tg.Name())
-	}
-	return done, planned
-}
 
 // killMidSnapshot waits until at least n chunks are done, kills the snapshot and fails the
 // test unless the kill landed before the last of about maxChunks chunks.

@@ -4,42 +4,12 @@ package integration
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
-
-// sakilaDir is the Sakila dataset of the extra suite, never part of the repository: a
-// clone stands on its own, so the Sakila tests run only when REPLICATOR_SAKILA_DIR names
-// the dataset (.ci/run sets it when ../shared/datasets/sakila exists beside the clone).
-// Set but wrong is a failure.
-func sakilaDir(t testing.TB) string {
-	dir := os.Getenv("REPLICATOR_SAKILA_DIR")
-	if dir == "" {
-		t.Skip("Sakila extra suite: REPLICATOR_SAKILA_DIR is not set (the types and corpus tests cover the same ground)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "sakila-schema.sql")); err != nil {
-		t.Fatalf("Sakila dataset not found at REPLICATOR_SAKILA_DIR=%s: %v", dir, err)
-	}
-	return dir
-}
-
-// loadSakila (re)creates the sakila database on the source from the shared SQL files.
-func loadSakila(t testing.TB) {
-	t.Helper()
-	mysqlRoot(t) // fails or skips when the server is down
-	dir := sakilaDir(t)
-	for _, f := range []string{"sakila-schema.sql", "sakila-data.sql"} {
-		runMySQLFile(t, filepath.Join(dir, f))
-	}
-}
-
-var sakilaTables = []string{"actor", "address", "category", "city", "country", "customer", "film", "film_actor",
-	"film_category", "film_text", "inventory", "language", "payment", "rental", "staff", "store"}
 
 // TestSnapshotSakila snapshots Sakila and compares every row of every table with its
 // copy; the checkpoint is left for streaming at the GTID the summary names, and a second
