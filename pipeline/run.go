@@ -150,6 +150,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		o.Metrics.Reconnect()
+		o.Metrics.Phase("interrupted, retrying: " + err.Error())
 		// An attempt that committed something was a recovery: the next failure is a new
 		// outage and starts with a short pause again.
 		if progressed || time.Since(start) > time.Minute {

@@ -192,6 +192,56 @@ func TestCommitRetriesOverloadedItemsThenMovesCheckpoint(t *testing.T) {
 	}
 }
 
+// TestCommitRetriesWriteBlockedItems: an index write block (403 cluster_block_exception)
+// lifts without a change to the data, so its items are sent again, and a block that
+// outlasts the attempts ends the batch transient with the block named, the checkpoint not
+// moved.
+func TestCommitRetriesWriteBlockedItems(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		blockedFor  int // bulk calls answered with the block
+		wantErr     bool
+		wantBulks   int
+		wantCheckpt bool
+	}{
+		{"block lifts", 2, false, 3, true},
+		{"block stays", 1000, true, bulkAttempts, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeCluster{onBulk: func(call int, actions []map[string]map[string]any) []itemAnswer {
+				out := make([]itemAnswer, len(actions))
+				for i := range out {
+					out[i] = itemAnswer{status: 201}
+					if call <= c.blockedFor {
+						out[i] = itemAnswer{status: 403, errTyp: "cluster_block_exception"}
+					}
+				}
+				return out
+			}}
+			tgt := testTarget(t, f)
+			tgt.retryBase = time.Millisecond
+			ctx := context.Background()
+			tx, _ := tgt.Begin(ctx)
+			if err := tx.Apply(ctx, []change.TableChanges{{Table: testTable, Upserts: []change.Row{row("1", "a"), row("2", "b")}}}); err != nil {
+				t.Fatal(err)
+			}
+			err := tx.Commit(ctx, pos)
+			switch {
+			case c.wantErr && (!errors.Is(err, fault.ErrTransient) || !strings.Contains(err.Error(), "write-blocked") || !strings.Contains(err.Error(), "cluster_block_exception")):
+				t.Fatalf("error %v, want a transient error naming the write block", err)
+			case !c.wantErr && err != nil:
+				t.Fatal(err)
+			}
+			if len(f.bulks) != c.wantBulks {
+				t.Errorf("%d bulk requests, want %d", len(f.bulks), c.wantBulks)
+			}
+			if _, ok := f.docs["/replicator-state/_doc/checkpoint-default"]; ok != c.wantCheckpt {
+				t.Errorf("checkpoint written %v, want %v", ok, c.wantCheckpt)
+			}
+		})
+	}
+}
+
 func TestCommitStopsOnRefusedItemWithoutCheckpoint(t *testing.T) {
 	f := &fakeCluster{onBulk: func(call int, actions []map[string]map[string]any) []itemAnswer {
 		out := make([]itemAnswer, len(actions))

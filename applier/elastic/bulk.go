@@ -193,6 +193,9 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 					case transientStatus(r.Status):
 						retry = append(retry, i)
 						lastReason = r.reason()
+					case writeBlocked(r.Error):
+						retry = append(retry, i)
+						lastReason = blockedReason + ": " + r.reason()
 					default:
 						return st, &ItemError{Item: body.describe(i), Where: where, Reason: r.reason(), Status: r.Status}
 					}

@@ -78,6 +78,9 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 		if transientStatus(res.StatusCode) {
 			return res.StatusCode, fault.Transient(he)
 		}
+		if writeBlocked(&esError{Type: he.Type}) {
+			return res.StatusCode, fault.Describe(blockedReason+": "+he.text, he, fault.ErrTransient)
+		}
 		if refusedAccess(he) {
 			return res.StatusCode, fmt.Errorf("%w: %w: check target.elasticsearch username/password or api_key and the roles of that user", fault.ErrAccessDenied, he)
 		}
@@ -131,6 +134,17 @@ func readError(status int, body io.Reader) *httpError {
 	}
 	he.text = fmt.Sprintf("HTTP %d: %s", status, bytes.TrimSpace(b))
 	return he
+}
+
+// blockedReason says what a write block means and how it lifts.
+const blockedReason = "target index write-blocked (the disk above the flood-stage watermark, or index.blocks.write / read_only_allow_delete set): free disk space or remove the block"
+
+// writeBlocked reports a refusal by an index or cluster block (403 cluster_block_exception,
+// FORBIDDEN/8 index write, FORBIDDEN/12 read-only / allow delete): it lifts without a
+// change to the data, by itself once the disk drops below the high watermark or when an
+// administrator removes it, so the write is retried.
+func writeBlocked(e *esError) bool {
+	return e != nil && e.Type == "cluster_block_exception"
 }
 
 // refusedAccess reports a request refused for its credentials or their privileges: 401,

@@ -63,6 +63,11 @@ func (t *Target) Begin(ctx context.Context) (*Batch, error) {
 			// The cause stays in the chain: a refused login is recognisable (fault.ErrAccessDenied).
 			return nil, fault.Transient(err)
 		}
+		if err := boundLockWait(ctx, conn); err != nil {
+			conn.Close(context.Background())
+			sc.mu.Unlock()
+			return nil, classify(err)
+		}
 		sc.conn, sc.plans, sc.staged = conn, map[*schema.Table]*tablePlan{}, map[string]bool{}
 	}
 	tx, err := sc.conn.Begin(ctx)
@@ -73,6 +78,28 @@ func (t *Target) Begin(ctx context.Context) (*Batch, error) {
 		return nil, classify(err)
 	}
 	return &Batch{t: t, sc: sc, tx: tx}, nil
+}
+
+// DefaultLockTimeout bounds how long a streaming batch waits for a lock another session
+// holds on a target table, when the target account, database or URL sets no lock_timeout.
+const DefaultLockTimeout = "30s"
+
+// boundLockWait gives the streaming session a lock_timeout when it has none: a batch
+// waiting without end behind another session's lock would show nothing in 'replicator
+// status' but a growing lag, while one that times out fails transient with SQLSTATE 55P03
+// named in the last error and is applied again from the checkpoint after a pause.
+func boundLockWait(ctx context.Context, conn *pgx.Conn) error {
+	var cur string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('lock_timeout')").Scan(&cur); err != nil {
+		return fmt.Errorf("read lock_timeout: %w", err)
+	}
+	if cur != "0" {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "SET lock_timeout = '"+DefaultLockTimeout+"'"); err != nil {
+		return fmt.Errorf("set lock_timeout: %w", err)
+	}
+	return nil
 }
 
 // Batch is one open PostgreSQL transaction of the streaming phase (the pipeline's Tx).
@@ -242,8 +269,9 @@ func (b *Batch) abort() {
 	}
 }
 
-// classify marks connection-level failures transient; everything else (constraint
-// violations, bad values) is permanent and stops the stream.
+// classify marks connection-level failures and target faults that clear by themselves
+// (out of disk, a statement timeout, a lock held by another session) transient;
+// everything else (constraint violations, bad values) is permanent and stops the stream.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -251,8 +279,11 @@ func classify(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
-		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "57P"), pe.Code == "40001", pe.Code == "40P01", pe.Code == "53300":
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "57P"), pe.Code == "53300":
 			return fault.Transient(err)
+		}
+		if reason := targetFault(pe); reason != "" {
+			return fault.Describe(fmt.Sprintf("%s (SQLSTATE %s: %s)", reason, pe.Code, pe.Message), err, fault.ErrTransient)
 		}
 		msg := pe.Message
 		if pe.Detail != "" {
@@ -269,4 +300,28 @@ func classify(err error) error {
 		return fault.Transient(err)
 	}
 	return err
+}
+
+// targetFault names the target-side conditions that pass without a change to the data or
+// the configuration, so the batch is applied again from the checkpoint once they do: the
+// text says what an operator sees and can do. "" for any other SQLSTATE.
+func targetFault(pe *pgconn.PgError) string {
+	switch pe.Code {
+	case "53100": // disk_full
+		return "target out of disk space: free space on the disk of the table's tablespace"
+	case "53200": // out_of_memory
+		return "target out of memory"
+	case "57014": // query_canceled: statement_timeout, or pg_cancel_backend
+		return "target statement cancelled (a statement_timeout shorter than the batch, or an administrator)"
+	case "55P03": // lock_not_available: lock_timeout
+		return "target table locked by another session (lock_timeout passed)"
+	case "40P01": // deadlock_detected
+		return "target deadlock with another session"
+	case "40001": // serialization_failure
+		return "target serialization failure with another session"
+	}
+	if strings.HasPrefix(pe.Code, "53") { // insufficient resources of another kind
+		return "target out of resources"
+	}
+	return ""
 }

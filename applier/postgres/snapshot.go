@@ -11,9 +11,11 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
@@ -246,7 +248,7 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 		return 0, fillErr
 	}
 	if copyErr != nil {
-		return 0, fmt.Errorf("COPY into %s: %w", id.Sanitize(), copyErr)
+		return 0, fmt.Errorf("COPY into %s: %w", id.Sanitize(), snapshotFault(copyErr))
 	}
 	s := t.state
 	if _, err := tx.Exec(ctx, `UPDATE `+s.ident("snapshot_chunks")+` SET done = true, rows = $4 WHERE name = $1 AND source_table = $2 AND chunk = $3`,
@@ -440,4 +442,22 @@ func (t *Target) logNotes(p *snapshot.TablePlan, r *pgddl.Rendered) {
 	for _, n := range r.Notes {
 		t.log.Info("DDL note", "table", p.Name(), "note", n)
 	}
+}
+
+// snapshotFault explains a target fault (out of disk, a timeout, a lock) that ends a
+// snapshot. The snapshot does not retry the chunk: its readers hold one consistent
+// snapshot of the source open, which waiting out a full disk would keep open for as long,
+// while the chunks already committed are kept, so a restart once the fault is fixed
+// resumes at the first chunk not copied. Other errors pass unchanged.
+func snapshotFault(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	reason := targetFault(pe)
+	if reason == "" {
+		return err
+	}
+	return fault.Describe(fmt.Sprintf("%s (SQLSTATE %s: %s): the snapshot stopped; fix that and start it again: it resumes at the first chunk not copied",
+		reason, pe.Code, pe.Message), err)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/replicator/replicator/change"
@@ -91,7 +92,13 @@ func runStream(ctx context.Context, env *runEnv) error {
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
-		OnError: func(err error, transient bool) { recordErr(err) },
+		OnError: func(err error, transient bool) {
+			if transient {
+				// status shows the stream is not stopped but waits to apply the batch again.
+				err = fmt.Errorf("%w; retrying", err)
+			}
+			recordErr(err)
+		},
 		Checkpoint: func(ctx context.Context) (change.Position, error) {
 			pos, _, found, err := tgt.Checkpoint(ctx)
 			if err != nil {
