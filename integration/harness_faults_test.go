@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"net/url"
@@ -276,6 +275,7 @@ type proxy struct {
 	ln    net.Listener
 	conns map[net.Conn]bool
 	cuts  int
+	delay time.Duration // added before each chunk is passed on, both ways: a slow server
 }
 
 func startProxy(t testing.TB, target string) *proxy {
@@ -321,14 +321,43 @@ func (p *proxy) pipe(c net.Conn) {
 	p.conns[c], p.conns[s] = true, true
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(s, c); done <- struct{}{} }()
-	go func() { io.Copy(c, s); done <- struct{}{} }()
+	go func() { p.copy(s, c); done <- struct{}{} }()
+	go func() { p.copy(c, s); done <- struct{}{} }()
 	<-done
 	c.Close()
 	s.Close()
 	p.mu.Lock()
 	delete(p.conns, c)
 	delete(p.conns, s)
+	p.mu.Unlock()
+}
+
+// copy passes src on to dst, each chunk after the proxy's delay.
+func (p *proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			d := p.delay
+			p.mu.Unlock()
+			if d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// slow sets the delay added to every chunk passed on (0: none).
+func (p *proxy) slow(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
 	p.mu.Unlock()
 }
 

@@ -1,0 +1,374 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/jackc/pgx/v5"
+)
+
+// Target faults: the target refuses or delays writes for a while (out of disk, a timeout,
+// a lock, a write block, 429s, a slow node) while a workload runs on the source. Each
+// scenario checks that replication pauses with the fault named (in 'replicator status'
+// for PostgreSQL, in the log for both), that the checkpoint does not move past the changes
+// the fault holds back, and that once the fault clears the replicator catches up by itself
+// and verify finds the target equal, row by row.
+
+// burstRows inserts n new rows (ids above the workload's range) in one transaction, so
+// the target must grow the table while the fault lasts; it returns the source position
+// after them.
+func burstRows(t *testing.T, db string, n int) string {
+	t.Helper()
+	my := mysqlRoot(t)
+	mustExec(t, my, "USE `"+db+"`", fmt.Sprintf("INSERT INTO `%s`.wl (id, grp, v, note) SELECT 100000 + seq, seq %% 10, seq, RPAD('burst', 60, 'x') FROM seq_1_to_%d", db, n))
+	return currentGTID(t)
+}
+
+// pgDatabase is the database name of a target URL.
+func pgDatabase(t *testing.T, u string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Database
+}
+
+// pgTargetFault runs one PostgreSQL target fault: settings are set on the target database
+// before the replicator starts; inject starts the fault once it streams under load and
+// returns what clears it; the status text must contain every want while the fault lasts.
+func pgTargetFault(t *testing.T, db, scenario string, settings []string, inject func(url string) (clear func()), want ...string) {
+	faultSetup(t, db, 20000)
+	url := freshPGDatabase(t)
+	admin := pgConnect(t, pgURL)
+	for _, s := range settings {
+		if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+pgx.Identifier{pgDatabase(t, url)}.Sanitize()+" SET "+s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeConfig(t, faultConfig(url, db, ""))
+	p := startCLI(t, "run", "-c", cfg)
+	waitPGCaughtUp(t, url, p, 2*time.Minute)
+	stop := make(chan struct{})
+	wait := faultWorkload(t, db, 2, stop)
+	time.Sleep(time.Second)
+
+	clear := inject(url)
+	held := burstRows(t, db, 20000)
+	t0 := time.Now()
+	status := waitStatus(t, cfg, p, 2*time.Minute, want...)
+	t.Logf("status during the fault:\n%s", status)
+	if cp := pgCheckpoint(url); gtidCovers(cp, held) {
+		t.Fatalf("checkpoint %s covers %s, written while the fault held it back", cp, held)
+	}
+	paused := time.Since(t0)
+	time.Sleep(2 * time.Second) // a retry or two under the fault
+	clear()
+	cleared := time.Now()
+	rec := waitPGCovers(t, url, held, p, 3*time.Minute)
+	if out := p.output(); !strings.Contains(out, "stream interrupted; reconnecting from the checkpoint") || !strings.Contains(out, want[0]) {
+		t.Errorf("the log does not say the stream was interrupted by %q:\n%s", want[0], tail(out, 20))
+	}
+	n, _ := finishScenario(t, url, cfg, p, stop, wait)
+	faultResult(t, scenario, "verify equal", "named_after_s", fmt.Sprintf("%.1f", paused.Seconds()),
+		"recover_after_clear_s", fmt.Sprintf("%.1f", rec.Seconds()), "since_clear_s", fmt.Sprintf("%.1f", time.Since(cleared).Seconds()), "workload_statements", n)
+	p.stop(t)
+}
+
+// waitStatus polls 'replicator status' until its text contains every want, and returns it.
+func waitStatus(t *testing.T, cfg string, p *proc, timeout time.Duration, want ...string) string {
+	t.Helper()
+	var last string
+	for start := time.Now(); time.Since(start) < timeout; time.Sleep(500 * time.Millisecond) {
+		if p.exited() {
+			t.Fatalf("replicator exited (%v) under the fault instead of retrying\n%s", p.err, tail(p.output(), 30))
+		}
+		res := runCLI(t, time.Minute, "status", "-c", cfg)
+		last = res.stdout + res.stderr
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(last, w)
+		}
+		if ok {
+			return last
+		}
+	}
+	t.Fatalf("status never showed %q within %s; last:\n%s\nlog:\n%s", want, timeout, last, tail(p.output(), 20))
+	return ""
+}
+
+// lockTable holds an ACCESS EXCLUSIVE lock on the replicated table from another session
+// until the returned function is called.
+func lockTable(t *testing.T, db string) func(url string) func() {
+	return func(url string) func() {
+		c := pgConnect(t, url)
+		ctx := context.Background()
+		if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, "LOCK TABLE "+pgx.Identifier{db, "wl"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestFaultTargetPostgresDiskFull moves the replicated table to a tablespace on a small
+// tmpfs and fills it: batches fail with SQLSTATE 53100, status says the target is out of
+// disk space and retrying; freeing the space resumes replication.
+func TestFaultTargetPostgresDiskFull(t *testing.T) {
+	needServerControl(t)
+	if os.Geteuid() != 0 {
+		t.Skip("mounts a tmpfs: run as root")
+	}
+	db := "it_fault_pgdisk"
+	dir, err := os.MkdirTemp("", "replicator-tfault-disk-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	admin := pgConnect(t, pgURL)
+	const ts = "it_fault_small"
+	t.Cleanup(func() {
+		// The table goes with its database (dropped by the next run's freshPGDatabase or
+		// here), then the tablespace, then the mount.
+		ctx := context.Background()
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{"it_" + strings.ToLower(t.Name())}.Sanitize()+" WITH (FORCE)")
+		_, _ = admin.Exec(ctx, "DROP TABLESPACE IF EXISTS "+ts)
+		_ = exec.Command("umount", "-l", dir).Run()
+		_ = os.Remove(dir)
+	})
+	loc := dir + "/ts"
+	if err := os.Mkdir(loc, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "postgres:postgres", loc).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, "DROP TABLESPACE IF EXISTS "+ts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE TABLESPACE "+ts+" LOCATION '"+loc+"'"); err != nil {
+		t.Fatal(err)
+	}
+	filler := dir + "/filler"
+	pgTargetFault(t, db, "PostgreSQL out of disk", nil, func(url string) func() {
+		c := pgConnect(t, url)
+		if _, err := c.Exec(ctx, "ALTER TABLE "+pgx.Identifier{db, "wl"}.Sanitize()+" SET TABLESPACE "+ts); err != nil {
+			t.Fatal(err)
+		}
+		// dd stops with "No space left on device" once the tmpfs is full.
+		_ = exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=64k").Run()
+		return func() {
+			if err := os.Remove(filler); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}, "target out of disk space", "SQLSTATE 53100", `"wl"`, "; retrying")
+}
+
+// TestFaultTargetPostgresLockHeld holds a lock on the replicated table from another
+// session: with lock_timeout set on the target database, batches fail with SQLSTATE
+// 55P03 and status says the table is locked by another session; the lock's release
+// resumes replication. (Without a lock_timeout of its own the streaming session waits
+// 30 s, DefaultLockTimeout, before the same error.)
+func TestFaultTargetPostgresLockHeld(t *testing.T) {
+	db := "it_fault_pglock"
+	pgTargetFault(t, db, "PostgreSQL lock held", []string{"lock_timeout = '2s'"}, lockTable(t, db),
+		"target table locked by another session", "SQLSTATE 55P03", "; retrying")
+}
+
+// TestFaultTargetPostgresStatementTimeout: with a short statement_timeout on the target
+// database, a batch that waits longer (here behind a lock) is cancelled with SQLSTATE
+// 57014; status names the timeout, and replication resumes once statements finish in time.
+func TestFaultTargetPostgresStatementTimeout(t *testing.T) {
+	db := "it_fault_pgtimeout"
+	pgTargetFault(t, db, "PostgreSQL statement timeout", []string{"statement_timeout = '2s'"}, lockTable(t, db),
+		"target statement cancelled", "SQLSTATE 57014", "; retrying")
+}
+
+// TestFaultTargetPostgresSlow puts a latency proxy between the replicator and PostgreSQL:
+// replication goes on, slower, and catches up once the latency goes.
+func TestFaultTargetPostgresSlow(t *testing.T) {
+	db := "it_fault_pgslow"
+	faultSetup(t, db, 20000)
+	url := freshPGDatabase(t)
+	cfgPG, _ := pgx.ParseConfig(url)
+	px := startProxy(t, fmt.Sprintf("%s:%d", cfgPG.Host, cfgPG.Port))
+	viaProxy := strings.Replace(url, fmt.Sprintf(":%d/", cfgPG.Port), ":"+px.Port()+"/", 1)
+	cfg := writeConfig(t, faultConfig(viaProxy, db, ""))
+	p := startCLI(t, "run", "-c", cfg)
+	waitPGCaughtUp(t, url, p, 2*time.Minute)
+	stop := make(chan struct{})
+	wait := faultWorkload(t, db, 2, stop)
+	px.slow(50 * time.Millisecond)
+	held := burstRows(t, db, 5000)
+	time.Sleep(5 * time.Second)
+	behind := !gtidCovers(pgCheckpoint(url), currentGTID(t))
+	rec := waitPGCovers(t, url, held, p, 3*time.Minute)
+	px.slow(0)
+	n, _ := finishScenario(t, url, cfg, p, stop, wait)
+	faultResult(t, "PostgreSQL slow", "verify equal", "behind_while_slow", behind, "burst_applied_after_s", fmt.Sprintf("%.1f", rec.Seconds()), "workload_statements", n)
+	p.stop(t)
+}
+
+// esFaultProxy is an HTTP proxy in front of Elasticsearch that can answer bulk requests
+// with 429 (a full write queue) or delay every request (a slow node).
+type esFaultProxy struct {
+	srv    *httptest.Server
+	reject atomic.Bool
+	delay  atomic.Int64 // nanoseconds
+	hits   atomic.Int64 // requests answered 429
+}
+
+func startESFaultProxy(t *testing.T) *esFaultProxy {
+	t.Helper()
+	u, err := url.Parse(esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := &esFaultProxy{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	fp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := time.Duration(fp.delay.Load()); d > 0 {
+			time.Sleep(d)
+		}
+		if fp.reject.Load() && r.URL.Path == "/_bulk" {
+			fp.hits.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation [write queue full]"},"status":429}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(fp.srv.Close)
+	return fp
+}
+
+// esFault runs one Elasticsearch target fault under load: inject starts it, the log must
+// show want while it lasts, clear ends it. A fault that holds writes back (holds) must
+// keep the checkpoint before the changes made during it.
+func esFault(t *testing.T, db, name, scenario string, viaProxy *esFaultProxy, holds bool, inject func(et *esTarget) (clear func()), want ...string) {
+	faultSetup(t, db, 20000)
+	et := newESTarget(t, name)
+	text := et.config(db, "[apply]\nflush_interval = \"100ms\"\n[snapshot]\nchunk_rows = 5000\n")
+	if viaProxy != nil {
+		text = strings.Replace(text, esURL, viaProxy.srv.URL, 1)
+	}
+	cfg := writeConfig(t, text)
+	my := mysqlRoot(t)
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 2*time.Minute)
+	stop := make(chan struct{})
+	wait := faultWorkload(t, db, 2, stop)
+	time.Sleep(time.Second)
+	clear := inject(et)
+	held := burstRows(t, db, 5000)
+	t0 := time.Now()
+	if !waitOutputAll(p, 2*time.Minute, want...) {
+		t.Fatalf("the log never showed %q\n%s", want, tail(p.output(), 20))
+	}
+	if _, gtid, _ := et.checkpoint(t); holds && gtidCovers(gtid, held) {
+		t.Fatalf("checkpoint %s covers %s, written while the fault held it back", gtid, held)
+	}
+	named := time.Since(t0)
+	time.Sleep(2 * time.Second)
+	clear()
+	cleared := time.Now()
+	close(stop)
+	n, _ := wait()
+	et.waitCaughtUp(t, my, p, 3*time.Minute)
+	rec := time.Since(cleared)
+	rep := assertVerifyEqual(t, cfg)
+	if p.exited() {
+		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
+	}
+	faultResult(t, scenario, "verify equal", "named_after_s", fmt.Sprintf("%.1f", named.Seconds()),
+		"caught_up_after_clear_s", fmt.Sprintf("%.1f", rec.Seconds()), "workload_statements", n, "rows", rep.Tables[0].SourceRows)
+	p.stop(t)
+}
+
+// waitOutputAll waits until p's output contains every want.
+func waitOutputAll(p *proc, timeout time.Duration, want ...string) bool {
+	for start := time.Now(); time.Since(start) < timeout; time.Sleep(100 * time.Millisecond) {
+		out, ok := p.output(), true
+		for _, w := range want {
+			ok = ok && strings.Contains(out, w)
+		}
+		if ok {
+			return true
+		}
+		if p.exited() {
+			return false
+		}
+	}
+	return false
+}
+
+// setIndexBlock sets or removes index.blocks.write on an index.
+func setIndexBlock(t *testing.T, et *esTarget, index string, on bool) {
+	t.Helper()
+	body := fmt.Sprintf(`{"index.blocks.write": %v}`, on)
+	code, out := esDo(t, et.es, esapi.IndicesPutSettingsRequest{Index: []string{index}, Body: strings.NewReader(body)})
+	if code != 200 {
+		t.Fatalf("set index.blocks.write=%v on %s: %d %s", on, index, code, out)
+	}
+}
+
+// TestFaultTargetElasticsearchWriteBlock sets index.blocks.write on the replicated index
+// (what the flood-stage watermark does with read_only_allow_delete): bulk items fail with
+// 403 cluster_block_exception, the log names the write block and that it retries; removing
+// the block resumes replication.
+func TestFaultTargetElasticsearchWriteBlock(t *testing.T) {
+	db := "it_fault_esblock"
+	esFault(t, db, "tfblock", "Elasticsearch write block", nil, true, func(et *esTarget) func() {
+		ix := et.index(db, "wl")
+		setIndexBlock(t, et, ix, true)
+		return func() { setIndexBlock(t, et, ix, false) }
+	}, "bulk items failed; retrying them", "target index write-blocked", "cluster_block_exception")
+}
+
+// TestFaultTargetElasticsearchRejects answers every bulk request with 429 (a full write
+// queue) for a while: the bulk sender backs off and sends again, then the stream restarts
+// from the checkpoint; once the node accepts writes again it catches up.
+func TestFaultTargetElasticsearchRejects(t *testing.T) {
+	db := "it_fault_es429"
+	fp := startESFaultProxy(t)
+	esFault(t, db, "tf429", "Elasticsearch 429", fp, true, func(*esTarget) func() {
+		fp.reject.Store(true)
+		return func() { fp.reject.Store(false); t.Logf("%d bulk requests answered 429", fp.hits.Load()) }
+	}, "bulk request failed; retrying", "429", "es_rejected_execution_exception")
+}
+
+// TestFaultTargetElasticsearchSlow delays every request to Elasticsearch: replication
+// goes on, slower, and catches up once the delay goes.
+func TestFaultTargetElasticsearchSlow(t *testing.T) {
+	db := "it_fault_esslow"
+	fp := startESFaultProxy(t)
+	esFault(t, db, "tfslow", "Elasticsearch slow", fp, false, func(*esTarget) func() {
+		fp.delay.Store(int64(300 * time.Millisecond))
+		return func() { fp.delay.Store(0) }
+	}, `"msg":"streaming"`)
+}
