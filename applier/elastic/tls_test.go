@@ -115,16 +115,17 @@ func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 // TestRefusedCredentialsAreAccessDenied: a 401, or a 403 from the security layer, is
 // refused access (retried for apply.access_denied_retry, then a stop), a 403 index block
-// is not.
+// is not: it is a target fault, transient, with the block named.
 func TestRefusedCredentialsAreAccessDenied(t *testing.T) {
 	for _, c := range []struct {
-		status int
-		body   string
-		denied bool
+		status    int
+		body      string
+		denied    bool
+		transient bool
 	}{
-		{401, `{"error":{"type":"security_exception","reason":"unable to authenticate user [u]"}}`, true},
-		{403, `{"error":{"type":"security_exception","reason":"action [indices:data/write/bulk] is unauthorized"}}`, true},
-		{403, `{"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [FORBIDDEN/8/index write (api)]"}}`, false},
+		{401, `{"error":{"type":"security_exception","reason":"unable to authenticate user [u]"}}`, true, false},
+		{403, `{"error":{"type":"security_exception","reason":"action [indices:data/write/bulk] is unauthorized"}}`, true, false},
+		{403, `{"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [FORBIDDEN/8/index write (api)]"}}`, false, true},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Elastic-Product", "Elasticsearch")
@@ -140,6 +141,13 @@ func TestRefusedCredentialsAreAccessDenied(t *testing.T) {
 		srv.Close()
 		if got := errors.Is(err, fault.ErrAccessDenied); got != c.denied {
 			t.Errorf("%d %s: access denied = %v, want %v (%v)", c.status, c.body, got, c.denied, err)
+		}
+		if got := errors.Is(err, fault.ErrTransient); got != c.transient {
+			t.Errorf("%d %s: transient = %v, want %v (%v)", c.status, c.body, got, c.transient, err)
+		}
+		var he *httpError
+		if c.transient && (!errors.As(err, &he) || he.Type != "cluster_block_exception" || !strings.Contains(err.Error(), "write-blocked")) {
+			t.Errorf("%d %s: %v does not name the block or lost the *httpError", c.status, c.body, err)
 		}
 	}
 }
