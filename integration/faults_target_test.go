@@ -59,7 +59,8 @@ func pgTargetFault(t *testing.T, db, scenario string, settings []string, inject 
 			t.Fatal(err)
 		}
 	}
-	cfg := writeConfig(t, faultConfig(url, db, ""))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := writeConfig(t, faultConfig(url, db, fmt.Sprintf("[http]\nlisten = %q\n", httpAddr)))
 	p := startCLI(t, "run", "-c", cfg)
 	waitPGCaughtUp(t, url, p, 2*time.Minute)
 	stop := make(chan struct{})
@@ -71,6 +72,9 @@ func pgTargetFault(t *testing.T, db, scenario string, settings []string, inject 
 	t0 := time.Now()
 	status := waitStatus(t, cfg, p, 2*time.Minute, want...)
 	t.Logf("status during the fault:\n%s", status)
+	// /readyz says so between attempts (each attempt streams until its batch fails).
+	ready := waitReadyz(t, httpAddr, time.Minute, "interrupted, retrying: ", want[0])
+	t.Logf("/readyz during the fault: %s", ready)
 	if cp := pgCheckpoint(url); gtidCovers(cp, held) {
 		t.Fatalf("checkpoint %s covers %s, written while the fault held it back", cp, held)
 	}
@@ -110,6 +114,29 @@ func waitStatus(t *testing.T, cfg string, p *proc, timeout time.Duration, want .
 	return ""
 }
 
+// waitReadyz polls /readyz at addr until it answers 503 with every want in its body.
+func waitReadyz(t *testing.T, addr string, timeout time.Duration, want ...string) string {
+	t.Helper()
+	var last string
+	for start := time.Now(); time.Since(start) < timeout; time.Sleep(50 * time.Millisecond) {
+		code, body, err := httpGet("http://" + addr + "/readyz")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		last = fmt.Sprintf("%d %s", code, strings.TrimSpace(body))
+		ok := code == http.StatusServiceUnavailable
+		for _, w := range want {
+			ok = ok && strings.Contains(body, w)
+		}
+		if ok {
+			return last
+		}
+	}
+	t.Fatalf("/readyz never answered 503 with %q within %s; last: %s", want, timeout, last)
+	return ""
+}
+
 // lockTable holds an ACCESS EXCLUSIVE lock on the replicated table from another session
 // until the returned function is called.
 func lockTable(t *testing.T, db string) func(url string) func() {
@@ -130,30 +157,30 @@ func lockTable(t *testing.T, db string) func(url string) func() {
 	}
 }
 
-// TestFaultTargetPostgresDiskFull moves the replicated table to a tablespace on a small
-// tmpfs and fills it: batches fail with SQLSTATE 53100, status says the target is out of
-// disk space and retrying; freeing the space resumes replication.
-func TestFaultTargetPostgresDiskFull(t *testing.T) {
+// smallTablespace creates tablespace name on a tmpfs of size (mount's size= syntax) and
+// returns the tmpfs's directory, where a filler file can take the free space. The
+// cleanup drops the test's target database, the tablespace and the mount.
+func smallTablespace(t *testing.T, name, size string) string {
+	t.Helper()
 	needServerControl(t)
 	if os.Geteuid() != 0 {
 		t.Skip("mounts a tmpfs: run as root")
 	}
-	db := "it_fault_pgdisk"
-	dir, err := os.MkdirTemp("", "replicator-tfault-disk-")
+	dir, err := os.MkdirTemp("", "replicator-tfault-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		os.Remove(dir)
 		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
 	}
 	admin := pgConnect(t, pgURL)
-	const ts = "it_fault_small"
+	ctx := context.Background()
 	t.Cleanup(func() {
-		// The table goes with its database (dropped by the next run's freshPGDatabase or
-		// here), then the tablespace, then the mount.
-		ctx := context.Background()
+		// The tables go with their database (freshPGDatabase's name), then the tablespace,
+		// then the mount; the replicator is killed before (its cleanup ran first).
 		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{"it_" + strings.ToLower(t.Name())}.Sanitize()+" WITH (FORCE)")
-		_, _ = admin.Exec(ctx, "DROP TABLESPACE IF EXISTS "+ts)
+		_, _ = admin.Exec(ctx, "DROP TABLESPACE IF EXISTS "+name)
 		_ = exec.Command("umount", "-l", dir).Run()
 		_ = os.Remove(dir)
 	})
@@ -164,27 +191,86 @@ func TestFaultTargetPostgresDiskFull(t *testing.T) {
 	if out, err := exec.Command("chown", "postgres:postgres", loc).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v %s", err, out)
 	}
-	ctx := context.Background()
-	if _, err := admin.Exec(ctx, "DROP TABLESPACE IF EXISTS "+ts); err != nil {
+	if _, err := admin.Exec(ctx, "DROP TABLESPACE IF EXISTS "+name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec(ctx, "CREATE TABLESPACE "+ts+" LOCATION '"+loc+"'"); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE TABLESPACE "+name+" LOCATION '"+loc+"'"); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// fillDisk takes the free space of the tmpfs at dir and returns what gives it back.
+func fillDisk(t *testing.T, dir string) func() {
 	filler := dir + "/filler"
-	pgTargetFault(t, db, "PostgreSQL out of disk", nil, func(url string) func() {
-		c := pgConnect(t, url)
-		if _, err := c.Exec(ctx, "ALTER TABLE "+pgx.Identifier{db, "wl"}.Sanitize()+" SET TABLESPACE "+ts); err != nil {
+	// dd stops with "No space left on device" once the tmpfs is full.
+	_ = exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=64k").Run()
+	return func() {
+		if err := os.Remove(filler); err != nil {
 			t.Fatal(err)
 		}
-		// dd stops with "No space left on device" once the tmpfs is full.
-		_ = exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=64k").Run()
-		return func() {
-			if err := os.Remove(filler); err != nil {
-				t.Fatal(err)
-			}
+	}
+}
+
+// TestFaultTargetPostgresDiskFull moves the replicated table to a tablespace on a small
+// tmpfs and fills it: batches fail with SQLSTATE 53100, status says the target is out of
+// disk space and retrying; freeing the space resumes replication.
+func TestFaultTargetPostgresDiskFull(t *testing.T) {
+	const ts = "it_fault_small"
+	dir := smallTablespace(t, ts, "24m")
+	db := "it_fault_pgdisk"
+	pgTargetFault(t, db, "PostgreSQL out of disk", nil, func(url string) func() {
+		c := pgConnect(t, url)
+		if _, err := c.Exec(context.Background(), "ALTER TABLE "+pgx.Identifier{db, "wl"}.Sanitize()+" SET TABLESPACE "+ts); err != nil {
+			t.Fatal(err)
 		}
+		return fillDisk(t, dir)
 	}, "target out of disk space", "SQLSTATE 53100", `"wl"`, "; retrying")
+}
+
+// TestFaultTargetPostgresDiskFullSnapshot runs out of disk in the middle of the snapshot
+// (the target database's default tablespace is on a small tmpfs): run stops with the
+// reason and the fix instead of waiting with the source's snapshot open; with space freed,
+// run resumes the snapshot at the first chunk not copied and the target ends equal.
+func TestFaultTargetPostgresDiskFullSnapshot(t *testing.T) {
+	const ts = "it_fault_small_snap"
+	dir := smallTablespace(t, ts, "8m")
+	db := "it_fault_pgdisksnap"
+	faultSetup(t, db, 0)
+	my := mysqlRoot(t)
+	mustExec(t, my, "USE `"+db+"`", "INSERT INTO wl (id, grp, v, note) SELECT seq, seq % 10, seq, RPAD('wide', 60, 'x') FROM seq_1_to_150000")
+	url := freshPGDatabase(t)
+	admin := pgConnect(t, pgURL)
+	if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+pgx.Identifier{pgDatabase(t, url)}.Sanitize()+" SET default_tablespace = "+ts); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, faultConfig(url, db, ""))
+	res := runCLI(t, 5*time.Minute, "run", "-c", cfg)
+	last := lastLine(res.stderr)
+	t.Logf("run stopped: %s", last)
+	if res.code == 0 || !strings.Contains(last, "target out of disk space") || !strings.Contains(last, "SQLSTATE 53100") ||
+		!strings.Contains(last, "the snapshot stopped; fix that and start it again: it resumes at the first chunk not copied") {
+		t.Fatalf("run exited %d; want a stop naming the full disk and the fix, last line:\n%s\n%s", res.code, last, tail(res.stderr, 20))
+	}
+	var done int
+	if err := pgConnect(t, url).QueryRow(context.Background(), "SELECT count(*) FROM _replicator.snapshot_chunks WHERE done").Scan(&done); err != nil {
+		t.Fatal(err)
+	}
+	// More room than the table needs: the filler was never written, so grow the tmpfs.
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", dir).CombinedOutput(); err != nil {
+		t.Fatalf("grow the tmpfs: %v %s", err, out)
+	}
+	p := startCLI(t, "run", "-c", cfg)
+	waitPGCaughtUp(t, url, p, 3*time.Minute)
+	if !strings.Contains(p.output(), "resuming snapshot") {
+		t.Errorf("the second run did not resume the snapshot:\n%s", tail(p.output(), 20))
+	}
+	stop := make(chan struct{})
+	wait := faultWorkload(t, db, 2, stop)
+	time.Sleep(2 * time.Second)
+	n, _ := finishScenario(t, url, cfg, p, stop, wait)
+	faultResult(t, "PostgreSQL out of disk in the snapshot", "stopped with the fix, resumed, verify equal", "chunks_kept", done, "workload_statements", n)
+	p.stop(t)
 }
 
 // TestFaultTargetPostgresLockHeld holds a lock on the replicated table from another
