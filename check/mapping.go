@@ -46,7 +46,8 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.
 	}
 	tn := t.QualifiedName()
 	name := "mapping." + tn
-	m := config.ActiveMapping()
+	pol := mapping.NewPolicy(cfg.Mapping)
+	m := pol.Rules()
 	pg := cfg.Target.Type == config.TargetPostgres
 	add := func(st Status, kind, cols, summary, fix string) {
 		r.finding(st, name, kind, tn, tn+" ("+cols+")", summary, fix)
@@ -69,12 +70,12 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.
 			spatials = append(spatials, c.Name)
 		case c.DataType == "json":
 			jsonCols = append(jsonCols, c.Name)
-		case mapping.IsTinyInt1(c) && m.TinyInt1AsBoolean:
+		case pol.Bool(c):
 			bools = append(bools, c.Name)
 		}
 		if isTextColumn(c.DataType) {
 			if c.JSONValid {
-				if m.MariaDBJSON == config.MariaDBJSONAsJSON {
+				if pol.JSON(c) {
 					jsonCols = append(jsonCols, c.Name)
 				} else {
 					jsonText = append(jsonText, c.Name)

@@ -9,8 +9,7 @@ import (
 )
 
 func TestColumnMappingWarnings(t *testing.T) {
-	old := config.ActiveMapping()
-	t.Cleanup(func() { config.SetActiveMapping(old) })
+	t.Parallel()
 	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{
 		{Name: "id", DataType: "date"},
 		{Name: "f", DataType: "float", ColumnType: "float"},
@@ -22,13 +21,13 @@ func TestColumnMappingWarnings(t *testing.T) {
 		{Name: "secret", DataType: "float", ColumnType: "float"},
 	}, Key: []int{0}}
 	rule := &config.TableRule{Source: "d.t", ExcludeColumns: []string{"secret"}}
+	// An empty [mapping] section: the defaults apply.
 	pg := &config.Config{Target: config.Target{Type: config.TargetPostgres}}
 
 	// The sample found a zero date in id and a NUL byte in v; the sql_mode lets zero dates
 	// be written.
 	ev := &Evidence{SQLModeLacks: []string{"NO_ZERO_DATE"}, Sampled: 10, SampleLimit: 10,
 		ZeroDates: map[string]int{"id": 2}, NUL: map[string]int{"v": 1}}
-	config.SetActiveMapping(config.DefaultMapping())
 	var r Report
 	if !columnMapping(&r, pg, tbl, rule, ev) {
 		t.Error("spatial column not reported")
@@ -53,7 +52,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 		t.Errorf("excluded column or an inactive rule reported:\n%s", text)
 	}
 
-	config.SetActiveMapping(config.Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "strip", Spatial: "postgis", MariaDBJSON: "json"})
+	pg.Mapping = config.Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "strip", Spatial: "postgis", MariaDBJSON: "json"}
 	r = Report{}
 	columnMapping(&r, pg, tbl, rule, ev)
 	text = reportText(&r)
@@ -75,7 +74,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 
 	// No evidence: the sql_mode refuses zero dates and the sample found neither: no
 	// warning for values a column could hold in theory.
-	config.SetActiveMapping(config.DefaultMapping())
+	pg.Mapping = config.DefaultMapping()
 	r = Report{}
 	columnMapping(&r, pg, tbl, rule, &Evidence{ZeroDatesRefused: true, Sampled: 10, SampleLimit: 10})
 	for _, x := range r.Results {

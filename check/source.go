@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -212,7 +213,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 	var temporalCols, textCols int
 	spatial := false
 	defer func() {
-		if spatial && cfg.Target.Type == config.TargetPostgres && config.ActiveMapping().Spatial == config.SpatialPostGIS {
+		if spatial && cfg.Target.Type == config.TargetPostgres && mapping.NewPolicy(cfg.Mapping).PostGIS() {
 			postgisTarget(ctx, r, cfg)
 		}
 	}()
@@ -268,7 +269,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 	}
 	// One line each says what was looked for and not found, so a quiet report is an answer,
 	// not a silence.
-	m := config.ActiveMapping()
+	m := cfg.Mapping.WithDefaults()
 	kinds := map[string]bool{}
 	for _, x := range r.Results[first:] {
 		kinds[x.Kind] = true

@@ -204,9 +204,6 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.path = path
-	// The value rules are process-wide (see ActiveMapping): the command's configuration
-	// sets them for every encoder and type mapping it builds.
-	SetActiveMapping(c.Mapping)
 	return c, nil
 }
 

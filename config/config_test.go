@@ -236,7 +236,7 @@ func TestExampleConfigParses(t *testing.T) {
 	}
 }
 
-func TestMappingDefaultsValidationAndActivation(t *testing.T) {
+func TestMappingDefaultsAndValidation(t *testing.T) {
 	vars := env(map[string]string{"MYSQL_PASSWORD": "x"})
 	c, err := Parse(minimal, vars)
 	if err != nil {
@@ -262,8 +262,6 @@ func TestMappingDefaultsValidationAndActivation(t *testing.T) {
 		}
 	}
 
-	old := ActiveMapping()
-	t.Cleanup(func() { SetActiveMapping(old) })
 	p := filepath.Join(t.TempDir(), "c.toml")
 	text := strings.Replace(minimal, "${MYSQL_PASSWORD}", "x", 1) + `
 [mapping]
@@ -276,12 +274,16 @@ mariadb_json = "json"
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(p); err != nil {
+	c, err = Load(p)
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "replace", Spatial: "postgis", MariaDBJSON: "json"}
-	if got := ActiveMapping(); got != want {
-		t.Errorf("after Load, ActiveMapping() = %+v, want %+v", got, want)
+	if c.Mapping != want {
+		t.Errorf("after Load, Mapping = %+v, want %+v", c.Mapping, want)
+	}
+	if got := (Mapping{}).WithDefaults(); got != DefaultMapping() {
+		t.Errorf("Mapping{}.WithDefaults() = %+v, want %+v", got, DefaultMapping())
 	}
 }
 

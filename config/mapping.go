@@ -1,9 +1,6 @@
 package config
 
-import (
-	"fmt"
-	"sync/atomic"
-)
+import "fmt"
 
 // Mapping is the [mapping] section: the value rules for the source values a target type
 // cannot hold as they are. Every rule applies to both targets and to the snapshot and the
@@ -59,6 +56,13 @@ func DefaultMapping() Mapping {
 	return m
 }
 
+// WithDefaults returns m with the keys left empty at their defaults (a Mapping that Load
+// or Parse returned has them already).
+func (m Mapping) WithDefaults() Mapping {
+	m.applyDefaults()
+	return m
+}
+
 func (m *Mapping) applyDefaults() {
 	if m.ZeroDates == "" {
 		m.ZeroDates = defaultZeroDates
@@ -96,25 +100,4 @@ func (m *Mapping) validate() error {
 		return fmt.Errorf("mapping.mariadb_json = %q: must be \"text\" or \"json\"", m.MariaDBJSON)
 	}
 	return nil
-}
-
-// active is the [mapping] section the process works with.
-var active atomic.Pointer[Mapping]
-
-// ActiveMapping returns the value rules of this process: those of the configuration Load
-// read last, or the defaults. One process applies one set of rules everywhere (table
-// creation, DDL translation, the snapshot's and the stream's encoders, verification), so
-// they are process-wide rather than handed to every constructor.
-func ActiveMapping() Mapping {
-	if m := active.Load(); m != nil {
-		return *m
-	}
-	return DefaultMapping()
-}
-
-// SetActiveMapping makes m (defaults filled in) the process's value rules; Load calls it.
-// Tests use it to try other rules.
-func SetActiveMapping(m Mapping) {
-	m.applyDefaults()
-	active.Store(&m)
 }

@@ -10,7 +10,7 @@
 // (pgddl.TranslatePG) read the same parsed changes:
 //
 //	changes, err := ddl.Parser{Flavor: ddl.MariaDB}.Parse(query, currentDB)
-//	plan, err := pgddl.TranslatePG(change, catalog, resolve) // with the definitions before the change
+//	plan, err := pgddl.TranslatePG(change, catalog, resolve, pol) // with the definitions before the change
 //	err = catalog.Apply(change)                              // then move the definitions on
 package ddl
 

@@ -32,11 +32,11 @@ const (
 
 // esKindOf decides the value encoding; ESField decides the matching field type. Both follow
 // the README's type table and the [mapping] rules in p.
-func esKindOf(c *schema.Column, o ESOptions, p policy) esKind {
-	if p.isBool(c) {
+func esKindOf(p Policy, c *schema.Column, o ESOptions) esKind {
+	if p.Bool(c) {
 		return esBool
 	}
-	if p.isJSON(c) {
+	if p.JSON(c) {
 		return esJSON
 	}
 	if IsTemporal(c.DataType) {
@@ -82,7 +82,7 @@ func esBinaryType(dt string) bool {
 // 32,766 bytes, and 8,191 characters of at most 4 bytes each stay below it.
 const esKeywordMax = 8191
 
-// ESField returns the Elasticsearch field mapping of a MySQL column. The rule keeps every
+// ESField returns the Elasticsearch field mapping of a MySQL column under the rules of p. The rule keeps every
 // value exactly in _source and indexes it under the closest type Elasticsearch has:
 //
 //   - integers -> long; BIGINT UNSIGNED -> unsigned_long, or (on clusters without it) a
@@ -111,12 +111,11 @@ const esKeywordMax = 8191
 //
 // Column names with a dot or a leading underscore are refused (ESProperties): Elasticsearch
 // would read them as object paths or metadata fields.
-func ESField(c *schema.Column, o ESOptions) (map[string]any, error) {
-	p := currentPolicy()
-	if p.isBool(c) {
+func ESField(p Policy, c *schema.Column, o ESOptions) (map[string]any, error) {
+	if p.Bool(c) {
 		return map[string]any{"type": "boolean"}, nil
 	}
-	if p.isJSON(c) {
+	if p.JSON(c) {
 		return map[string]any{"type": "object", "enabled": false}, nil
 	}
 	switch c.DataType {
@@ -192,14 +191,14 @@ func ESDateFormat(c *schema.Column) string {
 }
 
 // ESProperties returns the "properties" of an index mapping for the given columns of t.
-func ESProperties(t *schema.Table, cols []int, o ESOptions) (map[string]any, error) {
+func ESProperties(p Policy, t *schema.Table, cols []int, o ESOptions) (map[string]any, error) {
 	props := make(map[string]any, len(cols))
 	for _, ci := range cols {
 		c := &t.Columns[ci]
 		if err := esFieldName(c.Name); err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.QualifiedName(), err)
 		}
-		f, err := ESField(c, o)
+		f, err := ESField(p, c, o)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.QualifiedName(), err)
 		}

@@ -50,7 +50,7 @@ func TestESEncoderValues(t *testing.T) {
 		col := tc.col
 		col.Name = "c"
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
-		e := NewESEncoder(tbl, []int{0}, tc.opts)
+		e := NewESEncoder(Policy{}, tbl, []int{0}, tc.opts)
 		got, err := e.AppendDoc(nil, change.Row{tc.in})
 		if err != nil {
 			t.Errorf("%s %q: %v", col.DataType, tc.in, err)
@@ -80,7 +80,7 @@ func TestESEncoderRejects(t *testing.T) {
 		col := tc.col
 		col.Name = "c"
 		tbl := &schema.Table{Columns: []schema.Column{col}, Key: []int{0}}
-		if _, err := NewESEncoder(tbl, []int{0}, ESOptions{}).AppendDoc(nil, change.Row{tc.in}); err == nil || !strings.Contains(err.Error(), "column c") {
+		if _, err := NewESEncoder(Policy{}, tbl, []int{0}, ESOptions{}).AppendDoc(nil, change.Row{tc.in}); err == nil || !strings.Contains(err.Error(), "column c") {
 			t.Errorf("%s %q: error %v, want one naming the column", col.DataType, tc.in, err)
 		}
 	}
@@ -95,7 +95,7 @@ func TestESDocumentAndIDs(t *testing.T) {
 		{Name: "n", DataType: "varchar"},
 	}, Key: []int{0, 2}}
 	row := change.Row{[]byte("7"), []byte("x"), []byte(`q"uo,te`), []byte{0xff}, nil}
-	e := NewESEncoder(tbl, []int{0, 2, 3, 4}, ESOptions{})
+	e := NewESEncoder(Policy{}, tbl, []int{0, 2, 3, 4}, ESOptions{})
 	doc, err := e.AppendDoc(nil, row)
 	if err != nil || string(doc) != `{"a":7,"b":"q\"uo,te","bin":"/w==","n":null}` {
 		t.Errorf("doc %s, %v", doc, err)
@@ -118,20 +118,20 @@ func TestESDocumentAndIDs(t *testing.T) {
 	r2 := change.Row{[]byte(`1","2`), nil, []byte("3"), nil, nil}
 	i1, _ := e.AppendID(nil, r1)
 	tbl.Columns[0].DataType = "varchar"
-	i2, _ := NewESEncoder(tbl, []int{0, 2}, ESOptions{}).AppendID(nil, r2)
+	i2, _ := NewESEncoder(Policy{}, tbl, []int{0, 2}, ESOptions{}).AppendID(nil, r2)
 	if string(i1) == string(i2) {
 		t.Errorf("ids collide: %s", i1)
 	}
 
 	single := &schema.Table{Columns: []schema.Column{{Name: "id", DataType: "smallint"}, {Name: "k", DataType: "binary"}}, Key: []int{0}}
-	if id, err := NewESEncoder(single, []int{0, 1}, ESOptions{}).AppendID(nil, change.Row{[]byte("42"), nil}); err != nil || string(id) != "42" {
+	if id, err := NewESEncoder(Policy{}, single, []int{0, 1}, ESOptions{}).AppendID(nil, change.Row{[]byte("42"), nil}); err != nil || string(id) != "42" {
 		t.Errorf("single id %s, %v", id, err)
 	}
 	single.Key = []int{1}
-	if id, err := NewESEncoder(single, []int{0, 1}, ESOptions{}).AppendID(nil, change.Row{nil, []byte{0, 0xfb}}); err != nil || string(id) != "APs=" {
+	if id, err := NewESEncoder(Policy{}, single, []int{0, 1}, ESOptions{}).AppendID(nil, change.Row{nil, []byte{0, 0xfb}}); err != nil || string(id) != "APs=" {
 		t.Errorf("binary id %s, %v", id, err)
 	}
-	if _, err := NewESEncoder(single, []int{0, 1}, ESOptions{}).AppendID(nil, change.Row{nil, make([]byte, 400)}); err == nil {
+	if _, err := NewESEncoder(Policy{}, single, []int{0, 1}, ESOptions{}).AppendID(nil, change.Row{nil, make([]byte, 400)}); err == nil {
 		t.Error("id over 512 bytes accepted")
 	}
 }
@@ -166,7 +166,7 @@ func TestESField(t *testing.T) {
 	for _, tc := range cases {
 		col := tc.col
 		col.Name = "c"
-		f, err := ESField(&col, tc.opts)
+		f, err := ESField(Policy{}, &col, tc.opts)
 		if err != nil {
 			t.Errorf("%s: %v", col.DataType, err)
 			continue
@@ -176,7 +176,7 @@ func TestESField(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", col.DataType, got, tc.want)
 		}
 	}
-	if _, err := ESField(&schema.Column{Name: "c", DataType: "nonesuch", ColumnType: "nonesuch"}, ESOptions{}); err == nil {
+	if _, err := ESField(Policy{}, &schema.Column{Name: "c", DataType: "nonesuch", ColumnType: "nonesuch"}, ESOptions{}); err == nil {
 		t.Error("unknown type accepted")
 	}
 }
@@ -184,12 +184,12 @@ func TestESField(t *testing.T) {
 func TestESPropertiesRejectsReservedNames(t *testing.T) {
 	for _, name := range []string{"a.b", "_id"} {
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{{Name: name, DataType: "int"}}}
-		if _, err := ESProperties(tbl, []int{0}, ESOptions{}); err == nil || !strings.Contains(err.Error(), "exclude_columns") {
+		if _, err := ESProperties(Policy{}, tbl, []int{0}, ESOptions{}); err == nil || !strings.Contains(err.Error(), "exclude_columns") {
 			t.Errorf("%q: %v", name, err)
 		}
 	}
 	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{{Name: "a", DataType: "int"}, {Name: "b", DataType: "text"}}}
-	props, err := ESProperties(tbl, []int{1}, ESOptions{})
+	props, err := ESProperties(Policy{}, tbl, []int{1}, ESOptions{})
 	if err != nil || !reflect.DeepEqual(props, map[string]any{"b": map[string]any{"type": "text"}}) {
 		t.Errorf("properties %v, %v", props, err)
 	}

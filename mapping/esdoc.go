@@ -21,17 +21,17 @@ type ESEncoder struct {
 	src   []int    // where each column's value is in the row handed in
 	key   []int    // where each key column's value is in the row handed in
 	keyC  []*schema.Column
-	pol   policy
+	pol   Policy
 }
 
-// NewESEncoder compiles an encoder for columns cols of t, reading full rows (every column
-// of t, as the binary log delivers them).
-func NewESEncoder(t *schema.Table, cols []int, o ESOptions) *ESEncoder {
-	e := &ESEncoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...), pol: currentPolicy()}
+// NewESEncoder compiles an encoder under the rules of p for columns cols of t, reading full
+// rows (every column of t, as the binary log delivers them).
+func NewESEncoder(p Policy, t *schema.Table, cols []int, o ESOptions) *ESEncoder {
+	e := &ESEncoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...), pol: p}
 	for i, ci := range cols {
 		c := &t.Columns[ci]
 		e.cols = append(e.cols, c)
-		e.kinds = append(e.kinds, esKindOf(c, o, e.pol))
+		e.kinds = append(e.kinds, esKindOf(p, c, o))
 		name := []byte{}
 		if i > 0 {
 			name = append(name, ',')
@@ -154,7 +154,7 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		}
 		return append(dst, v...), nil
 	case esBool:
-		if isZeroNumber(v) {
+		if IsZeroNumber(v) {
 			return append(dst, "false"...), nil
 		}
 		if !jsonNumber(v) {
@@ -162,7 +162,7 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		}
 		return append(dst, "true"...), nil
 	case esDate:
-		if e.pol.zeroNull && c.Nullable && zeroDate(v) {
+		if e.pol.ZeroDateNull(c) && ZeroDate(v) {
 			return append(dst, "null"...), nil
 		}
 		if !utf8.Valid(v) {

@@ -87,8 +87,6 @@ func FuzzRowValues(f *testing.F) {
 	f.Add(byte(23), byte(9), []byte("-838:59:59.5"))
 	f.Add(byte(18), byte(4), []byte{1, 0, 0, 0, 0, 0, 0, 0x80})
 	f.Add(byte(25), byte(9), []byte("a\x00\tb\\\n"))
-	old := config.ActiveMapping()
-	defer config.SetActiveMapping(old)
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.Fuzz(func(t *testing.T, colIdx, kind byte, data []byte) {
@@ -102,9 +100,9 @@ func FuzzRowValues(f *testing.F) {
 			rows = append(rows, change.Row{canon, canon})
 		}
 		for _, m := range fuzzMappings {
-			config.SetActiveMapping(m)
-			pg := NewPGEncoderFor("d.t", []*schema.Column{&tbl.Columns[0], &tbl.Columns[1]})
-			es := NewESEncoder(tbl, []int{0, 1}, ESOptions{UnsignedLong: kind%2 == 0})
+			p := NewPolicy(m)
+			pg := NewPGEncoder(p, "d.t", []*schema.Column{&tbl.Columns[0], &tbl.Columns[1]})
+			es := NewESEncoder(p, tbl, []int{0, 1}, ESOptions{UnsignedLong: kind%2 == 0})
 			for _, row := range rows {
 				if line, err := pg.AppendRow(nil, row); err == nil {
 					if n := bytes.Count(line, []byte{'\t'}); n != 1 || bytes.IndexByte(line, '\n') != len(line)-1 {

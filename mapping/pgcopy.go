@@ -28,38 +28,36 @@ const (
 )
 
 // PGEncoder turns canonical rows into PostgreSQL COPY text format for one table's selected
-// columns. It is compiled once per table version, under the process's [mapping] rules,
+// columns. It is compiled once per table version, under the [mapping] rules it is given,
 // and used for every row, from any number of goroutines.
 type PGEncoder struct {
 	table  string
 	cols   []*schema.Column
 	kinds  []pgKind
-	pol    policy
+	pol    Policy
 	warned []atomic.Bool // per column: the NUL rule's warning was logged
 }
 
-// NewPGEncoder compiles an encoder for the given columns, in COPY column order.
-func NewPGEncoder(cols []*schema.Column) *PGEncoder { return NewPGEncoderFor("", cols) }
-
-// NewPGEncoderFor is NewPGEncoder for columns of table ("db.table"), which the warnings of
-// the NUL rule then name.
-func NewPGEncoderFor(table string, cols []*schema.Column) *PGEncoder {
-	e := &PGEncoder{table: table, cols: cols, kinds: make([]pgKind, len(cols)), pol: currentPolicy(), warned: make([]atomic.Bool, len(cols))}
+// NewPGEncoder compiles an encoder under the rules of p for the given columns of table
+// ("db.table", which the warnings of the NUL rule name; may be empty), in COPY column
+// order.
+func NewPGEncoder(p Policy, table string, cols []*schema.Column) *PGEncoder {
+	e := &PGEncoder{table: table, cols: cols, kinds: make([]pgKind, len(cols)), pol: p, warned: make([]atomic.Bool, len(cols))}
 	for i, c := range cols {
-		e.kinds[i] = e.pol.pgKindOf(c)
+		e.kinds[i] = pgKindOf(p, c)
 	}
 	return e
 }
 
-func (p policy) pgKindOf(c *schema.Column) pgKind {
-	if p.isBool(c) {
+func pgKindOf(p Policy, c *schema.Column) pgKind {
+	if p.Bool(c) {
 		return pgBool
 	}
-	if p.isJSON(c) {
+	if p.JSON(c) {
 		return pgJSON
 	}
 	if IsSpatial(c.DataType) {
-		if p.postgis {
+		if p.PostGIS() {
 			return pgGeometry
 		}
 		return pgBytea
@@ -142,12 +140,12 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		dst = append(dst, '\\', '\\', 'x')
 		return hex.AppendEncode(dst, v), nil
 	case pgDate:
-		if zeroDate(v) {
+		if ZeroDate(v) {
 			return e.appendZeroDate(dst, i), nil
 		}
 		return append(dst, v...), nil
 	case pgTimestampTZ:
-		if zeroDate(v) {
+		if ZeroDate(v) {
 			return e.appendZeroDate(dst, i), nil
 		}
 		return append(append(dst, v...), '+', '0', '0'), nil
@@ -157,7 +155,7 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		width := max(e.cols[i].Precision, 1)
 		return appendBits(dst, v, width), nil
 	case pgBool:
-		if isZeroNumber(v) {
+		if IsZeroNumber(v) {
 			return append(dst, 'f'), nil
 		}
 		return append(dst, 't'), nil
@@ -176,7 +174,7 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 // (every key column is one) keeps -infinity, as its target column mirrors the NOT NULL:
 // a zero date never stops replication.
 func (e *PGEncoder) appendZeroDate(dst []byte, i int) []byte {
-	if e.pol.zeroNull && e.cols[i].Nullable {
+	if e.pol.ZeroDateNull(e.cols[i]) {
 		return append(dst, '\\', 'N')
 	}
 	return append(dst, "-infinity"...)
@@ -188,7 +186,7 @@ func (e *PGEncoder) appendZeroDate(dst []byte, i int) []byte {
 func (e *PGEncoder) appendNUL(dst []byte, i int, v []byte) ([]byte, error) {
 	c := e.cols[i]
 	json := e.kinds[i] == pgJSON
-	if e.pol.nul == nulError {
+	if e.pol.NUL() == NULError {
 		what := "text contains a NUL byte, which PostgreSQL text cannot store"
 		if json {
 			what = `JSON contains a NUL character (\u0000), which PostgreSQL jsonb cannot store`
@@ -197,7 +195,7 @@ func (e *PGEncoder) appendNUL(dst []byte, i int, v []byte) ([]byte, error) {
 	}
 	var repl []byte
 	action := "removed"
-	if e.pol.nul == nulReplace {
+	if e.pol.NUL() == NULReplace {
 		repl, action = []byte("\uFFFD"), "replaced by U+FFFD"
 		if json {
 			repl = []byte(`\ufffd`)
@@ -218,22 +216,6 @@ func (e *PGEncoder) appendNUL(dst []byte, i int, v []byte) ([]byte, error) {
 func copyPlain(v []byte) bool {
 	for _, b := range v {
 		if b < 0x20 || b >= 0x7f || b == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// isZeroNumber reports a canonical number that is zero ("0", "-0").
-func isZeroNumber(v []byte) bool {
-	if len(v) > 0 && v[0] == '-' {
-		v = v[1:]
-	}
-	if len(v) == 0 {
-		return false
-	}
-	for _, b := range v {
-		if b != '0' {
 			return false
 		}
 	}
@@ -273,15 +255,6 @@ func replaceNULEscapes(v, repl []byte) []byte {
 		}
 	}
 	return out
-}
-
-// zeroDate reports MySQL's zero and partly-zero dates ("0000-00-00", "2020-00-15"),
-// which PostgreSQL cannot hold (README: type mapping; mapping.zero_dates).
-func zeroDate(v []byte) bool {
-	if len(v) < 10 {
-		return false
-	}
-	return string(v[0:4]) == "0000" || string(v[5:7]) == "00" || string(v[8:10]) == "00"
 }
 
 // copySpecial marks the bytes COPY's text format reads specially.

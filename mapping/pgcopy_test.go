@@ -32,7 +32,7 @@ func TestPGEncoderValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		col := tc.col
-		e := NewPGEncoder([]*schema.Column{&col})
+		e := NewPGEncoder(Policy{}, "", []*schema.Column{&col})
 		got, err := e.AppendRow(nil, change.Row{tc.in})
 		if err != nil {
 			t.Errorf("%s %q: %v", col.DataType, tc.in, err)
@@ -47,7 +47,7 @@ func TestPGEncoderValues(t *testing.T) {
 func TestPGEncoderRowAndErrors(t *testing.T) {
 	a := schema.Column{Name: "a", DataType: "int"}
 	b := schema.Column{Name: "b", DataType: "text"}
-	e := NewPGEncoder([]*schema.Column{&a, &b})
+	e := NewPGEncoder(Policy{}, "", []*schema.Column{&a, &b})
 	got, err := e.AppendRow(nil, change.Row{[]byte("1"), nil})
 	if err != nil || string(got) != "1\t\\N\n" {
 		t.Fatalf("got %q, %v", got, err)
@@ -85,12 +85,12 @@ func TestPGTypes(t *testing.T) {
 		{schema.Column{DataType: "geometry"}, "bytea"},
 	}
 	for _, tc := range cases {
-		got, err := PGType(&tc.col)
+		got, err := PGType(Policy{}, &tc.col)
 		if err != nil || got != tc.want {
 			t.Errorf("PGType(%s unsigned=%v) = %q, %v; want %q", tc.col.DataType, tc.col.Unsigned, got, err, tc.want)
 		}
 	}
-	if _, err := PGType(&schema.Column{Name: "x", DataType: "weird", ColumnType: "weird"}); err == nil {
+	if _, err := PGType(Policy{}, &schema.Column{Name: "x", DataType: "weird", ColumnType: "weird"}); err == nil {
 		t.Error("unknown type: no error")
 	}
 }
@@ -118,7 +118,7 @@ func TestAppendCopyEscaped(t *testing.T) {
 func BenchmarkPGEncoderSysbenchRow(b *testing.B) {
 	cols := []*schema.Column{{Name: "id", DataType: "int"}, {Name: "k", DataType: "int"},
 		{Name: "c", DataType: "char", CharLength: 120}, {Name: "pad", DataType: "char", CharLength: 60}}
-	e := NewPGEncoder(cols)
+	e := NewPGEncoder(Policy{}, "", cols)
 	row := change.Row{[]byte("123456"), []byte("499731"),
 		[]byte("00000123456-e10adc3949ba59abbe56e057f20f883e-e10adc3949ba59abbe56e057f20f883f-7c4a8d09ca3762af61e59"),
 		[]byte("fcea920f7412b5da7be0cf42b8c93759-7c4a8d09ca3762af61e595209")}

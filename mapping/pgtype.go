@@ -7,21 +7,20 @@ import (
 	"github.com/replicator/replicator/schema"
 )
 
-// PGType returns the PostgreSQL column type for a MySQL column. The mapping is lossless
+// PGType returns the PostgreSQL column type for a MySQL column under the rules of p. The mapping is lossless
 // under the default [mapping] rules: every value the source column can hold has exactly
 // one target value (see the README's type table for the conversions that change the
 // representation). The rules that trade exactness for a more natural type
 // (tinyint1_as_boolean) or that need the target's help (spatial = "postgis") are applied
 // here and in the encoder alike.
-func PGType(c *schema.Column) (string, error) {
-	p := currentPolicy()
-	if p.isBool(c) {
+func PGType(p Policy, c *schema.Column) (string, error) {
+	if p.Bool(c) {
 		return "boolean", nil
 	}
-	if p.isJSON(c) {
+	if p.JSON(c) {
 		return "jsonb", nil
 	}
-	if IsSpatial(c.DataType) && p.postgis {
+	if IsSpatial(c.DataType) && p.PostGIS() {
 		return postgisType(c.DataType), nil
 	}
 	switch c.DataType {

@@ -10,14 +10,6 @@ import (
 	"github.com/replicator/replicator/schema"
 )
 
-// withMapping makes m the process's [mapping] rules for the rest of the test.
-func withMapping(t *testing.T, m config.Mapping) {
-	t.Helper()
-	old := config.ActiveMapping()
-	config.SetActiveMapping(m)
-	t.Cleanup(func() { config.SetActiveMapping(old) })
-}
-
 func TestBinlogValuesAsTheSourceShowsThem(t *testing.T) {
 	cases := []struct {
 		col  schema.Column
@@ -76,19 +68,17 @@ func TestPGTypeUnderRules(t *testing.T) {
 		{Name: "gc", DataType: "geometrycollection"},
 		{Name: "d", DataType: "date"},
 	}
-	check := func(want []string) {
+	check := func(p Policy, want []string) {
 		t.Helper()
 		for i, c := range cols {
-			got, err := PGType(&c)
+			got, err := PGType(p, &c)
 			if err != nil || got != want[i] {
 				t.Errorf("%s: %q, %v; want %q", c.Name, got, err, want[i])
 			}
 		}
 	}
-	withMapping(t, config.DefaultMapping())
-	check([]string{"smallint", "smallint", "text", "jsonb", "bytea", "bytea", "bytea", "date"})
-	withMapping(t, config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json", Spatial: "postgis", ZeroDates: "null"})
-	check([]string{"boolean", "smallint", "jsonb", "jsonb", "geometry", "geometry(Point)", "geometry(GeometryCollection)", "date"})
+	check(NewPolicy(config.DefaultMapping()), []string{"smallint", "smallint", "text", "jsonb", "bytea", "bytea", "bytea", "date"})
+	check(NewPolicy(config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json", Spatial: "postgis", ZeroDates: "null"}), []string{"boolean", "smallint", "jsonb", "jsonb", "geometry", "geometry(Point)", "geometry(GeometryCollection)", "date"})
 }
 
 func TestPGEncoderUnderRules(t *testing.T) {
@@ -124,10 +114,9 @@ func TestPGEncoderUnderRules(t *testing.T) {
 		{config.Mapping{Spatial: "postgis"}, schema.Column{DataType: "geometry"}, "\x00\x00\x00\x00\x01\x07\x00\x00\x00\x00\x00\x00\x00", "010700000000000000"},
 	}
 	for _, tc := range cases {
-		withMapping(t, tc.m)
 		col := tc.col
 		col.Name = "c"
-		got, err := NewPGEncoderFor("d.t", []*schema.Column{&col}).AppendRow(nil, change.Row{[]byte(tc.in)})
+		got, err := NewPGEncoder(NewPolicy(tc.m), "d.t", []*schema.Column{&col}).AppendRow(nil, change.Row{[]byte(tc.in)})
 		if err != nil || string(got) != tc.want+"\n" {
 			t.Errorf("%+v %s %q: got %q, %v; want %q", tc.m, col.DataType, tc.in, got, err, tc.want+"\n")
 		}
@@ -135,18 +124,16 @@ func TestPGEncoderUnderRules(t *testing.T) {
 }
 
 func TestPGEncoderNULErrorNamesTheRule(t *testing.T) {
-	withMapping(t, config.DefaultMapping())
 	for _, c := range []schema.Column{{Name: "v", DataType: "varchar"}, {Name: "j", DataType: "json"}} {
 		col := c
-		_, err := NewPGEncoder([]*schema.Column{&col}).AppendRow(nil, change.Row{[]byte(`"a\u0000` + "\x00" + `"`)})
+		_, err := NewPGEncoder(NewPolicy(config.DefaultMapping()), "", []*schema.Column{&col}).AppendRow(nil, change.Row{[]byte(`"a\u0000` + "\x00" + `"`)})
 		ve, ok := err.(*ValueError)
 		if !ok || ve.Column != c.Name || !strings.Contains(ve.Reason, "mapping.text_nul") {
 			t.Errorf("%s: err = %v, want a ValueError naming the column and mapping.text_nul", c.Name, err)
 		}
 	}
 	col := schema.Column{Name: "g", DataType: "geometry"}
-	withMapping(t, config.Mapping{Spatial: "postgis"})
-	if _, err := NewPGEncoder([]*schema.Column{&col}).AppendRow(nil, change.Row{[]byte{1, 2}}); err == nil {
+	if _, err := NewPGEncoder(NewPolicy(config.Mapping{Spatial: "postgis"}), "", []*schema.Column{&col}).AppendRow(nil, change.Row{[]byte{1, 2}}); err == nil {
 		t.Error("a 2-byte spatial value encoded without error")
 	}
 }
@@ -170,16 +157,15 @@ func TestESEncoderUnderRules(t *testing.T) {
 		{config.Mapping{}, schema.Column{DataType: "varchar"}, "a\x00b", `"a\u0000b"`},
 	}
 	for _, tc := range cases {
-		withMapping(t, tc.m)
 		col := tc.col
 		col.Name = "c"
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
-		got, err := NewESEncoder(tbl, []int{0}, ESOptions{}).AppendDoc(nil, change.Row{[]byte(tc.in)})
+		got, err := NewESEncoder(NewPolicy(tc.m), tbl, []int{0}, ESOptions{}).AppendDoc(nil, change.Row{[]byte(tc.in)})
 		if want := `{"c":` + tc.want + `}`; err != nil || string(got) != want {
 			t.Errorf("%+v %s %q: got %s, %v; want %s", tc.m, col.DataType, tc.in, got, err, want)
 		}
 	}
-	withMapping(t, config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json"})
+	p := NewPolicy(config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json"})
 	for _, c := range []struct {
 		col  schema.Column
 		want string
@@ -187,7 +173,7 @@ func TestESEncoderUnderRules(t *testing.T) {
 		{schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "boolean"},
 		{schema.Column{DataType: "longtext", JSONValid: true}, "object"},
 	} {
-		f, err := ESField(&c.col, ESOptions{})
+		f, err := ESField(p, &c.col, ESOptions{})
 		if err != nil || f["type"] != c.want {
 			t.Errorf("%s: field %v, %v; want %s", c.col.DataType, f, err, c.want)
 		}

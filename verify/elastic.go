@@ -25,16 +25,18 @@ import (
 type esTarget struct {
 	es   *elasticsearch.Client
 	opts mapping.ESOptions
+	pol  mapping.Policy // the [mapping] rules the target was written under
 }
 
 // Elastic returns a reader of the Elasticsearch target of cfg; opts must be the options
-// the target writes with (elastic.Target.FieldOptions).
+// the target writes with (elastic.Target.FieldOptions). Source rows are encoded under
+// cfg's [mapping] rules, as the applier encodes them.
 func Elastic(cfg *config.Config, opts mapping.ESOptions) (Target, error) {
 	es, err := elastic.NewClient(cfg.Target.Elasticsearch)
 	if err != nil {
 		return nil, err
 	}
-	return &esTarget{es: es, opts: opts}, nil
+	return &esTarget{es: es, opts: opts, pol: mapping.NewPolicy(cfg.Mapping)}, nil
 }
 
 func (e *esTarget) Close() {}
@@ -96,7 +98,7 @@ func (et *esTable) refresh(ctx context.Context) error {
 // brings each field to comparison form. A row the encoder refuses gets values no
 // document can have.
 func (et *esTable) converter() converter {
-	enc := mapping.NewESEncoder(et.t.Def, et.t.Cols, et.e.opts).Projected()
+	enc := mapping.NewESEncoder(et.e.pol, et.t.Def, et.t.Cols, et.e.opts).Projected()
 	var id, doc []byte
 	r := &row{vals: make([][]byte, len(et.names))}
 	return func(src change.Row) (*row, error) {

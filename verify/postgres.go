@@ -44,9 +44,11 @@ type targetTable interface {
 // form of every type.
 type pgTarget struct {
 	pool *pgxpool.Pool
+	pol  mapping.Policy // the [mapping] rules the target was written under
 }
 
-// Postgres connects to the PostgreSQL target of cfg with up to conns connections.
+// Postgres connects to the PostgreSQL target of cfg with up to conns connections. Source
+// rows are encoded under cfg's [mapping] rules, as the applier encodes them.
 func Postgres(ctx context.Context, cfg *config.Config, conns int) (Target, error) {
 	pc, err := pgxpool.ParseConfig(cfg.Target.Postgres.URL)
 	if err != nil {
@@ -69,13 +71,14 @@ func Postgres(ctx context.Context, cfg *config.Config, conns int) (Target, error
 		pool.Close()
 		return nil, fmt.Errorf("connect to target PostgreSQL: %w", err)
 	}
-	return &pgTarget{pool: pool}, nil
+	return &pgTarget{pool: pool, pol: mapping.NewPolicy(cfg.Mapping)}, nil
 }
 
 func (p *pgTarget) Close() { p.pool.Close() }
 
 type pgTable struct {
 	pool  *pgxpool.Pool
+	pol   mapping.Policy
 	t     *Table
 	id    pgx.Identifier
 	types []string // PostgreSQL type per replicated column
@@ -85,7 +88,7 @@ type pgTable struct {
 
 func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 	s, n := mapping.PGTarget(t.Rule, t.Def.Schema, t.Def.Name)
-	pt := &pgTable{pool: p.pool, t: t, id: pgx.Identifier{s, n}}
+	pt := &pgTable{pool: p.pool, pol: p.pol, t: t, id: pgx.Identifier{s, n}}
 	var exists bool
 	if err := p.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pt.id.Sanitize()).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("look up %s: %w", pt.id.Sanitize(), err)
@@ -95,7 +98,7 @@ func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 	}
 	exprs := make([]string, len(t.Cols))
 	for i, c := range t.columns() {
-		typ, err := mapping.PGType(c)
+		typ, err := mapping.PGType(p.pol, c)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +122,7 @@ func (p *pgTable) converter() converter {
 	cols := p.t.columns()
 	encs := make([]*mapping.PGEncoder, len(cols))
 	for i, c := range cols {
-		encs[i] = mapping.NewPGEncoder([]*schema.Column{c})
+		encs[i] = mapping.NewPGEncoder(p.pol, "", []*schema.Column{c})
 	}
 	one := make(change.Row, 1)
 	var buf []byte

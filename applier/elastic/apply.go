@@ -237,7 +237,7 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	} else if err := t.addMissingFields(ctx, index, info, def, cols); err != nil {
 		return nil, err
 	}
-	p = &tablePlan{index: index, indexJSON: mapping.AppendJSONString(nil, index), enc: mapping.NewESEncoder(def, cols, t.opts)}
+	p = &tablePlan{index: index, indexJSON: mapping.AppendJSONString(nil, index), enc: mapping.NewESEncoder(t.pol, def, cols, t.opts)}
 	t.mu.Lock()
 	t.plans[def] = p
 	t.mu.Unlock()

@@ -45,7 +45,7 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 				}
 			}
 		}
-		enc := mapping.NewESEncoder(a.Parent, need, b.t.opts)
+		enc := mapping.NewESEncoder(b.t.pol, a.Parent, need, b.t.opts)
 		before, err := encodeFields(enc, a.Before)
 		if err != nil {
 			return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)

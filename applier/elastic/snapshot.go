@@ -243,7 +243,7 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 	if err != nil {
 		return 0, err
 	}
-	enc := mapping.NewESEncoder(p.Table, p.Columns, t.opts).Projected()
+	enc := mapping.NewESEncoder(t.pol, p.Table, p.Columns, t.opts).Projected()
 	indexJSON := mapping.AppendJSONString(nil, index)
 	where := fmt.Sprintf("snapshot of %s chunk %d at GTID %s", p.Name(), c.ID, pos.GTID)
 
@@ -395,7 +395,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	if err != nil {
 		return err
 	}
-	full := mapping.NewESEncoder(p.Table, p.Columns, t.opts)
+	full := mapping.NewESEncoder(t.pol, p.Table, p.Columns, t.opts)
 	enc := full.Projected()
 	indexJSON := mapping.AppendJSONString(nil, index)
 	where := fmt.Sprintf("snapshot of %s: changed rows at GTID %s", p.Name(), pos.GTID)

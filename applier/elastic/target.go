@@ -27,6 +27,7 @@ type Target struct {
 	log   *slog.Logger
 	state *State
 	opts  mapping.ESOptions
+	pol   mapping.Policy // the [mapping] rules of cfg, for every field mapping and encoder
 	// retryBase is the first pause before a bulk request or item is sent again.
 	retryBase time.Duration
 
@@ -69,7 +70,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool
 	if err != nil {
 		return nil, fmt.Errorf("%w (check target.elasticsearch.addresses and credentials; 'replicator check' tells more)", err)
 	}
-	t := &Target{es: es, cfg: cfg, log: log, plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
+	t := &Target{es: es, cfg: cfg, log: log, pol: mapping.NewPolicy(cfg.Mapping), plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
 		state: &State{es: es, index: cfg.State.Index, name: cfg.State.Name}}
 	t.opts.UnsignedLong = t.hasFieldType(ctx, "unsigned_long")
 	log.Debug("Elasticsearch target", "version", info.Version.Number, "cluster", info.ClusterName, "unsigned_long", t.opts.UnsignedLong)

@@ -189,7 +189,7 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 		p.cols = append(p.cols, &def.Columns[c])
 	}
 	if p.keyless {
-		p.upEnc = mapping.NewPGEncoderFor(def.QualifiedName(), p.cols)
+		p.upEnc = mapping.NewPGEncoder(b.t.pol, def.QualifiedName(), p.cols)
 		b.sc.plans[def] = p
 		return p, nil
 	}
@@ -197,7 +197,7 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 	for _, k := range def.Key {
 		keyCols = append(keyCols, &def.Columns[k])
 	}
-	p.upEnc, p.keyEnc = mapping.NewPGEncoderFor(def.QualifiedName(), p.cols), mapping.NewPGEncoderFor(def.QualifiedName(), keyCols)
+	p.upEnc, p.keyEnc = mapping.NewPGEncoder(b.t.pol, def.QualifiedName(), p.cols), mapping.NewPGEncoder(b.t.pol, def.QualifiedName(), keyCols)
 	b.sc.seq++
 	p.stageUp = fmt.Sprintf("replicator_up_%d", b.sc.seq)
 	p.stageDel = fmt.Sprintf("replicator_del_%d", b.sc.seq)

@@ -63,7 +63,7 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 // table routing (the pipeline's Options.CheckDDL): the stream's reader applies
 // [ddl] on_error to it before it moves past the statement.
 func (t *Target) CheckDDL(ch ddl.Change, before ddl.Tables) error {
-	_, err := pgddl.TranslatePG(ch, before, t.resolve)
+	_, err := pgddl.TranslatePG(ch, before, t.resolve, t.pol)
 	return err
 }
 
@@ -74,7 +74,7 @@ func (t *Target) CheckDDL(ch ddl.Change, before ddl.Tables) error {
 func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 	plans := make([]pgddl.PGPlan, 0, len(sc.Steps))
 	for i, st := range sc.Steps {
-		plan, err := pgddl.TranslatePG(st.Change, st.Before, b.t.resolve)
+		plan, err := pgddl.TranslatePG(st.Change, st.Before, b.t.resolve, b.t.pol)
 		if err != nil {
 			return fmt.Errorf("translate change %d of the statement: %w", i+1, err)
 		}

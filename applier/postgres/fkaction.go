@@ -33,13 +33,13 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 	for _, a := range acts {
 		name := a.Parent.QualifiedName()
 		need := refColumns(g, name)
-		before, err := canonicalToPG(a.Parent, need, a.Before)
+		before, err := canonicalToPG(b.t.pol, a.Parent, need, a.Before)
 		if err != nil {
 			return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 		}
 		var after fkRow
 		if a.After != nil {
-			if after, err = canonicalToPG(a.Parent, need, a.After); err != nil {
+			if after, err = canonicalToPG(b.t.pol, a.Parent, need, a.After); err != nil {
 				return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 			}
 		}
@@ -69,7 +69,7 @@ func refColumns(g *schema.FKGraph, table string) []int {
 
 // canonicalToPG renders the columns cols of a canonical source row as PostgreSQL text
 // input, through the same encoder (and [mapping] rules) as the rows' COPY.
-func canonicalToPG(t *schema.Table, cols []int, row [][]byte) (fkRow, error) {
+func canonicalToPG(pol mapping.Policy, t *schema.Table, cols []int, row [][]byte) (fkRow, error) {
 	defs := make([]*schema.Column, len(cols))
 	proj := make([][]byte, len(cols))
 	for i, c := range cols {
@@ -78,7 +78,7 @@ func canonicalToPG(t *schema.Table, cols []int, row [][]byte) (fkRow, error) {
 			proj[i] = row[c]
 		}
 	}
-	line, err := mapping.NewPGEncoderFor(t.QualifiedName(), defs).AppendRow(nil, proj)
+	line, err := mapping.NewPGEncoder(pol, t.QualifiedName(), defs).AppendRow(nil, proj)
 	if err != nil {
 		return nil, err
 	}

@@ -214,7 +214,7 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 	defer tx.Rollback(context.Background())
 
 	cols := p.SelectedColumns()
-	enc := mapping.NewPGEncoderFor(p.Name(), cols)
+	enc := mapping.NewPGEncoder(t.pol, p.Name(), cols)
 	copySQL := "COPY " + id.Sanitize() + " (" + mapping.CopyColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
 	pr, pw := io.Pipe()
 	copyDone := make(chan error, 1)
@@ -346,7 +346,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	}
 	var buf bytes.Buffer
 	var line []byte
-	enc := mapping.NewPGEncoderFor(p.Name(), keyCols)
+	enc := mapping.NewPGEncoder(t.pol, p.Name(), keyCols)
 	proj := make(change.Row, len(keyCols))
 	for _, r := range keys {
 		for i, k := range p.Table.Key {
@@ -366,7 +366,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	if len(rows) > 0 {
 		cols := p.SelectedColumns()
 		buf.Reset()
-		renc := mapping.NewPGEncoderFor(p.Name(), cols)
+		renc := mapping.NewPGEncoder(t.pol, p.Name(), cols)
 		for _, r := range rows {
 			if line, err = renc.AppendRow(line[:0], r); err != nil {
 				return fmt.Errorf("row of %s: %w", p.Name(), err)

@@ -23,6 +23,7 @@ type Target struct {
 	pool  *pgxpool.Pool
 	state *State
 	cfg   *config.Config
+	pol   mapping.Policy // the [mapping] rules of cfg, for every type mapping and encoder
 	log   *slog.Logger
 
 	stream streamConn
@@ -55,7 +56,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool
 		pool.Close()
 		return nil, explain(pc.ConnConfig, err)
 	}
-	t := &Target{pool: pool, cfg: cfg, log: log, state: &State{pool: pool, schema: cfg.State.Schema, name: cfg.State.Name}}
+	t := &Target{pool: pool, cfg: cfg, pol: mapping.NewPolicy(cfg.Mapping), log: log, state: &State{pool: pool, schema: cfg.State.Schema, name: cfg.State.Name}}
 	if !ensure {
 		return t, nil
 	}
@@ -110,7 +111,7 @@ func (t *Target) render(p *snapshot.TablePlan, flavor string) (*pgddl.Rendered, 
 			defaults[i] = ddl.InfoDefault(&p.Table.Columns[i], ddl.Flavor(flavor))
 		}
 	}
-	r, err := pgddl.RenderTable(p.Table, defaults, target)
+	r, err := pgddl.RenderTable(t.pol, p.Table, defaults, target)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", p.Name(), err)
 	}

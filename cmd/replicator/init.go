@@ -190,17 +190,12 @@ func runInit(ctx context.Context, env *runEnv, o initOptions) error {
 // parseWithPassword loads the generated text, the password standing in for its
 // ${MYSQL_PASSWORD} reference.
 func parseWithPassword(text string, src initSource) (*config.Config, error) {
-	cfg, err := config.Parse(text, func(name string) (string, bool) {
+	return config.Parse(text, func(name string) (string, bool) {
 		if name == "MYSQL_PASSWORD" {
 			return src.password, true
 		}
 		return os.LookupEnv(name)
 	})
-	if err != nil {
-		return nil, err
-	}
-	config.SetActiveMapping(cfg.Mapping)
-	return cfg, nil
 }
 
 // initTable is a selected source table as init found it.

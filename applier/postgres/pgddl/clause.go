@@ -28,7 +28,7 @@ func (a *alterPG) addColumn(c *ddl.AddColumn, s ddl.AlterStep) error {
 	case c.Default.Kind == ddl.DefaultExpression:
 		return a.untranslatable(clause, "default "+c.Default.Value+": "+backfill)
 	}
-	typ, err := pgType(&col)
+	typ, err := a.tr.pgType(&col)
 	if err != nil {
 		return a.untranslatable(clause, err.Error())
 	}
@@ -80,14 +80,14 @@ func (a *alterPG) redefine(s ddl.AlterStep, written string, d ddl.Default, claus
 	}
 	col := *s.Column
 	name := qi(col.Name)
-	typ, err := pgType(&col)
+	typ, err := a.tr.pgType(&col)
 	if err != nil {
 		return a.untranslatable(clause+" "+col.Name, err.Error())
 	}
 	old := s.Before
 	retype := old == nil
 	if !retype {
-		oldTyp, err := pgType(old)
+		oldTyp, err := a.tr.pgType(old)
 		retype = err != nil || oldTyp != typ
 	}
 	if retype {
@@ -119,7 +119,7 @@ func (a *alterPG) setDefault(col schema.Column, d ddl.Default) {
 	}
 	typ := ""
 	if col.DataType != "" {
-		typ, _ = pgType(&col)
+		typ, _ = a.tr.pgType(&col)
 	}
 	a.setDefaultTyped(&col, d, typ)
 }
@@ -137,7 +137,7 @@ func (a *alterPG) setDefaultTyped(col *schema.Column, d ddl.Default, typ string)
 }
 
 func (a *alterPG) addIndex(t *schema.Table, ix schema.Index) {
-	constraint, create, note := renderIndex(t, ix, a.target)
+	constraint, create, note := renderIndex(a.tr.pol, t, ix, a.target)
 	if note != "" {
 		a.tr.note("%s", note)
 	}

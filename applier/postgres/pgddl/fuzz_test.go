@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/mapping"
 )
 
 // FuzzTranslate: no text that Parse accepts makes TranslatePG panic, before or after the
@@ -23,9 +24,9 @@ func FuzzTranslate(f *testing.F) {
 			}
 			cat := ddl.Catalog{}
 			for _, ch := range chs {
-				_, _ = TranslatePG(ch, cat, testResolver)
+				_, _ = TranslatePG(ch, cat, testResolver, mapping.Policy{})
 				_ = cat.Apply(ch)
-				_, _ = TranslatePG(ch, cat, testResolver) // against the changed catalog too
+				_, _ = TranslatePG(ch, cat, testResolver, mapping.Policy{}) // against the changed catalog too
 			}
 		}
 	})

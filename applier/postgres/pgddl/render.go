@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -62,7 +63,7 @@ func (r *Rendered) create(parts []string) string {
 }
 
 // RenderTable renders a source table for PostgreSQL: the replicated columns with their
-// mapping.PGType types, NOT NULL, and the defaults PostgreSQL can hold (defaults, parallel
+// mapping.PGType types under the [mapping] rules of pol, NOT NULL, and the defaults PostgreSQL can hold (defaults, parallel
 // to t.Columns, in the form a parsed DEFAULT clause has; nil renders none); the primary
 // key over the table's key (target.Key, when configured, in place of the source's); UNIQUE
 // indexes as unique constraints DEFERRABLE INITIALLY DEFERRED (a batch applied out of
@@ -80,7 +81,7 @@ func (r *Rendered) create(parts []string) string {
 //
 // A type without a PostgreSQL mapping and a key column that is not replicated give an
 // *UntranslatableError.
-func RenderTable(t *schema.Table, defaults []ddl.Default, target PGTarget) (*Rendered, error) {
+func RenderTable(pol mapping.Policy, t *schema.Table, defaults []ddl.Default, target PGTarget) (*Rendered, error) {
 	src := ddl.TableName{Schema: t.Schema, Name: t.Name}
 	what := "CREATE TABLE " + src.String()
 	if len(target.Key) > 0 {
@@ -96,7 +97,7 @@ func RenderTable(t *schema.Table, defaults []ddl.Default, target PGTarget) (*Ren
 		if !target.has(c.Name) {
 			continue
 		}
-		typ, err := pgType(c)
+		typ, err := mapping.PGType(pol, c)
 		if err != nil {
 			return nil, &UntranslatableError{Statement: what, Reason: err.Error()}
 		}
@@ -122,7 +123,7 @@ func RenderTable(t *schema.Table, defaults []ddl.Default, target PGTarget) (*Ren
 		r.primaryKey = cols
 	}
 	for _, ix := range t.Indexes {
-		constraint, create, why := renderIndex(t, ix, target)
+		constraint, create, why := renderIndex(pol, t, ix, target)
 		switch {
 		case constraint != "":
 			r.uniques = append(r.uniques, constraint)
@@ -153,7 +154,7 @@ func keyColumns(names []string, target PGTarget, what string) (string, error) {
 
 // renderIndex renders one index of t: a unique constraint (for CREATE TABLE or ALTER TABLE
 // ADD) or a CREATE INDEX statement, or nothing; note says what was left out or changed.
-func renderIndex(t *schema.Table, ix schema.Index, target PGTarget) (constraint, create, note string) {
+func renderIndex(pol mapping.Policy, t *schema.Table, ix schema.Index, target PGTarget) (constraint, create, note string) {
 	src := ddl.TableName{Schema: t.Schema, Name: t.Name}
 	if ix.Kind != "" {
 		return "", "", fmt.Sprintf("%s: %s index %s is not created in PostgreSQL", src, ix.Kind, ix.Name)
@@ -183,7 +184,7 @@ func renderIndex(t *schema.Table, ix schema.Index, target PGTarget) (constraint,
 			prefixed = true
 			fn := "left(%s, %d)"
 			if col != nil {
-				if typ, _ := pgType(col); typ == "bytea" {
+				if typ, _ := mapping.PGType(pol, col); typ == "bytea" {
 					fn = "substr(%s, 1, %d)"
 				}
 			}

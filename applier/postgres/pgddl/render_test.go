@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -84,7 +85,7 @@ func TestRenderSnapshotEqualsStream(t *testing.T) {
 			target := c.target
 			target.Schema, target.Table = "s", "t"
 			resolve := func(db, table string) (PGTarget, bool) { return target, true }
-			plan, err := TranslatePG(chs[0], nil, resolve)
+			plan, err := TranslatePG(chs[0], nil, resolve, mapping.Policy{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +104,7 @@ func TestRenderSnapshotEqualsStream(t *testing.T) {
 			for i := range loaded.Columns {
 				defaults[i] = ddl.InfoDefault(&loaded.Columns[i], ddl.MariaDB)
 			}
-			r, err := RenderTable(loaded, defaults, target)
+			r, err := RenderTable(mapping.Policy{}, loaded, defaults, target)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +133,7 @@ func TestRenderUnboundedIndex(t *testing.T) {
 		{Name: "id", DataType: "int", ColumnType: "int(11)"},
 		{Name: "doc", DataType: "longtext", ColumnType: "longtext", Nullable: true},
 	}, Key: []int{0}, KeyIsPrimary: true, Indexes: []schema.Index{{Name: "kd", Columns: []string{"doc"}}, {Name: "ud", Unique: true, Columns: []string{"doc"}}}}
-	r, err := RenderTable(tb, nil, PGTarget{Schema: "s", Table: "t"})
+	r, err := RenderTable(mapping.Policy{}, tb, nil, PGTarget{Schema: "s", Table: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}

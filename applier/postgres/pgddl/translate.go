@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -46,7 +47,8 @@ type PGPlan struct {
 	Notes []string
 }
 
-// TranslatePG returns the PostgreSQL statements for a change. tables gives the tracked
+// TranslatePG returns the PostgreSQL statements for a change, with column types under the
+// [mapping] rules of pol. tables gives the tracked
 // definitions as they are before the change (nil when none are tracked): call TranslatePG
 // before applying the change to the catalog. Without a definition an ALTER TABLE is
 // translated from the statement alone, which cannot skip clauses that MariaDB's IF [NOT]
@@ -84,11 +86,11 @@ type PGPlan struct {
 // replicated; CREATE TABLE ... LIKE a table whose definition is not tracked; and ADD COLUMN
 // of a column whose values in existing rows the source computes (AUTO_INCREMENT, generated
 // columns, expression defaults), because the binary log does not carry them.
-func TranslatePG(ch ddl.Change, tables ddl.Tables, resolve PGResolver) (PGPlan, error) {
+func TranslatePG(ch ddl.Change, tables ddl.Tables, resolve PGResolver, pol mapping.Policy) (PGPlan, error) {
 	if tables == nil {
 		tables = ddl.Catalog(nil)
 	}
-	tr := &pgTranslator{tables: tables, resolve: resolve}
+	tr := &pgTranslator{tables: tables, resolve: resolve, pol: pol}
 	switch c := ch.(type) {
 	case *ddl.CreateTable:
 		target, ok := resolve(c.Table.Schema, c.Table.Name)
@@ -154,6 +156,7 @@ func TranslatePG(ch ddl.Change, tables ddl.Tables, resolve PGResolver) (PGPlan, 
 type pgTranslator struct {
 	tables  ddl.Tables
 	resolve PGResolver
+	pol     mapping.Policy
 	plan    PGPlan
 }
 
@@ -173,7 +176,7 @@ func (tr *pgTranslator) done(err error) (PGPlan, error) {
 // createTable writes CREATE TABLE and its CREATE INDEX statements, rendered by
 // RenderTable as the snapshot renders the same table. defaults may be nil.
 func (tr *pgTranslator) createTable(t *schema.Table, defaults []ddl.Default, target PGTarget) error {
-	r, err := RenderTable(t, defaults, target)
+	r, err := RenderTable(tr.pol, t, defaults, target)
 	if err != nil {
 		return err
 	}

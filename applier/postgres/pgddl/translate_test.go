@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/mapping"
 )
 
 type pgCase struct {
@@ -68,7 +69,7 @@ func translateCase(t *testing.T, c pgCase) (stmts, notes []string, errText strin
 		return nil, nil, "unsupported: " + ue.Reason
 	}
 	for _, ch := range chs {
-		plan, err := TranslatePG(ch, cat, testResolver)
+		plan, err := TranslatePG(ch, cat, testResolver, mapping.Policy{})
 		if err != nil {
 			var te *UntranslatableError
 			var ae *ddl.ApplyError
@@ -125,7 +126,7 @@ func TestTranslateSerialKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plan, err := TranslatePG(ch[0], nil, resolve)
+		plan, err := TranslatePG(ch[0], nil, resolve, mapping.Policy{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,8 +52,8 @@ func pgString(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// pgType maps a column through mapping.PGType.
-func pgType(c *schema.Column) (string, error) { return mapping.PGType(c) }
+// pgType maps a column through mapping.PGType under the translator's [mapping] rules.
+func (tr *pgTranslator) pgType(c *schema.Column) (string, error) { return mapping.PGType(tr.pol, c) }
 
 func isPGNumeric(t string) bool {
 	return t == "smallint" || t == "integer" || t == "bigint" || t == "real" ||
