@@ -1,4 +1,4 @@
-package mapping
+package mapping_test
 
 import (
 	"bytes"
@@ -9,8 +9,10 @@ import (
 	"math"
 	"testing"
 
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -94,15 +96,15 @@ func FuzzRowValues(f *testing.F) {
 		col.Name = "c"
 		key := schema.Column{Name: "k", DataType: col.DataType, ColumnType: col.ColumnType, Precision: col.Precision, Charset: col.Charset}
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{key, col}, Key: []int{0}}
-		canon, null, err := AppendBinlogValue(nil, &tbl.Columns[1], binlogValue(kind, data))
+		canon, null, err := mapping.AppendBinlogValue(nil, &tbl.Columns[1], binlogValue(kind, data))
 		rows := []change.Row{{data, data}, {data, nil}}
 		if err == nil && !null {
 			rows = append(rows, change.Row{canon, canon})
 		}
 		for _, m := range fuzzMappings {
-			p := NewPolicy(m)
-			pg := NewPGEncoder(p, "d.t", []*schema.Column{&tbl.Columns[0], &tbl.Columns[1]})
-			es := NewESEncoder(p, tbl, []int{0, 1}, ESOptions{UnsignedLong: kind%2 == 0})
+			p := mapping.NewPolicy(m)
+			pg := pgvalue.NewEncoder(p, "d.t", []*schema.Column{&tbl.Columns[0], &tbl.Columns[1]})
+			es := mapping.NewESEncoder(p, tbl, []int{0, 1}, mapping.ESOptions{UnsignedLong: kind%2 == 0})
 			for _, row := range rows {
 				if line, err := pg.AppendRow(nil, row); err == nil {
 					if n := bytes.Count(line, []byte{'\t'}); n != 1 || bytes.IndexByte(line, '\n') != len(line)-1 {

@@ -11,7 +11,7 @@ import (
 )
 
 // pgNormalize brings a value in PostgreSQL's text input or output form for a column of
-// type typ (as mapping.PGType names it) to one comparison form, so that the text the
+// type typ (as pgvalue.Type names it) to one comparison form, so that the text the
 // encoder produced for a source value and the text PostgreSQL prints for the stored value
 // are equal exactly when the stored value is right. It undoes what PostgreSQL normalises
 // on input: leading zeros of integers (YEAR "0000"), float formatting, trailing zeros of

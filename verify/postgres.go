@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
@@ -98,7 +99,7 @@ func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 	}
 	exprs := make([]string, len(t.Cols))
 	for i, c := range t.columns() {
-		typ, err := mapping.PGType(p.pol, c)
+		typ, err := pgvalue.Type(p.pol, c)
 		if err != nil {
 			return nil, err
 		}
@@ -115,14 +116,14 @@ func (p *pgTable) ranged() bool                  { return true }
 func (p *pgTable) refresh(context.Context) error { return nil }
 func (p *pgTable) text(v []byte) string          { return string(v) }
 
-// converter encodes each source value with the applier's encoder (mapping.PGEncoder, one
+// converter encodes each source value with the applier's encoder (pgvalue.Encoder, one
 // column at a time so a value it refuses affects only itself), takes back the COPY
 // escaping and normalises the text as PostgreSQL would print the stored value.
 func (p *pgTable) converter() converter {
 	cols := p.t.columns()
-	encs := make([]*mapping.PGEncoder, len(cols))
+	encs := make([]*pgvalue.Encoder, len(cols))
 	for i, c := range cols {
-		encs[i] = mapping.NewPGEncoder(p.pol, "", []*schema.Column{c})
+		encs[i] = pgvalue.NewEncoder(p.pol, "", []*schema.Column{c})
 	}
 	one := make(change.Row, 1)
 	var buf []byte

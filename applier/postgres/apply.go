@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/fault"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -27,8 +27,8 @@ type tablePlan struct {
 	cols      []*schema.Column // replicated columns, in target order
 	colIdx    []int            // their indexes in the source row
 	keyIdx    []int            // key column indexes in the source row
-	upEnc     *mapping.PGEncoder
-	keyEnc    *mapping.PGEncoder
+	upEnc     *pgvalue.Encoder
+	keyEnc    *pgvalue.Encoder
 	stageUp   string
 	stageDel  string
 	upsertSQL string
@@ -147,7 +147,7 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 }
 
 // copyRows streams rows (projected to idx) into a staging table with COPY.
-func (b *Batch) copyRows(ctx context.Context, copySQL string, enc *mapping.PGEncoder, idx []int, rows []change.Row) error {
+func (b *Batch) copyRows(ctx context.Context, copySQL string, enc *pgvalue.Encoder, idx []int, rows []change.Row) error {
 	buf := &b.sc.copyBuf
 	buf.Reset()
 	proj := make(change.Row, len(idx))
@@ -189,7 +189,7 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 		p.cols = append(p.cols, &def.Columns[c])
 	}
 	if p.keyless {
-		p.upEnc = mapping.NewPGEncoder(b.t.pol, def.QualifiedName(), p.cols)
+		p.upEnc = pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), p.cols)
 		b.sc.plans[def] = p
 		return p, nil
 	}
@@ -197,13 +197,13 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 	for _, k := range def.Key {
 		keyCols = append(keyCols, &def.Columns[k])
 	}
-	p.upEnc, p.keyEnc = mapping.NewPGEncoder(b.t.pol, def.QualifiedName(), p.cols), mapping.NewPGEncoder(b.t.pol, def.QualifiedName(), keyCols)
+	p.upEnc, p.keyEnc = pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), p.cols), pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), keyCols)
 	b.sc.seq++
 	p.stageUp = fmt.Sprintf("replicator_up_%d", b.sc.seq)
 	p.stageDel = fmt.Sprintf("replicator_del_%d", b.sc.seq)
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
-	all := mapping.CopyColumnList(p.cols, q)
-	keys := mapping.CopyColumnList(keyCols, q)
+	all := pgvalue.ColumnList(p.cols, q)
+	keys := pgvalue.ColumnList(keyCols, q)
 	var sets, conds []string
 	for _, c := range p.cols {
 		isKey := false

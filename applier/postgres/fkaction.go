@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
@@ -78,7 +79,7 @@ func canonicalToPG(pol mapping.Policy, t *schema.Table, cols []int, row [][]byte
 			proj[i] = row[c]
 		}
 	}
-	line, err := mapping.NewPGEncoder(pol, t.QualifiedName(), defs).AppendRow(nil, proj)
+	line, err := pgvalue.NewEncoder(pol, t.QualifiedName(), defs).AppendRow(nil, proj)
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/replicator/replicator/applier/postgres/pgddl"
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/fault"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -214,8 +214,8 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 	defer tx.Rollback(context.Background())
 
 	cols := p.SelectedColumns()
-	enc := mapping.NewPGEncoder(t.pol, p.Name(), cols)
-	copySQL := "COPY " + id.Sanitize() + " (" + mapping.CopyColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
+	enc := pgvalue.NewEncoder(t.pol, p.Name(), cols)
+	copySQL := "COPY " + id.Sanitize() + " (" + pgvalue.ColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
 	pr, pw := io.Pipe()
 	copyDone := make(chan error, 1)
 	go func() {
@@ -339,14 +339,14 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 		keyCols[i] = &p.Table.Columns[k]
 		conds[i] = "t." + q(keyCols[i].Name) + " = s." + q(keyCols[i].Name)
 	}
-	keyList := mapping.CopyColumnList(keyCols, q)
+	keyList := pgvalue.ColumnList(keyCols, q)
 	const stage = "replicator_resolve"
 	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+q(stage)+" ON COMMIT DROP AS SELECT "+keyList+" FROM "+id.Sanitize()+" WITH NO DATA"); err != nil {
 		return fmt.Errorf("stage keys of %s: %w", id.Sanitize(), err)
 	}
 	var buf bytes.Buffer
 	var line []byte
-	enc := mapping.NewPGEncoder(t.pol, p.Name(), keyCols)
+	enc := pgvalue.NewEncoder(t.pol, p.Name(), keyCols)
 	proj := make(change.Row, len(keyCols))
 	for _, r := range keys {
 		for i, k := range p.Table.Key {
@@ -366,14 +366,14 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	if len(rows) > 0 {
 		cols := p.SelectedColumns()
 		buf.Reset()
-		renc := mapping.NewPGEncoder(t.pol, p.Name(), cols)
+		renc := pgvalue.NewEncoder(t.pol, p.Name(), cols)
 		for _, r := range rows {
 			if line, err = renc.AppendRow(line[:0], r); err != nil {
 				return fmt.Errorf("row of %s: %w", p.Name(), err)
 			}
 			buf.Write(line)
 		}
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, "COPY "+id.Sanitize()+" ("+mapping.CopyColumnList(cols, q)+") FROM STDIN"); err != nil {
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, "COPY "+id.Sanitize()+" ("+pgvalue.ColumnList(cols, q)+") FROM STDIN"); err != nil {
 			return fmt.Errorf("copy rows of %s at GTID %s: %w", id.Sanitize(), pos.GTID, err)
 		}
 	}

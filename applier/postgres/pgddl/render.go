@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
@@ -63,7 +64,7 @@ func (r *Rendered) create(parts []string) string {
 }
 
 // RenderTable renders a source table for PostgreSQL: the replicated columns with their
-// mapping.PGType types under the [mapping] rules of pol, NOT NULL, and the defaults PostgreSQL can hold (defaults, parallel
+// pgvalue.Type types under the [mapping] rules of pol, NOT NULL, and the defaults PostgreSQL can hold (defaults, parallel
 // to t.Columns, in the form a parsed DEFAULT clause has; nil renders none); the primary
 // key over the table's key (target.Key, when configured, in place of the source's); UNIQUE
 // indexes as unique constraints DEFERRABLE INITIALLY DEFERRED (a batch applied out of
@@ -97,7 +98,7 @@ func RenderTable(pol mapping.Policy, t *schema.Table, defaults []ddl.Default, ta
 		if !target.has(c.Name) {
 			continue
 		}
-		typ, err := mapping.PGType(pol, c)
+		typ, err := pgvalue.Type(pol, c)
 		if err != nil {
 			return nil, &UntranslatableError{Statement: what, Reason: err.Error()}
 		}
@@ -184,7 +185,7 @@ func renderIndex(pol mapping.Policy, t *schema.Table, ix schema.Index, target PG
 			prefixed = true
 			fn := "left(%s, %d)"
 			if col != nil {
-				if typ, _ := mapping.PGType(pol, col); typ == "bytea" {
+				if typ, _ := pgvalue.Type(pol, col); typ == "bytea" {
 					fn = "substr(%s, 1, %d)"
 				}
 			}

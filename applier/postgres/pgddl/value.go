@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/ddl"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -52,8 +52,8 @@ func pgString(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// pgType maps a column through mapping.PGType under the translator's [mapping] rules.
-func (tr *pgTranslator) pgType(c *schema.Column) (string, error) { return mapping.PGType(tr.pol, c) }
+// pgType maps a column through pgvalue.Type under the translator's [mapping] rules.
+func (tr *pgTranslator) pgType(c *schema.Column) (string, error) { return pgvalue.Type(tr.pol, c) }
 
 func isPGNumeric(t string) bool {
 	return t == "smallint" || t == "integer" || t == "bigint" || t == "real" ||

@@ -1,13 +1,15 @@
-package mapping
+package pgvalue
 
 import (
 	"testing"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
-func TestPGEncoderValues(t *testing.T) {
+func TestEncoderValues(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		col  schema.Column
 		in   []byte
@@ -32,7 +34,7 @@ func TestPGEncoderValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		col := tc.col
-		e := NewPGEncoder(Policy{}, "", []*schema.Column{&col})
+		e := NewEncoder(mapping.Policy{}, "", []*schema.Column{&col})
 		got, err := e.AppendRow(nil, change.Row{tc.in})
 		if err != nil {
 			t.Errorf("%s %q: %v", col.DataType, tc.in, err)
@@ -44,21 +46,23 @@ func TestPGEncoderValues(t *testing.T) {
 	}
 }
 
-func TestPGEncoderRowAndErrors(t *testing.T) {
+func TestEncoderRowAndErrors(t *testing.T) {
+	t.Parallel()
 	a := schema.Column{Name: "a", DataType: "int"}
 	b := schema.Column{Name: "b", DataType: "text"}
-	e := NewPGEncoder(Policy{}, "", []*schema.Column{&a, &b})
+	e := NewEncoder(mapping.Policy{}, "", []*schema.Column{&a, &b})
 	got, err := e.AppendRow(nil, change.Row{[]byte("1"), nil})
 	if err != nil || string(got) != "1\t\\N\n" {
 		t.Fatalf("got %q, %v", got, err)
 	}
 	_, err = e.AppendRow(nil, change.Row{[]byte("1"), []byte("x\x00y")})
-	if ve, ok := err.(*ValueError); !ok || ve.Column != "b" {
+	if ve, ok := err.(*mapping.ValueError); !ok || ve.Column != "b" {
 		t.Fatalf("NUL in text: err = %v, want ValueError naming column b", err)
 	}
 }
 
-func TestPGTypes(t *testing.T) {
+func TestTypes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		col  schema.Column
 		want string
@@ -85,17 +89,18 @@ func TestPGTypes(t *testing.T) {
 		{schema.Column{DataType: "geometry"}, "bytea"},
 	}
 	for _, tc := range cases {
-		got, err := PGType(Policy{}, &tc.col)
+		got, err := Type(mapping.Policy{}, &tc.col)
 		if err != nil || got != tc.want {
-			t.Errorf("PGType(%s unsigned=%v) = %q, %v; want %q", tc.col.DataType, tc.col.Unsigned, got, err, tc.want)
+			t.Errorf("Type(%s unsigned=%v) = %q, %v; want %q", tc.col.DataType, tc.col.Unsigned, got, err, tc.want)
 		}
 	}
-	if _, err := PGType(Policy{}, &schema.Column{Name: "x", DataType: "weird", ColumnType: "weird"}); err == nil {
+	if _, err := Type(mapping.Policy{}, &schema.Column{Name: "x", DataType: "weird", ColumnType: "weird"}); err == nil {
 		t.Error("unknown type: no error")
 	}
 }
 
 func TestAppendCopyEscaped(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"", ""},
 		{"plain text, no escapes", "plain text, no escapes"},
@@ -113,12 +118,12 @@ func TestAppendCopyEscaped(t *testing.T) {
 	}
 }
 
-// BenchmarkPGEncoderSysbenchRow encodes a sysbench row (int, int, char(120), char(60)), the
+// BenchmarkEncoderSysbenchRow encodes a sysbench row (int, int, char(120), char(60)), the
 // snapshot benchmark's shape.
-func BenchmarkPGEncoderSysbenchRow(b *testing.B) {
+func BenchmarkEncoderSysbenchRow(b *testing.B) {
 	cols := []*schema.Column{{Name: "id", DataType: "int"}, {Name: "k", DataType: "int"},
 		{Name: "c", DataType: "char", CharLength: 120}, {Name: "pad", DataType: "char", CharLength: 60}}
-	e := NewPGEncoder(Policy{}, "", cols)
+	e := NewEncoder(mapping.Policy{}, "", cols)
 	row := change.Row{[]byte("123456"), []byte("499731"),
 		[]byte("00000123456-e10adc3949ba59abbe56e057f20f883e-e10adc3949ba59abbe56e057f20f883f-7c4a8d09ca3762af61e59"),
 		[]byte("fcea920f7412b5da7be0cf42b8c93759-7c4a8d09ca3762af61e595209")}

@@ -1,26 +1,31 @@
-package mapping
+// Package pgvalue maps MySQL columns to PostgreSQL types and encodes canonical row values
+// (change.Row) as PostgreSQL COPY text, under the [mapping] rules of a mapping.Policy. The
+// snapshot's COPY, the stream's staged upserts, foreign key actions and verify all encode
+// through it, so every path writes the same text.
+package pgvalue
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
-// PGType returns the PostgreSQL column type for a MySQL column under the rules of p. The mapping is lossless
+// Type returns the PostgreSQL column type for a MySQL column under the rules of p. The mapping is lossless
 // under the default [mapping] rules: every value the source column can hold has exactly
 // one target value (see the README's type table for the conversions that change the
 // representation). The rules that trade exactness for a more natural type
 // (tinyint1_as_boolean) or that need the target's help (spatial = "postgis") are applied
 // here and in the encoder alike.
-func PGType(p Policy, c *schema.Column) (string, error) {
+func Type(p mapping.Policy, c *schema.Column) (string, error) {
 	if p.Bool(c) {
 		return "boolean", nil
 	}
 	if p.JSON(c) {
 		return "jsonb", nil
 	}
-	if IsSpatial(c.DataType) && p.PostGIS() {
+	if mapping.IsSpatial(c.DataType) && p.PostGIS() {
 		return postgisType(c.DataType), nil
 	}
 	switch c.DataType {

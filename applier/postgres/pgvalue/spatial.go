@@ -1,4 +1,4 @@
-package mapping
+package pgvalue
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package mapping
+package pgvalue
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -27,36 +28,36 @@ const (
 	pgGeometry                  // PostGIS geometry: MySQL's SRID + WKB as hex EWKB
 )
 
-// PGEncoder turns canonical rows into PostgreSQL COPY text format for one table's selected
+// Encoder turns canonical rows into PostgreSQL COPY text format for one table's selected
 // columns. It is compiled once per table version, under the [mapping] rules it is given,
 // and used for every row, from any number of goroutines.
-type PGEncoder struct {
+type Encoder struct {
 	table  string
 	cols   []*schema.Column
 	kinds  []pgKind
-	pol    Policy
+	pol    mapping.Policy
 	warned []atomic.Bool // per column: the NUL rule's warning was logged
 }
 
-// NewPGEncoder compiles an encoder under the rules of p for the given columns of table
+// NewEncoder compiles an encoder under the rules of p for the given columns of table
 // ("db.table", which the warnings of the NUL rule name; may be empty), in COPY column
 // order.
-func NewPGEncoder(p Policy, table string, cols []*schema.Column) *PGEncoder {
-	e := &PGEncoder{table: table, cols: cols, kinds: make([]pgKind, len(cols)), pol: p, warned: make([]atomic.Bool, len(cols))}
+func NewEncoder(p mapping.Policy, table string, cols []*schema.Column) *Encoder {
+	e := &Encoder{table: table, cols: cols, kinds: make([]pgKind, len(cols)), pol: p, warned: make([]atomic.Bool, len(cols))}
 	for i, c := range cols {
 		e.kinds[i] = pgKindOf(p, c)
 	}
 	return e
 }
 
-func pgKindOf(p Policy, c *schema.Column) pgKind {
+func pgKindOf(p mapping.Policy, c *schema.Column) pgKind {
 	if p.Bool(c) {
 		return pgBool
 	}
 	if p.JSON(c) {
 		return pgJSON
 	}
-	if IsSpatial(c.DataType) {
+	if mapping.IsSpatial(c.DataType) {
 		if p.PostGIS() {
 			return pgGeometry
 		}
@@ -80,17 +81,9 @@ func pgKindOf(p Policy, c *schema.Column) pgKind {
 	return pgText
 }
 
-// ValueError is a value the target cannot store; it names the column.
-type ValueError struct {
-	Column string
-	Reason string
-}
-
-func (e *ValueError) Error() string { return fmt.Sprintf("column %s: %s", e.Column, e.Reason) }
-
 // AppendRow appends one COPY text line (tab-separated, newline-terminated) for row, whose
 // entries correspond to the encoder's columns.
-func (e *PGEncoder) AppendRow(dst []byte, row change.Row) ([]byte, error) {
+func (e *Encoder) AppendRow(dst []byte, row change.Row) ([]byte, error) {
 	for i, v := range row {
 		if i > 0 {
 			dst = append(dst, '\t')
@@ -108,14 +101,14 @@ func (e *PGEncoder) AppendRow(dst []byte, row change.Row) ([]byte, error) {
 	return append(dst, '\n'), nil
 }
 
-func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
+func (e *Encoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 	switch e.kinds[i] {
 	case pgVerbatim, pgDate, pgTimestampTZ, pgInterval:
 		// Numbers and temporal values go in as they are: MySQL prints them in forms
 		// PostgreSQL reads. A value with a character COPY treats specially cannot be one of
 		// them, and would corrupt the stream rather than be refused by PostgreSQL.
 		if !copyPlain(v) {
-			return dst, &ValueError{Column: e.cols[i].Name, Reason: fmt.Sprintf("%q is not a %s value", v, e.cols[i].DataType)}
+			return dst, &mapping.ValueError{Column: e.cols[i].Name, Reason: fmt.Sprintf("%q is not a %s value", v, e.cols[i].DataType)}
 		}
 	}
 	switch e.kinds[i] {
@@ -140,12 +133,12 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		dst = append(dst, '\\', '\\', 'x')
 		return hex.AppendEncode(dst, v), nil
 	case pgDate:
-		if ZeroDate(v) {
+		if mapping.ZeroDate(v) {
 			return e.appendZeroDate(dst, i), nil
 		}
 		return append(dst, v...), nil
 	case pgTimestampTZ:
-		if ZeroDate(v) {
+		if mapping.ZeroDate(v) {
 			return e.appendZeroDate(dst, i), nil
 		}
 		return append(append(dst, v...), '+', '0', '0'), nil
@@ -155,14 +148,14 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		width := max(e.cols[i].Precision, 1)
 		return appendBits(dst, v, width), nil
 	case pgBool:
-		if IsZeroNumber(v) {
+		if mapping.IsZeroNumber(v) {
 			return append(dst, 'f'), nil
 		}
 		return append(dst, 't'), nil
 	case pgGeometry:
 		out, err := appendEWKBHex(dst, v)
 		if err != nil {
-			return dst, &ValueError{Column: e.cols[i].Name, Reason: err.Error()}
+			return dst, &mapping.ValueError{Column: e.cols[i].Name, Reason: err.Error()}
 		}
 		return out, nil
 	}
@@ -173,7 +166,7 @@ func (e *PGEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 // mapping): -infinity, or with "null" NULL where the column is nullable. A NOT NULL column
 // (every key column is one) keeps -infinity, as its target column mirrors the NOT NULL:
 // a zero date never stops replication.
-func (e *PGEncoder) appendZeroDate(dst []byte, i int) []byte {
+func (e *Encoder) appendZeroDate(dst []byte, i int) []byte {
 	if e.pol.ZeroDateNull(e.cols[i]) {
 		return append(dst, '\\', 'N')
 	}
@@ -183,19 +176,19 @@ func (e *PGEncoder) appendZeroDate(dst []byte, i int) []byte {
 // appendNUL applies mapping.text_nul to a text value holding NUL bytes, or a JSON value
 // holding \u0000 escapes (which jsonb refuses): an error naming the column, or the value
 // without them or with U+FFFD in their place, which is logged once per column and encoder.
-func (e *PGEncoder) appendNUL(dst []byte, i int, v []byte) ([]byte, error) {
+func (e *Encoder) appendNUL(dst []byte, i int, v []byte) ([]byte, error) {
 	c := e.cols[i]
 	json := e.kinds[i] == pgJSON
-	if e.pol.NUL() == NULError {
+	if e.pol.NUL() == mapping.NULError {
 		what := "text contains a NUL byte, which PostgreSQL text cannot store"
 		if json {
 			what = `JSON contains a NUL character (\u0000), which PostgreSQL jsonb cannot store`
 		}
-		return dst, &ValueError{Column: c.Name, Reason: what + ` (set mapping.text_nul = "strip" or "replace", or remove the NUL at the source)`}
+		return dst, &mapping.ValueError{Column: c.Name, Reason: what + ` (set mapping.text_nul = "strip" or "replace", or remove the NUL at the source)`}
 	}
 	var repl []byte
 	action := "removed"
-	if e.pol.NUL() == NULReplace {
+	if e.pol.NUL() == mapping.NULReplace {
 		repl, action = []byte("\uFFFD"), "replaced by U+FFFD"
 		if json {
 			repl = []byte(`\ufffd`)
@@ -302,8 +295,8 @@ func appendBits(dst, v []byte, width int) []byte {
 	return dst
 }
 
-// CopyColumnList renders the quoted column list of a COPY or INSERT statement.
-func CopyColumnList(cols []*schema.Column, quote func(string) string) string {
+// ColumnList renders the quoted column list of a COPY or INSERT statement.
+func ColumnList(cols []*schema.Column, quote func(string) string) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = quote(c.Name)
