@@ -9,6 +9,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
@@ -104,7 +105,7 @@ func FuzzRowValues(f *testing.F) {
 		for _, m := range fuzzMappings {
 			p := mapping.NewPolicy(m)
 			pg := pgvalue.NewEncoder(p, "d.t", []*schema.Column{&tbl.Columns[0], &tbl.Columns[1]})
-			es := mapping.NewESEncoder(p, tbl, []int{0, 1}, mapping.ESOptions{UnsignedLong: kind%2 == 0})
+			es := esdoc.NewEncoder(p, tbl, []int{0, 1}, esdoc.Options{UnsignedLong: kind%2 == 0})
 			for _, row := range rows {
 				if line, err := pg.AppendRow(nil, row); err == nil {
 					if n := bytes.Count(line, []byte{'\t'}); n != 1 || bytes.IndexByte(line, '\n') != len(line)-1 {

@@ -4,8 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -52,48 +50,6 @@ func TestBinlogValuesAsTheSourceShowsThem(t *testing.T) {
 		got, null, err := AppendBinlogValue(nil, &col, tc.in)
 		if err != nil || null || string(got) != tc.want {
 			t.Errorf("%s %s %#v: got %q null=%v err=%v; want %q", col.DataType, col.ColumnType, tc.in, got, null, err, tc.want)
-		}
-	}
-}
-
-func TestESEncoderUnderRules(t *testing.T) {
-	cases := []struct {
-		m    config.Mapping
-		col  schema.Column
-		in   string
-		want string
-	}{
-		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "0", `false`},
-		{config.Mapping{TinyInt1AsBoolean: true}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-1", `true`},
-		{config.Mapping{}, schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "-1", `-1`},
-		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date", Nullable: true}, "2020-00-15", `null`},
-		{config.Mapping{ZeroDates: "null"}, schema.Column{DataType: "date"}, "2020-00-15", `"2020-00-15"`}, // NOT NULL
-		{config.Mapping{}, schema.Column{DataType: "date"}, "2020-00-15", `"2020-00-15"`},
-		{config.Mapping{MariaDBJSON: "json"}, schema.Column{DataType: "longtext", JSONValid: true}, `{"a": [1]}`, `{"a": [1]}`},
-		{config.Mapping{}, schema.Column{DataType: "longtext", JSONValid: true}, `{"a": [1]}`, `"{\"a\": [1]}"`},
-		{config.Mapping{}, schema.Column{DataType: "json"}, ``, `null`},
-		{config.Mapping{}, schema.Column{DataType: "varchar"}, "a\x00b", `"a\u0000b"`},
-	}
-	for _, tc := range cases {
-		col := tc.col
-		col.Name = "c"
-		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
-		got, err := NewESEncoder(NewPolicy(tc.m), tbl, []int{0}, ESOptions{}).AppendDoc(nil, change.Row{[]byte(tc.in)})
-		if want := `{"c":` + tc.want + `}`; err != nil || string(got) != want {
-			t.Errorf("%+v %s %q: got %s, %v; want %s", tc.m, col.DataType, tc.in, got, err, want)
-		}
-	}
-	p := NewPolicy(config.Mapping{TinyInt1AsBoolean: true, MariaDBJSON: "json"})
-	for _, c := range []struct {
-		col  schema.Column
-		want string
-	}{
-		{schema.Column{DataType: "tinyint", ColumnType: "tinyint(1)"}, "boolean"},
-		{schema.Column{DataType: "longtext", JSONValid: true}, "object"},
-	} {
-		f, err := ESField(p, &c.col, ESOptions{})
-		if err != nil || f["type"] != c.want {
-			t.Errorf("%s: field %v, %v; want %s", c.col.DataType, f, err, c.want)
 		}
 	}
 }

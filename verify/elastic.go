@@ -15,6 +15,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/replicator/replicator/applier/elastic"
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
@@ -24,14 +25,14 @@ import (
 // the document the applier's encoder makes of the source row.
 type esTarget struct {
 	es   *elasticsearch.Client
-	opts mapping.ESOptions
+	opts esdoc.Options
 	pol  mapping.Policy // the [mapping] rules the target was written under
 }
 
 // Elastic returns a reader of the Elasticsearch target of cfg; opts must be the options
 // the target writes with (elastic.Target.FieldOptions). Source rows are encoded under
 // cfg's [mapping] rules, as the applier encodes them.
-func Elastic(cfg *config.Config, opts mapping.ESOptions) (Target, error) {
+func Elastic(cfg *config.Config, opts esdoc.Options) (Target, error) {
 	es, err := elastic.NewClient(cfg.Target.Elasticsearch)
 	if err != nil {
 		return nil, err
@@ -98,7 +99,7 @@ func (et *esTable) refresh(ctx context.Context) error {
 // brings each field to comparison form. A row the encoder refuses gets values no
 // document can have.
 func (et *esTable) converter() converter {
-	enc := mapping.NewESEncoder(et.e.pol, et.t.Def, et.t.Cols, et.e.opts).Projected()
+	enc := esdoc.NewEncoder(et.e.pol, et.t.Def, et.t.Cols, et.e.opts).Projected()
 	var id, doc []byte
 	r := &row{vals: make([][]byte, len(et.names))}
 	return func(src change.Row) (*row, error) {

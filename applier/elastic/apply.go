@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
@@ -237,7 +238,7 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	} else if err := t.addMissingFields(ctx, index, info, def, cols); err != nil {
 		return nil, err
 	}
-	p = &tablePlan{index: index, indexJSON: mapping.AppendJSONString(nil, index), enc: mapping.NewESEncoder(t.pol, def, cols, t.opts)}
+	p = &tablePlan{index: index, indexJSON: mapping.AppendJSONString(nil, index), enc: esdoc.NewEncoder(t.pol, def, cols, t.opts)}
 	t.mu.Lock()
 	t.plans[def] = p
 	t.mu.Unlock()

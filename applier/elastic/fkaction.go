@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
@@ -45,7 +46,7 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 				}
 			}
 		}
-		enc := mapping.NewESEncoder(b.t.pol, a.Parent, need, b.t.opts)
+		enc := esdoc.NewEncoder(b.t.pol, a.Parent, need, b.t.opts)
 		before, err := encodeFields(enc, a.Before)
 		if err != nil {
 			return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
@@ -63,7 +64,7 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 	return nil
 }
 
-func encodeFields(enc *mapping.ESEncoder, row [][]byte) (fkDoc, error) {
+func encodeFields(enc *esdoc.Encoder, row [][]byte) (fkDoc, error) {
 	doc, err := enc.AppendDoc(nil, row)
 	if err != nil {
 		return nil, err

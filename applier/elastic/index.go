@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
@@ -93,7 +94,7 @@ func (t *Target) putMeta(ctx context.Context, index string, info *indexInfo, met
 // error instead of a guessed type. In snapshot mode, the index starts with refresh off
 // and no replicas; FinishTable puts the defaults back.
 func (t *Target) createIndex(ctx context.Context, index string, def *schema.Table, cols []int, snapshotMode bool) error {
-	props, err := mapping.ESProperties(t.pol, def, cols, t.opts)
+	props, err := esdoc.Properties(t.pol, def, cols, t.opts)
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func (t *Target) createIndex(ctx context.Context, index string, def *schema.Tabl
 // the source, or an index created beforehand). Existing fields are left as they are:
 // a user's own mapping of a column wins.
 func (t *Target) addMissingFields(ctx context.Context, index string, info *indexInfo, def *schema.Table, cols []int) error {
-	props, err := mapping.ESProperties(t.pol, def, cols, t.opts)
+	props, err := esdoc.Properties(t.pol, def, cols, t.opts)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/snapshot"
@@ -243,7 +244,7 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 	if err != nil {
 		return 0, err
 	}
-	enc := mapping.NewESEncoder(t.pol, p.Table, p.Columns, t.opts).Projected()
+	enc := esdoc.NewEncoder(t.pol, p.Table, p.Columns, t.opts).Projected()
 	indexJSON := mapping.AppendJSONString(nil, index)
 	where := fmt.Sprintf("snapshot of %s chunk %d at GTID %s", p.Name(), c.ID, pos.GTID)
 
@@ -395,7 +396,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 	if err != nil {
 		return err
 	}
-	full := mapping.NewESEncoder(t.pol, p.Table, p.Columns, t.opts)
+	full := esdoc.NewEncoder(t.pol, p.Table, p.Columns, t.opts)
 	enc := full.Projected()
 	indexJSON := mapping.AppendJSONString(nil, index)
 	where := fmt.Sprintf("snapshot of %s: changed rows at GTID %s", p.Name(), pos.GTID)

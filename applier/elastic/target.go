@@ -12,6 +12,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
@@ -26,7 +27,7 @@ type Target struct {
 	cfg   *config.Config
 	log   *slog.Logger
 	state *State
-	opts  mapping.ESOptions
+	opts  esdoc.Options
 	pol   mapping.Policy // the [mapping] rules of cfg, for every field mapping and encoder
 	// retryBase is the first pause before a bulk request or item is sent again.
 	retryBase time.Duration
@@ -46,7 +47,7 @@ type Target struct {
 type tablePlan struct {
 	index     string
 	indexJSON []byte // the index name as a JSON string, for action lines
-	enc       *mapping.ESEncoder
+	enc       *esdoc.Encoder
 }
 
 // Open connects to the cluster, learns which field types it has, and makes sure the

@@ -1,4 +1,4 @@
-package mapping
+package esdoc
 
 import (
 	"encoding/base64"
@@ -8,26 +8,27 @@ import (
 	"unicode/utf8"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
-// ESEncoder turns canonical rows into Elasticsearch documents (JSON objects) and document
+// Encoder turns canonical rows into Elasticsearch documents (JSON objects) and document
 // ids for one table version's replicated columns. It is compiled once per table version
 // and shared by the snapshot and the stream, so both write identical documents.
-type ESEncoder struct {
+type Encoder struct {
 	cols  []*schema.Column
 	kinds []esKind
 	names [][]byte // `"name":` with the leading comma for all but the first
 	src   []int    // where each column's value is in the row handed in
 	key   []int    // where each key column's value is in the row handed in
 	keyC  []*schema.Column
-	pol   Policy
+	pol   mapping.Policy
 }
 
-// NewESEncoder compiles an encoder under the rules of p for columns cols of t, reading full
+// NewEncoder compiles an encoder under the rules of p for columns cols of t, reading full
 // rows (every column of t, as the binary log delivers them).
-func NewESEncoder(p Policy, t *schema.Table, cols []int, o ESOptions) *ESEncoder {
-	e := &ESEncoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...), pol: p}
+func NewEncoder(p mapping.Policy, t *schema.Table, cols []int, o Options) *Encoder {
+	e := &Encoder{src: append([]int(nil), cols...), key: append([]int(nil), t.Key...), pol: p}
 	for i, ci := range cols {
 		c := &t.Columns[ci]
 		e.cols = append(e.cols, c)
@@ -36,7 +37,7 @@ func NewESEncoder(p Policy, t *schema.Table, cols []int, o ESOptions) *ESEncoder
 		if i > 0 {
 			name = append(name, ',')
 		}
-		name = appendJSONString(name, []byte(c.Name))
+		name = mapping.AppendJSONBytes(name, []byte(c.Name))
 		e.names = append(e.names, append(name, ':'))
 	}
 	for _, k := range t.Key {
@@ -47,7 +48,7 @@ func NewESEncoder(p Policy, t *schema.Table, cols []int, o ESOptions) *ESEncoder
 
 // Projected returns an encoder for rows that hold only the replicated columns, in order
 // (as the snapshot reads them). Every key column must be replicated.
-func (e *ESEncoder) Projected() *ESEncoder {
+func (e *Encoder) Projected() *Encoder {
 	p := *e
 	p.src = make([]int, len(e.src))
 	for i := range p.src {
@@ -67,7 +68,7 @@ func (e *ESEncoder) Projected() *ESEncoder {
 
 // AppendDoc appends the JSON document of row. NULL is written as null, so _source shows
 // every replicated column.
-func (e *ESEncoder) AppendDoc(dst []byte, row change.Row) ([]byte, error) {
+func (e *Encoder) AppendDoc(dst []byte, row change.Row) ([]byte, error) {
 	dst = append(dst, '{')
 	for i, s := range e.src {
 		dst = append(dst, e.names[i]...)
@@ -84,28 +85,28 @@ func (e *ESEncoder) AppendDoc(dst []byte, row change.Row) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
+func (e *Encoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 	c := e.cols[i]
 	switch e.kinds[i] {
 	case esNumber:
 		if !jsonNumber(v) {
-			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a number", v)}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a number", v)}
 		}
 		return append(dst, v...), nil
 	case esYear:
 		n, err := strconv.ParseUint(string(v), 10, 16)
 		if err != nil {
-			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a year", v)}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a year", v)}
 		}
 		return strconv.AppendUint(dst, n, 10), nil
 	case esString:
 		if !utf8.Valid(v) {
-			return dst, &ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
 		}
-		return appendJSONString(dst, v), nil
+		return mapping.AppendJSONBytes(dst, v), nil
 	case esSet:
 		if !utf8.Valid(v) {
-			return dst, &ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
 		}
 		// MySQL's SET members cannot contain commas, so the text splits unambiguously;
 		// the empty set is an empty array.
@@ -119,7 +120,7 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 				if start > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, v[start:j])
+				dst = mapping.AppendJSONBytes(dst, v[start:j])
 				start = j + 1
 			}
 		}
@@ -130,7 +131,7 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		return append(dst, '"'), nil
 	case esBits, esBitsText:
 		if len(v) > 8 {
-			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("BIT value of %d bytes", len(v))}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: fmt.Sprintf("BIT value of %d bytes", len(v))}
 		}
 		var n uint64
 		for _, b := range v {
@@ -150,43 +151,43 @@ func (e *ESEncoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 		// MySQL prints JSON values as valid JSON text; an invalid one would make the whole
 		// bulk request unreadable, so it is checked rather than trusted.
 		if !json.Valid(v) {
-			return dst, &ValueError{Column: c.Name, Reason: "JSON value is not valid JSON text"}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: "JSON value is not valid JSON text"}
 		}
 		return append(dst, v...), nil
 	case esBool:
-		if IsZeroNumber(v) {
+		if mapping.IsZeroNumber(v) {
 			return append(dst, "false"...), nil
 		}
 		if !jsonNumber(v) {
-			return dst, &ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a number", v)}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: fmt.Sprintf("%q is not a number", v)}
 		}
 		return append(dst, "true"...), nil
 	case esDate:
-		if e.pol.ZeroDateNull(c) && ZeroDate(v) {
+		if e.pol.ZeroDateNull(c) && mapping.ZeroDate(v) {
 			return append(dst, "null"...), nil
 		}
 		if !utf8.Valid(v) {
-			return dst, &ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
+			return dst, &mapping.ValueError{Column: c.Name, Reason: "text is not valid UTF-8"}
 		}
-		return appendJSONString(dst, v), nil
+		return mapping.AppendJSONBytes(dst, v), nil
 	}
 	return dst, fmt.Errorf("column %s: unknown encoding", c.Name)
 }
 
-// ESMaxIDBytes is Elasticsearch's limit on the length of a document _id.
-const ESMaxIDBytes = 512
+// MaxIDBytes is Elasticsearch's limit on the length of a document _id.
+const MaxIDBytes = 512
 
 // AppendID appends the document _id of a row: its key values, so a change to the row
 // finds its document. A single-column key is the value's text (binary key values, which
 // need not be UTF-8, in base64); a composite key is a JSON array of those texts, e.g.
 // ["42","2006-02-15"], which no single value can collide with inside one index. Ids over
 // 512 bytes are an error: Elasticsearch rejects them.
-func (e *ESEncoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
+func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 	start := len(dst)
 	if len(e.key) == 1 {
 		v := row[e.key[0]]
 		if v == nil {
-			return dst, &ValueError{Column: e.keyC[0].Name, Reason: "key value is NULL"}
+			return dst, &mapping.ValueError{Column: e.keyC[0].Name, Reason: "key value is NULL"}
 		}
 		var err error
 		if dst, err = e.appendKeyText(dst, 0, v, false); err != nil {
@@ -210,13 +211,13 @@ func (e *ESEncoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 		}
 		dst = append(dst, ']')
 	}
-	if len(dst)-start > ESMaxIDBytes {
-		return dst, &ValueError{Column: e.keyC[0].Name, Reason: fmt.Sprintf("document id of %d bytes exceeds Elasticsearch's %d", len(dst)-start, ESMaxIDBytes)}
+	if len(dst)-start > MaxIDBytes {
+		return dst, &mapping.ValueError{Column: e.keyC[0].Name, Reason: fmt.Sprintf("document id of %d bytes exceeds Elasticsearch's %d", len(dst)-start, MaxIDBytes)}
 	}
 	return dst, nil
 }
 
-func (e *ESEncoder) appendKeyText(dst []byte, i int, v []byte, quoted bool) ([]byte, error) {
+func (e *Encoder) appendKeyText(dst []byte, i int, v []byte, quoted bool) ([]byte, error) {
 	c := e.keyC[i]
 	if esBinaryType(c.DataType) || c.DataType == "bit" {
 		if quoted {
@@ -229,10 +230,10 @@ func (e *ESEncoder) appendKeyText(dst []byte, i int, v []byte, quoted bool) ([]b
 		return dst, nil
 	}
 	if !utf8.Valid(v) {
-		return dst, &ValueError{Column: c.Name, Reason: "key text is not valid UTF-8"}
+		return dst, &mapping.ValueError{Column: c.Name, Reason: "key text is not valid UTF-8"}
 	}
 	if quoted {
-		return appendJSONString(dst, v), nil
+		return mapping.AppendJSONBytes(dst, v), nil
 	}
 	return append(dst, v...), nil
 }
@@ -281,55 +282,3 @@ func jsonNumber(v []byte) bool {
 	}
 	return i == len(v)
 }
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends v as a JSON string. Unlike encoding/json it does not escape
-// <, > and &, which no consumer needs; invalid UTF-8 becomes U+FFFD rather than an
-// invalid document.
-func appendJSONString(dst, v []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(v); {
-		b := v[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, v[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(v[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, v[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, v[start:]...)
-	return append(dst, '"')
-}
-
-// AppendJSONString appends s as a JSON string (invalid UTF-8 becomes U+FFFD).
-func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, []byte(s)) }
-
-// AppendJSONBytes appends v as a JSON string (invalid UTF-8 becomes U+FFFD).
-func AppendJSONBytes(dst, v []byte) []byte { return appendJSONString(dst, v) }

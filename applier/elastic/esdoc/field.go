@@ -1,14 +1,19 @@
-package mapping
+// Package esdoc maps MySQL columns to Elasticsearch fields and encodes canonical row values
+// (change.Row) as Elasticsearch documents and document ids, under the [mapping] rules of a
+// mapping.Policy. The snapshot, the stream, foreign key actions and verify all encode
+// through one Encoder per table version, so every path writes the same documents.
+package esdoc
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
-// ESOptions are the cluster capabilities the Elasticsearch mapping depends on.
-type ESOptions struct {
+// Options are the cluster capabilities the Elasticsearch mapping depends on.
+type Options struct {
 	// UnsignedLong is true when the cluster has the unsigned_long field type (the default
 	// distribution does; builds without its module do not).
 	UnsignedLong bool
@@ -30,16 +35,16 @@ const (
 	esDate                   // DATE, DATETIME, TIMESTAMP: a string; zero dates per mapping.zero_dates
 )
 
-// esKindOf decides the value encoding; ESField decides the matching field type. Both follow
+// esKindOf decides the value encoding; Field decides the matching field type. Both follow
 // the README's type table and the [mapping] rules in p.
-func esKindOf(p Policy, c *schema.Column, o ESOptions) esKind {
+func esKindOf(p mapping.Policy, c *schema.Column, o Options) esKind {
 	if p.Bool(c) {
 		return esBool
 	}
 	if p.JSON(c) {
 		return esJSON
 	}
-	if IsTemporal(c.DataType) {
+	if mapping.IsTemporal(c.DataType) {
 		return esDate
 	}
 	switch c.DataType {
@@ -82,7 +87,7 @@ func esBinaryType(dt string) bool {
 // 32,766 bytes, and 8,191 characters of at most 4 bytes each stay below it.
 const esKeywordMax = 8191
 
-// ESField returns the Elasticsearch field mapping of a MySQL column under the rules of p. The rule keeps every
+// Field returns the Elasticsearch field mapping of a MySQL column under the rules of p. The rule keeps every
 // value exactly in _source and indexes it under the closest type Elasticsearch has:
 //
 //   - integers -> long; BIGINT UNSIGNED -> unsigned_long, or (on clusters without it) a
@@ -109,9 +114,9 @@ const esKeywordMax = 8191
 //   - TINYINT(1) with mapping.tinyint1_as_boolean -> boolean
 //   - MariaDB's INET6, INET4 -> ip; UUID -> keyword (the text a SELECT shows)
 //
-// Column names with a dot or a leading underscore are refused (ESProperties): Elasticsearch
+// Column names with a dot or a leading underscore are refused (Properties): Elasticsearch
 // would read them as object paths or metadata fields.
-func ESField(p Policy, c *schema.Column, o ESOptions) (map[string]any, error) {
+func Field(p mapping.Policy, c *schema.Column, o Options) (map[string]any, error) {
 	if p.Bool(c) {
 		return map[string]any{"type": "boolean"}, nil
 	}
@@ -140,7 +145,7 @@ func ESField(p Policy, c *schema.Column, o ESOptions) (map[string]any, error) {
 	case "year":
 		return map[string]any{"type": "short"}, nil
 	case "date", "datetime", "timestamp":
-		return map[string]any{"type": "date", "format": ESDateFormat(c), "ignore_malformed": true}, nil
+		return map[string]any{"type": "date", "format": DateFormat(c), "ignore_malformed": true}, nil
 	case "time", "enum", "set":
 		return map[string]any{"type": "keyword"}, nil
 	case "char", "varchar":
@@ -164,7 +169,7 @@ func ESField(p Policy, c *schema.Column, o ESOptions) (map[string]any, error) {
 	return nil, fmt.Errorf("column %s: MySQL type %s has no Elasticsearch mapping", c.Name, strings.ToUpper(c.ColumnType))
 }
 
-func esUnsigned(o ESOptions) map[string]any {
+func esUnsigned(o Options) map[string]any {
 	if o.UnsignedLong {
 		return map[string]any{"type": "unsigned_long"}
 	}
@@ -177,9 +182,9 @@ func esExactNumber() map[string]any {
 	return map[string]any{"type": "keyword", "fields": map[string]any{"num": map[string]any{"type": "double"}}}
 }
 
-// ESDateFormat is the date format of a DATE, DATETIME or TIMESTAMP column: exactly the
+// DateFormat is the date format of a DATE, DATETIME or TIMESTAMP column: exactly the
 // text MySQL prints, with as many fraction digits as the column's precision.
-func ESDateFormat(c *schema.Column) string {
+func DateFormat(c *schema.Column) string {
 	if c.DataType == "date" {
 		return "yyyy-MM-dd"
 	}
@@ -190,15 +195,15 @@ func ESDateFormat(c *schema.Column) string {
 	return f
 }
 
-// ESProperties returns the "properties" of an index mapping for the given columns of t.
-func ESProperties(p Policy, t *schema.Table, cols []int, o ESOptions) (map[string]any, error) {
+// Properties returns the "properties" of an index mapping for the given columns of t.
+func Properties(p mapping.Policy, t *schema.Table, cols []int, o Options) (map[string]any, error) {
 	props := make(map[string]any, len(cols))
 	for _, ci := range cols {
 		c := &t.Columns[ci]
 		if err := esFieldName(c.Name); err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.QualifiedName(), err)
 		}
-		f, err := ESField(p, c, o)
+		f, err := Field(p, c, o)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.QualifiedName(), err)
 		}

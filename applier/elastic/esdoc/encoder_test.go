@@ -1,0 +1,202 @@
+package esdoc
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/schema"
+)
+
+func TestEncoderValues(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		col  schema.Column
+		opts Options
+		in   []byte
+		want string
+	}{
+		{schema.Column{DataType: "int"}, Options{}, []byte("-2147483648"), `-2147483648`},
+		{schema.Column{DataType: "bigint", Unsigned: true}, Options{UnsignedLong: true}, []byte("18446744073709551615"), `18446744073709551615`},
+		{schema.Column{DataType: "bigint", Unsigned: true}, Options{}, []byte("18446744073709551615"), `"18446744073709551615"`},
+		{schema.Column{DataType: "decimal", Precision: 65, Scale: 30}, Options{}, []byte("-12345678901234567890123456789012345.123456789012345678901234567890"), `"-12345678901234567890123456789012345.123456789012345678901234567890"`},
+		{schema.Column{DataType: "decimal", Precision: 5, Scale: 2}, Options{}, []byte("1.50"), `"1.50"`},
+		{schema.Column{DataType: "float"}, Options{}, []byte("1e+20"), `1e+20`},
+		{schema.Column{DataType: "double"}, Options{}, []byte("-1.5e-07"), `-1.5e-07`},
+		{schema.Column{DataType: "year"}, Options{}, []byte("0000"), `0`},
+		{schema.Column{DataType: "year"}, Options{}, []byte("2006"), `2006`},
+		{schema.Column{DataType: "varchar"}, Options{}, []byte("a\"b\\c\td\ne\x01😀<&>"), `"a\"b\\c\td\ne\u0001😀<&>"`},
+		{schema.Column{DataType: "char"}, Options{}, []byte(""), `""`},
+		{schema.Column{DataType: "enum"}, Options{}, []byte("G"), `"G"`},
+		{schema.Column{DataType: "set"}, Options{}, []byte("Trailers,Deleted Scenes"), `["Trailers","Deleted Scenes"]`},
+		{schema.Column{DataType: "set"}, Options{}, []byte(""), `[]`},
+		{schema.Column{DataType: "set"}, Options{}, []byte("a,,b"), `["a","","b"]`},
+		{schema.Column{DataType: "blob"}, Options{}, []byte{0, 1, 0xff, '\\'}, `"AAH/XA=="`},
+		{schema.Column{DataType: "geometry"}, Options{}, []byte{0, 0, 0, 0, 1, 1}, `"AAAAAAEB"`},
+		{schema.Column{DataType: "date"}, Options{}, []byte("0000-00-00"), `"0000-00-00"`},
+		{schema.Column{DataType: "datetime", FracDigits: 6}, Options{}, []byte("2020-01-02 03:04:05.123456"), `"2020-01-02 03:04:05.123456"`},
+		{schema.Column{DataType: "timestamp"}, Options{}, []byte("2006-02-15 04:34:33"), `"2006-02-15 04:34:33"`},
+		{schema.Column{DataType: "time", FracDigits: 1}, Options{}, []byte("-838:59:59.0"), `"-838:59:59.0"`},
+		{schema.Column{DataType: "bit", Precision: 1}, Options{}, []byte{1}, `1`},
+		{schema.Column{DataType: "bit", Precision: 10}, Options{}, []byte{0x02, 0x01}, `513`},
+		{schema.Column{DataType: "bit", Precision: 64}, Options{UnsignedLong: true}, []byte{0x80, 0, 0, 0, 0, 0, 0, 1}, `9223372036854775809`},
+		{schema.Column{DataType: "bit", Precision: 64}, Options{}, []byte{0x80, 0, 0, 0, 0, 0, 0, 1}, `"9223372036854775809"`},
+		{schema.Column{DataType: "json"}, Options{}, []byte(`{"a": [1, "x\ny"]}`), `{"a": [1, "x\ny"]}`},
+		{schema.Column{DataType: "json"}, Options{}, []byte(`42`), `42`},
+		{schema.Column{DataType: "longtext"}, Options{}, []byte(`{"mariadb":"json is longtext"}`), `"{\"mariadb\":\"json is longtext\"}"`},
+	}
+	for _, tc := range cases {
+		col := tc.col
+		col.Name = "c"
+		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
+		e := NewEncoder(mapping.Policy{}, tbl, []int{0}, tc.opts)
+		got, err := e.AppendDoc(nil, change.Row{tc.in})
+		if err != nil {
+			t.Errorf("%s %q: %v", col.DataType, tc.in, err)
+			continue
+		}
+		if want := `{"c":` + tc.want + `}`; string(got) != want {
+			t.Errorf("%s %q:\n got  %s\n want %s", col.DataType, tc.in, got, want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("%s %q: invalid JSON %s", col.DataType, tc.in, got)
+		}
+	}
+}
+
+func TestEncoderRejects(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		col schema.Column
+		in  []byte
+	}{
+		{schema.Column{DataType: "int"}, []byte("012")},
+		{schema.Column{DataType: "double"}, []byte("NaN")},
+		{schema.Column{DataType: "varchar"}, []byte{0xff, 0xfe}},
+		{schema.Column{DataType: "json"}, []byte(`{"a":`)},
+		{schema.Column{DataType: "year"}, []byte("x")},
+	}
+	for _, tc := range cases {
+		col := tc.col
+		col.Name = "c"
+		tbl := &schema.Table{Columns: []schema.Column{col}, Key: []int{0}}
+		if _, err := NewEncoder(mapping.Policy{}, tbl, []int{0}, Options{}).AppendDoc(nil, change.Row{tc.in}); err == nil || !strings.Contains(err.Error(), "column c") {
+			t.Errorf("%s %q: error %v, want one naming the column", col.DataType, tc.in, err)
+		}
+	}
+}
+
+func TestESDocumentAndIDs(t *testing.T) {
+	t.Parallel()
+	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{
+		{Name: "a", DataType: "int"},
+		{Name: "skip", DataType: "int"},
+		{Name: "b", DataType: "varchar"},
+		{Name: "bin", DataType: "varbinary"},
+		{Name: "n", DataType: "varchar"},
+	}, Key: []int{0, 2}}
+	row := change.Row{[]byte("7"), []byte("x"), []byte(`q"uo,te`), []byte{0xff}, nil}
+	e := NewEncoder(mapping.Policy{}, tbl, []int{0, 2, 3, 4}, Options{})
+	doc, err := e.AppendDoc(nil, row)
+	if err != nil || string(doc) != `{"a":7,"b":"q\"uo,te","bin":"/w==","n":null}` {
+		t.Errorf("doc %s, %v", doc, err)
+	}
+	id, err := e.AppendID(nil, row)
+	if err != nil || string(id) != `["7","q\"uo,te"]` {
+		t.Errorf("composite id %s, %v", id, err)
+	}
+	// Projected rows (the snapshot's) give the same document and id.
+	proj := change.Row{row[0], row[2], row[3], row[4]}
+	pe := e.Projected()
+	if d2, _ := pe.AppendDoc(nil, proj); string(d2) != string(doc) {
+		t.Errorf("projected doc %s", d2)
+	}
+	if id2, _ := pe.AppendID(nil, proj); string(id2) != string(id) {
+		t.Errorf("projected id %s", id2)
+	}
+	// Composite ids that would collide if joined with a separator stay apart.
+	r1 := change.Row{[]byte("1"), nil, []byte(`2","3`), nil, nil}
+	r2 := change.Row{[]byte(`1","2`), nil, []byte("3"), nil, nil}
+	i1, _ := e.AppendID(nil, r1)
+	tbl.Columns[0].DataType = "varchar"
+	i2, _ := NewEncoder(mapping.Policy{}, tbl, []int{0, 2}, Options{}).AppendID(nil, r2)
+	if string(i1) == string(i2) {
+		t.Errorf("ids collide: %s", i1)
+	}
+
+	single := &schema.Table{Columns: []schema.Column{{Name: "id", DataType: "smallint"}, {Name: "k", DataType: "binary"}}, Key: []int{0}}
+	if id, err := NewEncoder(mapping.Policy{}, single, []int{0, 1}, Options{}).AppendID(nil, change.Row{[]byte("42"), nil}); err != nil || string(id) != "42" {
+		t.Errorf("single id %s, %v", id, err)
+	}
+	single.Key = []int{1}
+	if id, err := NewEncoder(mapping.Policy{}, single, []int{0, 1}, Options{}).AppendID(nil, change.Row{nil, []byte{0, 0xfb}}); err != nil || string(id) != "APs=" {
+		t.Errorf("binary id %s, %v", id, err)
+	}
+	if _, err := NewEncoder(mapping.Policy{}, single, []int{0, 1}, Options{}).AppendID(nil, change.Row{nil, make([]byte, 400)}); err == nil {
+		t.Error("id over 512 bytes accepted")
+	}
+}
+
+func TestField(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		col  schema.Column
+		opts Options
+		want string
+	}{
+		{schema.Column{DataType: "tinyint"}, Options{}, `{"type":"long"}`},
+		{schema.Column{DataType: "bigint", Unsigned: true}, Options{UnsignedLong: true}, `{"type":"unsigned_long"}`},
+		{schema.Column{DataType: "bigint", Unsigned: true}, Options{}, `{"fields":{"num":{"type":"double"}},"type":"keyword"}`},
+		{schema.Column{DataType: "decimal"}, Options{UnsignedLong: true}, `{"fields":{"num":{"type":"double"}},"type":"keyword"}`},
+		{schema.Column{DataType: "float"}, Options{}, `{"type":"float"}`},
+		{schema.Column{DataType: "double"}, Options{}, `{"type":"double"}`},
+		{schema.Column{DataType: "bit", Precision: 8}, Options{}, `{"type":"long"}`},
+		{schema.Column{DataType: "year"}, Options{}, `{"type":"short"}`},
+		{schema.Column{DataType: "date"}, Options{}, `{"format":"yyyy-MM-dd","ignore_malformed":true,"type":"date"}`},
+		{schema.Column{DataType: "datetime", FracDigits: 3}, Options{}, `{"format":"yyyy-MM-dd HH:mm:ss.SSS","ignore_malformed":true,"type":"date"}`},
+		{schema.Column{DataType: "timestamp"}, Options{}, `{"format":"yyyy-MM-dd HH:mm:ss","ignore_malformed":true,"type":"date"}`},
+		{schema.Column{DataType: "time"}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "varchar", CharLength: 45}, Options{}, `{"fields":{"text":{"type":"text"}},"type":"keyword"}`},
+		{schema.Column{DataType: "varchar", CharLength: 20000}, Options{}, `{"fields":{"text":{"type":"text"}},"ignore_above":8191,"type":"keyword"}`},
+		{schema.Column{DataType: "text"}, Options{}, `{"type":"text"}`},
+		{schema.Column{DataType: "enum"}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "set"}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "blob"}, Options{}, `{"type":"binary"}`},
+		{schema.Column{DataType: "geometry"}, Options{}, `{"type":"binary"}`},
+		{schema.Column{DataType: "json"}, Options{}, `{"enabled":false,"type":"object"}`},
+	}
+	for _, tc := range cases {
+		col := tc.col
+		col.Name = "c"
+		f, err := Field(mapping.Policy{}, &col, tc.opts)
+		if err != nil {
+			t.Errorf("%s: %v", col.DataType, err)
+			continue
+		}
+		got, _ := json.Marshal(f)
+		if string(got) != tc.want {
+			t.Errorf("%s: got %s, want %s", col.DataType, got, tc.want)
+		}
+	}
+	if _, err := Field(mapping.Policy{}, &schema.Column{Name: "c", DataType: "nonesuch", ColumnType: "nonesuch"}, Options{}); err == nil {
+		t.Error("unknown type accepted")
+	}
+}
+
+func TestPropertiesRejectsReservedNames(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"a.b", "_id"} {
+		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{{Name: name, DataType: "int"}}}
+		if _, err := Properties(mapping.Policy{}, tbl, []int{0}, Options{}); err == nil || !strings.Contains(err.Error(), "exclude_columns") {
+			t.Errorf("%q: %v", name, err)
+		}
+	}
+	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{{Name: "a", DataType: "int"}, {Name: "b", DataType: "text"}}}
+	props, err := Properties(mapping.Policy{}, tbl, []int{1}, Options{})
+	if err != nil || !reflect.DeepEqual(props, map[string]any{"b": map[string]any{"type": "text"}}) {
+		t.Errorf("properties %v, %v", props, err)
+	}
+}
