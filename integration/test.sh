@@ -43,7 +43,7 @@ go test -count=1 ./...
 # Fuzzing).
 fuzztime=${REPLICATOR_FUZZTIME:-30000x}
 echo "== fuzz ($fuzztime per target)"
-for target in ddl:FuzzParse applier/postgres/pgddl:FuzzTranslate mapping:FuzzRowValues config:FuzzParse config:FuzzSecretNotInError; do
+for target in ddl:FuzzParse applier/postgres/pgddl:FuzzTranslate source:FuzzRowValues config:FuzzParse config:FuzzSecretNotInError; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}" >/tmp/replicator-fuzz.log 2>&1 ||
 		{ tail -30 /tmp/replicator-fuzz.log; echo "fuzz target $target failed: the input is under ${target%%:*}/testdata/fuzz/"; exit 1; }
 	echo "ok  ${target%%:*} ${target#*:}"

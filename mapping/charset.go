@@ -48,10 +48,11 @@ var decoders = map[string]encoding.Encoding{
 	"utf16le":  unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM),
 }
 
-// appendUTF8 appends text stored in a column's character set as UTF-8. The binary log
-// carries the raw bytes of the column's charset; the snapshot's utf8mb4 session already
-// returns UTF-8, so both paths meet here.
-func appendUTF8(dst []byte, charset string, v []byte) ([]byte, error) {
+// AppendUTF8 appends text stored in a column's character set as UTF-8, as the server
+// converts it for a utf8mb4 session. The binary log carries the raw bytes of the column's
+// charset (source.AppendBinlogValue converts them here); the snapshot's utf8mb4 session
+// already returns UTF-8, so both paths give the same text.
+func AppendUTF8(dst []byte, charset string, v []byte) ([]byte, error) {
 	switch strings.ToLower(charset) {
 	case "", "utf8mb4", "utf8mb3", "utf8", "ascii", "binary":
 		return append(dst, v...), nil

@@ -6,6 +6,7 @@ import (
 )
 
 func TestAppendJSONString(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"plain", `"plain"`},
 		{"q\"b\\s\n\r\t\x01", `"q\"b\\s\n\r\t\u0001"`},

@@ -1,6 +1,3 @@
-// Package mapping decides how source tables, columns and values appear in a target: the
-// routing of table names, the PostgreSQL and Elasticsearch types of MySQL columns, and the
-// one value-normalisation path shared by the snapshot and the binlog decoder.
 package mapping
 
 import (

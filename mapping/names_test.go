@@ -7,6 +7,7 @@ import (
 )
 
 func TestTargetNames(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		target, db, table string
 		schema, name      string

@@ -1,55 +1,69 @@
 package mapping
 
 import (
-	"math"
 	"testing"
 
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/schema"
 )
 
-func TestBinlogValuesAsTheSourceShowsThem(t *testing.T) {
-	cases := []struct {
-		col  schema.Column
-		in   any
-		want string
-	}{
-		// FLOAT: 6 significant digits, as a SELECT shows it; then the snapshot's form.
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(123456789), "1.23457e+08"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(3.4028234e38), "3.40282e+38"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(-1.17549435e-38), "-1.17549e-38"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(1.1), "1.1"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(1e-10), "1e-10"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(999998.5), "999998"}, // ties to even
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(16777217), "1.67772e+07"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(0), "0"},
-		{schema.Column{DataType: "float", ColumnType: "float"}, float32(-1e-50), "0"}, // a stored -0 shows as 0
-		// FLOAT(M,D): D decimals.
-		{schema.Column{DataType: "float", ColumnType: "float(10,3)"}, float32(1234567.125), "1.2345671e+06"},
-		{schema.Column{DataType: "float", ColumnType: "float(10,3)"}, float32(3.142), "3.142"},
-		{schema.Column{DataType: "float", ColumnType: "float(20,10) unsigned"}, float32(1234.5678901), "1234.5679"},
-		// DOUBLE: every digit; DOUBLE(M,D) values are stored rounded already.
-		{schema.Column{DataType: "double", ColumnType: "double"}, 123456789.123, "1.23456789123e+08"},
-		{schema.Column{DataType: "double", ColumnType: "double"}, 5e-324, "5e-324"},
-		{schema.Column{DataType: "double", ColumnType: "double"}, math.Copysign(0, -1), "0"},
-		{schema.Column{DataType: "double", ColumnType: "double(20,5)"}, 0.00001, "1e-05"},
-		// latin1 is Windows-1252 with the undefined bytes as C1 controls.
-		{schema.Column{DataType: "varchar", Charset: "latin1"}, "\x80\x81\x8d\x8f\x90\x9d\xff", "€\u0081\u008d\u008f\u0090\u009dÿ"},
-		// Bytes without a Unicode character show as '?', as the server converts them.
-		{schema.Column{DataType: "varchar", Charset: "cp1251"}, "\x88\x98", "€?"},
-		// CHAR pad spaces go after decoding (UCS2 pads with 00 20).
-		{schema.Column{DataType: "char", Charset: "latin1"}, "\xe9  ", "é"},
-		{schema.Column{DataType: "char", Charset: "ucs2"}, "\x00A\x00 \x00 ", "A"},
-		// MySQL's empty binary JSON is the JSON null literal.
-		{schema.Column{DataType: "json"}, "", "null"},
-		{schema.Column{DataType: "json"}, `{"a":1}`, `{"a":1}`},
-		{schema.Column{DataType: "year"}, 0, "0"},
-		{schema.Column{DataType: "year"}, 2155, "2155"},
+func TestPolicyFromRules(t *testing.T) {
+	t.Parallel()
+	tiny := &schema.Column{Name: "b", DataType: "tinyint", ColumnType: "tinyint(1)"}
+	mariaJSON := &schema.Column{Name: "j", DataType: "longtext", JSONValid: true}
+	mysqlJSON := &schema.Column{Name: "m", DataType: "json"}
+	nullDate := &schema.Column{Name: "d", DataType: "date", Nullable: true}
+	notNullDate := &schema.Column{Name: "n", DataType: "date"}
+	type want struct {
+		bool, mariaJSON, postgis, zeroNull bool
+		nul                                NULRule
 	}
-	for _, tc := range cases {
-		col := tc.col
-		got, null, err := AppendBinlogValue(nil, &col, tc.in)
-		if err != nil || null || string(got) != tc.want {
-			t.Errorf("%s %s %#v: got %q null=%v err=%v; want %q", col.DataType, col.ColumnType, tc.in, got, null, err, tc.want)
+	for _, tc := range []struct {
+		name string
+		p    Policy
+		want want
+	}{
+		// The zero Policy, an empty section and the defaults are the same rules.
+		{"zero", Policy{}, want{}},
+		{"empty", NewPolicy(config.Mapping{}), want{}},
+		{"defaults", NewPolicy(config.DefaultMapping()), want{}},
+		{"all", NewPolicy(config.Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "strip", Spatial: "postgis", MariaDBJSON: "json"}),
+			want{bool: true, mariaJSON: true, postgis: true, zeroNull: true, nul: NULStrip}},
+		{"replace", NewPolicy(config.Mapping{TextNUL: "replace"}), want{nul: NULReplace}},
+	} {
+		p := tc.p
+		got := want{bool: p.Bool(tiny), mariaJSON: p.JSON(mariaJSON), postgis: p.PostGIS(), zeroNull: p.ZeroDateNull(nullDate), nul: p.NUL()}
+		if got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+		if !p.JSON(mysqlJSON) {
+			t.Errorf("%s: MySQL's JSON type is not JSON", tc.name)
+		}
+		if p.ZeroDateNull(notNullDate) {
+			t.Errorf("%s: a zero date in a NOT NULL column becomes NULL", tc.name)
+		}
+	}
+	if got := (Policy{}).Rules(); got != config.DefaultMapping() {
+		t.Errorf("zero Policy rules = %+v, want the defaults", got)
+	}
+	if got := NewPolicy(config.Mapping{ZeroDates: "null"}).Rules(); got.ZeroDates != "null" || got.TextNUL != "error" {
+		t.Errorf("rules = %+v, want zero_dates null and the other defaults", got)
+	}
+}
+
+func TestZeroDateAndZeroNumber(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]bool{
+		"0000-00-00": true, "2020-00-15": true, "2020-01-00": true, "0000-00-00 00:00:00.000": true,
+		"2020-01-15": false, "2020-01-15 00:00:00": false, "00:00:00": false, "": false,
+	} {
+		if got := ZeroDate([]byte(v)); got != want {
+			t.Errorf("ZeroDate(%q) = %v, want %v", v, got, want)
+		}
+	}
+	for v, want := range map[string]bool{"0": true, "-0": true, "000": true, "1": false, "-": false, "": false, "0.0": false} {
+		if got := IsZeroNumber([]byte(v)); got != want {
+			t.Errorf("IsZeroNumber(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

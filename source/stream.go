@@ -16,7 +16,6 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/logging"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -461,7 +460,7 @@ func (dc *decoder) decodeRow(def *schema.Table, vals []any) (change.Row, error) 
 	for i, v := range vals {
 		var err error
 		var null bool
-		buf, null, err = mapping.AppendBinlogValue(buf, &def.Columns[i], v)
+		buf, null, err = AppendBinlogValue(buf, &def.Columns[i], v)
 		if err != nil {
 			return nil, fmt.Errorf("transaction %s, table %s: %w", dc.grp.gtid, def.QualifiedName(), err)
 		}

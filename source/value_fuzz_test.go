@@ -1,4 +1,4 @@
-package mapping_test
+package source
 
 import (
 	"bytes"
@@ -97,7 +97,7 @@ func FuzzRowValues(f *testing.F) {
 		col.Name = "c"
 		key := schema.Column{Name: "k", DataType: col.DataType, ColumnType: col.ColumnType, Precision: col.Precision, Charset: col.Charset}
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{key, col}, Key: []int{0}}
-		canon, null, err := mapping.AppendBinlogValue(nil, &tbl.Columns[1], binlogValue(kind, data))
+		canon, null, err := AppendBinlogValue(nil, &tbl.Columns[1], binlogValue(kind, data))
 		rows := []change.Row{{data, data}, {data, nil}}
 		if err == nil && !null {
 			rows = append(rows, change.Row{canon, canon})

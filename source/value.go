@@ -1,4 +1,4 @@
-package mapping
+package source
 
 import (
 	"bytes"
@@ -7,12 +7,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
 
 // AppendBinlogValue appends the canonical form (see change.Row) of a value decoded from a
 // row event by go-mysql, for column c. It reports null for SQL NULL. This is where the
-// binary encoding is brought to what a SELECT shows, so snapshot and stream agree:
+// binary encoding is brought to what a SELECT shows, so snapshot and stream agree (the
+// character set conversion and the float forms are mapping's, the rules a SELECT follows):
 // unsigned integers arrive as signed bits, ENUM and SET as numbers, BIT as an integer,
 // text as bytes in the column's character set, BINARY(n) without its zero padding.
 func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bool, err error) {
@@ -79,9 +81,9 @@ func AppendBinlogValue(dst []byte, c *schema.Column, v any) (out []byte, null bo
 	case uint64:
 		return strconv.AppendUint(dst, x, 10), false, nil
 	case float32:
-		return AppendFloat32(dst, c, x), false, nil
+		return mapping.AppendFloat32(dst, c, x), false, nil
 	case float64:
-		return AppendFloat64(dst, c, x), false, nil
+		return mapping.AppendFloat64(dst, c, x), false, nil
 	case string:
 		if c.FracDigits > 0 && (c.DataType == "time" || c.DataType == "datetime" || c.DataType == "timestamp") {
 			return appendFraction(dst, x, c.FracDigits), false, nil
@@ -99,7 +101,7 @@ func appendBinlogBytes(dst []byte, c *schema.Column, v []byte) ([]byte, bool, er
 		// A SELECT strips CHAR's trailing pad spaces; the row image may keep them. They are
 		// stripped after decoding, as a pad space is not one byte in every charset (UCS2).
 		start := len(dst)
-		out, err := appendUTF8(dst, c.Charset, v)
+		out, err := mapping.AppendUTF8(dst, c.Charset, v)
 		if err != nil {
 			return dst, false, fmt.Errorf("column %s: %w", c.Name, err)
 		}
@@ -126,7 +128,7 @@ func appendBinlogBytes(dst []byte, c *schema.Column, v []byte) ([]byte, bool, er
 		return dst, false, nil
 	}
 	if c.Charset != "" && isTextType(c.DataType) {
-		out, err := appendUTF8(dst, c.Charset, v)
+		out, err := mapping.AppendUTF8(dst, c.Charset, v)
 		if err != nil {
 			return dst, false, fmt.Errorf("column %s: %w", c.Name, err)
 		}

@@ -1,4 +1,4 @@
-package mapping
+package source
 
 import (
 	"net/netip"
@@ -9,6 +9,7 @@ import (
 
 // The expected texts are what MariaDB 10.11 prints for CAST(x AS INET6).
 func TestAppendInet6(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"1:0:1:1:1:1:1:1":        "1::1:1:1:1:1:1",
 		"1:0:0:1:0:0:1:1":        "1::1:0:0:1:1",
