@@ -237,6 +237,7 @@ func TestExampleConfigParses(t *testing.T) {
 }
 
 func TestMappingDefaultsAndValidation(t *testing.T) {
+	t.Parallel()
 	vars := env(map[string]string{"MYSQL_PASSWORD": "x"})
 	c, err := Parse(minimal, vars)
 	if err != nil {
