@@ -354,9 +354,9 @@ func startESFaultProxy(t *testing.T) *esFaultProxy {
 }
 
 // esFault runs one Elasticsearch target fault under load: inject starts it, the log must
-// show want while it lasts, clear ends it. A fault that holds writes back (holds) must
+// show want while it lasts (and 'replicator status' wantStatus), clear ends it. A fault that holds writes back (holds) must
 // keep the checkpoint before the changes made during it.
-func esFault(t *testing.T, db, name, scenario string, viaProxy *esFaultProxy, holds bool, inject func(et *esTarget) (clear func()), want ...string) {
+func esFault(t *testing.T, db, name, scenario string, viaProxy *esFaultProxy, holds bool, inject func(et *esTarget) (clear func()), wantStatus []string, want ...string) {
 	faultSetup(t, db, 20000)
 	et := newESTarget(t, name)
 	text := et.config(db, "[apply]\nflush_interval = \"100ms\"\n[snapshot]\nchunk_rows = 5000\n")
@@ -380,6 +380,11 @@ func esFault(t *testing.T, db, name, scenario string, viaProxy *esFaultProxy, ho
 		t.Fatalf("checkpoint %s covers %s, written while the fault held it back", gtid, held)
 	}
 	named := time.Since(t0)
+	if len(wantStatus) > 0 {
+		// The bulk sender's own retries (about 40 s) come first; then the batch ends
+		// transient and its error is recorded.
+		t.Logf("status during the fault:\n%s", waitStatus(t, cfg, p, 3*time.Minute, wantStatus...))
+	}
 	time.Sleep(2 * time.Second)
 	clear()
 	cleared := time.Now()
@@ -433,7 +438,7 @@ func TestFaultTargetElasticsearchWriteBlock(t *testing.T) {
 		ix := et.index(db, "wl")
 		setIndexBlock(t, et, ix, true)
 		return func() { setIndexBlock(t, et, ix, false) }
-	}, "bulk items failed; retrying them", "target index write-blocked", "cluster_block_exception")
+	}, []string{"last error", "target index write-blocked", "cluster_block_exception", "; retrying"}, "bulk items failed; retrying them", "target index write-blocked", "cluster_block_exception")
 }
 
 // TestFaultTargetElasticsearchRejects answers every bulk request with 429 (a full write
@@ -445,7 +450,7 @@ func TestFaultTargetElasticsearchRejects(t *testing.T) {
 	esFault(t, db, "tf429", "Elasticsearch 429", fp, true, func(*esTarget) func() {
 		fp.reject.Store(true)
 		return func() { fp.reject.Store(false); t.Logf("%d bulk requests answered 429", fp.hits.Load()) }
-	}, "bulk request failed; retrying", "429", "es_rejected_execution_exception")
+	}, nil, "bulk request failed; retrying", "429", "es_rejected_execution_exception")
 }
 
 // TestFaultTargetElasticsearchSlow delays every request to Elasticsearch: replication
@@ -456,5 +461,5 @@ func TestFaultTargetElasticsearchSlow(t *testing.T) {
 	esFault(t, db, "tfslow", "Elasticsearch slow", fp, false, func(*esTarget) func() {
 		fp.delay.Store(int64(300 * time.Millisecond))
 		return func() { fp.delay.Store(0) }
-	}, `"msg":"streaming"`)
+	}, nil, `"msg":"streaming"`)
 }

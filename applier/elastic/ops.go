@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"time"
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/status"
 )
 
-// Status reads the checkpoint and the snapshot progress from the state index.
+// Status reads the checkpoint, the snapshot progress and the last error from the state
+// index.
 func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 	cp, err := t.state.checkpoint(ctx)
 	var he *httpError
@@ -24,6 +26,13 @@ func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 		return nil, err
 	}
 	st := &status.Target{Checkpoint: change.Position{Flavor: cp.Flavor, GTID: cp.GTID}, GTID: cp.GTID, Phase: cp.Phase, UpdatedAt: cp.UpdatedAt}
+	var ed errorDoc
+	if found, err := t.state.get(ctx, t.state.errorID(), &ed); err != nil {
+		return nil, err
+	} else if found {
+		at := ed.UpdatedAt
+		st.LastError, st.LastErrorAt = ed.Message, &at
+	}
 	tables, _, err := t.state.tables(ctx)
 	if err != nil {
 		return nil, err
@@ -49,4 +58,21 @@ func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 	}
 	sort.Slice(st.Tables, func(i, j int) bool { return st.Tables[i].Source < st.Tables[j].Source })
 	return st, nil
+}
+
+// errorDoc is the last error of one replicator, for 'replicator status'. It is a document
+// of its own, not a field of the checkpoint, so recording it never races a commit's
+// checkpoint write.
+type errorDoc struct {
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	Message   string    `json:"message"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// RecordError stores the last error in the state index, for 'replicator status'. Under a
+// block on the state index too (the flood-stage watermark blocks every index on the node)
+// it fails like the commits do, and the log is what says why.
+func (t *Target) RecordError(ctx context.Context, msg string) error {
+	return t.state.put(ctx, t.state.errorID(), errorDoc{Kind: "error", Name: t.state.name, Message: msg, UpdatedAt: time.Now().UTC()})
 }

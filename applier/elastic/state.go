@@ -125,6 +125,7 @@ type chunkDoc struct {
 
 func (s *State) checkpointID() string       { return "checkpoint-" + s.name }
 func (s *State) planID() string             { return "plan-" + s.name }
+func (s *State) errorID() string            { return "error-" + s.name }
 func (s *State) tableID(src string) string  { return "table-" + s.name + "-" + src }
 func (s *State) schemaID(src string) string { return "schema-" + s.name + "-" + src }
 func (s *State) chunkID(src string, id int) string {
