@@ -3,9 +3,14 @@
 package integration
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestSecondInstanceRefused: the target's lock (a PostgreSQL advisory lock, a lease in the
@@ -40,4 +45,81 @@ func TestSecondInstanceRefused(t *testing.T) {
 		}
 		p.stop(t)
 	})
+}
+
+// TestLockHeldByCrashedHolderPostgres: PostgreSQL may keep the session of a replicator that
+// was killed -9 (a loaded server notices the closed socket late), advisory lock and all. A
+// restart on the same host waits for that session, then terminates it, and runs; a lock
+// held by a live process is refused at once, naming the holder. The stale session is made
+// here: a connection labelled as an exited process on this host takes the lock.
+func TestLockHeldByCrashedHolderPostgres(t *testing.T) {
+	h := newPGHarness(t)
+	my := mysqlRoot(t)
+	db := h.DB("it_lock_stale")
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+	cfg := writeConfig(t, h.Config(db, "[apply]\nflush_interval = \"50ms\"\n"))
+	host, _ := os.Hostname()
+	hold := func(pid int) *pgx.Conn {
+		c, err := pgx.ParseConfig(h.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.RuntimeParams["application_name"] = fmt.Sprintf("replicator pid=%d host=%s", pid, host)
+		conn, err := pgx.ConnectConfig(ctxBG(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(ctxBG()) })
+		if _, err := conn.Exec(ctxBG(), "SELECT pg_advisory_lock(hashtextextended('replicator:_replicator:default', 0))"); err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+
+	// A live holder (this test's own pid): refused at once.
+	live := hold(os.Getpid())
+	t0 := time.Now()
+	res := runCLI(t, 30*time.Second, "run", "-c", cfg)
+	if res.code == 0 || !strings.Contains(res.stderr, fmt.Sprintf("held by backend %d, replicator pid %d on host %s", backendPID(t, live), os.Getpid(), host)) {
+		t.Fatalf("live holder: exit %d, stderr %s", res.code, tail(res.stderr, 3))
+	}
+	if d := time.Since(t0); d > 8*time.Second {
+		t.Errorf("a live holder was refused after %s, want at once", d)
+	}
+	live.Close(ctxBG())
+
+	// A crashed holder: waited for, terminated, taken over.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := hold(gone.Process.Pid)
+	stalePID := backendPID(t, stale)
+	p := startCLI(t, "run", "-c", cfg)
+	if !waitOutput(p, "waiting for the instance lock", 30*time.Second) {
+		t.Fatalf("no wait for the crashed holder:\n%s", tail(p.output(), 10))
+	}
+	if !waitOutput(p, "terminating that backend", 30*time.Second) {
+		t.Fatalf("the stale session was not terminated:\n%s", tail(p.output(), 10))
+	}
+	mustExec(t, my, "INSERT INTO "+db+".t VALUES (2, 2)")
+	h.WaitCaughtUp(t, my, p, time.Minute)
+	if n := h.AssertTableEqual(t, my, db, "t"); n != 2 {
+		t.Errorf("compared %d rows, want 2", n)
+	}
+	var alive bool
+	if err := h.pg.QueryRow(ctxBG(), "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1", stalePID).Scan(&alive); err != nil || alive {
+		t.Errorf("the stale backend %d still runs (%v)", stalePID, err)
+	}
+	p.stop(t)
+}
+
+func backendPID(t *testing.T, c *pgx.Conn) int {
+	t.Helper()
+	var pid int
+	if err := c.QueryRow(ctxBG(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }

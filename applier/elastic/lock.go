@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/replicator/replicator/instance"
 )
 
 // Elasticsearch has no session locks, so the instance lock is a lease: a document in the
@@ -44,8 +44,8 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 	s := t.state
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	host, _ := os.Hostname()
-	doc := lockDoc{Kind: "lock", Owner: hex.EncodeToString(b), Host: host, PID: os.Getpid()}
+	self := instance.Self()
+	doc := lockDoc{Kind: "lock", Owner: hex.EncodeToString(b), Host: self.Host, PID: self.PID}
 	var cur struct {
 		SeqNo       int64   `json:"_seq_no"`
 		PrimaryTerm int64   `json:"_primary_term"`
@@ -78,7 +78,7 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 		}
 		// An unexpired lease still blocks, unless its holder was a process on this host
 		// that no longer exists (a crash: the restart need not wait for the expiry).
-		crashed := cur.Source.Host == host && !processAlive(cur.Source.PID)
+		crashed := instance.Process{Host: cur.Source.Host, PID: cur.Source.PID}.Crashed()
 		if cur.Found && time.Now().Before(cur.Source.ExpiresAt) && !crashed {
 			return nil, fmt.Errorf("another replicator with state.name %q is already running against this target (lease in index %s held by %s pid %d until %s): stop it first, or give this one its own [state] name",
 				t.cfg.State.Name, s.index, cur.Source.Host, cur.Source.PID, cur.Source.ExpiresAt.Format(time.RFC3339))
@@ -136,13 +136,4 @@ func (t *Target) checkLease() error {
 		return errLockLost
 	}
 	return nil
-}
-
-// processAlive reports whether a process with this pid exists on this host.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -17,11 +17,16 @@ import (
 // Connect opens one connection to the target and explains failures without printing the
 // password.
 func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	return connectAs(ctx, url, "replicator")
+}
+
+// connectAs is Connect with the session's application_name, which pg_stat_activity shows.
+func connectAs(ctx context.Context, url, app string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("target.postgres.url: %w", err)
 	}
-	cfg.RuntimeParams["application_name"] = "replicator"
+	cfg.RuntimeParams["application_name"] = app
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, explain(cfg, err)

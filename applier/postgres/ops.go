@@ -4,30 +4,99 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replicator/replicator/instance"
 	"github.com/replicator/replicator/status"
 )
 
 // Lock takes a session-level advisory lock named after the state schema and name, held on
 // a connection of its own until release, so two replicators never write one target state.
+// The lock connection carries this process's label (instance.Label) as its
+// application_name: a restart after a kill -9 can find the lock still held by the dead
+// process's backend, which PostgreSQL ends only once it notices the closed socket (late
+// on a loaded server). A holder that crashed on this host is waited for, then terminated;
+// any other holder is a replicator that runs, and this one is refused.
 func (t *Target) Lock(ctx context.Context) (release func(), err error) {
-	conn, err := Connect(ctx, t.cfg.Target.Postgres.URL)
+	self := instance.Self()
+	conn, err := connectAs(ctx, t.cfg.Target.Postgres.URL, self.Label())
 	if err != nil {
 		return nil, err
 	}
 	key := "replicator:" + t.cfg.State.Schema + ":" + t.cfg.State.Name
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key).Scan(&ok); err != nil {
-		conn.Close(context.Background())
-		return nil, fmt.Errorf("take the instance lock: %w", err)
+	deadline := time.Now().Add(lockWaitCrashed)
+	terminated, waiting := false, false
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key).Scan(&ok); err != nil {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("take the instance lock: %w", err)
+		}
+		if ok {
+			return func() { conn.Close(context.Background()) }, nil
+		}
+		holder, pid, err := lockHolder(ctx, conn, key)
+		if err != nil {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("find the holder of the instance lock: %w", err)
+		}
+		released := pid == 0 && time.Now().Before(deadline)
+		if !released && (!holder.Crashed() || terminated && time.Now().After(deadline)) {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("another replicator with state.name %q is already running against this target (PostgreSQL advisory lock %q is held by backend %d, %s): stop it first, or give this one its own [state] name", t.cfg.State.Name, key, pid, holderText(holder))
+		}
+		if !released && !terminated && time.Now().After(deadline) {
+			// The backend outlived its client by the whole wait: end it (a role may end
+			// its own sessions), so the restart does not depend on the server's timing.
+			t.log.Warn("the instance lock is still held by the backend of a replicator that no longer runs; terminating that backend", "backend_pid", pid, "holder", holderText(holder))
+			_, _ = conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+			terminated, deadline = true, time.Now().Add(lockWaitCrashed)
+		}
+		if !released && !waiting {
+			waiting = true
+			t.log.Info("waiting for the instance lock: its holder crashed on this host and PostgreSQL has not ended its session yet", "backend_pid", pid, "holder", holderText(holder))
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close(context.Background())
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	if !ok {
-		conn.Close(context.Background())
-		return nil, fmt.Errorf("another replicator with state.name %q is already running against this target (PostgreSQL advisory lock %q is held): stop it first, or give this one its own [state] name", t.cfg.State.Name, key)
+}
+
+// lockWaitCrashed is how long Lock waits for the session of a crashed holder to end, before
+// and again after terminating it.
+const lockWaitCrashed = 10 * time.Second
+
+// lockHolder returns the process that holds the advisory lock key (by its label; zero when
+// the session is not a labelled replicator) and its backend pid. A bigint advisory lock is
+// listed in pg_locks with its high half as classid and its low half as objid.
+func lockHolder(ctx context.Context, conn *pgx.Conn, key string) (instance.Process, int, error) {
+	var app string
+	var pid int
+	err := conn.QueryRow(ctx, `WITH k AS (SELECT hashtextextended($1, 0) AS h)
+		SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid, k
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		  AND l.classid = ((k.h >> 32) & 4294967295)::oid AND l.objid = (k.h & 4294967295)::oid
+		LIMIT 1`, key).Scan(&app, &pid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return instance.Process{}, 0, nil // released in between: the next try takes it
 	}
-	return func() { conn.Close(context.Background()) }, nil
+	if err != nil {
+		return instance.Process{}, 0, err
+	}
+	p, _ := instance.ParseLabel(app)
+	return p, pid, nil
+}
+
+func holderText(p instance.Process) string {
+	if p.PID == 0 {
+		return "a session that is not a replicator of this version, or one whose pid is not visible to this role"
+	}
+	return fmt.Sprintf("replicator pid %d on host %s", p.PID, p.Host)
 }
 
 // RecordError stores the last error in the checkpoint row, for 'replicator status'.
