@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/schema"
@@ -100,6 +101,9 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 			return fmt.Errorf("store prepared XA transaction %s (GTID %s, part %d): %w", p.XID, p.GTID, p.Part, err)
 		}
 	}
+	if len(wk.prepared) > 0 {
+		crashpoint.Hit(crashpoint.StreamXAPrepareStored)
+	}
 	if len(wk.changes) > 0 {
 		if err := w.tx.Apply(ctx, wk.changes); err != nil {
 			if errors.Is(err, fault.ErrTransient) {
@@ -117,6 +121,9 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 		w.mu.Lock()
 		w.stats.Rows += int64(wk.rows)
 		w.mu.Unlock()
+		if !wk.commit {
+			crashpoint.Hit(crashpoint.StreamPartApplied)
+		}
 	}
 	if len(wk.fkActions) > 0 {
 		if err := applyFK(ctx, w.tx, wk.fkGraph, wk.fkActions); err != nil {
@@ -125,6 +132,7 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 			}
 			return &applyError{err: fmt.Errorf("apply foreign key actions in transaction %s: %w", wk.gtid, err), txns: 1}
 		}
+		crashpoint.Hit(crashpoint.StreamFKActionApplied)
 	}
 	if wk.resolve != nil {
 		if err := w.resolvePrepared(ctx, wk); err != nil {
@@ -135,15 +143,20 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 		if err := w.tx.ApplySchema(ctx, wk.schema); err != nil {
 			return fmt.Errorf("DDL at GTID %s (%s): %w", wk.ddlGTID, abbreviate(wk.ddlText), err)
 		}
+		crashpoint.Hit(crashpoint.StreamDDLApplied)
 	}
 	if !wk.commit {
 		return nil
+	}
+	if len(wk.changes) > 0 {
+		crashpoint.Hit(crashpoint.StreamBatchApplied)
 	}
 	tx := w.tx
 	w.tx = nil
 	if err := tx.Commit(ctx, wk.pos); err != nil {
 		return fmt.Errorf("commit batch at %s: %w", wk.pos.GTID, err)
 	}
+	crashpoint.Hit(crashpoint.StreamCommitted)
 	w.o.Metrics.Committed(wk.from)
 	w.mu.Lock()
 	w.stats.Batches++

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/fault"
 )
 
@@ -129,6 +130,7 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 				}
 				return &applyError{err: fmt.Errorf("apply foreign key actions of XA transaction %s at its XA COMMIT (GTID %s): %w", xa.ID, wk.xaGTID, err), txns: 1}
 			}
+			crashpoint.Hit(crashpoint.StreamXACommitResolve)
 			return nil
 		}
 		for i := range events {

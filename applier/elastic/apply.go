@@ -7,6 +7,7 @@ import (
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
@@ -130,6 +131,7 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.ElasticBulkSent)
 	if st.Conflicts > 0 {
 		t.log.Info("replayed changes refused as older than the indexed documents", "count", st.Conflicts, "gtid", pos.GTID)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/instance"
 )
 
@@ -102,6 +103,7 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 			case <-stop:
 				return
 			case <-tick.C:
+				crashpoint.Hit(crashpoint.ElasticLeaseRenewal)
 				q := url.Values{"if_seq_no": {strconv.FormatInt(cur.SeqNo, 10)}, "if_primary_term": {strconv.FormatInt(cur.PrimaryTerm, 10)}}
 				rctx, cancel := context.WithTimeout(context.Background(), leaseRenew)
 				code, err := put(rctx, q)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -88,7 +89,11 @@ func (b *Batch) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, o
 			return fmt.Errorf("%s of a row of %s (a table without a key, matched by all its replicated columns): no such row in the target, which no longer matches the source; run replicator verify and copy the table again (replicator snapshot)", strings.ToLower(k.String()), p.id.Sanitize())
 		}
 	}
-	return res.Close()
+	if err := res.Close(); err != nil {
+		return err
+	}
+	crashpoint.Hit(crashpoint.StreamKeylessApplied)
+	return nil
 }
 
 // opValues renders a row's replicated columns as PostgreSQL text input (nil for NULL).

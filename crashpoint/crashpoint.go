@@ -1,0 +1,139 @@
+// Package crashpoint kills the process with SIGKILL at a named place in the code, so the
+// kill -9 tests can stop the replicator exactly there instead of at a random instant.
+//
+// REPLICATOR_CRASH_AT names one point, optionally with the hit to kill at ("name:N" kills
+// at the Nth time the point is reached, counting from 1). When the point is reached the
+// process writes "crash point NAME" to stderr and sends itself SIGKILL: no deferred
+// function, no rollback and no flush runs, which is the state a kill -9 leaves. Unset (the
+// normal case), Hit costs one load of an already initialised value.
+//
+// The points are the constants below; README.md's reliability section lists where each
+// sits and what a kill there leaves behind.
+package crashpoint
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Env is the environment variable that arms a point.
+const Env = "REPLICATOR_CRASH_AT"
+
+// The points, in the order a run reaches them. Each name says where it is; the comment
+// says what has happened and what has not when the process dies there.
+const (
+	// SnapshotViewOpened: the consistent view is open and its position read; nothing is
+	// stored in the target yet.
+	SnapshotViewOpened = "snapshot.view-opened"
+	// SnapshotPlanStored: the snapshot's plan (tables, chunks, position) is stored in the
+	// target; no chunk is copied.
+	SnapshotPlanStored = "snapshot.plan-stored"
+	// SnapshotChunkRows: in the middle of a chunk's copy, after its first rows went to the
+	// target and before the rest.
+	SnapshotChunkRows = "snapshot.chunk-rows"
+	// SnapshotChunkWritten: all of a chunk's rows are written, its done mark is not
+	// committed.
+	SnapshotChunkWritten = "snapshot.chunk-written"
+	// SnapshotChunkCommitted: a chunk's rows and done mark are committed.
+	SnapshotChunkCommitted = "snapshot.chunk-committed"
+	// SnapshotRestartTables: a DDL met during the snapshot made its tables' copies restart
+	// (RestartTables ran); nothing of the new copies is written.
+	SnapshotRestartTables = "snapshot.restart-tables"
+	// SnapshotResumeApplyRows: a resumed snapshot re-read the rows that changed since the
+	// first view and wrote them (ApplyRows), before the rest of the resume.
+	SnapshotResumeApplyRows = "snapshot.resume-apply-rows"
+	// SnapshotIndexBuild: a table's rows are all copied and its secondary indexes (or
+	// index settings) are being built.
+	SnapshotIndexBuild = "snapshot.index-build"
+	// HandoffBeforeCheckpoint: every table is copied; the streaming checkpoint at the
+	// snapshot's position is not written.
+	HandoffBeforeCheckpoint = "handoff.before-checkpoint"
+	// HandoffAfterCheckpoint: the streaming checkpoint at the snapshot's position is
+	// written; the stream has not started.
+	HandoffAfterCheckpoint = "handoff.after-checkpoint"
+	// StreamBatchApplied: a batch's rows are applied in its target transaction; the
+	// transaction with the checkpoint is not committed.
+	StreamBatchApplied = "stream.batch-applied"
+	// StreamPartApplied: one part of a large source transaction is applied; its other
+	// parts and the commit are still to come.
+	StreamPartApplied = "stream.part-applied"
+	// StreamCommitted: a batch and its checkpoint are committed.
+	StreamCommitted = "stream.committed"
+	// StreamDDLApplied: a DDL is applied (ApplySchema) in the batch's transaction, which
+	// is not committed.
+	StreamDDLApplied = "stream.ddl-applied"
+	// StreamXAPrepareStored: an XA PREPARE's changes are stored in the target's state,
+	// not committed.
+	StreamXAPrepareStored = "stream.xa-prepare-stored"
+	// StreamXACommitResolve: during an XA COMMIT, after a stored part was applied and
+	// before the batch commits.
+	StreamXACommitResolve = "stream.xa-commit-resolve"
+	// StreamFKActionApplied: the rows a foreign key action (ON DELETE/UPDATE CASCADE, SET
+	// NULL) changes are applied, not committed.
+	StreamFKActionApplied = "stream.fk-action-applied"
+	// StreamKeylessApplied: the changes of a table without a key (applied one by one, not
+	// folded) are applied, not committed. PostgreSQL only.
+	StreamKeylessApplied = "stream.keyless-applied"
+	// ElasticBulkSent: a batch's bulk requests are all acknowledged by Elasticsearch; the
+	// state (checkpoint, schema history, XA parts) is not written.
+	ElasticBulkSent = "elastic.bulk-sent"
+	// ElasticLeaseRenewal: the lease document is about to be renewed.
+	ElasticLeaseRenewal = "elastic.lease-renewal"
+)
+
+// Points lists every point, for the tests and the documentation.
+func Points() []string {
+	return []string{
+		SnapshotViewOpened, SnapshotPlanStored, SnapshotChunkRows, SnapshotChunkWritten,
+		SnapshotChunkCommitted, SnapshotRestartTables, SnapshotResumeApplyRows, SnapshotIndexBuild,
+		HandoffBeforeCheckpoint, HandoffAfterCheckpoint, StreamBatchApplied, StreamPartApplied,
+		StreamCommitted, StreamDDLApplied, StreamXAPrepareStored, StreamXACommitResolve,
+		StreamFKActionApplied, StreamKeylessApplied, ElasticBulkSent, ElasticLeaseRenewal,
+	}
+}
+
+// armed is the point REPLICATOR_CRASH_AT names; its name and hit number never change
+// after the first read, only the count of hits so far.
+type armed struct {
+	name string
+	nth  int64
+	hits atomic.Int64
+}
+
+// target reads REPLICATOR_CRASH_AT once; nil when unset, so Hit returns at once.
+var target = sync.OnceValue(func() *armed { return parse(os.Getenv(Env)) })
+
+// parse reads "name" or "name:N"; an N that is not a positive number counts as 1.
+func parse(v string) *armed {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	a := &armed{name: v, nth: 1}
+	if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		if n, err := strconv.ParseInt(v[i+1:], 10, 64); err == nil && n > 0 {
+			a.name, a.nth = v[:i], n
+		}
+	}
+	return a
+}
+
+// Hit is a crash point: when REPLICATOR_CRASH_AT names it (and this is the hit it
+// counts to), the process says so on stderr and kills itself with SIGKILL.
+func Hit(name string) {
+	a := target()
+	if a == nil || a.name != name {
+		return
+	}
+	if a.hits.Add(1) != a.nth {
+		return
+	}
+	// Written straight to the file descriptor: nothing buffered survives a SIGKILL.
+	_, _ = os.Stderr.WriteString("crash point " + name + "\n")
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is delivered asynchronously; nothing after Hit may run
+}
