@@ -122,6 +122,13 @@ func parse(v string) *armed {
 	return a
 }
 
+// Armed reports whether REPLICATOR_CRASH_AT names the point, so a hot loop can skip its
+// Hit calls when it does not.
+func Armed(name string) bool {
+	a := target()
+	return a != nil && a.name == name
+}
+
 // Hit is a crash point: when REPLICATOR_CRASH_AT names it (and this is the hit it
 // counts to), the process says so on stderr and kills itself with SIGKILL.
 func Hit(name string) {

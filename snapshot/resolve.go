@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -64,6 +65,7 @@ func resolveKeys(ctx context.Context, o Options, conn *source.Conn, pos change.P
 		if err := o.Target.ApplyRows(ctx, p, pos, keys, rows); err != nil {
 			return total, fmt.Errorf("bring %d changed rows of %s to GTID %s: %w", len(keys), p.Name(), pos.GTID, err)
 		}
+		crashpoint.Hit(crashpoint.SnapshotResumeApplyRows)
 		total += int64(len(keys))
 	}
 	return total, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
@@ -137,13 +138,17 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 	defer func() { v.close() }() // v is replaced when tables are copied again
 	o.Log.Info("consistent snapshot opened", "gtid", v.pos.GTID, "method", v.method, "readers", len(v.readers),
 		"lock_ms", float64(v.lockTime.Microseconds())/1000)
+	crashpoint.Hit(crashpoint.SnapshotViewOpened)
 
 	pos := v.pos
 	from := pos
 	if resumed {
 		from = prog.Position
-	} else if err := o.Target.Start(ctx, pos, plans, onExisting); err != nil {
-		return nil, nil, err
+	} else {
+		if err := o.Target.Start(ctx, pos, plans, onExisting); err != nil {
+			return nil, nil, err
+		}
+		crashpoint.Hit(crashpoint.SnapshotPlanStored)
 	}
 
 	// A resumed snapshot builds indexes only once every table is at the newest view.
@@ -232,6 +237,7 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 			}
 			return nil, nil, err
 		}
+		crashpoint.Hit(crashpoint.SnapshotRestartTables)
 		plans, mixed = all, true
 		// Besides the tables copied again, chunks a failed read left pending are copied
 		// under the new view too.
@@ -246,9 +252,11 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 			sum.Bytes += more.Bytes
 		}
 	}
+	crashpoint.Hit(crashpoint.HandoffBeforeCheckpoint)
 	if err := o.Target.Finish(ctx, pos); err != nil {
 		return nil, nil, err
 	}
+	crashpoint.Hit(crashpoint.HandoffAfterCheckpoint)
 	sum.Position, sum.LockTime, sum.Method = pos, v.lockTime, v.method
 	sum.Tables = len(plans)
 	return sum, nil, nil
@@ -517,6 +525,8 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 		}
 		o.Log.Info("snapshot table done", "table", p.Name(), "target", p.Target, "rows", states[p].rows.Load())
 	}
+	// Per row only when armed: the copy's inner loop pays nothing otherwise.
+	midChunk := crashpoint.Armed(crashpoint.SnapshotChunkRows)
 	for _, r := range v.readers {
 		wg.Add(1)
 		go func(conn *source.Conn) {
@@ -531,15 +541,25 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 						for _, v := range r {
 							n += int64(len(v))
 						}
-						return emit(r)
+						if err := emit(r); err != nil {
+							return err
+						}
+						if midChunk {
+							crashpoint.Hit(crashpoint.SnapshotChunkRows)
+						}
+						return nil
 					})
 					bytes.Add(n)
+					if err == nil {
+						crashpoint.Hit(crashpoint.SnapshotChunkWritten)
+					}
 					return err
 				})
 				if err != nil {
 					fail(fmt.Errorf("snapshot %s chunk %d: %w", j.plan.Name(), j.chunk.ID, err))
 					return
 				}
+				crashpoint.Hit(crashpoint.SnapshotChunkCommitted)
 				_ = n
 				if st.remaining.Add(-1) == 0 {
 					finish(j.plan)

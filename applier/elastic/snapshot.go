@@ -10,6 +10,7 @@ import (
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -372,6 +373,7 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 	if err := t.leaveSnapshotMode(ctx, td.Index, td.Restore); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.SnapshotIndexBuild)
 	td.Done = true
 	return s.put(ctx, s.tableID(p.Name()), td)
 }

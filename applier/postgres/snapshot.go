@@ -16,6 +16,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
@@ -299,6 +300,7 @@ func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
 			return fmt.Errorf("create index on %s: %s: %w", id.Sanitize(), q, err)
 		}
 	}
+	crashpoint.Hit(crashpoint.SnapshotIndexBuild)
 	if _, err := tx.Exec(ctx, "UPDATE "+s.ident("snapshot_tables")+" SET done = true WHERE name = $1 AND source_table = $2", s.name, p.Name()); err != nil {
 		return err
 	}
