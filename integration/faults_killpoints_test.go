@@ -243,9 +243,6 @@ parallelism = 2
 		assertVerifyEqual(t, cfg)
 	}
 	p.stop(t)
-	if os.Getenv("KP_DEBUG") != "" {
-		t.Log(p.output())
-	}
 	t.Logf("killed at %s (%d stages), caught up, %d rows equal, in %s", c.point, len(c.stages), rows, time.Since(start).Round(time.Millisecond))
 }
 
