@@ -1,0 +1,262 @@
+package route
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/schema"
+)
+
+func compile(t *testing.T, target string, rules ...config.TableRule) *Set {
+	t.Helper()
+	s, err := Compile(&config.Config{Target: config.Target{Type: target}, Tables: rules})
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	return s
+}
+
+// table builds a definition of columns named cols, the first pk of them its primary key.
+func table(db, name string, pk int, cols ...string) *schema.Table {
+	t := &schema.Table{Schema: db, Name: name}
+	for _, c := range cols {
+		t.Columns = append(t.Columns, schema.Column{Name: c, DataType: "int"})
+	}
+	for i := 0; i < pk; i++ {
+		t.Key = append(t.Key, i)
+	}
+	t.KeyIsPrimary = pk > 0
+	return t
+}
+
+func TestForFirstRuleWins(t *testing.T) {
+	s := compile(t, config.TargetPostgres,
+		config.TableRule{Source: "shop.orders", Target: "special.orders"},
+		config.TableRule{Source: "shop.*"},
+		config.TableRule{Source: "`my.db`.`t``q`"},
+		config.TableRule{Source: "log?.ev_[0-9]"},
+		config.TableRule{Source: "*", ExcludeColumns: []string{"x"}},
+	)
+	cases := []struct {
+		db, table string
+		index     int // -1: not selected
+	}{
+		{"shop", "orders", 0},
+		{"shop", "items", 1},
+		{"Shop", "items", 4}, // case-sensitive, as table names are on Linux
+		{"my.db", "t`q", 2},
+		{"log1", "ev_7", 3},
+		{"log12", "ev_7", 4},
+		{"other", "t", 4},
+		{"mysql", "user", -1},
+		{"information_schema", "TABLES", -1},
+		{"performance_schema", "threads", -1},
+		{"SYS", "x", -1},
+	}
+	for _, tc := range cases {
+		r := s.For(tc.db, tc.table)
+		if tc.index < 0 {
+			if r != nil || s.Selects(tc.db, tc.table) {
+				t.Errorf("For(%s.%s) = rule %d, want not selected", tc.db, tc.table, r.Index())
+			}
+			continue
+		}
+		if r == nil {
+			t.Errorf("For(%s.%s) = nil, want rule %d", tc.db, tc.table, tc.index)
+			continue
+		}
+		if r.Index() != tc.index || r.Source() != s.rules[tc.index].source {
+			t.Errorf("For(%s.%s) = rule %d (%q), want %d", tc.db, tc.table, r.Index(), r.Source(), tc.index)
+		}
+	}
+}
+
+func TestSystemSchemaNamedExplicitly(t *testing.T) {
+	s := compile(t, config.TargetPostgres, config.TableRule{Source: "mysql.user"})
+	if !s.Selects("mysql", "user") {
+		t.Errorf("a rule naming mysql.user does not select it")
+	}
+}
+
+func TestCompileRefusesBadPattern(t *testing.T) {
+	_, err := Compile(&config.Config{Tables: []config.TableRule{{Source: "shop.*"}, {Source: "nodot"}}})
+	if err == nil || !strings.Contains(err.Error(), "tables[1] source") {
+		t.Fatalf("Compile = %v, want an error naming tables[1] source", err)
+	}
+}
+
+func TestTargetNames(t *testing.T) {
+	cases := []struct {
+		source, target string
+		db, table      string
+		schema, name   string
+		index          string
+	}{
+		{"shop.Orders", "", "shop", "Orders", "shop", "Orders", "shop.orders"},
+		{"shop.*", "archive.*", "shop", "orders", "archive", "orders", ""},
+		{"shop.*", "pg.{db}_{table}", "shop", "orders", "pg", "shop_orders", "pg.shop_orders"},
+		{"*", "{db}_copy.{table}", "Shop", "Orders", "Shop_copy", "Orders", "shop_copy.orders"},
+		{"shop.orders", "x.y", "shop", "orders", "x", "y", "x.y"},
+		{"shop.orders", "idx", "shop", "orders", "idx", "", "idx"},
+	}
+	for _, tc := range cases {
+		rule := config.TableRule{Source: tc.source, Target: tc.target}
+		pg := compile(t, config.TargetPostgres, rule).For(tc.db, tc.table)
+		if s, n := pg.PGTarget(); s != tc.schema || n != tc.name {
+			t.Errorf("%q: PGTarget(%s.%s) = %s.%s, want %s.%s", tc.target, tc.db, tc.table, s, n, tc.schema, tc.name)
+		}
+		if tc.name != "" {
+			if got, want := pg.TargetName(), tc.schema+"."+tc.name; got != want {
+				t.Errorf("%q: PostgreSQL TargetName = %q, want %q", tc.target, got, want)
+			}
+		}
+		if tc.index == "" {
+			continue // not an Elasticsearch target template
+		}
+		es := compile(t, config.TargetElasticsearch, rule).For(tc.db, tc.table)
+		if got := es.ESIndex(); got != tc.index {
+			t.Errorf("%q: ESIndex(%s.%s) = %q, want %q", tc.target, tc.db, tc.table, got, tc.index)
+		}
+		if got := es.TargetName(); got != tc.index {
+			t.Errorf("%q: Elasticsearch TargetName = %q, want %q", tc.target, got, tc.index)
+		}
+	}
+}
+
+func TestPGSchema(t *testing.T) {
+	s := compile(t, config.TargetPostgres,
+		config.TableRule{Source: "fixed.t", Target: "one.t"},
+		config.TableRule{Source: "fixed.*"},
+		config.TableRule{Source: "per_*.*", Target: "pg_{db}.*"},
+		config.TableRule{Source: "plain.*"},
+	)
+	cases := []struct {
+		db     string
+		schema string
+		ok     bool
+	}{
+		{"fixed", "", false}, // the first rule for fixed sends it to "one"
+		{"per_a", "pg_per_a", true},
+		{"plain", "plain", true},
+		{"none", "", false},
+	}
+	for _, tc := range cases {
+		got, ok := s.PGSchema(tc.db)
+		if got != tc.schema || ok != tc.ok {
+			t.Errorf("PGSchema(%s) = %q, %v; want %q, %v", tc.db, got, ok, tc.schema, tc.ok)
+		}
+	}
+}
+
+func TestColumns(t *testing.T) {
+	cases := []struct {
+		name   string
+		target string
+		rule   config.TableRule
+		def    *schema.Table
+		cols   []int  // nil with err
+		key    []int  // the identity after Columns
+		err    string // a part of the error
+	}{
+		{name: "all columns", target: config.TargetElasticsearch,
+			rule: config.TableRule{Source: "d.t"}, def: table("d", "t", 1, "id", "a", "b"),
+			cols: []int{0, 1, 2}, key: []int{0}},
+		{name: "include list, case-insensitive", target: config.TargetElasticsearch,
+			rule: config.TableRule{Source: "d.t", Columns: []string{"ID", "b"}}, def: table("d", "t", 1, "id", "a", "b"),
+			cols: []int{0, 2}, key: []int{0}},
+		{name: "exclude list", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.t", ExcludeColumns: []string{"A"}}, def: table("d", "t", 1, "id", "a", "b"),
+			cols: []int{0, 2}, key: []int{0}},
+		{name: "excluded column missing from a single table", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.t", ExcludeColumns: []string{"gone"}}, def: table("d", "t", 1, "id", "a"),
+			err: `tables rule "d.t": column "gone" does not exist in d.t`},
+		{name: "listed column dropped by DDL", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.t", Columns: []string{"id", "a", "b"}}, def: table("d", "t", 1, "id", "b"),
+			err: `column "a" does not exist in d.t`},
+		{name: "pattern lists apply where they fit", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.*", ExcludeColumns: []string{"gone", "b"}}, def: table("d", "t", 1, "id", "b", "c"),
+			cols: []int{0, 2}, key: []int{0}},
+		{name: "column added by DDL travels", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.t", ExcludeColumns: []string{"b"}}, def: table("d", "t", 1, "id", "b", "c", "added"),
+			cols: []int{0, 2, 3}, key: []int{0}},
+		{name: "column renamed by DDL into the exclude list", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.*", ExcludeColumns: []string{"secret"}}, def: table("d", "t", 1, "id", "secret"),
+			cols: []int{0}, key: []int{0}},
+		{name: "excluded key column", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.*", ExcludeColumns: []string{"id"}}, def: table("d", "t", 1, "id", "a"),
+			err: `tables rule "d.*": key column "id" of d.t must be replicated (it identifies rows)`},
+		{name: "key overrides the primary key", target: config.TargetElasticsearch,
+			rule: config.TableRule{Source: "d.t", Key: []string{"B", "a"}}, def: table("d", "t", 1, "id", "a", "b"),
+			cols: []int{0, 1, 2}, key: []int{2, 1}},
+		{name: "key of a keyless table", target: config.TargetElasticsearch,
+			rule: config.TableRule{Source: "d.t", Key: []string{"a"}}, def: table("d", "t", 0, "a", "b"),
+			cols: []int{0, 1}, key: []int{0}},
+		{name: "key column dropped by DDL", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.*", Key: []string{"a"}}, def: table("d", "t", 0, "b"),
+			err: `tables rule "d.*": key column "a" does not exist in d.t`},
+		{name: "keyless in PostgreSQL", target: config.TargetPostgres,
+			rule: config.TableRule{Source: "d.t", Columns: []string{"a"}}, def: table("d", "t", 0, "a", "b"),
+			cols: []int{0}, key: nil},
+		{name: "keyless in Elasticsearch", target: config.TargetElasticsearch,
+			rule: config.TableRule{Source: "d.t"}, def: table("d", "t", 0, "a", "b"),
+			err: "table d.t has no primary key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := compile(t, tc.target, tc.rule).For(tc.def.Schema, tc.def.Name)
+			cols, err := r.Columns(tc.def)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Columns = %v, %v; want an error with %q", cols, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Columns: %v", err)
+			}
+			if !slices.Equal(cols, tc.cols) {
+				t.Errorf("Columns = %v, want %v", cols, tc.cols)
+			}
+			if !slices.Equal(tc.def.Key, tc.key) {
+				t.Errorf("key after Columns = %v, want %v", tc.def.Key, tc.key)
+			}
+			if len(tc.rule.Key) > 0 && tc.def.KeyIsPrimary {
+				t.Errorf("a configured key is marked primary")
+			}
+			for i, c := range tc.def.Columns {
+				if got, want := r.Replicates(c.Name), slices.Contains(tc.cols, i); got != want {
+					t.Errorf("Replicates(%q) = %v, want %v", c.Name, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestKeyedColumnsNeedsKeyInPostgres(t *testing.T) {
+	r := compile(t, config.TargetPostgres, config.TableRule{Source: "d.t"}).For("d", "t")
+	if _, err := r.Columns(table("d", "t", 0, "a")); err != nil {
+		t.Fatalf("Columns of a keyless table for PostgreSQL: %v", err)
+	}
+	if _, err := r.KeyedColumns(table("d", "t", 0, "a")); err == nil || !strings.Contains(err.Error(), "no primary key") {
+		t.Fatalf("KeyedColumns of a keyless table = %v, want the no primary key error", err)
+	}
+}
+
+func TestRuleSettings(t *testing.T) {
+	s := compile(t, config.TargetPostgres,
+		config.TableRule{Source: "d.k", Key: []string{"a", "b"}, KeylessIndex: nil},
+		config.TableRule{Source: "d.*", KeylessIndex: []string{"x"}},
+	)
+	k, p := s.For("d", "k"), s.For("d", "other")
+	if !slices.Equal(k.Key(), []string{"a", "b"}) || k.KeylessIndex() != nil || k.Wildcard() {
+		t.Errorf("d.k: key %v, keyless_index %v, wildcard %v", k.Key(), k.KeylessIndex(), k.Wildcard())
+	}
+	if p.Key() != nil || !slices.Equal(p.KeylessIndex(), []string{"x"}) || !p.Wildcard() {
+		t.Errorf("d.other: key %v, keyless_index %v, wildcard %v", p.Key(), p.KeylessIndex(), p.Wildcard())
+	}
+	if !s.Keyless() || compile(t, config.TargetElasticsearch).Keyless() {
+		t.Errorf("Keyless: PostgreSQL replicates keyless tables, Elasticsearch does not")
+	}
+}
