@@ -3,7 +3,7 @@ package check
 import (
 	"strings"
 
-	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -11,13 +11,13 @@ import (
 // PostgreSQL target replicates by full-row match: every streamed update or delete finds
 // its row by all its replicated columns, a scan of the target table unless keyless_index
 // names columns to index. It returns false (nothing reported) for a table with a key.
-func keyless(r *Report, name string, t *schema.Table, rule *config.TableRule) bool {
+func keyless(r *Report, name string, t *schema.Table, rt *route.Route) bool {
 	if len(t.Key) > 0 {
 		return false
 	}
 	tname := t.QualifiedName()
-	if rule != nil && len(rule.KeylessIndex) > 0 {
-		r.finding(Pass, name, "source.keyless", tname, tname+" (keyless_index: "+strings.Join(rule.KeylessIndex, ", ")+")",
+	if rt != nil && len(rt.KeylessIndex()) > 0 {
+		r.finding(Pass, name, "source.keyless", tname, tname+" (keyless_index: "+strings.Join(rt.KeylessIndex(), ", ")+")",
 			"no primary key: replicated by full-row match; each streamed update or delete finds one row with all its columns equal, through the keyless_index", "")
 		return true
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -40,7 +41,7 @@ type Evidence struct {
 // a configured key the source does not enforce. Columns in a character set that cannot be
 // converted to UTF-8 fail. ev may be nil (nothing known beyond the definition). It
 // returns whether the table has spatial columns.
-func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.TableRule, ev *Evidence) (spatial bool) {
+func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rt *route.Route, ev *Evidence) (spatial bool) {
 	if ev == nil {
 		ev = &Evidence{}
 	}
@@ -55,7 +56,7 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rule *config.
 	var temporal, notNullTemporal, texts, floats, bools, jsonText, jsonCols, spatials, badCharset []string
 	for i := range t.Columns {
 		c := &t.Columns[i]
-		if !replicated(rule, c.Name) {
+		if !rt.Replicates(c.Name) {
 			continue
 		}
 		switch {
@@ -244,13 +245,6 @@ func postgisTarget(ctx context.Context, r *Report, cfg *config.Config) {
 		return
 	}
 	r.Passf(name, "PostGIS %s: spatial columns become geometry", version)
-}
-
-func replicated(rule *config.TableRule, col string) bool {
-	if len(rule.Columns) > 0 {
-		return containsFold(rule.Columns, col)
-	}
-	return !containsFold(rule.ExcludeColumns, col)
 }
 
 func containsFold(list []string, s string) bool {

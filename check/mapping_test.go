@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -20,9 +21,13 @@ func TestColumnMappingWarnings(t *testing.T) {
 		{Name: "x", DataType: "varchar", Charset: "armscii8"},
 		{Name: "secret", DataType: "float", ColumnType: "float"},
 	}, Key: []int{0}}
-	rule := &config.TableRule{Source: "d.t", ExcludeColumns: []string{"secret"}}
 	// An empty [mapping] section: the defaults apply.
-	pg := &config.Config{Target: config.Target{Type: config.TargetPostgres}}
+	pg := &config.Config{Target: config.Target{Type: config.TargetPostgres}, Tables: []config.TableRule{{Source: "d.t", ExcludeColumns: []string{"secret"}}}}
+	routes, err := route.Compile(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := routes.For("d", "t")
 
 	// The sample found a zero date in id and a NUL byte in v; the sql_mode lets zero dates
 	// be written.
@@ -90,16 +95,20 @@ func TestColumnMappingWarnings(t *testing.T) {
 		t.Errorf("zero dates the sql_mode allows:\n%s", text)
 	}
 
-	es := &config.Config{Target: config.Target{Type: config.TargetElasticsearch}}
+	es := &config.Config{Target: config.Target{Type: config.TargetElasticsearch}, Tables: []config.TableRule{{Source: "d.k", Key: []string{"a"}}}}
+	esRoutes, err := route.Compile(es)
+	if err != nil {
+		t.Fatal(err)
+	}
 	keyless := &schema.Table{Schema: "d", Name: "k", Columns: []schema.Column{{Name: "a", DataType: "int"}}, Key: []int{0}}
 	r = Report{}
-	columnMapping(&r, es, keyless, &config.TableRule{Source: "d.k", Key: []string{"a"}}, nil)
+	columnMapping(&r, es, keyless, esRoutes.For("d", "k"), nil)
 	if text := reportText(&r); !strings.Contains(text, "configured key has no unique index at the source: rows sharing a key value would become one row in the target: d.k (a)") || strings.Contains(text, "NUL") {
 		t.Errorf("keyless table on Elasticsearch:\n%s", text)
 	}
 	keyless.Indexes = []schema.Index{{Name: "u", Unique: true, Columns: []string{"A"}}}
 	r = Report{}
-	columnMapping(&r, es, keyless, &config.TableRule{Source: "d.k", Key: []string{"a"}}, nil)
+	columnMapping(&r, es, keyless, esRoutes.For("d", "k"), nil)
 	if len(r.Results) != 0 {
 		t.Errorf("key with a unique index reported: %+v", r.Results)
 	}

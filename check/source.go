@@ -10,6 +10,7 @@ import (
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -27,7 +28,7 @@ const DefaultSampleRows = 10000
 
 // Source runs the source checks: connection, binary log settings, GTID, privileges and
 // every selected table's identity and column mapping.
-func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer, logger *slog.Logger, opts Options) {
+func Source(ctx context.Context, r *Report, cfg *config.Config, routes *route.Set, d *source.Dialer, logger *slog.Logger, opts Options) {
 	conn, err := d.Dial(ctx)
 	if err != nil {
 		r.Failf("source.connect", "check source.host, source.port, source.user and source.password; the server must accept TCP connections from this host", "%v", err)
@@ -113,7 +114,7 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, d *source.Dialer
 		}
 	}
 	snapshotPrivilege(ctx, r, conn, user)
-	tables(ctx, r, cfg, conn, vars("sql_mode"), opts)
+	tables(ctx, r, cfg, routes, conn, vars("sql_mode"), opts)
 }
 
 // strictMode reports MariaDB's gtid_strict_mode and what it means for this target. Either
@@ -173,8 +174,8 @@ func strOf(p *string) string {
 	return *p
 }
 
-func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Conn, sqlMode string, opts Options) {
-	selected, err := conn.SelectedTables(ctx, cfg)
+func tables(ctx context.Context, r *Report, cfg *config.Config, routes *route.Set, conn *source.Conn, sqlMode string, opts Options) {
+	selected, err := conn.SelectedTables(ctx, routes)
 	if err != nil {
 		r.Failf("source.tables", "grant SELECT on the selected databases", "%v", err)
 		return
@@ -182,7 +183,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 	for i, rule := range cfg.Tables {
 		n := 0
 		for _, t := range selected {
-			if cfg.Rule(t.Schema, t.Name) == &cfg.Tables[i] {
+			if routes.For(t.Schema, t.Name).Index() == i {
 				n++
 			}
 		}
@@ -226,19 +227,19 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 			r.Add(Result{Name: name, Table: tname, Status: Fail, Fix: "grant SELECT on it", Detail: fmt.Sprintf("cannot read its definition: %v", err)})
 			continue
 		}
-		rule := cfg.Rule(tn.Schema, tn.Name)
+		rt := routes.For(tn.Schema, tn.Name)
 		if _, err := conn.Exec(ctx, "SELECT 1 FROM "+source.QuoteTable(tn.Schema, tn.Name)+" LIMIT 0"); err != nil {
 			r.Add(Result{Name: name, Table: tname, Status: Fail, Fix: "GRANT SELECT ON " + source.QuoteIdent(tn.Schema) + ".* TO the replicator's account",
 				Detail: fmt.Sprintf("cannot SELECT: %v", err)})
 			continue
 		}
-		if problem := keyProblem(t, rule); problem != "" && (len(rule.Key) > 0 || cfg.Target.Type != config.TargetPostgres) {
+		if problem := keyProblem(t, rt); problem != "" && (len(rt.Key()) > 0 || !routes.Keyless()) {
 			r.Add(Result{Name: name, Table: tname, Status: Fail, Detail: problem,
 				Fix: "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns"})
 			continue
 		}
 		foreignKeys(r, name, t, cfg, replicatedSet)
-		isKeyless := cfg.Target.Type == config.TargetPostgres && keyless(r, name, t, rule)
+		isKeyless := routes.Keyless() && keyless(r, name, t, rt)
 		switch strings.ToLower(t.Engine) {
 		case "innodb", "":
 		default:
@@ -255,7 +256,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 		}
 		r.Add(Result{Name: name, Table: tname, Status: Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)})
 		ev := &Evidence{ZeroDatesRefused: len(lacks) == 0, SQLModeLacks: lacks, SampleLimit: opts.SampleRows}
-		temporal, texts := sampleColumns(t, rule)
+		temporal, texts := sampleColumns(t, rt)
 		temporalCols += len(temporal)
 		textCols += len(texts)
 		if err := sample(ctx, conn, t, temporal, texts, ev); err != nil {
@@ -263,7 +264,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, conn *source.Con
 				Summary: "the sample of rows could not be read, so zero dates and NUL bytes are judged by the sql_mode only",
 				Detail:  fmt.Sprintf("%s: sample failed: %v", tname, err), Fix: "grant SELECT on the table"})
 		}
-		if columnMapping(r, cfg, t, rule, ev) {
+		if columnMapping(r, cfg, t, rt, ev) {
 			spatial = true
 		}
 	}
@@ -314,10 +315,10 @@ func zeroDateModeLacks(sqlMode string) []string {
 }
 
 // sampleColumns returns the replicated columns whose values the sample inspects.
-func sampleColumns(t *schema.Table, rule *config.TableRule) (temporal, texts []string) {
+func sampleColumns(t *schema.Table, rt *route.Route) (temporal, texts []string) {
 	for i := range t.Columns {
 		c := &t.Columns[i]
-		if !replicated(rule, c.Name) {
+		if !rt.Replicates(c.Name) {
 			continue
 		}
 		switch {
@@ -376,9 +377,9 @@ func sample(ctx context.Context, conn *source.Conn, t *schema.Table, temporal, t
 }
 
 // keyProblem explains why a table has no usable identity, or returns "".
-func keyProblem(tb *schema.Table, rule *config.TableRule) string {
-	if len(rule.Key) > 0 {
-		if err := tb.SetKey(rule.Key); err != nil {
+func keyProblem(tb *schema.Table, rt *route.Route) string {
+	if len(rt.Key()) > 0 {
+		if err := rt.Identify(tb); err != nil {
 			return err.Error()
 		}
 		for _, k := range tb.Key {

@@ -12,6 +12,7 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/tracker"
 )
@@ -76,7 +77,7 @@ func row(vals ...string) change.Row {
 
 func TestAppendJSON(t *testing.T) {
 	when := time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("x", 3600))
-	v := NewView(testTable(), &config.TableRule{ExcludeColumns: []string{"SECRET"}})
+	v := NewView(testTable(), testRoutes(t, &config.Config{Tables: []config.TableRule{{Source: "shop.*", ExcludeColumns: []string{"SECRET"}}}}).For("shop", "orders"))
 	cases := []struct {
 		rec  Record
 		want string
@@ -218,7 +219,7 @@ func TestRunnerNumbering(t *testing.T) {
 	ops, _ := ParseOps("insert,delete,ddl,commit")
 	out := &sink{}
 	stop, _ := Covers("mariadb", "0-1-5")
-	r := &runner{o: Options{Config: cfg, Filter: Filter{Tables: pats, Ops: ops}}, sink: out, stop: stop, views: map[*schema.Table]*View{}}
+	r := &runner{o: Options{Config: cfg, Routes: testRoutes(t, cfg), Filter: Filter{Tables: pats, Ops: ops}}, sink: out, stop: stop, views: map[*schema.Table]*View{}}
 	evs := []change.Event{
 		{Kind: change.Insert, Table: lines, GTID: "0-1-1", After: row("1")},
 		{Kind: change.Insert, Table: orders, GTID: "0-1-1", After: row("1", "2.00", "a")},
@@ -286,7 +287,7 @@ func TestRunnerNumbering(t *testing.T) {
 
 	// A sink that wants no more ends the run with ErrStop.
 	out2 := &sink{limit: 1}
-	r2 := &runner{o: Options{Config: cfg}, sink: out2, views: map[*schema.Table]*View{}}
+	r2 := &runner{o: Options{Config: cfg, Routes: testRoutes(t, cfg)}, sink: out2, views: map[*schema.Table]*View{}}
 	if err := r2.handle(&evs[1], nil); !errors.Is(err, ErrStop) {
 		t.Errorf("limit: got %v, want ErrStop", err)
 	}
@@ -299,7 +300,7 @@ func TestRunnerNumbering(t *testing.T) {
 func TestFollowDDL(t *testing.T) {
 	cfg := testConfig(t)
 	orders := testTable()
-	tr := tracker.New(cfg, nil)
+	tr := tracker.New(testRoutes(t, cfg), nil)
 	if err := tr.Put(orders); err != nil {
 		t.Fatal(err)
 	}
@@ -339,6 +340,15 @@ func TestFollowDDL(t *testing.T) {
 	if p, err := f(context.Background(), "other", "CREATE TABLE x (id INT PRIMARY KEY)", pos, "0-1-3"); p != nil || err != nil {
 		t.Fatalf("DDL outside the selection: %#v, %v", p, err)
 	}
+}
+
+func testRoutes(t *testing.T, cfg *config.Config) *route.Set {
+	t.Helper()
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return routes
 }
 
 func testConfig(t *testing.T) *config.Config {

@@ -3,11 +3,10 @@ package events
 import (
 	"bytes"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -31,20 +30,12 @@ type View struct {
 	Columns []int
 }
 
-// NewView applies rule's column lists to t. Key columns are always kept, so "key" can be
-// read from before and after.
-func NewView(t *schema.Table, rule *config.TableRule) *View {
+// NewView applies the route's column lists to t (all columns for a nil route). Key columns
+// are always kept, so "key" can be read from before and after.
+func NewView(t *schema.Table, r *route.Route) *View {
 	v := &View{Table: t}
 	for i, c := range t.Columns {
-		keep := true
-		if rule != nil {
-			switch {
-			case len(rule.Columns) > 0 && !containsFold(rule.Columns, c.Name):
-				keep = false
-			case containsFold(rule.ExcludeColumns, c.Name):
-				keep = false
-			}
-		}
+		keep := r == nil || r.Replicates(c.Name)
 		for _, k := range t.Key {
 			keep = keep || k == i
 		}
@@ -53,15 +44,6 @@ func NewView(t *schema.Table, rule *config.TableRule) *View {
 		}
 	}
 	return v
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // Record is one output line: a row change, a DDL statement or a transaction end.

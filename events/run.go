@@ -8,6 +8,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 	"github.com/replicator/replicator/tracker"
@@ -29,6 +30,8 @@ var ErrStop = errors.New("events: stop")
 // Options say what a run reads.
 type Options struct {
 	Config *config.Config
+	// Routes are Config's compiled [[tables]] rules: the tables printed and their columns.
+	Routes *route.Set
 	Dialer *source.Dialer
 	// From is the GTID set already seen: output starts with the first transaction after
 	// it. Empty means the source's current position.
@@ -158,11 +161,11 @@ func Run(ctx context.Context, o Options, sink Sink) error {
 // primary key and no configured key) is left out with a warning rather than failing the
 // whole run.
 func seed(ctx context.Context, conn *source.Conn, o Options) (*tracker.Tracker, map[string]bool, error) {
-	names, err := conn.SelectedTables(ctx, o.Config)
+	names, err := conn.SelectedTables(ctx, o.Routes)
 	if err != nil {
 		return nil, nil, err
 	}
-	tr := tracker.New(o.Config, nil)
+	tr := tracker.New(o.Routes, nil)
 	skip := map[string]bool{}
 	for _, n := range names {
 		def, err := conn.LoadTable(ctx, n.Schema, n.Name)
@@ -245,7 +248,7 @@ func (r *runner) loop(ctx context.Context, evs <-chan item) error {
 func (r *runner) view(t *schema.Table) *View {
 	v, ok := r.views[t]
 	if !ok {
-		v = NewView(t, r.o.Config.Rule(t.Schema, t.Name))
+		v = NewView(t, r.o.Routes.For(t.Schema, t.Name))
 		r.views[t] = v
 	}
 	return v

@@ -11,6 +11,7 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/tracker"
 )
@@ -48,7 +49,11 @@ func ddlTestTable() *schema.Table {
 func testHandler(t *testing.T, onError string, current *schema.Table) (h *ddlHandler, tr *tracker.Tracker, reloaded *int) {
 	t.Helper()
 	cfg := ddlTestConfig(t, onError)
-	tr = tracker.New(cfg, nil)
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr = tracker.New(routes, nil)
 	if err := tr.Put(ddlTestTable()); err != nil {
 		t.Fatal(err)
 	}

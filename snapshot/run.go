@@ -17,6 +17,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/metrics"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -24,6 +25,8 @@ import (
 // Options are what a snapshot runs with.
 type Options struct {
 	Config *config.Config
+	// Routes are Config's compiled [[tables]] rules: the tables copied.
+	Routes *route.Set
 	Dialer *source.Dialer
 	Target Target
 	// TargetName names a source table's destination for messages.
@@ -358,7 +361,7 @@ func plansFromProgress(prog *Progress) []*TablePlan {
 // makePlans loads the selected tables' definitions and plans their chunks.
 func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan, error) {
 	cfg := o.Config
-	names, err := meta.SelectedTables(ctx, cfg)
+	names, err := meta.SelectedTables(ctx, o.Routes)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 
-	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -19,9 +19,9 @@ type TableName struct{ Schema, Name string }
 
 func (n TableName) String() string { return n.Schema + "." + n.Name }
 
-// SelectedTables lists the base tables that the configuration's [[tables]] rules select,
-// sorted by name. Views are never selected.
-func (c *Conn) SelectedTables(ctx context.Context, cfg *config.Config) ([]TableName, error) {
+// SelectedTables lists the base tables that routes selects, sorted by name. Views are
+// never selected.
+func (c *Conn) SelectedTables(ctx context.Context, routes *route.Set) ([]TableName, error) {
 	rows, err := c.QueryStrings(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
 		WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql','information_schema','performance_schema','sys')`)
 	if err != nil {
@@ -30,7 +30,7 @@ func (c *Conn) SelectedTables(ctx context.Context, cfg *config.Config) ([]TableN
 	var out []TableName
 	for _, r := range rows {
 		n := TableName{str(r[0]), str(r[1])}
-		if cfg.Rule(n.Schema, n.Name) != nil {
+		if routes.Selects(n.Schema, n.Name) {
 			out = append(out, n)
 		}
 	}

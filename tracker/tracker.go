@@ -10,14 +10,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
 // Tracker maps source tables to their current definitions. It is safe for concurrent use.
 type Tracker struct {
-	cfg *config.Config
+	routes *route.Set
 
 	mu     sync.RWMutex
 	tables ddl.Catalog
@@ -28,10 +28,10 @@ type Tracker struct {
 	unknown map[ddl.TableName]string
 }
 
-// New returns a tracker seeded with definitions (for example from the target's schema
-// history at the checkpoint).
-func New(cfg *config.Config, defs []*schema.Table) *Tracker {
-	t := &Tracker{cfg: cfg, tables: ddl.Catalog{}, skip: map[string]bool{}, unknown: map[ddl.TableName]string{}}
+// New returns a tracker of the tables routes selects, seeded with definitions (for
+// example from the target's schema history at the checkpoint).
+func New(routes *route.Set, defs []*schema.Table) *Tracker {
+	t := &Tracker{routes: routes, tables: ddl.Catalog{}, skip: map[string]bool{}, unknown: map[ddl.TableName]string{}}
 	for _, d := range defs {
 		t.tables[ddl.TableName{Schema: d.Schema, Name: d.Name}] = d
 	}
@@ -47,7 +47,7 @@ func (t *Tracker) Selected(db, table string) bool {
 	if known {
 		return !s
 	}
-	sel := t.cfg.Rule(db, table) != nil
+	sel := t.routes.Selects(db, table)
 	t.mu.Lock()
 	t.skip[k] = !sel
 	t.mu.Unlock()
@@ -75,7 +75,7 @@ func (t *Tracker) Put(def *schema.Table) error {
 	if err := t.withRuleKey(def); err != nil {
 		return err
 	}
-	if len(def.Key) == 0 && t.cfg.Target.Type != config.TargetPostgres {
+	if len(def.Key) == 0 && !t.routes.Keyless() {
 		return fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule (a PostgreSQL target replicates it without one, by full-row match)", def.QualifiedName())
 	}
 	t.mu.Lock()
@@ -85,8 +85,8 @@ func (t *Tracker) Put(def *schema.Table) error {
 }
 
 func (t *Tracker) withRuleKey(def *schema.Table) error {
-	if rule := t.cfg.Rule(def.Schema, def.Name); rule != nil && len(rule.Key) > 0 {
-		return def.SetKey(rule.Key)
+	if r := t.routes.For(def.Schema, def.Name); r != nil {
+		return r.Identify(def)
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func (t *Tracker) Apply(ch ddl.Change) error {
 		before[k] = v
 	}
 	err := t.tables.Apply(ch)
-	if nt, ok := err.(*ddl.NotTrackedError); ok && t.cfg.Rule(nt.Table.Schema, nt.Table.Name) == nil {
+	if nt, ok := err.(*ddl.NotTrackedError); ok && !t.routes.Selects(nt.Table.Schema, nt.Table.Name) {
 		err = nil
 	}
 	defer t.unmark(ch)
@@ -111,7 +111,7 @@ func (t *Tracker) Apply(ch ddl.Change) error {
 		if before[k] == v {
 			continue
 		}
-		if t.cfg.Rule(k.Schema, k.Name) == nil {
+		if !t.routes.Selects(k.Schema, k.Name) {
 			delete(t.tables, k)
 			continue
 		}
@@ -131,7 +131,7 @@ func (t *Tracker) MarkUnknown(from, to ddl.TableName, reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.unknown, from)
-	if t.cfg.Rule(to.Schema, to.Name) != nil {
+	if t.routes.Selects(to.Schema, to.Name) {
 		t.unknown[to] = reason
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -25,7 +26,11 @@ source = "shop.*"
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(cfg, nil)
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(routes, nil)
 }
 
 func table(name string) *schema.Table {

@@ -51,7 +51,7 @@ type esTable struct {
 }
 
 func (e *esTarget) table(ctx context.Context, t *Table) (targetTable, error) {
-	et := &esTable{e: e, t: t, index: mapping.ESIndex(t.Rule, t.Def.Schema, t.Def.Name)}
+	et := &esTable{e: e, t: t, index: t.Route.ESIndex()}
 	for _, c := range t.columns() {
 		et.names = append(et.names, c.Name)
 	}

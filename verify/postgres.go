@@ -88,7 +88,7 @@ type pgTable struct {
 }
 
 func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
-	s, n := mapping.PGTarget(t.Rule, t.Def.Schema, t.Def.Name)
+	s, n := t.Route.PGTarget()
 	pt := &pgTable{pool: p.pool, pol: p.pol, t: t, id: pgx.Identifier{s, n}}
 	var exists bool
 	if err := p.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pt.id.Sanitize()).Scan(&exists); err != nil {

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -26,14 +26,15 @@ type Table struct {
 	Def *schema.Table
 	// Cols are the replicated columns (indexes into Def.Columns), in target order.
 	Cols []int
-	Rule *config.TableRule
+	// Route is where the table went.
+	Route *route.Route
 	// keyPos are the positions of the key columns within Cols.
 	keyPos []int
 }
 
-// newTable prepares a table; every key column must be replicated (ResolveColumns checks).
-func newTable(def *schema.Table, cols []int, rule *config.TableRule) (*Table, error) {
-	t := &Table{Def: def, Cols: cols, Rule: rule}
+// newTable prepares a table; every key column must be replicated (route.Route.Columns checks).
+func newTable(def *schema.Table, cols []int, rt *route.Route) (*Table, error) {
+	t := &Table{Def: def, Cols: cols, Route: rt}
 	for _, k := range def.Key {
 		pos := -1
 		for i, c := range cols {

@@ -10,13 +10,16 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/snapshot"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/source"
 )
 
 // Options are what a verification runs with.
 type Options struct {
 	Config *config.Config
+	// Routes are Config's compiled [[tables]] rules: the tables compared, their columns and
+	// where they went.
+	Routes *route.Set
 	Dialer *source.Dialer
 	Target Target
 	// Checkpoint reads the target's stored position (streaming false while the snapshot
@@ -147,8 +150,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // load reads the selected tables' definitions and prepares their target readers.
 func (v *verifier) load(ctx context.Context) ([]*tableState, error) {
-	cfg := v.o.Config
-	names, err := v.meta.SelectedTables(ctx, cfg)
+	names, err := v.meta.SelectedTables(ctx, v.o.Routes)
 	if err != nil {
 		return nil, err
 	}
@@ -167,13 +169,13 @@ func (v *verifier) load(ctx context.Context) ([]*tableState, error) {
 			st.rep.Error = "dropped at the source during verification"
 			continue
 		}
-		rule := cfg.Rule(n.Schema, n.Name)
-		cols, err := snapshot.ResolveColumns(def, rule)
+		rt := v.o.Routes.For(n.Schema, n.Name)
+		cols, err := rt.KeyedColumns(def)
 		if err != nil {
 			st.rep.Error = err.Error()
 			continue
 		}
-		if st.t, err = newTable(def, cols, rule); err != nil {
+		if st.t, err = newTable(def, cols, rt); err != nil {
 			st.rep.Error = err.Error()
 			continue
 		}

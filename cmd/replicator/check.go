@@ -11,7 +11,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres"
 	"github.com/replicator/replicator/check"
 	"github.com/replicator/replicator/config"
-	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/source"
 )
 
@@ -51,11 +51,11 @@ func runChecks(ctx context.Context, env *runEnv, sampleRows int) *check.Report {
 	rep := &check.Report{}
 	d := source.NewDialer(cfg.Source)
 	// The probe's dump ends by design at the end of the log, which go-mysql logs as errors.
-	check.Source(ctx, rep, cfg, d, slog.New(slog.DiscardHandler), check.Options{SampleRows: sampleRows})
+	check.Source(ctx, rep, cfg, env.routes, d, slog.New(slog.DiscardHandler), check.Options{SampleRows: sampleRows})
 
 	switch cfg.Target.Type {
 	case config.TargetPostgres:
-		postgres.Check(ctx, rep, cfg.Target.Postgres.URL, cfg.State.Schema, targetSchemas(ctx, cfg, d))
+		postgres.Check(ctx, rep, cfg.Target.Postgres.URL, cfg.State.Schema, targetSchemas(ctx, env.routes, d))
 	case config.TargetElasticsearch:
 		elastic.Check(ctx, rep, cfg.Target.Elasticsearch)
 	}
@@ -64,19 +64,19 @@ func runChecks(ctx context.Context, env *runEnv, sampleRows int) *check.Report {
 
 // targetSchemas lists the PostgreSQL schemas the selected tables go to; unknown when the
 // source cannot be read (the source checks report that).
-func targetSchemas(ctx context.Context, cfg *config.Config, d *source.Dialer) []string {
+func targetSchemas(ctx context.Context, routes *route.Set, d *source.Dialer) []string {
 	conn, err := d.Dial(ctx)
 	if err != nil {
 		return nil
 	}
 	defer conn.Close()
-	tables, err := conn.SelectedTables(ctx, cfg)
+	tables, err := conn.SelectedTables(ctx, routes)
 	if err != nil {
 		return nil
 	}
 	set := map[string]bool{}
 	for _, t := range tables {
-		s, _ := mapping.PGTarget(cfg.Rule(t.Schema, t.Name), t.Schema, t.Name)
+		s, _ := routes.For(t.Schema, t.Name).PGTarget()
 		set[s] = true
 	}
 	out := make([]string, 0, len(set))

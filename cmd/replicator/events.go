@@ -90,6 +90,7 @@ func runEvents(ctx context.Context, env *runEnv, f *eventsFlags) error {
 	sink := &lineSink{w: bufio.NewWriterSize(env.stdout, 64<<10), text: f.format == "text", limit: f.limit}
 	err = events.Run(ctx, events.Options{
 		Config:   env.cfg,
+		Routes:   env.routes,
 		Dialer:   source.NewDialer(env.cfg.Source),
 		From:     f.from,
 		Follow:   f.follow || f.from == "", // from now, there is nothing before the stop position

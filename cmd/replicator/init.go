@@ -16,6 +16,7 @@ import (
 
 	"github.com/replicator/replicator/check"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -213,7 +214,11 @@ func inspectTables(ctx context.Context, cfg *config.Config) ([]initTable, error)
 		return nil, fmt.Errorf("connect to the source: %w", err)
 	}
 	defer conn.Close()
-	names, err := conn.SelectedTables(ctx, cfg)
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	names, err := conn.SelectedTables(ctx, routes)
 	if err != nil {
 		return nil, fmt.Errorf("list the source tables: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/logging"
+	"github.com/replicator/replicator/route"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,7 +36,9 @@ type command struct {
 
 // runEnv is what a command runs with.
 type runEnv struct {
-	cfg    *config.Config
+	cfg *config.Config
+	// routes are cfg's [[tables]] rules, compiled once for every part of the command.
+	routes *route.Set
 	log    *slog.Logger
 	stdout io.Writer
 	args   []string
@@ -112,6 +115,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "replicator: %v\n", err)
 			return 1
 		}
+		routes, err := route.Compile(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "replicator: %v\n", err)
+			return 1
+		}
+		env.routes = routes
 		if logLevel != "" {
 			cfg.Log.Level = logLevel
 		}

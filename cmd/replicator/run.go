@@ -82,7 +82,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 		if err != nil {
 			return nil, fault.Transient(err)
 		}
-		tr := tracker.New(cfg, nil)
+		tr := tracker.New(env.routes, nil)
 		for _, def := range defs {
 			if err := tr.Put(def); err != nil {
 				return nil, err

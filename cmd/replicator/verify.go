@@ -83,7 +83,7 @@ func runVerify(ctx context.Context, env *runEnv, o verify.Options) (*verify.Repo
 		return nil, err
 	}
 	defer reader.Close()
-	o.Config, o.Dialer, o.Target, o.Log = cfg, source.NewDialer(cfg.Source), reader, env.log
+	o.Config, o.Routes, o.Dialer, o.Target, o.Log = cfg, env.routes, source.NewDialer(cfg.Source), reader, env.log
 	o.Checkpoint = func(ctx context.Context) (change.Position, bool, bool, error) { return tgt.Checkpoint(ctx) }
 	return verify.Run(ctx, o)
 }
