@@ -11,7 +11,6 @@ import (
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
 
 // streamSenders is how many bulk requests of one batch are in flight at once. A batch
@@ -223,8 +222,11 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	if err != nil {
 		return nil, err
 	}
-	rule := t.cfg.Rule(def.Schema, def.Name)
-	cols, err := snapshot.ResolveColumns(def, rule)
+	rt, err := t.route(def)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := rt.Columns(def)
 	if err != nil {
 		return nil, err
 	}

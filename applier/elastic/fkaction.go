@@ -13,7 +13,6 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
 
 // fkMaxChildren bounds the documents one action may change (one search page): a larger
@@ -131,7 +130,11 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	if err != nil {
 		return err
 	}
-	cols, err := snapshot.ResolveColumns(child, b.t.cfg.Rule(child.Schema, child.Name))
+	rt, err := b.t.route(child)
+	if err != nil {
+		return err
+	}
+	cols, err := rt.Columns(child)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -23,12 +24,14 @@ import (
 // write carries an external version derived from the source position (see Version), so
 // the bulk API's lack of transactions costs nothing: replays are refused or identical.
 type Target struct {
-	es    *elasticsearch.Client
-	cfg   *config.Config
-	log   *slog.Logger
-	state *State
-	opts  esdoc.Options
-	pol   mapping.Policy // the [mapping] rules of cfg, for every field mapping and encoder
+	es  *elasticsearch.Client
+	cfg *config.Config
+	// routes say where each source table goes and which of its columns.
+	routes *route.Set
+	log    *slog.Logger
+	state  *State
+	opts   esdoc.Options
+	pol    mapping.Policy // the [mapping] rules of cfg, for every field mapping and encoder
 	// retryBase is the first pause before a bulk request or item is sent again.
 	retryBase time.Duration
 
@@ -52,17 +55,17 @@ type tablePlan struct {
 
 // Open connects to the cluster, learns which field types it has, and makes sure the
 // state index exists.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
-	return open(ctx, cfg, log, true)
+func Open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, routes, log, true)
 }
 
 // OpenReadOnly connects to the cluster without creating the state index, for commands
 // that only read it ('status'); a missing state index reads as no checkpoint.
-func OpenReadOnly(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
-	return open(ctx, cfg, log, false)
+func OpenReadOnly(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, routes, log, false)
 }
 
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool) (*Target, error) {
+func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger, ensure bool) (*Target, error) {
 	es, err := NewClient(cfg.Target.Elasticsearch)
 	if err != nil {
 		return nil, err
@@ -71,7 +74,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool
 	if err != nil {
 		return nil, fmt.Errorf("%w (check target.elasticsearch.addresses and credentials; 'replicator check' tells more)", err)
 	}
-	t := &Target{es: es, cfg: cfg, log: log, pol: mapping.NewPolicy(cfg.Mapping), plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
+	t := &Target{es: es, cfg: cfg, routes: routes, log: log, pol: mapping.NewPolicy(cfg.Mapping), plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
 		state: &State{es: es, index: cfg.State.Index, name: cfg.State.Name}}
 	t.opts.UnsignedLong = t.hasFieldType(ctx, "unsigned_long")
 	log.Debug("Elasticsearch target", "version", info.Version.Number, "cluster", info.ClusterName, "unsigned_long", t.opts.UnsignedLong)
@@ -106,13 +109,22 @@ func (t *Target) hasFieldType(ctx context.Context, typ string) bool {
 // needs closing.
 func (t *Target) Close() {}
 
+// route returns the route of a source table.
+func (t *Target) route(src *schema.Table) (*route.Route, error) {
+	rt := t.routes.For(src.Schema, src.Name)
+	if rt == nil {
+		return nil, fmt.Errorf("table %s is not selected by any [[tables]] rule", src.QualifiedName())
+	}
+	return rt, nil
+}
+
 // indexOf returns the index a source table is written to.
 func (t *Target) indexOf(src *schema.Table) (string, error) {
-	rule := t.cfg.Rule(src.Schema, src.Name)
-	if rule == nil {
-		return "", fmt.Errorf("table %s is not selected by any [[tables]] rule", src.QualifiedName())
+	rt, err := t.route(src)
+	if err != nil {
+		return "", err
 	}
-	return mapping.ESIndex(rule, src.Schema, src.Name), nil
+	return rt.ESIndex(), nil
 }
 
 // Checkpoint returns the stored position; streaming is true once the snapshot completed.

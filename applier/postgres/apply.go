@@ -18,7 +18,6 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
@@ -179,8 +178,11 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 	if err != nil {
 		return nil, err
 	}
-	rule := b.t.cfg.Rule(def.Schema, def.Name)
-	colIdx, err := snapshot.ResolveColumnsKeyless(def, rule)
+	rt, err := b.t.route(def)
+	if err != nil {
+		return nil, err
+	}
+	colIdx, err := rt.Columns(def)
 	if err != nil {
 		return nil, err
 	}

@@ -4,59 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/ddl"
-	"github.com/replicator/replicator/mapping"
 )
 
 // resolve names the PostgreSQL target of a source table, or, for table "", the schema that
 // holds exactly one source database (only when the rule's target schema is per database).
 func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 	if table == "" {
-		for i := range t.cfg.Tables {
-			r := &t.cfg.Tables[i]
-			if !r.Pattern().MatchDB(db) {
-				continue
-			}
-			schemaTmpl := "{db}"
-			if r.Target != "" {
-				schemaTmpl, _, _ = strings.Cut(r.Target, ".")
-			}
-			if !strings.Contains(schemaTmpl, "{db}") {
-				return pgddl.PGTarget{}, false
-			}
-			return pgddl.PGTarget{Schema: strings.ReplaceAll(schemaTmpl, "{db}", db)}, true
-		}
+		s, ok := t.routes.PGSchema(db)
+		return pgddl.PGTarget{Schema: s}, ok
+	}
+	rt := t.routes.For(db, table)
+	if rt == nil {
 		return pgddl.PGTarget{}, false
 	}
-	rule := t.cfg.Rule(db, table)
-	if rule == nil {
-		return pgddl.PGTarget{}, false
-	}
-	s, n := mapping.PGTarget(rule, db, table)
-	target := pgddl.PGTarget{Schema: s, Table: n, Key: rule.Key, KeylessIndex: rule.KeylessIndex}
-	if len(rule.Columns) > 0 || len(rule.ExcludeColumns) > 0 {
-		cols, excl := rule.Columns, rule.ExcludeColumns
-		target.Column = func(name string) bool {
-			for _, x := range excl {
-				if strings.EqualFold(x, name) {
-					return false
-				}
-			}
-			if len(cols) == 0 {
-				return true
-			}
-			for _, c := range cols {
-				if strings.EqualFold(c, name) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	return target, true
+	s, n := rt.PGTarget()
+	return pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex()}, true
 }
 
 // CheckDDL reports a change that pgddl.TranslatePG cannot translate with the configured

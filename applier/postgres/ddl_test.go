@@ -10,6 +10,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -47,7 +48,11 @@ source = "shop.*"
 		t.Fatal(err)
 	}
 	sc := &ddl.SchemaChange{GTID: "0-1-9", Steps: []ddl.Step{{Change: changes[0], Before: before}, {Change: changes[1], Before: after}}}
-	b := &Batch{t: &Target{cfg: cfg, log: slog.New(slog.DiscardHandler)}}
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Batch{t: &Target{cfg: cfg, routes: routes, log: slog.New(slog.DiscardHandler)}}
 	err = b.ApplySchema(context.Background(), sc)
 	var ue *pgddl.UntranslatableError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "change 2 of the statement") {

@@ -13,7 +13,6 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
 
 // maxFKDepth bounds a chain of cascades. InnoDB stops at 15 levels (the statement fails,
@@ -181,7 +180,11 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	if err != nil {
 		return err
 	}
-	cols, err := snapshot.ResolveColumnsKeyless(child, b.t.cfg.Rule(child.Schema, child.Name))
+	rt, err := b.t.route(child)
+	if err != nil {
+		return err
+	}
+	cols, err := rt.Columns(child)
 	if err != nil {
 		return err
 	}

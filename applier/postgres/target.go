@@ -14,6 +14,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -24,24 +25,27 @@ type Target struct {
 	state *State
 	cfg   *config.Config
 	pol   mapping.Policy // the [mapping] rules of cfg, for every type mapping and encoder
-	log   *slog.Logger
+	// routes say where each source table goes and which of its columns.
+	routes *route.Set
+	log    *slog.Logger
 
 	stream streamConn
 }
 
-// Open connects to the target and makes sure the state schema exists.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
-	return open(ctx, cfg, log, true)
+// Open connects to the target and makes sure the state schema exists. routes are cfg's
+// compiled [[tables]] rules.
+func Open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, routes, log, true)
 }
 
 // OpenReadOnly connects to the target without creating the state schema, for commands
 // that only read it ('status'): on a fresh target they report no checkpoint instead of
 // racing a starting replicator to create it.
-func OpenReadOnly(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Target, error) {
-	return open(ctx, cfg, log, false)
+func OpenReadOnly(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (*Target, error) {
+	return open(ctx, cfg, routes, log, false)
 }
 
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool) (*Target, error) {
+func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger, ensure bool) (*Target, error) {
 	pc, err := pgxpool.ParseConfig(cfg.Target.Postgres.URL)
 	if err != nil {
 		return nil, fmt.Errorf("target.postgres.url: %w", err)
@@ -56,7 +60,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, ensure bool
 		pool.Close()
 		return nil, explain(pc.ConnConfig, err)
 	}
-	t := &Target{pool: pool, cfg: cfg, pol: mapping.NewPolicy(cfg.Mapping), log: log, state: &State{pool: pool, schema: cfg.State.Schema, name: cfg.State.Name}}
+	t := &Target{pool: pool, cfg: cfg, routes: routes, pol: mapping.NewPolicy(cfg.Mapping), log: log, state: &State{pool: pool, schema: cfg.State.Schema, name: cfg.State.Name}}
 	if !ensure {
 		return t, nil
 	}
@@ -80,13 +84,22 @@ func (t *Target) Close() {
 // State returns the checkpoint store.
 func (t *Target) State() *State { return t.state }
 
-// tableIdent returns the quoted target table of a source table.
-func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
-	rule := t.cfg.Rule(src.Schema, src.Name)
-	if rule == nil {
+// route returns the route of a source table.
+func (t *Target) route(src *schema.Table) (*route.Route, error) {
+	rt := t.routes.For(src.Schema, src.Name)
+	if rt == nil {
 		return nil, fmt.Errorf("table %s is not selected by any [[tables]] rule", src.QualifiedName())
 	}
-	s, n := mapping.PGTarget(rule, src.Schema, src.Name)
+	return rt, nil
+}
+
+// tableIdent returns the quoted target table of a source table.
+func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
+	rt, err := t.route(src)
+	if err != nil {
+		return nil, err
+	}
+	s, n := rt.PGTarget()
 	return pgx.Identifier{s, n}, nil
 }
 

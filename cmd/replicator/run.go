@@ -27,7 +27,7 @@ func init() {
 
 func runStream(ctx context.Context, env *runEnv) error {
 	cfg := env.cfg
-	tgt, err := openTarget(ctx, cfg, env.log)
+	tgt, err := openTarget(ctx, env)
 	if err != nil {
 		return err
 	}

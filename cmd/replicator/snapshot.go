@@ -34,8 +34,7 @@ func init() {
 }
 
 func runSnapshot(ctx context.Context, env *runEnv) (*snapshot.Summary, error) {
-	cfg := env.cfg
-	tgt, err := openTarget(ctx, cfg, env.log)
+	tgt, err := openTarget(ctx, env)
 	if err != nil {
 		return nil, err
 	}

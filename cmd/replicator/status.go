@@ -50,7 +50,7 @@ type statusReport struct {
 }
 
 func collectStatus(ctx context.Context, env *runEnv) (*statusReport, error) {
-	tgt, err := openTargetReadOnly(ctx, env.cfg, env.log)
+	tgt, err := openTargetReadOnly(ctx, env)
 	if err != nil {
 		return nil, err
 	}

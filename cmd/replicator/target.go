@@ -12,6 +12,7 @@ import (
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 )
@@ -28,25 +29,28 @@ type target interface {
 }
 
 // targetOpeners holds a constructor per target type; an applier registers itself here.
-var targetOpeners = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error){
-	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-		return postgres.Open(ctx, cfg, log)
+var targetOpeners = map[string]opener{
+	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error) {
+		return postgres.Open(ctx, cfg, routes, log)
 	},
-	config.TargetElasticsearch: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-		return elastic.Open(ctx, cfg, log)
+	config.TargetElasticsearch: func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error) {
+		return elastic.Open(ctx, cfg, routes, log)
 	},
 }
 
 // targetReadOnlyOpeners open a target without creating its state, for commands that only
 // read it.
-var targetReadOnlyOpeners = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error){
-	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-		return postgres.OpenReadOnly(ctx, cfg, log)
+var targetReadOnlyOpeners = map[string]opener{
+	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error) {
+		return postgres.OpenReadOnly(ctx, cfg, routes, log)
 	},
-	config.TargetElasticsearch: func(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-		return elastic.OpenReadOnly(ctx, cfg, log)
+	config.TargetElasticsearch: func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error) {
+		return elastic.OpenReadOnly(ctx, cfg, routes, log)
 	},
 }
+
+// opener opens a target of one type with the configuration and its compiled routes.
+type opener func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error)
 
 // targetNamers name a source table's destination for messages.
 var targetNamers = map[string]func(rule *config.TableRule, db, table string) string{
@@ -81,19 +85,19 @@ func streamApplier(t target) (pipeline.Applier, func(ddl.Change, ddl.Tables) err
 	return nil, nil, fmt.Errorf("target %T does not stream", t)
 }
 
-func openTarget(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-	return openWith(ctx, targetOpeners, cfg, log)
+func openTarget(ctx context.Context, env *runEnv) (target, error) {
+	return openWith(ctx, targetOpeners, env)
 }
 
 // openTargetReadOnly opens the target without creating its state (see targetReadOnlyOpeners).
-func openTargetReadOnly(ctx context.Context, cfg *config.Config, log *slog.Logger) (target, error) {
-	return openWith(ctx, targetReadOnlyOpeners, cfg, log)
+func openTargetReadOnly(ctx context.Context, env *runEnv) (target, error) {
+	return openWith(ctx, targetReadOnlyOpeners, env)
 }
 
-func openWith(ctx context.Context, openers map[string]func(context.Context, *config.Config, *slog.Logger) (target, error), cfg *config.Config, log *slog.Logger) (target, error) {
-	open := openers[cfg.Target.Type]
+func openWith(ctx context.Context, openers map[string]opener, env *runEnv) (target, error) {
+	open := openers[env.cfg.Target.Type]
 	if open == nil {
-		return nil, fmt.Errorf("target.type %q is not supported yet", cfg.Target.Type)
+		return nil, fmt.Errorf("target.type %q is not supported yet", env.cfg.Target.Type)
 	}
-	return open(ctx, cfg, log)
+	return open(ctx, env.cfg, env.routes, env.log)
 }

@@ -61,7 +61,7 @@ func runVerify(ctx context.Context, env *runEnv, o verify.Options) (*verify.Repo
 	if o.ChunkRows < 1 || o.Parallelism < 1 || o.Parallelism > 64 || o.MaxRowsPerSecond < 0 || o.Retries < 0 {
 		return nil, exitError{2, errors.New("--chunk-rows must be at least 1, --parallelism 1..64, --max-rows-per-second and --retries not negative")}
 	}
-	tgt, err := openTargetReadOnly(ctx, cfg, env.log) // verify only reads the state
+	tgt, err := openTargetReadOnly(ctx, env) // verify only reads the state
 	if err != nil {
 		return nil, err
 	}
