@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,20 +17,18 @@ import (
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/route"
-	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
 
 // Options are what a snapshot runs with.
 type Options struct {
 	Config *config.Config
-	// Routes are Config's compiled [[tables]] rules: the tables copied.
+	// Routes are Config's compiled [[tables]] rules: the tables copied, their columns
+	// and the names of their destinations.
 	Routes *route.Set
 	Dialer *source.Dialer
 	Target Target
-	// TargetName names a source table's destination for messages.
-	TargetName func(rule *config.TableRule, db, table string) string
-	Log        *slog.Logger
+	Log    *slog.Logger
 	// Report receives every table's progress every ReportEvery, and once more at the end;
 	// nil logs a progress line every 5 s instead.
 	Report      func([]TableStatus)
@@ -320,11 +317,11 @@ func replan(ctx context.Context, meta *source.Conn, o Options, plans []*TablePla
 		if t == nil {
 			return nil, nil, nil
 		}
-		rule := o.Config.Rule(t.Schema, t.Name)
-		if rule == nil {
+		rt := o.Routes.For(t.Schema, t.Name)
+		if rt == nil {
 			return nil, nil, nil
 		}
-		cols, err := resolveFor(o.Config, t, rule)
+		cols, err := rt.Columns(t)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -374,8 +371,8 @@ func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan,
 		if t == nil {
 			continue // dropped since it was listed
 		}
-		rule := cfg.Rule(n.Schema, n.Name)
-		cols, err := resolveFor(cfg, t, rule)
+		rt := o.Routes.For(n.Schema, n.Name)
+		cols, err := rt.Columns(t)
 		if err != nil {
 			return nil, err
 		}
@@ -387,74 +384,9 @@ func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan,
 		if err != nil {
 			return nil, err
 		}
-		plans = append(plans, &TablePlan{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: o.TargetName(rule, n.Schema, n.Name)})
+		plans = append(plans, &TablePlan{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: rt.TargetName()})
 	}
 	return plans, nil
-}
-
-// ResolveColumns applies a rule's key, columns and exclude_columns to a table definition:
-// it sets the identity key and returns the indexes of the replicated columns.
-// A table without a key is an error: see ResolveColumnsKeyless for targets that replicate
-// such tables.
-func ResolveColumns(t *schema.Table, rule *config.TableRule) ([]int, error) {
-	return resolveColumns(t, rule, false)
-}
-
-// ResolveColumnsKeyless is ResolveColumns for a target that replicates tables without a
-// primary or configured key by full-row match (PostgreSQL): t.Key may come back empty.
-func ResolveColumnsKeyless(t *schema.Table, rule *config.TableRule) ([]int, error) {
-	return resolveColumns(t, rule, true)
-}
-
-// resolveFor resolves a table's columns for the configured target.
-func resolveFor(cfg *config.Config, t *schema.Table, rule *config.TableRule) ([]int, error) {
-	return resolveColumns(t, rule, cfg.Target.Type == config.TargetPostgres)
-}
-
-func resolveColumns(t *schema.Table, rule *config.TableRule, keyless bool) ([]int, error) {
-	if len(rule.Key) > 0 {
-		if err := t.SetKey(rule.Key); err != nil {
-			return nil, fmt.Errorf("tables rule %q: %w", rule.Source, err)
-		}
-	}
-	if len(t.Key) == 0 && !keyless {
-		return nil, fmt.Errorf("table %s has no primary key: set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns (a PostgreSQL target replicates it without one, by full-row match)", t.QualifiedName())
-	}
-	var cols []int
-	for i, c := range t.Columns {
-		switch {
-		case len(rule.Columns) > 0 && !containsFold(rule.Columns, c.Name):
-			continue
-		case containsFold(rule.ExcludeColumns, c.Name):
-			continue
-		}
-		cols = append(cols, i)
-	}
-	// A rule for one table names its columns exactly; a pattern's lists apply where they fit.
-	for _, want := range append(append([]string{}, rule.Columns...), rule.ExcludeColumns...) {
-		if !rule.Pattern().Wildcard() && t.ColumnIndex(want) < 0 {
-			return nil, fmt.Errorf("tables rule %q: column %q does not exist in %s", rule.Source, want, t.QualifiedName())
-		}
-	}
-	for _, k := range t.Key {
-		found := false
-		for _, c := range cols {
-			found = found || c == k
-		}
-		if !found {
-			return nil, fmt.Errorf("tables rule %q: key column %q of %s must be replicated (it identifies rows)", rule.Source, t.Columns[k].Name, t.QualifiedName())
-		}
-	}
-	return cols, nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func estimateRows(ctx context.Context, c *source.Conn, n source.TableName) (int64, error) {

@@ -91,7 +91,7 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 					res.ddl[p.Name()] = fmt.Sprintf("GTID %s: %s", gtid, abbreviate(query))
 				}
 				delete(sch.tables, key)
-			} else if selectNew && !known[key] && res.created == "" && o.Config.Rule(n.Schema, n.Name) != nil {
+			} else if selectNew && !known[key] && res.created == "" && o.Routes.Selects(n.Schema, n.Name) {
 				res.created = fmt.Sprintf("%s.%s (GTID %s: %s)", n.Schema, n.Name, gtid, abbreviate(query))
 			}
 		}

@@ -52,11 +52,10 @@ func runSnapshot(ctx context.Context, env *runEnv) (*snapshot.Summary, error) {
 
 func snapshotOptions(env *runEnv, tgt target) snapshot.Options {
 	return snapshot.Options{
-		Config:     env.cfg,
-		Routes:     env.routes,
-		Dialer:     source.NewDialer(env.cfg.Source),
-		Target:     tgt,
-		TargetName: targetNamers[env.cfg.Target.Type],
-		Log:        env.log,
+		Config: env.cfg,
+		Routes: env.routes,
+		Dialer: source.NewDialer(env.cfg.Source),
+		Target: tgt,
+		Log:    env.log,
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/pipeline"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -51,17 +50,6 @@ var targetReadOnlyOpeners = map[string]opener{
 
 // opener opens a target of one type with the configuration and its compiled routes.
 type opener func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error)
-
-// targetNamers name a source table's destination for messages.
-var targetNamers = map[string]func(rule *config.TableRule, db, table string) string{
-	config.TargetPostgres: func(rule *config.TableRule, db, table string) string {
-		s, n := mapping.PGTarget(rule, db, table)
-		return s + "." + n
-	},
-	config.TargetElasticsearch: func(rule *config.TableRule, db, table string) string {
-		return mapping.ESIndex(rule, db, table)
-	},
-}
 
 // The targets' batches are what the pipeline applies through; the targets do not import
 // the pipeline, so the wiring checks that they fit.

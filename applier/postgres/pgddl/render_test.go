@@ -93,7 +93,7 @@ func TestRenderSnapshotEqualsStream(t *testing.T) {
 				t.Errorf("stream\n got  %q\n want %q", plan.Statements, c.want)
 			}
 			// The snapshot's table: the definition information_schema gives, the configured
-			// key applied by snapshot.ResolveColumns, defaults read back from their text.
+			// key applied by route.Route.Columns, defaults read back from their text.
 			loaded := chs[0].(*ddl.CreateTable).Table.Clone()
 			if len(c.target.Key) > 0 {
 				if err := loaded.SetKey(c.target.Key); err != nil {
