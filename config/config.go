@@ -105,17 +105,6 @@ type TableRule struct {
 // Pattern returns the parsed source pattern of a validated rule.
 func (r *TableRule) Pattern() Pattern { return r.pattern }
 
-// Rule returns the first [[tables]] rule selecting db.table, or nil: the first match wins,
-// so a specific rule placed before "db.*" overrides it.
-func (c *Config) Rule(db, table string) *TableRule {
-	for i := range c.Tables {
-		if c.Tables[i].pattern.Match(db, table) {
-			return &c.Tables[i]
-		}
-	}
-	return nil
-}
-
 // Snapshot tunes the initial copy.
 type Snapshot struct {
 	// Parallelism is how many chunk readers and COPY streams run at once.

@@ -57,11 +57,8 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
 		}
 	}
-	if r := c.Rule("shop", "orders"); r == nil || r.Source != "shop.orders" {
-		t.Errorf("Rule(shop, orders) = %v", r)
-	}
-	if r := c.Rule("shop", "items"); r != nil {
-		t.Errorf("Rule(shop, items) = %v, want nil", r)
+	if p := c.Tables[0].Pattern(); len(c.Tables) != 1 || !p.Match("shop", "orders") || p.Match("shop", "items") {
+		t.Errorf("tables = %+v: the validated pattern must select shop.orders alone", c.Tables)
 	}
 }
 

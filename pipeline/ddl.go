@@ -198,10 +198,8 @@ func (h *ddlHandler) concerns(touched []ddl.TableName, dbs []string) bool {
 		}
 	}
 	for _, d := range dbs {
-		for i := range h.cfg.Tables {
-			if h.cfg.Tables[i].Pattern().MatchDB(d) {
-				return true
-			}
+		if h.tr.SelectedDB(d) {
+			return true
 		}
 	}
 	return false

@@ -76,6 +76,17 @@ func (s *Set) For(db, table string) *Route {
 // Selects reports whether a rule selects db.table.
 func (s *Set) Selects(db, table string) bool { return s.For(db, table) != nil }
 
+// SelectsDB reports whether a rule may select tables of database db (a statement about
+// the whole database concerns the replication).
+func (s *Set) SelectsDB(db string) bool {
+	for _, r := range s.rules {
+		if r.pattern.MatchDB(db) {
+			return true
+		}
+	}
+	return false
+}
+
 // Keyless reports whether the target replicates tables without a primary or configured
 // key (PostgreSQL, by full-row match); Elasticsearch needs a key for a document id.
 func (s *Set) Keyless() bool { return s.target == config.TargetPostgres }

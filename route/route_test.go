@@ -80,6 +80,19 @@ func TestSystemSchemaNamedExplicitly(t *testing.T) {
 	}
 }
 
+func TestSelectsDB(t *testing.T) {
+	s := compile(t, config.TargetPostgres, config.TableRule{Source: "shop.orders"}, config.TableRule{Source: "log_*.*"}, config.TableRule{Source: "*.t"})
+	for db, want := range map[string]bool{"shop": true, "log_1": true, "other": true, "mysql": false, "sys": false} {
+		if got := s.SelectsDB(db); got != want {
+			t.Errorf("SelectsDB(%s) = %v, want %v", db, got, want)
+		}
+	}
+	s = compile(t, config.TargetPostgres, config.TableRule{Source: "shop.*"})
+	if s.SelectsDB("other") {
+		t.Errorf("SelectsDB(other) with only shop.* = true")
+	}
+}
+
 func TestCompileRefusesBadPattern(t *testing.T) {
 	_, err := Compile(&config.Config{Tables: []config.TableRule{{Source: "shop.*"}, {Source: "nodot"}}})
 	if err == nil || !strings.Contains(err.Error(), "tables[1] source") {

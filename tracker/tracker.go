@@ -54,6 +54,9 @@ func (t *Tracker) Selected(db, table string) bool {
 	return sel
 }
 
+// SelectedDB reports whether a [[tables]] rule may select tables of database db.
+func (t *Tracker) SelectedDB(db string) bool { return t.routes.SelectsDB(db) }
+
 // Lookup returns the tracked definition of db.table, or nil.
 func (t *Tracker) Lookup(db, table string) *schema.Table {
 	t.mu.RLock()
