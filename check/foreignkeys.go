@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -16,7 +17,7 @@ import (
 // left out of the selection is a warning with what happens, and so, with Elasticsearch, is
 // an action it cannot apply (a cascaded change of a document id, SET DEFAULT), which stops
 // the stream.
-func foreignKeys(r *Report, name string, t *schema.Table, cfg *config.Config, replicated map[string]bool) {
+func foreignKeys(r *finding.Report, name string, t *schema.Table, cfg *config.Config, replicated map[string]bool) {
 	tname := t.QualifiedName()
 	type group struct{ applied, unselected, es []string }
 	var g group
@@ -47,18 +48,18 @@ func foreignKeys(r *Report, name string, t *schema.Table, cfg *config.Config, re
 		}
 	}
 	if len(g.applied) > 0 {
-		r.finding(Pass, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.applied, "; ")+")",
+		r.Finding(finding.Pass, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.applied, "; ")+")",
 			"foreign key actions InnoDB does not write to the binary log; the referenced tables are replicated, so the stream applies these actions "+
 				"to the target in the transaction of the parent's delete or key change", "")
 	}
 	if len(g.unselected) > 0 {
-		r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.unselected, "; ")+")",
+		r.Finding(finding.Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.unselected, "; ")+")",
 			"InnoDB applies these foreign key actions without writing them to the binary log, and the referenced tables are not replicated, "+
 				"so after a delete or key change there the target keeps these rows as they were; replicator verify lists them",
 			"add the referenced tables to the [[tables]] rules: the stream then applies the actions")
 	}
 	if len(g.es) > 0 {
-		r.finding(Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.es, "; ")+")",
+		r.Finding(finding.Warn, name, "source.foreign_keys", tname, tname+" ("+strings.Join(g.es, "; ")+")",
 			"InnoDB applies these foreign key actions to the referencing rows without writing them to the binary log, and Elasticsearch cannot apply them "+
 				"(a cascaded change of a column of the document id, the table's key, or SET DEFAULT): the stream stops at such a change with an error",
 			"declare the foreign keys ON UPDATE RESTRICT (or RESTRICT) and have the application make those changes, or replicate into PostgreSQL")

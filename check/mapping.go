@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -41,7 +42,7 @@ type Evidence struct {
 // a configured key the source does not enforce. Columns in a character set that cannot be
 // converted to UTF-8 fail. ev may be nil (nothing known beyond the definition). It
 // returns whether the table has spatial columns.
-func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rt *route.Route, ev *Evidence) (spatial bool) {
+func columnMapping(r *finding.Report, cfg *config.Config, t *schema.Table, rt *route.Route, ev *Evidence) (spatial bool) {
 	if ev == nil {
 		ev = &Evidence{}
 	}
@@ -50,8 +51,8 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rt *route.Rou
 	pol := mapping.NewPolicy(cfg.Mapping)
 	m := pol.Rules()
 	pg := cfg.Target.Type == config.TargetPostgres
-	add := func(st Status, kind, cols, summary, fix string) {
-		r.finding(st, name, kind, tn, tn+" ("+cols+")", summary, fix)
+	add := func(st finding.Status, kind, cols, summary, fix string) {
+		r.Finding(st, name, kind, tn, tn+" ("+cols+")", summary, fix)
 	}
 	var temporal, notNullTemporal, texts, floats, bools, jsonText, jsonCols, spatials, badCharset []string
 	for i := range t.Columns {
@@ -90,7 +91,7 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rt *route.Rou
 		}
 	}
 	if len(badCharset) > 0 {
-		add(Fail, "mapping.charset", strings.Join(badCharset, ", "), "character set cannot be converted to UTF-8",
+		add(finding.Fail, "mapping.charset", strings.Join(badCharset, ", "), "character set cannot be converted to UTF-8",
 			"convert the columns to utf8mb4 at the source, or leave them out with exclude_columns")
 	}
 	if len(temporal) > 0 {
@@ -100,36 +101,36 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rt *route.Rou
 		textNUL(add, ev, m, texts)
 	}
 	if len(floats) > 0 {
-		add(Warn, "mapping.float", strings.Join(floats, ", "),
+		add(finding.Warn, "mapping.float", strings.Join(floats, ", "),
 			"FLOAT columns arrive as MySQL shows them: 6 significant digits (FLOAT(M,D): D decimals), not every digit of the stored float32",
 			"use DOUBLE or DECIMAL at the source where the stored digits matter")
 	}
 	if len(bools) > 0 {
-		add(Warn, "mapping.tinyint1_as_boolean", strings.Join(bools, ", "),
+		add(finding.Warn, "mapping.tinyint1_as_boolean", strings.Join(bools, ", "),
 			"TINYINT(1) columns become boolean: values other than 0 and 1 arrive as true (mapping.tinyint1_as_boolean = true)",
 			"set mapping.tinyint1_as_boolean = false to keep the numbers")
 	}
 	if len(jsonText) > 0 {
-		add(Warn, "mapping.mariadb_json", strings.Join(jsonText, ", "),
+		add(finding.Warn, "mapping.mariadb_json", strings.Join(jsonText, ", "),
 			fmt.Sprintf("MariaDB JSON columns arrive as text holding the JSON text (mapping.mariadb_json = %q)", m.MariaDBJSON),
 			`set mapping.mariadb_json = "json" for jsonb columns and JSON values in Elasticsearch`)
 	}
 	if pg && len(jsonCols) > 0 {
-		add(Warn, "mapping.jsonb", strings.Join(jsonCols, ", "),
+		add(finding.Warn, "mapping.jsonb", strings.Join(jsonCols, ", "),
 			"JSON columns become jsonb, which keeps the value but not the text: whitespace, key order and duplicate keys (the last one stays) are normalised; a \\u0000 inside follows mapping.text_nul",
 			"compare JSON values, not their text")
 	}
 	if len(spatials) > 0 {
 		switch {
 		case !pg:
-			add(Warn, "mapping.spatial", strings.Join(spatials, ", "), "spatial columns arrive as binary (base64 of MySQL's SRID + WKB), not as geo fields", "")
+			add(finding.Warn, "mapping.spatial", strings.Join(spatials, ", "), "spatial columns arrive as binary (base64 of MySQL's SRID + WKB), not as geo fields", "")
 		case m.Spatial == config.SpatialBytea:
-			add(Warn, "mapping.spatial", strings.Join(spatials, ", "), `spatial columns arrive as bytea holding MySQL's SRID + WKB (mapping.spatial = "bytea")`,
+			add(finding.Warn, "mapping.spatial", strings.Join(spatials, ", "), `spatial columns arrive as bytea holding MySQL's SRID + WKB (mapping.spatial = "bytea")`,
 				`set mapping.spatial = "postgis" (and CREATE EXTENSION postgis in the target database) for geometry columns`)
 		}
 	}
 	if !t.KeyIsPrimary && len(t.Key) > 0 && !uniqueIndexOn(t, t.KeyNames()) {
-		add(Warn, "mapping.key", strings.Join(t.KeyNames(), ", "),
+		add(finding.Warn, "mapping.key", strings.Join(t.KeyNames(), ", "),
 			"configured key has no unique index at the source: rows sharing a key value would become one row in the target",
 			"add a UNIQUE index on the key columns at the source")
 	}
@@ -139,7 +140,7 @@ func columnMapping(r *Report, cfg *config.Config, t *schema.Table, rt *route.Rou
 // zeroDates warns about zero and partly-zero dates when the evidence says they can arrive:
 // the sample found some, or the sql_mode lets them be written. The fix offers what would
 // change the outcome: the other mapping, the sql_mode that refuses them, cleaning them up.
-func zeroDates(add func(st Status, kind, cols, summary, fix string), ev *Evidence, m config.Mapping, pg bool, t *schema.Table, temporal, notNullTemporal []string) {
+func zeroDates(add func(st finding.Status, kind, cols, summary, fix string), ev *Evidence, m config.Mapping, pg bool, t *schema.Table, temporal, notNullTemporal []string) {
 	var found []string
 	for _, c := range temporal {
 		if n := ev.ZeroDates[c]; n > 0 {
@@ -183,7 +184,7 @@ func zeroDates(add func(st Status, kind, cols, summary, fix string), ev *Evidenc
 			fixes = append(fixes, "add "+strings.Join(ev.SQLModeLacks, ",")+" to the source's sql_mode so no new ones are written")
 		}
 		fixes = append(fixes, "UPDATE them to NULL or a real date at the source")
-		add(Warn, "mapping.zero_dates", cols,
+		add(finding.Warn, "mapping.zero_dates", cols,
 			fmt.Sprintf("zero or partly-zero dates (0000-00-00, 2020-00-15) found in the sample; they %s (mapping.zero_dates = %q)", what, m.ZeroDates),
 			strings.Join(fixes, "; or "))
 		return
@@ -193,7 +194,7 @@ func zeroDates(add func(st Status, kind, cols, summary, fix string), ev *Evidenc
 		sample = fmt.Sprintf("none in a sample of up to %d rows per table", ev.SampleLimit)
 	}
 	fixes = append([]string{"add " + strings.Join(ev.SQLModeLacks, ",") + " to the source's sql_mode (SET GLOBAL sql_mode and my.cnf) so they are refused"}, fixes...)
-	add(Warn, "mapping.zero_dates", cols,
+	add(finding.Warn, "mapping.zero_dates", cols,
 		fmt.Sprintf("the source's sql_mode lacks %s, so zero or partly-zero dates (0000-00-00, 2020-00-15) can be written (%s); they would %s (mapping.zero_dates = %q)",
 			strings.Join(ev.SQLModeLacks, ", "), sample, what, m.ZeroDates),
 		strings.Join(fixes, "; or "))
@@ -202,7 +203,7 @@ func zeroDates(add func(st Status, kind, cols, summary, fix string), ev *Evidenc
 // textNUL warns about NUL bytes in text, which PostgreSQL text cannot hold, when the sample
 // found some: no sql_mode refuses them, and every text column could hold one, so without
 // data to show it the outcome is stated once by the report's closing mapping line instead.
-func textNUL(add func(st Status, kind, cols, summary, fix string), ev *Evidence, m config.Mapping, texts []string) {
+func textNUL(add func(st finding.Status, kind, cols, summary, fix string), ev *Evidence, m config.Mapping, texts []string) {
 	var found []string
 	for _, c := range texts {
 		if n := ev.NUL[c]; n > 0 {
@@ -221,13 +222,13 @@ func textNUL(add func(st Status, kind, cols, summary, fix string), ev *Evidence,
 	if m.TextNUL == config.TextNULError {
 		fix = `set mapping.text_nul = "strip" or "replace"; or ` + fix
 	}
-	add(Warn, "mapping.text_nul", strings.Join(found, ", "),
+	add(finding.Warn, "mapping.text_nul", strings.Join(found, ", "),
 		fmt.Sprintf("NUL bytes in text found in the sample, which PostgreSQL text cannot hold: %s (mapping.text_nul = %q)", what, m.TextNUL), fix)
 }
 
 // postgisTarget fails when mapping.spatial = "postgis" but the target database lacks the
 // extension; checked only when a selected table has spatial columns.
-func postgisTarget(ctx context.Context, r *Report, cfg *config.Config) {
+func postgisTarget(ctx context.Context, r *finding.Report, cfg *config.Config) {
 	const name = "target.postgis"
 	fix := "run CREATE EXTENSION postgis in the target database (Debian: install postgresql-NN-postgis-3), or set mapping.spatial = \"bytea\""
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
@@ -33,7 +34,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 	// be written.
 	ev := &Evidence{SQLModeLacks: []string{"NO_ZERO_DATE"}, Sampled: 10, SampleLimit: 10,
 		ZeroDates: map[string]int{"id": 2}, NUL: map[string]int{"v": 1}}
-	var r Report
+	var r finding.Report
 	if !columnMapping(&r, pg, tbl, rule, ev) {
 		t.Error("spatial column not reported")
 	}
@@ -58,7 +59,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 	}
 
 	pg.Mapping = config.Mapping{TinyInt1AsBoolean: true, ZeroDates: "null", TextNUL: "strip", Spatial: "postgis", MariaDBJSON: "json"}
-	r = Report{}
+	r = finding.Report{}
 	columnMapping(&r, pg, tbl, rule, ev)
 	text = reportText(&r)
 	for _, want := range []string{
@@ -80,7 +81,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 	// No evidence: the sql_mode refuses zero dates and the sample found neither: no
 	// warning for values a column could hold in theory.
 	pg.Mapping = config.DefaultMapping()
-	r = Report{}
+	r = finding.Report{}
 	columnMapping(&r, pg, tbl, rule, &Evidence{ZeroDatesRefused: true, Sampled: 10, SampleLimit: 10})
 	for _, x := range r.Results {
 		if x.Kind == "mapping.zero_dates" || x.Kind == "mapping.text_nul" {
@@ -88,7 +89,7 @@ func TestColumnMappingWarnings(t *testing.T) {
 		}
 	}
 	// The sql_mode allows zero dates, none sampled: one warning whose fix changes the sql_mode.
-	r = Report{}
+	r = finding.Report{}
 	columnMapping(&r, pg, tbl, rule, &Evidence{SQLModeLacks: []string{"NO_ZERO_DATE", "NO_ZERO_IN_DATE"}, SampleLimit: 10})
 	if text := reportText(&r); !strings.Contains(text, "the source's sql_mode lacks NO_ZERO_DATE, NO_ZERO_IN_DATE") ||
 		!strings.Contains(text, "fix: add NO_ZERO_DATE,NO_ZERO_IN_DATE to the source's sql_mode") {
@@ -101,45 +102,20 @@ func TestColumnMappingWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyless := &schema.Table{Schema: "d", Name: "k", Columns: []schema.Column{{Name: "a", DataType: "int"}}, Key: []int{0}}
-	r = Report{}
+	r = finding.Report{}
 	columnMapping(&r, es, keyless, esRoutes.For("d", "k"), nil)
 	if text := reportText(&r); !strings.Contains(text, "configured key has no unique index at the source: rows sharing a key value would become one row in the target: d.k (a)") || strings.Contains(text, "NUL") {
 		t.Errorf("keyless table on Elasticsearch:\n%s", text)
 	}
 	keyless.Indexes = []schema.Index{{Name: "u", Unique: true, Columns: []string{"A"}}}
-	r = Report{}
+	r = finding.Report{}
 	columnMapping(&r, es, keyless, esRoutes.For("d", "k"), nil)
 	if len(r.Results) != 0 {
 		t.Errorf("key with a unique index reported: %+v", r.Results)
 	}
 }
 
-// TestReportGroupsFindings: findings of one kind across tables print as one line, a
-// table's own passing line is counted, not printed, and the report ends with the counts.
-func TestReportGroupsFindings(t *testing.T) {
-	var r Report
-	r.Passf("source.connect", "ok")
-	for _, tn := range []string{"d.a", "d.b", "d.c"} {
-		r.Add(Result{Name: "source.table." + tn, Table: tn, Status: Pass, Detail: "2 columns"})
-		r.finding(Warn, "mapping."+tn, "mapping.float", tn, tn+" (f)", "FLOAT columns arrive as shown", "use DOUBLE")
-	}
-	r.Add(Result{Name: "source.table.d.bad", Table: "d.bad", Status: Fail, Detail: "no primary key", Fix: "add one"})
-	text := reportText(&r)
-	want := "PASS  source.connect      ok\n" +
-		"WARN  mapping.float       FLOAT columns arrive as shown: d.a (f); d.b (f); d.c (f)\n" +
-		"                          fix: use DOUBLE\n" +
-		"FAIL  source.table.d.bad  no primary key\n" +
-		"                          fix: add one\n" +
-		"3 tables ok, 1 warning, 1 failure\n"
-	if text != want {
-		t.Errorf("report:\n%s\nwant:\n%s", text, want)
-	}
-	if c := r.Summary(); c != (Counts{TablesOK: 3, Warnings: 1, Failures: 1}) {
-		t.Errorf("summary %+v", c)
-	}
-}
-
-func reportText(r *Report) string {
+func reportText(r *finding.Report) string {
 	var b strings.Builder
 	_ = r.WriteText(&b)
 	return b.String()

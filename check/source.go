@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -28,7 +29,7 @@ const DefaultSampleRows = 10000
 
 // Source runs the source checks: connection, binary log settings, GTID, privileges and
 // every selected table's identity and column mapping.
-func Source(ctx context.Context, r *Report, cfg *config.Config, routes *route.Set, d *source.Dialer, logger *slog.Logger, opts Options) {
+func Source(ctx context.Context, r *finding.Report, cfg *config.Config, routes *route.Set, d *source.Dialer, logger *slog.Logger, opts Options) {
 	conn, err := d.Dial(ctx)
 	if err != nil {
 		r.Failf("source.connect", "check source.host, source.port, source.user and source.password; the server must accept TCP connections from this host", "%v", err)
@@ -119,7 +120,7 @@ func Source(ctx context.Context, r *Report, cfg *config.Config, routes *route.Se
 
 // strictMode reports MariaDB's gtid_strict_mode and what it means for this target. Either
 // value is supported, so it is never a failure: the line says what to expect.
-func strictMode(r *Report, cfg *config.Config, v string) {
+func strictMode(r *finding.Report, cfg *config.Config, v string) {
 	const name = "source.gtid_strict_mode"
 	switch strings.ToUpper(v) {
 	case "1", "ON":
@@ -139,7 +140,7 @@ func strictMode(r *Report, cfg *config.Config, v string) {
 // snapshotPrivilege checks what the consistent snapshot needs. MariaDB blocks commits
 // for a moment with BACKUP STAGE BLOCK_COMMIT so every parallel reader sees one instant;
 // MySQL uses FLUSH TABLES WITH READ LOCK for the same moment. Both need RELOAD.
-func snapshotPrivilege(ctx context.Context, r *Report, conn *source.Conn, user string) {
+func snapshotPrivilege(ctx context.Context, r *finding.Report, conn *source.Conn, user string) {
 	const name = "source.privilege.snapshot"
 	if conn.Flavor == source.MariaDB {
 		_, err := conn.Exec(ctx, "BACKUP STAGE START")
@@ -174,7 +175,7 @@ func strOf(p *string) string {
 	return *p
 }
 
-func tables(ctx context.Context, r *Report, cfg *config.Config, routes *route.Set, conn *source.Conn, sqlMode string, opts Options) {
+func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *route.Set, conn *source.Conn, sqlMode string, opts Options) {
 	selected, err := conn.SelectedTables(ctx, routes)
 	if err != nil {
 		r.Failf("source.tables", "grant SELECT on the selected databases", "%v", err)
@@ -224,17 +225,17 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, routes *route.Se
 		tname := tn.String()
 		name := "source.table." + tname
 		if err != nil || t == nil {
-			r.Add(Result{Name: name, Table: tname, Status: Fail, Fix: "grant SELECT on it", Detail: fmt.Sprintf("cannot read its definition: %v", err)})
+			r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Fix: "grant SELECT on it", Detail: fmt.Sprintf("cannot read its definition: %v", err)})
 			continue
 		}
 		rt := routes.For(tn.Schema, tn.Name)
 		if _, err := conn.Exec(ctx, "SELECT 1 FROM "+source.QuoteTable(tn.Schema, tn.Name)+" LIMIT 0"); err != nil {
-			r.Add(Result{Name: name, Table: tname, Status: Fail, Fix: "GRANT SELECT ON " + source.QuoteIdent(tn.Schema) + ".* TO the replicator's account",
+			r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Fix: "GRANT SELECT ON " + source.QuoteIdent(tn.Schema) + ".* TO the replicator's account",
 				Detail: fmt.Sprintf("cannot SELECT: %v", err)})
 			continue
 		}
 		if problem := keyProblem(t, rt); problem != "" && (len(rt.Key()) > 0 || !routes.Keyless()) {
-			r.Add(Result{Name: name, Table: tname, Status: Fail, Detail: problem,
+			r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Detail: problem,
 				Fix: "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns"})
 			continue
 		}
@@ -243,7 +244,7 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, routes *route.Se
 		switch strings.ToLower(t.Engine) {
 		case "innodb", "":
 		default:
-			r.finding(Warn, name, "source.engine", tname, tname+" (engine "+t.Engine+")",
+			r.Finding(finding.Warn, name, "source.engine", tname, tname+" (engine "+t.Engine+")",
 				"not transactional: the consistent snapshot cannot freeze it, writes during the snapshot converge only through the binary log",
 				"convert it with ALTER TABLE ... ENGINE=InnoDB, or avoid writes during the snapshot")
 		}
@@ -254,13 +255,13 @@ func tables(ctx context.Context, r *Report, cfg *config.Config, routes *route.Se
 		case !t.KeyIsPrimary:
 			keyDesc = "configured key (" + strings.Join(t.KeyNames(), ", ") + ")"
 		}
-		r.Add(Result{Name: name, Table: tname, Status: Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)})
+		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)})
 		ev := &Evidence{ZeroDatesRefused: len(lacks) == 0, SQLModeLacks: lacks, SampleLimit: opts.SampleRows}
 		temporal, texts := sampleColumns(t, rt)
 		temporalCols += len(temporal)
 		textCols += len(texts)
 		if err := sample(ctx, conn, t, temporal, texts, ev); err != nil {
-			r.Add(Result{Name: "mapping." + tname, Table: tname, Status: Warn, Kind: "mapping.sample", Subject: tname,
+			r.Add(finding.Result{Name: "mapping." + tname, Table: tname, Status: finding.Warn, Kind: "mapping.sample", Subject: tname,
 				Summary: "the sample of rows could not be read, so zero dates and NUL bytes are judged by the sql_mode only",
 				Detail:  fmt.Sprintf("%s: sample failed: %v", tname, err), Fix: "grant SELECT on the table"})
 		}

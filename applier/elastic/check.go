@@ -7,13 +7,13 @@ import (
 	"os"
 	"strings"
 
-	"github.com/replicator/replicator/check"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/finding"
 )
 
 // Check runs the target checks: reachable, a version the client supports, and allowed to
 // create and delete an index (a probe index that is removed again).
-func Check(ctx context.Context, r *check.Report, cfg config.Elasticsearch) {
+func Check(ctx context.Context, r *finding.Report, cfg config.Elasticsearch) {
 	c, err := NewClient(cfg)
 	if err != nil {
 		r.Failf("target.connect", "fix the [target.elasticsearch] settings", "%v", err)
@@ -57,7 +57,7 @@ func Check(ctx context.Context, r *check.Report, cfg config.Elasticsearch) {
 // tlsCheck says what is verified of the connection to each address: https is verified
 // (chain and host name, against ca_file or the system roots); plain http to a server that
 // is not local is a warning, with credentials it says they travel in clear.
-func tlsCheck(r *check.Report, cfg config.Elasticsearch) {
+func tlsCheck(r *finding.Report, cfg config.Elasticsearch) {
 	roots := "the system roots"
 	if cfg.CAFile != "" {
 		roots = "target.elasticsearch.ca_file " + cfg.CAFile

@@ -9,13 +9,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/replicator/replicator/check"
+	"github.com/replicator/replicator/finding"
 )
 
 // Check runs the target checks: reachable, a supported version, and allowed to create the
 // state schema and the target schemas. It creates them inside a transaction it rolls back,
 // so the target is left as it was.
-func Check(ctx context.Context, r *check.Report, url, stateSchema string, targetSchemas []string) {
+func Check(ctx context.Context, r *finding.Report, url, stateSchema string, targetSchemas []string) {
 	conn, err := Connect(ctx, url)
 	if err != nil {
 		r.Failf("target.connect", "check target.postgres.url and that PostgreSQL accepts connections from this host", "%v", err)
@@ -68,7 +68,7 @@ func Check(ctx context.Context, r *check.Report, url, stateSchema string, target
 
 // tlsCheck warns when the connection to a non-local server is not TLS with a verified
 // certificate: libpq's default sslmode (prefer) encrypts without verifying.
-func tlsCheck(r *check.Report, cfg *pgx.ConnConfig) {
+func tlsCheck(r *finding.Report, cfg *pgx.ConnConfig) {
 	host := cfg.Host
 	local := strings.HasPrefix(host, "/") || host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 	switch {

@@ -11,6 +11,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres"
 	"github.com/replicator/replicator/check"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/source"
 )
@@ -46,9 +47,9 @@ func init() {
 	})
 }
 
-func runChecks(ctx context.Context, env *runEnv, sampleRows int) *check.Report {
+func runChecks(ctx context.Context, env *runEnv, sampleRows int) *finding.Report {
 	cfg := env.cfg
-	rep := &check.Report{}
+	rep := &finding.Report{}
 	d := source.NewDialer(cfg.Source)
 	// The probe's dump ends by design at the end of the log, which go-mysql logs as errors.
 	check.Source(ctx, rep, cfg, env.routes, d, slog.New(slog.DiscardHandler), check.Options{SampleRows: sampleRows})

@@ -1,6 +1,8 @@
-// Package check is the preflight: named checks of the source and the target, each with a
-// status and, when it fails, the fix. It reads and never changes anything a user keeps.
-package check
+// Package finding is the preflight's vocabulary: the outcome of one named check (its
+// status, detail and fix) and the report that collects them and prints them. The source
+// checks (package check) and each target's checks (applier/postgres, applier/elastic)
+// write into one Report, so it sits below all of them.
+package finding
 
 import (
 	"encoding/json"
@@ -60,9 +62,9 @@ func (r *Report) Warnf(name, fix, format string, a ...any) {
 	r.Add(Result{Name: name, Status: Warn, Detail: fmt.Sprintf(format, a...), Fix: fix})
 }
 
-// finding records a per-table result of a kind the text report groups across tables. The
+// Finding records a per-table result of a kind the text report groups across tables. The
 // detail (kept whole in --json) is the subject followed by the summary.
-func (r *Report) finding(st Status, name, kind, table, subject, summary, fix string) {
+func (r *Report) Finding(st Status, name, kind, table, subject, summary, fix string) {
 	r.Add(Result{Name: name, Status: st, Kind: kind, Table: table, Subject: subject, Summary: summary,
 		Detail: subject + ": " + summary, Fix: fix})
 }
