@@ -6,101 +6,42 @@ package snapshot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
-
-// TablePlan is one table's part of a snapshot.
-type TablePlan struct {
-	Table *schema.Table
-	// Columns are the indexes (into Table.Columns) of the replicated columns.
-	Columns []int
-	// Target names the destination for messages ("schema.table" or an index).
-	Target       string
-	Chunks       []Chunk
-	RowsEstimate int64
-	// From is the view position the table was (last) planned at when it was copied again
-	// after a DDL; empty means the snapshot's first position. Binary log changes covered
-	// by it are in the copy.
-	From change.Position
-}
-
-// Name is the source table's "db.table".
-func (p *TablePlan) Name() string { return p.Table.QualifiedName() }
-
-// SelectedColumns returns the replicated columns in order.
-func (p *TablePlan) SelectedColumns() []*schema.Column {
-	out := make([]*schema.Column, len(p.Columns))
-	for i, c := range p.Columns {
-		out[i] = &p.Table.Columns[c]
-	}
-	return out
-}
-
-// Chunk is a range of the first key column: Lo < key <= Hi, where a nil bound is open.
-// Only integer first key columns are split; any other table is one chunk.
-type Chunk struct {
-	ID     int
-	Lo, Hi *int64
-}
 
 // Target is what the snapshot writes to. The PostgreSQL and Elasticsearch appliers
 // implement it.
 type Target interface {
 	// LoadProgress returns the stored state of an earlier snapshot, or nil if none began.
-	LoadProgress(ctx context.Context) (*Progress, error)
+	LoadProgress(ctx context.Context) (*plan.Progress, error)
 	// Start creates the target tables (without secondary indexes) according to
 	// onExisting, and stores the plan and the position in one transaction.
-	Start(ctx context.Context, pos change.Position, plans []*TablePlan, onExisting string) error
+	Start(ctx context.Context, pos change.Position, plans []*plan.Table, onExisting string) error
 	// CopyChunk stores the rows that fill produces and marks the chunk done, atomically.
 	// It is called from several goroutines at once.
-	CopyChunk(ctx context.Context, plan *TablePlan, chunk Chunk, fill func(emit func(change.Row) error) error) (int64, error)
+	CopyChunk(ctx context.Context, p *plan.Table, chunk plan.Chunk, fill func(emit func(change.Row) error) error) (int64, error)
 	// RestartTables replaces the copies of the plans' tables, after a DDL changed them:
 	// each target table is created again, empty, with the plan's definition (without
 	// secondary indexes), its chunks become the plan's, none done, and its definition is
 	// stored as of pos (the view it is copied under), all in one step. A target that
-	// cannot replace one table alone returns an error wrapping ErrCopyAllAgain.
-	RestartTables(ctx context.Context, pos change.Position, plans []*TablePlan) error
+	// cannot replace one table alone returns an error wrapping plan.ErrCopyAllAgain.
+	RestartTables(ctx context.Context, pos change.Position, plans []*plan.Table) error
 	// FinishTable creates the secondary indexes and marks the table done.
-	FinishTable(ctx context.Context, plan *TablePlan) error
+	FinishTable(ctx context.Context, p *plan.Table) error
 	// ApplyRows replaces, in one step, the target's rows for keys (full-width rows of the
 	// source table holding only the key values) by rows (read like CopyChunk's, at pos;
 	// a key without a row is deleted). A resumed snapshot brings the rows that changed
 	// since its first view to its newest view with it.
-	ApplyRows(ctx context.Context, plan *TablePlan, pos change.Position, keys, rows []change.Row) error
+	ApplyRows(ctx context.Context, p *plan.Table, pos change.Position, keys, rows []change.Row) error
 	// Finish stores the checkpoint from which streaming continues.
 	Finish(ctx context.Context, pos change.Position) error
-}
-
-// ErrCopyAllAgain says a table cannot be copied again on its own (an Elasticsearch index
-// shared with other tables): the whole snapshot starts over instead.
-var ErrCopyAllAgain = errors.New("the table cannot be copied again on its own")
-
-// Progress is a stored snapshot: where it started and what is done.
-type Progress struct {
-	Position change.Position
-	// Complete means the snapshot finished and streaming owns the checkpoint.
-	Complete bool
-	Tables   map[string]*TableProgress
-}
-
-// TableProgress is one table's stored plan and progress.
-type TableProgress struct {
-	Table     *schema.Table
-	Columns   []int
-	Chunks    []Chunk
-	ChunkDone map[int]bool
-	Done      bool
-	Estimate  int64
-	// From is the position the table was copied again from (see TablePlan.From); empty
-	// for the snapshot's position.
-	From change.Position
 }
 
 // planChunks splits a table on its first key column when that is an integer, so chunks
@@ -108,8 +49,8 @@ type TableProgress struct {
 // equal ranges between MIN and MAX, which the server answers from the index ends; sparse
 // or skewed keys are split by walking the key index, which reads the whole index (in
 // InnoDB, the whole table) and so is kept for the tables that need it.
-func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimate int64, chunkRows int) ([]Chunk, error) {
-	whole := []Chunk{{ID: 0}}
+func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimate int64, chunkRows int) ([]plan.Chunk, error) {
+	whole := []plan.Chunk{{ID: 0}}
 	if len(t.Key) == 0 || estimate < int64(chunkRows)*3/2 || !isInteger(t.Columns[t.Key[0]].DataType) {
 		return whole, nil
 	}
@@ -153,14 +94,14 @@ func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimat
 	if len(bounds) == 0 {
 		return whole, nil
 	}
-	chunks := make([]Chunk, 0, len(bounds)+1)
+	chunks := make([]plan.Chunk, 0, len(bounds)+1)
 	var lo *int64
 	for i := range bounds {
 		hi := bounds[i]
-		chunks = append(chunks, Chunk{ID: i, Lo: lo, Hi: &hi})
+		chunks = append(chunks, plan.Chunk{ID: i, Lo: lo, Hi: &hi})
 		lo = &bounds[i]
 	}
-	return append(chunks, Chunk{ID: len(bounds), Lo: lo}), nil
+	return append(chunks, plan.Chunk{ID: len(bounds), Lo: lo}), nil
 }
 
 // evenChunks splits the keys lo..hi into ranges holding about chunkRows of the estimated
@@ -168,7 +109,7 @@ func planChunks(ctx context.Context, conn *source.Conn, t *schema.Table, estimat
 // two key values) or the span overflows: such tables are planned by walking their index.
 // The first and last ranges are open, so rows written below lo or above hi later are
 // still read.
-func evenChunks(lo, hi, estimate int64, chunkRows int) []Chunk {
+func evenChunks(lo, hi, estimate int64, chunkRows int) []plan.Chunk {
 	if hi < lo || lo == math.MinInt64 || estimate <= 0 || chunkRows <= 0 {
 		return nil
 	}
@@ -177,17 +118,17 @@ func evenChunks(lo, hi, estimate int64, chunkRows int) []Chunk {
 		return nil
 	}
 	width := int64((span*uint64(chunkRows) + uint64(estimate) - 1) / uint64(estimate))
-	var chunks []Chunk
+	var chunks []plan.Chunk
 	var prev *int64
 	for b := lo - 1 + width; b < hi; b += width {
 		bound := b
-		chunks = append(chunks, Chunk{ID: len(chunks), Lo: prev, Hi: &bound})
+		chunks = append(chunks, plan.Chunk{ID: len(chunks), Lo: prev, Hi: &bound})
 		prev = &bound
 		if b > hi-width { // the next step would pass hi (or overflow)
 			break
 		}
 	}
-	return append(chunks, Chunk{ID: len(chunks), Lo: prev})
+	return append(chunks, plan.Chunk{ID: len(chunks), Lo: prev})
 }
 
 func isInteger(dataType string) bool {
@@ -199,7 +140,7 @@ func isInteger(dataType string) bool {
 }
 
 // chunkQuery is the SELECT that reads one chunk's rows.
-func chunkQuery(p *TablePlan, c Chunk) string {
+func chunkQuery(p *plan.Table, c plan.Chunk) string {
 	cols := ""
 	for i, ci := range p.Columns {
 		if i > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -72,7 +73,7 @@ func resolveKeys(ctx context.Context, o Options, conn *source.Conn, pos change.P
 }
 
 // keysQuery selects the plan's columns of the rows with the given keys.
-func keysQuery(p *TablePlan, keys []change.Row) (string, error) {
+func keysQuery(p *plan.Table, keys []change.Row) (string, error) {
 	t := p.Table
 	var b strings.Builder
 	b.WriteString("SELECT ")

@@ -16,6 +16,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/metrics"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/source"
 )
@@ -116,7 +117,7 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 	}
 	defer meta.Close()
 
-	var plans []*TablePlan
+	var plans []*plan.Table
 	resumed := prog != nil
 	if resumed {
 		plans = plansFromProgress(prog)
@@ -231,7 +232,7 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 			return nil, changedBy(res), nil
 		}
 		if err := o.Target.RestartTables(ctx, pos, again); err != nil {
-			if errors.Is(err, ErrCopyAllAgain) {
+			if errors.Is(err, plan.ErrCopyAllAgain) {
 				o.Log.Info("copying every table again", "reason", err)
 				return nil, changedBy(res), nil
 			}
@@ -264,8 +265,8 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 
 // recopyKeyless copies again, under v, the tables without a key that res found changed,
 // and takes them out of res (resolveKeys needs keys).
-func recopyKeyless(ctx context.Context, o Options, v *view, pos change.Position, plans []*TablePlan, res *scanResult) error {
-	var again []*TablePlan
+func recopyKeyless(ctx context.Context, o Options, v *view, pos change.Position, plans []*plan.Table, res *scanResult) error {
+	var again []*plan.Table
 	for p := range res.keys {
 		if len(p.Table.Key) == 0 {
 			again = append(again, p)
@@ -304,7 +305,7 @@ func changedBy(res *scanResult) map[string]string {
 // replan plans the tables ddl names again from their current definitions, copied from
 // pos, and returns them and the whole plan list with them in place; nil when one of
 // them no longer exists under its name.
-func replan(ctx context.Context, meta *source.Conn, o Options, plans []*TablePlan, ddl map[string]string, pos change.Position) (again, all []*TablePlan, err error) {
+func replan(ctx context.Context, meta *source.Conn, o Options, plans []*plan.Table, ddl map[string]string, pos change.Position) (again, all []*plan.Table, err error) {
 	for _, p := range plans {
 		if _, changed := ddl[p.Name()]; !changed {
 			all = append(all, p)
@@ -334,35 +335,35 @@ func replan(ctx context.Context, meta *source.Conn, o Options, plans []*TablePla
 		if err != nil {
 			return nil, nil, err
 		}
-		np := &TablePlan{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: p.Target, From: pos}
+		np := &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: p.Target, From: pos}
 		again = append(again, np)
 		all = append(all, np)
 	}
 	return again, all, nil
 }
 
-func plansFromProgress(prog *Progress) []*TablePlan {
+func plansFromProgress(prog *plan.Progress) []*plan.Table {
 	names := make([]string, 0, len(prog.Tables))
 	for n := range prog.Tables {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	plans := make([]*TablePlan, 0, len(names))
+	plans := make([]*plan.Table, 0, len(names))
 	for _, n := range names {
 		tp := prog.Tables[n]
-		plans = append(plans, &TablePlan{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate, From: tp.From})
+		plans = append(plans, &plan.Table{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate, From: tp.From})
 	}
 	return plans
 }
 
 // makePlans loads the selected tables' definitions and plans their chunks.
-func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan, error) {
+func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*plan.Table, error) {
 	cfg := o.Config
 	names, err := meta.SelectedTables(ctx, o.Routes)
 	if err != nil {
 		return nil, err
 	}
-	var plans []*TablePlan
+	var plans []*plan.Table
 	for _, n := range names {
 		t, err := meta.LoadTable(ctx, n.Schema, n.Name)
 		if err != nil {
@@ -384,7 +385,7 @@ func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*TablePlan,
 		if err != nil {
 			return nil, err
 		}
-		plans = append(plans, &TablePlan{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: rt.TargetName()})
+		plans = append(plans, &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: rt.TargetName()})
 	}
 	return plans, nil
 }
@@ -404,24 +405,24 @@ func estimateRows(ctx context.Context, c *source.Conn, n source.TableName) (int6
 
 // job is one chunk to copy.
 type job struct {
-	plan  *TablePlan
-	chunk Chunk
+	plan  *plan.Table
+	chunk plan.Chunk
 }
 
 // copyAll runs one worker per reader connection over the chunks not yet done, largest
 // tables first, finishing each table (secondary indexes) when its last chunk lands.
-func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *Progress, finishTables bool) (*Summary, error) {
+func copyAll(ctx context.Context, o Options, v *view, plans []*plan.Table, prog *plan.Progress, finishTables bool) (*Summary, error) {
 	sort.SliceStable(plans, func(i, j int) bool { return plans[i].RowsEstimate > plans[j].RowsEstimate })
 	type tableState struct {
 		remaining atomic.Int64
 		rows      atomic.Int64
 	}
-	states := make(map[*TablePlan]*tableState, len(plans))
+	states := make(map[*plan.Table]*tableState, len(plans))
 	var jobs []job
 	for _, p := range plans {
 		st := &tableState{}
 		states[p] = st
-		var tp *TableProgress
+		var tp *plan.TableProgress
 		if prog != nil {
 			tp = prog.Tables[p.Name()]
 		}
@@ -449,7 +450,7 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
-	finish := func(p *TablePlan) {
+	finish := func(p *plan.Table) {
 		if !finishTables {
 			o.Log.Info("snapshot table copied", "table", p.Name(), "target", p.Target, "rows", states[p].rows.Load())
 			return
@@ -521,7 +522,7 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*TablePlan, prog *
 			o.Metrics.SnapshotProgress(p.Name(), states[p].rows.Load(), p.RowsEstimate)
 		}
 		if o.Report == nil {
-			logProgress(o.Log, plans, func(p *TablePlan) int64 { return states[p].rows.Load() }, total.Load(), started)
+			logProgress(o.Log, plans, func(p *plan.Table) int64 { return states[p].rows.Load() }, total.Load(), started)
 			return
 		}
 		out := make([]TableStatus, len(plans))
@@ -565,7 +566,7 @@ wait:
 	return &Summary{Rows: total.Load(), Bytes: bytes.Load()}, nil
 }
 
-func logProgress(log *slog.Logger, plans []*TablePlan, rows func(*TablePlan) int64, total int64, started time.Time) {
+func logProgress(log *slog.Logger, plans []*plan.Table, rows func(*plan.Table) int64, total int64, started time.Time) {
 	el := time.Since(started).Seconds()
 	rate := float64(total) / max(el, 0.001)
 	var est int64

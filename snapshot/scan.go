@@ -9,6 +9,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -37,14 +38,14 @@ type scanResult struct {
 	created string
 	// keys holds, per plan, the key of every row changed (full-width rows carrying only
 	// the key values), by change.Key.
-	keys map[*TablePlan]map[string]change.Row
+	keys map[*plan.Table]map[string]change.Row
 	rows int
 }
 
 // scanSchemas gives the stream decoder the planned definitions; a table stops being
 // decoded once a DDL touched it (its rows no longer match the planned definition).
 type scanSchemas struct {
-	tables map[string]*TablePlan // by "db\x00table"
+	tables map[string]*plan.Table // by "db\x00table"
 	decode bool
 }
 
@@ -67,13 +68,13 @@ func (s *scanSchemas) Put(*schema.Table) error { return nil }
 // selects is reported too (a snapshot that ends past such a CREATE must copy the table).
 //
 // known names every planned table ("db\x00table"): none of them counts as created.
-func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans []*TablePlan, known map[string]bool, collectKeys, selectNew bool) (*scanResult, error) {
-	res := &scanResult{ddl: map[string]string{}, keys: map[*TablePlan]map[string]change.Row{}}
+func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans []*plan.Table, known map[string]bool, collectKeys, selectNew bool) (*scanResult, error) {
+	res := &scanResult{ddl: map[string]string{}, keys: map[*plan.Table]map[string]change.Row{}}
 	if done, err := source.Covers(from.Flavor, from.GTID, to.GTID); err != nil || done {
 		return res, err
 	}
-	sch := &scanSchemas{tables: map[string]*TablePlan{}, decode: collectKeys}
-	planned := map[string]*TablePlan{}
+	sch := &scanSchemas{tables: map[string]*plan.Table{}, decode: collectKeys}
+	planned := map[string]*plan.Table{}
 	for _, p := range plans {
 		sch.tables[p.Table.Schema+"\x00"+p.Table.Name] = p
 		planned[p.Table.Schema+"\x00"+p.Table.Name] = p
@@ -222,11 +223,11 @@ func ddlError(attempts int, ddl map[string]string) error {
 // from (base, the snapshot's first position, for most; a newer view for tables copied
 // again after a DDL), so each table's changes are read with the definition it was copied
 // with, and merges what the scans found.
-func scanAll(ctx context.Context, o Options, base, to change.Position, plans []*TablePlan, collectKeys, selectNew bool) (*scanResult, error) {
-	groups := map[string][]*TablePlan{}
+func scanAll(ctx context.Context, o Options, base, to change.Position, plans []*plan.Table, collectKeys, selectNew bool) (*scanResult, error) {
+	groups := map[string][]*plan.Table{}
 	known := map[string]bool{}
 	order := []string{base.GTID} // scanned even without tables of its own, for created ones
-	groups[base.GTID] = []*TablePlan{}
+	groups[base.GTID] = []*plan.Table{}
 	for _, p := range plans {
 		known[p.Table.Schema+"\x00"+p.Table.Name] = true
 		g := p.From.GTID
@@ -238,7 +239,7 @@ func scanAll(ctx context.Context, o Options, base, to change.Position, plans []*
 		}
 		groups[g] = append(groups[g], p)
 	}
-	out := &scanResult{ddl: map[string]string{}, keys: map[*TablePlan]map[string]change.Row{}}
+	out := &scanResult{ddl: map[string]string{}, keys: map[*plan.Table]map[string]change.Row{}}
 	for _, g := range order {
 		if len(groups[g]) == 0 && !selectNew {
 			continue

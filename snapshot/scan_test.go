@@ -7,6 +7,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -47,7 +48,7 @@ func TestKeysQuery(t *testing.T) {
 	tbl := &schema.Table{Schema: "s", Name: "t", Columns: []schema.Column{
 		{Name: "id", DataType: "bigint"}, {Name: "code", DataType: "varchar"}, {Name: "bin", DataType: "varbinary"}, {Name: "v", DataType: "int"},
 	}, Key: []int{0, 1, 2}}
-	p := &TablePlan{Table: tbl, Columns: []int{0, 1, 2, 3}}
+	p := &plan.Table{Table: tbl, Columns: []int{0, 1, 2, 3}}
 	keys := []change.Row{{[]byte("-7"), []byte("it's"), []byte{0, 0xff}, nil}, {[]byte("8"), []byte(""), []byte{}, nil}}
 	q, err := keysQuery(p, keys)
 	if err != nil {

@@ -1,5 +1,9 @@
-// Package status describes a replicator's state for 'replicator status': what the target
-// stores (checkpoint, snapshot progress, last error) and what the source reports.
+// Package status is a target's stored state as 'replicator status' shows it (the "state"
+// object of --json): checkpoint, phase, each table's snapshot progress, the last error.
+// Each target fills it from its own storage and cmd prints it, so it sits below both and
+// holds types only. It stays apart from plan, the snapshot's working vocabulary, because
+// it is a report format: its JSON names are a public output that must not move when the
+// snapshot's types do.
 package status
 
 import (

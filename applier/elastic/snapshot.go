@@ -12,19 +12,17 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/mapping"
-	"github.com/replicator/replicator/snapshot"
+	"github.com/replicator/replicator/plan"
 )
 
-var _ snapshot.Target = (*Target)(nil)
-
 // LoadProgress implements snapshot.Target.
-func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
+func (t *Target) LoadProgress(ctx context.Context) (*plan.Progress, error) {
 	cp, err := t.state.checkpoint(ctx)
 	if err != nil || cp == nil {
 		return nil, err
 	}
 	pos := change.Position{Flavor: cp.Flavor, GTID: cp.GTID}
-	prog := &snapshot.Progress{Position: pos, Complete: cp.Phase == PhaseStreaming, Tables: map[string]*snapshot.TableProgress{}}
+	prog := &plan.Progress{Position: pos, Complete: cp.Phase == PhaseStreaming, Tables: map[string]*plan.TableProgress{}}
 	if prog.Complete {
 		return prog, nil
 	}
@@ -44,7 +42,7 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 		if sd == nil || sd.Definition.Table == nil {
 			return nil, fmt.Errorf("snapshot state of %s has no stored definition in %s: delete the checkpoint document to start over", name, t.state.index)
 		}
-		tp := &snapshot.TableProgress{Table: sd.Definition.Table, Columns: sd.Definition.Columns,
+		tp := &plan.TableProgress{Table: sd.Definition.Table, Columns: sd.Definition.Columns,
 			Chunks: td.Chunks, ChunkDone: map[int]bool{}, Done: td.Done, Estimate: td.Estimate}
 		if sd.GTID != "" && sd.GTID != pos.GTID { // copied again after a DDL (RestartTables)
 			tp.From = change.Position{Flavor: pos.Flavor, GTID: sd.GTID}
@@ -93,7 +91,7 @@ func (t *Target) snapshotVersion() (change.Position, int64, error) {
 // commit point: it is written last, so a crash before it leaves no snapshot (the next run
 // starts over, finding the indexes it created empty), and a crash after it leaves a
 // complete plan to resume.
-func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan, onExisting string) error {
+func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.Table, onExisting string) error {
 	begun := time.Now()
 	if err := t.setSnapshot(pos); err != nil {
 		return err
@@ -113,7 +111,7 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapsh
 	// Tables are prepared a few at a time (index creation waits for the cluster state to
 	// change, which is slow one by one); tables sharing an index go through one worker, in
 	// order, so the second finds the index the first created.
-	groups := map[string][]*snapshot.TablePlan{}
+	groups := map[string][]*plan.Table{}
 	var order []string
 	for _, p := range plans {
 		index, err := t.indexOf(p.Table)
@@ -194,7 +192,7 @@ func forEach[T any](ctx context.Context, items []T, n int, fn func(context.Conte
 // prepareIndex creates a table's index, or deals with an existing one by onExisting, and
 // leaves it in snapshot mode (no refresh, no replicas). It returns the settings
 // FinishTable restores.
-func (t *Target) prepareIndex(ctx context.Context, index string, p *snapshot.TablePlan, onExisting string) (indexSettings, error) {
+func (t *Target) prepareIndex(ctx context.Context, index string, p *plan.Table, onExisting string) (indexSettings, error) {
 	info, err := t.inspectIndex(ctx, index)
 	if err != nil {
 		return indexSettings{}, err
@@ -233,7 +231,7 @@ func (t *Target) prepareIndex(ctx context.Context, index string, p *snapshot.Tab
 // by bytes and items, one request in flight while the next is filled; the chunk is
 // marked done only after every item is acknowledged. Copying a chunk again is harmless:
 // its documents carry the same version (see Version).
-func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapshot.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
+func (t *Target) CopyChunk(ctx context.Context, p *plan.Table, c plan.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
 	if err := t.checkLease(); err != nil {
 		return 0, err
 	}
@@ -357,7 +355,7 @@ func (w *pipelinedSender) wait() (bulkStats, error) {
 
 // FinishTable implements snapshot.Target: the index gets its refresh interval and replicas
 // back and is refreshed, then the table is marked done.
-func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
+func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 	s := t.state
 	var td tableDoc
 	found, err := s.get(ctx, s.tableID(p.Name()), &td)
@@ -386,7 +384,7 @@ func (t *Target) Finish(ctx context.Context, pos change.Position) error {
 // ApplyRows implements snapshot.Target: the rows are indexed and the keys without a row
 // deleted, all with pos's version, which is at least the version of every snapshot
 // document (they carry the first view's) and below every streamed change after pos.
-func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos change.Position, keys, rows []change.Row) error {
+func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Position, keys, rows []change.Row) error {
 	if err := t.checkLease(); err != nil {
 		return err
 	}
@@ -466,7 +464,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 // chunks are not done, which the resumed snapshot copies and, finding the DDL in the
 // binary log again, replaces again. An index shared with another table cannot be emptied
 // for one of them: ErrCopyAllAgain.
-func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan) error {
+func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans []*plan.Table) error {
 	if err := t.checkLease(); err != nil {
 		return err
 	}
@@ -482,7 +480,7 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 		}
 		for name, td := range tables {
 			if name != p.Name() && td.Index == indexes[i] {
-				return fmt.Errorf("index %s also holds %s: %w", indexes[i], name, snapshot.ErrCopyAllAgain)
+				return fmt.Errorf("index %s also holds %s: %w", indexes[i], name, plan.ErrCopyAllAgain)
 			}
 		}
 	}

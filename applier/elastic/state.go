@@ -14,8 +14,8 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
 
 // State is the replicator's bookkeeping in the state index (state.index): one document per
@@ -80,14 +80,14 @@ type indexSettings struct {
 }
 
 type tableDoc struct {
-	Kind        string           `json:"kind"`
-	Name        string           `json:"name"`
-	SourceTable string           `json:"source_table"`
-	Index       string           `json:"index"`
-	Estimate    int64            `json:"estimate"`
-	Chunks      []snapshot.Chunk `json:"chunks"`
-	Restore     indexSettings    `json:"restore"`
-	Done        bool             `json:"done"`
+	Kind        string        `json:"kind"`
+	Name        string        `json:"name"`
+	SourceTable string        `json:"source_table"`
+	Index       string        `json:"index"`
+	Estimate    int64         `json:"estimate"`
+	Chunks      []plan.Chunk  `json:"chunks"`
+	Restore     indexSettings `json:"restore"`
+	Done        bool          `json:"done"`
 }
 
 type schemaDoc struct {

@@ -18,11 +18,9 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/fault"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
-
-var _ snapshot.Target = (*Target)(nil)
 
 // storedPlan is a table's snapshot plan as kept in snapshot_tables' history row.
 type storedPlan struct {
@@ -31,12 +29,12 @@ type storedPlan struct {
 }
 
 // LoadProgress implements snapshot.Target.
-func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
+func (t *Target) LoadProgress(ctx context.Context) (*plan.Progress, error) {
 	cp, err := t.state.Checkpoint(ctx)
 	if err != nil || cp == nil {
 		return nil, err
 	}
-	prog := &snapshot.Progress{Position: cp.Position, Complete: cp.Phase == PhaseStreaming, Tables: map[string]*snapshot.TableProgress{}}
+	prog := &plan.Progress{Position: cp.Position, Complete: cp.Phase == PhaseStreaming, Tables: map[string]*plan.TableProgress{}}
 	if prog.Complete {
 		return prog, nil
 	}
@@ -52,7 +50,7 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 	}
 	for rows.Next() {
 		var name string
-		var tp snapshot.TableProgress
+		var tp plan.TableProgress
 		var def []byte
 		var gtid string
 		if err := rows.Scan(&name, &tp.Done, &tp.Estimate, &def, &gtid); err != nil {
@@ -82,7 +80,7 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 	defer crow.Close()
 	for crow.Next() {
 		var name string
-		var c snapshot.Chunk
+		var c plan.Chunk
 		var done bool
 		if err := crow.Scan(&name, &c.ID, &c.Lo, &c.Hi, &done); err != nil {
 			return nil, fmt.Errorf("read snapshot chunks: %w", err)
@@ -101,7 +99,7 @@ func (t *Target) LoadProgress(ctx context.Context) (*snapshot.Progress, error) {
 
 // Start implements snapshot.Target: target tables, plan and position in one transaction,
 // so a crash leaves either no snapshot or a complete plan to resume.
-func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan, onExisting string) error {
+func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.Table, onExisting string) error {
 	tx, err := t.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin snapshot: %w", err)
@@ -151,7 +149,7 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*snapsh
 
 // prepareTable creates the target table, or deals with an existing one by onExisting.
 // flavor is the source's, for the column defaults.
-func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier, p *snapshot.TablePlan, onExisting, flavor string) error {
+func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier, p *plan.Table, onExisting, flavor string) error {
 	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{id[0]}.Sanitize()); err != nil {
 		return fmt.Errorf("create schema %s: %w", id[0], err)
 	}
@@ -198,7 +196,7 @@ func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier,
 
 // CopyChunk implements snapshot.Target with one COPY in text format, streamed through a
 // pipe so memory stays bounded, committed together with the chunk's done mark.
-func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapshot.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
+func (t *Target) CopyChunk(ctx context.Context, p *plan.Table, c plan.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
 	id, err := t.tableIdent(p.Table)
 	if err != nil {
 		return 0, err
@@ -264,7 +262,7 @@ func (t *Target) CopyChunk(ctx context.Context, p *snapshot.TablePlan, c snapsho
 
 // FinishTable implements snapshot.Target: secondary indexes after the rows, as loading
 // into an unindexed table is faster.
-func (t *Target) FinishTable(ctx context.Context, p *snapshot.TablePlan) error {
+func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 	id, err := t.tableIdent(p.Table)
 	if err != nil {
 		return err
@@ -324,7 +322,7 @@ func (t *Target) Finish(ctx context.Context, pos change.Position) error {
 // a staging table and one DELETE ... USING) and the rows are copied in. The rows are
 // exactly the keys' rows at one view, so the table is consistent at the commit, where its
 // deferred unique constraints are checked.
-func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos change.Position, keys, rows []change.Row) error {
+func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Position, keys, rows []change.Row) error {
 	id, err := t.tableIdent(p.Table)
 	if err != nil {
 		return err
@@ -388,7 +386,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *snapshot.TablePlan, pos chang
 // RestartTables implements snapshot.Target: in one transaction, each table is dropped and
 // created again with its new definition, its chunks replaced and its definition stored as
 // of pos, so a kill leaves either the old copy and plan or the new empty ones.
-func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans []*snapshot.TablePlan) error {
+func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans []*plan.Table) error {
 	tx, err := t.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -440,7 +438,7 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 }
 
 // logNotes logs what the rendering of a table left out (as the stream logs its DDL notes).
-func (t *Target) logNotes(p *snapshot.TablePlan, r *pgddl.Rendered) {
+func (t *Target) logNotes(p *plan.Table, r *pgddl.Rendered) {
 	for _, n := range r.Notes {
 		t.log.Info("DDL note", "table", p.Name(), "note", n)
 	}

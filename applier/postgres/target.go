@@ -14,9 +14,9 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/snapshot"
 )
 
 // Target is a PostgreSQL database receiving the replicated tables.
@@ -107,7 +107,7 @@ func (t *Target) tableIdent(src *schema.Table) (pgx.Identifier, error) {
 // CREATE TABLE of it, over the plan's columns. flavor is the source's (change.Position's),
 // for reading the defaults information_schema shows; "" renders none (the key and indexes
 // do not need them).
-func (t *Target) render(p *snapshot.TablePlan, flavor string) (*pgddl.Rendered, error) {
+func (t *Target) render(p *plan.Table, flavor string) (*pgddl.Rendered, error) {
 	target, ok := t.resolve(p.Table.Schema, p.Table.Name)
 	if !ok {
 		return nil, fmt.Errorf("table %s is not selected by any [[tables]] rule", p.Name())

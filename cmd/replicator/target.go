@@ -27,6 +27,12 @@ type target interface {
 	Close()
 }
 
+// Both targets are what the commands drive, checked here where the interfaces are used.
+var (
+	_ target = (*postgres.Target)(nil)
+	_ target = (*elastic.Target)(nil)
+)
+
 // targetOpeners holds a constructor per target type; an applier registers itself here.
 var targetOpeners = map[string]opener{
 	config.TargetPostgres: func(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger) (target, error) {
