@@ -10,39 +10,10 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
-
-// Target is what the snapshot writes to. The PostgreSQL and Elasticsearch appliers
-// implement it.
-type Target interface {
-	// LoadProgress returns the stored state of an earlier snapshot, or nil if none began.
-	LoadProgress(ctx context.Context) (*plan.Progress, error)
-	// Start creates the target tables (without secondary indexes) according to
-	// onExisting, and stores the plan and the position in one transaction.
-	Start(ctx context.Context, pos change.Position, plans []*plan.Table, onExisting string) error
-	// CopyChunk stores the rows that fill produces and marks the chunk done, atomically.
-	// It is called from several goroutines at once.
-	CopyChunk(ctx context.Context, p *plan.Table, chunk plan.Chunk, fill func(emit func(change.Row) error) error) (int64, error)
-	// RestartTables replaces the copies of the plans' tables, after a DDL changed them:
-	// each target table is created again, empty, with the plan's definition (without
-	// secondary indexes), its chunks become the plan's, none done, and its definition is
-	// stored as of pos (the view it is copied under), all in one step. A target that
-	// cannot replace one table alone returns an error wrapping plan.ErrCopyAllAgain.
-	RestartTables(ctx context.Context, pos change.Position, plans []*plan.Table) error
-	// FinishTable creates the secondary indexes and marks the table done.
-	FinishTable(ctx context.Context, p *plan.Table) error
-	// ApplyRows replaces, in one step, the target's rows for keys (full-width rows of the
-	// source table holding only the key values) by rows (read like CopyChunk's, at pos;
-	// a key without a row is deleted). A resumed snapshot brings the rows that changed
-	// since its first view to its newest view with it.
-	ApplyRows(ctx context.Context, p *plan.Table, pos change.Position, keys, rows []change.Row) error
-	// Finish stores the checkpoint from which streaming continues.
-	Finish(ctx context.Context, pos change.Position) error
-}
 
 // planChunks splits a table on its first key column when that is an integer, so chunks
 // hold about chunkRows rows each. Dense keys (the usual AUTO_INCREMENT) are split into

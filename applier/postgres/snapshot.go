@@ -1,13 +1,11 @@
 package postgres
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -192,72 +190,6 @@ func (t *Target) prepareTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier,
 		return fmt.Errorf("create %s: %w", id.Sanitize(), err)
 	}
 	return nil
-}
-
-// CopyChunk implements snapshot.Target with one COPY in text format, streamed through a
-// pipe so memory stays bounded, committed together with the chunk's done mark.
-func (t *Target) CopyChunk(ctx context.Context, p *plan.Table, c plan.Chunk, fill func(emit func(change.Row) error) error) (int64, error) {
-	id, err := t.tableIdent(p.Table)
-	if err != nil {
-		return 0, err
-	}
-	conn, err := t.pool.Acquire(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("target connection: %w", err)
-	}
-	defer conn.Release()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.Background())
-
-	cols := p.SelectedColumns()
-	enc := pgvalue.NewEncoder(t.pol, p.Name(), cols)
-	copySQL := "COPY " + id.Sanitize() + " (" + pgvalue.ColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
-	pr, pw := io.Pipe()
-	copyDone := make(chan error, 1)
-	go func() {
-		_, err := conn.Conn().PgConn().CopyFrom(ctx, pr, copySQL)
-		pr.CloseWithError(err) // unblocks the writer if COPY failed early
-		copyDone <- err
-	}()
-	bw := bufio.NewWriterSize(pw, 256<<10)
-	var rows int64
-	var line []byte
-	fillErr := fill(func(r change.Row) error {
-		var err error
-		if line, err = enc.AppendRow(line[:0], r); err != nil {
-			return fmt.Errorf("row %d of %s: %w", rows+1, p.Name(), err)
-		}
-		rows++
-		_, err = bw.Write(line)
-		return err
-	})
-	if fillErr == nil {
-		fillErr = bw.Flush()
-	}
-	if fillErr != nil {
-		pw.CloseWithError(fillErr)
-	} else {
-		pw.Close()
-	}
-	copyErr := <-copyDone
-	if fillErr != nil && !errors.Is(fillErr, io.ErrClosedPipe) {
-		return 0, fillErr
-	}
-	if copyErr != nil {
-		return 0, fmt.Errorf("COPY into %s: %w", id.Sanitize(), snapshotFault(copyErr))
-	}
-	s := t.state
-	if _, err := tx.Exec(ctx, `UPDATE `+s.ident("snapshot_chunks")+` SET done = true, rows = $4 WHERE name = $1 AND source_table = $2 AND chunk = $3`,
-		s.name, p.Name(), c.ID, rows); err != nil {
-		return 0, fmt.Errorf("mark chunk done: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit chunk %d of %s: %w", c.ID, p.Name(), err)
-	}
-	return rows, nil
 }
 
 // FinishTable implements snapshot.Target: secondary indexes after the rows, as loading
