@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -298,105 +297,4 @@ func changedBy(res *scanResult) map[string]string {
 		changed["created"] = res.created
 	}
 	return changed
-}
-
-// replan plans the tables ddl names again from their current definitions, copied from
-// pos, and returns them and the whole plan list with them in place; nil when one of
-// them no longer exists under its name.
-func replan(ctx context.Context, meta *source.Conn, o Options, plans []*plan.Table, ddl map[string]string, pos change.Position) (again, all []*plan.Table, err error) {
-	for _, p := range plans {
-		if _, changed := ddl[p.Name()]; !changed {
-			all = append(all, p)
-			continue
-		}
-		t, err := meta.LoadTable(ctx, p.Table.Schema, p.Table.Name)
-		if err != nil {
-			return nil, nil, err
-		}
-		if t == nil {
-			return nil, nil, nil
-		}
-		rt := o.Routes.For(t.Schema, t.Name)
-		if rt == nil {
-			return nil, nil, nil
-		}
-		cols, err := rt.Columns(t)
-		if err != nil {
-			return nil, nil, err
-		}
-		n := source.TableName{Schema: t.Schema, Name: t.Name}
-		est, err := estimateRows(ctx, meta, n)
-		if err != nil {
-			return nil, nil, err
-		}
-		chunks, err := planChunks(ctx, meta, t, est, o.Config.Snapshot.ChunkRows)
-		if err != nil {
-			return nil, nil, err
-		}
-		np := &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: p.Target, From: pos}
-		again = append(again, np)
-		all = append(all, np)
-	}
-	return again, all, nil
-}
-
-func plansFromProgress(prog *plan.Progress) []*plan.Table {
-	names := make([]string, 0, len(prog.Tables))
-	for n := range prog.Tables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	plans := make([]*plan.Table, 0, len(names))
-	for _, n := range names {
-		tp := prog.Tables[n]
-		plans = append(plans, &plan.Table{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate, From: tp.From})
-	}
-	return plans
-}
-
-// makePlans loads the selected tables' definitions and plans their chunks.
-func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*plan.Table, error) {
-	cfg := o.Config
-	names, err := meta.SelectedTables(ctx, o.Routes)
-	if err != nil {
-		return nil, err
-	}
-	var plans []*plan.Table
-	for _, n := range names {
-		t, err := meta.LoadTable(ctx, n.Schema, n.Name)
-		if err != nil {
-			return nil, err
-		}
-		if t == nil {
-			continue // dropped since it was listed
-		}
-		rt := o.Routes.For(n.Schema, n.Name)
-		cols, err := rt.Columns(t)
-		if err != nil {
-			return nil, err
-		}
-		est, err := estimateRows(ctx, meta, n)
-		if err != nil {
-			return nil, err
-		}
-		chunks, err := planChunks(ctx, meta, t, est, cfg.Snapshot.ChunkRows)
-		if err != nil {
-			return nil, err
-		}
-		plans = append(plans, &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: rt.TargetName()})
-	}
-	return plans, nil
-}
-
-func estimateRows(ctx context.Context, c *source.Conn, n source.TableName) (int64, error) {
-	rows, err := c.QueryStrings(ctx, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", n.Schema, n.Name)
-	if err != nil {
-		return 0, fmt.Errorf("estimate rows of %s: %w", n, err)
-	}
-	if len(rows) == 0 || rows[0][0] == nil {
-		return 0, nil
-	}
-	var v int64
-	fmt.Sscan(*rows[0][0], &v)
-	return v, nil
 }
