@@ -82,6 +82,9 @@ func (w *chunkWriter) Write(r change.Row) error {
 // waited for, then the chunk's done mark is written.
 func (w *chunkWriter) Commit(ctx context.Context) (int64, error) {
 	b := w.body
+	if b == nil {
+		return 0, errors.New("chunk writer committed after a failed write")
+	}
 	w.body = nil
 	if b.len() > 0 {
 		if err := w.sender.send(b); err != nil {
