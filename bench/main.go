@@ -75,6 +75,11 @@ func main() {
 	my, err := client.Connect(myHost+":"+myPort, "root", myRoot, "")
 	check(err)
 	defer my.Close()
+	if *soakFor > 0 {
+		soak(ctx, bin, dir, my, soakOptions{duration: *soakFor, rows: *soakRows, rate: *soakRate,
+			killEvery: *soakKillEvery, ddlEvery: *soakDDLEvery, verifyEvery: *soakVerifyEvery})
+		return
+	}
 	prepareSource(my)
 
 	if *withPG {
