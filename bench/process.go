@@ -72,13 +72,16 @@ func watchRSS(pid int) func() float64 {
 }
 
 // vmHWM reads a live process's peak resident set size in MiB.
-func vmHWM(pid int) (float64, bool) {
+func vmHWM(pid int) (float64, bool) { return procStatusMiB(pid, "VmHWM:") }
+
+// procStatusMiB reads a kB field of a live process's /proc status in MiB.
+func procStatusMiB(pid int, field string) (float64, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, err := strconv.ParseFloat(f[1], 64)
 			return kb / 1024, err == nil
 		}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -122,7 +121,7 @@ source = "soak.*"
 		go func() {
 			defer wg.Done()
 			defer close(sysbenchDone)
-			runSysbench(soakDB, 4, o.rows, 4, o.rate, length)
+			runSysbench(soakDB, 4, o.rows, 4, o.rate, length, 0)
 		}()
 		// This loop owns the replicator process: it samples, writes the DDL and kills.
 		sample := time.NewTicker(100 * time.Millisecond)
@@ -173,11 +172,17 @@ source = "soak.*"
 		waitCaughtUp(my, pg, 10*time.Minute)
 		caught := time.Since(t0)
 		res := soakVerify(bin, cfg)
-		m := row()
-		m.verify = fmt.Sprintf("%s (caught up in %.1f s)", res, caught.Seconds())
-		report = append(report, m)
+		verdict := fmt.Sprintf("%s (caught up in %.1f s)", res, caught.Seconds())
+		if len(lags) == 0 && len(report) > 0 {
+			// The segment ended on a minute's row: the verify belongs to it.
+			report[len(report)-1].verify = verdict
+		} else {
+			m := row()
+			m.verify = verdict
+			report = append(report, m)
+		}
 		lags, rssMax = nil, 0
-		log.Printf("soak: verify after segment %d: %s", seg, m.verify)
+		log.Printf("soak: verify after segment %d: %s", seg, verdict)
 		if res != "equal" {
 			verifyFailed = true
 		}
@@ -449,50 +454,7 @@ func freshPGDatabase(ctx context.Context, name string) string {
 }
 
 // vmRSS reads a live process's current resident set size in MiB.
-func vmRSS(pid int) (float64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseFloat(f[1], 64)
-			return kb / 1024, err == nil
-		}
-	}
-	return 0, false
-}
-
-// heartbeatIn updates db.heartbeat every 100 ms with the source's clock until stop.
-func heartbeatIn(db string, stop <-chan struct{}) {
-	c, err := client.Connect(myHost+":"+myPort, "root", myRoot, db)
-	check(err)
-	defer c.Close()
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			if _, err := c.Execute("UPDATE heartbeat SET ts = UTC_TIMESTAMP(6) WHERE id = 1"); err != nil {
-				log.Printf("heartbeat: %v", err)
-			}
-		}
-	}
-}
-
-// runSysbench runs oltp_write_only on db's sbtest tables for d at rate transactions per
-// second (0: as fast as it goes).
-func runSysbench(db string, tables, rows, threads, rate int, d time.Duration) {
-	cmd := exec.Command("sysbench", "oltp_write_only", "--db-driver=mysql", "--mysql-host="+myHost, "--mysql-port="+myPort,
-		"--mysql-user=root", "--mysql-password="+myRoot, "--mysql-db="+db, fmt.Sprintf("--tables=%d", tables),
-		fmt.Sprintf("--table-size=%d", rows), fmt.Sprintf("--threads=%d", threads), fmt.Sprintf("--time=%d", int(d.Seconds())),
-		fmt.Sprintf("--rate=%d", rate), "--report-interval=0", "--rand-type=uniform", "--mysql-ignore-errors=1213,1205,1020", "run")
-	if o, err := cmd.CombinedOutput(); err != nil {
-		fatalf("sysbench: %v\n%s", err, o)
-	}
-}
+func vmRSS(pid int) (float64, bool) { return procStatusMiB(pid, "VmRSS:") }
 
 var (
 	soakFor         = flag.Duration("soak", 0, "run the soak instead of the benchmark for this long (e.g. 30m): load, DDL, kill -9, verify over time")

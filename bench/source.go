@@ -58,8 +58,11 @@ func sourceGTID(my *client.Conn) string {
 }
 
 // heartbeat updates bench.heartbeat every 100 ms with the source's clock.
-func heartbeat(stop <-chan struct{}) {
-	c, err := client.Connect(myHost+":"+myPort, "root", myRoot, "bench")
+func heartbeat(stop <-chan struct{}) { heartbeatIn("bench", stop) }
+
+// heartbeatIn updates db.heartbeat every 100 ms with the source's clock until stop.
+func heartbeatIn(db string, stop <-chan struct{}) {
+	c, err := client.Connect(myHost+":"+myPort, "root", myRoot, db)
 	check(err)
 	defer c.Close()
 	t := time.NewTicker(100 * time.Millisecond)
@@ -115,15 +118,8 @@ func percentile(v []float64, p float64) float64 {
 // transactions when events > 0; it returns the row-changing statements executed and
 // transactions per second.
 func sysbench(d time.Duration, events int) (int64, float64) {
-	cmd := exec.Command("sysbench", "oltp_write_only", "--db-driver=mysql", "--mysql-host="+myHost, "--mysql-port="+myPort,
-		"--mysql-user=root", "--mysql-password="+myRoot, "--mysql-db=bench", fmt.Sprintf("--tables=%d", *tables),
-		fmt.Sprintf("--table-size=%d", *rows), fmt.Sprintf("--threads=%d", *threads), fmt.Sprintf("--time=%d", int(d.Seconds())), fmt.Sprintf("--events=%d", events),
-		"--report-interval=0", "--rand-type=uniform", "run")
-	o, err := cmd.CombinedOutput()
-	if err != nil {
-		fatalf("sysbench: %v\n%s", err, o)
-	}
-	s := string(o)
+	o := runSysbench("bench", *tables, *rows, *threads, 0, d, events)
+	s := o
 	w := regexp.MustCompile(`write:\s+(\d+)`).FindStringSubmatch(s)
 	tps := regexp.MustCompile(`transactions:\s+\d+\s+\(([\d.]+) per sec`).FindStringSubmatch(s)
 	if w == nil || tps == nil {
@@ -132,4 +128,21 @@ func sysbench(d time.Duration, events int) (int64, float64) {
 	writes, _ := strconv.ParseInt(w[1], 10, 64)
 	tp, _ := strconv.ParseFloat(tps[1], 64)
 	return writes, tp
+}
+
+// runSysbench runs oltp_write_only on db's sbtest tables for d (or events transactions
+// when events > 0) at rate transactions per second (0: as fast as it goes) and returns its
+// output. Deadlocks and lock wait timeouts (which concurrent DDL causes) are retried by
+// sysbench instead of ending the run.
+func runSysbench(db string, tables, rows, threads, rate int, d time.Duration, events int) string {
+	cmd := exec.Command("sysbench", "oltp_write_only", "--db-driver=mysql", "--mysql-host="+myHost, "--mysql-port="+myPort,
+		"--mysql-user=root", "--mysql-password="+myRoot, "--mysql-db="+db, fmt.Sprintf("--tables=%d", tables),
+		fmt.Sprintf("--table-size=%d", rows), fmt.Sprintf("--threads=%d", threads), fmt.Sprintf("--time=%d", int(d.Seconds())),
+		fmt.Sprintf("--events=%d", events), fmt.Sprintf("--rate=%d", rate), "--report-interval=0", "--rand-type=uniform",
+		"--mysql-ignore-errors=1213,1205", "run")
+	o, err := cmd.CombinedOutput()
+	if err != nil {
+		fatalf("sysbench: %v\n%s", err, o)
+	}
+	return string(o)
 }
