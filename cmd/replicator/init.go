@@ -157,7 +157,11 @@ func runInit(ctx context.Context, env *runEnv, o initOptions) error {
 	if cfg, err = parseWithPassword(text, src); err != nil {
 		return fmt.Errorf("generated configuration does not load (a bug, please report it): %w", err)
 	}
-	rep := runChecks(ctx, &runEnv{cfg: cfg, log: env.log, stdout: env.stdout}, check.DefaultSampleRows)
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		return fmt.Errorf("generated configuration does not compile its [[tables]] (a bug, please report it): %w", err)
+	}
+	rep := runChecks(ctx, &runEnv{cfg: cfg, routes: routes, log: env.log, stdout: env.stdout}, check.DefaultSampleRows)
 	var checkText bytes.Buffer
 	_ = rep.WriteText(&checkText)
 	g.checkLines = checkText.String()
