@@ -18,32 +18,10 @@ import (
 // benchPostgres measures the PostgreSQL target: snapshot, ceilings, pgloader, streaming
 // under load and the backlog drain.
 func benchPostgres(ctx context.Context, bin, dir string, my *client.Conn) {
-	pgAdmin, err := pgx.Connect(ctx, pgURL)
-	check(err)
-	_, err = pgAdmin.Exec(ctx, "DROP DATABASE IF EXISTS bench WITH (FORCE)")
-	check(err)
-	_, err = pgAdmin.Exec(ctx, "CREATE DATABASE bench")
-	check(err)
-	pgAdmin.Close(ctx)
+	target := freshPGDatabase(ctx, "bench")
 	cfgPath := filepath.Join(dir, "config.toml")
-	check(os.WriteFile(cfgPath, []byte(fmt.Sprintf(`[source]
-host = %q
-port = %s
-user = "replicator"
-password = %q
-server_id = 4299
-[source.tls]
-mode = "disabled"
-[target]
-type = "postgres"
-[target.postgres]
-url = %q
-[log]
-format = "json"
-[[tables]]
-source = "bench.*"
-`, myHost, myPort, myRepl, strings.Replace(pgURL, "/postgres?", "/bench?", 1))), 0o600))
-	pg, err := pgx.Connect(ctx, strings.Replace(pgURL, "/postgres?", "/bench?", 1))
+	check(os.WriteFile(cfgPath, []byte(pgConfig(target, 4299, "bench.*", "")), 0o600))
+	pg, err := pgx.Connect(ctx, target)
 	check(err)
 	defer pg.Close(ctx)
 
@@ -156,3 +134,25 @@ func waitCaughtUp(my *client.Conn, pg *pgx.Conn, timeout time.Duration) {
 // pgCheckpoint flushes PostgreSQL's dirty pages, so the next phase pays full-page writes
 // from the same starting point as the others.
 func pgCheckpoint(ctx context.Context, pg *pgx.Conn) { mustPG(ctx, pg, "CHECKPOINT") }
+
+// pgConfig is the replicator's configuration for a PostgreSQL target at url, selecting
+// pattern, with extra TOML sections appended.
+func pgConfig(url string, serverID int, pattern, extra string) string {
+	return fmt.Sprintf(`[source]
+host = %q
+port = %s
+user = "replicator"
+password = %q
+server_id = %d
+[source.tls]
+mode = "disabled"
+[target]
+type = "postgres"
+[target.postgres]
+url = %q
+[log]
+format = "json"
+%s[[tables]]
+source = %q
+`, myHost, myPort, myRepl, serverID, url, extra, pattern)
+}

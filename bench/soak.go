@@ -56,25 +56,7 @@ func soak(ctx context.Context, bin, dir string, my *client.Conn, o soakOptions) 
 	prepareSoakSource(my, o.rows)
 	target := freshPGDatabase(ctx, soakDB)
 	cfg := filepath.Join(dir, "soak.toml")
-	check(os.WriteFile(cfg, []byte(fmt.Sprintf(`[source]
-host = %q
-port = %s
-user = "replicator"
-password = %q
-server_id = 4301
-[source.tls]
-mode = "disabled"
-[target]
-type = "postgres"
-[target.postgres]
-url = %q
-[snapshot]
-chunk_rows = 5000
-[log]
-format = "json"
-[[tables]]
-source = "soak.*"
-`, myHost, myPort, myRepl, target)), 0o600))
+	check(os.WriteFile(cfg, []byte(pgConfig(target, 4301, "soak.*", "[snapshot]\nchunk_rows = 5000\n")), 0o600))
 	pg, err := pgx.Connect(ctx, target)
 	check(err)
 	defer pg.Close(ctx)
