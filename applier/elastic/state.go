@@ -44,8 +44,9 @@ const (
 )
 
 // stateMapping indexes only what selecting a replicator's documents needs; the rest stays
-// in _source.
-const stateMapping = `{"settings":{"number_of_shards":1,"auto_expand_replicas":"0-1"},
+// in _source. The index is hidden: searches over all indexes (GET /_search, "*") leave the
+// replicator's own documents out, while requests naming it work as before.
+const stateMapping = `{"settings":{"number_of_shards":1,"auto_expand_replicas":"0-1","hidden":true},
 "mappings":{"dynamic":false,"properties":{"kind":{"type":"keyword"},"name":{"type":"keyword"},"source_table":{"type":"keyword"},"updated_at":{"type":"date"}}}}`
 
 // checkpointDoc is the stored position of one replicator.
@@ -145,7 +146,14 @@ func (s *State) ensure(ctx context.Context) error {
 	if !errors.As(err, &he) || he.Type != "resource_already_exists_exception" {
 		return fmt.Errorf("create state index %s: %w", s.index, err)
 	}
-	return s.waitReady(ctx)
+	if err := s.waitReady(ctx); err != nil {
+		return err
+	}
+	// A state index created by an older version is visible to searches over all indexes.
+	if _, err := call(ctx, s.es, http.MethodPut, "/"+url.PathEscape(s.index)+"/_settings", nil, []byte(`{"index":{"hidden":true}}`), nil); err != nil {
+		return fmt.Errorf("hide state index %s from searches over all indexes (index.hidden): %w", s.index, err)
+	}
+	return nil
 }
 
 // waitReady waits until the state index has its primary shards: a request reaching an
