@@ -98,6 +98,10 @@ type TableRule struct {
 	// index in the PostgreSQL target: each streamed update or delete of such a table finds
 	// its row by all its columns, a scan of the table unless an index narrows it down.
 	KeylessIndex []string `toml:"keyless_index"`
+	// FieldTypes chooses the Elasticsearch field of string columns (CHAR, VARCHAR, TEXT,
+	// ENUM, SET) by name: "text" (full-text search, with a keyword subfield) or "keyword"
+	// (exact values only), instead of the default of the column's type.
+	FieldTypes map[string]string `toml:"field_types"`
 
 	pattern Pattern // parsed Source, set by validation
 }

@@ -114,6 +114,9 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"key excluded", func(s string) string {
 			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\nkey = [\"a\"]\nexclude_columns = [\"a\"]", 1)
 		}, "key column \"a\" is also in exclude_columns"},
+		{"field_types on postgres", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\nfield_types = { a = \"text\" }", 1)
+		}, "field_types: Elasticsearch targets only"},
 		{"parallelism", func(s string) string { return s + "\n[snapshot]\nparallelism = 0\nchunk_rows = 10\n" }, "snapshot.chunk_rows"},
 		{"on_existing", func(s string) string { return s + "\n[snapshot]\non_existing = \"drop\"\n" }, "snapshot.on_existing"},
 		{"bad duration", func(s string) string { return s + "\n[apply]\nflush_interval = \"soon\"\n" }, "flush_interval"},
@@ -150,11 +153,17 @@ func TestElasticsearchTarget(t *testing.T) {
 		{`target = "Orders"`, "must be lower case"},
 		{`target = "a,b"`, "must not contain"},
 		{`target = "_x"`, "must not start"},
+		{`field_types = { a = "match_only_text" }`, `field_types: column "a" = "match_only_text": must be "text" or "keyword"`},
+		{`field_types = { a = "text", A = "keyword" }`, "listed twice"},
 	} {
 		_, err := Parse(strings.Replace(base, `source = "shop.orders"`, "source = \"shop.orders\"\n"+tc.edit, 1), vars)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.edit, err, tc.want)
 		}
+	}
+	c, err = Parse(strings.Replace(base, `source = "shop.orders"`, "source = \"shop.orders\"\nfield_types = { Code = \"keyword\", note = \"text\" }", 1), vars)
+	if err != nil || c.Tables[0].FieldTypes["Code"] != "keyword" || c.Tables[0].FieldTypes["note"] != "text" {
+		t.Errorf("field_types: %v, %v", err, c.Tables[0].FieldTypes)
 	}
 	bad := strings.Replace(base, "${ES_URL}", "127.0.0.1:9200", 1)
 	if _, err := Parse(bad, vars); err == nil || !strings.Contains(err.Error(), "target.elasticsearch.addresses[0]") {

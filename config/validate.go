@@ -180,6 +180,22 @@ func (r *TableRule) validate(targetType string) error {
 			seen[strings.ToLower(col)] = true
 		}
 	}
+	for col, typ := range r.FieldTypes {
+		if targetType != TargetElasticsearch {
+			return fmt.Errorf("field_types: Elasticsearch targets only (column %q)", col)
+		}
+		if col == "" {
+			return fmt.Errorf("field_types: empty column name")
+		}
+		if typ != "text" && typ != "keyword" {
+			return fmt.Errorf("field_types: column %q = %q: must be \"text\" or \"keyword\"", col, typ)
+		}
+		for other := range r.FieldTypes {
+			if other != col && strings.EqualFold(other, col) {
+				return fmt.Errorf("field_types: column %q listed twice", col)
+			}
+		}
+	}
 	for _, k := range r.Key {
 		for _, x := range r.ExcludeColumns {
 			if strings.EqualFold(k, x) {

@@ -20,7 +20,7 @@ var (
 // Integers at their extremes, TINYINT(1)/BOOL kept as numbers, BIT(1) and BIT(64).
 // Rows: min, max, zero, typical, NULL. The test node has no unsigned_long (its launcher
 // loads only the server and the HTTP module), so BIGINT UNSIGNED and BIT(64) are exact
-// decimal strings in Elasticsearch (README: keyword + num).
+// decimal strings in Elasticsearch (README: double + keyword subfield).
 var typesInts = ttable{name: "ints", cols: []tcol{
 	col("ti", "TINYINT", s("-128", "127", "0", "-5", "NULL"), s("-128", "127", "0", "-5", tNull), s("-128", "127", "0", "-5", "null")),
 	col("tiu", "TINYINT UNSIGNED", s("0", "255", "0", "200", "NULL"), s("0", "255", "0", "200", tNull), s("0", "255", "0", "200", "null")),

@@ -55,7 +55,11 @@ func (r *Route) columns(t *schema.Table, keyless bool) ([]int, error) {
 		}
 	}
 	if !r.Wildcard() {
-		for _, want := range append(append([]string{}, r.rule.columns...), r.rule.exclude...) {
+		want := append(append([]string{}, r.rule.columns...), r.rule.exclude...)
+		for c := range r.rule.fieldTypes {
+			want = append(want, c)
+		}
+		for _, want := range want {
 			if t.ColumnIndex(want) < 0 {
 				return nil, fmt.Errorf("tables rule %q: column %q does not exist in %s", r.rule.source, want, t.QualifiedName())
 			}

@@ -36,6 +36,7 @@ type rule struct {
 	exclude      []string
 	key          []string
 	keylessIndex []string
+	fieldTypes   map[string]string // field_types by lower-cased column name
 }
 
 // Compile compiles cfg's [[tables]] rules, in order. A configuration that config.Load
@@ -57,6 +58,7 @@ func Compile(cfg *config.Config) (*Set, error) {
 			exclude:      r.ExcludeColumns,
 			key:          r.Key,
 			keylessIndex: r.KeylessIndex,
+			fieldTypes:   lowerKeys(r.FieldTypes),
 		})
 	}
 	return s, nil
@@ -137,3 +139,18 @@ func (r *Route) Key() []string { return r.rule.key }
 // KeylessIndex returns the columns to index in a PostgreSQL target for a table without a
 // key (keyless_index = [...]).
 func (r *Route) KeylessIndex() []string { return r.rule.keylessIndex }
+
+// FieldType returns the Elasticsearch field type field_types gives a column ("text" or
+// "keyword"), or "" for the default of its type. Names compare case-insensitively.
+func (r *Route) FieldType(column string) string { return r.rule.fieldTypes[strings.ToLower(column)] }
+
+func lowerKeys(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}

@@ -273,3 +273,25 @@ func TestRuleSettings(t *testing.T) {
 		t.Errorf("Keyless: PostgreSQL replicates keyless tables, Elasticsearch does not")
 	}
 }
+
+// TestFieldTypes: field_types answer by column name case-insensitively, and a single-table
+// rule naming a column the table lacks is refused.
+func TestFieldTypes(t *testing.T) {
+	s := compile(t, config.TargetElasticsearch,
+		config.TableRule{Source: "d.t", FieldTypes: map[string]string{"Code": "keyword"}},
+		config.TableRule{Source: "d.*", FieldTypes: map[string]string{"nope": "text"}},
+	)
+	r := s.For("d", "t")
+	if r.FieldType("code") != "keyword" || r.FieldType("CODE") != "keyword" || r.FieldType("other") != "" {
+		t.Errorf("FieldType: %q %q %q", r.FieldType("code"), r.FieldType("CODE"), r.FieldType("other"))
+	}
+	if _, err := r.Columns(table("d", "t", 1, "id", "code")); err != nil {
+		t.Errorf("Columns: %v", err)
+	}
+	if _, err := r.Columns(table("d", "t", 1, "id")); err == nil || !strings.Contains(err.Error(), `column "code" does not exist`) {
+		t.Errorf("Columns without the field_types column: %v", err)
+	}
+	if _, err := s.For("d", "u").Columns(table("d", "u", 1, "id")); err != nil {
+		t.Errorf("a pattern's field_types apply where they fit: %v", err)
+	}
+}

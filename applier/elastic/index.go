@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
@@ -89,12 +90,22 @@ func (t *Target) putMeta(ctx context.Context, index string, info *indexInfo, met
 	return nil
 }
 
+// properties is the mapping of a table's replicated columns, under the [mapping] rules and
+// its [[tables]] rule's field_types.
+func (t *Target) properties(def *schema.Table, cols []int) (map[string]any, error) {
+	rt, err := t.route(def)
+	if err != nil {
+		return nil, err
+	}
+	return esdoc.Properties(t.pol, def, cols, t.opts, rt.FieldType)
+}
+
 // createIndex creates an index with the mapping derived from the table's columns. Unknown
 // fields are rejected (dynamic: strict), so a column the mapping lacks surfaces as an
 // error instead of a guessed type. In snapshot mode, the index starts with refresh off
 // and no replicas; FinishTable puts the defaults back.
 func (t *Target) createIndex(ctx context.Context, index string, def *schema.Table, cols []int, snapshotMode bool) error {
-	props, err := esdoc.Properties(t.pol, def, cols, t.opts)
+	props, err := t.properties(def, cols)
 	if err != nil {
 		return err
 	}
@@ -119,11 +130,18 @@ func (t *Target) createIndex(ctx context.Context, index string, def *schema.Tabl
 
 // addMissingFields maps the replicated columns an existing index lacks (a column added at
 // the source, or an index created beforehand). Existing fields are left as they are:
-// a user's own mapping of a column wins.
+// a user's own mapping of a column wins, and Elasticsearch cannot change a field's type in
+// place. Fields mapped otherwise than this version maps them (an index created by an older
+// version, or by hand) are named in a warning with the way to the new mapping.
 func (t *Target) addMissingFields(ctx context.Context, index string, info *indexInfo, def *schema.Table, cols []int) error {
-	props, err := esdoc.Properties(t.pol, def, cols, t.opts)
+	props, err := t.properties(def, cols)
 	if err != nil {
 		return err
+	}
+	if diff := mappingDiff(info.Properties, props); len(diff) > 0 {
+		t.log.Warn("index maps fields otherwise than this version would; they keep their mapping (Elasticsearch cannot change a field's type in place): "+
+			"to take the new mapping, snapshot the table again into a new index (snapshot.on_existing = \"recreate\", or delete the index and its checkpoint)",
+			"index", index, "table", def.QualifiedName(), "fields", diff)
 	}
 	missing := map[string]any{}
 	var names []string
@@ -150,6 +168,56 @@ func (t *Target) addMissingFields(ctx context.Context, index string, info *index
 		info.Properties[name] = raw
 	}
 	return nil
+}
+
+// mappingDiff lists the fields of have whose mapping differs from want's, each as
+// "name: have -> want" in short form (type and subfields), sorted.
+func mappingDiff(have map[string]json.RawMessage, want map[string]any) []string {
+	var out []string
+	for name, w := range want {
+		raw, ok := have[name]
+		if !ok {
+			continue
+		}
+		var h, wn map[string]any
+		wb, _ := json.Marshal(w)
+		if json.Unmarshal(raw, &h) != nil || json.Unmarshal(wb, &wn) != nil || reflect.DeepEqual(h, wn) {
+			continue
+		}
+		out = append(out, name+": "+shortField(h)+" -> "+shortField(wn))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// shortField shows a field mapping as its type with its subfields ("text+keyword"), and
+// its parameters when only they differ from another's.
+func shortField(f map[string]any) string {
+	s, _ := f["type"].(string)
+	if s == "" {
+		s = "object"
+	}
+	if sub, ok := f["fields"].(map[string]any); ok {
+		names := make([]string, 0, len(sub))
+		for n := range sub {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			s += "+" + n
+		}
+	}
+	rest := map[string]any{}
+	for k, v := range f {
+		if k != "type" && k != "fields" {
+			rest[k] = v
+		}
+	}
+	if len(rest) > 0 {
+		b, _ := json.Marshal(rest)
+		s += " " + string(b)
+	}
+	return s
 }
 
 // currentSettings reads the explicitly set values of the settings the snapshot changes.

@@ -149,21 +149,31 @@ func TestField(t *testing.T) {
 	}{
 		{schema.Column{DataType: "tinyint"}, Options{}, `{"type":"long"}`},
 		{schema.Column{DataType: "bigint", Unsigned: true}, Options{UnsignedLong: true}, `{"type":"unsigned_long"}`},
-		{schema.Column{DataType: "bigint", Unsigned: true}, Options{}, `{"fields":{"num":{"type":"double"}},"type":"keyword"}`},
-		{schema.Column{DataType: "decimal"}, Options{UnsignedLong: true}, `{"fields":{"num":{"type":"double"}},"type":"keyword"}`},
+		{schema.Column{DataType: "bigint", Unsigned: true}, Options{}, `{"fields":{"keyword":{"type":"keyword"}},"type":"double"}`},
+		{schema.Column{DataType: "decimal", Precision: 5, Scale: 2}, Options{}, `{"type":"double"}`},
+		{schema.Column{DataType: "decimal", Precision: 15, Scale: 0}, Options{}, `{"type":"double"}`},
+		{schema.Column{DataType: "decimal", Precision: 16, Scale: 4}, Options{}, `{"fields":{"keyword":{"type":"keyword"}},"type":"double"}`},
+		{schema.Column{DataType: "decimal"}, Options{UnsignedLong: true}, `{"fields":{"keyword":{"type":"keyword"}},"type":"double"}`},
 		{schema.Column{DataType: "float"}, Options{}, `{"type":"float"}`},
 		{schema.Column{DataType: "double"}, Options{}, `{"type":"double"}`},
 		{schema.Column{DataType: "bit", Precision: 8}, Options{}, `{"type":"long"}`},
+		{schema.Column{DataType: "bit", Precision: 64}, Options{}, `{"fields":{"keyword":{"type":"keyword"}},"type":"double"}`},
 		{schema.Column{DataType: "year"}, Options{}, `{"type":"short"}`},
-		{schema.Column{DataType: "date"}, Options{}, `{"format":"yyyy-MM-dd","ignore_malformed":true,"type":"date"}`},
-		{schema.Column{DataType: "datetime", FracDigits: 3}, Options{}, `{"format":"yyyy-MM-dd HH:mm:ss.SSS","ignore_malformed":true,"type":"date"}`},
-		{schema.Column{DataType: "timestamp"}, Options{}, `{"format":"yyyy-MM-dd HH:mm:ss","ignore_malformed":true,"type":"date"}`},
+		{schema.Column{DataType: "date"}, Options{}, `{"format":"yyyy-MM-dd||strict_date_optional_time||epoch_millis","ignore_malformed":true,"type":"date"}`},
+		{schema.Column{DataType: "datetime", FracDigits: 3}, Options{}, `{"format":"yyyy-MM-dd HH:mm:ss.SSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||strict_date_optional_time||epoch_millis","ignore_malformed":true,"type":"date"}`},
+		{schema.Column{DataType: "timestamp"}, Options{}, `{"format":"yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||strict_date_optional_time||epoch_millis","ignore_malformed":true,"type":"date"}`},
 		{schema.Column{DataType: "time"}, Options{}, `{"type":"keyword"}`},
-		{schema.Column{DataType: "varchar", CharLength: 45}, Options{}, `{"fields":{"text":{"type":"text"}},"type":"keyword"}`},
-		{schema.Column{DataType: "varchar", CharLength: 20000}, Options{}, `{"fields":{"text":{"type":"text"}},"ignore_above":8191,"type":"keyword"}`},
-		{schema.Column{DataType: "text"}, Options{}, `{"type":"text"}`},
+		{schema.Column{DataType: "char", CharLength: 2}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "varchar", CharLength: 45}, Options{}, `{"fields":{"keyword":{"ignore_above":256,"type":"keyword"}},"type":"text"}`},
+		{schema.Column{DataType: "varchar", CharLength: 20000}, Options{}, `{"fields":{"keyword":{"ignore_above":256,"type":"keyword"}},"type":"text"}`},
+		{schema.Column{DataType: "text"}, Options{}, `{"fields":{"keyword":{"ignore_above":256,"type":"keyword"}},"type":"text"}`},
+		{schema.Column{DataType: "longtext"}, Options{}, `{"fields":{"keyword":{"ignore_above":256,"type":"keyword"}},"type":"text"}`},
 		{schema.Column{DataType: "enum"}, Options{}, `{"type":"keyword"}`},
 		{schema.Column{DataType: "set"}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "uuid"}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "binary", CharLength: 16}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "varbinary", CharLength: 6141}, Options{}, `{"type":"keyword"}`},
+		{schema.Column{DataType: "varbinary", CharLength: 6144}, Options{}, `{"ignore_above":8191,"type":"keyword"}`},
 		{schema.Column{DataType: "blob"}, Options{}, `{"type":"binary"}`},
 		{schema.Column{DataType: "geometry"}, Options{}, `{"type":"binary"}`},
 		{schema.Column{DataType: "json"}, Options{}, `{"enabled":false,"type":"object"}`},
@@ -190,13 +200,33 @@ func TestPropertiesRejectsReservedNames(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"a.b", "_id"} {
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{{Name: name, DataType: "int"}}}
-		if _, err := Properties(mapping.Policy{}, tbl, []int{0}, Options{}); err == nil || !strings.Contains(err.Error(), "exclude_columns") {
+		if _, err := Properties(mapping.Policy{}, tbl, []int{0}, Options{}, nil); err == nil || !strings.Contains(err.Error(), "exclude_columns") {
 			t.Errorf("%q: %v", name, err)
 		}
 	}
 	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{{Name: "a", DataType: "int"}, {Name: "b", DataType: "text"}}}
-	props, err := Properties(mapping.Policy{}, tbl, []int{1}, Options{})
-	if err != nil || !reflect.DeepEqual(props, map[string]any{"b": map[string]any{"type": "text"}}) {
+	props, err := Properties(mapping.Policy{}, tbl, []int{1}, Options{}, nil)
+	if err != nil || !reflect.DeepEqual(props, map[string]any{"b": textField()}) {
 		t.Errorf("properties %v, %v", props, err)
+	}
+}
+
+// TestPropertiesFieldTypes: field_types turns string columns into text or keyword and is
+// refused, naming the column, on any other type.
+func TestPropertiesFieldTypes(t *testing.T) {
+	t.Parallel()
+	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{
+		{Name: "code", DataType: "varchar", CharLength: 3}, {Name: "name", DataType: "char", CharLength: 20},
+		{Name: "kind", DataType: "enum"}, {Name: "n", DataType: "int", ColumnType: "int(11)"}, {Name: "note", DataType: "text"}}}
+	types := map[string]string{"code": "keyword", "name": "text", "kind": "text"}
+	props, err := Properties(mapping.Policy{}, tbl, []int{0, 1, 2, 4}, Options{}, func(c string) string { return types[c] })
+	want := map[string]any{"code": map[string]any{"type": "keyword"}, "name": textField(), "kind": textField(), "note": textField()}
+	if err != nil || !reflect.DeepEqual(props, want) {
+		t.Errorf("properties %v, %v; want %v", props, err, want)
+	}
+	types["n"] = "keyword"
+	if _, err := Properties(mapping.Policy{}, tbl, []int{3}, Options{}, func(c string) string { return types[c] }); err == nil ||
+		!strings.Contains(err.Error(), "column n is INT(11)") || !strings.Contains(err.Error(), "field_types") {
+		t.Errorf("field_types on an INT column: %v", err)
 	}
 }

@@ -87,25 +87,41 @@ func esBinaryType(dt string) bool {
 // 32,766 bytes, and 8,191 characters of at most 4 bytes each stay below it.
 const esKeywordMax = 8191
 
+// esSubKeywordMax is the ignore_above of the keyword subfield of text fields, Elasticsearch's
+// own (its dynamic mapping of strings): exact match, sorting and aggregations on values up to
+// 256 characters; longer values are searchable through the text field only.
+const esSubKeywordMax = 256
+
+// esDoubleExactDigits is the largest DECIMAL precision whose values a double keeps apart and
+// in order: every decimal of at most 15 significant digits round-trips through a double, so
+// sorting, range and term queries on the double field are exact for them.
+const esDoubleExactDigits = 15
+
 // Field returns the Elasticsearch field mapping of a MySQL column under the rules of p. The rule keeps every
 // value exactly in _source and indexes it under the closest type Elasticsearch has:
 //
 //   - integers -> long; BIGINT UNSIGNED -> unsigned_long, or (on clusters without it) a
-//     keyword holding the exact decimal text with a "num" double subfield for ranges
-//   - DECIMAL -> keyword with the exact text plus a "num" double subfield (scaled_float
-//     is a module some builds lack, and would round)
+//     double (sorting and ranges) with a "keyword" subfield holding the exact decimal text
+//   - DECIMAL(p,s) -> double (the _source keeps the exact string): exact in order and
+//     equality up to 15 digits of precision; above, a "keyword" subfield holds the exact text
+//     for term queries while the double sorts and ranges to its 15-17 digits. double rather
+//     than scaled_float: scaled_float is a module some builds lack, and it is no more exact
+//     for queries (its values are read as doubles) up to 15 digits
 //   - FLOAT -> float, DOUBLE -> double, YEAR -> short
 //   - BIT(n) -> long holding the bits as an unsigned integer (BIT(64) like BIGINT UNSIGNED)
-//   - DATE, DATETIME, TIMESTAMP -> date with the exact format MySQL prints (UTC for
-//     TIMESTAMP; DATETIME is read as UTC) and ignore_malformed, so zero dates
-//     ("0000-00-00") stay verbatim in _source and are left out of the index (they appear
-//     in the document's _ignored field); with mapping.zero_dates = "null" they are null
-//     in nullable columns
+//   - DATE, DATETIME, TIMESTAMP -> date whose first format is the exact text MySQL prints
+//     (UTC for TIMESTAMP; DATETIME is read as UTC), then the forms people query with
+//     (yyyy-MM-dd HH:mm:ss, ISO 8601, epoch milliseconds), and ignore_malformed, so zero
+//     dates ("0000-00-00") stay verbatim in _source and are left out of the index (they
+//     appear in the document's _ignored field); with mapping.zero_dates = "null" they are
+//     null in nullable columns
 //   - TIME -> keyword (it is a duration, possibly negative or over 24 hours)
-//   - CHAR, VARCHAR -> keyword with a "text" subfield for full-text search
-//   - TEXT family -> text; ENUM -> keyword; SET -> keyword holding an array of members
-//   - binary strings, BLOBs, spatial types (MySQL's SRID + WKB bytes), VECTOR -> binary
-//     (base64)
+//   - VARCHAR, TEXT family -> text (full-text search) with a "keyword" subfield (exact
+//     match, sort, aggregations; ignore_above 256), Elasticsearch's own convention
+//   - CHAR(n) -> keyword: fixed-length columns hold codes, hashes, ids and flags
+//   - ENUM -> keyword; SET -> keyword holding an array of members (closed vocabularies)
+//   - BINARY, VARBINARY -> keyword of the base64 text (ids and hashes: term queries work);
+//     BLOBs, spatial types (MySQL's SRID + WKB bytes), VECTOR -> binary (base64, not indexed)
 //   - JSON -> object with enabled: false: the value is kept as is in _source but not
 //     indexed, because JSON columns mix scalars, arrays and objects whose field types
 //     differ from row to row, which a dynamic object mapping turns into rejected documents
@@ -114,8 +130,9 @@ const esKeywordMax = 8191
 //   - TINYINT(1) with mapping.tinyint1_as_boolean -> boolean
 //   - MariaDB's INET6, INET4 -> ip; UUID -> keyword (the text a SELECT shows)
 //
-// Column names with a dot or a leading underscore are refused (Properties): Elasticsearch
-// would read them as object paths or metadata fields.
+// A [[tables]] rule's field_types make a string column "text" (with the keyword subfield) or
+// "keyword" instead (StringField). Column names with a dot or a leading underscore are
+// refused (Properties): Elasticsearch would read them as object paths or metadata fields.
 func Field(p mapping.Policy, c *schema.Column, o Options) (map[string]any, error) {
 	if p.Bool(c) {
 		return map[string]any{"type": "boolean"}, nil
@@ -132,7 +149,10 @@ func Field(p mapping.Policy, c *schema.Column, o Options) (map[string]any, error
 		}
 		return map[string]any{"type": "long"}, nil
 	case "decimal", "numeric":
-		return esExactNumber(), nil
+		if c.Precision > 0 && c.Precision <= esDoubleExactDigits {
+			return map[string]any{"type": "double"}, nil
+		}
+		return esApproxNumber(), nil
 	case "float":
 		return map[string]any{"type": "float"}, nil
 	case "double", "real", "double precision":
@@ -146,22 +166,19 @@ func Field(p mapping.Policy, c *schema.Column, o Options) (map[string]any, error
 		return map[string]any{"type": "short"}, nil
 	case "date", "datetime", "timestamp":
 		return map[string]any{"type": "date", "format": DateFormat(c), "ignore_malformed": true}, nil
-	case "time", "enum", "set":
+	case "time", "enum", "set", "uuid":
 		return map[string]any{"type": "keyword"}, nil
-	case "char", "varchar":
-		f := map[string]any{"type": "keyword", "fields": map[string]any{"text": map[string]any{"type": "text"}}}
-		if c.CharLength <= 0 || c.CharLength > esKeywordMax {
-			f["ignore_above"] = esKeywordMax
-		}
-		return f, nil
-	case "tinytext", "text", "mediumtext", "longtext":
-		return map[string]any{"type": "text"}, nil
+	case "char":
+		return keywordField(c.CharLength), nil
+	case "varchar", "tinytext", "text", "mediumtext", "longtext":
+		return textField(), nil
+	case "binary", "varbinary":
+		n := c.CharLength // bytes; base64 takes 4 characters per 3
+		return keywordField((n + 2) / 3 * 4), nil
 	case "json":
 		return map[string]any{"type": "object", "enabled": false}, nil
 	case "inet6", "inet4":
 		return map[string]any{"type": "ip"}, nil
-	case "uuid":
-		return map[string]any{"type": "keyword"}, nil
 	}
 	if esBinaryType(c.DataType) {
 		return map[string]any{"type": "binary"}, nil
@@ -169,47 +186,117 @@ func Field(p mapping.Policy, c *schema.Column, o Options) (map[string]any, error
 	return nil, fmt.Errorf("column %s: MySQL type %s has no Elasticsearch mapping", c.Name, strings.ToUpper(c.ColumnType))
 }
 
-func esUnsigned(o Options) map[string]any {
-	if o.UnsignedLong {
-		return map[string]any{"type": "unsigned_long"}
+// Field types a [[tables]] rule's field_types can give a string column.
+const (
+	FieldText    = "text"
+	FieldKeyword = "keyword"
+)
+
+// IsStringColumn reports whether a column's field type can be chosen by field_types: the
+// character string types, ENUM and SET (their values are text).
+func IsStringColumn(p mapping.Policy, c *schema.Column) bool {
+	if p.JSON(c) {
+		return false
 	}
-	return esExactNumber()
+	switch c.DataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set":
+		return true
+	}
+	return false
 }
 
-// esExactNumber is a keyword with the exact decimal text (term queries, exact values) and a
-// double subfield "num" for ranges and sorting.
-func esExactNumber() map[string]any {
-	return map[string]any{"type": "keyword", "fields": map[string]any{"num": map[string]any{"type": "double"}}}
+// StringField is the mapping of a string column given the field type "text" or "keyword".
+func StringField(c *schema.Column, typ string) (map[string]any, error) {
+	switch typ {
+	case FieldText:
+		return textField(), nil
+	case FieldKeyword:
+		return keywordField(c.CharLength), nil
+	}
+	return nil, fmt.Errorf("column %s: field type %q: must be %q or %q", c.Name, typ, FieldText, FieldKeyword)
 }
 
-// DateFormat is the date format of a DATE, DATETIME or TIMESTAMP column: exactly the
-// text MySQL prints, with as many fraction digits as the column's precision.
-func DateFormat(c *schema.Column) string {
-	if c.DataType == "date" {
-		return "yyyy-MM-dd"
-	}
-	f := "yyyy-MM-dd HH:mm:ss"
-	if c.FracDigits > 0 {
-		f += "." + strings.Repeat("S", c.FracDigits)
+// textField is Elasticsearch's own mapping of a string: analysed text for full-text search
+// with a keyword subfield for exact match, sorting and aggregations.
+func textField() map[string]any {
+	return map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": esSubKeywordMax}}}
+}
+
+// keywordField is a keyword for values of at most n characters (0: unknown); longer
+// possible values get ignore_above so that a value over Lucene's term limit is kept in
+// _source instead of failing the document.
+func keywordField(n int64) map[string]any {
+	f := map[string]any{"type": "keyword"}
+	if n <= 0 || n > esKeywordMax {
+		f["ignore_above"] = esKeywordMax
 	}
 	return f
 }
 
-// Properties returns the "properties" of an index mapping for the given columns of t.
-func Properties(p mapping.Policy, t *schema.Table, cols []int, o Options) (map[string]any, error) {
+func esUnsigned(o Options) map[string]any {
+	if o.UnsignedLong {
+		return map[string]any{"type": "unsigned_long"}
+	}
+	return esApproxNumber()
+}
+
+// esApproxNumber is a double for sorting and ranges, with the exact decimal text (the
+// _source string) in a keyword subfield for term queries: for numbers a double cannot keep
+// apart.
+func esApproxNumber() map[string]any {
+	return map[string]any{"type": "double", "fields": map[string]any{"keyword": map[string]any{"type": "keyword"}}}
+}
+
+// DateFormat is the date format of a DATE, DATETIME or TIMESTAMP column: first exactly the
+// text MySQL prints, with as many fraction digits as the column's precision (Elasticsearch
+// formats dates in it), then the forms queries use: a date alone or without the fraction,
+// ISO 8601 (strict_date_optional_time) and epoch milliseconds.
+func DateFormat(c *schema.Column) string {
+	if c.DataType == "date" {
+		return "yyyy-MM-dd||strict_date_optional_time||epoch_millis"
+	}
+	f := "yyyy-MM-dd HH:mm:ss"
+	if c.FracDigits > 0 {
+		f += "." + strings.Repeat("S", c.FracDigits) + "||yyyy-MM-dd HH:mm:ss"
+	}
+	return f + "||yyyy-MM-dd||strict_date_optional_time||epoch_millis"
+}
+
+// Properties returns the "properties" of an index mapping for the given columns of t;
+// fieldType gives a column's field_types choice ("" for the default; nil for none).
+func Properties(p mapping.Policy, t *schema.Table, cols []int, o Options, fieldType func(column string) string) (map[string]any, error) {
 	props := make(map[string]any, len(cols))
 	for _, ci := range cols {
 		c := &t.Columns[ci]
 		if err := esFieldName(c.Name); err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.QualifiedName(), err)
 		}
-		f, err := Field(p, c, o)
+		var (
+			f   map[string]any
+			err error
+		)
+		if typ := typeOf(fieldType, c.Name); typ != "" {
+			if !IsStringColumn(p, c) {
+				return nil, fmt.Errorf("table %s: field_types: column %s is %s; only CHAR, VARCHAR, TEXT, ENUM and SET columns take \"text\" or \"keyword\": remove it from field_types",
+					t.QualifiedName(), c.Name, strings.ToUpper(c.ColumnType))
+			}
+			f, err = StringField(c, typ)
+		} else {
+			f, err = Field(p, c, o)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.QualifiedName(), err)
 		}
 		props[c.Name] = f
 	}
 	return props, nil
+}
+
+func typeOf(fieldType func(string) string, column string) string {
+	if fieldType == nil {
+		return ""
+	}
+	return fieldType(column)
 }
 
 // esFieldName rejects column names Elasticsearch would read differently: a dot makes an

@@ -1,0 +1,266 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/go-mysql-org/go-mysql/client"
+)
+
+// mysqlInt runs a query returning one integer.
+func mysqlInt(t *testing.T, my *client.Conn, q string) int64 {
+	t.Helper()
+	r, err := my.Execute(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	n, err := r.GetInt(0, 0)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// mysqlColumn runs a query and returns its first column as text, in row order.
+func mysqlColumn(t *testing.T, my *client.Conn, q string) []string {
+	t.Helper()
+	r, err := my.Execute(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	var out []string
+	for i := 0; i < r.RowNumber(); i++ {
+		s, _ := r.GetString(i, 0)
+		out = append(out, s)
+	}
+	return out
+}
+
+// esSortedField searches index with sort and returns field of the first size hits'
+// _source as text, in hit order.
+func esSortedField(t *testing.T, es *elasticsearch.Client, index, sort, field string, size int) []string {
+	t.Helper()
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source map[string]any `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	esOK(t, es, esapi.SearchRequest{Index: []string{index}, Body: strings.NewReader(fmt.Sprintf(`{"size":%d,"sort":[%s]}`, size, sort))}, &res)
+	var out []string
+	for _, h := range res.Hits.Hits {
+		out = append(out, fmt.Sprint(h.Source[field]))
+	}
+	return out
+}
+
+// esFieldMappings returns the properties of index's mapping.
+func esFieldMappings(t *testing.T, es *elasticsearch.Client, index string) map[string]map[string]any {
+	t.Helper()
+	var m map[string]struct {
+		Mappings struct {
+			Properties map[string]map[string]any `json:"properties"`
+		} `json:"mappings"`
+	}
+	esOK(t, es, esapi.IndicesGetMappingRequest{Index: []string{index}}, &m)
+	for _, im := range m {
+		return im.Mappings.Properties
+	}
+	t.Fatalf("no mapping for %s", index)
+	return nil
+}
+
+// jsonText is v as compact JSON.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// assertSakilaSearches: the queries a search team starts with answer as SQL does on Sakila
+// (issue "Mappings as ES users expect"): a match on a word of a VARCHAR, exact match on its
+// keyword subfield, a DECIMAL sorted and range-filtered as a number, dates queried in the
+// stored form, as a day and in ISO 8601.
+func assertSakilaSearches(t *testing.T, et *esHarness, my *client.Conn) {
+	t.Helper()
+	film := et.index("sakila", "film")
+	want := mysqlInt(t, my, `SELECT COUNT(*) FROM sakila.film WHERE CONCAT(' ', title, ' ') LIKE '% DINOSAUR %'`)
+	if n := esCount(t, et.es, film, `{"match":{"title":"dinosaur"}}`); int64(n) != want || want < 2 {
+		t.Errorf("match title dinosaur: %d documents, SQL counts %d", n, want)
+	}
+	if n := esCount(t, et.es, film, `{"match":{"description":"crocodile"}}`); int64(n) != mysqlInt(t, my, `SELECT COUNT(*) FROM sakila.film WHERE CONCAT(' ', description, ' ') LIKE '% Crocodile %'`) || n == 0 {
+		t.Errorf("match description crocodile: %d", n)
+	}
+	if n := esCount(t, et.es, film, `{"term":{"title.keyword":"ACADEMY DINOSAUR"}}`); n != 1 {
+		t.Errorf("term title.keyword ACADEMY DINOSAUR: %d, want 1", n)
+	}
+	for _, q := range []struct{ es, sql string }{
+		{`{"range":{"replacement_cost":{"gte":20}}}`, `replacement_cost >= 20`},
+		{`{"range":{"replacement_cost":{"gt":9.99,"lte":19.99}}}`, `replacement_cost > 9.99 AND replacement_cost <= 19.99`},
+		{`{"term":{"replacement_cost":"19.99"}}`, `replacement_cost = 19.99`},
+		{`{"range":{"rental_rate":{"gte":4}}}`, `rental_rate >= 4`},
+		{`{"term":{"rating":"PG-13"}}`, `rating = 'PG-13'`},
+	} {
+		want := mysqlInt(t, my, "SELECT COUNT(*) FROM sakila.film WHERE "+q.sql)
+		if n := esCount(t, et.es, film, q.es); int64(n) != want || want == 0 {
+			t.Errorf("%s: %d documents, SQL %s counts %d", q.es, n, q.sql, want)
+		}
+	}
+	for _, dir := range []string{"desc", "asc"} {
+		got := esSortedField(t, et.es, film, `{"replacement_cost":"`+dir+`"},{"film_id":"asc"}`, "replacement_cost", 30)
+		sql := mysqlColumn(t, my, "SELECT replacement_cost FROM sakila.film ORDER BY replacement_cost "+dir+", film_id LIMIT 30")
+		if strings.Join(got, " ") != strings.Join(sql, " ") {
+			t.Errorf("sort replacement_cost %s: %v, SQL %v", dir, got, sql)
+		}
+	}
+	rental := et.index("sakila", "rental")
+	day := mysqlInt(t, my, `SELECT COUNT(*) FROM sakila.rental WHERE rental_date >= '2005-05-25' AND rental_date < '2005-05-26'`)
+	if day == 0 {
+		t.Fatal("no Sakila rentals on 2005-05-25")
+	}
+	for _, r := range []string{
+		`{"gte":"2005-05-25","lt":"2005-05-26"}`,
+		`{"gte":"2005-05-25 00:00:00","lt":"2005-05-26 00:00:00"}`,
+		`{"gte":"2005-05-25T00:00:00Z","lt":"2005-05-26T00:00:00.000Z"}`,
+		`{"gte":"2005-05-25T00:00:00","lt":"2005-05-25T23:59:59.999"}`,
+	} {
+		if n := esCount(t, et.es, rental, `{"range":{"rental_date":`+r+`}}`); int64(n) != day {
+			t.Errorf("rental_date range %s: %d documents, SQL counts %d", r, n, day)
+		}
+	}
+}
+
+// TestElasticMappingQueries: the mapping of each kind of column, and the queries it is for,
+// on documents of both the snapshot and the stream: match and exact match on strings (and
+// field_types turning them around), DECIMAL sorted and range-filtered as numbers with the
+// exact text kept in _source (a DECIMAL(20,4) too large for a double to keep apart found by
+// its keyword subfield), dates in every form people query with, CHAR codes and BINARY ids by
+// term. verify still finds the index equal; the state index is hidden from searches over all
+// indexes.
+func TestElasticMappingQueries(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESHarness(t)
+	db := et.DB("it_esmap")
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "CREATE TABLE "+db+`.items (
+		id INT PRIMARY KEY,
+		title VARCHAR(100) NOT NULL,
+		body TEXT,
+		country CHAR(2),
+		sku VARCHAR(20),
+		label CHAR(20),
+		kind ENUM('book','film'),
+		price DECIMAL(7,2),
+		big DECIMAL(20,4),
+		released DATE,
+		seen DATETIME(3),
+		changed TIMESTAMP NULL,
+		hash BINARY(4))`)
+	rows := []string{
+		"(1, 'The Dinosaur Academy', 'A tale of a dinosaur', 'US', 'AB-1', 'Blue Label', 'book', 9.99, 1234567890123456.0001, '2006-02-15', '2006-02-15 04:05:06.789', '2006-02-15 10:00:00', 0x01020304)",
+		"(2, 'Academy of Dinosaurs', 'Dinosaurs everywhere', 'GB', 'AB-2', 'Red Label', 'film', 20.00, 1234567890123456.0002, '2006-02-14', '2006-02-14 23:59:59.999', '2006-02-14 10:00:00', 0x05060708)",
+		"(3, 'Quiet Garden', NULL, 'US', 'CD-3', NULL, 'book', 100.50, -5.5, '2020-01-01', '2020-01-01 00:00:00.000', NULL, NULL)",
+	}
+	mustExec(t, my, "INSERT INTO "+db+".items VALUES "+strings.Join(rows[:2], ", "))
+	cfg := writeConfig(t, et.Config(db, `field_types = { sku = "keyword", label = "text" }
+`))
+	p := startCLI(t, "run", "-c", cfg)
+	et.WaitCaughtUp(t, my, p, time.Minute)
+	mustExec(t, my, "INSERT INTO "+db+".items VALUES "+rows[2]) // streamed
+	et.WaitCaughtUp(t, my, p, time.Minute)
+	index := et.index(db, "items")
+	esOK(t, et.es, esapi.IndicesRefreshRequest{Index: []string{index}}, nil) // the streamed row searchable
+	props := esFieldMappings(t, et.es, index)
+	text := `{"fields":{"keyword":{"ignore_above":256,"type":"keyword"}},"type":"text"}`
+	for f, want := range map[string]string{
+		"title": text, "body": text, "label": text,
+		"country": `{"type":"keyword"}`, "sku": `{"type":"keyword"}`, "kind": `{"type":"keyword"}`,
+		"price": `{"type":"double"}`, "big": `{"fields":{"keyword":{"type":"keyword"}},"type":"double"}`,
+		"released": `{"format":"yyyy-MM-dd||strict_date_optional_time||epoch_millis","ignore_malformed":true,"type":"date"}`,
+		"hash":     `{"type":"keyword"}`,
+	} {
+		if got := jsonText(props[f]); got != want {
+			t.Errorf("mapping of %s: %s, want %s", f, got, want)
+		}
+	}
+
+	for _, q := range []struct {
+		query string
+		want  int
+	}{
+		{`{"match":{"title":"dinosaur"}}`, 1}, // the standard analyzer does not stem: "Dinosaurs" is another word
+		{`{"match":{"title":"academy"}}`, 2},
+		{`{"match":{"body":"dinosaurs"}}`, 1},
+		{`{"match":{"label":"label"}}`, 2},
+		{`{"term":{"title.keyword":"Quiet Garden"}}`, 1},
+		{`{"term":{"label.keyword":"Red Label"}}`, 1},
+		{`{"term":{"country":"US"}}`, 2},
+		{`{"term":{"sku":"AB-1"}}`, 1},
+		{`{"match":{"sku":"AB"}}`, 0}, // keyword by field_types: exact values only
+		{`{"term":{"kind":"film"}}`, 1},
+		{`{"range":{"price":{"gte":20}}}`, 2},
+		{`{"range":{"price":{"gt":9.99,"lt":100.5}}}`, 1},
+		{`{"term":{"price":"9.99"}}`, 1},
+		{`{"term":{"big.keyword":"1234567890123456.0002"}}`, 1},
+		{`{"range":{"big":{"lt":0}}}`, 1},
+		{`{"term":{"released":"2006-02-15"}}`, 1},
+		{`{"range":{"released":{"gte":"2006-02-14T00:00:00Z","lte":"2006-02-15"}}}`, 2},
+		{`{"range":{"seen":{"gte":"2006-02-15"}}}`, 2},
+		{`{"range":{"seen":{"gte":"2006-02-14 23:59:59.999","lt":"2006-02-15T04:05:06.789Z"}}}`, 1},
+		{`{"range":{"seen":{"gte":"2006-02-14 23:59:59"}}}`, 3},
+		{`{"range":{"changed":{"gte":"2006-02-15T09:00:00+00:00"}}}`, 1},
+		{`{"term":{"hash":"` + base64.StdEncoding.EncodeToString([]byte{5, 6, 7, 8}) + `"}}`, 1},
+	} {
+		if n := esCount(t, et.es, index, q.query); n != q.want {
+			t.Errorf("%s: %d documents, want %d", q.query, n, q.want)
+		}
+	}
+	if got := esSortedField(t, et.es, index, `{"price":"desc"}`, "price", 3); strings.Join(got, " ") != "100.50 20.00 9.99" {
+		t.Errorf("sort price desc: %v (the _source keeps the exact text)", got)
+	}
+	if got := esSortedField(t, et.es, index, `{"big":"asc"}`, "big", 3); strings.Join(got, " ") != "-5.5000 1234567890123456.0001 1234567890123456.0002" {
+		t.Errorf("sort big asc: %v", got)
+	}
+	if got := esSortedField(t, et.es, index, `{"title.keyword":"asc"}`, "title", 3); strings.Join(got, "|") != "Academy of Dinosaurs|Quiet Garden|The Dinosaur Academy" {
+		t.Errorf("sort title.keyword: %v", got)
+	}
+
+	// The state index is hidden: a search over all indexes does not see its documents,
+	// one naming it does.
+	state := et.state
+	if n := esCount(t, et.es, state, `{"match_all":{}}`); n == 0 {
+		t.Fatalf("state index %s holds no documents", state)
+	}
+	var all struct {
+		Aggs struct {
+			Index struct {
+				Buckets []struct {
+					Key string `json:"key"`
+				} `json:"buckets"`
+			} `json:"index"`
+		} `json:"aggregations"`
+	}
+	esOK(t, et.es, esapi.SearchRequest{Body: strings.NewReader(`{"size":0,"aggs":{"index":{"terms":{"field":"_index","size":10000}}}}`)}, &all)
+	seenItems := false
+	for _, b := range all.Aggs.Index.Buckets {
+		if b.Key == state {
+			t.Errorf("GET /_search returns documents of the state index %s", state)
+		}
+		seenItems = seenItems || b.Key == index
+	}
+	if !seenItems {
+		t.Errorf("GET /_search does not find %s either: %+v", index, all.Aggs.Index.Buckets)
+	}
+	p.stop(t)
+	if res := runCLI(t, time.Minute, "verify", "-c", cfg); res.code != 0 {
+		t.Errorf("verify: exit %d\n%s\n%s", res.code, res.stdout, tail(res.stderr, 5))
+	}
+}
