@@ -264,3 +264,69 @@ func TestElasticMappingQueries(t *testing.T) {
 		t.Errorf("verify: exit %d\n%s\n%s", res.code, res.stdout, tail(res.stderr, 5))
 	}
 }
+
+// esIndexSettings reads the flat settings of an index.
+func esIndexSettings(t *testing.T, es *elasticsearch.Client, index string) map[string]string {
+	t.Helper()
+	flat := true
+	var res map[string]struct {
+		Settings map[string]string `json:"settings"`
+	}
+	esOK(t, es, esapi.IndicesGetSettingsRequest{Index: []string{index}, FlatSettings: &flat}, &res)
+	for _, v := range res {
+		return v.Settings
+	}
+	t.Fatalf("no settings for %s", index)
+	return nil
+}
+
+// TestElasticIndexSettingsRestored (issue 23 defect 8): after the snapshot every index has
+// the settings its index template gave it (composable or legacy), not Elasticsearch's
+// defaults, and an index no template speaks for has auto_expand_replicas 0-1: on this
+// single node no replica, so the index is green, not yellow with an unassignable replica.
+func TestElasticIndexSettingsRestored(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESHarness(t)
+	db := et.DB("it_essettings")
+	freshMySQLDatabase(t, my, db)
+	for _, tbl := range []string{"tpl", "legacy", "plain"} {
+		mustExec(t, my, "CREATE TABLE "+db+"."+tbl+" (id INT PRIMARY KEY, v VARCHAR(20))",
+			"INSERT INTO "+db+"."+tbl+" VALUES (1, 'a'), (2, 'b')")
+	}
+	composable, legacy := "it-essettings-composable", "it-essettings-legacy"
+	esOK(t, et.es, esapi.IndicesPutIndexTemplateRequest{Name: composable, Body: strings.NewReader(
+		`{"index_patterns":["` + et.index(db, "tpl") + `"],"priority":417,"template":{"settings":{"number_of_replicas":0,"refresh_interval":"5s"}}}`)}, nil)
+	esOK(t, et.es, esapi.IndicesPutTemplateRequest{Name: legacy, Body: strings.NewReader(
+		`{"index_patterns":["` + et.prefix + db + `.leg*"],"settings":{"number_of_replicas":0,"refresh_interval":"3s"}}`)}, nil)
+	t.Cleanup(func() {
+		esDo(t, et.es, esapi.IndicesDeleteIndexTemplateRequest{Name: composable})
+		esDo(t, et.es, esapi.IndicesDeleteTemplateRequest{Name: legacy})
+	})
+	res := runCLI(t, 2*time.Minute, "snapshot", "-c", writeConfig(t, et.Config(db, "")))
+	if res.code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", res.code, tail(res.stderr, 20))
+	}
+	for tbl, want := range map[string]map[string]string{
+		"tpl":    {"index.number_of_replicas": "0", "index.refresh_interval": "5s", "index.auto_expand_replicas": ""},
+		"legacy": {"index.number_of_replicas": "0", "index.refresh_interval": "3s", "index.auto_expand_replicas": ""},
+		"plain":  {"index.number_of_replicas": "0", "index.refresh_interval": "", "index.auto_expand_replicas": "0-1"},
+	} {
+		index := et.index(db, tbl)
+		got := esIndexSettings(t, et.es, index)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q after the snapshot, want %q", index, k, got[k], v)
+			}
+		}
+		var health struct {
+			Status string `json:"status"`
+		}
+		esOK(t, et.es, esapi.ClusterHealthRequest{Index: []string{index}, WaitForStatus: "green", Timeout: 10 * time.Second}, &health)
+		if health.Status != "green" {
+			t.Errorf("%s: health %s, want green", index, health.Status)
+		}
+		if n := et.count(t, index); n != 2 {
+			t.Errorf("%s: %d documents, want 2", index, n)
+		}
+	}
+}

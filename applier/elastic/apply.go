@@ -235,7 +235,7 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 		return nil, err
 	}
 	if !info.Exists {
-		if err := t.createIndex(ctx, index, def, cols, false); err != nil {
+		if err := t.createIndex(ctx, index, def, cols); err != nil {
 			return nil, err
 		}
 		t.log.Info("created index for a table first seen while streaming", "table", def.QualifiedName(), "index", index)

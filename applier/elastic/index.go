@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"sort"
+	"strings"
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/mapping"
@@ -102,18 +103,20 @@ func (t *Target) properties(def *schema.Table, cols []int) (map[string]any, erro
 
 // createIndex creates an index with the mapping derived from the table's columns. Unknown
 // fields are rejected (dynamic: strict), so a column the mapping lacks surfaces as an
-// error instead of a guessed type. In snapshot mode, the index starts with refresh off
-// and no replicas; FinishTable puts the defaults back.
-func (t *Target) createIndex(ctx context.Context, index string, def *schema.Table, cols []int, snapshotMode bool) error {
+// error instead of a guessed type. The index gets the settings the cluster's index
+// templates give it; when no template sets its replicas, auto_expand_replicas "0-1" (one
+// replica once a second node can hold it, none on a single node, which stays green)
+// instead of Elasticsearch's fixed one. The snapshot puts it into snapshot mode afterwards
+// (prepareNewIndex), so the settings to restore are the index's own.
+func (t *Target) createIndex(ctx context.Context, index string, def *schema.Table, cols []int) error {
 	props, err := t.properties(def, cols)
 	if err != nil {
 		return err
 	}
 	meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
 	settings := map[string]any{}
-	if snapshotMode {
-		meta.Restore = &indexSettings{}
-		settings = map[string]any{"refresh_interval": "-1", "number_of_replicas": 0}
+	if !t.templateSetsReplicas(ctx, index) {
+		settings["auto_expand_replicas"] = defaultAutoExpandReplicas
 	}
 	body, err := json.Marshal(map[string]any{
 		"settings": settings,
@@ -126,6 +129,87 @@ func (t *Target) createIndex(ctx context.Context, index string, def *schema.Tabl
 		return fmt.Errorf("create index %s for %s: %w", index, def.QualifiedName(), err)
 	}
 	return nil
+}
+
+// defaultAutoExpandReplicas is the replica setting of an index the replicator creates where
+// no index template sets one (the state index has it too).
+const defaultAutoExpandReplicas = "0-1"
+
+// prepareNewIndex creates an index for the snapshot and puts it into snapshot mode,
+// returning the settings it had when created (its templates'), which FinishTable restores.
+func (t *Target) prepareNewIndex(ctx context.Context, index string, def *schema.Table, cols []int) (indexSettings, error) {
+	if err := t.createIndex(ctx, index, def, cols); err != nil {
+		return indexSettings{}, err
+	}
+	info, err := t.inspectIndex(ctx, index) // the _meta a template may have added
+	if err != nil {
+		return indexSettings{}, err
+	}
+	return t.enterSnapshotMode(ctx, index, info, def)
+}
+
+// templateSetsReplicas reports whether an index template would set the replicas of a new
+// index of this name (number_of_replicas or auto_expand_replicas): the composable
+// template that matches it, or, when none does, a legacy one. When the templates cannot
+// be read (no privilege), the answer is yes: the cluster's own rules are left alone.
+func (t *Target) templateSetsReplicas(ctx context.Context, index string) bool {
+	var sim struct {
+		Template *struct {
+			Settings struct {
+				Index map[string]any `json:"index"`
+			} `json:"settings"`
+		} `json:"template"`
+	}
+	if _, err := call(ctx, t.es, http.MethodPost, "/_index_template/_simulate_index/"+url.PathEscape(index), nil, nil, &sim); err != nil {
+		t.log.Debug("could not read the index templates; new indexes get the cluster's replica default", "index", index, "error", err)
+		return true
+	}
+	if sim.Template != nil { // a composable template matches: legacy ones do not apply
+		return hasReplicaSetting(sim.Template.Settings.Index)
+	}
+	var legacy map[string]struct {
+		Patterns []string       `json:"index_patterns"`
+		Settings map[string]any `json:"settings"`
+	}
+	q := url.Values{"flat_settings": {"true"}}
+	if _, err := call(ctx, t.es, http.MethodGet, "/_template", q, nil, &legacy); err != nil {
+		t.log.Debug("could not read the legacy index templates; new indexes get the cluster's replica default", "index", index, "error", err)
+		return true
+	}
+	for _, tpl := range legacy {
+		for _, p := range tpl.Patterns {
+			if simpleMatch(p, index) && (tpl.Settings["index.number_of_replicas"] != nil || tpl.Settings["index.auto_expand_replicas"] != nil) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasReplicaSetting(index map[string]any) bool {
+	return index["number_of_replicas"] != nil || index["auto_expand_replicas"] != nil
+}
+
+// simpleMatch is Elasticsearch's index pattern match: '*' matches any run of characters,
+// everything else itself.
+func simpleMatch(pattern, s string) bool {
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, pattern[:star]) {
+		return false
+	}
+	s, pattern = s[star:], pattern[star+1:]
+	if pattern == "" {
+		return true
+	}
+	for i := 0; i <= len(s); i++ {
+		if simpleMatch(pattern, s[i:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // addMissingFields maps the replicated columns an existing index lacks (a column added at
@@ -226,7 +310,7 @@ func (t *Target) currentSettings(ctx context.Context, index string) (indexSettin
 		Settings map[string]string `json:"settings"`
 	}
 	q := url.Values{"flat_settings": {"true"}}
-	if _, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_settings/index.refresh_interval,index.number_of_replicas", q, nil, &res); err != nil {
+	if _, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_settings/index.refresh_interval,index.number_of_replicas,index.auto_expand_replicas", q, nil, &res); err != nil {
 		return indexSettings{}, fmt.Errorf("read settings of index %s: %w", index, err)
 	}
 	var s indexSettings
@@ -237,11 +321,14 @@ func (t *Target) currentSettings(ctx context.Context, index string) (indexSettin
 		if r, ok := v.Settings["index.number_of_replicas"]; ok {
 			s.NumberOfReplicas = &r
 		}
+		if r, ok := v.Settings["index.auto_expand_replicas"]; ok {
+			s.AutoExpandReplicas = &r
+		}
 	}
 	return s, nil
 }
 
-// enterSnapshotMode turns refresh and replicas off on an existing index for the load and
+// enterSnapshotMode turns refresh and replicas off on an index for the load and
 // returns the settings to restore, which it also records in the index's _meta. An index
 // still in snapshot mode from an earlier start (refresh off and settings recorded) keeps
 // the recorded settings, so the snapshot's own are never taken for the user's.
@@ -256,15 +343,16 @@ func (t *Target) enterSnapshotMode(ctx context.Context, index string, info *inde
 	} else if err := t.putMeta(ctx, index, info, indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name, Restore: &restore}); err != nil {
 		return restore, err
 	}
-	body := []byte(`{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
+	body := []byte(`{"index":{"refresh_interval":"-1","number_of_replicas":0,"auto_expand_replicas":"false"}}`)
 	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index)+"/_settings", nil, body, nil); err != nil {
 		return restore, fmt.Errorf("prepare index %s for the snapshot: %w", index, err)
 	}
 	return restore, nil
 }
 
-// leaveSnapshotMode puts the recorded settings back and refreshes the index so the loaded
-// documents are searchable at once.
+// leaveSnapshotMode puts the recorded settings back (a setting the index did not have set
+// goes back to the default, as null) and refreshes the index so the loaded documents are
+// searchable at once.
 func (t *Target) leaveSnapshotMode(ctx context.Context, index string, restore indexSettings) error {
 	body, _ := json.Marshal(map[string]any{"index": restore})
 	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index)+"/_settings", nil, body, nil); err != nil {

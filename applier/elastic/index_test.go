@@ -31,3 +31,26 @@ func TestMappingDiff(t *testing.T) {
 		t.Errorf("mappingDiff:\n got %q\nwant %q", got, exp)
 	}
 }
+
+func TestSimpleMatch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"*", "anything", true},
+		{"shop.*", "shop.orders", true},
+		{"shop.*", "shopx.orders", false},
+		{"*.orders", "shop.orders", true},
+		{"s*p.*s", "shop.orders", true},
+		{"s*p.*x", "shop.orders", false},
+		{"shop.orders", "shop.orders", true},
+		{"shop.order", "shop.orders", false},
+		{"a?c", "abc", false}, // only * is special
+		{"**", "", true},
+	} {
+		if got := simpleMatch(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("simpleMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		}
+	}
+}

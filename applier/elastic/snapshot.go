@@ -191,7 +191,8 @@ func forEach[T any](ctx context.Context, items []T, n int, fn func(context.Conte
 
 // prepareIndex creates a table's index, or deals with an existing one by onExisting, and
 // leaves it in snapshot mode (no refresh, no replicas). It returns the settings
-// FinishTable restores.
+// FinishTable restores: the index's own, as it had them before (an existing index) or as
+// its templates gave them (a new one).
 func (t *Target) prepareIndex(ctx context.Context, index string, p *plan.Table, onExisting string) (indexSettings, error) {
 	info, err := t.inspectIndex(ctx, index)
 	if err != nil {
@@ -219,7 +220,7 @@ func (t *Target) prepareIndex(ctx context.Context, index string, p *plan.Table, 
 		}
 	}
 	if !info.Exists {
-		return indexSettings{}, t.createIndex(ctx, index, p.Table, p.Columns, true)
+		return t.prepareNewIndex(ctx, index, p.Table, p.Columns)
 	}
 	if err := t.addMissingFields(ctx, index, info, p.Table, p.Columns); err != nil {
 		return indexSettings{}, err
@@ -369,7 +370,8 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 		if err := t.deleteIndex(ctx, indexes[i]); err != nil {
 			return err
 		}
-		if err := t.createIndex(ctx, indexes[i], p.Table, p.Columns, true); err != nil {
+		restore, err := t.prepareNewIndex(ctx, indexes[i], p.Table, p.Columns)
+		if err != nil {
 			return err
 		}
 		if err := s.put(ctx, s.schemaID(p.Name()), schemaDoc{Kind: "schema", Name: s.name, SourceTable: p.Name(), GTID: pos.GTID,
@@ -377,7 +379,7 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 			return err
 		}
 		if err := s.put(ctx, s.tableID(p.Name()), tableDoc{Kind: "table", Name: s.name, SourceTable: p.Name(), Index: indexes[i],
-			Estimate: p.RowsEstimate, Chunks: p.Chunks}); err != nil {
+			Estimate: p.RowsEstimate, Chunks: p.Chunks, Restore: restore}); err != nil {
 			return err
 		}
 	}

@@ -78,6 +78,9 @@ type planDoc struct {
 type indexSettings struct {
 	RefreshInterval  *string `json:"refresh_interval"`
 	NumberOfReplicas *string `json:"number_of_replicas"`
+	// AutoExpandReplicas is absent from the state of older versions, which did not turn
+	// it off: null (the default, "false") is then what the index had.
+	AutoExpandReplicas *string `json:"auto_expand_replicas"`
 }
 
 type tableDoc struct {
