@@ -134,6 +134,11 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	if st.Conflicts > 0 {
 		t.log.Info("replayed changes refused as older than the indexed documents", "count", st.Conflicts, "gtid", pos.GTID)
 	}
+	for _, ad := range t.addedDefaults(b.schemas) {
+		if err := t.fillDefault(ctx, ad); err != nil {
+			return err
+		}
+	}
 	if err := t.state.recordSchemas(ctx, b.schemas, version); err != nil {
 		return err
 	}
