@@ -390,3 +390,41 @@ func TestElasticAddColumnDefault(t *testing.T) {
 		t.Errorf("verify: exit %d\n%s\n%s", res.code, res.stdout, tail(res.stderr, 5))
 	}
 }
+
+// TestElasticStatusLastError (issue 23 defect 7): when run stops on an error Elasticsearch
+// gave (a document its index refuses), 'replicator status' shows it as the last error, in
+// text and JSON, with the checkpoint it stopped at.
+func TestElasticStatusLastError(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESHarness(t)
+	db := et.DB("it_eslasterr")
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v VARCHAR(10))", "INSERT INTO "+db+".t VALUES (1, 'abc')")
+	// An empty index of the user's whose field v is a number: the snapshot's document is refused.
+	esOK(t, et.es, esapi.IndicesCreateRequest{Index: et.index(db, "t"), Body: strings.NewReader(`{"mappings":{"properties":{"v":{"type":"long"}}}}`)}, nil)
+	cfg := writeConfig(t, et.Config(db, ""))
+	res := runCLI(t, 2*time.Minute, "run", "-c", cfg)
+	if res.code == 0 || !strings.Contains(res.stderr, "document_parsing_exception") {
+		t.Fatalf("run: exit %d, want a refusal naming document_parsing_exception\n%s", res.code, tail(res.stderr, 10))
+	}
+	st := runCLI(t, time.Minute, "status", "-c", cfg)
+	if st.code != 0 || !strings.Contains(st.stdout, "last error") || !strings.Contains(st.stdout, "document_parsing_exception") ||
+		!strings.Contains(st.stdout, "phase") {
+		t.Errorf("status: exit %d\n%s\n%s", st.code, st.stdout, tail(st.stderr, 5))
+	}
+	st = runCLI(t, time.Minute, "status", "-c", cfg, "--json")
+	var rep struct {
+		State struct {
+			Phase       string     `json:"phase"`
+			LastError   string     `json:"last_error"`
+			LastErrorAt *time.Time `json:"last_error_at"`
+		} `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(st.stdout), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, st.stdout)
+	}
+	if rep.State.Phase != "snapshot" || !strings.Contains(rep.State.LastError, "document_parsing_exception") || !strings.Contains(rep.State.LastError, "field [v]") ||
+		rep.State.LastErrorAt == nil || time.Since(*rep.State.LastErrorAt) > 5*time.Minute {
+		t.Errorf("status --json state: %+v\n%s", rep.State, st.stdout)
+	}
+}
