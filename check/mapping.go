@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/mapping"
@@ -54,11 +55,14 @@ func columnMapping(r *finding.Report, cfg *config.Config, t *schema.Table, rt *r
 	add := func(st finding.Status, kind, cols, summary, fix string) {
 		r.Finding(st, name, kind, tn, tn+" ("+cols+")", summary, fix)
 	}
-	var temporal, notNullTemporal, texts, floats, bools, jsonText, jsonCols, spatials, badCharset []string
+	var temporal, notNullTemporal, texts, floats, bools, jsonText, jsonCols, spatials, badCharset, badFieldTypes []string
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		if !rt.Replicates(c.Name) {
 			continue
+		}
+		if rt.FieldType(c.Name) != "" && !esdoc.IsStringColumn(pol, c) {
+			badFieldTypes = append(badFieldTypes, c.Name+" "+strings.ToUpper(c.ColumnType))
 		}
 		switch {
 		case mapping.IsTemporal(c.DataType):
@@ -93,6 +97,11 @@ func columnMapping(r *finding.Report, cfg *config.Config, t *schema.Table, rt *r
 	if len(badCharset) > 0 {
 		add(finding.Fail, "mapping.charset", strings.Join(badCharset, ", "), "character set cannot be converted to UTF-8",
 			"convert the columns to utf8mb4 at the source, or leave them out with exclude_columns")
+	}
+	if len(badFieldTypes) > 0 {
+		add(finding.Fail, "mapping.field_types", strings.Join(badFieldTypes, ", "),
+			"field_types applies to string columns only (CHAR, VARCHAR, TEXT, ENUM, SET): the index cannot be created",
+			"remove these columns from the rule's field_types")
 	}
 	if len(temporal) > 0 {
 		zeroDates(add, ev, m, pg, t, temporal, notNullTemporal)

@@ -120,3 +120,22 @@ func reportText(r *finding.Report) string {
 	_ = r.WriteText(&b)
 	return b.String()
 }
+
+// TestColumnMappingFieldTypes: field_types on a column that is not a string fails check,
+// naming the column and its type; on string columns it passes silently.
+func TestColumnMappingFieldTypes(t *testing.T) {
+	t.Parallel()
+	es := &config.Config{Target: config.Target{Type: config.TargetElasticsearch}, Tables: []config.TableRule{
+		{Source: "d.t", FieldTypes: map[string]string{"code": "keyword", "n": "text"}}}}
+	routes, err := route.Compile(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{
+		{Name: "id", DataType: "int", ColumnType: "int(11)"}, {Name: "code", DataType: "varchar", Charset: "utf8mb4"}, {Name: "n", DataType: "int", ColumnType: "int(11)"}}, Key: []int{0}}
+	var r finding.Report
+	columnMapping(&r, es, tbl, routes.For("d", "t"), nil)
+	if text := reportText(&r); !strings.Contains(text, "FAIL  mapping.field_types") || !strings.Contains(text, "d.t (n INT(11))") || strings.Contains(text, "code") {
+		t.Errorf("field_types on an INT column:\n%s", text)
+	}
+}
