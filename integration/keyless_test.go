@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
 	"sort"
@@ -226,4 +227,82 @@ source = "`+db+`.*"
 	p.stop(t)
 	assertKeylessEqual(t, my, pg, db, "nk")
 	assertTableEqual(t, my, pg, db, "k", db, "k")
+}
+
+// TestKeylessCommitOutlivesKill: the streaming session of a replicator killed -9 can still
+// commit its last batch after the restart took the instance lock (the lock session ends
+// at once, the streaming one was inside COMMIT: a slow fsync on a loaded server). Read
+// before that commit, the checkpoint is behind the rows, and the batch is applied twice:
+// a table without a key cannot absorb that (its update no longer finds the row, or
+// changes a second duplicate). The restart must end the dead process's sessions before
+// it reads the checkpoint. A deferred trigger on the checkpoint holds the batch's COMMIT
+// on an advisory lock this test holds, until after the restart began streaming.
+func TestKeylessCommitOutlivesKill(t *testing.T) {
+	h := newPGHarness(t)
+	my := mysqlRoot(t)
+	db := "it_keyless_late_commit"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE t (a INT, b INT, s VARCHAR(20))",
+		"INSERT INTO t VALUES (1, 1, 'x'), (1, 1, 'x'), (2, NULL, 'y')")
+	cfg := writeConfig(t, h.Config(db, "[apply]\nflush_interval = \"50ms\"\n"))
+	p := startCLI(t, "run", "-c", cfg)
+	waitCaughtUp(t, my, h.pg, p, 90*time.Second)
+
+	ctx := ctxBG()
+	hold := pgConnect(t, h.url)
+	target := pgx.Identifier{db, "t"}.Sanitize()
+	for _, q := range []string{
+		"SELECT pg_advisory_lock(4242)",
+		// Only the batch that holds the update waits: one that merely moves the checkpoint
+		// must not be the one in flight.
+		`CREATE FUNCTION public.hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF EXISTS (SELECT 1 FROM ` + target + ` WHERE s = 'z') THEN
+				PERFORM pg_advisory_xact_lock_shared(4242);
+			END IF;
+			RETURN NULL;
+		END $$`,
+		`CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT OR UPDATE ON _replicator.checkpoint
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.hold_commit()`,
+	} {
+		if _, err := hold.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	mustExec(t, my, "USE "+db,
+		"UPDATE t SET s = 'z' WHERE a = 1 LIMIT 1",
+		"INSERT INTO t VALUES (3, 3, 'w')")
+	var stuck int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := h.pg.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND application_name LIKE 'replicator%'`).Scan(&stuck)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, pgx.ErrNoRows) || time.Now().After(deadline) || p.exited() {
+			t.Fatalf("the batch's COMMIT did not wait on the trigger (%v)\n%s", err, tail(p.output(), 20))
+		}
+	}
+	p.kill()
+	p = startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	// The dead process's COMMIT goes through now if its session is still there.
+	if _, err := hold.Exec(ctx, "SELECT pg_advisory_unlock(4242)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, "DROP TRIGGER hold_commit ON _replicator.checkpoint"); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, my, "INSERT INTO "+db+".t VALUES (4, NULL, 'v')")
+	waitCaughtUp(t, my, h.pg, p, 60*time.Second)
+	assertKeylessEqual(t, my, h.pg, db, "t")
+	if !strings.Contains(p.output(), "terminating them before reading the checkpoint") {
+		t.Errorf("the restart did not end the crashed replicator's session %d:\n%s", stuck, tail(p.output(), 20))
+	}
+	var alive bool
+	if err := h.pg.QueryRow(ctx, "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1", stuck).Scan(&alive); err != nil || alive {
+		t.Errorf("the crashed replicator's backend %d still runs (%v)", stuck, err)
+	}
+	p.stop(t)
 }

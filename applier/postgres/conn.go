@@ -12,12 +12,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/replicator/replicator/fault"
+	"github.com/replicator/replicator/instance"
 )
 
 // Connect opens one connection to the target and explains failures without printing the
-// password.
+// password. The session carries this process's label (instance.Label) as its
+// application_name, so a restart after a crash finds and ends what it left behind.
 func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
-	return connectAs(ctx, url, "replicator")
+	return connectAs(ctx, url, instance.Self().Label())
 }
 
 // connectAs is Connect with the session's application_name, which pg_stat_activity shows.

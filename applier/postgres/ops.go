@@ -35,6 +35,10 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 			return nil, fmt.Errorf("take the instance lock: %w", err)
 		}
 		if ok {
+			if err := t.endCrashedSessions(ctx, conn); err != nil {
+				conn.Close(context.Background())
+				return nil, err
+			}
 			return func() { conn.Close(context.Background()) }, nil
 		}
 		holder, pid, err := lockHolder(ctx, conn, key)
@@ -65,6 +69,73 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// endCrashedSessions ends the other sessions of replicators that crashed on this host,
+// once the instance lock is taken and before anything reads the state: the lock session
+// of a process killed -9 may be gone while its streaming or snapshot session still runs,
+// with a COMMIT of rows and checkpoint in its socket buffer that it carries out later (a
+// loaded server, a slow fsync). A checkpoint read before that commit is behind the rows:
+// the batch would be applied twice, which a table without a key cannot absorb (its
+// update finds the row already changed). Every session of this process carries its label
+// (application_name), so those of a dead one are found, terminated and waited for: each
+// then committed or rolled back whole before the state is read. Only sessions of the
+// same role in this database are considered: they are the ones this role may end.
+func (t *Target) endCrashedSessions(ctx context.Context, conn *pgx.Conn) error {
+	pids, err := crashedSessions(ctx, conn)
+	if err != nil || len(pids) == 0 {
+		return err
+	}
+	t.log.Warn("a replicator that crashed on this host still has sessions on the target; terminating them before reading the checkpoint", "backend_pids", pids)
+	for _, pid := range pids {
+		if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+			return fmt.Errorf("terminate backend %d of a crashed replicator: %w", pid, err)
+		}
+	}
+	deadline := time.Now().Add(lockWaitCrashed)
+	for {
+		var left []int
+		if err := conn.QueryRow(ctx, "SELECT COALESCE(array_agg(pid), '{}') FROM pg_stat_activity WHERE pid = ANY($1)", pids).Scan(&left); err != nil {
+			return fmt.Errorf("wait for the sessions of a crashed replicator to end: %w", err)
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("backends %v of a replicator that crashed on this host still run %s after pg_terminate_backend: the checkpoint cannot be read before they end (they may still commit); end them on the PostgreSQL server (pg_terminate_backend, or restart it) and start again", left, lockWaitCrashed)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// crashedSessions lists the backends, other than conn's, of this role in this database
+// whose label names a replicator that no longer runs on this host.
+func crashedSessions(ctx context.Context, conn *pgx.Conn) ([]int, error) {
+	rows, err := conn.Query(ctx, `SELECT pid, application_name FROM pg_stat_activity
+		WHERE datname = current_database() AND usename = current_user AND pid <> pg_backend_pid() AND application_name LIKE 'replicator pid=%'`)
+	if err != nil {
+		return nil, fmt.Errorf("list the sessions of crashed replicators: %w", err)
+	}
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var pid int
+		var app string
+		if err := rows.Scan(&pid, &app); err != nil {
+			return nil, fmt.Errorf("list the sessions of crashed replicators: %w", err)
+		}
+		if p, ok := instance.ParseLabel(app); ok && p.Crashed() {
+			pids = append(pids, pid)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list the sessions of crashed replicators: %w", err)
+	}
+	return pids, nil
 }
 
 // lockWaitCrashed is how long Lock waits for the session of a crashed holder to end, before

@@ -13,6 +13,7 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/instance"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/route"
@@ -51,7 +52,8 @@ func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.
 		return nil, fmt.Errorf("target.postgres.url: %w", err)
 	}
 	pc.MaxConns = int32(cfg.Snapshot.Parallelism + 2)
-	pc.ConnConfig.RuntimeParams["application_name"] = "replicator"
+	// Labelled like every session of this process: see Target.endCrashedSessions.
+	pc.ConnConfig.RuntimeParams["application_name"] = instance.Self().Label()
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, explain(pc.ConnConfig, err)
