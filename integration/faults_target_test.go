@@ -319,12 +319,18 @@ func TestFaultTargetPostgresSlow(t *testing.T) {
 }
 
 // esFaultProxy is an HTTP proxy in front of Elasticsearch that can answer bulk requests
-// with 429 (a full write queue) or delay every request (a slow node).
+// with 429 (a full write queue), delay every request (a slow node), or pass the next
+// write of the lease document on at once and hold back Elasticsearch's answer (a node
+// that applied a request and answers late).
 type esFaultProxy struct {
 	srv    *httptest.Server
 	reject atomic.Bool
 	delay  atomic.Int64 // nanoseconds
 	hits   atomic.Int64 // requests answered 429
+	// leaseAnswerDelay, when set, delays the answer to the next PUT of a lease document
+	// (then it resets); leaseDelayed counts the answers so delayed.
+	leaseAnswerDelay atomic.Int64 // nanoseconds
+	leaseDelayed     atomic.Int64
 }
 
 func startESFaultProxy(t *testing.T) *esFaultProxy {
@@ -338,6 +344,21 @@ func startESFaultProxy(t *testing.T) *esFaultProxy {
 	fp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d := time.Duration(fp.delay.Load()); d > 0 {
 			time.Sleep(d)
+		}
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/_doc/lock-") {
+			if d := time.Duration(fp.leaseAnswerDelay.Swap(0)); d > 0 {
+				// Elasticsearch gets the request whatever the client does meanwhile.
+				rec := httptest.NewRecorder()
+				rp.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+				fp.leaseDelayed.Add(1)
+				time.Sleep(d)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+				return
+			}
 		}
 		if fp.reject.Load() && r.URL.Path == "/_bulk" {
 			fp.hits.Add(1)

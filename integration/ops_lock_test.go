@@ -123,3 +123,41 @@ func backendPID(t *testing.T, c *pgx.Conn) int {
 	}
 	return pid
 }
+
+// TestLeaseRenewalAnswerLostElasticsearch: a renewal of the Elasticsearch lease that the
+// node applied but answered after the replicator gave up on it (a slow node) leaves the
+// replicator with the lease's old version, so its next renewal conflicts with itself.
+// It re-reads the lease, finds it still its own, renews it and goes on streaming instead
+// of stopping with "lost the instance lock".
+func TestLeaseRenewalAnswerLostElasticsearch(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_lease_late_es"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+	et := newESTarget(t, "leaselate")
+	fp := startESFaultProxy(t)
+	cfg := writeConfig(t, strings.Replace(et.config(db, "[apply]\nflush_interval = \"50ms\"\n"), esURL, fp.srv.URL, 1))
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, time.Minute)
+	// The renewal waits 10 s for its answer (leaseRenew): hold it back longer.
+	fp.leaseAnswerDelay.Store(int64(12 * time.Second))
+	if !waitOutput(p, "could not renew the instance lease; retrying", 40*time.Second) {
+		t.Fatalf("no renewal timed out (%d answers delayed):\n%s", fp.leaseDelayed.Load(), tail(p.output(), 20))
+	}
+	if !waitOutput(p, "renewing it again from its current version", 30*time.Second) {
+		t.Fatalf("the conflict with its own renewal was not recognised:\n%s", tail(p.output(), 20))
+	}
+	mustExec(t, my, "INSERT INTO "+db+".t VALUES (2, 2)")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	// One more renewal after the recovery, then a commit: the lease is held and renewed.
+	time.Sleep(11 * time.Second)
+	mustExec(t, my, "INSERT INTO "+db+".t VALUES (3, 3)")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	if out := p.output(); strings.Contains(out, "lost the instance lock") {
+		t.Fatalf("the replicator gave up a lease it still held:\n%s", tail(out, 20))
+	}
+	if n := et.assertIndexEqual(t, my, db, "t"); n != 3 {
+		t.Errorf("compared %d rows, want 3", n)
+	}
+	p.stop(t)
+}

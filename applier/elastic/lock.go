@@ -69,14 +69,30 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 		}
 		return code, err
 	}
+	// reread loads the lease document into cur and reports whether this process owns it.
+	reread := func(ctx context.Context) (ours bool, err error) {
+		cur.Found, cur.Source = false, lockDoc{}
+		if _, err := call(ctx, t.es, http.MethodGet, s.docPath(s.lockID()), nil, nil, &cur, http.StatusNotFound); err != nil {
+			return false, fmt.Errorf("read the instance lock: %w", err)
+		}
+		return cur.Found && cur.Source.Owner == doc.Owner, nil
+	}
 	code, err := put(ctx, url.Values{"op_type": {"create"}})
 	if err != nil {
 		return nil, fmt.Errorf("take the instance lock: %w", err)
 	}
 	if code == http.StatusConflict {
-		if _, err := call(ctx, t.es, http.MethodGet, s.docPath(s.lockID()), nil, nil, &cur, http.StatusNotFound); err != nil {
-			return nil, fmt.Errorf("read the instance lock: %w", err)
+		ours, err := reread(ctx)
+		if err != nil {
+			return nil, err
 		}
+		if ours {
+			// The client sent the create again after Elasticsearch applied it (a
+			// connection lost before the answer): the lease is this process's already.
+			code = http.StatusOK
+		}
+	}
+	if code == http.StatusConflict {
 		// An unexpired lease still blocks, unless its holder was a process on this host
 		// that no longer exists (a crash: the restart need not wait for the expiry).
 		crashed := instance.Process{Host: cur.Source.Host, PID: cur.Source.PID}.Crashed()
@@ -107,13 +123,29 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 				q := url.Values{"if_seq_no": {strconv.FormatInt(cur.SeqNo, 10)}, "if_primary_term": {strconv.FormatInt(cur.PrimaryTerm, 10)}}
 				rctx, cancel := context.WithTimeout(context.Background(), leaseRenew)
 				code, err := put(rctx, q)
+				if code == http.StatusConflict {
+					// A renewal that timed out here (or was retried by the client) after
+					// Elasticsearch applied it moved the document's sequence number without
+					// this process learning it: the conflict is then with itself. The lease
+					// is lost only when another owner holds it.
+					var ours bool
+					ours, err = reread(rctx)
+					switch {
+					case err == nil && !ours:
+						cancel()
+						lost.Store(true)
+						t.log.Error(errLockLost.Error(), "holder", fmt.Sprintf("%s pid %d", cur.Source.Host, cur.Source.PID))
+						return
+					case err == nil:
+						t.log.Info("the instance lease had been renewed by a request whose answer did not arrive; renewing it again from its current version", "seq_no", cur.SeqNo)
+						q = url.Values{"if_seq_no": {strconv.FormatInt(cur.SeqNo, 10)}, "if_primary_term": {strconv.FormatInt(cur.PrimaryTerm, 10)}}
+						if code, err = put(rctx, q); err == nil && code == http.StatusConflict {
+							err = fmt.Errorf("the lease document changed again while it was renewed")
+						}
+					}
+				}
 				cancel()
-				switch {
-				case code == http.StatusConflict:
-					lost.Store(true)
-					t.log.Error(errLockLost.Error())
-					return
-				case err != nil:
+				if err != nil {
 					t.log.Warn("could not renew the instance lease; retrying", "error", err)
 				}
 			}
