@@ -78,6 +78,9 @@ const (
 	// StreamKeylessApplied: the changes of a table without a key (applied one by one, not
 	// folded) are applied, not committed. PostgreSQL only.
 	StreamKeylessApplied = "stream.keyless-applied"
+	// OnlineChunkApplied: a chunk of an online copy is written into its shadow in the
+	// stream's batch, not committed.
+	OnlineChunkApplied = "online.chunk-applied"
 	// ElasticBulkSent: a batch's bulk requests are all acknowledged by Elasticsearch; the
 	// state (checkpoint, schema history, XA parts) is not written.
 	ElasticBulkSent = "elastic.bulk-sent"
@@ -92,7 +95,7 @@ func Points() []string {
 		SnapshotChunkCommitted, SnapshotRestartTables, SnapshotResumeApplyRows, SnapshotIndexBuild,
 		HandoffBeforeCheckpoint, HandoffAfterCheckpoint, StreamBatchApplied, StreamPartApplied,
 		StreamCommitted, StreamDDLApplied, StreamXAPrepareStored, StreamXACommitResolve,
-		StreamFKActionApplied, StreamKeylessApplied, ElasticBulkSent, ElasticLeaseRenewal,
+		StreamFKActionApplied, StreamKeylessApplied, OnlineChunkApplied, ElasticBulkSent, ElasticLeaseRenewal,
 	}
 }
 

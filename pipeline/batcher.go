@@ -43,6 +43,10 @@ type batcher struct {
 	defs map[string]*schema.Table
 	// known are the definitions row events came with so far (a cheap per-event check).
 	known map[*schema.Table]struct{}
+	// copyMsgs are the online copier's requests (nil without one); copy is the copy
+	// under way (see copier.go).
+	copyMsgs <-chan copyMsg
+	copy     *copyState
 }
 
 func (b *batcher) loop(ctx context.Context, events <-chan item) error {
@@ -75,6 +79,13 @@ func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 			}
 		case <-ready:
 			b.w.ops <- b.commitWork()
+		case m := <-b.copyMsgs:
+			if err := b.handleCopy(ctx, m); err != nil {
+				if errors.Is(err, errStopping) {
+					return nil
+				}
+				return err
+			}
 		case err := <-b.w.errc:
 			return err
 		case <-tick.C:
@@ -145,6 +156,7 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event, sc *ddl.SchemaCh
 	case change.Insert, change.Update, change.Delete:
 		b.open(ev)
 		b.boundary, b.lastGTID = false, ev.GTID
+		b.noteCopy(ev)
 		if ev.XA != nil {
 			return b.holdPrepared(ctx, ev)
 		}
@@ -172,9 +184,13 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event, sc *ddl.SchemaCh
 			b.defs[t.QualifiedName()] = t
 		}
 		b.rebuildFK()
+		b.copyAfterDDL(wk, sc.Tables, sc.Dropped)
 		return b.give(ctx, wk)
 	case change.Commit:
 		b.open(ev)
+		if ev.XA != nil && ev.XA.Op != change.XAPrepare {
+			b.copyAfterXA()
+		}
 		if err := b.endXA(ctx, ev); err != nil {
 			return err
 		}
@@ -225,6 +241,16 @@ func (b *batcher) addRow(ctx context.Context, ev *change.Event) error {
 	if first {
 		if err := b.give(ctx, b.partWork()); err != nil {
 			return err
+		}
+	}
+	if b.copy != nil {
+		// Applied after the changes before it: the copy starts again after them.
+		wk := b.partWork()
+		b.copyAfterFK(wk, act)
+		if len(wk.copy) > 0 {
+			if err := b.give(ctx, wk); err != nil {
+				return err
+			}
 		}
 	}
 	b.fk.push(act)

@@ -24,6 +24,7 @@ import (
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/metrics"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 	"github.com/replicator/replicator/tracker"
@@ -51,6 +52,11 @@ type Options struct {
 	// it and before the rows after it are decoded, like a statement the parser rejects;
 	// the target translates the change for real in Tx.ApplySchema, in its batch.
 	CheckDDL func(ch ddl.Change, before ddl.Tables) error
+	// Routes are the compiled [[tables]] rules (the online copies' columns).
+	Routes *route.Set
+	// Copies, when set, are the target's stored online copies, carried out while
+	// streaming (see copier.go); the target's batches then implement CopyTx.
+	Copies CopyStore
 
 	// tables are the tracked definitions at the stream's start, from which the batcher
 	// builds the foreign key graph (set by runOnce).

@@ -100,7 +100,23 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	}
 	b.fk.g = schema.BuildFKGraph(o.tables)
 	logUntracked(o.Log, b.fk.g)
+	cctx, ccancel := context.WithCancel(ctx)
+	copierDone := make(chan struct{})
+	if o.Copies != nil {
+		msgs := make(chan copyMsg)
+		b.copyMsgs = msgs
+		rows := DefaultCopyChunkRows
+		if o.Config != nil && o.Config.Snapshot.ChunkRows > 0 && o.Config.Snapshot.ChunkRows < rows {
+			rows = o.Config.Snapshot.ChunkRows
+		}
+		c := &copier{o: o, store: o.Copies, msgs: msgs, rows: rows, finished: map[string]time.Time{}}
+		go func() { defer close(copierDone); c.run(cctx) }()
+	} else {
+		close(copierDone)
+	}
 	err = b.loop(ctx, events)
+	ccancel()
+	<-copierDone
 	close(w.quit)
 	if err != nil {
 		wcancel() // what the worker holds is abandoned and read again on restart

@@ -32,9 +32,11 @@ type work struct {
 	fkGraph   *schema.FKGraph
 	resolve   *change.XA
 	xaGTID    string
-	commit    bool
-	pos       change.Position // the checkpoint, with commit
-	from      time.Time       // when the batch got its first event (metrics)
+	// copy are steps of an online copy, after the schema change (see copier.go).
+	copy   []copyOp
+	commit bool
+	pos    change.Position // the checkpoint, with commit
+	from   time.Time       // when the batch got its first event (metrics)
 	// For errors: the last transaction read, the batch's complete transactions so far and
 	// the position after the last of them; isolated means one transaction per batch.
 	gtid     string
@@ -144,6 +146,9 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 			return fmt.Errorf("DDL at GTID %s (%s): %w", wk.ddlGTID, abbreviate(wk.ddlText), err)
 		}
 		crashpoint.Hit(crashpoint.StreamDDLApplied)
+	}
+	if err := w.applyCopy(ctx, wk.copy); err != nil {
+		return err
 	}
 	if !wk.commit {
 		return nil

@@ -43,9 +43,14 @@ type tablePlan struct {
 type streamConn struct {
 	mu     sync.Mutex
 	conn   *pgx.Conn
-	plans  map[*schema.Table]*tablePlan
+	plans  map[planKey]*tablePlan
 	staged map[string]bool // staging tables created in this session
-	seq    int
+	// copying holds, by source table, the definition of each table whose online copy is
+	// loading (see copy.go): its changes go to the shadow too. Loaded in the batch that
+	// first needs it, and again after a rollback (a rolled-back batch may have started or
+	// swapped a copy).
+	copying map[string]*schema.Table
+	seq     int
 	// copyBuf holds one staging COPY's rows; reused, as batches follow each other.
 	copyBuf bytes.Buffer
 }
@@ -67,7 +72,7 @@ func (t *Target) Begin(ctx context.Context) (*Batch, error) {
 			sc.mu.Unlock()
 			return nil, classify(err)
 		}
-		sc.conn, sc.plans, sc.staged = conn, map[*schema.Table]*tablePlan{}, map[string]bool{}
+		sc.conn, sc.plans, sc.staged, sc.copying = conn, map[planKey]*tablePlan{}, map[string]bool{}, nil
 	}
 	tx, err := sc.conn.Begin(ctx)
 	if err != nil {
@@ -115,31 +120,52 @@ func (b *Batch) done() { b.sc.mu.Unlock() }
 // one DELETE ... USING, and the upserted rows through a staging COPY into one INSERT ...
 // ON CONFLICT DO UPDATE. Deletes go first, so a key that moved is free for its new row.
 func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error {
+	copying, err := b.copies(ctx)
+	if err != nil {
+		return err
+	}
 	for _, tc := range changes {
 		p, err := b.plan(ctx, tc.Table)
 		if err != nil {
 			return err
 		}
-		if len(tc.Ops) > 0 {
-			if err := b.applyOps(ctx, p, tc.Table, tc.Ops); err != nil {
+		if err := b.applyTo(ctx, p, tc); err != nil {
+			return err
+		}
+		if def := copying[tc.Table.QualifiedName()]; def != nil {
+			sp, err := b.shadowPlan(ctx, tc.Table, def)
+			if err != nil {
 				return err
 			}
-		}
-		if len(tc.Deletes) > 0 {
-			if err := b.copyRows(ctx, p.copyDel, p.keyEnc, p.keyIdx, tc.Deletes); err != nil {
-				return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), err)
-			}
-			if _, err := b.tx.Exec(ctx, p.deleteSQL); err != nil {
-				return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), classify(err))
+			if err := b.applyTo(ctx, sp, tc); err != nil {
+				return fmt.Errorf("online copy of %s: %w", tc.Table.QualifiedName(), err)
 			}
 		}
-		if len(tc.Upserts) > 0 {
-			if err := b.copyRows(ctx, p.copyUp, p.upEnc, p.colIdx, tc.Upserts); err != nil {
-				return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), err)
-			}
-			if _, err := b.tx.Exec(ctx, p.upsertSQL); err != nil {
-				return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), classify(err))
-			}
+	}
+	return nil
+}
+
+// applyTo writes one table's folded changes through the plan p.
+func (b *Batch) applyTo(ctx context.Context, p *tablePlan, tc change.TableChanges) error {
+	if len(tc.Ops) > 0 {
+		if err := b.applyOps(ctx, p, tc.Table, tc.Ops); err != nil {
+			return err
+		}
+	}
+	if len(tc.Deletes) > 0 {
+		if err := b.copyRows(ctx, p.copyDel, p.keyEnc, p.keyIdx, tc.Deletes); err != nil {
+			return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), err)
+		}
+		if _, err := b.tx.Exec(ctx, p.deleteSQL); err != nil {
+			return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), classify(err))
+		}
+	}
+	if len(tc.Upserts) > 0 {
+		if err := b.copyRows(ctx, p.copyUp, p.upEnc, p.colIdx, tc.Upserts); err != nil {
+			return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), err)
+		}
+		if _, err := b.tx.Exec(ctx, p.upsertSQL); err != nil {
+			return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), classify(err))
 		}
 	}
 	return nil
@@ -168,15 +194,28 @@ func (b *Batch) copyRows(ctx context.Context, copySQL string, enc *pgvalue.Encod
 	return nil
 }
 
+// planKey names a compiled plan: a table version, written to its live table or to the
+// shadow of its online copy.
+type planKey struct {
+	def    *schema.Table
+	shadow bool
+}
+
 // plan compiles (once per table version and session) the statements for a table, creating
 // its staging tables.
 func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
-	if p := b.sc.plans[def]; p != nil {
-		return p, nil
-	}
 	id, err := b.t.tableIdent(def)
 	if err != nil {
 		return nil, err
+	}
+	return b.planFor(ctx, planKey{def: def}, id)
+}
+
+// planFor compiles the statements writing def's rows into the table id.
+func (b *Batch) planFor(ctx context.Context, key planKey, id pgx.Identifier) (*tablePlan, error) {
+	def := key.def
+	if p := b.sc.plans[key]; p != nil {
+		return p, nil
 	}
 	rt, err := b.t.route(def)
 	if err != nil {
@@ -192,7 +231,7 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 	}
 	if p.keyless {
 		p.upEnc = pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), p.cols)
-		b.sc.plans[def] = p
+		b.sc.plans[key] = p
 		return p, nil
 	}
 	var keyCols []*schema.Column
@@ -237,7 +276,7 @@ func (b *Batch) plan(ctx context.Context, def *schema.Table) (*tablePlan, error)
 			return nil, fmt.Errorf("prepare staging for %s: %w", id.Sanitize(), classify(err))
 		}
 	}
-	b.sc.plans[def] = p
+	b.sc.plans[key] = p
 	return p, nil
 }
 
@@ -265,7 +304,7 @@ func (b *Batch) Rollback(ctx context.Context) {
 // compiled plans are dropped too.
 func (b *Batch) abort() {
 	_ = b.tx.Rollback(context.Background())
-	b.sc.plans, b.sc.staged = map[*schema.Table]*tablePlan{}, map[string]bool{}
+	b.sc.plans, b.sc.staged, b.sc.copying = map[planKey]*tablePlan{}, map[string]bool{}, nil
 	if b.sc.conn != nil && b.sc.conn.IsClosed() {
 		b.sc.conn = nil
 	}

@@ -87,6 +87,20 @@ func (s *State) stateStatements() []string {
 			gtid text NOT NULL,
 			changes bytea NOT NULL,
 			PRIMARY KEY (name, xid, part))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("online_copies") + ` (
+			name text NOT NULL,
+			source_table text NOT NULL,
+			state text NOT NULL,
+			reason text NOT NULL DEFAULT '',
+			definition jsonb,
+			after jsonb,
+			rows bigint NOT NULL DEFAULT 0,
+			estimate bigint NOT NULL DEFAULT 0,
+			error text,
+			requested_at timestamptz NOT NULL DEFAULT now(),
+			started_at timestamptz,
+			updated_at timestamptz NOT NULL DEFAULT now(),
+			PRIMARY KEY (name, source_table))`,
 	}
 }
 

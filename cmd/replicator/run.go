@@ -90,8 +90,13 @@ func runStream(ctx context.Context, env *runEnv) error {
 		}
 		return tr, nil
 	}
+	var copies pipeline.CopyStore
+	if cs, ok := tgt.(pipeline.CopyStore); ok {
+		copies = cs
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
+		Routes: env.routes, Copies: copies,
 		OnError: func(err error, transient bool) {
 			if transient {
 				// status shows the stream is not stopped but waits to apply the batch again.

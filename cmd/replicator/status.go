@@ -47,6 +47,20 @@ type statusReport struct {
 	SnapshotRows    int64          `json:"snapshot_rows"`
 	SnapshotTables  int            `json:"snapshot_tables"`
 	SnapshotPending int            `json:"snapshot_tables_pending"`
+	// Copies are the online copies (replicator resnapshot) the target stores.
+	Copies []*onlineCopy `json:"online_copies,omitempty"`
+}
+
+// onlineCopy is one online copy as status shows it.
+type onlineCopy struct {
+	Table     string    `json:"table"`
+	State     string    `json:"state"`
+	Reason    string    `json:"reason,omitempty"`
+	Rows      int64     `json:"rows"`
+	Estimate  int64     `json:"estimate"`
+	Error     string    `json:"error,omitempty"`
+	Requested time.Time `json:"requested_at"`
+	Updated   time.Time `json:"updated_at"`
 }
 
 func collectStatus(ctx context.Context, env *runEnv) (*statusReport, error) {
@@ -62,6 +76,16 @@ func collectStatus(ctx context.Context, env *runEnv) (*statusReport, error) {
 	}
 	if rep.State, err = sr.Status(ctx); err != nil {
 		return nil, err
+	}
+	if cr, ok := tgt.(copyRequester); ok {
+		copies, err := cr.Copies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range copies {
+			rep.Copies = append(rep.Copies, &onlineCopy{Table: c.Table, State: c.State, Reason: c.Reason, Rows: c.Rows, Estimate: c.Estimate,
+				Error: c.Error, Requested: c.RequestedAt, Updated: c.Updated})
+		}
 	}
 	conn, err := source.NewDialer(env.cfg.Source).Dial(ctx)
 	if err != nil {
@@ -129,6 +153,18 @@ func (r *statusReport) writeText(env *runEnv) error {
 				fmt.Fprintf(w, "  %s\t-> %s  chunks %d/%d  rows %d  done %v\n", t.Source, t.Target, t.ChunksDone, t.Chunks, t.Rows, t.Done)
 			}
 		}
+	}
+	for _, c := range r.Copies {
+		line := fmt.Sprintf("online copy\t%s: %s", c.Table, c.State)
+		switch c.State {
+		case "copying":
+			line += fmt.Sprintf(", %d of about %d rows", c.Rows, c.Estimate)
+		case "done":
+			line += fmt.Sprintf(", %d rows, at %s", c.Rows, c.Updated.UTC().Format(time.RFC3339))
+		case "failed":
+			line += ": " + c.Error
+		}
+		fmt.Fprintln(w, line)
 	}
 	if r.State != nil && r.State.LastError != "" {
 		fmt.Fprintf(w, "last error\t%s (at %s)\n", r.State.LastError, r.State.LastErrorAt.UTC().Format(time.RFC3339))

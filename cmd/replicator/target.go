@@ -62,6 +62,8 @@ type opener func(ctx context.Context, cfg *config.Config, routes *route.Set, log
 var (
 	_ pipeline.Tx                = (*postgres.Batch)(nil)
 	_ pipeline.ForeignKeyApplier = (*postgres.Batch)(nil)
+	_ pipeline.CopyTx            = (*postgres.Batch)(nil)
+	_ pipeline.CopyStore         = (*postgres.Target)(nil)
 	_ pipeline.Tx                = (*elastic.Batch)(nil)
 	_ pipeline.ForeignKeyApplier = (*elastic.Batch)(nil)
 )

@@ -1,0 +1,349 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/plan"
+	"github.com/replicator/replicator/schema"
+)
+
+// An online copy (plan.Copy) loads a table again while the stream applies: its rows go
+// into a shadow table of the same name in the copy schema (the state schema's name with
+// "_copy"), created with the table's key and indexes, so index names and the key
+// constraint's name are the live table's own. The stream's changes of the table go to
+// the shadow too, and the copy's chunks are written in the stream's batches; the batch
+// of its last chunk drops the live table and moves the shadow into its schema, and the
+// privileges granted on the live table are granted on the new one, in the same
+// transaction: a reader sees the old table or the new one, never a part.
+
+// copySchema is the schema that holds the shadows of the online copies.
+func (s *State) copySchema() string { return s.schema + "_copy" }
+
+// RequestCopies stores a request to copy each table ("db.table") online; the running
+// stream (or the next one) carries them out. A table already requested or being copied
+// is left as it is and returned in pending: the copy under way ends with every row as
+// of its end.
+func (t *Target) RequestCopies(ctx context.Context, tables []string, reason string) (pending []string, err error) {
+	s := t.state
+	err = pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		pending = nil
+		for _, name := range tables {
+			var state string
+			err := tx.QueryRow(ctx, `SELECT state FROM `+s.ident("online_copies")+` WHERE name = $1 AND source_table = $2 FOR UPDATE`, s.name, name).Scan(&state)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+			case err != nil:
+				return err
+			case state == plan.CopyRequested || state == plan.CopyCopying:
+				pending = append(pending, name)
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("online_copies")+` (name, source_table, state, reason, requested_at, updated_at)
+				VALUES ($1, $2, $3, $4, now(), now())
+				ON CONFLICT (name, source_table) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, definition = NULL, after = NULL,
+				  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now()`,
+				s.name, name, plan.CopyRequested, reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store the copy requests in %s: %w", s.ident("online_copies"), classify(err))
+	}
+	return pending, nil
+}
+
+// Copies returns every stored online copy: requested, copying, and the last done or
+// failed one of each table.
+func (t *Target) Copies(ctx context.Context) ([]*plan.Copy, error) {
+	return t.state.copies(ctx, t.pool)
+}
+
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (s *State) copies(ctx context.Context, q queryer) ([]*plan.Copy, error) {
+	rows, err := q.Query(ctx, `SELECT source_table, state, reason, definition, after, rows, estimate, COALESCE(error, ''),
+		requested_at, COALESCE(started_at, requested_at), updated_at FROM `+s.ident("online_copies")+` WHERE name = $1 ORDER BY requested_at, source_table`, s.name)
+	if err != nil {
+		if missingState(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read the online copies: %w", classify(err))
+	}
+	defer rows.Close()
+	var out []*plan.Copy
+	for rows.Next() {
+		c := &plan.Copy{}
+		var def, after []byte
+		if err := rows.Scan(&c.Table, &c.State, &c.Reason, &def, &after, &c.Rows, &c.Estimate, &c.Error, &c.RequestedAt, &c.StartedAt, &c.Updated); err != nil {
+			return nil, err
+		}
+		if def != nil {
+			var sp storedPlan
+			if err := json.Unmarshal(def, &sp); err != nil {
+				return nil, fmt.Errorf("decode the stored definition of the online copy of %s: %w", c.Table, err)
+			}
+			c.Def = sp.Table
+		}
+		if after != nil {
+			if err := json.Unmarshal(after, &c.After); err != nil {
+				return nil, fmt.Errorf("decode the stored progress of the online copy of %s: %w", c.Table, err)
+			}
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// copies returns the definitions of the tables being copied, loading them in the batch
+// when the session does not know them.
+func (b *Batch) copies(ctx context.Context) (map[string]*schema.Table, error) {
+	if b.sc.copying != nil {
+		return b.sc.copying, nil
+	}
+	all, err := b.t.state.copies(ctx, b.tx)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]*schema.Table{}
+	for _, c := range all {
+		if c.State == plan.CopyCopying && c.Def != nil {
+			m[c.Table] = c.Def
+		}
+	}
+	b.sc.copying = m
+	return m, nil
+}
+
+// shadowIdent is the shadow of a table's online copy: the live table's name in the copy
+// schema.
+func (b *Batch) shadowIdent(def *schema.Table) (pgx.Identifier, error) {
+	id, err := b.t.tableIdent(def)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.Identifier{b.t.state.copySchema(), id[1]}, nil
+}
+
+// shadowPlan compiles the statements writing rows decoded with def into the shadow, which
+// was created with shadowDef: they are the same definition (a DDL on the table starts its
+// copy again with the new one).
+func (b *Batch) shadowPlan(ctx context.Context, def, shadowDef *schema.Table) (*tablePlan, error) {
+	if p := b.sc.plans[planKey{def: def, shadow: true}]; p != nil {
+		return p, nil
+	}
+	if def != shadowDef && !reflect.DeepEqual(def.Columns, shadowDef.Columns) {
+		return nil, fmt.Errorf("the online copy of %s was started with another definition than its rows now have: request it again (replicator resnapshot)", def.QualifiedName())
+	}
+	id, err := b.shadowIdent(def)
+	if err != nil {
+		return nil, err
+	}
+	return b.planFor(ctx, planKey{def: def, shadow: true}, id)
+}
+
+// StartCopy starts (or starts again) the online copy of def: an empty shadow with def's
+// columns, key and indexes, and the copy marked copying with no chunk done. The stream's
+// changes of the table go to the shadow from this batch on.
+func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64) error {
+	if len(def.Key) == 0 {
+		return fmt.Errorf("table %s has no primary key: it cannot be copied online; configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'", def.QualifiedName())
+	}
+	rt, err := b.t.route(def)
+	if err != nil {
+		return err
+	}
+	cols, err := rt.Columns(def)
+	if err != nil {
+		return err
+	}
+	shadow, err := b.shadowIdent(def)
+	if err != nil {
+		return err
+	}
+	r, err := b.t.render(&plan.Table{Table: def, Columns: cols}, "")
+	if err != nil {
+		return err
+	}
+	live, err := b.t.tableIdent(def)
+	if err != nil {
+		return err
+	}
+	stmts := []string{
+		"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{shadow[0]}.Sanitize(),
+		"DROP TABLE IF EXISTS " + shadow.Sanitize(),
+	}
+	// Rendered for the live table, so the names are its own; only the schema differs.
+	livePrefix := live.Sanitize()
+	for _, q := range r.Statements() {
+		stmts = append(stmts, strings.ReplaceAll(q, livePrefix, shadow.Sanitize()))
+	}
+	for _, q := range stmts {
+		if _, err := b.tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("create the shadow of %s for its online copy (%s): %w", def.QualifiedName(), q, classify(err))
+		}
+	}
+	js, err := json.Marshal(storedPlan{Table: def})
+	if err != nil {
+		return err
+	}
+	s := b.t.state
+	if _, err := b.tx.Exec(ctx, `UPDATE `+s.ident("online_copies")+` SET state = $3, definition = $4, after = NULL, rows = 0, estimate = $5,
+		error = NULL, started_at = now(), updated_at = now() WHERE name = $1 AND source_table = $2`,
+		s.name, def.QualifiedName(), plan.CopyCopying, js, estimate); err != nil {
+		return fmt.Errorf("start the online copy of %s: %w", def.QualifiedName(), classify(err))
+	}
+	b.forgetCopies()
+	return nil
+}
+
+// forgetCopies makes the next Apply load the copies again (this batch changed them).
+func (b *Batch) forgetCopies() {
+	b.sc.copying = nil
+	for k := range b.sc.plans {
+		if k.shadow {
+			delete(b.sc.plans, k)
+		}
+	}
+}
+
+// CopyChunk writes rows (full-width rows of def, read from the source) into the shadow of
+// def's online copy and records after (the key of the last of them) as its progress.
+func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row) error {
+	copying, err := b.copies(ctx)
+	if err != nil {
+		return err
+	}
+	shadowDef := copying[def.QualifiedName()]
+	if shadowDef == nil {
+		return fmt.Errorf("no online copy of %s is under way", def.QualifiedName())
+	}
+	if len(rows) > 0 {
+		sp, err := b.shadowPlan(ctx, def, shadowDef)
+		if err != nil {
+			return err
+		}
+		if err := b.applyTo(ctx, sp, change.TableChanges{Table: def, Upserts: rows}); err != nil {
+			return fmt.Errorf("online copy of %s: %w", def.QualifiedName(), err)
+		}
+	}
+	js, err := json.Marshal(after)
+	if err != nil {
+		return err
+	}
+	s := b.t.state
+	if _, err := b.tx.Exec(ctx, `UPDATE `+s.ident("online_copies")+` SET after = $3, rows = rows + $4, updated_at = now() WHERE name = $1 AND source_table = $2`,
+		s.name, def.QualifiedName(), js, len(rows)); err != nil {
+		return fmt.Errorf("record the progress of the online copy of %s: %w", def.QualifiedName(), classify(err))
+	}
+	return nil
+}
+
+// FinishCopy swaps the shadow of def's online copy in for the live table: the live table
+// is dropped, the shadow moved into its schema and given the live table's privileges, and
+// the copy marked done, in the batch's transaction. A view or another object that depends
+// on the live table makes PostgreSQL refuse the drop: the copy fails, the live table stays
+// as it was.
+func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
+	live, err := b.t.tableIdent(def)
+	if err != nil {
+		return err
+	}
+	shadow, err := b.shadowIdent(def)
+	if err != nil {
+		return err
+	}
+	var grants []string
+	rows, err := b.tx.Query(ctx, `SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+		WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner`, live.Sanitize())
+	if err != nil {
+		return fmt.Errorf("read the privileges on %s: %w", live.Sanitize(), classify(err))
+	}
+	type grant struct {
+		grantee uint32
+		priv    string
+		option  bool
+	}
+	var gs []grant
+	for rows.Next() {
+		var g grant
+		if err := rows.Scan(&g.grantee, &g.priv, &g.option); err != nil {
+			rows.Close()
+			return err
+		}
+		gs = append(gs, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the privileges on %s: %w", live.Sanitize(), classify(err))
+	}
+	for _, g := range gs {
+		role := "PUBLIC"
+		if g.grantee != 0 {
+			var name string
+			if err := b.tx.QueryRow(ctx, "SELECT rolname FROM pg_roles WHERE oid = $1", g.grantee).Scan(&name); err != nil {
+				return fmt.Errorf("read the privileges on %s: %w", live.Sanitize(), classify(err))
+			}
+			role = pgx.Identifier{name}.Sanitize()
+		}
+		q := "GRANT " + g.priv + " ON " + live.Sanitize() + " TO " + role
+		if g.option {
+			q += " WITH GRANT OPTION"
+		}
+		grants = append(grants, q)
+	}
+	stmts := []string{
+		"DROP TABLE IF EXISTS " + live.Sanitize(),
+		"ALTER TABLE " + shadow.Sanitize() + " SET SCHEMA " + pgx.Identifier{live[0]}.Sanitize(),
+	}
+	for _, q := range append(stmts, grants...) {
+		if _, err := b.tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("swap the online copy of %s in (%s): %w", def.QualifiedName(), q, classify(err))
+		}
+	}
+	return b.endCopy(ctx, def.QualifiedName(), plan.CopyDone, "")
+}
+
+// FailCopy gives up the online copy of table: its shadow is dropped and the copy marked
+// failed with why; the live table is left as it is.
+func (b *Batch) FailCopy(ctx context.Context, def *schema.Table, why string) error {
+	if shadow, err := b.shadowIdent(def); err == nil {
+		if _, err := b.tx.Exec(ctx, "DROP TABLE IF EXISTS "+shadow.Sanitize()); err != nil {
+			return fmt.Errorf("drop the shadow of %s: %w", def.QualifiedName(), classify(err))
+		}
+	}
+	return b.endCopy(ctx, def.QualifiedName(), plan.CopyFailed, why)
+}
+
+func (b *Batch) endCopy(ctx context.Context, table, state, why string) error {
+	s := b.t.state
+	var e *string
+	if why != "" {
+		e = &why
+	}
+	if _, err := b.tx.Exec(ctx, `UPDATE `+s.ident("online_copies")+` SET state = $3, error = $4, updated_at = $5 WHERE name = $1 AND source_table = $2`,
+		s.name, table, state, e, time.Now()); err != nil {
+		return fmt.Errorf("end the online copy of %s: %w", table, classify(err))
+	}
+	b.forgetCopies()
+	return nil
+}
+
+// missingState reports an error of a read-only target without the state table.
+func missingState(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
+}

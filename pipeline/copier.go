@@ -1,0 +1,542 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/crashpoint"
+	"github.com/replicator/replicator/plan"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/snapshot"
+	"github.com/replicator/replicator/source"
+)
+
+// Online copies (plan.Copy) copy a table again while the stream applies, in key order,
+// one chunk at a time, with the watermark algorithm of DBLog adapted to a read-only
+// source:
+//
+//  1. The copier asks the batcher to open a window on the table. From then on the
+//     batcher notes the key of every row of the table that the stream changes.
+//  2. The copier reads the chunk (the rows after the last key copied, up to a limit) in
+//     a consistent snapshot that sees every transaction the stream had read when the
+//     window opened (snapshot.BeginChunkRead): the rows are the source's at some point
+//     at or after the window's opening.
+//  3. The copier hands the chunk to the batcher, which closes the window: the rows whose
+//     key the stream changed while it was open are dropped (the stream applied their
+//     changes, which are as new as the chunk or newer: its row images are whole), and
+//     the rest go into the open batch after every change read so far, with the copy's
+//     progress.
+//
+// A row not changed while the window was open is the same at the chunk's read as when
+// the batch that takes the chunk applies it; a row changed is the stream's. The target
+// applies the stream's changes of the table to the copy from its start on (a row not
+// copied yet that the stream writes is written again by its chunk, or was changed in the
+// window and kept), so when the last chunk lands the copy holds every row as of that
+// batch, and the target swaps it in there. Windows are open only for one chunk's read;
+// the keys they note are bounded by what the table takes in that time.
+//
+// What the batcher cannot reconcile makes it act on the copy instead: a DDL on the table
+// starts the copy again with the new definition; a drop or rename of the table fails
+// it; a foreign key action or a prepared XA transaction's decision that may change the
+// table while a window is open makes the copier read the chunk again.
+
+// CopyStore is what the copier reads of a target: the stored online copies.
+type CopyStore interface {
+	Copies(ctx context.Context) ([]*plan.Copy, error)
+}
+
+// CopyTx is a batch of a target that copies tables online (see plan.Copy); the worker
+// calls it in stream order, in the batch that carries the copy's step.
+type CopyTx interface {
+	// StartCopy starts (or starts again, empty) the copy of def.
+	StartCopy(ctx context.Context, def *schema.Table, estimate int64) error
+	// CopyChunk writes rows (full-width rows of def) into the copy and records after,
+	// the key of the last row read, as its progress.
+	CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row) error
+	// FinishCopy swaps the copy in for the live table.
+	FinishCopy(ctx context.Context, def *schema.Table) error
+	// FailCopy gives the copy up, saying why.
+	FailCopy(ctx context.Context, def *schema.Table, why string) error
+}
+
+// DefaultCopyChunkRows is how many rows an online copy reads per chunk when
+// [snapshot] chunk_rows does not say.
+const DefaultCopyChunkRows = 5000
+
+// copyOp is one step of an online copy, applied by the worker after the changes of its
+// work item.
+type copyOp struct {
+	kind     copyKind
+	def      *schema.Table
+	estimate int64
+	rows     []change.Row
+	after    change.Row
+	why      string
+}
+
+type copyKind uint8
+
+const (
+	copyStart copyKind = iota + 1
+	copyChunk
+	copyFinish
+	copyFail
+)
+
+func (w *worker) applyCopy(ctx context.Context, ops []copyOp) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	ct, ok := w.tx.(CopyTx)
+	if !ok {
+		return errors.New("the target does not copy tables online")
+	}
+	for _, op := range ops {
+		var err error
+		switch op.kind {
+		case copyStart:
+			err = ct.StartCopy(ctx, op.def, op.estimate)
+		case copyChunk:
+			err = ct.CopyChunk(ctx, op.def, op.rows, op.after)
+			if err == nil {
+				crashpoint.Hit(crashpoint.OnlineChunkApplied)
+			}
+		case copyFinish:
+			err = ct.FinishCopy(ctx, op.def)
+		case copyFail:
+			err = ct.FailCopy(ctx, op.def, op.why)
+		}
+		if err != nil {
+			return fmt.Errorf("online copy of %s: %w", op.def.QualifiedName(), err)
+		}
+	}
+	return nil
+}
+
+// copyMsg is what the copier asks of the batcher; the batcher answers on reply.
+type copyMsg struct {
+	kind  msgKind
+	table string
+	// start and resume: the stored copy's definition (resume) and the estimate.
+	def      *schema.Table
+	estimate int64
+	// chunk: the rows read, the key of the last, and whether it was the last chunk.
+	rows  []change.Row
+	after change.Row
+	last  bool
+	why   string
+	reply chan copyReply
+}
+
+type msgKind uint8
+
+const (
+	msgStart msgKind = iota + 1
+	msgResume
+	msgOpen
+	msgChunk
+	msgFail
+)
+
+// copyReply answers a copyMsg: the definition to copy with, the GTIDs the stream had read
+// when a window opened, and whether the copy starts over (from the first row, with def)
+// or was given up (a DDL dropped the table).
+type copyReply struct {
+	def *schema.Table
+	// gen counts the starts of the copy in this stream: a new one means it starts over.
+	gen       int
+	seen      []string
+	restarted bool
+	retry     bool
+	gone      string
+	err       error
+}
+
+// window notes the keys of a table's rows the stream changes while a chunk is read.
+type window struct {
+	table string
+	keys  map[string]struct{}
+	valid bool
+}
+
+// copyState is the batcher's view of the online copy under way.
+type copyState struct {
+	def *schema.Table
+	gen int
+	win *window
+}
+
+// restartCopy starts the copy under way again from its first row with def.
+func (b *batcher) restartCopy(def *schema.Table) copyOp {
+	gen := 1
+	if b.copy != nil {
+		gen = b.copy.gen + 1
+	}
+	b.copy = &copyState{def: def, gen: gen}
+	return copyOp{kind: copyStart, def: def}
+}
+
+// handleCopy answers one message of the copier in stream order.
+func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
+	var r copyReply
+	var err error
+	switch m.kind {
+	case msgStart, msgResume:
+		def := b.defs[m.table]
+		switch {
+		case def == nil:
+			r.gone = "the stream tracks no definition of it (is it selected by a [[tables]] rule, and was it copied by the snapshot?)"
+		case m.kind == msgResume && reflect.DeepEqual(def, m.def):
+			b.copy = &copyState{def: def}
+		default:
+			b.copy = nil
+			op := b.restartCopy(def)
+			op.estimate = m.estimate
+			r.restarted = m.kind == msgResume
+			err = b.giveCopy(ctx, op)
+		}
+		if b.copy != nil {
+			r.gen = b.copy.gen
+		}
+		r.def = def
+	case msgOpen:
+		if b.copy == nil || b.copy.def.QualifiedName() != m.table {
+			r.gone = "its copy was ended by the stream"
+			break
+		}
+		b.copy.win = &window{table: m.table, keys: map[string]struct{}{}, valid: true}
+		r.def, r.gen = b.copy.def, b.copy.gen
+		r.seen = []string{b.lastPos.GTID}
+		if !b.boundary && b.lastGTID != "" {
+			r.seen = append(r.seen, b.lastGTID)
+		}
+	case msgChunk:
+		if b.copy == nil || b.copy.def.QualifiedName() != m.table {
+			r.gone = "its copy was ended by the stream"
+			break
+		}
+		w := b.copy.win
+		b.copy.win = nil
+		r.def, r.gen = b.copy.def, b.copy.gen
+		if w == nil || !w.valid {
+			r.retry = true
+			break
+		}
+		def := b.copy.def
+		kept := m.rows[:0]
+		for _, row := range m.rows {
+			if _, changed := w.keys[change.Key(def, row)]; !changed {
+				kept = append(kept, row)
+			}
+		}
+		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after}}
+		if m.last {
+			ops = append(ops, copyOp{kind: copyFinish, def: def})
+			b.copy = nil
+		}
+		err = b.giveCopy(ctx, ops...)
+	case msgFail:
+		if b.copy != nil && b.copy.def.QualifiedName() == m.table {
+			err = b.giveCopy(ctx, copyOp{kind: copyFail, def: b.copy.def, why: m.why})
+			b.copy = nil
+		}
+	}
+	m.reply <- r
+	return err
+}
+
+// giveCopy hands the copy steps to the worker after every change read so far, in the
+// open batch.
+func (b *batcher) giveCopy(ctx context.Context, ops ...copyOp) error {
+	if !b.pending {
+		b.pending, b.batchFrom = true, time.Now()
+	}
+	wk := b.partWork()
+	wk.copy = ops
+	return b.give(ctx, wk)
+}
+
+// noteCopy records a row change of the table under copy in the open window.
+func (b *batcher) noteCopy(ev *change.Event) {
+	c := b.copy
+	if c == nil || c.win == nil || ev.Table == nil || ev.Table.QualifiedName() != c.win.table {
+		return
+	}
+	if ev.XA != nil {
+		// Applied at its XA COMMIT, which the window may not see: read the chunk again.
+		c.win.valid = false
+		return
+	}
+	for _, r := range []change.Row{ev.Before, ev.After} {
+		if r != nil {
+			c.win.keys[change.Key(ev.Table, r)] = struct{}{}
+		}
+	}
+}
+
+// copyAfterDDL acts on the copy under way after a schema change: the table's new
+// definition starts it again, its drop (or rename away) gives it up.
+func (b *batcher) copyAfterDDL(wk *work, tables []*schema.Table, dropped []string) {
+	c := b.copy
+	if c == nil {
+		return
+	}
+	name := c.def.QualifiedName()
+	for _, n := range dropped {
+		if n == name {
+			wk.copy = append(wk.copy, copyOp{kind: copyFail, def: c.def, why: "the table was dropped or renamed while it was copied"})
+			b.copy = nil
+			return
+		}
+	}
+	for _, t := range tables {
+		if t.QualifiedName() == name {
+			b.o.Log.Info("DDL on a table being copied online: its copy starts again with the new definition", "table", name)
+			wk.copy = append(wk.copy, b.restartCopy(t))
+			return
+		}
+	}
+}
+
+// copyAfterFK restarts the copy when a foreign key action may change the table under
+// copy: the action changes rows of the live table the stream does not name.
+func (b *batcher) copyAfterFK(wk *work, act *change.FKAction) {
+	c := b.copy
+	if c == nil || !reaches(b.fk.g, act.Parent.QualifiedName(), c.def.QualifiedName()) {
+		return
+	}
+	b.o.Log.Warn("a foreign key action may change a table being copied online: its copy starts again", "table", c.def.QualifiedName(), "parent", act.Parent.QualifiedName(), "gtid", act.GTID)
+	wk.copy = append(wk.copy, b.restartCopy(c.def))
+}
+
+// copyAfterXA makes the open window read its chunk again: a prepared transaction's
+// decision applies changes the batcher does not see row by row.
+func (b *batcher) copyAfterXA() {
+	if b.copy != nil && b.copy.win != nil {
+		b.copy.win.valid = false
+	}
+}
+
+// reaches reports whether an action on parent may cascade to table.
+func reaches(g *schema.FKGraph, parent, table string) bool {
+	if g == nil {
+		return false
+	}
+	seen := map[string]bool{parent: true}
+	next := []string{parent}
+	for len(next) > 0 {
+		n := next[0]
+		next = next[1:]
+		for _, e := range g.Children(n) {
+			c := e.Child.QualifiedName()
+			if c == table {
+				return true
+			}
+			if !seen[c] {
+				seen[c] = true
+				next = append(next, c)
+			}
+		}
+	}
+	return false
+}
+
+// copier runs the stored online copies one after the other, talking to the batcher.
+type copier struct {
+	o     Options
+	store CopyStore
+	msgs  chan<- copyMsg
+	rows  int
+	// finished holds the copies this stream ended, until their end is committed (a copy
+	// read back as still copying before then is not started again).
+	finished map[string]time.Time
+}
+
+func (c *copier) ask(ctx context.Context, m copyMsg) (copyReply, error) {
+	m.reply = make(chan copyReply, 1)
+	select {
+	case c.msgs <- m:
+	case <-ctx.Done():
+		return copyReply{}, ctx.Err()
+	}
+	select {
+	case r := <-m.reply:
+		return r, r.err
+	case <-ctx.Done():
+		return copyReply{}, ctx.Err()
+	}
+}
+
+// run polls the stored copies and carries them out until ctx ends. A failing read is
+// logged and tried again: the stream goes on whatever the copies do.
+func (c *copier) run(ctx context.Context) {
+	backoff := time.Second
+	for {
+		next, err := c.next(ctx)
+		if err == nil && next != nil {
+			err = c.copyTable(ctx, next)
+			if err == nil {
+				backoff = time.Second
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		wait := 2 * time.Second
+		if err != nil {
+			c.o.Log.Warn("online copy interrupted; trying again", "error", err, "retry_in", backoff.String())
+			wait, backoff = backoff, min(backoff*2, 30*time.Second)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// next returns the oldest copy to carry out, nil when there is none.
+func (c *copier) next(ctx context.Context) (*plan.Copy, error) {
+	all, err := c.store.Copies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, cp := range all {
+		if cp.State != plan.CopyRequested && cp.State != plan.CopyCopying {
+			continue
+		}
+		if at, ok := c.finished[cp.Table]; ok && !cp.RequestedAt.After(at) {
+			continue // ended by this stream, not committed yet
+		}
+		return cp, nil
+	}
+	return nil, nil
+}
+
+func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
+	conn, err := c.o.Dialer.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	db, table, _ := splitName(cp.Table)
+	estimate, _ := snapshot.EstimateRows(ctx, conn, db, table)
+	kind := msgStart
+	after := cp.After
+	if cp.State == plan.CopyCopying && cp.Def != nil {
+		kind = msgResume
+	}
+	r, err := c.ask(ctx, copyMsg{kind: kind, table: cp.Table, def: cp.Def, estimate: estimate})
+	if err != nil {
+		return err
+	}
+	if r.gone != "" {
+		c.o.Log.Error("online copy refused", "table", cp.Table, "reason", r.gone)
+		_, err := c.ask(ctx, copyMsg{kind: msgFail, table: cp.Table, why: r.gone})
+		c.finished[cp.Table] = time.Now()
+		return err
+	}
+	if kind == msgStart || r.restarted {
+		after = nil
+	}
+	def, gen := r.def, r.gen
+	if len(def.Key) == 0 {
+		why := "the table has no primary key: configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'"
+		_, err := c.ask(ctx, copyMsg{kind: msgFail, table: cp.Table, why: why})
+		c.finished[cp.Table] = time.Now()
+		return err
+	}
+	rt := c.o.Routes.For(def.Schema, def.Name)
+	if rt == nil {
+		return fmt.Errorf("table %s is not selected by any [[tables]] rule", cp.Table)
+	}
+	c.o.Log.Info("online copy", "table", cp.Table, "resumed", after != nil, "estimate", estimate, "reason", cp.Reason)
+	start := time.Now()
+	var rows int64
+	for {
+		w, err := c.ask(ctx, copyMsg{kind: msgOpen, table: cp.Table})
+		if err != nil {
+			return err
+		}
+		if w.gone != "" {
+			c.finished[cp.Table] = time.Now()
+			return nil
+		}
+		if w.gen != gen {
+			def, gen, after = w.def, w.gen, nil // started again (a DDL, a foreign key action)
+		}
+		cols, err := rt.Columns(def)
+		if err != nil {
+			return err
+		}
+		read, err := c.readChunk(ctx, conn, def, cols, after, w.seen)
+		if err != nil {
+			return err
+		}
+		last := len(read) < c.rows
+		next := after
+		if len(read) > 0 {
+			next = read[len(read)-1]
+		}
+		r, err := c.ask(ctx, copyMsg{kind: msgChunk, table: cp.Table, rows: read, after: keyOnly(def, next), last: last})
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.gone != "":
+			c.finished[cp.Table] = time.Now()
+			return nil
+		case r.gen != gen:
+			def, gen, after = r.def, r.gen, nil
+			continue
+		case r.retry:
+			continue
+		}
+		rows += int64(len(read))
+		after = next
+		if last {
+			c.finished[cp.Table] = time.Now()
+			c.o.Log.Info("online copy done", "table", cp.Table, "rows", rows, "duration", time.Since(start).Round(time.Millisecond).String())
+			return nil
+		}
+	}
+}
+
+// readChunk reads the next chunk in a consistent snapshot that sees what the stream had
+// read (seen).
+func (c *copier) readChunk(ctx context.Context, conn *source.Conn, def *schema.Table, cols []int, after change.Row, seen []string) ([]change.Row, error) {
+	if err := snapshot.BeginChunkRead(ctx, conn, seen); err != nil {
+		return nil, err
+	}
+	rows, err := snapshot.ReadAfter(ctx, conn, def, cols, after, c.rows)
+	if endErr := snapshot.EndChunkRead(ctx, conn); err == nil && endErr != nil {
+		err = endErr
+	}
+	return rows, err
+}
+
+// keyOnly keeps the key values of a full-width row (what the progress stores).
+func keyOnly(def *schema.Table, r change.Row) change.Row {
+	if r == nil {
+		return nil
+	}
+	out := make(change.Row, len(def.Columns))
+	for _, k := range def.Key {
+		out[k] = r[k]
+	}
+	return out
+}
+
+func splitName(n string) (db, table string, ok bool) {
+	for i := 0; i < len(n); i++ {
+		if n[i] == '.' {
+			return n[:i], n[i+1:], true
+		}
+	}
+	return "", n, false
+}
