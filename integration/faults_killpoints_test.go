@@ -34,6 +34,9 @@ type killStage struct {
 	// stream runs on the source once the run streams; nil when the point is reached
 	// during the snapshot.
 	stream func(t *testing.T, my *client.Conn, db string)
+	// command runs a replicator command with the run's configuration once it streams,
+	// before stream.
+	command func(t *testing.T, cfg, db string)
 }
 
 // killCase is one point's scenario.
@@ -152,6 +155,13 @@ func killCases() []killCase {
 				mustExec(t, my, "USE `"+db+"`", "INSERT INTO kl VALUES (1, 'dup', 1), (1, 'dup', 1), (2, NULL, NULL)",
 					"UPDATE kl SET b = 'changed' WHERE a = 3 LIMIT 1", "DELETE FROM kl WHERE a = 4 LIMIT 1")
 			})},
+		// 3,000 rows in online chunks of 250 (chunk_rows), under the writes of kpWrites.
+		{point: crashpoint.OnlineChunkApplied, targets: []string{"postgres"}, tables: []string{"t"}, setup: kpTable(3000),
+			stages: []killStage{{at: crashpoint.OnlineChunkApplied + ":3", stream: kpWrites, command: func(t *testing.T, cfg, db string) {
+				if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".t"); res.code != 0 {
+					t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+				}
+			}}}},
 		{point: crashpoint.ElasticBulkSent, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
 			stages: stream(crashpoint.ElasticBulkSent, kpWrites)},
 		// The lease is renewed 10 s after it was taken.
@@ -219,6 +229,9 @@ parallelism = 2
 			// A point the stream meets before its first log line has killed it already.
 			if !waitOutput(p, `"msg":"streaming"`, time.Minute) && !p.exited() {
 				t.Fatalf("stage %d (%s): did not stream\n%s", i+1, st.at, tail(p.output(), 30))
+			}
+			if st.command != nil {
+				st.command(t, cfg, db)
 			}
 			st.stream(t, my, db)
 		}
