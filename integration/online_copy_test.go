@@ -216,3 +216,127 @@ func TestResnapshotKillPostgres(t *testing.T) {
 	waitCopy(t, cfg, db+".wl", "done", p2, 4*time.Minute)
 	finishScenario(t, url, cfg, p2, stop, wait)
 }
+
+// extraWorkload writes to db.extra (id, v) until stop: inserts, updates, key moves and
+// deletes over ids 1..30000, in single statements and small transactions.
+func extraWorkload(t testing.TB, db string, stop <-chan struct{}) func() int {
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c := mysqlRoot(t)
+		defer c.Close()
+		mustExec(t, c, "USE `"+db+"`")
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := (i*7919)%30000 + 1
+			var err error
+			switch i % 5 {
+			case 0:
+				_, err = c.Execute("INSERT INTO extra (id, v, note) VALUES (?, ?, 'added') ON DUPLICATE KEY UPDATE v = v + 1", id, i)
+			case 1, 2:
+				_, err = c.Execute("UPDATE extra SET v = ?, note = CONCAT('u', ?) WHERE id = ?", i, i, id)
+			case 3:
+				_, err = c.Execute("DELETE FROM extra WHERE id = ?", id)
+			default:
+				if _, err = c.Execute("BEGIN"); err == nil {
+					_, err = c.Execute("UPDATE extra SET v = v - 1 WHERE id BETWEEN ? AND ?", id, id+20)
+					if err == nil {
+						_, err = c.Execute("UPDATE IGNORE extra SET id = id + 30000 WHERE id = ?", id+21)
+					}
+					if err == nil {
+						_, err = c.Execute("COMMIT")
+					} else {
+						c.Execute("ROLLBACK")
+					}
+				}
+			}
+			if err != nil {
+				t.Errorf("workload on extra: %v", err)
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	return func() int { wg.Wait(); return int(n.Load()) }
+}
+
+// TestAddTableOnlinePostgres adds a table to the rules of a pipeline that already
+// streams: the next 'run' copies it online under a write load on it, and it ends row by
+// row equal, as does the table streamed all along.
+func TestAddTableOnlinePostgres(t *testing.T) {
+	const db = "it_online_add_pg"
+	faultSetup(t, db, 5000)
+	my := mysqlRoot(t)
+	mustExec(t, my, "USE `"+db+"`",
+		"CREATE TABLE extra (id INT PRIMARY KEY, v BIGINT NOT NULL, note VARCHAR(40) NULL, KEY (v))",
+		"INSERT INTO extra SELECT seq, seq * 2, CONCAT('seed ', seq) FROM seq_1_to_25000")
+	url := freshPGDatabase(t)
+	one := configText("replicator", mysqlReplPass, url, `
+[apply]
+flush_interval = "100ms"
+[snapshot]
+chunk_rows = 2000
+[[tables]]
+source = "`+db+`.wl"
+`)
+	cfg := writeConfig(t, one)
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	waitPGCaughtUp(t, url, p, time.Minute)
+	p.stop(t)
+	pg := pgConnect(t, url)
+	if n := pgScalar(t, pg, "SELECT count(*) FROM pg_tables WHERE schemaname = '"+db+"' AND tablename = 'extra'"); n != "0" {
+		t.Fatalf("extra is in the target before its rule was added (%s)", n)
+	}
+
+	stop := make(chan struct{})
+	wait := extraWorkload(t, db, stop)
+	time.Sleep(500 * time.Millisecond)
+	cfg = writeConfig(t, strings.Replace(one, db+".wl", db+".*", 1))
+	p2 := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p2)
+	c := waitCopy(t, cfg, db+".extra", "done", p2, 4*time.Minute)
+	close(stop)
+	n := wait()
+	waitPGCaughtUp(t, url, p2, 2*time.Minute)
+	rows := assertTableEqual(t, my, pg, db, "extra", db, "extra")
+	assertTableEqual(t, my, pg, db, "wl", db, "wl")
+	assertVerifyEqual(t, cfg)
+	t.Logf("extra copied online: %d rows copied, %d workload statements during the copy, %d rows equal", c.Rows, n, rows)
+	p2.stop(t)
+}
+
+// TestRunBeforeAnyTablePostgres starts 'run' while no table its rules select exists: it
+// streams, and the tables created later come with their rows.
+func TestRunBeforeAnyTablePostgres(t *testing.T) {
+	const db = "it_online_empty_pg"
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, db)
+	url := freshPGDatabase(t)
+	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
+[[tables]]
+source = "`+db+`.*"
+`))
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	if !strings.Contains(p.output(), "no source table matches the [[tables]] rules yet") {
+		t.Errorf("no warning that no table matches\n%s", tail(p.output(), 20))
+	}
+	mustExec(t, my, "USE `"+db+"`",
+		"CREATE TABLE later (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)",
+		"INSERT INTO later SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000",
+		"UPDATE later SET v = 'changed' WHERE id % 3 = 0",
+		"DELETE FROM later WHERE id % 5 = 0")
+	waitPGCaughtUp(t, url, p, time.Minute)
+	pg := pgConnect(t, url)
+	rows := assertTableEqual(t, my, pg, db, "later", db, "later")
+	assertVerifyEqual(t, cfg)
+	t.Logf("run started with no table; 'later' created afterwards: %d rows equal", rows)
+	p.stop(t)
+}

@@ -47,6 +47,9 @@ type batcher struct {
 	// under way (see copier.go).
 	copyMsgs <-chan copyMsg
 	copy     *copyState
+	// track gives the reader's tracker the definition of a table it does not hold yet
+	// and returns the tracked one (the rule's key applied).
+	track func(def *schema.Table) (*schema.Table, error)
 }
 
 func (b *batcher) loop(ctx context.Context, events <-chan item) error {

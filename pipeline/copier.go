@@ -187,9 +187,21 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 	switch m.kind {
 	case msgStart, msgResume:
 		def := b.defs[m.table]
+		if def == nil && b.track != nil && m.kind == msgStart && m.def != nil {
+			// A table the target does not hold: its definition as the source has it now
+			// (read by the copier) is the stream's from here on.
+			if def, err = b.track(m.def); err != nil {
+				r.gone = err.Error()
+				def, err = nil, nil
+			} else {
+				b.defs[m.table] = def
+				b.rebuildFK()
+			}
+		}
 		switch {
+		case r.gone != "":
 		case def == nil:
-			r.gone = "the stream tracks no definition of it (is it selected by a [[tables]] rule, and was it copied by the snapshot?)"
+			r.gone = "the stream tracks no definition of it and the source has none"
 		case m.kind == msgResume && reflect.DeepEqual(def, m.def):
 			b.copy = &copyState{def: def}
 		default:
@@ -428,10 +440,13 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 	estimate, _ := snapshot.EstimateRows(ctx, conn, db, table)
 	kind := msgStart
 	after := cp.After
+	def := cp.Def
 	if cp.State == plan.CopyCopying && cp.Def != nil {
 		kind = msgResume
+	} else if def, err = conn.LoadTable(ctx, db, table); err != nil {
+		return err
 	}
-	r, err := c.ask(ctx, copyMsg{kind: kind, table: cp.Table, def: cp.Def, estimate: estimate})
+	r, err := c.ask(ctx, copyMsg{kind: kind, table: cp.Table, def: def, estimate: estimate})
 	if err != nil {
 		return err
 	}
@@ -444,7 +459,8 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 	if kind == msgStart || r.restarted {
 		after = nil
 	}
-	def, gen := r.def, r.gen
+	def = r.def
+	gen := r.gen
 	if len(def.Key) == 0 {
 		why := "the table has no primary key: configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'"
 		_, err := c.ask(ctx, copyMsg{kind: msgFail, table: cp.Table, why: why})

@@ -61,6 +61,8 @@ type Options struct {
 	// tables are the tracked definitions at the stream's start, from which the batcher
 	// builds the foreign key graph (set by runOnce).
 	tables []*schema.Table
+	// track adds a definition to the stream's tracker (set by runOnce).
+	track func(def *schema.Table) (*schema.Table, error)
 }
 
 // Stats are counters of a running pipeline; Position (with its source time) is the last

@@ -64,6 +64,15 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	}()
 
 	o.tables = tr.All()
+	o.track = func(def *schema.Table) (*schema.Table, error) {
+		if cur := tr.Lookup(def.Schema, def.Name); cur != nil {
+			return cur, nil
+		}
+		if err := tr.Put(def); err != nil {
+			return nil, err
+		}
+		return tr.Lookup(def.Schema, def.Name), nil
+	}
 	batches, err := applyStream(ctx, o, from, isolateUntil, events, tr.Lookup)
 	cancel()
 	for range events { // let the reader see the cancellation and exit
@@ -94,7 +103,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); w.run(wctx) }()
 
-	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}}
+	b := &batcher{o: o, w: w, fold: newFolder(), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}, track: o.track}
 	for _, t := range o.tables {
 		b.defs[t.QualifiedName()] = t
 	}

@@ -37,6 +37,9 @@ type Copy struct {
 	After    change.Row
 	Rows     int64
 	Estimate int64
+	// InPlace: the target held no copy of the table when it started, so the copy fills
+	// the live table (it appears as it fills) instead of a shadow.
+	InPlace bool
 	// Error says why a failed copy was given up.
 	Error                           string
 	RequestedAt, StartedAt, Updated time.Time

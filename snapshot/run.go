@@ -125,7 +125,10 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 			return nil, nil, err
 		}
 		if len(plans) == 0 {
-			return nil, nil, errors.New("no source table matches the [[tables]] rules: check them with 'replicator check'")
+			// Streaming starts from the view's position: tables created later under the
+			// rules come with their CREATE, and tables the rules select after a restart
+			// are copied online.
+			o.Log.Warn("no source table matches the [[tables]] rules yet: the snapshot is empty and streaming waits for them (check the rules with 'replicator check')")
 		}
 	}
 

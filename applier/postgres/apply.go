@@ -49,7 +49,7 @@ type streamConn struct {
 	// loading (see copy.go): its changes go to the shadow too. Loaded in the batch that
 	// first needs it, and again after a rollback (a rolled-back batch may have started or
 	// swapped a copy).
-	copying map[string]*schema.Table
+	copying map[string]*copyInfo
 	seq     int
 	// copyBuf holds one staging COPY's rows; reused, as batches follow each other.
 	copyBuf bytes.Buffer
@@ -125,6 +125,10 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 		return err
 	}
 	for _, tc := range changes {
+		ci := copying[tc.Table.QualifiedName()]
+		if ci != nil && ci.absent {
+			continue // a table whose first copy has not started: its chunks will hold these rows
+		}
 		p, err := b.plan(ctx, tc.Table)
 		if err != nil {
 			return err
@@ -132,8 +136,8 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 		if err := b.applyTo(ctx, p, tc); err != nil {
 			return err
 		}
-		if def := copying[tc.Table.QualifiedName()]; def != nil {
-			sp, err := b.shadowPlan(ctx, tc.Table, def)
+		if ci != nil && !ci.inPlace {
+			sp, err := b.shadowPlan(ctx, tc.Table, ci.def)
 			if err != nil {
 				return err
 			}

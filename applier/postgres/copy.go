@@ -76,7 +76,7 @@ type queryer interface {
 
 func (s *State) copies(ctx context.Context, q queryer) ([]*plan.Copy, error) {
 	rows, err := q.Query(ctx, `SELECT source_table, state, reason, definition, after, rows, estimate, COALESCE(error, ''),
-		requested_at, COALESCE(started_at, requested_at), updated_at FROM `+s.ident("online_copies")+` WHERE name = $1 ORDER BY requested_at, source_table`, s.name)
+		requested_at, COALESCE(started_at, requested_at), updated_at, in_place FROM `+s.ident("online_copies")+` WHERE name = $1 ORDER BY requested_at, source_table`, s.name)
 	if err != nil {
 		if missingState(err) {
 			return nil, nil
@@ -88,7 +88,7 @@ func (s *State) copies(ctx context.Context, q queryer) ([]*plan.Copy, error) {
 	for rows.Next() {
 		c := &plan.Copy{}
 		var def, after []byte
-		if err := rows.Scan(&c.Table, &c.State, &c.Reason, &def, &after, &c.Rows, &c.Estimate, &c.Error, &c.RequestedAt, &c.StartedAt, &c.Updated); err != nil {
+		if err := rows.Scan(&c.Table, &c.State, &c.Reason, &def, &after, &c.Rows, &c.Estimate, &c.Error, &c.RequestedAt, &c.StartedAt, &c.Updated, &c.InPlace); err != nil {
 			return nil, err
 		}
 		if def != nil {
@@ -108,9 +108,21 @@ func (s *State) copies(ctx context.Context, q queryer) ([]*plan.Copy, error) {
 	return out, rows.Err()
 }
 
-// copies returns the definitions of the tables being copied, loading them in the batch
-// when the session does not know them.
-func (b *Batch) copies(ctx context.Context) (map[string]*schema.Table, error) {
+// copyInfo is what a batch knows of a table's online copy.
+type copyInfo struct {
+	// def is the definition the copy was started with; nil while it is only requested.
+	def *schema.Table
+	// inPlace: the target had no table when the copy started, so the copy fills the live
+	// table itself (there is nothing to hide) and has no shadow.
+	inPlace bool
+	// absent: requested, and the target has no table yet: the stream's changes of it are
+	// left out until the copy starts (its chunks read them from the source).
+	absent bool
+}
+
+// copies returns the online copies requested or under way, by source table, loading them
+// in the batch when the session does not know them.
+func (b *Batch) copies(ctx context.Context) (map[string]*copyInfo, error) {
 	if b.sc.copying != nil {
 		return b.sc.copying, nil
 	}
@@ -118,10 +130,25 @@ func (b *Batch) copies(ctx context.Context) (map[string]*schema.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]*schema.Table{}
+	m := map[string]*copyInfo{}
 	for _, c := range all {
-		if c.State == plan.CopyCopying && c.Def != nil {
-			m[c.Table] = c.Def
+		switch {
+		case c.State == plan.CopyCopying && c.Def != nil:
+			m[c.Table] = &copyInfo{def: c.Def, inPlace: c.InPlace}
+		case c.State == plan.CopyRequested || c.State == plan.CopyCopying:
+			db, table, _ := strings.Cut(c.Table, ".")
+			rt := b.t.routes.For(db, table)
+			if rt == nil {
+				continue
+			}
+			s, n := rt.PGTarget()
+			var exists bool
+			if err := b.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{s, n}.Sanitize()).Scan(&exists); err != nil {
+				return nil, fmt.Errorf("look up the target table of %s: %w", c.Table, classify(err))
+			}
+			if !exists {
+				m[c.Table] = &copyInfo{absent: true}
+			}
 		}
 	}
 	b.sc.copying = m
@@ -157,7 +184,9 @@ func (b *Batch) shadowPlan(ctx context.Context, def, shadowDef *schema.Table) (*
 
 // StartCopy starts (or starts again) the online copy of def: an empty shadow with def's
 // columns, key and indexes, and the copy marked copying with no chunk done. The stream's
-// changes of the table go to the shadow from this batch on.
+// changes of the table go to the shadow from this batch on. A table the target does not
+// hold yet is created (the copy fills it in place) and its definition recorded in the
+// schema history.
 func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64) error {
 	if len(def.Key) == 0 {
 		return fmt.Errorf("table %s has no primary key: it cannot be copied online; configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'", def.QualifiedName())
@@ -182,28 +211,43 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 	if err != nil {
 		return err
 	}
-	stmts := []string{
-		"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{shadow[0]}.Sanitize(),
-		"DROP TABLE IF EXISTS " + shadow.Sanitize(),
+	var exists bool
+	if err := b.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", live.Sanitize()).Scan(&exists); err != nil {
+		return fmt.Errorf("look up %s: %w", live.Sanitize(), classify(err))
 	}
-	// Rendered for the live table, so the names are its own; only the schema differs.
-	livePrefix := live.Sanitize()
-	for _, q := range r.Statements() {
-		stmts = append(stmts, strings.ReplaceAll(q, livePrefix, shadow.Sanitize()))
+	var stmts []string
+	if exists {
+		stmts = []string{
+			"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{shadow[0]}.Sanitize(),
+			"DROP TABLE IF EXISTS " + shadow.Sanitize(),
+		}
+		// Rendered for the live table, so the names are its own; only the schema differs.
+		livePrefix := live.Sanitize()
+		for _, q := range r.Statements() {
+			stmts = append(stmts, strings.ReplaceAll(q, livePrefix, shadow.Sanitize()))
+		}
+	} else {
+		stmts = append([]string{"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{live[0]}.Sanitize()}, r.Statements()...)
 	}
 	for _, q := range stmts {
 		if _, err := b.tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("create the shadow of %s for its online copy (%s): %w", def.QualifiedName(), q, classify(err))
+			return fmt.Errorf("create the table for the online copy of %s (%s): %w", def.QualifiedName(), q, classify(err))
 		}
 	}
-	js, err := json.Marshal(storedPlan{Table: def})
+	js, err := json.Marshal(storedPlan{Table: def, Columns: cols})
 	if err != nil {
 		return err
 	}
 	s := b.t.state
+	if !exists {
+		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, '', $2, $3)`,
+			s.name, def.QualifiedName(), js); err != nil {
+			return fmt.Errorf("record schema of %s: %w", def.QualifiedName(), classify(err))
+		}
+	}
 	if _, err := b.tx.Exec(ctx, `UPDATE `+s.ident("online_copies")+` SET state = $3, definition = $4, after = NULL, rows = 0, estimate = $5,
-		error = NULL, started_at = now(), updated_at = now() WHERE name = $1 AND source_table = $2`,
-		s.name, def.QualifiedName(), plan.CopyCopying, js, estimate); err != nil {
+		error = NULL, started_at = now(), updated_at = now(), in_place = $6 WHERE name = $1 AND source_table = $2`,
+		s.name, def.QualifiedName(), plan.CopyCopying, js, estimate, !exists); err != nil {
 		return fmt.Errorf("start the online copy of %s: %w", def.QualifiedName(), classify(err))
 	}
 	b.forgetCopies()
@@ -227,12 +271,18 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 	if err != nil {
 		return err
 	}
-	shadowDef := copying[def.QualifiedName()]
-	if shadowDef == nil {
+	ci := copying[def.QualifiedName()]
+	if ci == nil || ci.def == nil {
 		return fmt.Errorf("no online copy of %s is under way", def.QualifiedName())
 	}
 	if len(rows) > 0 {
-		sp, err := b.shadowPlan(ctx, def, shadowDef)
+		var sp *tablePlan
+		var err error
+		if ci.inPlace {
+			sp, err = b.plan(ctx, def)
+		} else {
+			sp, err = b.shadowPlan(ctx, def, ci.def)
+		}
 		if err != nil {
 			return err
 		}
@@ -258,6 +308,13 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 // on the live table makes PostgreSQL refuse the drop: the copy fails, the live table stays
 // as it was.
 func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
+	copying, err := b.copies(ctx)
+	if err != nil {
+		return err
+	}
+	if ci := copying[def.QualifiedName()]; ci != nil && ci.inPlace {
+		return b.endCopy(ctx, def.QualifiedName(), plan.CopyDone, "")
+	}
 	live, err := b.t.tableIdent(def)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/ddl"
 )
@@ -45,6 +47,11 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 		}
 		plans = append(plans, plan)
 	}
+	// A statement may create a table whose first copy waits, or drop one being copied.
+	b.forgetCopies()
+	if err := b.ensureSchemas(ctx, sc); err != nil {
+		return err
+	}
 	for _, plan := range plans {
 		for _, stmt := range plan.Statements {
 			if _, err := b.tx.Exec(ctx, stmt); err != nil {
@@ -70,6 +77,38 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, NULL)`,
 			s.name, sc.GTID, name); err != nil {
 			return fmt.Errorf("record drop of %s: %w", name, classify(err))
+		}
+	}
+	return nil
+}
+
+// ensureSchemas creates the PostgreSQL schema of a table a statement creates when it does
+// not exist: the snapshot creates the schemas of the tables it copies, and the first table
+// of a database may come later. Only a missing schema is created, so a target account
+// without CREATE on the database is not asked for it.
+func (b *Batch) ensureSchemas(ctx context.Context, sc *ddl.SchemaChange) error {
+	for _, st := range sc.Steps {
+		var n ddl.TableName
+		switch c := st.Change.(type) {
+		case *ddl.CreateTable:
+			n = ddl.TableName{Schema: c.Table.Schema, Name: c.Table.Name}
+		case *ddl.CreateTableLike:
+			n = c.Name
+		default:
+			continue
+		}
+		target, ok := b.t.resolve(n.Schema, n.Name)
+		if !ok {
+			continue
+		}
+		var missing bool
+		if err := b.tx.QueryRow(ctx, "SELECT to_regnamespace($1) IS NULL", pgx.Identifier{target.Schema}.Sanitize()).Scan(&missing); err != nil {
+			return fmt.Errorf("look up schema %s: %w", target.Schema, classify(err))
+		}
+		if missing {
+			if _, err := b.tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{target.Schema}.Sanitize()); err != nil {
+				return fmt.Errorf("create schema %s for %s: %w", target.Schema, n, classify(err))
+			}
 		}
 	}
 	return nil

@@ -101,6 +101,7 @@ func (s *State) stateStatements() []string {
 			started_at timestamptz,
 			updated_at timestamptz NOT NULL DEFAULT now(),
 			PRIMARY KEY (name, source_table))`,
+		`ALTER TABLE ` + s.ident("online_copies") + ` ADD COLUMN IF NOT EXISTS in_place boolean NOT NULL DEFAULT false`,
 	}
 }
 

@@ -94,6 +94,12 @@ func runStream(ctx context.Context, env *runEnv) error {
 	if cs, ok := tgt.(pipeline.CopyStore); ok {
 		copies = cs
 	}
+	if cr, ok := tgt.(copyRequester); ok {
+		if err := requestMissing(ctx, env, tgt, cr); err != nil {
+			recordErr(err)
+			return err
+		}
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
 		Routes: env.routes, Copies: copies,
@@ -119,4 +125,44 @@ func runStream(ctx context.Context, env *runEnv) error {
 		env.log.Info("stopped cleanly")
 	}
 	return err
+}
+
+// requestMissing asks for an online copy of every source table the [[tables]] rules
+// select that the target does not hold: a rule added since the snapshot, or a table that
+// did not match one then. Tables the stream will create (a CREATE TABLE after the
+// checkpoint) are asked for too; their CREATE starts the copy again from its new
+// definition, which costs a copy and loses nothing.
+func requestMissing(ctx context.Context, env *runEnv, tgt target, cr copyRequester) error {
+	conn, err := source.NewDialer(env.cfg.Source).Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	selected, err := conn.SelectedTables(ctx, env.routes)
+	if err != nil {
+		return err
+	}
+	defs, err := tgt.Definitions(ctx)
+	if err != nil {
+		return err
+	}
+	held := map[string]bool{}
+	for _, d := range defs {
+		held[d.QualifiedName()] = true
+	}
+	var missing []string
+	for _, n := range selected {
+		if !held[n.String()] {
+			missing = append(missing, n.String())
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	pending, err := cr.RequestCopies(ctx, missing, "selected by [[tables]], not in the target")
+	if err != nil {
+		return err
+	}
+	env.log.Info("tables selected by the [[tables]] rules that the target does not hold are copied online", "tables", missing, "already_requested", pending)
+	return nil
 }
