@@ -64,6 +64,26 @@ func (t *Target) RequestCopies(ctx context.Context, tables []string, reason stri
 	return pending, nil
 }
 
+// requestCopies stores copy requests in the batch (a DDL that needs the table's values
+// again); a copy already requested or under way is requested again, from its start.
+func (b *Batch) requestCopies(ctx context.Context, tables []string, reason string) error {
+	s := b.t.state
+	for _, name := range tables {
+		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("online_copies")+` (name, source_table, state, reason, requested_at, updated_at)
+			VALUES ($1, $2, $3, $4, now(), now())
+			ON CONFLICT (name, source_table) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, definition = NULL, after = NULL,
+			  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now()`,
+			s.name, name, plan.CopyRequested, reason); err != nil {
+			return fmt.Errorf("request the online copy of %s: %w", name, classify(err))
+		}
+		b.t.log.Info("online copy requested", "table", name, "reason", reason)
+	}
+	if len(tables) > 0 {
+		b.forgetCopies()
+	}
+	return nil
+}
+
 // Copies returns every stored online copy: requested, copying, and the last done or
 // failed one of each table.
 func (t *Target) Copies(ctx context.Context) ([]*plan.Copy, error) {

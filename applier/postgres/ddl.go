@@ -23,7 +23,7 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 		return pgddl.PGTarget{}, false
 	}
 	s, n := rt.PGTarget()
-	return pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex()}, true
+	return pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex(), Backfill: true}, true
 }
 
 // CheckDDL reports a change that pgddl.TranslatePG cannot translate with the configured
@@ -60,6 +60,9 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 		}
 		for _, n := range plan.Notes {
 			b.t.log.Info("DDL note", "gtid", sc.GTID, "note", n)
+		}
+		if err := b.requestCopies(ctx, plan.Backfill, "DDL at GTID "+sc.GTID+": a column whose existing values the source computes"); err != nil {
+			return err
 		}
 	}
 	s := b.t.state

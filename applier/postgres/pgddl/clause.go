@@ -20,13 +20,29 @@ func (a *alterPG) addColumn(c *ddl.AddColumn, s ddl.AlterStep) error {
 	}
 	clause := "ADD COLUMN " + col.Name
 	backfill := "the source fills it in for the existing rows, and the binary log does not carry those values"
+	var computed string
 	switch {
 	case col.AutoIncrement:
-		return a.untranslatable(clause, "AUTO_INCREMENT: "+backfill)
+		computed = "AUTO_INCREMENT"
 	case col.Generated != "":
-		return a.untranslatable(clause, "a generated column: "+backfill)
+		computed = "a generated column"
 	case c.Default.Kind == ddl.DefaultExpression:
-		return a.untranslatable(clause, "default "+c.Default.Value+": "+backfill)
+		computed = "default " + c.Default.Value
+	}
+	if computed != "" && !a.target.Backfill {
+		return a.untranslatable(clause, computed+": "+backfill)
+	}
+	if computed != "" {
+		// The column comes plain and nullable: the rows written from here on carry their
+		// values, the online copy the table's existing ones (and the column's constraints).
+		typ, err := a.tr.pgType(&col)
+		if err != nil {
+			return a.untranslatable(clause, err.Error())
+		}
+		a.alters = append(a.alters, "ADD COLUMN IF NOT EXISTS "+qi(col.Name)+" "+typ)
+		a.tr.note("%s.%s: %s (%s); the table is copied again online for the values of the existing rows", a.src, col.Name, computed, backfill)
+		a.tr.backfill(a.src.String())
+		return nil
 	}
 	typ, err := a.tr.pgType(&col)
 	if err != nil {

@@ -26,6 +26,10 @@ type PGTarget struct {
 	// KeylessIndex is the rule's keyless_index: an index on these columns serves the
 	// full-row match of a table without a key.
 	KeylessIndex []string
+	// Backfill: the target copies a table again online (see PGPlan.Backfill), so a column
+	// whose existing values the source computes is added as a plain nullable column
+	// instead of being refused.
+	Backfill bool
 }
 
 func (t PGTarget) has(column string) bool { return t.Column == nil || t.Column(column) }
@@ -45,6 +49,10 @@ type PGPlan struct {
 	// Notes say what was deliberately left out (FULLTEXT indexes, foreign keys, defaults
 	// PostgreSQL cannot hold), for the log.
 	Notes []string
+	// Backfill names the source tables ("db.table") whose existing rows need values the
+	// binary log does not carry (a column the source computes was added, as a plain
+	// column, with PGTarget.Backfill): the target copies them again online.
+	Backfill []string
 }
 
 // TranslatePG returns the PostgreSQL statements for a change, with column types under the
@@ -161,6 +169,15 @@ type pgTranslator struct {
 }
 
 func (tr *pgTranslator) stmt(s string) { tr.plan.Statements = append(tr.plan.Statements, s) }
+
+func (tr *pgTranslator) backfill(table string) {
+	for _, t := range tr.plan.Backfill {
+		if t == table {
+			return
+		}
+	}
+	tr.plan.Backfill = append(tr.plan.Backfill, table)
+}
 
 func (tr *pgTranslator) note(format string, args ...any) {
 	tr.plan.Notes = append(tr.plan.Notes, fmt.Sprintf(format, args...))
