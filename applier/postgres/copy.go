@@ -424,3 +424,26 @@ func missingState(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "42P01"
 }
+
+// dropShadows drops the shadows of the online copies under way (a new snapshot voids
+// them).
+func (t *Target) dropShadows(ctx context.Context, tx pgx.Tx) error {
+	all, err := t.state.copies(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		if c.State != plan.CopyCopying || c.InPlace || c.Def == nil {
+			continue
+		}
+		rt := t.routes.For(c.Def.Schema, c.Def.Name)
+		if rt == nil {
+			continue
+		}
+		_, n := rt.PGTarget()
+		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{t.state.copySchema(), n}.Sanitize()); err != nil {
+			return fmt.Errorf("drop the shadow of the online copy of %s: %w", c.Table, classify(err))
+		}
+	}
+	return nil
+}

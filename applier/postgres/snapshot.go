@@ -104,7 +104,11 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 	}
 	defer tx.Rollback(context.Background())
 	s := t.state
-	for _, q := range []string{"snapshot_tables", "snapshot_chunks", "schema_history"} {
+	// A new snapshot copies every table: online copies of the old one are void.
+	if err := t.dropShadows(ctx, tx); err != nil {
+		return err
+	}
+	for _, q := range []string{"snapshot_tables", "snapshot_chunks", "schema_history", "online_copies"} {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+s.ident(q)+" WHERE name = $1", s.name); err != nil {
 			return fmt.Errorf("reset snapshot state: %w", err)
 		}
