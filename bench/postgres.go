@@ -93,6 +93,10 @@ func benchPostgres(ctx context.Context, bin, dir string, my *client.Conn) {
 	report("streaming: applied row changes/s", "caught up "+catchUp.Round(time.Millisecond).String()+" after the load stopped", "%.0f", float64(writes)/(duration.Seconds()+catchUp.Seconds()))
 	p50, p99, mx := percentile(lags, 0.50), percentile(lags, 0.99), percentile(lags, 1)
 	report("streaming: lag p50 / p99 / max", fmt.Sprintf("%d heartbeat samples", len(lags)), "%.3f s / %.3f s / %.3f s", p50, p99, mx)
+	if *withOnline {
+		// 2b. An online copy of one table under the same load.
+		benchOnlineCopy(ctx, bin, cfgPath, my, pg, snapRate)
+	}
 	rss := run.stop()
 	report("streaming peak RSS", "", "%.0f MiB", rss)
 
