@@ -416,3 +416,38 @@ source = "`+db+`.*"
 	t.Logf("4 computed columns added under writes; the last online copy wrote %d rows; %d rows equal", c.Rows, rows)
 	p.stop(t)
 }
+
+// TestResnapshotKeylessRefusedPostgres: a table without a key cannot be copied online;
+// the request fails with the reason in status and the stream goes on.
+func TestResnapshotKeylessRefusedPostgres(t *testing.T) {
+	const db = "it_online_kl_pg"
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE `"+db+"`", "CREATE TABLE kl (a INT NOT NULL, b VARCHAR(10) NULL)", "INSERT INTO kl VALUES (1, 'x'), (1, 'x'), (2, NULL)")
+	url := freshPGDatabase(t)
+	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
+[[tables]]
+source = "`+db+`.*"
+`))
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	waitPGCaughtUp(t, url, p, time.Minute)
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".kl"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	c := waitCopy(t, cfg, db+".kl", "failed", p, time.Minute)
+	if !strings.Contains(c.Error, "no primary key") {
+		t.Errorf("failed copy's reason %q does not say the table has no key", c.Error)
+	}
+	res := runCLI(t, 30*time.Second, "status", "-c", cfg)
+	if !strings.Contains(res.stdout, "online copy") || !strings.Contains(res.stdout, "failed: the table has no primary key") {
+		t.Errorf("status does not show the failed copy:\n%s", res.stdout)
+	}
+	mustExec(t, my, "USE `"+db+"`", "INSERT INTO kl VALUES (3, 'after')")
+	waitPGCaughtUp(t, url, p, time.Minute)
+	pg := pgConnect(t, url)
+	if n := pgScalar(t, pg, "SELECT count(*) FROM "+db+".kl"); n != "4" {
+		t.Errorf("target holds %s rows of kl, want 4 (the stream goes on after the refused copy)", n)
+	}
+	p.stop(t)
+}

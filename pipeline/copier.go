@@ -202,6 +202,8 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 		case r.gone != "":
 		case def == nil:
 			r.gone = "the stream tracks no definition of it and the source has none"
+		case len(def.Key) == 0:
+			r.gone = "the table has no primary key: configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'"
 		case m.kind == msgResume && reflect.DeepEqual(def, m.def):
 			b.copy = &copyState{def: def}
 		default:
@@ -252,10 +254,16 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 		}
 		err = b.giveCopy(ctx, ops...)
 	case msgFail:
+		def := m.def
 		if b.copy != nil && b.copy.def.QualifiedName() == m.table {
-			err = b.giveCopy(ctx, copyOp{kind: copyFail, def: b.copy.def, why: m.why})
+			def = b.copy.def
 			b.copy = nil
 		}
+		if def == nil {
+			db, table, _ := splitName(m.table)
+			def = &schema.Table{Schema: db, Name: table}
+		}
+		err = b.giveCopy(ctx, copyOp{kind: copyFail, def: def, why: m.why})
 	}
 	m.reply <- r
 	return err
@@ -461,12 +469,6 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 	}
 	def = r.def
 	gen := r.gen
-	if len(def.Key) == 0 {
-		why := "the table has no primary key: configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'"
-		_, err := c.ask(ctx, copyMsg{kind: msgFail, table: cp.Table, why: why})
-		c.finished[cp.Table] = time.Now()
-		return err
-	}
 	rt := c.o.Routes.For(def.Schema, def.Name)
 	if rt == nil {
 		return fmt.Errorf("table %s is not selected by any [[tables]] rule", cp.Table)
