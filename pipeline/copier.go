@@ -140,6 +140,8 @@ const (
 	msgOpen
 	msgChunk
 	msgFail
+	// msgPosition asks for the position of the last transaction the batcher read.
+	msgPosition
 )
 
 // copyReply answers a copyMsg: the definition to copy with, the GTIDs the stream had read
@@ -251,8 +253,13 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 		if m.last {
 			ops = append(ops, copyOp{kind: copyFinish, def: def})
 			b.copy = nil
+			if b.o.confirm != nil {
+				b.o.confirm(def.Schema, def.Name)
+			}
 		}
 		err = b.giveCopy(ctx, ops...)
+	case msgPosition:
+		r.seen = []string{b.lastPos.GTID}
 	case msgFail:
 		def := m.def
 		if b.copy != nil && b.copy.def.QualifiedName() == m.table {
@@ -395,6 +402,26 @@ func (c *copier) ask(ctx context.Context, m copyMsg) (copyReply, error) {
 // logged and tried again: the stream goes on whatever the copies do.
 func (c *copier) run(ctx context.Context) {
 	backoff := time.Second
+	// Copies start once the stream has read what the source held when it started: a
+	// table asked for because the target lacks it may be created by a CREATE TABLE the
+	// stream still has to read, which then takes its rows from the binary log instead.
+	for {
+		err := c.waitCaughtUp(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		c.o.Log.Warn("online copies wait for the source", "error", err, "retry_in", backoff.String())
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+	backoff = time.Second
 	for {
 		next, err := c.next(ctx)
 		if err == nil && next != nil {
@@ -416,6 +443,36 @@ func (c *copier) run(ctx context.Context) {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return
+		}
+	}
+}
+
+// waitCaughtUp waits until the batcher has read every transaction the source held when
+// it was called.
+func (c *copier) waitCaughtUp(ctx context.Context) error {
+	conn, err := c.o.Dialer.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	want, err := conn.CurrentGTID(ctx)
+	conn.Close()
+	if err != nil {
+		return err
+	}
+	for {
+		r, err := c.ask(ctx, copyMsg{kind: msgPosition})
+		if err != nil {
+			return err
+		}
+		if len(r.seen) > 0 {
+			if ok, err := source.Covers(conn.Flavor, r.seen[0], want); err == nil && ok {
+				return nil
+			}
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

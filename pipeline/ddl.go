@@ -28,6 +28,9 @@ type ddlHandler struct {
 	// check is Options.CheckDDL: a change the target cannot translate goes through
 	// onError here, before the tracker moves and before the rows after it are decoded.
 	check func(ch ddl.Change, before ddl.Tables) error
+	// copies: the target copies tables online, and 'run' asked for a copy of every
+	// selected table the target lacked when it started.
+	copies bool
 }
 
 func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Position, gtid string) (*ddl.SchemaChange, error) {
@@ -55,6 +58,18 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 		if sc == nil {
 			sc = &ddl.SchemaChange{Query: query, Schema: db, GTID: gtid}
 		}
+		if done, err := h.provisional(ctx, touched, sc, gtid); done || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if left, err := h.leftToCopy(ctx, ch, touched, gtid); left || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		before := h.tr.Catalog()
 		if h.check != nil {
 			if err := h.check(ch, before); err != nil {
@@ -80,6 +95,68 @@ func (h *ddlHandler) handle(ctx context.Context, db, query string, pos change.Po
 		h.log.Info("DDL", "schema", db, "query", abbreviate(query), "gtid", gtid, "tables", len(sc.Tables), "dropped", len(sc.Dropped))
 	}
 	return sc, nil
+}
+
+// provisional handles a change whose selected tables all have a provisional definition
+// (read from the source's current schema for an online copy, which may already hold the
+// change): the change is not applied, the definitions are read again from the source and
+// carried in sc, so the copy starts again with them. done reports that it did so.
+func (h *ddlHandler) provisional(ctx context.Context, touched []ddl.TableName, sc *ddl.SchemaChange, gtid string) (done bool, err error) {
+	var names []ddl.TableName
+	for _, n := range touched {
+		if !h.tr.Selected(n.Schema, n.Name) {
+			continue
+		}
+		if !h.tr.Provisional(n.Schema, n.Name) {
+			return false, nil
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 || h.refresh == nil {
+		return false, nil
+	}
+	for _, n := range names {
+		def, err := h.refresh(ctx, n.Schema, n.Name)
+		if err != nil {
+			return false, err
+		}
+		h.log.Info("DDL on a table being copied online with the source's current definition: the copy starts again with it", "table", n.String(), "gtid", gtid)
+		if def == nil {
+			sc.Dropped = append(sc.Dropped, n.String())
+			continue
+		}
+		if err := h.tr.PutProvisional(def); err != nil {
+			return false, err
+		}
+		sc.Tables = append(sc.Tables, h.tr.Lookup(n.Schema, n.Name))
+	}
+	return true, nil
+}
+
+// leftToCopy leaves out an ALTER or TRUNCATE of a selected table the stream tracks no
+// definition of and that the source has now: the target lacks it, so 'run' asked for its
+// online copy at start, which reads its definition and rows from the source.
+func (h *ddlHandler) leftToCopy(ctx context.Context, ch ddl.Change, touched []ddl.TableName, gtid string) (bool, error) {
+	if !h.copies {
+		return false, nil
+	}
+	switch ch.(type) {
+	case *ddl.AlterTable, *ddl.TruncateTable:
+	default:
+		return false, nil
+	}
+	for _, n := range touched {
+		if !h.tr.Selected(n.Schema, n.Name) || h.tr.Lookup(n.Schema, n.Name) != nil {
+			return false, nil
+		}
+	}
+	for _, n := range touched {
+		if real, err := h.realAtSource(ctx, n); err != nil || !real {
+			return false, err
+		}
+	}
+	h.log.Info("DDL on a selected table the target does not hold yet: left to its online copy", "tables", touched, "gtid", gtid)
+	return true, nil
 }
 
 // withoutTemporary leaves out of a change what concerns tables that are not tables of the

@@ -63,6 +63,8 @@ type Options struct {
 	tables []*schema.Table
 	// track adds a definition to the stream's tracker (set by runOnce).
 	track func(def *schema.Table) (*schema.Table, error)
+	// confirm ends a provisional definition (set by runOnce).
+	confirm func(db, table string)
 }
 
 // Stats are counters of a running pipeline; Position (with its source time) is the last

@@ -22,7 +22,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	if err != nil {
 		return false, err
 	}
-	h := &ddlHandler{cfg: o.Config, tr: tr, log: o.Log, check: o.CheckDDL, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
+	h := &ddlHandler{cfg: o.Config, tr: tr, log: o.Log, check: o.CheckDDL, copies: o.Copies != nil, refresh: func(ctx context.Context, db, table string) (*schema.Table, error) {
 		conn, err := o.Dialer.Dial(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", source.ErrSourceGone, err)
@@ -68,11 +68,12 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 		if cur := tr.Lookup(def.Schema, def.Name); cur != nil {
 			return cur, nil
 		}
-		if err := tr.Put(def); err != nil {
+		if err := tr.PutProvisional(def); err != nil {
 			return nil, err
 		}
 		return tr.Lookup(def.Schema, def.Name), nil
 	}
+	o.confirm = tr.Confirm
 	batches, err := applyStream(ctx, o, from, isolateUntil, events, tr.Lookup)
 	cancel()
 	for range events { // let the reader see the cancellation and exit

@@ -403,6 +403,13 @@ func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *repli
 	for i := 0; i+step-1 < len(e.Rows); i += step {
 		first, err := dc.decodeRow(def, e.Rows[i])
 		if err != nil {
+			if p, ok := dc.o.Schemas.(provisionalSchemas); ok && errors.Is(err, ErrColumnCount) && p.Provisional(db, name) {
+				// Written under an older definition than the source's current one, which
+				// the table's online copy took: a DDL between them is still to come and
+				// starts the copy again, which reads these rows from the source.
+				dc.o.Log.Debug("row of an older definition than the online copy's left to the copy", "table", def.QualifiedName(), "gtid", dc.grp.gtid)
+				return nil
+			}
 			return err
 		}
 		ev := change.Event{Kind: kind, Table: def, GTID: dc.grp.gtid, Time: when, XA: dc.grp.xa}
@@ -422,6 +429,12 @@ func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *repli
 		}
 	}
 	return nil
+}
+
+// provisionalSchemas is a Schemas that knows definitions taken from the source's
+// current schema for an online copy (tracker.Tracker).
+type provisionalSchemas interface {
+	Provisional(db, table string) bool
 }
 
 // loadLive reads a selected table's definition from the source when the tracker has none

@@ -26,12 +26,15 @@ type Tracker struct {
 	// unknown holds selected names that a skipped RENAME gave to a table without a tracked
 	// definition, taken for a temporary table (see MarkUnknown), with the reason.
 	unknown map[ddl.TableName]string
+	// provisional holds tables whose definition was read from the source's current schema
+	// for an online copy (PutProvisional), not followed from the stream.
+	provisional map[ddl.TableName]bool
 }
 
 // New returns a tracker of the tables routes selects, seeded with definitions (for
 // example from the target's schema history at the checkpoint).
 func New(routes *route.Set, defs []*schema.Table) *Tracker {
-	t := &Tracker{routes: routes, tables: ddl.Catalog{}, skip: map[string]bool{}, unknown: map[ddl.TableName]string{}}
+	t := &Tracker{routes: routes, tables: ddl.Catalog{}, skip: map[string]bool{}, unknown: map[ddl.TableName]string{}, provisional: map[ddl.TableName]bool{}}
 	for _, d := range defs {
 		t.tables[ddl.TableName{Schema: d.Schema, Name: d.Name}] = d
 	}
@@ -85,6 +88,36 @@ func (t *Tracker) Put(def *schema.Table) error {
 	t.tables[ddl.TableName{Schema: def.Schema, Name: def.Name}] = def
 	t.mu.Unlock()
 	return nil
+}
+
+// PutProvisional is Put for a definition read from the source's current schema, which
+// may be ahead of the position being decoded: the stream may still replay a DDL the
+// definition already holds, and rows written before it. Such a table's DDL and rows are
+// handled by its online copy (see pipeline/copier.go) until Confirm.
+func (t *Tracker) PutProvisional(def *schema.Table) error {
+	if err := t.Put(def); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.provisional[ddl.TableName{Schema: def.Schema, Name: def.Name}] = true
+	t.mu.Unlock()
+	return nil
+}
+
+// Provisional reports whether db.table's definition came from PutProvisional and is not
+// confirmed.
+func (t *Tracker) Provisional(db, table string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.provisional[ddl.TableName{Schema: db, Name: table}]
+}
+
+// Confirm makes a provisional definition an ordinary one: the copy that needed it ended
+// with every row as of a position past which the stream follows it.
+func (t *Tracker) Confirm(db, table string) {
+	t.mu.Lock()
+	delete(t.provisional, ddl.TableName{Schema: db, Name: table})
+	t.mu.Unlock()
 }
 
 func (t *Tracker) withRuleKey(def *schema.Table) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/plan"
 )
 
 // resolve names the PostgreSQL target of a source table, or, for table "", the schema that
@@ -52,6 +53,9 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 	if err := b.ensureSchemas(ctx, sc); err != nil {
 		return err
 	}
+	if err := b.createdByStream(ctx, sc); err != nil {
+		return err
+	}
 	for _, plan := range plans {
 		for _, stmt := range plan.Statements {
 			if _, err := b.tx.Exec(ctx, stmt); err != nil {
@@ -80,6 +84,30 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, NULL)`,
 			s.name, sc.GTID, name); err != nil {
 			return fmt.Errorf("record drop of %s: %w", name, classify(err))
+		}
+	}
+	return nil
+}
+
+// createdByStream ends the copy requests of the tables a statement creates that have not
+// started: a table the target lacked at 'run' start whose CREATE TABLE the stream reads
+// gets its rows from the binary log after it.
+func (b *Batch) createdByStream(ctx context.Context, sc *ddl.SchemaChange) error {
+	s := b.t.state
+	for _, st := range sc.Steps {
+		var n string
+		switch c := st.Change.(type) {
+		case *ddl.CreateTable:
+			n = c.Table.QualifiedName()
+		case *ddl.CreateTableLike:
+			n = c.Name.String()
+		default:
+			continue
+		}
+		if _, err := b.tx.Exec(ctx, `UPDATE `+s.ident("online_copies")+` SET state = $3, reason = reason || $4, updated_at = now()
+			WHERE name = $1 AND source_table = $2 AND state = $5`,
+			s.name, n, plan.CopyDone, "; not needed: the stream created the table (GTID "+sc.GTID+")", plan.CopyRequested); err != nil {
+			return fmt.Errorf("end the copy request of %s: %w", n, classify(err))
 		}
 	}
 	return nil
