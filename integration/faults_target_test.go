@@ -18,6 +18,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/applier/postgres"
 )
 
 // Target faults: the target refuses or delays writes for a while (out of disk, a timeout,
@@ -282,6 +284,122 @@ func TestFaultTargetPostgresLockHeld(t *testing.T) {
 	db := "it_fault_pglock"
 	pgTargetFault(t, db, "PostgreSQL lock held", []string{"lock_timeout = '2s'"}, lockTable(t, db),
 		"target table locked by another session", "SQLSTATE 55P03", "; retrying")
+}
+
+// TestFaultTargetPostgresDefaultLockTimeout: with no lock_timeout anywhere (the server's
+// 0, nothing on the database, the role or the URL) the streaming session sets its own,
+// DefaultLockTimeout (30 s). A lock held on a replicated table for longer makes the
+// batch's wait end with SQLSTATE 55P03 that long after it began (both read from the
+// server's clock: the waiting statement's start, the last error's time); status names
+// the lock and the retry, the checkpoint stays before the rows held back, and the
+// release resumes replication with the target equal.
+func TestFaultTargetPostgresDefaultLockTimeout(t *testing.T) {
+	db := "it_fault_pglockdefault"
+	faultSetup(t, db, 2000)
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	ctx := context.Background()
+	var setting string
+	if err := pg.QueryRow(ctx, "SHOW lock_timeout").Scan(&setting); err != nil || setting != "0" {
+		t.Fatalf("the target sets lock_timeout = %q (%v): this test needs none", setting, err)
+	}
+	timeout, err := time.ParseDuration(postgres.DefaultLockTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, faultConfig(url, db, ""))
+	p := startCLI(t, "run", "-c", cfg)
+	waitPGCaughtUp(t, url, p, 2*time.Minute)
+	release := lockTable(t, db)(url)
+	held := burstRows(t, db, 1000)
+
+	// The last wait that began before the error is the one the error ended (a stream
+	// attempt that ends otherwise, a source reconnect, abandons its wait).
+	var began, failed time.Time
+	for deadline := time.Now().Add(timeout + 2*time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("no lock wait of the replicator ended in 55P03 (exited %v: %v)\n%s", p.exited(), p.err, tail(p.output(), 30))
+		}
+		var qs time.Time
+		if pg.QueryRow(ctx, `SELECT query_start FROM pg_stat_activity WHERE datname = current_database()
+			AND application_name LIKE 'replicator%' AND wait_event_type = 'Lock'`).Scan(&qs) == nil {
+			began = qs
+		}
+		var lastErr *string
+		var at *time.Time
+		if err := pg.QueryRow(ctx, "SELECT last_error, last_error_at FROM _replicator.checkpoint WHERE name = 'default'").Scan(&lastErr, &at); err != nil {
+			t.Fatal(err)
+		}
+		if lastErr != nil && at != nil && strings.Contains(*lastErr, "SQLSTATE 55P03") && !began.IsZero() && at.After(began) {
+			failed = *at
+			break
+		}
+	}
+	waited := failed.Sub(began)
+	status := waitStatus(t, cfg, p, time.Minute, "target table locked by another session", "SQLSTATE 55P03", `"wl"`, "; retrying")
+	t.Logf("lock wait %s; status:\n%s", waited.Round(100*time.Millisecond), status)
+	// Shorter is impossible with the default in force; much longer would mean a session
+	// without it (the recorded error comes a moment after the wait ends).
+	if waited < timeout-time.Second || waited > timeout+10*time.Second {
+		t.Errorf("the lock wait ended after %s; want the default lock_timeout, %s\n%s", waited, timeout, tail(p.output(), 40))
+	}
+	if cp := pgCheckpoint(url); gtidCovers(cp, held) {
+		t.Fatalf("checkpoint %s covers %s, written while the lock held it back", cp, held)
+	}
+	release()
+	rec := waitPGCovers(t, url, held, p, 2*time.Minute)
+	rep := assertVerifyEqual(t, cfg)
+	if p.exited() {
+		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
+	}
+	faultResult(t, "PostgreSQL lock held, default lock_timeout", "verify equal", "lock_wait_s", fmt.Sprintf("%.1f", waited.Seconds()),
+		"recover_after_release_s", fmt.Sprintf("%.1f", rec.Seconds()), "rows", rep.Tables[0].SourceRows)
+	p.stop(t)
+}
+
+// TestFaultSourceLostWhileTargetLocked: the source connection drops while the target
+// holds the batch behind another session's lock. The stream attempt ends; its last
+// batch, still waiting on the lock past the stop's 15 s, is abandoned, and the attempt's
+// error is the source's (transient): the replicator reconnects and, once the lock goes,
+// catches up. (It used to return what the abandoned batch met, "context deadline
+// exceeded" or "context canceled", as a permanent error, and exit.)
+func TestFaultSourceLostWhileTargetLocked(t *testing.T) {
+	db := "it_fault_srclost_locked"
+	faultSetup(t, db, 2000)
+	url := freshPGDatabase(t)
+	pg := pgConnect(t, url)
+	px := startProxy(t, mysqlHost+":"+mysqlPort)
+	cfg := writeConfig(t, sourcePort(faultConfig(url, db, ""), px.Port()))
+	p := startCLI(t, "run", "-c", cfg)
+	waitPGCaughtUp(t, url, p, 2*time.Minute)
+	release := lockTable(t, db)(url)
+	held := burstRows(t, db, 1000)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var waiting bool
+		if err := pg.QueryRow(context.Background(), `SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()
+			AND application_name LIKE 'replicator%' AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("the batch never waited on the lock (exited %v)\n%s", p.exited(), tail(p.output(), 30))
+		}
+	}
+	if n := px.cut(); n == 0 {
+		t.Fatal("the proxy had no source connection to cut")
+	}
+	if !waitOutputAll(p, time.Minute, "the target did not finish the last batch within 15 s", "stream interrupted; reconnecting from the checkpoint", "source connection lost") {
+		t.Fatalf("the attempt did not end as a lost source connection, retried:\n%s", tail(p.output(), 30))
+	}
+	release()
+	waitPGCovers(t, url, held, p, 3*time.Minute)
+	assertVerifyEqual(t, cfg)
+	if p.exited() {
+		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
+	}
+	p.stop(t)
 }
 
 // TestFaultTargetPostgresStatementTimeout: with a short statement_timeout on the target

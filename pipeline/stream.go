@@ -75,11 +75,26 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	}
 	o.confirm = tr.Confirm
 	batches, err := applyStream(ctx, o, from, isolateUntil, events, tr.Lookup)
+	// The reader sends its error before it closes the events, so one already there
+	// ended the reader by itself, before this attempt stopped it.
+	var rerr error
+	ended := false
+	select {
+	case rerr = <-readerErr:
+		ended = true
+	default:
+	}
 	cancel()
 	for range events { // let the reader see the cancellation and exit
 	}
-	rerr := <-readerErr
-	if err == nil {
+	if !ended {
+		rerr = <-readerErr
+	}
+	// A reader that ended by itself closed the events: the batcher handed its last
+	// complete batch over as on a stop, and what that met (a worker still busy past the
+	// stop's 15 s, behind a lock; the abandoned batch's cancelled context) follows from
+	// it. The reader's error is the cause, and says whether to retry.
+	if err == nil || ended && rerr != nil {
 		err = rerr
 	}
 	return batches > 0, err
