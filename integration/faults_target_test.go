@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -412,7 +413,9 @@ func TestFaultTargetPostgresStatementTimeout(t *testing.T) {
 }
 
 // TestFaultTargetPostgresSlow puts a latency proxy between the replicator and PostgreSQL:
-// replication goes on, slower, and catches up once the latency goes.
+// replication goes on, slower, while the lag grows in 'replicator status' (behind
+// seconds) and in replicator_lag_seconds, and /readyz answers 503 naming the lag; once
+// the latency goes it catches up, and the lag falls back under a bound (/readyz 200).
 func TestFaultTargetPostgresSlow(t *testing.T) {
 	db := "it_fault_pgslow"
 	faultSetup(t, db, 20000)
@@ -420,20 +423,78 @@ func TestFaultTargetPostgresSlow(t *testing.T) {
 	cfgPG, _ := pgx.ParseConfig(url)
 	px := startProxy(t, fmt.Sprintf("%s:%d", cfgPG.Host, cfgPG.Port))
 	viaProxy := strings.Replace(url, fmt.Sprintf(":%d/", cfgPG.Port), ":"+px.Port()+"/", 1)
-	cfg := writeConfig(t, faultConfig(viaProxy, db, ""))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	const readyLag = 3 * time.Second
+	cfg := writeConfig(t, faultConfig(viaProxy, db, fmt.Sprintf("[http]\nlisten = %q\nready_max_lag = %q\n", httpAddr, readyLag.String())))
 	p := startCLI(t, "run", "-c", cfg)
 	waitPGCaughtUp(t, url, p, 2*time.Minute)
 	stop := make(chan struct{})
 	wait := faultWorkload(t, db, 2, stop)
-	px.slow(50 * time.Millisecond)
+	// A streamed batch committed: the checkpoint has a source time, which status's
+	// behind seconds are counted from.
+	time.Sleep(time.Second)
+	waitPGCaughtUp(t, url, p, time.Minute)
+	px.slow(200 * time.Millisecond)
 	held := burstRows(t, db, 5000)
-	time.Sleep(5 * time.Second)
+
+	// The lag grows while the target is slow, on both sides of the process.
+	st0, m0 := lagNow(t, cfg, httpAddr)
+	var st1, m1 float64
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		if p.exited() {
+			t.Fatalf("replicator exited (%v) while the target was slow\n%s", p.err, tail(p.output(), 30))
+		}
+		if st1, m1 = lagNow(t, cfg, httpAddr); st1 >= st0+2 && m1 >= m0+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lag did not grow while the target was slow: status %.1f s then %.1f s, replicator_lag_seconds %.1f then %.1f", st0, st1, m0, m1)
+		}
+	}
+	ready := waitReadyz(t, httpAddr, time.Minute, "lag ", "exceeds "+readyLag.String())
+	t.Logf("while slow: status behind %.1f s -> %.1f s, replicator_lag_seconds %.1f -> %.1f, /readyz %s", st0, st1, m0, m1, ready)
 	behind := !gtidCovers(pgCheckpoint(url), currentGTID(t))
 	rec := waitPGCovers(t, url, held, p, 3*time.Minute)
 	px.slow(0)
+	cleared := time.Now()
+
+	// Without the latency the lag comes back under the readiness bound, workload and all.
+	var st2, m2 float64
+	var code int
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		st2, m2 = lagNow(t, cfg, httpAddr)
+		code, _, _ = httpGet("http://" + httpAddr + "/readyz")
+		if st2 < readyLag.Seconds() && m2 < readyLag.Seconds() && code == http.StatusOK {
+			break
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("the lag did not come back under %s after the latency went: status %.1f s, replicator_lag_seconds %.1f, /readyz %d (exited %v)\n%s",
+				readyLag, st2, m2, code, p.exited(), tail(p.output(), 20))
+		}
+	}
+	recovered := time.Since(cleared)
 	n, _ := finishScenario(t, url, cfg, p, stop, wait)
-	faultResult(t, "PostgreSQL slow", "verify equal", "behind_while_slow", behind, "burst_applied_after_s", fmt.Sprintf("%.1f", rec.Seconds()), "workload_statements", n)
+	faultResult(t, "PostgreSQL slow", "verify equal", "behind_while_slow", behind, "lag_while_slow_s", fmt.Sprintf("%.1f", st1),
+		"burst_applied_after_s", fmt.Sprintf("%.1f", rec.Seconds()), "lag_under_bound_after_s", fmt.Sprintf("%.1f", recovered.Seconds()), "workload_statements", n)
 	p.stop(t)
+}
+
+// lagNow reads the lag two ways: 'replicator status --json' (behind_seconds, from the
+// target's checkpoint) and the process's replicator_lag_seconds metric.
+func lagNow(t *testing.T, cfg, httpAddr string) (status, metric float64) {
+	t.Helper()
+	res := runCLI(t, time.Minute, "status", "-c", cfg, "--json")
+	var js struct {
+		BehindSeconds *float64 `json:"behind_seconds"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &js); err != nil || js.BehindSeconds == nil {
+		t.Fatalf("status --json: exit %d, %v, no behind_seconds:\n%s\n%s", res.code, err, res.stdout, tail(res.stderr, 5))
+	}
+	code, body, err := httpGet("http://" + httpAddr + "/metrics")
+	if err != nil || code != http.StatusOK || !strings.Contains(body, "replicator_lag_seconds ") {
+		t.Fatalf("/metrics: %d %v", code, err)
+	}
+	return *js.BehindSeconds, metricValue(body, "replicator_lag_seconds")
 }
 
 // esFaultProxy is an HTTP proxy in front of Elasticsearch that can answer bulk requests
