@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -206,6 +207,9 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 		names[i] = t.String()
 	}
 	r.Passf("source.tables", "%d tables selected: %s", len(selected), abbreviate(names, 12))
+	if cfg.Target.Type == config.TargetElasticsearch {
+		indexNames(r, routes, names)
+	}
 
 	lacks := zeroDateModeLacks(sqlMode)
 	replicatedSet := map[string]bool{}
@@ -290,6 +294,38 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 			config.TextNULReplace: "would be replaced by U+FFFD (logged)",
 		}[m.TextNUL]
 		r.Passf("mapping.text_nul", "%d text columns: NUL bytes, which PostgreSQL text cannot hold, %s; a NUL byte written later %s (mapping.text_nul = %q)", textCols, sampled, what, m.TextNUL)
+	}
+}
+
+// indexNames refuses Elasticsearch index names that the naming rule (route.ESName) cannot
+// make valid, and tables whose names become one index only by that rule ("Users" and
+// "users", "order items" and "order_items"): their documents would overwrite each other.
+func indexNames(r *finding.Report, routes *route.Set, tables []string) {
+	bad := 0
+	for _, n := range tables {
+		db, tb, _ := strings.Cut(n, ".")
+		rt := routes.For(db, tb)
+		if p := route.ESNameProblem(rt.ESIndex()); p != "" {
+			bad++
+			r.Add(finding.Result{Name: "target.index_name." + n, Table: n, Status: finding.Fail,
+				Detail: fmt.Sprintf("%s (from tables[%d] target %q)", p, rt.Index(), rt.ESIndexWritten()),
+				Fix:    fmt.Sprintf("set target in tables[%d] (or a [[tables]] rule of its own for %s) to a valid index name", rt.Index(), n)})
+		}
+	}
+	coll := routes.ESCollisions(tables)
+	idx := make([]string, 0, len(coll))
+	for name := range coll {
+		idx = append(idx, name)
+	}
+	sort.Strings(idx)
+	for _, name := range idx {
+		bad++
+		r.Add(finding.Result{Name: "target.index_name." + name, Status: finding.Fail,
+			Detail: fmt.Sprintf("tables %s would all go to index %s (index names are lower-cased, invalid characters become '_'), overwriting each other's documents", strings.Join(coll[name], ", "), name),
+			Fix:    "give each of them a [[tables]] rule of its own with a distinct target, or leave all but one out"})
+	}
+	if bad == 0 {
+		r.Passf("target.index_names", "%d tables, each to a valid index name of its own or to an index its rule shares on purpose", len(tables))
 	}
 }
 

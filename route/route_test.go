@@ -1,6 +1,7 @@
 package route
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -293,5 +294,58 @@ func TestFieldTypes(t *testing.T) {
 	}
 	if _, err := s.For("d", "u").Columns(table("d", "u", 1, "id")); err != nil {
 		t.Errorf("a pattern's field_types apply where they fit: %v", err)
+	}
+}
+
+func TestESName(t *testing.T) {
+	cases := []struct{ written, name, problem string }{
+		{"shop.orders", "shop.orders", ""},
+		{"shop.Orders", "shop.orders", ""},
+		{"x.café", "x.café", ""},
+		{"x.CAFÉ", "x.café", ""},
+		{"x.order items", "x.order_items", ""},
+		{`a\b/c*d?e"f<g>h|i,j#k:l`, "a_b_c_d_e_f_g_h_i_j_k_l", ""},
+		{"x.tab\there", "x.tab_here", ""},
+		{"_x.t", "_x.t", "starts with"},
+		{"-x.t", "-x.t", "starts with"},
+		{".x", ".x", "hidden"},
+		{"..", "..", "not allowed"},
+		{"x.log-g000001", "x.log-g000001", "concrete index"},
+		{"x.log-g01", "x.log-g01", ""},
+		{strings.Repeat("a", 247), strings.Repeat("a", 247), ""},
+		{strings.Repeat("a", 248), strings.Repeat("a", 248), "bytes"},
+	}
+	for _, tc := range cases {
+		got := ESName(tc.written)
+		if got != tc.name {
+			t.Errorf("ESName(%q) = %q, want %q", tc.written, got, tc.name)
+		}
+		if ESName(got) != got {
+			t.Errorf("ESName(%q) is not stable: %q", got, ESName(got))
+		}
+		p := ESNameProblem(got)
+		if tc.problem == "" && p != "" || tc.problem != "" && !strings.Contains(p, tc.problem) {
+			t.Errorf("ESNameProblem(%q) = %q, want one containing %q", got, p, tc.problem)
+		}
+	}
+}
+
+func TestESCollisions(t *testing.T) {
+	cases := []struct {
+		rules  []config.TableRule
+		tables []string
+		want   map[string][]string
+	}{
+		{[]config.TableRule{{Source: "x.*"}}, []string{"x.Users", "x.users", "x.orders"}, map[string][]string{"x.users": {"x.Users", "x.users"}}},
+		{[]config.TableRule{{Source: "x.*"}}, []string{"x.order items", "x.order_items"}, map[string][]string{"x.order_items": {"x.order items", "x.order_items"}}},
+		// One index for several tables on purpose: no collision.
+		{[]config.TableRule{{Source: "x.*", Target: "all"}}, []string{"x.a", "x.b"}, map[string][]string{}},
+		{[]config.TableRule{{Source: "x.*"}}, []string{"x.a", "x.b"}, map[string][]string{}},
+	}
+	for _, tc := range cases {
+		got := compile(t, config.TargetElasticsearch, tc.rules...).ESCollisions(tc.tables)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ESCollisions(%v) = %v, want %v", tc.tables, got, tc.want)
+		}
 	}
 }

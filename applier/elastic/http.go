@@ -41,7 +41,12 @@ func transientStatus(code int) bool { return code == http.StatusTooManyRequests 
 func call(ctx context.Context, c *elasticsearch.Client, method, path string, query url.Values, body []byte, out any, accept ...int) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	u := &url.URL{Path: path}
+	// path is already escaped (indexPath, docPath): parsed, not taken as raw text, so a
+	// '%' of an escape is not escaped a second time.
+	u, err := url.Parse(path)
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
+	}
 	if query != nil {
 		u.RawQuery = query.Encode()
 	}
