@@ -4,7 +4,9 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -86,7 +88,8 @@ func esSourceRows(t *testing.T, my *client.Conn, db, table string, cols []esColu
 }
 
 // esExpectedID is the README's _id rule: a single key's text, or a JSON array of the key
-// texts (binary keys in base64).
+// texts (binary keys in base64); "~" for an empty text, a second "~" before a text that
+// begins with one, "~h" and the SHA-256 in hex for an id over 512 bytes.
 func esExpectedID(cols []esColumn, row []*string) string {
 	var parts []string
 	for i, c := range cols {
@@ -98,14 +101,27 @@ func esExpectedID(cols []esColumn, row []*string) string {
 			parts = append(parts, v)
 		}
 	}
+	id := ""
 	if len(parts) == 1 {
-		return parts[0]
+		id = parts[0]
+		switch {
+		case id == "":
+			return "~"
+		case strings.HasPrefix(id, "~") && len(id) < 512:
+			return "~" + id
+		}
+	} else {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.Encode(parts)
+		id = strings.TrimSuffix(b.String(), "\n")
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(parts)
-	return strings.TrimSuffix(b.String(), "\n")
+	if len(id) > 512 || len(id) == 512 && strings.HasPrefix(id, "~") {
+		sum := sha256.Sum256([]byte(id))
+		return "~h" + hex.EncodeToString(sum[:])
+	}
+	return id
 }
 
 func esBinaryColumn(dt string) bool {

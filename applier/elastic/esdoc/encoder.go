@@ -1,7 +1,9 @@
 package esdoc
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -177,11 +179,21 @@ func (e *Encoder) appendValue(dst []byte, i int, v []byte) ([]byte, error) {
 // MaxIDBytes is Elasticsearch's limit on the length of a document _id.
 const MaxIDBytes = 512
 
+// IDEscape begins every _id that is not the plain key text (see AppendID). Plain ids never
+// begin with it: a key text that does is escaped by a second one.
+const IDEscape = '~'
+
 // AppendID appends the document _id of a row: its key values, so a change to the row
 // finds its document. A single-column key is the value's text (binary key values, which
 // need not be UTF-8, in base64); a composite key is a JSON array of those texts, e.g.
-// ["42","2006-02-15"], which no single value can collide with inside one index. Ids over
-// 512 bytes are an error: Elasticsearch rejects them.
+// ["42","2006-02-15"], which no single value can collide with inside one index.
+// Elasticsearch refuses an empty _id and one over 512 bytes, and those get ids that begin
+// with IDEscape, which no other id does:
+//
+//   - an empty key text is "~";
+//   - a key text that begins with "~" gets a second one ("~x" becomes "~~x");
+//   - an id that would be longer than 512 bytes is "~h" and the SHA-256 of the text (or
+//     of the JSON array), in hex: 66 bytes.
 func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 	start := len(dst)
 	if len(e.key) == 1 {
@@ -192,6 +204,14 @@ func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 		var err error
 		if dst, err = e.appendKeyText(dst, 0, v, false); err != nil {
 			return dst, err
+		}
+		switch {
+		case len(dst) == start:
+			return append(dst, IDEscape), nil
+		case dst[start] == IDEscape && len(dst)-start < MaxIDBytes:
+			dst = append(dst, 0)
+			copy(dst[start+1:], dst[start:])
+			return dst, nil
 		}
 	} else {
 		dst = append(dst, '[')
@@ -211,8 +231,10 @@ func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 		}
 		dst = append(dst, ']')
 	}
-	if len(dst)-start > MaxIDBytes {
-		return dst, &mapping.ValueError{Column: e.keyC[0].Name, Reason: fmt.Sprintf("document id of %d bytes exceeds Elasticsearch's %d", len(dst)-start, MaxIDBytes)}
+	if len(dst)-start > MaxIDBytes || len(dst)-start == MaxIDBytes && dst[start] == IDEscape {
+		sum := sha256.Sum256(dst[start:])
+		dst = append(dst[:start], IDEscape, 'h')
+		dst = hex.AppendEncode(dst, sum[:])
 	}
 	return dst, nil
 }

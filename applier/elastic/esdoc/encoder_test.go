@@ -1,6 +1,9 @@
 package esdoc
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -135,8 +138,50 @@ func TestESDocumentAndIDs(t *testing.T) {
 	if id, err := NewEncoder(mapping.Policy{}, single, []int{0, 1}, Options{}).AppendID(nil, change.Row{nil, []byte{0, 0xfb}}); err != nil || string(id) != "APs=" {
 		t.Errorf("binary id %s, %v", id, err)
 	}
-	if _, err := NewEncoder(mapping.Policy{}, single, []int{0, 1}, Options{}).AppendID(nil, change.Row{nil, make([]byte, 400)}); err == nil {
-		t.Error("id over 512 bytes accepted")
+}
+
+// TestSpecialIDs: keys Elasticsearch cannot take as an _id as they are (empty, over 512
+// bytes) get ids beginning with "~", and keys that begin with "~" are escaped, so no two
+// keys share an id.
+func TestSpecialIDs(t *testing.T) {
+	t.Parallel()
+	text := &schema.Table{Columns: []schema.Column{{Name: "k", DataType: "varchar"}}, Key: []int{0}}
+	bin := &schema.Table{Columns: []schema.Column{{Name: "k", DataType: "varbinary"}}, Key: []int{0}}
+	pair := &schema.Table{Columns: []schema.Column{{Name: "a", DataType: "varchar"}, {Name: "b", DataType: "varchar"}}, Key: []int{0, 1}}
+	long := strings.Repeat("x", 600)
+	hash := func(s string) string { sum := sha256.Sum256([]byte(s)); return "~h" + hex.EncodeToString(sum[:]) }
+	cases := []struct {
+		tbl  *schema.Table
+		row  change.Row
+		want string
+	}{
+		{text, change.Row{[]byte("")}, "~"},
+		{text, change.Row{[]byte("~")}, "~~"},
+		{text, change.Row{[]byte("~h00")}, "~~h00"},
+		{text, change.Row{[]byte("a~")}, "a~"},
+		{text, change.Row{[]byte(strings.Repeat("y", 512))}, strings.Repeat("y", 512)},
+		{text, change.Row{[]byte(strings.Repeat("y", 513))}, hash(strings.Repeat("y", 513))},
+		{text, change.Row{[]byte("~" + strings.Repeat("y", 510))}, "~~" + strings.Repeat("y", 510)},
+		{text, change.Row{[]byte("~" + strings.Repeat("y", 511))}, hash("~" + strings.Repeat("y", 511))},
+		{text, change.Row{[]byte(long)}, hash(long)},
+		{bin, change.Row{[]byte{}}, "~"},
+		{bin, change.Row{make([]byte, 400)}, hash(base64.StdEncoding.EncodeToString(make([]byte, 400)))},
+		{pair, change.Row{[]byte(""), []byte("")}, `["",""]`},
+		{pair, change.Row{[]byte(long), []byte("b")}, hash(`["` + long + `","b"]`)},
+	}
+	seen := map[string]int{}
+	for i, tc := range cases {
+		id, err := NewEncoder(mapping.Policy{}, tc.tbl, []int{0}, Options{}).AppendID([]byte("prefix"), tc.row)
+		if err != nil || string(id) != "prefix"+tc.want {
+			t.Errorf("case %d: id %q, %v; want %q", i, id, err, "prefix"+tc.want)
+		}
+		if len(id)-len("prefix") > MaxIDBytes {
+			t.Errorf("case %d: id of %d bytes", i, len(id)-len("prefix"))
+		}
+		if j, ok := seen[string(id)]; ok && tc.tbl == cases[j].tbl {
+			t.Errorf("cases %d and %d share id %q", j, i, id)
+		}
+		seen[string(id)] = i
 	}
 }
 
