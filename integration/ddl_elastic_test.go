@@ -68,7 +68,7 @@ func TestElasticDDL(t *testing.T) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatal(err)
 	}
-	props := m[et.index(db, "t")].Mappings.Properties
+	props := one(t, m).Mappings.Properties
 	for _, f := range []string{"id", "qty", "v", "note"} {
 		if _, ok := props[f]; !ok {
 			t.Errorf("mapping lacks field %s: %s", f, body)

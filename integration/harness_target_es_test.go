@@ -14,6 +14,8 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/go-mysql-org/go-mysql/client"
+
+	"github.com/replicator/replicator/route"
 )
 
 var esURL = envOr("REPLICATOR_ES_URL", "http://127.0.0.1:19200")
@@ -64,7 +66,7 @@ func (et *esTarget) cleanup(t *testing.T) {
 
 // index is the index a source table is replicated to.
 func (et *esTarget) index(db, table string) string {
-	return strings.ToLower(et.prefix + db + "." + table)
+	return route.ESName(et.prefix + db + "." + table)
 }
 
 // checkpoint reads the stored checkpoint document.
@@ -150,6 +152,20 @@ func (et *esTarget) readIndex(t *testing.T, index string) map[string]map[string]
 		}
 		code, body = esDo(t, et.es, esapi.ScrollRequest{ScrollID: pg.ScrollID, Scroll: time.Minute})
 	}
+}
+
+// one returns the entry of an answer keyed by concrete index name (a mapping or settings
+// read through an alias has one entry, named after the index behind it).
+func one[T any](t *testing.T, m map[string]T) T {
+	t.Helper()
+	if len(m) != 1 {
+		t.Fatalf("answer for %d indexes, want 1: %v", len(m), m)
+	}
+	var out T
+	for _, v := range m {
+		out = v
+	}
+	return out
 }
 
 func (et *esTarget) count(t *testing.T, index string) int {

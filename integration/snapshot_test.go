@@ -88,22 +88,22 @@ func assertSakilaElastic(t *testing.T, et *esHarness) {
 	}
 	film := et.index("sakila", "film")
 	esOK(t, et.es, esapi.IndicesGetMappingRequest{Index: []string{film}}, &m)
-	props := m[film].Mappings.Properties
+	props := one(t, m).Mappings.Properties
 	for f, typ := range map[string]string{"film_id": "long", "title": "text", "description": "text", "release_year": "short",
 		"rental_rate": "double", "replacement_cost": "double", "last_update": "date", "rating": "keyword", "special_features": "keyword"} {
 		if props[f]["type"] != typ {
 			t.Errorf("mapping of film.%s: %v, want %s", f, props[f], typ)
 		}
 	}
-	if m[film].Mappings.Dynamic != "strict" {
-		t.Errorf("film mapping dynamic = %q", m[film].Mappings.Dynamic)
+	if one(t, m).Mappings.Dynamic != "strict" {
+		t.Errorf("film mapping dynamic = %q", one(t, m).Mappings.Dynamic)
 	}
 	flat := true
 	var settings map[string]struct {
 		Settings map[string]string `json:"settings"`
 	}
 	esOK(t, et.es, esapi.IndicesGetSettingsRequest{Index: []string{film}, FlatSettings: &flat}, &settings)
-	if r := settings[film].Settings["index.refresh_interval"]; r == "-1" {
+	if r := one(t, settings).Settings["index.refresh_interval"]; r == "-1" {
 		t.Errorf("refresh_interval still -1 after the snapshot")
 	}
 	// Searches work on the mapped types.
@@ -173,7 +173,7 @@ func assertExistingIndexKept(t *testing.T, et *esHarness, index string) {
 		} `json:"mappings"`
 	}
 	esOK(t, et.es, esapi.IndicesGetMappingRequest{Index: []string{index}}, &m)
-	mp := m[index].Mappings
+	mp := one(t, m).Mappings
 	if mp.Properties["v"]["type"] != "text" || mp.Properties["n"]["type"] != "long" || mp.Meta["owner"] != "test" {
 		t.Errorf("mapping after truncate: %+v", mp)
 	}
@@ -182,7 +182,7 @@ func assertExistingIndexKept(t *testing.T, et *esHarness, index string) {
 		Settings map[string]string `json:"settings"`
 	}
 	esOK(t, et.es, esapi.IndicesGetSettingsRequest{Index: []string{index}, FlatSettings: &flat}, &settings)
-	if s := settings[index].Settings; s["index.refresh_interval"] != "7s" || s["index.number_of_replicas"] != "0" {
+	if s := one(t, settings).Settings; s["index.refresh_interval"] != "7s" || s["index.number_of_replicas"] != "0" {
 		t.Errorf("settings after the snapshot: %v, want the index's own back", s)
 	}
 }

@@ -40,6 +40,15 @@ type Tx interface {
 	Rollback(ctx context.Context)
 }
 
+// SchemaPositioner is a Tx that needs to know, before ApplySchema, the position after the
+// last complete source transaction ahead of the schema change (the batch's changes so far
+// hold the state there). A target without transactions (Elasticsearch) stores it as a
+// checkpoint before it changes its indexes, so a crash in between replays from the
+// statement itself rather than from rows the changed indexes no longer fit.
+type SchemaPositioner interface {
+	SchemaBefore(pos change.Position)
+}
+
 // ApplierOf adapts the Begin of a target whose batches are of its own type (the targets
 // do not import the pipeline) to Applier.
 func ApplierOf[T Tx](begin func(ctx context.Context) (T, error)) Applier { return beginFunc[T](begin) }

@@ -142,6 +142,9 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 		}
 	}
 	if wk.schema != nil {
+		if sp, ok := w.tx.(SchemaPositioner); ok {
+			sp.SchemaBefore(wk.end)
+		}
 		if err := w.tx.ApplySchema(ctx, wk.schema); err != nil {
 			return fmt.Errorf("DDL at GTID %s (%s): %w", wk.ddlGTID, abbreviate(wk.ddlText), err)
 		}

@@ -36,6 +36,21 @@ type Batch struct {
 	// documents of decided XA transactions, deleted once the checkpoint passed them.
 	prepared map[string]map[int]*preparedDoc
 	resolved []string
+	// segs are the batch's schema changes that change indexes, in stream order: each runs
+	// at Commit after the writes before it (items[:end]) and before those after it.
+	segs []segment
+	// before is the position SchemaBefore gave for the next ApplySchema.
+	before *change.Position
+}
+
+// segment is a schema change's index actions and where it falls among the writes.
+type segment struct {
+	end     int // items before the change
+	actions []ddlAction
+	// before is the position the writes before the change hold the state of: they carry
+	// its version, and it is stored as the checkpoint before the actions run.
+	before *change.Position
+	gtid   string
 }
 
 type pendingWrite struct {
@@ -95,7 +110,10 @@ func (b *Batch) add(p *tablePlan, r change.Row, del bool) error {
 }
 
 // Commit implements pipeline.Tx: every write goes out with the version of pos; only when
-// all of them are acknowledged does the checkpoint document move to pos.
+// all of them are acknowledged does the checkpoint document move to pos. A schema change
+// that changes indexes splits the batch: the writes before it go out first, with the
+// version of the position before it, that position is stored as the checkpoint, then
+// the indexes change (see ddl.go); a crash in between replays from the statement.
 func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	t := b.t
 	if err := t.checkLease(); err != nil {
@@ -106,34 +124,38 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 		return err
 	}
 	where := "GTID " + pos.GTID
-	var bodies []*bulkBody
-	body := getBody()
-	for _, w := range b.items {
-		if w.del {
-			body.begin("delete", w.plan.indexJSON, b.arena[w.idOff:w.idEnd], version)
-		} else {
-			body.begin("index", w.plan.indexJSON, b.arena[w.idOff:w.idEnd], version)
-			body.buf = append(body.buf, b.arena[w.docOff:w.docEnd]...)
-			body.buf = append(body.buf, '\n')
+	fresh := map[*tablePlan]*tablePlan{}
+	start := 0
+	for i, sg := range b.segs {
+		if sg.end > start {
+			v := version
+			if sg.before != nil {
+				if v, err = PositionVersion(*sg.before); err != nil {
+					return err
+				}
+			}
+			if err := b.send(ctx, b.items[start:sg.end], v, where, fresh); err != nil {
+				return err
+			}
+			if sg.before != nil {
+				if err := t.state.storePrepared(ctx, b.prepared); err != nil {
+					return err
+				}
+				b.prepared = nil
+				if err := t.state.saveCheckpoint(ctx, *sg.before, PhaseStreaming); err != nil {
+					return err
+				}
+			}
 		}
-		if body.full() {
-			bodies = append(bodies, body)
-			body = getBody()
+		start = sg.end
+		if err := t.runActions(ctx, sg, version, i); err != nil {
+			return err
 		}
 	}
-	if body.len() > 0 {
-		bodies = append(bodies, body)
-	} else {
-		putBody(body)
-	}
-	st, err := t.sendAll(ctx, bodies, where)
-	if err != nil {
+	if err := b.send(ctx, b.items[start:], version, where, fresh); err != nil {
 		return err
 	}
 	crashpoint.Hit(crashpoint.ElasticBulkSent)
-	if st.Conflicts > 0 {
-		t.log.Info("replayed changes refused as older than the indexed documents", "count", st.Conflicts, "gtid", pos.GTID)
-	}
 	for _, ad := range t.addedDefaults(b.schemas) {
 		if err := t.fillDefault(ctx, ad); err != nil {
 			return err
@@ -155,7 +177,65 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 			t.log.Warn("could not delete the stored parts of decided XA transactions", "error", err)
 		}
 	}
-	b.items, b.arena, b.slot, b.schemas, b.prepared, b.resolved = nil, nil, nil, nil, nil, nil
+	if len(b.segs) > 0 {
+		ids := make([]string, 0, len(b.segs))
+		for i := range b.segs {
+			ids = append(ids, t.state.ddlID(version, i))
+		}
+		if err := t.state.deleteDocs(ctx, ids); err != nil {
+			t.log.Warn("could not delete the marks of applied schema changes", "error", err)
+		}
+	}
+	b.items, b.arena, b.slot, b.schemas, b.prepared, b.resolved, b.segs = nil, nil, nil, nil, nil, nil, nil
+	return nil
+}
+
+// send writes items with version. A plan compiled before an alias moved or an index went
+// (an earlier schema change of this batch, a swap) is compiled again first.
+func (b *Batch) send(ctx context.Context, items []pendingWrite, version int64, where string, fresh map[*tablePlan]*tablePlan) error {
+	if len(items) == 0 {
+		return nil
+	}
+	t := b.t
+	var bodies []*bulkBody
+	body := getBody()
+	for _, w := range items {
+		p, ok := fresh[w.plan]
+		if !ok {
+			var err error
+			if p, err = t.current(ctx, w.plan); err != nil {
+				putBody(body)
+				for _, bd := range bodies {
+					putBody(bd)
+				}
+				return err
+			}
+			fresh[w.plan] = p
+		}
+		if w.del {
+			body.begin("delete", p.indexJSON, b.arena[w.idOff:w.idEnd], version)
+		} else {
+			body.begin("index", p.indexJSON, b.arena[w.idOff:w.idEnd], version)
+			body.buf = append(body.buf, b.arena[w.docOff:w.docEnd]...)
+			body.buf = append(body.buf, '\n')
+		}
+		if body.full() {
+			bodies = append(bodies, body)
+			body = getBody()
+		}
+	}
+	if body.len() > 0 {
+		bodies = append(bodies, body)
+	} else {
+		putBody(body)
+	}
+	st, err := t.sendAll(ctx, bodies, where)
+	if err != nil {
+		return err
+	}
+	if st.Conflicts > 0 {
+		t.log.Info("replayed changes refused as older than the indexed documents", "count", st.Conflicts, "where", where)
+	}
 	return nil
 }
 
@@ -215,15 +295,17 @@ func (b *Batch) Rollback(ctx context.Context) {
 // plan compiles (once per table version) how a table is written, making sure its index
 // exists and maps every replicated column: an index is created for a table the snapshot
 // did not know (created at the source later), and columns added at the source are mapped
-// before their first document arrives.
+// before their first document arrives. Writes go to the table's alias with require_alias,
+// so a write never creates an index by itself; to an index of an earlier version (named
+// like the alias, generation 0) without it.
 func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
 	t.mu.Lock()
-	p := t.plans[def]
+	p, epoch := t.plans[def], t.epoch
 	t.mu.Unlock()
-	if p != nil {
+	if p != nil && p.epoch == epoch {
 		return p, nil
 	}
-	index, err := t.indexOf(def)
+	index, err := t.aliasOf(def)
 	if err != nil {
 		return nil, err
 	}
@@ -235,31 +317,96 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	if err != nil {
 		return nil, err
 	}
-	info, err := t.inspectIndex(ctx, index)
+	cur, err := t.resolveName(ctx, index)
 	if err != nil {
 		return nil, err
 	}
-	if !info.Exists {
+	if !cur.exists() {
 		if err := t.createIndex(ctx, index, def, cols); err != nil {
 			return nil, err
 		}
 		t.log.Info("created index for a table first seen while streaming", "table", def.QualifiedName(), "index", index)
-	} else if err := t.addMissingFields(ctx, index, info, def, cols); err != nil {
-		return nil, err
+	} else {
+		info, err := t.inspectIndex(ctx, index)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.addMissingFields(ctx, index, info, def, cols); err != nil {
+			return nil, err
+		}
 	}
-	p = &tablePlan{index: index, indexJSON: mapping.AppendJSONString(nil, index), enc: esdoc.NewEncoder(t.pol, def, cols, t.opts)}
+	indexJSON := mapping.AppendJSONString(nil, index)
+	if !cur.Legacy {
+		indexJSON = append(indexJSON, `,"require_alias":true`...)
+	}
+	p = &tablePlan{index: index, indexJSON: indexJSON, enc: esdoc.NewEncoder(t.pol, def, cols, t.opts), def: def, epoch: epoch}
 	t.mu.Lock()
 	t.plans[def] = p
 	t.mu.Unlock()
 	return p, nil
 }
 
-// ApplySchema implements pipeline.Tx. Elasticsearch needs no statement, so there is
-// nothing to translate: a new column's field is added to the mapping when a document
-// first carries it, and a mapped field cannot be dropped or retyped (README:
-// Elasticsearch and DDL). The new definitions are recorded at Commit, after the batch's
-// writes are acknowledged and before the checkpoint moves.
+// current returns p, or p compiled again when an alias moved or an index went since.
+func (t *Target) current(ctx context.Context, p *tablePlan) (*tablePlan, error) {
+	t.mu.Lock()
+	epoch := t.epoch
+	t.mu.Unlock()
+	if p.epoch == epoch {
+		return p, nil
+	}
+	return t.plan(ctx, p.def)
+}
+
+// SchemaBefore implements pipeline.SchemaPositioner.
+func (b *Batch) SchemaBefore(pos change.Position) { b.before = &pos }
+
+// ApplySchema implements pipeline.Tx. A column change needs nothing at once: a new
+// column's field is added to the mapping when a document first carries it, and a mapped
+// field cannot be dropped or retyped (README: Elasticsearch and DDL). A statement about
+// whole tables changes their indexes (ddl.go) at Commit, after the batch's writes before
+// it. The new definitions are recorded at Commit, after the batch's writes are
+// acknowledged and before the checkpoint moves.
 func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
+	before := b.before
+	b.before = nil
+	var actions []ddlAction
+	for i, st := range sc.Steps {
+		a, err := b.t.ddlActions(st.Change, st.Before)
+		if err != nil {
+			return fmt.Errorf("change %d of the statement: %w", i+1, err)
+		}
+		actions = append(actions, a...)
+	}
 	b.schemas = append(b.schemas, sc)
+	if len(actions) == 0 {
+		return nil
+	}
+	b.segs = append(b.segs, segment{end: len(b.items), actions: actions, before: before, gtid: sc.GTID})
+	// Writes after the change are writes to the changed indexes: none may replace one
+	// before it.
+	b.slot = map[string]int{}
 	return nil
+}
+
+// runActions runs a schema change's index actions once: a mark in the state index (by the
+// version of the batch) says they ran, so a replay of the batch after a crash does not
+// run them again (a swap through a temporary name would swap back).
+func (t *Target) runActions(ctx context.Context, sg segment, version int64, i int) error {
+	s := t.state
+	var mark ddlMark
+	found, err := s.get(ctx, s.ddlID(version, i), &mark)
+	if err != nil {
+		return err
+	}
+	if found && mark.GTID == sg.gtid {
+		t.log.Info("schema change already applied to the indexes before a restart", "gtid", sg.gtid)
+		return nil
+	}
+	for _, a := range sg.actions {
+		if err := a.run(ctx); err != nil {
+			return fmt.Errorf("%s: %w", a.what, err)
+		}
+		crashpoint.Hit(crashpoint.StreamDDLApplied)
+	}
+	return s.put(ctx, s.ddlID(version, i), ddlMark{Kind: "ddl", Name: s.name, GTID: sg.gtid})
 }

@@ -32,6 +32,7 @@ type fakeCluster struct {
 	bulks   [][]map[string]map[string]any
 	docs    map[string]string // state documents by path
 	indexes map[string]bool
+	aliases map[string]string // alias -> concrete index
 }
 
 type itemAnswer struct {
@@ -101,8 +102,33 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(404)
 		fmt.Fprint(w, `{"found":false}`)
+	case strings.HasPrefix(r.URL.Path, "/_resolve/index/"):
+		name := strings.TrimPrefix(r.URL.Path, "/_resolve/index/")
+		if prefix, ok := strings.CutSuffix(name, "*"); ok {
+			var found []string
+			for ix := range f.indexes {
+				if strings.HasPrefix(ix, prefix) {
+					found = append(found, fmt.Sprintf(`{"name":%q}`, ix))
+				}
+			}
+			fmt.Fprintf(w, `{"indices":[%s],"aliases":[]}`, strings.Join(found, ","))
+			return
+		}
+		if c, ok := f.aliases[name]; ok {
+			fmt.Fprintf(w, `{"indices":[],"aliases":[{"name":%q,"indices":[%q]}]}`, name, c)
+			return
+		}
+		if f.indexes[name] {
+			fmt.Fprintf(w, `{"indices":[{"name":%q}],"aliases":[]}`, name)
+			return
+		}
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{"error":{"type":"index_not_found_exception","reason":"no such index"},"status":404}`)
 	case strings.HasSuffix(r.URL.Path, "/_mapping") && r.Method == http.MethodGet:
 		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping")
+		if c, ok := f.aliases[name]; ok {
+			name = c
+		}
 		if !f.indexes[name] {
 			w.WriteHeader(404)
 			fmt.Fprint(w, `{"error":{"type":"index_not_found_exception","reason":"no such index"},"status":404}`)
@@ -110,7 +136,15 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(w, `{%q:{"mappings":{"properties":{"id":{"type":"long"},"v":{"type":"keyword"}}}}}`, name)
 	case r.Method == http.MethodPut && strings.Count(r.URL.Path, "/") == 1:
-		f.indexes[strings.TrimPrefix(r.URL.Path, "/")] = true
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		f.indexes[name] = true
+		var req struct {
+			Aliases map[string]any `json:"aliases"`
+		}
+		_ = json.Unmarshal(body, &req)
+		for a := range req.Aliases {
+			f.aliases[a] = name
+		}
 		fmt.Fprint(w, `{"acknowledged":true}`)
 	default:
 		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, 500)
@@ -119,7 +153,7 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func testTarget(t *testing.T, f *fakeCluster) *Target {
 	t.Helper()
-	f.docs, f.indexes = map[string]string{}, map[string]bool{}
+	f.docs, f.indexes, f.aliases = map[string]string{}, map[string]bool{}, map[string]string{}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	cfg, err := config.Parse(fmt.Sprintf(`[source]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -101,32 +102,70 @@ func (t *Target) properties(def *schema.Table, cols []int) (map[string]any, erro
 	return esdoc.Properties(t.pol, def, cols, t.opts, rt.FieldType)
 }
 
-// createIndex creates an index with the mapping derived from the table's columns. Unknown
-// fields are rejected (dynamic: strict), so a column the mapping lacks surfaces as an
-// error instead of a guessed type. The index gets the settings the cluster's index
-// templates give it; when no template sets its replicas, auto_expand_replicas "0-1" (one
-// replica once a second node can hold it, none on a single node, which stays green)
-// instead of Elasticsearch's fixed one. The snapshot puts it into snapshot mode afterwards
-// (prepareNewIndex), so the settings to restore are the index's own.
+// createIndex creates the concrete index of a table behind its alias index (the name its
+// rule gives), the next generation of it (see alias.go), in one request, so the alias
+// exists the moment the index does. The mapping is derived from the table's columns and
+// unknown fields are rejected (dynamic: strict), so a column the mapping lacks surfaces as
+// an error instead of a guessed type. The index gets the settings the cluster's index
+// templates give its concrete name; when no template sets its replicas,
+// auto_expand_replicas "0-1" (one replica once a second node can hold it, none on a single
+// node, which stays green) instead of Elasticsearch's fixed one. The snapshot puts it into
+// snapshot mode afterwards (prepareNewIndex), so the settings to restore are the index's
+// own.
 func (t *Target) createIndex(ctx context.Context, index string, def *schema.Table, cols []int) error {
-	props, err := t.properties(def, cols)
+	if p := route.ESNameProblem(index); p != "" {
+		return fmt.Errorf("table %s: %s: set target in its [[tables]] rule to a valid name", def.QualifiedName(), p)
+	}
+	concrete, err := t.nextGeneration(ctx, index)
 	if err != nil {
 		return err
 	}
-	meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
+	return t.createConcrete(ctx, concrete, index, def, cols, nil)
+}
+
+// indexCopy is what a new generation takes over from the index it replaces: the mapping
+// as it is (fields added since, a user's own mapping of a field) and the settings a user
+// may have chosen.
+type indexCopy struct {
+	Mappings json.RawMessage
+	Settings map[string]any
+}
+
+// createConcrete creates concrete index concrete, with alias alias unless it is "", mapped
+// like from when from is not nil.
+func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def *schema.Table, cols []int, from *indexCopy) error {
 	settings := map[string]any{}
-	if !t.templateSetsReplicas(ctx, index) {
-		settings["auto_expand_replicas"] = defaultAutoExpandReplicas
+	var mappings any
+	if from != nil {
+		mappings, settings = from.Mappings, from.Settings
+	} else {
+		props, err := t.properties(def, cols)
+		if err != nil {
+			return err
+		}
+		meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
+		mappings = map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props}
+		if !t.templateSetsReplicas(ctx, concrete) {
+			settings["auto_expand_replicas"] = defaultAutoExpandReplicas
+		}
 	}
-	body, err := json.Marshal(map[string]any{
-		"settings": settings,
-		"mappings": map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props},
-	})
+	req := map[string]any{"settings": settings, "mappings": mappings}
+	if alias != "" {
+		req["aliases"] = map[string]any{alias: map[string]any{}}
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return err
 	}
-	if _, err := call(ctx, t.es, http.MethodPut, indexPath(index), nil, body, nil); err != nil {
-		return fmt.Errorf("create index %s for %s: %w", index, def.QualifiedName(), err)
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(concrete), nil, body, nil); err != nil {
+		table := "a table"
+		if def != nil {
+			table = def.QualifiedName()
+		}
+		if alias != "" {
+			return fmt.Errorf("create index %s (alias %s) for %s: %w", concrete, alias, table, err)
+		}
+		return fmt.Errorf("create index %s for %s: %w", concrete, table, err)
 	}
 	return nil
 }
@@ -210,6 +249,40 @@ func simpleMatch(pattern, s string) bool {
 		}
 	}
 	return false
+}
+
+// copyOf reads what a new generation of index takes over from it: its mapping and the
+// settings of shards, replicas, refresh and analysis (which a mapping may name).
+func (t *Target) copyOf(ctx context.Context, index string) (*indexCopy, error) {
+	var m map[string]struct {
+		Mappings json.RawMessage `json:"mappings"`
+	}
+	if _, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_mapping", nil, nil, &m); err != nil {
+		return nil, fmt.Errorf("read mapping of index %s: %w", index, err)
+	}
+	var s map[string]struct {
+		Settings struct {
+			Index map[string]json.RawMessage `json:"index"`
+		} `json:"settings"`
+	}
+	if _, err := call(ctx, t.es, http.MethodGet, indexPath(index)+"/_settings", nil, nil, &s); err != nil {
+		return nil, fmt.Errorf("read settings of index %s: %w", index, err)
+	}
+	c := &indexCopy{Settings: map[string]any{}}
+	for _, v := range m { // one entry, named after the concrete index
+		c.Mappings = v.Mappings
+	}
+	for _, v := range s {
+		for _, k := range []string{"number_of_shards", "number_of_replicas", "auto_expand_replicas", "refresh_interval", "analysis"} {
+			if raw, ok := v.Settings.Index[k]; ok {
+				c.Settings[k] = raw
+			}
+		}
+	}
+	if c.Mappings == nil {
+		return nil, fmt.Errorf("read mapping of index %s: no mapping in the answer", index)
+	}
+	return c, nil
 }
 
 // addMissingFields maps the replicated columns an existing index lacks (a column added at
@@ -433,9 +506,5 @@ func (t *Target) deleteAllDocs(ctx context.Context, index string) error {
 	return nil
 }
 
-func (t *Target) deleteIndex(ctx context.Context, index string) error {
-	if _, err := call(ctx, t.es, http.MethodDelete, indexPath(index), nil, nil, nil, http.StatusNotFound); err != nil {
-		return fmt.Errorf("delete index %s: %w", index, err)
-	}
-	return nil
-}
+// deleteIndex deletes the indexes behind a table's index name (alias or legacy index).
+func (t *Target) deleteIndex(ctx context.Context, index string) error { return t.dropName(ctx, index) }

@@ -113,15 +113,20 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 	// order, so the second finds the index the first created.
 	groups := map[string][]*plan.Table{}
 	var order []string
+	names = names[:0]
 	for _, p := range plans {
-		index, err := t.indexOf(p.Table)
+		index, err := t.aliasOf(p.Table)
 		if err != nil {
 			return err
 		}
+		names = append(names, p.Name())
 		if groups[index] == nil {
 			order = append(order, index)
 		}
 		groups[index] = append(groups[index], p)
+	}
+	for index, tables := range t.routes.ESCollisions(names) {
+		return fmt.Errorf("tables %v would all go to index %s (index names are lower-cased, invalid characters become '_'), overwriting each other's documents: give each a [[tables]] rule of its own with a distinct target", tables, index)
 	}
 	err := forEach(ctx, order, prepareWorkers, func(ctx context.Context, index string) error {
 		for _, p := range groups[index] {
@@ -199,6 +204,24 @@ func (t *Target) prepareIndex(ctx context.Context, index string, p *plan.Table, 
 		return indexSettings{}, err
 	}
 	if info.Exists {
+		cur, err := t.resolveName(ctx, index)
+		if err != nil {
+			return indexSettings{}, err
+		}
+		if cur.Legacy && onExisting != "truncate" {
+			// An index of an earlier version, named like the alias: replaced by an
+			// alias and its first generation when it is empty or to be recreated.
+			n, err := t.countDocs(ctx, index)
+			if err != nil {
+				return indexSettings{}, err
+			}
+			if n == 0 || onExisting == "recreate" {
+				if err := t.deleteIndex(ctx, index); err != nil {
+					return indexSettings{}, err
+				}
+				return t.prepareNewIndex(ctx, index, p.Table, p.Columns)
+			}
+		}
 		switch onExisting {
 		case "recreate":
 			if err := t.deleteIndex(ctx, index); err != nil {

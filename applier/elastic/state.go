@@ -94,6 +94,13 @@ type tableDoc struct {
 	Done        bool          `json:"done"`
 }
 
+// ddlMark says the index actions of the schema change committed with a version ran.
+type ddlMark struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	GTID string `json:"gtid"`
+}
+
 type schemaDoc struct {
 	Kind        string     `json:"kind"`
 	Name        string     `json:"name"`
@@ -127,8 +134,11 @@ type chunkDoc struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-func (s *State) checkpointID() string       { return "checkpoint-" + s.name }
-func (s *State) planID() string             { return "plan-" + s.name }
+func (s *State) checkpointID() string { return "checkpoint-" + s.name }
+func (s *State) planID() string       { return "plan-" + s.name }
+func (s *State) ddlID(version int64, i int) string {
+	return "ddl-" + s.name + "-" + strconv.FormatInt(version, 10) + "-" + strconv.Itoa(i)
+}
 func (s *State) errorID() string            { return "error-" + s.name }
 func (s *State) tableID(src string) string  { return "table-" + s.name + "-" + src }
 func (s *State) schemaID(src string) string { return "schema-" + s.name + "-" + src }

@@ -44,6 +44,9 @@ type Target struct {
 	plans map[*schema.Table]*tablePlan
 	// lockLost is set when the instance lease (Lock) was taken over.
 	lockLost *atomic.Bool
+	// epoch counts alias moves and index deletions (bumpEpoch): a plan compiled under an
+	// older epoch checks its index again before it writes.
+	epoch int
 }
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
@@ -51,6 +54,9 @@ type tablePlan struct {
 	index     string
 	indexJSON []byte // the index name as a JSON string, for action lines
 	enc       *esdoc.Encoder
+	def       *schema.Table
+	// epoch is the Target's epoch the plan was compiled under.
+	epoch int
 }
 
 // Open connects to the cluster, learns which field types it has, and makes sure the

@@ -76,7 +76,7 @@ func streamApplier(t target) (pipeline.Applier, func(ddl.Change, ddl.Tables) err
 	case *postgres.Target:
 		return pipeline.ApplierOf(t.Begin), t.CheckDDL, nil
 	case *elastic.Target:
-		return pipeline.ApplierOf(t.Begin), nil, nil // Elasticsearch runs no DDL
+		return pipeline.ApplierOf(t.Begin), t.CheckDDL, nil
 	}
 	return nil, nil, fmt.Errorf("target %T does not stream", t)
 }
