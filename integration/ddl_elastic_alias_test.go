@@ -310,3 +310,61 @@ func TestElasticSwapAlias(t *testing.T) {
 		t.Errorf("generations left: %v, want only %s-g000003", cat, alias)
 	}
 }
+
+// makeLegacy turns a table's alias and its generation 1 into what versions before aliases
+// made: a concrete index under the name itself, with the same documents.
+func (et *esTarget) makeLegacy(t *testing.T, name string) {
+	t.Helper()
+	gen := name + "-g000001"
+	esOK(t, et.es, esapi.IndicesPutSettingsRequest{Index: []string{gen}, Body: strings.NewReader(`{"index.blocks.write":true}`)}, nil)
+	esOK(t, et.es, esapi.IndicesUpdateAliasesRequest{Body: strings.NewReader(fmt.Sprintf(`{"actions":[{"remove":{"index":%q,"alias":%q}}]}`, gen, name))}, nil)
+	esOK(t, et.es, esapi.IndicesCloneRequest{Index: gen, Target: name}, nil)
+	esOK(t, et.es, esapi.IndicesDeleteRequest{Index: []string{gen}}, nil)
+	esOK(t, et.es, esapi.IndicesPutSettingsRequest{Index: []string{name}, Body: strings.NewReader(`{"index.blocks.write":false}`)}, nil)
+	esOK(t, et.es, esapi.ClusterHealthRequest{Index: []string{name}, WaitForStatus: "yellow"}, nil)
+	if ix, concrete := et.aliasTarget(t, name); !concrete || len(ix) != 1 {
+		t.Fatalf("%s is not a concrete index: %v", name, ix)
+	}
+}
+
+// TestElasticLegacyIndex: indexes of versions before aliases (concrete under the table's
+// index name) keep receiving the stream; TRUNCATE replaces one by an alias of a new
+// generation, RENAME clones one into a generation of the new name; every index ends equal.
+func TestElasticLegacyIndex(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESTarget(t, "es-legacy")
+	db := "it_es_legacy"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE l1 (id INT PRIMARY KEY, v VARCHAR(20))", "CREATE TABLE l2 (id INT PRIMARY KEY, v VARCHAR(20))",
+		"CREATE TABLE l3 (id INT PRIMARY KEY, v VARCHAR(20))",
+		"INSERT INTO l1 VALUES (1, 'a'), (2, 'b')", "INSERT INTO l2 VALUES (1, 'x'), (2, 'y')", "INSERT INTO l3 VALUES (1, 'p')")
+	cfg := writeConfig(t, et.config(db, "[apply]\nflush_interval = \"50ms\"\n"))
+	if res := runCLI(t, 2*time.Minute, "snapshot", "-c", cfg); res.code != 0 {
+		t.Fatalf("snapshot: exit %d %s", res.code, tail(res.stderr, 10))
+	}
+	for _, tb := range []string{"l1", "l2", "l3"} {
+		et.makeLegacy(t, et.index(db, tb))
+	}
+	p := startCLI(t, "run", "-c", cfg)
+	mustExec(t, my, "USE "+db, "INSERT INTO l1 VALUES (3, 'c')", "UPDATE l2 SET v = 'x2' WHERE id = 1", "DELETE FROM l3 WHERE id = 1", "INSERT INTO l3 VALUES (2, 'q')")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	for _, tb := range []string{"l1", "l2", "l3"} {
+		et.assertIndexEqual(t, my, db, tb)
+	}
+	mustExec(t, my, "USE "+db, "TRUNCATE TABLE l1", "INSERT INTO l1 VALUES (9, 'after truncate')",
+		"RENAME TABLE l2 TO l2b", "INSERT INTO l2b VALUES (3, 'z')", "DROP TABLE l3")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	p.stop(t)
+	for _, tb := range []string{"l1", "l2b"} {
+		et.assertIndexEqual(t, my, db, tb)
+		if ix, concrete := et.aliasTarget(t, et.index(db, tb)); concrete || len(ix) != 1 || ix[0] != et.index(db, tb)+"-g000001" {
+			t.Errorf("%s stands for %v (concrete %v), want an alias of generation 1", et.index(db, tb), ix, concrete)
+		}
+	}
+	for _, tb := range []string{"l2", "l3"} {
+		if ix, _ := et.aliasTarget(t, et.index(db, tb)); len(ix) > 0 {
+			t.Errorf("%s still stands for %v", et.index(db, tb), ix)
+		}
+	}
+}
