@@ -204,24 +204,6 @@ func (t *Target) prepareIndex(ctx context.Context, index string, p *plan.Table, 
 		return indexSettings{}, err
 	}
 	if info.Exists {
-		cur, err := t.resolveName(ctx, index)
-		if err != nil {
-			return indexSettings{}, err
-		}
-		if cur.Legacy && onExisting != "truncate" {
-			// An index of an earlier version, named like the alias: replaced by an
-			// alias and its first generation when it is empty or to be recreated.
-			n, err := t.countDocs(ctx, index)
-			if err != nil {
-				return indexSettings{}, err
-			}
-			if n == 0 || onExisting == "recreate" {
-				if err := t.deleteIndex(ctx, index); err != nil {
-					return indexSettings{}, err
-				}
-				return t.prepareNewIndex(ctx, index, p.Table, p.Columns)
-			}
-		}
 		switch onExisting {
 		case "recreate":
 			if err := t.deleteIndex(ctx, index); err != nil {
