@@ -483,18 +483,36 @@ func TestFaultTargetPostgresSlow(t *testing.T) {
 // target's checkpoint) and the process's replicator_lag_seconds metric.
 func lagNow(t *testing.T, cfg, httpAddr string) (status, metric float64) {
 	t.Helper()
+	_, secs := statusBehind(t, cfg)
+	if secs == nil {
+		t.Fatal("status --json: no behind_seconds")
+	}
+	return *secs, metricLag(t, httpAddr)
+}
+
+// statusBehind reads 'replicator status --json': transactions behind the source and,
+// when the target keeps the source time of its checkpoint, seconds.
+func statusBehind(t *testing.T, cfg string) (txns int64, secs *float64) {
+	t.Helper()
 	res := runCLI(t, time.Minute, "status", "-c", cfg, "--json")
 	var js struct {
+		BehindTxns    *int64   `json:"behind_transactions"`
 		BehindSeconds *float64 `json:"behind_seconds"`
 	}
-	if err := json.Unmarshal([]byte(res.stdout), &js); err != nil || js.BehindSeconds == nil {
-		t.Fatalf("status --json: exit %d, %v, no behind_seconds:\n%s\n%s", res.code, err, res.stdout, tail(res.stderr, 5))
+	if err := json.Unmarshal([]byte(res.stdout), &js); err != nil || js.BehindTxns == nil {
+		t.Fatalf("status --json: exit %d, %v, no behind_transactions:\n%s\n%s", res.code, err, res.stdout, tail(res.stderr, 5))
 	}
+	return *js.BehindTxns, js.BehindSeconds
+}
+
+// metricLag reads replicator_lag_seconds from the process's /metrics.
+func metricLag(t *testing.T, httpAddr string) float64 {
+	t.Helper()
 	code, body, err := httpGet("http://" + httpAddr + "/metrics")
 	if err != nil || code != http.StatusOK || !strings.Contains(body, "replicator_lag_seconds ") {
 		t.Fatalf("/metrics: %d %v", code, err)
 	}
-	return *js.BehindSeconds, metricValue(body, "replicator_lag_seconds")
+	return metricValue(body, "replicator_lag_seconds")
 }
 
 // esFaultProxy is an HTTP proxy in front of Elasticsearch that can answer bulk requests
@@ -653,13 +671,81 @@ func TestFaultTargetElasticsearchRejects(t *testing.T) {
 	}, nil, "bulk request failed; retrying", "429", "es_rejected_execution_exception")
 }
 
-// TestFaultTargetElasticsearchSlow delays every request to Elasticsearch: replication
-// goes on, slower, and catches up once the delay goes.
+// TestFaultTargetElasticsearchSlow delays every request to Elasticsearch (2 s): replication
+// goes on, slower, while the lag grows in 'replicator status' (behind transactions: the
+// Elasticsearch state keeps no source time) and in replicator_lag_seconds, and /readyz
+// answers 503 naming the lag; once the delay goes it catches up, the lag falls back
+// under a bound (/readyz 200) and the index equals the table.
 func TestFaultTargetElasticsearchSlow(t *testing.T) {
 	db := "it_fault_esslow"
+	faultSetup(t, db, 20000)
 	fp := startESFaultProxy(t)
-	esFault(t, db, "tfslow", "Elasticsearch slow", fp, false, func(*esTarget) func() {
-		fp.delay.Store(int64(300 * time.Millisecond))
-		return func() { fp.delay.Store(0) }
-	}, nil, `"msg":"streaming"`)
+	et := newESTarget(t, "tfslow")
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	const readyLag = 3 * time.Second
+	text := et.config(db, fmt.Sprintf("[apply]\nflush_interval = \"100ms\"\n[snapshot]\nchunk_rows = 5000\n[http]\nlisten = %q\nready_max_lag = %q\n", httpAddr, readyLag.String()))
+	cfg := writeConfig(t, strings.Replace(text, esURL, fp.srv.URL, 1))
+	my := mysqlRoot(t)
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 2*time.Minute)
+	stop := make(chan struct{})
+	wait := faultWorkload(t, db, 2, stop)
+	time.Sleep(time.Second)
+	// Long enough that the batches, however large they grow, fall behind the workload.
+	fp.delay.Store(int64(2 * time.Second))
+	cleared := false
+	defer func() {
+		if !cleared {
+			fp.delay.Store(0)
+		}
+	}()
+
+	b0, _ := statusBehind(t, cfg)
+	m0 := metricLag(t, httpAddr)
+	var b1 int64
+	var m1 float64
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		if p.exited() {
+			t.Fatalf("replicator exited (%v) while the target was slow\n%s", p.err, tail(p.output(), 30))
+		}
+		b1, _ = statusBehind(t, cfg)
+		if m1 = metricLag(t, httpAddr); b1 > b0 && m1 >= m0+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lag did not grow while the target was slow: status %d then %d transactions behind, replicator_lag_seconds %.1f then %.1f", b0, b1, m0, m1)
+		}
+	}
+	ready := waitReadyz(t, httpAddr, time.Minute, "lag ", "exceeds "+readyLag.String())
+	t.Logf("while slow: status %d -> %d transactions behind, replicator_lag_seconds %.1f -> %.1f, /readyz %s", b0, b1, m0, m1, ready)
+	fp.delay.Store(0)
+	cleared = true
+	since := time.Now()
+
+	var m2 float64
+	var code int
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		m2 = metricLag(t, httpAddr)
+		code, _, _ = httpGet("http://" + httpAddr + "/readyz")
+		if m2 < readyLag.Seconds() && code == http.StatusOK {
+			break
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("the lag did not come back under %s after the delay went: replicator_lag_seconds %.1f, /readyz %d (exited %v)\n%s", readyLag, m2, code, p.exited(), tail(p.output(), 20))
+		}
+	}
+	recovered := time.Since(since)
+	close(stop)
+	n, _ := wait()
+	et.waitCaughtUp(t, my, p, 3*time.Minute)
+	if b, _ := statusBehind(t, cfg); b != 0 {
+		t.Errorf("status: %d transactions behind once caught up", b)
+	}
+	rep := assertVerifyEqual(t, cfg)
+	if p.exited() {
+		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
+	}
+	faultResult(t, "Elasticsearch slow", "verify equal", "behind_txns_while_slow", b1, "lag_while_slow_s", fmt.Sprintf("%.1f", m1),
+		"lag_under_bound_after_s", fmt.Sprintf("%.1f", recovered.Seconds()), "workload_statements", n, "rows", rep.Tables[0].SourceRows)
+	p.stop(t)
 }
