@@ -325,7 +325,7 @@ func indexNames(r *finding.Report, routes *route.Set, tables []string) {
 			Fix:    "give each of them a [[tables]] rule of its own with a distinct target, or leave all but one out"})
 	}
 	if bad == 0 {
-		r.Passf("target.index_names", "%d tables, each to a valid index name of its own or to an index its rule shares on purpose", len(tables))
+		r.Passf("target.index_names", "%d tables, each to a valid index name of its own or to an index their rules share on purpose", len(tables))
 	}
 }
 

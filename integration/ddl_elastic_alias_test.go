@@ -150,6 +150,31 @@ func TestElasticTableDDLRefused(t *testing.T) {
 	if !p.exited() || !strings.Contains(p.output(), "would leave the replicated set") {
 		t.Fatalf("run did not stop naming the rename out of the selection:\n%s", tail(p.output(), 20))
 	}
+
+	// Two tables in one index by their rules: a TRUNCATE of one cannot empty the index.
+	db2 := "it_es_tddl_shared"
+	freshMySQLDatabase(t, my, db2)
+	mustExec(t, my, "USE "+db2, "CREATE TABLE s1 (id INT PRIMARY KEY)", "CREATE TABLE s2 (id INT PRIMARY KEY)", "INSERT INTO s1 VALUES (1)", "INSERT INTO s2 VALUES (2)")
+	text := strings.Replace(et.config(db2, fmt.Sprintf("[[tables]]\nsource = %q\ntarget = %q\n", db2+".s2", et.prefix+"shared")),
+		`source = "`+db2+`.*"`, `source = "`+db2+`.s1"`, 1)
+	text = strings.Replace(text, `target = "`+et.prefix+`{db}.{table}"`, `target = "`+et.prefix+`shared"`, 1)
+	text = strings.Replace(text, et.state, et.prefix+"shared-state", 1)
+	p = startCLI(t, "run", "-c", writeConfig(t, text))
+	(&esTarget{es: et.es, prefix: et.prefix, state: et.prefix + "shared-state"}).waitCaughtUp(t, my, p, time.Minute)
+	if n := et.count(t, et.prefix+"shared"); n != 2 {
+		t.Fatalf("shared index holds %d documents, want 2", n)
+	}
+	mustExec(t, my, "TRUNCATE TABLE "+db2+".s1")
+	deadline = time.Now().Add(time.Minute)
+	for !p.exited() && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !p.exited() || !strings.Contains(p.output(), "is shared with other tables") {
+		t.Fatalf("run did not stop naming the shared index:\n%s", tail(p.output(), 20))
+	}
+	if n := et.count(t, et.prefix+"shared"); n != 2 {
+		t.Errorf("shared index holds %d documents after the refused TRUNCATE, want 2", n)
+	}
 }
 
 // TestElasticNamesAndIDs: tables whose names need the naming rule ("café", "order

@@ -37,11 +37,25 @@ func (r *Route) ESIndexWritten() string {
 	return strings.NewReplacer("{db}", r.db, "{table}", r.table).Replace(t)
 }
 
-// ESIndexShared reports whether the route's rule may send several tables to one index: a
-// pattern whose target does not name {table}. Such an index cannot be emptied, moved or
-// deleted for one of its tables.
+// ESIndexShared reports whether the route's index also holds another table's documents:
+// another single-table rule names the same index (configuration validation refuses a
+// pattern whose target lacks {table}). Such an index cannot be emptied, moved or deleted
+// for one of its tables.
 func (r *Route) ESIndexShared() bool {
-	return r.rule.pattern.Wildcard() && r.rule.target != "" && !strings.Contains(r.rule.target, "{table}")
+	mine := r.ESIndex()
+	for _, o := range r.set.rules {
+		if o == r.rule || o.pattern.Wildcard() {
+			continue
+		}
+		first := r.set.For(o.pattern.DB, o.pattern.Table)
+		if first == nil || first.rule != o {
+			continue // its table goes by an earlier rule
+		}
+		if first.ESIndex() == mine {
+			return true
+		}
+	}
+	return false
 }
 
 // ESIndex returns the name readers query for the route's table: ESName of the written

@@ -349,3 +349,20 @@ func TestESCollisions(t *testing.T) {
 		}
 	}
 }
+
+func TestESIndexShared(t *testing.T) {
+	s := compile(t, config.TargetElasticsearch,
+		config.TableRule{Source: "x.a", Target: "both"},
+		config.TableRule{Source: "x.b", Target: "both"},
+		config.TableRule{Source: "x.c", Target: "own"},
+		config.TableRule{Source: "x.*"},
+	)
+	for _, c := range []struct {
+		table  string
+		shared bool
+	}{{"a", true}, {"b", true}, {"c", false}, {"d", false}} {
+		if got := s.For("x", c.table).ESIndexShared(); got != c.shared {
+			t.Errorf("x.%s: ESIndexShared = %v, want %v", c.table, got, c.shared)
+		}
+	}
+}

@@ -20,8 +20,8 @@ import (
 //     A table renamed into or out of the selected set is refused, as on PostgreSQL.
 //   - DROP TABLE, DROP DATABASE, CREATE OR REPLACE TABLE: the table's index is deleted.
 //
-// An index that a rule shares between several tables (a pattern whose target does not
-// name {table}) cannot be emptied, moved or deleted for one of them: refused.
+// An index that several single-table rules name (route.Route.ESIndexShared) cannot be
+// emptied, moved or deleted for one of its tables: refused.
 
 // ddlAction is one change to the indexes, run at Commit in stream order with the batch's
 // writes.
@@ -69,7 +69,7 @@ func (t *Target) ddlActions(ch ddl.Change, before ddl.Tables) ([]ddlAction, erro
 		}
 		stmt := "TRUNCATE TABLE " + c.Name.String()
 		if shared {
-			return nil, &UntranslatableError{Statement: stmt, Reason: "index " + alias + " is shared with other tables by its [[tables]] rule, so it cannot be emptied for one of them"}
+			return nil, &UntranslatableError{Statement: stmt, Reason: "index " + alias + " is shared with other tables by their [[tables]] rules, so it cannot be emptied for one of them"}
 		}
 		def := before.Lookup(c.Name.Schema, c.Name.Name)
 		return []ddlAction{{what: stmt, run: func(ctx context.Context) error { return t.truncateIndex(ctx, alias, def) }}}, nil
@@ -137,7 +137,7 @@ func (t *Target) dropAction(stmt string, n ddl.TableName) (*ddlAction, error) {
 		return nil, nil
 	}
 	if shared {
-		return nil, &UntranslatableError{Statement: stmt, Reason: "index " + alias + " is shared with other tables by its [[tables]] rule, so it cannot be deleted for one of them"}
+		return nil, &UntranslatableError{Statement: stmt, Reason: "index " + alias + " is shared with other tables by their [[tables]] rules, so it cannot be deleted for one of them"}
 	}
 	return &ddlAction{what: stmt, run: func(ctx context.Context) error {
 		if err := t.dropName(ctx, alias); err != nil {
@@ -185,7 +185,7 @@ func (t *Target) renameActions(what string, pairs []ddl.RenamePair) ([]ddlAction
 		case !fromOK || from == to:
 			continue
 		case fromShared || toShared:
-			return nil, &UntranslatableError{Statement: stmt, Reason: "index " + from + " or " + to + " is shared with other tables by its [[tables]] rule, so the documents of one table cannot move"}
+			return nil, &UntranslatableError{Statement: stmt, Reason: "index " + from + " or " + to + " is shared with other tables by their [[tables]] rules, so the documents of one table cannot move"}
 		}
 		moves = append(moves, aliasMove{from: from, to: to})
 	}
