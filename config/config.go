@@ -81,6 +81,9 @@ type Elasticsearch struct {
 	Password  string   `toml:"password"`
 	APIKey    string   `toml:"api_key"`
 	CAFile    string   `toml:"ca_file"`
+	// OnDrop is what DROP TABLE (and DROP DATABASE, CREATE OR REPLACE TABLE) does to the
+	// table's index: "delete" (default) or "keep" (left as it is, still searchable).
+	OnDrop string `toml:"on_drop"`
 }
 
 // TableRule selects source tables and says where they go.
@@ -278,6 +281,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.DDL.OnError == "" {
 		c.DDL.OnError = "stop"
+	}
+	if c.Target.Elasticsearch.OnDrop == "" {
+		c.Target.Elasticsearch.OnDrop = "delete"
 	}
 	c.Mapping.applyDefaults()
 	if c.State.Schema == "" {

@@ -65,6 +65,9 @@ func (c *Config) validate() error {
 		if (es.Username == "") != (es.Password == "") {
 			return fmt.Errorf("target.elasticsearch: username and password go together")
 		}
+		if es.OnDrop != "delete" && es.OnDrop != "keep" {
+			return fmt.Errorf("target.elasticsearch.on_drop = %q: must be \"delete\" or \"keep\"", es.OnDrop)
+		}
 	case "":
 		return fmt.Errorf("target.type is required: \"postgres\" or \"elasticsearch\"")
 	default:

@@ -393,3 +393,25 @@ func TestElasticLegacyIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestElasticDropKeep: with target.elasticsearch.on_drop = "keep" a dropped table's index
+// stays as it was.
+func TestElasticDropKeep(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESTarget(t, "es-dropkeep")
+	db := "it_es_dropkeep"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, "CREATE TABLE k (id INT PRIMARY KEY)", "INSERT INTO k VALUES (1), (2)")
+	text := strings.Replace(et.config(db, "[apply]\nflush_interval = \"50ms\"\n"), "[target.elasticsearch]\n", "[target.elasticsearch]\non_drop = \"keep\"\n", 1)
+	p := startCLI(t, "run", "-c", writeConfig(t, text))
+	et.waitCaughtUp(t, my, p, time.Minute)
+	mustExec(t, my, "USE "+db, "INSERT INTO k VALUES (3)", "DROP TABLE k")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	p.stop(t)
+	if !strings.Contains(p.output(), `on_drop = \"keep\"`) {
+		t.Errorf("no log line says the index was kept:\n%s", tail(p.output(), 10))
+	}
+	if n := et.count(t, et.index(db, "k")); n != 3 {
+		t.Errorf("kept index holds %d documents, want 3", n)
+	}
+}

@@ -140,6 +140,10 @@ func (t *Target) dropAction(stmt string, n ddl.TableName) (*ddlAction, error) {
 		return nil, &UntranslatableError{Statement: stmt, Reason: "index " + alias + " is shared with other tables by their [[tables]] rules, so it cannot be deleted for one of them"}
 	}
 	return &ddlAction{what: stmt, run: func(ctx context.Context) error {
+		if t.cfg.Target.Elasticsearch.OnDrop == "keep" {
+			t.log.Info("the index of a dropped table is kept (target.elasticsearch.on_drop = \"keep\")", "table", n.String(), "index", alias)
+			return nil
+		}
 		if err := t.dropName(ctx, alias); err != nil {
 			return err
 		}
