@@ -406,7 +406,6 @@ func (t *Target) runActions(ctx context.Context, sg segment, version int64, i in
 		if err := a.run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", a.what, err)
 		}
-		crashpoint.Hit(crashpoint.StreamDDLApplied)
 	}
 	return s.put(ctx, s.ddlID(version, i), ddlMark{Kind: "ddl", Name: s.name, GTID: sg.gtid})
 }
