@@ -389,6 +389,16 @@ func TestElasticAddColumnDefault(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, "equal (2503 rows") {
 		t.Errorf("verify: exit %d\n%s\n%s", res.code, res.stdout, tail(res.stderr, 5))
 	}
+	// A table dropped right after the ADD COLUMN (one catch-up batch) gets no fill: its
+	// index stays deleted, not created again for the documents it no longer has.
+	mustExec(t, my, "USE "+db, "CREATE TABLE g (id INT PRIMARY KEY)", "INSERT INTO g VALUES (1)",
+		"ALTER TABLE g ADD COLUMN a VARCHAR(3) DEFAULT 'x'", "DROP TABLE g")
+	p = startCLI(t, "run", "-c", cfg)
+	et.WaitCaughtUp(t, my, p, time.Minute)
+	p.stop(t)
+	if code, body := esDo(t, et.es, esapi.IndicesExistsRequest{Index: []string{et.index(db, "g")}}); code != 404 {
+		t.Errorf("index of the dropped table g: HTTP %d %s, want 404\n%s", code, body, tail(p.output(), 10))
+	}
 }
 
 // TestElasticStatusLastError (issue 23 defect 7): when run stops on an error Elasticsearch

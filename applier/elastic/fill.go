@@ -31,15 +31,15 @@ type addedDefault struct {
 // (verify reports those rows until they are written again, as the README says).
 func (t *Target) addedDefaults(schemas []*ddl.SchemaChange) []addedDefault {
 	var out []addedDefault
-	for _, sc := range schemas {
+	for i, sc := range schemas {
 		for _, st := range sc.Steps {
 			alter, ok := st.Change.(*ddl.AlterTable)
 			if !ok {
 				continue
 			}
 			def := tableNamed(sc.Tables, alter.Name)
-			if def == nil {
-				continue
+			if def == nil || goneLater(schemas[i+1:], def.QualifiedName()) {
+				continue // dropped or renamed later in the batch: its index is not this table's any more
 			}
 			rt := t.routes.For(def.Schema, def.Name)
 			if rt == nil {
@@ -55,6 +55,18 @@ func (t *Target) addedDefaults(schemas []*ddl.SchemaChange) []addedDefault {
 		}
 	}
 	return out
+}
+
+// goneLater reports whether a later schema change of the batch drops or renames the table.
+func goneLater(later []*ddl.SchemaChange, table string) bool {
+	for _, sc := range later {
+		for _, d := range sc.Dropped {
+			if strings.EqualFold(d, table) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func tableNamed(tables []*schema.Table, n ddl.TableName) *schema.Table {
@@ -74,11 +86,18 @@ func tableNamed(tables []*schema.Table, n ddl.TableName) *schema.Table {
 // document's version by one, which stays at or below the version of every later change.
 func (t *Target) fillDefault(ctx context.Context, ad addedDefault) error {
 	gtid := ad.gtid
-	p, err := t.plan(ctx, ad.def) // maps the new field
+	index, err := t.indexOf(ad.def)
 	if err != nil {
 		return err
 	}
-	index := p.index
+	if info, err := t.inspectIndex(ctx, index); err != nil {
+		return err
+	} else if !info.Exists {
+		return nil // no documents to fill (and no index to create for them)
+	}
+	if _, err := t.plan(ctx, ad.def); err != nil { // maps the new field
+		return err
+	}
 	if other, err := t.otherTableOf(ctx, index, ad.def.QualifiedName()); err != nil {
 		return err
 	} else if other != "" {
