@@ -34,6 +34,7 @@ var (
 	esFlush      = flag.Duration("es-flush-interval", 0, "apply.flush_interval for the Elasticsearch target")
 	esSettle     = flag.Duration("es-settle", 0, "pause between the Elasticsearch snapshot and its streaming phase (background merges after the load)")
 	withOnline   = flag.Bool("online", true, "measure an online copy ('replicator resnapshot') of one table under the sysbench load (PostgreSQL)")
+	onlineRate   = flag.Int("online-rate", 500, "sysbench transactions per second during the online copy (a steady load the stream keeps up with, as in production)")
 	withES       = flag.Bool("es", true, "also measure an Elasticsearch target (skipped when REPLICATOR_ES_URL does not answer)")
 
 	myHost = env("REPLICATOR_MYSQL_HOST", "127.0.0.1")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,15 +39,18 @@ func benchOnlineCopy(ctx context.Context, bin, cfgPath string, my *client.Conn, 
 			return ts, err
 		})
 	}()
-	// sysbench in rounds of 10 s until the copy is done.
+	// sysbench at a steady rate, in rounds of 10 s until the copy is done.
 	var copyDone atomic.Bool
 	var writes atomic.Int64
 	loadDone := make(chan struct{})
 	go func() {
 		defer close(loadDone)
 		for !copyDone.Load() {
-			w, _ := sysbench(10*time.Second, 0)
-			writes.Add(w)
+			o := runSysbench("bench", *tables, *rows, *threads, *onlineRate, 10*time.Second, 0)
+			if m := regexp.MustCompile(`write:\s+(\d+)`).FindStringSubmatch(o); m != nil {
+				w, _ := strconv.ParseInt(m[1], 10, 64)
+				writes.Add(w)
+			}
 		}
 	}()
 	time.Sleep(2 * time.Second)
@@ -78,7 +83,7 @@ func benchOnlineCopy(ctx context.Context, bin, cfgPath string, my *client.Conn, 
 	close(stopHB)
 	wg.Wait()
 	rate := float64(rows) / max(secsCopy, 0.001)
-	report("online copy ('resnapshot' of one table)", fmt.Sprintf("%s, %d rows in %.1f s, while sysbench wrote %d row changes to all tables", table, rows, secsCopy, writes.Load()), "%.0f rows/s", rate)
+	report("online copy ('resnapshot' of one table)", fmt.Sprintf("%s, %d rows in %.1f s, while sysbench wrote %d row changes to all tables (%d tx/s)", table, rows, secsCopy, writes.Load(), *onlineRate), "%.0f rows/s", rate)
 	p50, p99, mx := percentile(lags, 0.50), percentile(lags, 0.99), percentile(lags, 1)
 	report("online copy: streaming lag p50 / p99 / max", fmt.Sprintf("%d heartbeat samples; goal p99 < 2 s", len(lags)), "%.3f s / %.3f s / %.3f s", p50, p99, mx)
 	report("online copy / snapshot rows/s", "one table (one reader) against the initial snapshot of all tables (parallel readers); goal at least 0.5", "%.2f", rate/snapRate)

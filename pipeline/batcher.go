@@ -47,6 +47,8 @@ type batcher struct {
 	// under way (see copier.go).
 	copyMsgs <-chan copyMsg
 	copy     *copyState
+	// events is what the reader has read ahead (its backlog tells the copier to wait).
+	events <-chan item
 	// track gives the reader's tracker the definition of a table it does not hold yet
 	// and returns the tracked one (the rule's key applied).
 	track func(def *schema.Table) (*schema.Table, error)
@@ -54,6 +56,7 @@ type batcher struct {
 
 func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 	b.boundary = true
+	b.events = events
 	linger := b.o.Config.Apply.FlushInterval.Duration
 	// The ticker re-checks a lingering batch; without linger it only paces the progress log.
 	every := time.Second

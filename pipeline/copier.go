@@ -155,8 +155,14 @@ type copyReply struct {
 	restarted bool
 	retry     bool
 	gone      string
-	err       error
+	// busy: the stream has a backlog; the copier waits before it opens the window.
+	busy bool
+	err  error
 }
+
+// copyBacklog is the reader's backlog (events read ahead of the batcher) from which an
+// online copy waits for the stream: streaming comes first, the copy takes what is left.
+const copyBacklog = 1024
 
 // window notes the keys of a table's rows the stream changes while a chunk is read.
 type window struct {
@@ -222,6 +228,10 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 	case msgOpen:
 		if b.copy == nil || b.copy.def.QualifiedName() != m.table {
 			r.gone = "its copy was ended by the stream"
+			break
+		}
+		if len(b.events) > copyBacklog {
+			r.busy, r.def, r.gen = true, b.copy.def, b.copy.gen
 			break
 		}
 		b.copy.win = &window{table: m.table, keys: map[string]struct{}{}, valid: true}
@@ -541,6 +551,14 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		if w.gone != "" {
 			c.finished[cp.Table] = time.Now()
 			return nil
+		}
+		if w.busy {
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
 		}
 		if w.gen != gen {
 			def, gen, after = w.def, w.gen, nil // started again (a DDL, a foreign key action)

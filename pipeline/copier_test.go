@@ -191,3 +191,24 @@ func TestCopyWindowReconciles(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyWaitsForTheStream: while the reader is more than copyBacklog events ahead of
+// the batcher, the copier is told to wait instead of opening a window.
+func TestCopyWaitsForTheStream(t *testing.T) {
+	tbl := copyTable("t")
+	b, works := copyTestBatcher(t, tbl)
+	ask(t, b, copyMsg{kind: msgStart, table: "d.t"})
+	backlog := make(chan item, copyBacklog+1)
+	for i := 0; i <= copyBacklog; i++ {
+		backlog <- item{}
+	}
+	b.events = backlog
+	if r := ask(t, b, copyMsg{kind: msgOpen, table: "d.t"}); !r.busy || b.copy.win != nil {
+		t.Errorf("open with a backlog of %d: %+v, want busy and no window", len(backlog), r)
+	}
+	<-backlog
+	if r := ask(t, b, copyMsg{kind: msgOpen, table: "d.t"}); r.busy || b.copy.win == nil {
+		t.Errorf("open with a backlog of %d: %+v, want a window", len(backlog), r)
+	}
+	works()
+}
