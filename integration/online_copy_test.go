@@ -80,6 +80,20 @@ func tableOID(t testing.TB, url, schema, table string) uint32 {
 	return oid
 }
 
+// tableIndexes lists a table's indexes (name and definition, the schema left out), one
+// per line.
+func tableIndexes(t testing.TB, url, schema, table string) string {
+	t.Helper()
+	pg := pgConnect(t, url)
+	defer pg.Close(context.Background())
+	var s string
+	if err := pg.QueryRow(context.Background(), `SELECT string_agg(indexname || ': ' || replace(indexdef, schemaname || '.', ''), E'\n' ORDER BY indexname)
+		FROM pg_indexes WHERE schemaname = $1 AND tablename = $2`, schema, table).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // countReader counts the table every few milliseconds until stop, and reports the
 // smallest count and any error a reader saw.
 func countReader(t testing.TB, url, schema, table string, stop <-chan struct{}) func() (minCount int64, reads int, errs []string) {
@@ -129,6 +143,7 @@ func TestResnapshotPostgres(t *testing.T) {
 	waitStreaming(t, p)
 	waitPGCaughtUp(t, url, p, time.Minute)
 	before := tableOID(t, url, db, "wl")
+	indexesBefore := tableIndexes(t, url, db, "wl")
 
 	stop := make(chan struct{})
 	wait := faultWorkload(t, db, 2, stop)
@@ -171,6 +186,9 @@ func TestResnapshotPostgres(t *testing.T) {
 	t.Logf("online copy done: %d rows copied; the reader counted %d times, never fewer than %d rows; table oid %d -> %d", done.Rows, reads, minCount, before, after)
 	if before == after {
 		t.Errorf("the table was not swapped: oid %d before and after", before)
+	}
+	if got := tableIndexes(t, url, db, "wl"); got != indexesBefore {
+		t.Errorf("indexes after the swap:\n%s\nbefore:\n%s", got, indexesBefore)
 	}
 	if len(errs) > 0 {
 		t.Errorf("the reader saw %d errors, first: %s", len(errs), errs[0])

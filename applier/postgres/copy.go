@@ -242,10 +242,10 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 			"DROP TABLE IF EXISTS " + shadow.Sanitize(),
 		}
 		// Rendered for the live table, so the names are its own; only the schema differs.
-		livePrefix := live.Sanitize()
-		for _, q := range r.Statements() {
-			stmts = append(stmts, strings.ReplaceAll(q, livePrefix, shadow.Sanitize()))
-		}
+		// The key and unique constraints come at once (the upserts need the key); the
+		// other indexes are built when the last chunk lands (FinishCopy), so the copy
+		// does not maintain them row by row.
+		stmts = append(stmts, inSchema(r.Statements()[:1], live, shadow)...)
 	} else {
 		stmts = append([]string{"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{live[0]}.Sanitize()}, r.Statements()...)
 	}
@@ -382,10 +382,22 @@ func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
 		}
 		grants = append(grants, q)
 	}
-	stmts := []string{
-		"DROP TABLE IF EXISTS " + live.Sanitize(),
-		"ALTER TABLE " + shadow.Sanitize() + " SET SCHEMA " + pgx.Identifier{live[0]}.Sanitize(),
+	rt, err := b.t.route(def)
+	if err != nil {
+		return err
 	}
+	cols, err := rt.Columns(def)
+	if err != nil {
+		return err
+	}
+	r, err := b.t.render(&plan.Table{Table: def, Columns: cols}, "")
+	if err != nil {
+		return err
+	}
+	stmts := append(inSchema(r.Statements()[1:], live, shadow),
+		"DROP TABLE IF EXISTS "+live.Sanitize(),
+		"ALTER TABLE "+shadow.Sanitize()+" SET SCHEMA "+pgx.Identifier{live[0]}.Sanitize(),
+	)
 	for _, q := range append(stmts, grants...) {
 		if _, err := b.tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("swap the online copy of %s in (%s): %w", def.QualifiedName(), q, classify(err))
@@ -417,6 +429,15 @@ func (b *Batch) endCopy(ctx context.Context, table, state, why string) error {
 	}
 	b.forgetCopies()
 	return nil
+}
+
+// inSchema rewrites statements rendered for the live table to act on its shadow.
+func inSchema(stmts []string, live, shadow pgx.Identifier) []string {
+	out := make([]string, len(stmts))
+	for i, q := range stmts {
+		out[i] = strings.ReplaceAll(q, live.Sanitize(), shadow.Sanitize())
+	}
+	return out
 }
 
 // missingState reports an error of a read-only target without the state table.
