@@ -124,7 +124,8 @@ type copyMsg struct {
 	// start and resume: the stored copy's definition (resume) and the estimate.
 	def      *schema.Table
 	estimate int64
-	// chunk: the rows read, the key of the last, and whether it was the last chunk.
+	// chunk: the rows read, the key of the last, and whether it was the last chunk
+	// (open: whether the copier has waited long enough for the stream's backlog).
 	rows  []change.Row
 	after change.Row
 	last  bool
@@ -163,6 +164,9 @@ type copyReply struct {
 // copyBacklog is the reader's backlog (events read ahead of the batcher) from which an
 // online copy waits for the stream: streaming comes first, the copy takes what is left.
 const copyBacklog = 1024
+
+// copyYield bounds how long the copier waits for the stream's backlog before a chunk.
+const copyYield = time.Second
 
 // window notes the keys of a table's rows the stream changes while a chunk is read.
 type window struct {
@@ -230,7 +234,7 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 			r.gone = "its copy was ended by the stream"
 			break
 		}
-		if len(b.events) > copyBacklog {
+		if len(b.events) > copyBacklog && !m.last {
 			r.busy, r.def, r.gen = true, b.copy.def, b.copy.gen
 			break
 		}
@@ -543,8 +547,11 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 	c.o.Log.Info("online copy", "table", cp.Table, "resumed", after != nil, "estimate", estimate, "reason", cp.Reason)
 	start := time.Now()
 	var rows int64
+	waited := time.Duration(0)
 	for {
-		w, err := c.ask(ctx, copyMsg{kind: msgOpen, table: cp.Table})
+		// The stream's backlog makes the copy wait, up to copyYield per chunk: streaming
+		// first, and the copy still moves on when the stream never catches up.
+		w, err := c.ask(ctx, copyMsg{kind: msgOpen, table: cp.Table, last: waited >= copyYield})
 		if err != nil {
 			return err
 		}
@@ -558,8 +565,10 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+			waited += 100 * time.Millisecond
 			continue
 		}
+		waited = 0
 		if w.gen != gen {
 			def, gen, after = w.def, w.gen, nil // started again (a DDL, a foreign key action)
 		}

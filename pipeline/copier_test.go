@@ -206,6 +206,10 @@ func TestCopyWaitsForTheStream(t *testing.T) {
 	if r := ask(t, b, copyMsg{kind: msgOpen, table: "d.t"}); !r.busy || b.copy.win != nil {
 		t.Errorf("open with a backlog of %d: %+v, want busy and no window", len(backlog), r)
 	}
+	if r := ask(t, b, copyMsg{kind: msgOpen, table: "d.t", last: true}); r.busy || b.copy.win == nil {
+		t.Errorf("open after waiting long enough: %+v, want a window", r)
+	}
+	b.copy.win = nil
 	<-backlog
 	if r := ask(t, b, copyMsg{kind: msgOpen, table: "d.t"}); r.busy || b.copy.win == nil {
 		t.Errorf("open with a backlog of %d: %+v, want a window", len(backlog), r)
