@@ -236,6 +236,9 @@ func TestElasticMappingQueries(t *testing.T) {
 	// The state index is hidden: a search over all indexes does not see its documents,
 	// one naming it does.
 	state := et.state
+	// The state's documents are written without a refresh (they are read by id): refresh
+	// before searching them.
+	esOK(t, et.es, esapi.IndicesRefreshRequest{Index: []string{state}}, nil)
 	if n := esCount(t, et.es, state, `{"match_all":{}}`); n == 0 {
 		t.Fatalf("state index %s holds no documents", state)
 	}
