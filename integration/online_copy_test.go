@@ -148,6 +148,7 @@ func TestResnapshotPostgres(t *testing.T) {
 
 	stop := make(chan struct{})
 	wait := faultWorkload(t, db, 2, stop)
+	stopOnCleanup(t, stop, wait)
 	stopReader := make(chan struct{})
 	readerDone := countReader(t, url, db, "wl", stopReader)
 	time.Sleep(time.Second)
@@ -223,7 +224,16 @@ func TestResnapshotKillPostgres(t *testing.T) {
 	const db = "it_online_kill_pg"
 	faultSetup(t, db, 40000)
 	url := freshPGDatabase(t)
-	cfg := writeConfig(t, faultConfig(url, db, ""))
+	// No flush_interval: a batch is handed over whenever the target is free, so the
+	// chunks before the kill are committed in batches of their own.
+	cfg := writeConfig(t, configText("replicator", mysqlReplPass, url, `
+[apply]
+batch_rows = 2000
+[snapshot]
+chunk_rows = 2000
+[[tables]]
+source = "`+db+`.*"
+`))
 	p := startCLI(t, "run", "-c", cfg)
 	waitStreaming(t, p)
 	waitPGCaughtUp(t, url, p, time.Minute)
@@ -231,6 +241,7 @@ func TestResnapshotKillPostgres(t *testing.T) {
 
 	stop := make(chan struct{})
 	wait := faultWorkload(t, db, 2, stop)
+	stopOnCleanup(t, stop, wait)
 	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".wl"); res.code != 0 {
 		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
 	}
@@ -334,6 +345,7 @@ source = "`+db+`.wl"
 	mustExec(t, my, "USE `"+db+"`", "ALTER TABLE extra ADD COLUMN extra2 INT NOT NULL DEFAULT 3", "UPDATE extra SET extra2 = id % 5 WHERE id < 500")
 	stop := make(chan struct{})
 	wait := extraWorkload(t, db, stop)
+	stopOnCleanup(t, stop, func() (int, int) { return wait(), 0 })
 	time.Sleep(500 * time.Millisecond)
 	cfg = writeConfig(t, strings.Replace(one, db+".wl", db+".*", 1))
 	p2 := startCLI(t, "run", "-c", cfg)
@@ -403,6 +415,7 @@ source = "`+db+`.*"
 	waitPGCaughtUp(t, url, p, time.Minute)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	stopOnCleanup(t, stop, func() (int, int) { wg.Wait(); return 0, 0 })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -512,6 +525,7 @@ func TestAddTableAfterDowntimePostgres(t *testing.T) {
 		"DELETE FROM later WHERE id % 10 = 0")
 	stop := make(chan struct{})
 	wait := faultWorkload(t, db, 1, stop)
+	stopOnCleanup(t, stop, wait)
 	p2 := startCLI(t, "run", "-c", cfg)
 	waitStreaming(t, p2)
 	mustExec(t, my, "USE `"+db+"`", "INSERT INTO later (id, v, w) SELECT seq, 'while copied', 1 FROM seq_7001_to_7500")
@@ -522,6 +536,19 @@ func TestAddTableAfterDowntimePostgres(t *testing.T) {
 	rows := assertTableEqual(t, my, pg, db, "later", db, "later")
 	t.Logf("table created and altered while stopped: copied online (%d rows in the last copy), %d rows equal", c.Rows, rows)
 	p2.stop(t)
+}
+
+// stopOnCleanup stops a workload (closes stop unless the test did, and waits for it)
+// when the test ends, so a failed test leaves no writer behind for the next ones.
+func stopOnCleanup(t *testing.T, stop chan struct{}, wait func() (int, int)) {
+	t.Cleanup(func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wait()
+	})
 }
 
 // grepLines keeps the lines of out that match the regular expression re.
