@@ -95,9 +95,10 @@ func runStream(ctx context.Context, env *runEnv) error {
 		copies = cs
 	}
 	if cr, ok := tgt.(copyRequester); ok {
+		// Not fatal: an unreachable or refusing source is retried by the stream below
+		// (for apply.access_denied_retry when refused), and the next start asks again.
 		if err := requestMissing(ctx, env, tgt, cr); err != nil {
-			recordErr(err)
-			return err
+			env.log.Warn("could not compare the selected tables with the target's; tables it lacks are not copied online in this run", "error", err)
 		}
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
