@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
@@ -48,11 +49,7 @@ func (t *Target) RequestCopies(ctx context.Context, tables []string, reason stri
 				pending = append(pending, name)
 				continue
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("online_copies")+` (name, source_table, state, reason, requested_at, updated_at)
-				VALUES ($1, $2, $3, $4, now(), now())
-				ON CONFLICT (name, source_table) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, definition = NULL, after = NULL,
-				  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now()`,
-				s.name, name, plan.CopyRequested, reason); err != nil {
+			if _, err := tx.Exec(ctx, s.requestSQL(), s.name, name, plan.CopyRequested, reason); err != nil {
 				return err
 			}
 		}
@@ -69,11 +66,7 @@ func (t *Target) RequestCopies(ctx context.Context, tables []string, reason stri
 func (b *Batch) requestCopies(ctx context.Context, tables []string, reason string) error {
 	s := b.t.state
 	for _, name := range tables {
-		if _, err := b.tx.Exec(ctx, `INSERT INTO `+s.ident("online_copies")+` (name, source_table, state, reason, requested_at, updated_at)
-			VALUES ($1, $2, $3, $4, now(), now())
-			ON CONFLICT (name, source_table) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, definition = NULL, after = NULL,
-			  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now()`,
-			s.name, name, plan.CopyRequested, reason); err != nil {
+		if _, err := b.tx.Exec(ctx, s.requestSQL(), s.name, name, plan.CopyRequested, reason); err != nil {
 			return fmt.Errorf("request the online copy of %s: %w", name, classify(err))
 		}
 		b.t.log.Info("online copy requested", "table", name, "reason", reason)
@@ -211,19 +204,11 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 	if len(def.Key) == 0 {
 		return fmt.Errorf("table %s has no primary key: it cannot be copied online; configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'", def.QualifiedName())
 	}
-	rt, err := b.t.route(def)
-	if err != nil {
-		return err
-	}
-	cols, err := rt.Columns(def)
+	cols, r, err := b.t.renderCopy(def)
 	if err != nil {
 		return err
 	}
 	shadow, err := b.shadowIdent(def)
-	if err != nil {
-		return err
-	}
-	r, err := b.t.render(&plan.Table{Table: def, Columns: cols}, "")
 	if err != nil {
 		return err
 	}
@@ -382,15 +367,7 @@ func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
 		}
 		grants = append(grants, q)
 	}
-	rt, err := b.t.route(def)
-	if err != nil {
-		return err
-	}
-	cols, err := rt.Columns(def)
-	if err != nil {
-		return err
-	}
-	r, err := b.t.render(&plan.Table{Table: def, Columns: cols}, "")
+	_, r, err := b.t.renderCopy(def)
 	if err != nil {
 		return err
 	}
@@ -429,6 +406,30 @@ func (b *Batch) endCopy(ctx context.Context, table, state, why string) error {
 	}
 	b.forgetCopies()
 	return nil
+}
+
+// requestSQL stores a copy request ($1 name, $2 table, $3 the requested state, $4 the
+// reason), resetting an earlier copy of the table.
+func (s *State) requestSQL() string {
+	return `INSERT INTO ` + s.ident("online_copies") + ` (name, source_table, state, reason, requested_at, updated_at)
+		VALUES ($1, $2, $3, $4, now(), now())
+		ON CONFLICT (name, source_table) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, definition = NULL, after = NULL,
+		  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now()`
+}
+
+// renderCopy renders def as its online copy creates it: the route's columns, no
+// defaults (the stream's rows carry every value).
+func (t *Target) renderCopy(def *schema.Table) ([]int, *pgddl.Rendered, error) {
+	rt, err := t.route(def)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := rt.Columns(def)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := t.render(&plan.Table{Table: def, Columns: cols}, "")
+	return cols, r, err
 }
 
 // inSchema rewrites statements rendered for the live table to act on its shadow.

@@ -45,13 +45,9 @@ func requestResnapshot(ctx context.Context, env *runEnv) error {
 	if !streaming {
 		return errors.New("the target has no completed snapshot yet: 'replicator run' copies every selected table first")
 	}
-	defs, err := tgt.Definitions(ctx)
+	held, err := heldTables(ctx, tgt)
 	if err != nil {
 		return err
-	}
-	held := map[string]bool{}
-	for _, d := range defs {
-		held[d.QualifiedName()] = true
 	}
 	var tables []string
 	for _, a := range env.args {

@@ -143,13 +143,9 @@ func requestMissing(ctx context.Context, env *runEnv, tgt target, cr copyRequest
 	if err != nil {
 		return err
 	}
-	defs, err := tgt.Definitions(ctx)
+	held, err := heldTables(ctx, tgt)
 	if err != nil {
 		return err
-	}
-	held := map[string]bool{}
-	for _, d := range defs {
-		held[d.QualifiedName()] = true
 	}
 	var missing []string
 	for _, n := range selected {

@@ -97,3 +97,16 @@ func openWith(ctx context.Context, openers map[string]opener, env *runEnv) (targ
 	}
 	return open(ctx, env.cfg, env.routes, env.log)
 }
+
+// heldTables names ("db.table") the tables the target holds definitions of.
+func heldTables(ctx context.Context, t target) (map[string]bool, error) {
+	defs, err := t.Definitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	held := make(map[string]bool, len(defs))
+	for _, d := range defs {
+		held[d.QualifiedName()] = true
+	}
+	return held, nil
+}
