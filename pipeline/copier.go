@@ -49,6 +49,12 @@ type CopyStore interface {
 	Copies(ctx context.Context) ([]*plan.Copy, error)
 }
 
+// CopyChecker is a CopyStore that refuses some tables before their copy starts (the
+// reason is stored with the failed copy).
+type CopyChecker interface {
+	CheckCopy(table string) error
+}
+
 // CopyTx is a batch of a target that copies tables online (see plan.Copy); the worker
 // calls it in stream order, in the batch that carries the copy's step.
 type CopyTx interface {
@@ -516,6 +522,14 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 	}
 	defer conn.Close()
 	db, table, _ := splitName(cp.Table)
+	if ck, ok := c.store.(CopyChecker); ok {
+		if err := ck.CheckCopy(cp.Table); err != nil {
+			c.o.Log.Error("online copy refused", "table", cp.Table, "reason", err.Error())
+			_, err := c.ask(ctx, copyMsg{kind: msgFail, table: cp.Table, why: err.Error()})
+			c.finished[cp.Table] = time.Now()
+			return err
+		}
+	}
 	estimate, _ := snapshot.EstimateRows(ctx, conn, db, table)
 	kind := msgStart
 	after := cp.After

@@ -41,6 +41,16 @@ type Batch struct {
 	segs []segment
 	// before is the position SchemaBefore gave for the next ApplySchema.
 	before *change.Position
+
+	// Online copies (copy.go): the batch's view of them, the write plans of their
+	// generations, the changes to store at Commit, the generations to delete after it,
+	// and the definitions of tables a copy creates.
+	copies    map[string]*liveCopy
+	genPlans  map[string]*tablePlan
+	copyEdits []copyEdit
+	dropGens  []string
+	newDefs   []*schema.Table
+	requested bool
 }
 
 // segment is a schema change's index actions and where it falls among the writes.
@@ -58,25 +68,49 @@ type pendingWrite struct {
 	idOff, idEnd   int
 	docOff, docEnd int
 	del            bool
+	// dead: a write into the generation of an online copy the batch gave up or started
+	// again; not sent.
+	dead bool
 }
 
 // Apply implements pipeline.Tx: it encodes the folded changes and keeps, per document,
 // only the last write (a later part of a large transaction replaces an earlier one), so
 // the batch sends exactly the state at its commit position.
 func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error {
+	copies, err := b.batchCopies(ctx)
+	if err != nil {
+		return err
+	}
 	for _, tc := range changes {
-		p, err := b.t.plan(ctx, tc.Table)
-		if err != nil {
-			return err
-		}
-		for _, r := range tc.Deletes {
-			if err := b.add(p, r, true); err != nil {
+		var plans []*tablePlan
+		c := copies[tc.Table.QualifiedName()]
+		if c == nil || !(c.noLive || c.done) {
+			p, err := b.t.plan(ctx, tc.Table)
+			if err != nil {
 				return err
 			}
+			plans = append(plans, p)
 		}
-		for _, r := range tc.Upserts {
-			if err := b.add(p, r, false); err != nil {
+		if c != nil && c.gen != "" {
+			// The copy's generation takes the stream's writes too (see copy.go).
+			p, err := b.genPlan(tc.Table, c.gen)
+			if err != nil {
 				return err
+			}
+			plans = append(plans, p)
+		}
+		// A copy only requested of a table without an index: its chunks will read what
+		// these changes wrote.
+		for _, p := range plans {
+			for _, r := range tc.Deletes {
+				if err := b.add(p, r, true); err != nil {
+					return err
+				}
+			}
+			for _, r := range tc.Upserts {
+				if err := b.add(p, r, false); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -167,9 +201,13 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	if err := t.state.storePrepared(ctx, b.prepared); err != nil {
 		return err
 	}
+	if err := b.commitCopies(ctx, version); err != nil {
+		return err
+	}
 	if err := t.state.saveCheckpoint(ctx, pos, PhaseStreaming); err != nil {
 		return err
 	}
+	b.afterCommit(ctx)
 	if len(b.resolved) > 0 {
 		// Left behind by a failure here, they are only unused documents: no later
 		// position reads them again.
@@ -187,6 +225,7 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 		}
 	}
 	b.items, b.arena, b.slot, b.schemas, b.prepared, b.resolved, b.segs = nil, nil, nil, nil, nil, nil, nil
+	b.copies, b.genPlans, b.copyEdits, b.dropGens, b.newDefs, b.requested = nil, nil, nil, nil, nil, false
 	return nil
 }
 
@@ -200,6 +239,9 @@ func (b *Batch) send(ctx context.Context, items []pendingWrite, version int64, w
 	var bodies []*bulkBody
 	body := getBody()
 	for _, w := range items {
+		if w.dead {
+			continue
+		}
 		p, ok := fresh[w.plan]
 		if !ok {
 			var err error
@@ -290,6 +332,7 @@ func (t *Target) sendAll(ctx context.Context, bodies []*bulkBody, where string) 
 // Rollback implements pipeline.Tx: nothing was sent, so dropping the buffer is enough.
 func (b *Batch) Rollback(ctx context.Context) {
 	b.items, b.arena, b.slot = nil, nil, nil
+	b.copies, b.genPlans, b.copyEdits, b.dropGens, b.newDefs, b.requested = nil, nil, nil, nil, nil, false
 }
 
 // plan compiles (once per table version) how a table is written, making sure its index
@@ -351,7 +394,7 @@ func (t *Target) current(ctx context.Context, p *tablePlan) (*tablePlan, error) 
 	t.mu.Lock()
 	epoch := t.epoch
 	t.mu.Unlock()
-	if p.epoch == epoch {
+	if p.epoch == epoch || p.fixed {
 		return p, nil
 	}
 	return t.plan(ctx, p.def)
@@ -378,6 +421,9 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 		actions = append(actions, a...)
 	}
 	b.schemas = append(b.schemas, sc)
+	if tables := b.t.computedColumns(sc); len(tables) > 0 {
+		b.requestCopies(tables, "DDL at GTID "+sc.GTID+": a column whose existing values the source computes")
+	}
 	if len(actions) == 0 {
 		return nil
 	}

@@ -100,6 +100,9 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 	if err := s.reset(ctx); err != nil {
 		return err
 	}
+	if err := t.resetCopies(ctx); err != nil {
+		return err
+	}
 	// The plan goes first, so a later reset finds every document this start writes.
 	names := make([]string, 0, len(plans))
 	for _, p := range plans {

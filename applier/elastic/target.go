@@ -47,6 +47,8 @@ type Target struct {
 	// epoch counts alias moves and index deletions (bumpEpoch): a plan compiled under an
 	// older epoch checks its index again before it writes.
 	epoch int
+	// copies are the online copies requested or under way (copy.go); nil until read.
+	copies map[string]*liveCopy
 }
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
@@ -57,6 +59,9 @@ type tablePlan struct {
 	def       *schema.Table
 	// epoch is the Target's epoch the plan was compiled under.
 	epoch int
+	// fixed: the plan writes a concrete index by its name (an online copy's generation),
+	// whatever aliases do.
+	fixed bool
 }
 
 // Open connects to the cluster, learns which field types it has, and makes sure the
