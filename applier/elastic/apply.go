@@ -421,6 +421,9 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 		actions = append(actions, a...)
 	}
 	b.schemas = append(b.schemas, sc)
+	if err := b.createdByStream(ctx, sc); err != nil {
+		return err
+	}
 	if tables := b.t.computedColumns(sc); len(tables) > 0 {
 		b.requestCopies(tables, "DDL at GTID "+sc.GTID+": a column whose existing values the source computes")
 	}

@@ -531,6 +531,37 @@ func (b *Batch) requestCopies(tables []string, reason string) {
 	}
 }
 
+// createdByStream ends the copy requests of the tables a statement creates that have not
+// started: a table the target lacked at 'run' start whose CREATE TABLE the stream reads
+// gets its documents from the binary log after it.
+func (b *Batch) createdByStream(ctx context.Context, sc *ddl.SchemaChange) error {
+	copies, err := b.batchCopies(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range sc.Steps {
+		var name string
+		switch c := st.Change.(type) {
+		case *ddl.CreateTable:
+			name = c.Table.QualifiedName()
+		case *ddl.CreateTableLike:
+			name = c.Name.String()
+		default:
+			continue
+		}
+		if c := copies[name]; c != nil && c.gen == "" {
+			delete(copies, name)
+		}
+		note := "; not needed: the stream created the table (GTID " + sc.GTID + ")"
+		b.copyEdits = append(b.copyEdits, func(d *copiesDoc, now time.Time) {
+			if c := d.find(name); c != nil && c.State == plan.CopyRequested {
+				c.State, c.Reason, c.UpdatedAt = plan.CopyDone, c.Reason+note, now
+			}
+		})
+	}
+	return nil
+}
+
 // commitCopies stores the batch's changes of the copies (before the checkpoint moves) and
 // the definitions of the tables a copy creates.
 func (b *Batch) commitCopies(ctx context.Context, version int64) error {
