@@ -121,6 +121,10 @@ type Snapshot struct {
 	// OnExisting says what to do with a target table that already holds rows:
 	// "error", "truncate" or "recreate".
 	OnExisting string `toml:"on_existing"`
+	// OnMissingBinlog says what 'run' does when the source no longer has the binary logs
+	// after the checkpoint: "stop" (the default: exit naming the way out) or "resnapshot"
+	// (stream on from the source's current position and copy every table again online).
+	OnMissingBinlog string `toml:"on_missing_binlog"`
 }
 
 // Apply tunes the streaming batches.
@@ -266,6 +270,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Snapshot.ChunkRows == 0 {
 		c.Snapshot.ChunkRows = 100000
+	}
+	if c.Snapshot.OnMissingBinlog == "" {
+		c.Snapshot.OnMissingBinlog = "stop"
 	}
 	if c.Snapshot.OnExisting == "" {
 		c.Snapshot.OnExisting = "error"

@@ -94,6 +94,11 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("snapshot.on_existing = %q: must be \"error\", \"truncate\" or \"recreate\"", c.Snapshot.OnExisting)
 	}
+	switch c.Snapshot.OnMissingBinlog {
+	case "stop", "resnapshot":
+	default:
+		return fmt.Errorf("snapshot.on_missing_binlog = %q: must be \"stop\" or \"resnapshot\"", c.Snapshot.OnMissingBinlog)
+	}
 	if c.Apply.BatchRows < 1 {
 		return fmt.Errorf("apply.batch_rows = %d: must be at least 1", c.Apply.BatchRows)
 	}

@@ -57,6 +57,11 @@ type Options struct {
 	// Copies, when set, are the target's stored online copies, carried out while
 	// streaming (see copier.go); the target's batches then implement CopyTx.
 	Copies CopyStore
+	// OnPurged, when set, is called when the source no longer has the binary logs after
+	// the checkpoint (source.ErrPositionPurged; [snapshot] on_missing_binlog =
+	// "resnapshot"): it moves the checkpoint to the source's current position and asks
+	// for an online copy of every table, and the stream starts again from there.
+	OnPurged func(ctx context.Context, cause error) error
 
 	// tables are the tracked definitions at the stream's start, from which the batcher
 	// builds the foreign key graph (set by runOnce).
@@ -95,6 +100,9 @@ func Run(ctx context.Context, o Options) error {
 	backoff := time.Second
 	var isolateUntil *change.Position
 	var deniedSince time.Time
+	// reseeded: the last attempt started from a position OnPurged chose; a second purge
+	// before any progress is not recovered again (a loop).
+	reseeded := false
 	for {
 		start := time.Now()
 		progressed, err := runOnce(ctx, o, isolateUntil)
@@ -103,6 +111,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		if progressed {
 			deniedSince = time.Time{}
+			reseeded = false
 		}
 		if accessDenied(err) {
 			isolateUntil = nil
@@ -147,6 +156,18 @@ func Run(ctx context.Context, o Options) error {
 			continue
 		}
 		isolateUntil = nil
+		if errors.Is(err, source.ErrPositionPurged) && o.OnPurged != nil && !reseeded {
+			o.Log.Warn("the source no longer has the binary logs after the checkpoint: streaming on from its current position and copying every table again online (snapshot.on_missing_binlog = \"resnapshot\")", "error", err)
+			rerr := o.OnPurged(ctx, err)
+			if rerr == nil {
+				reseeded = true
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			err = fmt.Errorf("%w; snapshot.on_missing_binlog = \"resnapshot\" could not move on: %w", err, rerr)
+		}
 		transient := errors.Is(err, fault.ErrTransient) || errors.Is(err, source.ErrSourceGone)
 		if transient {
 			o.Metrics.Error("transient")

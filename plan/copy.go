@@ -40,6 +40,9 @@ type Copy struct {
 	// InPlace: the target held no copy of the table when it started, so the copy fills
 	// the live table (it appears as it fills) instead of a shadow.
 	InPlace bool
+	// Stale: requested because the binary logs after the checkpoint were purged; the live
+	// copy keeps its old rows, and the stream leaves it alone, until the copy swaps in.
+	Stale bool
 	// Error says why a failed copy was given up.
 	Error                           string
 	RequestedAt, StartedAt, Updated time.Time

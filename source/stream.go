@@ -47,6 +47,10 @@ type Emit func(ctx context.Context, ev change.Event) error
 // ErrSourceGone marks errors of the connection to the source: the caller reconnects.
 var ErrSourceGone = errors.New("source connection lost")
 
+// ErrPositionPurged marks the source's refusal to send the binary log after the
+// checkpoint: the files holding it were purged (or the GTID is not in them).
+var ErrPositionPurged = errors.New("binary logs after the checkpoint are gone")
+
 // ErrColumnCount marks a row event whose column count is not the tracked definition's:
 // the tracker missed a schema change, and no retry decodes the row.
 var ErrColumnCount = errors.New("the schema changed in a way the tracker missed; re-snapshot the table")
@@ -159,7 +163,7 @@ func classifyReadErr(err error, at, from string) error {
 		return fmt.Errorf("the binary log after position %s holds a column type the binlog decoder cannot read (MariaDB's COMPRESSED columns are one, in any table of the server): retrying cannot help; change the column (ALTER TABLE ... MODIFY without COMPRESSED) or take the writes to it elsewhere, then take a new snapshot if the table is replicated: %w", at, err)
 	}
 	if purgedPosition(err) {
-		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %w", from, err)
+		return fmt.Errorf("the source no longer has the binary logs after GTID %s (purged?): a new snapshot is needed: set snapshot.on_missing_binlog = \"resnapshot\" to copy every table again online, or drop the target's state schema (or set a new state.name) and run 'replicator run' again with snapshot.on_existing = \"truncate\" (the target tables still hold the old rows): %w: %w", from, ErrPositionPurged, err)
 	}
 	return fmt.Errorf("%w: read binlog after position %s: %w", ErrSourceGone, at, err)
 }

@@ -55,7 +55,10 @@ type copyDoc struct {
 	Rows       int64         `json:"rows"`
 	Estimate   int64         `json:"estimate"`
 	// NoLive: the table had no index when the copy started; the swap creates its alias.
-	NoLive      bool      `json:"no_live,omitempty"`
+	NoLive bool `json:"no_live,omitempty"`
+	// Stale: requested by Reseed; the live index keeps its old documents, untouched by
+	// the stream, until the copy swaps in.
+	Stale       bool      `json:"stale,omitempty"`
 	Error       string    `json:"error,omitempty"`
 	RequestedAt time.Time `json:"requested_at"`
 	StartedAt   time.Time `json:"started_at,omitempty"`
@@ -68,7 +71,7 @@ func (c *copyDoc) plan() *plan.Copy {
 		started = c.RequestedAt
 	}
 	return &plan.Copy{Table: c.Table, State: c.State, Reason: c.Reason, Def: c.Definition, After: c.After, Rows: c.Rows,
-		Estimate: c.Estimate, Error: c.Error, RequestedAt: c.RequestedAt, StartedAt: started, Updated: c.UpdatedAt}
+		Estimate: c.Estimate, Error: c.Error, Stale: c.Stale, RequestedAt: c.RequestedAt, StartedAt: started, Updated: c.UpdatedAt}
 }
 
 func (d *copiesDoc) find(table string) *copyDoc {
@@ -219,6 +222,8 @@ type liveCopy struct {
 	// noLive: there is no live index (requested: the table has none; copying: it had
 	// none when the copy started): the stream writes the copy only.
 	noLive bool
+	// stale: requested by Reseed (the live index is left alone until the swap).
+	stale bool
 	// done: the copy ended in this batch and its generation is the live index from the
 	// swap on: the batch's later writes go to it by name.
 	done bool
@@ -242,9 +247,13 @@ func (t *Target) loadCopies(ctx context.Context) (map[string]*liveCopy, error) {
 		switch c.State {
 		case plan.CopyCopying:
 			if c.Definition != nil && c.Index != "" {
-				m[c.Table] = &liveCopy{gen: c.Index, def: c.Definition, noLive: c.NoLive}
+				m[c.Table] = &liveCopy{gen: c.Index, def: c.Definition, noLive: c.NoLive || c.Stale, stale: c.Stale}
 			}
 		case plan.CopyRequested:
+			if c.Stale {
+				m[c.Table] = &liveCopy{noLive: true, stale: true}
+				continue
+			}
 			db, table, _ := splitTable(c.Table)
 			rt := t.routes.For(db, table)
 			if rt == nil {
@@ -409,13 +418,14 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 		return err
 	}
 	t.log.Info("online copy: created a new index generation", "table", name, "alias", alias, "index", gen)
-	noLive := !cur.exists()
+	stale := prev != nil && prev.stale
+	noLive := !cur.exists() || stale
 	if prev != nil && prev.gen != "" {
 		b.discard(prev.gen)
 		b.dropGens = append(b.dropGens, prev.gen)
 	}
-	copies[name] = &liveCopy{gen: gen, def: def, noLive: noLive}
-	if noLive {
+	copies[name] = &liveCopy{gen: gen, def: def, noLive: noLive, stale: stale}
+	if !cur.exists() {
 		b.newDefs = append(b.newDefs, def)
 	}
 	b.copyEdits = append(b.copyEdits, func(d *copiesDoc, now time.Time) {
@@ -424,7 +434,7 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 			d.request(name, "", now)
 			c = d.find(name)
 		}
-		c.State, c.Index, c.Definition, c.After, c.Rows, c.Estimate, c.NoLive, c.Error = plan.CopyCopying, gen, def, nil, 0, estimate, noLive, ""
+		c.State, c.Index, c.Definition, c.After, c.Rows, c.Estimate, c.NoLive, c.Error = plan.CopyCopying, gen, def, nil, 0, estimate, !cur.exists(), ""
 		c.StartedAt, c.UpdatedAt = now, now
 	})
 	return nil
@@ -661,4 +671,31 @@ func (t *Target) resetCopies(ctx context.Context) error {
 	}
 	t.forgetCopies()
 	return t.state.deleteDocs(ctx, []string{t.state.copiesID()})
+}
+
+// Reseed moves on from purged binary logs: it requests a stale online copy of every table
+// of defs (the stream leaves their live indexes alone until the copies swap in), records
+// defs as their definitions from pos on, and stores pos as the checkpoint, in that order,
+// so a crash in between starts over from the old checkpoint (and its purged position).
+func (t *Target) Reseed(ctx context.Context, pos change.Position, defs []*schema.Table, reason string) error {
+	version, err := PositionVersion(pos)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	err = t.state.updateCopies(ctx, func(d *copiesDoc) error {
+		for _, def := range defs {
+			d.request(def.QualifiedName(), reason, now)
+			d.find(def.QualifiedName()).Stale = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t.forgetCopies()
+	if err := t.state.recordSchemas(ctx, []*ddl.SchemaChange{{Tables: defs, GTID: pos.GTID}}, version); err != nil {
+		return err
+	}
+	return t.state.saveCheckpoint(ctx, pos, PhaseStreaming)
 }

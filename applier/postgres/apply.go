@@ -129,12 +129,14 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 		if ci != nil && ci.absent {
 			continue // a table whose first copy has not started: its chunks will hold these rows
 		}
-		p, err := b.plan(ctx, tc.Table)
-		if err != nil {
-			return err
-		}
-		if err := b.applyTo(ctx, p, tc); err != nil {
-			return err
+		if ci == nil || !ci.stale {
+			p, err := b.plan(ctx, tc.Table)
+			if err != nil {
+				return err
+			}
+			if err := b.applyTo(ctx, p, tc); err != nil {
+				return err
+			}
 		}
 		if ci != nil && !ci.inPlace {
 			sp, err := b.shadowPlan(ctx, tc.Table, ci.def)

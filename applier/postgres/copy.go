@@ -89,7 +89,7 @@ type queryer interface {
 
 func (s *State) copies(ctx context.Context, q queryer) ([]*plan.Copy, error) {
 	rows, err := q.Query(ctx, `SELECT source_table, state, reason, definition, after, rows, estimate, COALESCE(error, ''),
-		requested_at, COALESCE(started_at, requested_at), updated_at, in_place FROM `+s.ident("online_copies")+` WHERE name = $1 ORDER BY requested_at, source_table`, s.name)
+		requested_at, COALESCE(started_at, requested_at), updated_at, in_place, stale FROM `+s.ident("online_copies")+` WHERE name = $1 ORDER BY requested_at, source_table`, s.name)
 	if err != nil {
 		if missingState(err) {
 			return nil, nil
@@ -101,7 +101,7 @@ func (s *State) copies(ctx context.Context, q queryer) ([]*plan.Copy, error) {
 	for rows.Next() {
 		c := &plan.Copy{}
 		var def, after []byte
-		if err := rows.Scan(&c.Table, &c.State, &c.Reason, &def, &after, &c.Rows, &c.Estimate, &c.Error, &c.RequestedAt, &c.StartedAt, &c.Updated, &c.InPlace); err != nil {
+		if err := rows.Scan(&c.Table, &c.State, &c.Reason, &def, &after, &c.Rows, &c.Estimate, &c.Error, &c.RequestedAt, &c.StartedAt, &c.Updated, &c.InPlace, &c.Stale); err != nil {
 			return nil, err
 		}
 		if def != nil {
@@ -128,9 +128,13 @@ type copyInfo struct {
 	// inPlace: the target had no table when the copy started, so the copy fills the live
 	// table itself (there is nothing to hide) and has no shadow.
 	inPlace bool
-	// absent: requested, and the target has no table yet: the stream's changes of it are
-	// left out until the copy starts (its chunks read them from the source).
+	// absent: requested, and the target has no table yet (or a stale copy, see Reseed):
+	// the stream's changes of it are left out until the copy starts (its chunks read them
+	// from the source).
 	absent bool
+	// stale: requested by Reseed: the live table keeps its old rows, which the stream
+	// leaves alone, until the copy swaps in.
+	stale bool
 }
 
 // copies returns the online copies requested or under way, by source table, loading them
@@ -147,7 +151,9 @@ func (b *Batch) copies(ctx context.Context) (map[string]*copyInfo, error) {
 	for _, c := range all {
 		switch {
 		case c.State == plan.CopyCopying && c.Def != nil:
-			m[c.Table] = &copyInfo{def: c.Def, inPlace: c.InPlace}
+			m[c.Table] = &copyInfo{def: c.Def, inPlace: c.InPlace, stale: c.Stale && !c.InPlace}
+		case c.State == plan.CopyRequested && c.Stale:
+			m[c.Table] = &copyInfo{absent: true, stale: true}
 		case c.State == plan.CopyRequested || c.State == plan.CopyCopying:
 			db, table, _ := strings.Cut(c.Table, ".")
 			rt := b.t.routes.For(db, table)
@@ -409,12 +415,48 @@ func (b *Batch) endCopy(ctx context.Context, table, state, why string) error {
 }
 
 // requestSQL stores a copy request ($1 name, $2 table, $3 the requested state, $4 the
-// reason), resetting an earlier copy of the table.
+// reason), resetting an earlier copy of the table; a stale copy not swapped in yet stays
+// stale (its live table is still the old one).
 func (s *State) requestSQL() string {
-	return `INSERT INTO ` + s.ident("online_copies") + ` (name, source_table, state, reason, requested_at, updated_at)
-		VALUES ($1, $2, $3, $4, now(), now())
+	return s.requestStaleSQL(false)
+}
+
+// requestStaleSQL is requestSQL for a stale copy when stale is true (Reseed).
+func (s *State) requestStaleSQL(stale bool) string {
+	oc := s.ident("online_copies")
+	return `INSERT INTO ` + oc + ` (name, source_table, state, reason, requested_at, updated_at, stale)
+		VALUES ($1, $2, $3, $4, now(), now(), ` + fmt.Sprint(stale) + `)
 		ON CONFLICT (name, source_table) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, definition = NULL, after = NULL,
-		  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now()`
+		  rows = 0, estimate = 0, error = NULL, requested_at = now(), started_at = NULL, updated_at = now(),
+		  stale = EXCLUDED.stale OR (` + oc + `.stale AND ` + oc + `.state IN ('requested', 'copying'))`
+}
+
+// Reseed moves on from purged binary logs, in one transaction: pos becomes the
+// checkpoint, defs the tables' definitions from pos on, and each table gets a stale copy
+// request: the stream leaves the live tables (their old rows) alone until their copies
+// swap in.
+func (t *Target) Reseed(ctx context.Context, pos change.Position, defs []*schema.Table, reason string) error {
+	s := t.state
+	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		for _, def := range defs {
+			js, err := json.Marshal(storedPlan{Table: def})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("schema_history")+` (name, gtid, source_table, definition) VALUES ($1, $2, $3, $4)`,
+				s.name, pos.GTID, def.QualifiedName(), js); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, s.requestStaleSQL(true), s.name, def.QualifiedName(), plan.CopyRequested, reason); err != nil {
+				return err
+			}
+		}
+		return s.saveCheckpoint(ctx, tx, Checkpoint{Position: pos, Phase: PhaseStreaming})
+	})
+	if err != nil {
+		return fmt.Errorf("move the checkpoint past purged binary logs to %s: %w", pos.GTID, classify(err))
+	}
+	return nil
 }
 
 // renderCopy renders def as its online copy creates it: the route's columns, no

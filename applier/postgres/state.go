@@ -102,6 +102,7 @@ func (s *State) stateStatements() []string {
 			updated_at timestamptz NOT NULL DEFAULT now(),
 			PRIMARY KEY (name, source_table))`,
 		`ALTER TABLE ` + s.ident("online_copies") + ` ADD COLUMN IF NOT EXISTS in_place boolean NOT NULL DEFAULT false`,
+		`ALTER TABLE ` + s.ident("online_copies") + ` ADD COLUMN IF NOT EXISTS stale boolean NOT NULL DEFAULT false`,
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/metrics"
 	"github.com/replicator/replicator/pipeline"
+	"github.com/replicator/replicator/plan"
+	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/snapshot"
 	"github.com/replicator/replicator/source"
 	"github.com/replicator/replicator/tracker"
@@ -82,9 +84,19 @@ func runStream(ctx context.Context, env *runEnv) error {
 		if err != nil {
 			return nil, fault.Transient(err)
 		}
+		stale, err := staleTables(ctx, tgt)
+		if err != nil {
+			return nil, fault.Transient(err)
+		}
 		tr := tracker.New(env.routes, nil)
 		for _, def := range defs {
-			if err := tr.Put(def); err != nil {
+			put := tr.Put
+			if stale[def.QualifiedName()] {
+				// Read from the source's current schema by the recovery from purged
+				// binary logs: the stream may still read DDL it already holds.
+				put = tr.PutProvisional
+			}
+			if err := put(def); err != nil {
 				return nil, err
 			}
 		}
@@ -103,7 +115,7 @@ func runStream(ctx context.Context, env *runEnv) error {
 	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
-		Routes: env.routes, Copies: copies,
+		Routes: env.routes, Copies: copies, OnPurged: onPurged(env, tgt),
 		OnError: func(err error, transient bool) {
 			if transient {
 				// status shows the stream is not stopped but waits to apply the batch again.
@@ -162,4 +174,96 @@ func requestMissing(ctx context.Context, env *runEnv, tgt target, cr copyRequest
 	}
 	env.log.Info("tables selected by the [[tables]] rules that the target does not hold are copied online", "tables", missing, "already_requested", pending)
 	return nil
+}
+
+// reseeder is a target that can move on from purged binary logs (see onPurged).
+type reseeder interface {
+	// Reseed stores, at once, pos as the checkpoint, defs as the tables' definitions from
+	// pos on, and a request for a stale online copy of each: the stream leaves the live
+	// tables as they are until their copies swap in.
+	Reseed(ctx context.Context, pos change.Position, defs []*schema.Table, reason string) error
+}
+
+// staleTables lists the tables whose stale copy (Reseed) has not swapped in yet.
+func staleTables(ctx context.Context, tgt target) (map[string]bool, error) {
+	cr, ok := tgt.(copyRequester)
+	if !ok {
+		return nil, nil
+	}
+	copies, err := cr.Copies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, c := range copies {
+		if c.Stale && (c.State == plan.CopyRequested || c.State == plan.CopyCopying) {
+			out[c.Table] = true
+		}
+	}
+	return out, nil
+}
+
+// onPurged returns the pipeline's recovery from purged binary logs when the configuration
+// asks for it ([snapshot] on_missing_binlog = "resnapshot"): the checkpoint moves to the
+// source's current position, with every selected table's current definition, and every
+// table is copied again online. The tables keep their old rows (readers see them, stale)
+// until their copies swap in; the binary logs in between are gone, so nothing else could
+// make them exact again.
+func onPurged(env *runEnv, tgt target) func(ctx context.Context, cause error) error {
+	if env.cfg.Snapshot.OnMissingBinlog != "resnapshot" {
+		return nil
+	}
+	rs, ok := tgt.(reseeder)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, cause error) error {
+		old, _, _, err := tgt.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		conn, err := source.NewDialer(env.cfg.Source).Dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		gtid, err := conn.CurrentGTID(ctx)
+		if err != nil {
+			return err
+		}
+		names, err := conn.SelectedTables(ctx, env.routes)
+		if err != nil {
+			return err
+		}
+		var defs []*schema.Table
+		for _, n := range names {
+			def, err := conn.LoadTable(ctx, n.Schema, n.Name)
+			if err != nil {
+				return err
+			}
+			if def == nil {
+				continue // dropped since it was listed
+			}
+			rt := env.routes.For(def.Schema, def.Name)
+			if rt == nil {
+				continue
+			}
+			if err := rt.Identify(def); err != nil {
+				return err
+			}
+			if len(def.Key) == 0 {
+				return fmt.Errorf("table %s has no key, so it cannot be copied online: configure a key for it ([[tables]] key) or take a new snapshot", def.QualifiedName())
+			}
+			defs = append(defs, def)
+		}
+		// The jump counts as one transaction: versions (Elasticsearch) keep growing.
+		pos := change.Position{Flavor: conn.Flavor, GTID: gtid, Seq: old.Seq + 1}
+		reason := "binary logs after GTID " + old.GTID + " purged (snapshot.on_missing_binlog = \"resnapshot\")"
+		if err := rs.Reseed(ctx, pos, defs, reason); err != nil {
+			return err
+		}
+		env.log.Warn("moved the checkpoint past purged binary logs; every table is copied again online and holds its old rows until then",
+			"from_gtid", old.GTID, "to_gtid", gtid, "tables", len(defs))
+		return nil
+	}
 }
