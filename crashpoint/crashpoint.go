@@ -86,6 +86,10 @@ const (
 	ElasticBulkSent = "elastic.bulk-sent"
 	// ElasticLeaseRenewal: the lease document is about to be renewed.
 	ElasticLeaseRenewal = "elastic.lease-renewal"
+	// ElasticRenamePending: a RENAME's alias moves are recorded as about to run, not run.
+	ElasticRenamePending = "elastic.rename-pending"
+	// ElasticRenameMoved: a RENAME's aliases moved; its mark does not say so yet.
+	ElasticRenameMoved = "elastic.rename-moved"
 )
 
 // Points lists every point, for the tests and the documentation.
@@ -96,6 +100,7 @@ func Points() []string {
 		HandoffBeforeCheckpoint, HandoffAfterCheckpoint, StreamBatchApplied, StreamPartApplied,
 		StreamCommitted, StreamDDLApplied, StreamXAPrepareStored, StreamXACommitResolve,
 		StreamFKActionApplied, StreamKeylessApplied, OnlineChunkApplied, ElasticBulkSent, ElasticLeaseRenewal,
+		ElasticRenamePending, ElasticRenameMoved,
 	}
 }
 

@@ -76,6 +76,23 @@ func kpWrites(t *testing.T, my *client.Conn, db string) {
 		"DELETE FROM t WHERE id % 13 = 0")
 }
 
+// kpSwapTables are two tables of different rows for a RENAME swap.
+func kpSwapTables(t *testing.T, my *client.Conn, db string) {
+	kpTable(1000)(t, my, db)
+	mustExec(t, my, "USE `"+db+"`",
+		"CREATE TABLE t2 (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40) NULL, KEY (v))",
+		"INSERT INTO t2 SELECT seq, seq % 89, CONCAT('second ', seq) FROM seq_1_to_700")
+}
+
+// kpSwap swaps t and t2 through a temporary name, with writes to both before and after.
+func kpSwap(t *testing.T, my *client.Conn, db string) {
+	mustExec(t, my, "USE `"+db+"`",
+		"UPDATE t SET note = 'before swap' WHERE id % 7 = 0",
+		"RENAME TABLE t TO tmp_swap, t2 TO t, tmp_swap TO t2",
+		"UPDATE t SET note = 'after swap' WHERE id % 5 = 0",
+		"INSERT INTO t2 SELECT seq, 1, 'after swap' FROM seq_5001_to_5050")
+}
+
 // killCases are the points in the order a run meets them. Every crashpoint.Points entry
 // appears here (TestKillPoints checks it).
 func killCases() []killCase {
@@ -156,7 +173,7 @@ func killCases() []killCase {
 					"UPDATE kl SET b = 'changed' WHERE a = 3 LIMIT 1", "DELETE FROM kl WHERE a = 4 LIMIT 1")
 			})},
 		// 3,000 rows in online chunks of 250 (chunk_rows), under the writes of kpWrites.
-		{point: crashpoint.OnlineChunkApplied, targets: []string{"postgres"}, tables: []string{"t"}, setup: kpTable(3000),
+		{point: crashpoint.OnlineChunkApplied, tables: []string{"t"}, setup: kpTable(3000),
 			stages: []killStage{{at: crashpoint.OnlineChunkApplied + ":3", stream: kpWrites, command: func(t *testing.T, cfg, db string) {
 				if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".t"); res.code != 0 {
 					t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
@@ -164,6 +181,12 @@ func killCases() []killCase {
 			}}}},
 		{point: crashpoint.ElasticBulkSent, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
 			stages: stream(crashpoint.ElasticBulkSent, kpWrites)},
+		// A swap through a temporary name (what online schema change tools end with): run
+		// twice, its alias moves would swap the indexes back.
+		{point: crashpoint.ElasticRenamePending, targets: []string{"elasticsearch"}, tables: []string{"t", "t2"}, setup: kpSwapTables,
+			stages: stream(crashpoint.ElasticRenamePending, kpSwap)},
+		{point: crashpoint.ElasticRenameMoved, targets: []string{"elasticsearch"}, tables: []string{"t", "t2"}, setup: kpSwapTables,
+			stages: stream(crashpoint.ElasticRenameMoved, kpSwap)},
 		// The lease is renewed 10 s after it was taken.
 		{point: crashpoint.ElasticLeaseRenewal, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
 			stages: stream(crashpoint.ElasticLeaseRenewal, kpWrites)},

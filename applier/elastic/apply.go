@@ -3,6 +3,8 @@ package elastic
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"sort"
 	"sync"
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
@@ -448,13 +450,66 @@ func (t *Target) runActions(ctx context.Context, sg segment, version int64, i in
 		return err
 	}
 	if found && mark.GTID == sg.gtid {
-		t.log.Info("schema change already applied to the indexes before a restart", "gtid", sg.gtid)
-		return nil
+		if !mark.Pending {
+			t.log.Info("schema change already applied to the indexes before a restart", "gtid", sg.gtid)
+			return nil
+		}
+		// A crash came between the actions' start and their mark. An alias move is one
+		// request, done or not: names that no longer stand for what they did before it
+		// ran say it was done, and running it again would move them back.
+		now, err := t.nameStates(ctx, mark.Before)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(now, mark.Before) {
+			t.log.Info("schema change already applied to the indexes before a restart (the names it moves have moved)", "gtid", sg.gtid, "before", mark.Before, "now", now)
+			return s.put(ctx, s.ddlID(version, i), ddlMark{Kind: "ddl", Name: s.name, GTID: sg.gtid})
+		}
+	}
+	var names []string
+	for _, a := range sg.actions {
+		names = append(names, a.names...)
+	}
+	if len(names) > 0 {
+		before := map[string][]string{}
+		for _, n := range names {
+			before[n] = nil
+		}
+		before, err := t.nameStates(ctx, before)
+		if err != nil {
+			return err
+		}
+		if err := s.put(ctx, s.ddlID(version, i), ddlMark{Kind: "ddl", Name: s.name, GTID: sg.gtid, Pending: true, Before: before}); err != nil {
+			return err
+		}
+		crashpoint.Hit(crashpoint.ElasticRenamePending)
 	}
 	for _, a := range sg.actions {
 		if err := a.run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", a.what, err)
 		}
+		if len(a.names) > 0 {
+			crashpoint.Hit(crashpoint.ElasticRenameMoved)
+		}
 	}
 	return s.put(ctx, s.ddlID(version, i), ddlMark{Kind: "ddl", Name: s.name, GTID: sg.gtid})
+}
+
+// nameStates returns, for each index name of names, the concrete indexes it stands for
+// now, sorted (none: an empty list).
+func (t *Target) nameStates(ctx context.Context, names map[string][]string) (map[string][]string, error) {
+	out := make(map[string][]string, len(names))
+	for n := range names {
+		st, err := t.resolveName(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		ix := append([]string{}, st.Indices...)
+		sort.Strings(ix)
+		if len(ix) == 0 {
+			ix = []string{}
+		}
+		out[n] = ix
+	}
+	return out, nil
 }

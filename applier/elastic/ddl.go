@@ -28,6 +28,9 @@ import (
 type ddlAction struct {
 	what string
 	run  func(ctx context.Context) error
+	// names are the index names an action moves between indexes (RENAME): running it
+	// twice would move them back, so runActions records what they stood for before.
+	names []string
 }
 
 // UntranslatableError is a change the Elasticsearch target cannot apply (the pipeline
@@ -196,7 +199,11 @@ func (t *Target) renameActions(what string, pairs []ddl.RenamePair) ([]ddlAction
 	if len(moves) == 0 {
 		return nil, nil
 	}
-	return []ddlAction{{what: fmt.Sprintf(what, pairs[0].From, pairs[len(pairs)-1].To), run: func(ctx context.Context) error { return t.moveAliases(ctx, moves) }}}, nil
+	var names []string
+	for _, m := range moves {
+		names = append(names, m.from, m.to)
+	}
+	return []ddlAction{{what: fmt.Sprintf(what, pairs[0].From, pairs[len(pairs)-1].To), names: names, run: func(ctx context.Context) error { return t.moveAliases(ctx, moves) }}}, nil
 }
 
 // truncateIndex empties a table's index by a new generation (the old one's mapping and

@@ -94,11 +94,14 @@ type tableDoc struct {
 	Done        bool          `json:"done"`
 }
 
-// ddlMark says the index actions of the schema change committed with a version ran.
+// ddlMark says the index actions of the schema change committed with a version ran, or,
+// with Pending, are about to: Before holds what the names they move stood for then.
 type ddlMark struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-	GTID string `json:"gtid"`
+	Kind    string              `json:"kind"`
+	Name    string              `json:"name"`
+	GTID    string              `json:"gtid"`
+	Pending bool                `json:"pending,omitempty"`
+	Before  map[string][]string `json:"before,omitempty"`
 }
 
 type schemaDoc struct {
