@@ -260,6 +260,12 @@ source = "`+db+`.*"
 		t.Errorf("the online copy did not resume from its last chunk\n%s", tail(p2.output(), 30))
 	}
 	waitCopy(t, cfg, db+".wl", "done", p2, 4*time.Minute)
+	if !strings.Contains(p2.output(), "online copy: indexes built beside the stream") {
+		t.Errorf("the copy's secondary index was not built beside the stream\n%s", grepLines(p2.output(), "online copy"))
+	}
+	if got, want := tableIndexes(t, url, db, "wl"), "(grp)"; !strings.Contains(got, want) {
+		t.Errorf("indexes after the swap:\n%s\nwant %s among them", got, want)
+	}
 	finishScenario(t, url, cfg, p2, stop, wait)
 }
 

@@ -55,6 +55,13 @@ type CopyChecker interface {
 	CheckCopy(table string) error
 }
 
+// CopyIndexer is a CopyStore that builds a copy's indexes beside the stream once its rows
+// are nearly all copied (before its last chunk), so the batch that swaps it in does not
+// build them while the stream waits. Best effort: what it did not build, the swap does.
+type CopyIndexer interface {
+	PrepareCopyIndexes(ctx context.Context, def *schema.Table) error
+}
+
 // CopyTx is a batch of a target that copies tables online (see plan.Copy); the worker
 // calls it in stream order, in the batch that carries the copy's step.
 type CopyTx interface {
@@ -595,6 +602,17 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 			return err
 		}
 		last := len(read) < c.rows
+		if ix, ok := c.store.(CopyIndexer); ok && last {
+			t0 := time.Now()
+			if err := ix.PrepareCopyIndexes(ctx, def); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				c.o.Log.Warn("online copy: the indexes could not be built beside the stream; the swap builds them", "table", cp.Table, "error", err)
+			} else {
+				c.o.Log.Info("online copy: indexes built beside the stream", "table", cp.Table, "duration", time.Since(t0).Round(time.Millisecond).String())
+			}
+		}
 		next := after
 		if len(read) > 0 {
 			next = read[len(read)-1]

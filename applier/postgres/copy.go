@@ -377,6 +377,17 @@ func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
 	if err != nil {
 		return err
 	}
+	// An index PrepareCopyIndexes left invalid (a failed CREATE INDEX CONCURRENTLY) would
+	// satisfy IF NOT EXISTS below and never be used.
+	invalid, err := invalidIndexes(ctx, b.tx, shadow)
+	if err != nil {
+		return err
+	}
+	for _, ix := range invalid {
+		if _, err := b.tx.Exec(ctx, "DROP INDEX IF EXISTS "+ix); err != nil {
+			return fmt.Errorf("drop the invalid index %s of the online copy of %s: %w", ix, def.QualifiedName(), classify(err))
+		}
+	}
 	stmts := append(inSchema(r.Statements()[1:], live, shadow),
 		"DROP TABLE IF EXISTS "+live.Sanitize(),
 		"ALTER TABLE "+shadow.Sanitize()+" SET SCHEMA "+pgx.Identifier{live[0]}.Sanitize(),
@@ -507,6 +518,91 @@ func (t *Target) dropShadows(ctx context.Context, tx pgx.Tx) error {
 		_, n := rt.PGTarget()
 		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{t.state.copySchema(), n}.Sanitize()); err != nil {
 			return fmt.Errorf("drop the shadow of the online copy of %s: %w", c.Table, classify(err))
+		}
+	}
+	return nil
+}
+
+// invalidIndexes lists the invalid indexes of table (left by a failed CREATE INDEX
+// CONCURRENTLY), qualified and quoted.
+func invalidIndexes(ctx context.Context, q queryer, table pgx.Identifier) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indrelid = to_regclass($1) AND NOT i.indisvalid`, table.Sanitize())
+	if err != nil {
+		return nil, fmt.Errorf("look up invalid indexes of %s: %w", table.Sanitize(), classify(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s, n string
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out = append(out, pgx.Identifier{s, n}.Sanitize())
+	}
+	return out, rows.Err()
+}
+
+// copyIndexLockTimeout bounds the waits of PrepareCopyIndexes for locks: a batch that
+// drops the shadow (its copy starts again) waits for the build, and the build for it.
+const copyIndexLockTimeout = "10s"
+
+// PrepareCopyIndexes builds the secondary indexes of the shadow of def's online copy
+// with CREATE INDEX CONCURRENTLY, on a connection of its own: the stream goes on writing
+// the shadow meanwhile, and the batch that swaps the copy in finds them built. Nothing is
+// done for a copy that fills its table in place (its indexes exist from the start).
+func (t *Target) PrepareCopyIndexes(ctx context.Context, def *schema.Table) error {
+	all, err := t.state.copies(ctx, t.pool)
+	if err != nil {
+		return err
+	}
+	var cp *plan.Copy
+	for _, c := range all {
+		if c.Table == def.QualifiedName() && c.State == plan.CopyCopying {
+			cp = c
+		}
+	}
+	if cp == nil || cp.InPlace || cp.Def == nil {
+		return nil
+	}
+	_, r, err := t.renderCopy(cp.Def)
+	if err != nil {
+		return err
+	}
+	live, err := t.tableIdent(cp.Def)
+	if err != nil {
+		return err
+	}
+	shadow := pgx.Identifier{t.state.copySchema(), live[1]}
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SET lock_timeout = '"+copyIndexLockTimeout+"'"); err != nil {
+		return classify(err)
+	}
+	defer func() {
+		// A pooled connection goes back as it came.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "RESET lock_timeout")
+	}()
+	invalid, err := invalidIndexes(ctx, conn, shadow)
+	if err != nil {
+		return err
+	}
+	for _, ix := range invalid {
+		if _, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+ix); err != nil {
+			return fmt.Errorf("drop the invalid index %s: %w", ix, classify(err))
+		}
+	}
+	for _, q := range inSchema(r.Statements()[1:], live, shadow) {
+		q, ok := strings.CutPrefix(q, "CREATE INDEX IF NOT EXISTS ")
+		if !ok {
+			continue
+		}
+		q = "CREATE INDEX CONCURRENTLY IF NOT EXISTS " + q
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, classify(err))
 		}
 	}
 	return nil

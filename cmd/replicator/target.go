@@ -64,6 +64,7 @@ var (
 	_ pipeline.ForeignKeyApplier = (*postgres.Batch)(nil)
 	_ pipeline.CopyTx            = (*postgres.Batch)(nil)
 	_ pipeline.CopyStore         = (*postgres.Target)(nil)
+	_ pipeline.CopyIndexer       = (*postgres.Target)(nil)
 	_ pipeline.CopyTx            = (*elastic.Batch)(nil)
 	_ pipeline.CopyChecker       = (*elastic.Target)(nil)
 	_ copyRequester              = (*elastic.Target)(nil)
