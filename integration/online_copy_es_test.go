@@ -428,3 +428,28 @@ chunk_rows = 1000
 	t.Logf("4 computed columns added under writes; the last online copy wrote %d rows; %d documents equal", rows, docs)
 	p.stop(t)
 }
+
+// TestRunBeforeAnyTableElasticsearch starts 'run' while no table its rules select exists:
+// it streams, and the tables created later come with their documents.
+func TestRunBeforeAnyTableElasticsearch(t *testing.T) {
+	const db = "it_online_empty_es"
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, db)
+	et := newESTarget(t, "onlineempty")
+	cfg := writeConfig(t, et.config(db, ""))
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	if !strings.Contains(p.output(), "no source table matches the [[tables]] rules yet") {
+		t.Errorf("no warning that no table matches\n%s", tail(p.output(), 20))
+	}
+	mustExec(t, my, "USE `"+db+"`",
+		"CREATE TABLE later (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)",
+		"INSERT INTO later SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000",
+		"UPDATE later SET v = 'changed' WHERE id % 3 = 0",
+		"DELETE FROM later WHERE id % 5 = 0")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	docs := et.assertIndexEqual(t, my, db, "later")
+	assertVerifyEqual(t, cfg)
+	t.Logf("run started with no table; 'later' created afterwards: %d documents equal", docs)
+	p.stop(t)
+}
