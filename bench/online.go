@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -84,6 +85,17 @@ func benchOnlineCopy(ctx context.Context, bin, cfgPath string, my *client.Conn, 
 	wg.Wait()
 	rate := float64(rows) / max(secsCopy, 0.001)
 	report("online copy ('resnapshot' of one table)", fmt.Sprintf("%s, %d rows in %.1f s, while sysbench wrote %d row changes to all tables (%d tx/s)", table, rows, secsCopy, writes.Load(), *onlineRate), "%.0f rows/s", rate)
+	// Where the lag was high, second by second from the start of sampling (2 s before
+	// the request), for finding what caused it.
+	var bySecond []string
+	for i := 0; i < len(lags); i += 10 {
+		hi := 0.0
+		for _, l := range lags[i:min(i+10, len(lags))] {
+			hi = max(hi, l)
+		}
+		bySecond = append(bySecond, fmt.Sprintf("%.1f", hi))
+	}
+	log.Printf("online copy: highest lag per second of sampling: %s", strings.Join(bySecond, " "))
 	p50, p99, mx := percentile(lags, 0.50), percentile(lags, 0.99), percentile(lags, 1)
 	report("online copy: streaming lag p50 / p99 / max", fmt.Sprintf("%d heartbeat samples; goal p99 < 2 s", len(lags)), "%.3f s / %.3f s / %.3f s", p50, p99, mx)
 	report("online copy / snapshot rows/s", "one table (one reader) against the initial snapshot of all tables (parallel readers); goal at least 0.5", "%.2f", rate/snapRate)

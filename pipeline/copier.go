@@ -304,12 +304,19 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 }
 
 // giveCopy hands the copy steps to the worker after every change read so far, in the
-// open batch.
+// open batch, which it commits when it ends at a transaction boundary: the chunks keep
+// the worker busy, so a batch left open would only be committed when it is full, and the
+// stream's lag would grow by a full batch's worth of time with every one.
 func (b *batcher) giveCopy(ctx context.Context, ops ...copyOp) error {
 	if !b.pending {
 		b.pending, b.batchFrom = true, time.Now()
 	}
-	wk := b.partWork()
+	var wk *work
+	if b.boundary {
+		wk = b.commitWork()
+	} else {
+		wk = b.partWork()
+	}
 	wk.copy = ops
 	return b.give(ctx, wk)
 }

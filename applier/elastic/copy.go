@@ -58,7 +58,10 @@ type copyDoc struct {
 	NoLive bool `json:"no_live,omitempty"`
 	// Stale: requested by Reseed; the live index keeps its old documents, untouched by
 	// the stream, until the copy swaps in.
-	Stale       bool      `json:"stale,omitempty"`
+	Stale bool `json:"stale,omitempty"`
+	// Refresh is the generation's refresh_interval to put back at the swap (nil: the
+	// default): it loads with refresh off.
+	Refresh     *string   `json:"refresh,omitempty"`
 	Error       string    `json:"error,omitempty"`
 	RequestedAt time.Time `json:"requested_at"`
 	StartedAt   time.Time `json:"started_at,omitempty"`
@@ -224,6 +227,8 @@ type liveCopy struct {
 	noLive bool
 	// stale: requested by Reseed (the live index is left alone until the swap).
 	stale bool
+	// refresh is the generation's refresh_interval to put back at the swap.
+	refresh *string
 	// done: the copy ended in this batch and its generation is the live index from the
 	// swap on: the batch's later writes go to it by name.
 	done bool
@@ -247,7 +252,7 @@ func (t *Target) loadCopies(ctx context.Context) (map[string]*liveCopy, error) {
 		switch c.State {
 		case plan.CopyCopying:
 			if c.Definition != nil && c.Index != "" {
-				m[c.Table] = &liveCopy{gen: c.Index, def: c.Definition, noLive: c.NoLive || c.Stale, stale: c.Stale}
+				m[c.Table] = &liveCopy{gen: c.Index, def: c.Definition, noLive: c.NoLive || c.Stale, stale: c.Stale, refresh: c.Refresh}
 			}
 		case plan.CopyRequested:
 			if c.Stale {
@@ -417,6 +422,15 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 	if err := t.createConcrete(ctx, gen, "", def, cols, from); err != nil {
 		return err
 	}
+	// Loaded with refresh off, as the snapshot loads; the swap puts it back and refreshes.
+	created, err := t.currentSettings(ctx, gen)
+	if err != nil {
+		return err
+	}
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(gen)+"/_settings", nil, []byte(`{"index":{"refresh_interval":"-1"}}`), nil); err != nil {
+		return fmt.Errorf("turn refresh off on index %s for the online copy of %s: %w", gen, name, err)
+	}
+	refresh := created.RefreshInterval
 	t.log.Info("online copy: created a new index generation", "table", name, "alias", alias, "index", gen)
 	stale := prev != nil && prev.stale
 	noLive := !cur.exists() || stale
@@ -424,7 +438,7 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 		b.discard(prev.gen)
 		b.dropGens = append(b.dropGens, prev.gen)
 	}
-	copies[name] = &liveCopy{gen: gen, def: def, noLive: noLive, stale: stale}
+	copies[name] = &liveCopy{gen: gen, def: def, noLive: noLive, stale: stale, refresh: refresh}
 	if !cur.exists() {
 		b.newDefs = append(b.newDefs, def)
 	}
@@ -435,7 +449,7 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 			c = d.find(name)
 		}
 		c.State, c.Index, c.Definition, c.After, c.Rows, c.Estimate, c.NoLive, c.Error = plan.CopyCopying, gen, def, nil, 0, estimate, !cur.exists(), ""
-		c.StartedAt, c.UpdatedAt = now, now
+		c.StartedAt, c.UpdatedAt, c.Refresh = now, now, refresh
 	})
 	return nil
 }
@@ -489,10 +503,19 @@ func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
 	if err != nil {
 		return err
 	}
-	gen, t := c.gen, b.t
+	gen, t, refresh := c.gen, b.t, c.refresh
 	b.segs = append(b.segs, segment{end: len(b.items), gtid: "online copy of " + name, actions: []ddlAction{{
 		what: "move alias " + alias + " to the online copy " + gen,
-		run:  func(ctx context.Context) error { return t.swapAlias(ctx, alias, gen) },
+		run: func(ctx context.Context) error {
+			body, err := json.Marshal(map[string]any{"index": map[string]any{"refresh_interval": refresh}})
+			if err != nil {
+				return err
+			}
+			if _, err := call(ctx, t.es, http.MethodPut, indexPath(gen)+"/_settings", nil, body, nil); err != nil {
+				return fmt.Errorf("put the refresh interval of index %s back: %w", gen, err)
+			}
+			return t.swapAlias(ctx, alias, gen)
+		},
 	}}})
 	// Writes after the swap are the new generation's own: none may replace one before.
 	b.slot = map[string]int{}
