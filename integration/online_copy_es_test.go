@@ -271,6 +271,9 @@ chunk_rows = 2000
 		t.Fatalf("after the kill the copy is %q with %d rows; want copying with the chunks committed before\n%s", st, copied, tail(k.output(), 20))
 	}
 	t.Logf("killed at the 12th chunk with %d rows copied into %s", copied, gen)
+	if c := onlineCopies(t, cfg)[db+".wl"]; c.State != "copying" || c.Rows != copied {
+		t.Errorf("status shows the copy %q with %d rows, the state %q with %d", c.State, c.Rows, st, copied)
+	}
 	p2 := startCLI(t, "run", "-c", cfg)
 	waitStreaming(t, p2)
 	if !waitOutput(p2, `"resumed":true`, time.Minute) {
