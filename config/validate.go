@@ -298,6 +298,14 @@ func redactURL(msg, raw string) string {
 			msg = msg[:i] + "(value not shown)" + msg[j+1:]
 		}
 	}
+	// net/url quotes the part it refused ("invalid percent-encoded token: \"pa%ss@h\""),
+	// which may be in the password or be all of it.
+	msg = quotedPart.ReplaceAllStringFunc(msg, func(q string) string {
+		if part := q[1 : len(q)-1]; part != "" && strings.Contains(raw, part) {
+			return "(part of the value, not shown)"
+		}
+		return q
+	})
 	var pws []string
 	if u, err := url.Parse(raw); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
@@ -320,5 +328,6 @@ func redactURL(msg, raw string) string {
 
 var (
 	urlPassword = regexp.MustCompile(`://[^:/@]*:([^@]*)@`)
+	quotedPart  = regexp.MustCompile(`"[^"]*"`)
 	kvPassword  = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 )

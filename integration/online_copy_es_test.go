@@ -379,47 +379,7 @@ chunk_rows = 1000
 	p := startCLI(t, "run", "-c", cfg)
 	waitStreaming(t, p)
 	et.waitCaughtUp(t, my, p, time.Minute)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	stopOnCleanup(t, stop, func() (int, int) { wg.Wait(); return 0, 0 })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c := mysqlRoot(t)
-		defer c.Close()
-		mustExec(t, c, "USE `"+db+"`")
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			id := (i*131)%7000 + 1
-			var err error
-			if i%4 == 0 {
-				_, err = c.Execute("INSERT INTO t (id, n, doc) VALUES (?, ?, '{\"name\": \"new\"}') ON DUPLICATE KEY UPDATE n = n + 1", id, i%1000)
-			} else {
-				_, err = c.Execute("UPDATE t SET n = n + 1 WHERE id = ?", id)
-			}
-			if err != nil {
-				t.Errorf("workload: %v", err)
-				return
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
-	for _, q := range []string{
-		"ALTER TABLE t ADD COLUMN g_stored INT AS (n * 2) STORED",
-		"ALTER TABLE t ADD COLUMN g_virtual VARCHAR(220) AS (JSON_VALUE(doc, '$.name')) VIRTUAL",
-		"ALTER TABLE t ADD COLUMN seq INT NOT NULL AUTO_INCREMENT, ADD UNIQUE KEY (seq)",
-		"ALTER TABLE t ADD COLUMN created VARCHAR(40) NOT NULL DEFAULT (CONCAT('d', id))",
-	} {
-		mustExec(t, my, "USE `"+db+"`", q)
-		time.Sleep(300 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
-	close(stop)
-	wg.Wait()
+	addComputedColumnsUnderWrites(t, db, 7000)
 	et.waitCaughtUp(t, my, p, 2*time.Minute)
 	rows := et.waitESCopy(t, db+".t", "done", p, 4*time.Minute)
 	et.waitCaughtUp(t, my, p, time.Minute)

@@ -419,6 +419,28 @@ source = "`+db+`.*"
 	p := startCLI(t, "run", "-c", cfg)
 	waitStreaming(t, p)
 	waitPGCaughtUp(t, url, p, time.Minute)
+	addComputedColumnsUnderWrites(t, db, 9000)
+	waitPGCaughtUp(t, url, p, 2*time.Minute)
+	c := waitCopy(t, cfg, db+".t", "done", p, 4*time.Minute)
+	waitPGCaughtUp(t, url, p, time.Minute)
+	pg := pgConnect(t, url)
+	rows := assertTableEqual(t, my, pg, db, "t", db, "t")
+	assertVerifyEqual(t, cfg)
+	if n := pgScalar(t, pg, "SELECT count(*) FROM "+db+".t WHERE g_virtual IS NULL OR seq IS NULL"); n != "0" {
+		t.Errorf("%s rows without the computed values", n)
+	}
+	t.Logf("4 computed columns added under writes; the last online copy wrote %d rows; %d rows equal", c.Rows, rows)
+	p.stop(t)
+}
+
+// addComputedColumnsUnderWrites adds to db.t (id, n, doc), while a writer inserts and
+// updates rows with ids up to maxID, a generated STORED and a VIRTUAL column, an
+// AUTO_INCREMENT column and one with an expression default: columns whose existing
+// values the source computes and the binary log does not carry.
+func addComputedColumnsUnderWrites(t *testing.T, db string, maxID int) {
+	t.Helper()
+	my := mysqlRoot(t)
+	defer my.Close()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	stopOnCleanup(t, stop, func() (int, int) { wg.Wait(); return 0, 0 })
@@ -434,7 +456,7 @@ source = "`+db+`.*"
 				return
 			default:
 			}
-			id := (i*131)%9000 + 1
+			id := (i*131)%maxID + 1
 			var err error
 			if i%4 == 0 {
 				_, err = c.Execute("INSERT INTO t (id, n, doc) VALUES (?, ?, '{\"name\": \"new\"}') ON DUPLICATE KEY UPDATE n = n + 1", id, i%1000)
@@ -460,17 +482,6 @@ source = "`+db+`.*"
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
-	waitPGCaughtUp(t, url, p, 2*time.Minute)
-	c := waitCopy(t, cfg, db+".t", "done", p, 4*time.Minute)
-	waitPGCaughtUp(t, url, p, time.Minute)
-	pg := pgConnect(t, url)
-	rows := assertTableEqual(t, my, pg, db, "t", db, "t")
-	assertVerifyEqual(t, cfg)
-	if n := pgScalar(t, pg, "SELECT count(*) FROM "+db+".t WHERE g_virtual IS NULL OR seq IS NULL"); n != "0" {
-		t.Errorf("%s rows without the computed values", n)
-	}
-	t.Logf("4 computed columns added under writes; the last online copy wrote %d rows; %d rows equal", c.Rows, rows)
-	p.stop(t)
 }
 
 // TestResnapshotKeylessRefusedPostgres: a table without a key cannot be copied online;
