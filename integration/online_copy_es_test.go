@@ -146,7 +146,8 @@ func (et *esTarget) waitESCopy(t *testing.T, table, state string, p *proc, timeo
 // sees a part of the table, the alias ends on a new index (the old one deleted), and the
 // documents end equal to the source's rows while the stream goes on.
 func TestResnapshotElasticsearch(t *testing.T) {
-	const db, rows = "it_online_es", 60000
+	const db = "it_online_es"
+	rows := faultSize("REPLICATOR_ONLINE_ROWS", 60000, 1000000)
 	faultSetup(t, db, rows)
 	et := newESTarget(t, "online")
 	cfg := writeConfig(t, et.config(db, `
@@ -207,7 +208,7 @@ chunk_rows = 2000
 	}
 	_, _, firstGen := et.storedCopy(t, db+".wl")
 	mustExec(t, my, "ALTER TABLE `"+db+"`.wl ADD COLUMN extra INT NOT NULL DEFAULT 7")
-	copied := et.waitESCopy(t, db+".wl", "done", p, 4*time.Minute)
+	copied := et.waitESCopy(t, db+".wl", "done", p, copyTimeout(rows))
 	if !waitOutput(p, "DDL on a table being copied online", 10*time.Second) {
 		t.Errorf("the DDL during the copy did not start it again\n%s", grepLines(p.output(), "DDL|online copy"))
 	}
@@ -230,7 +231,7 @@ chunk_rows = 2000
 	if len(errs) > 0 {
 		t.Errorf("the reader saw %d errors, first: %s", len(errs), errs[0])
 	}
-	if reads == 0 || minCount < rows-10000 {
+	if reads == 0 || minCount < int64(rows-10000) {
 		t.Errorf("the reader saw %d documents at least (%d reads): a part of the table", minCount, reads)
 	}
 	et.assertIndexEqual(t, my, db, "wl")

@@ -136,7 +136,8 @@ func countReader(t testing.TB, url, schema, table string, stop <-chan struct{}) 
 // part of the table, the copy is swapped in (a new table), and source and target end
 // row by row equal while the stream goes on.
 func TestResnapshotPostgres(t *testing.T) {
-	const db, rows = "it_online_pg", 200000
+	const db = "it_online_pg"
+	rows := faultSize("REPLICATOR_ONLINE_ROWS", 200000, 1000000)
 	faultSetup(t, db, rows)
 	url := freshPGDatabase(t)
 	cfg := writeConfig(t, faultConfig(url, db, ""))
@@ -192,7 +193,7 @@ func TestResnapshotPostgres(t *testing.T) {
 	my := mysqlRoot(t)
 	mustExec(t, my, "ALTER TABLE `"+db+"`.wl ADD COLUMN extra INT NOT NULL DEFAULT 7")
 	my.Close()
-	done := waitCopy(t, cfg, db+".wl", "done", p, 4*time.Minute)
+	done := waitCopy(t, cfg, db+".wl", "done", p, copyTimeout(rows))
 	if !waitOutput(p, "DDL on a table being copied online", 10*time.Second) {
 		t.Errorf("the DDL during the copy did not start it again\n%s", grepLines(p.output(), "DDL|online copy"))
 	}
@@ -213,7 +214,7 @@ func TestResnapshotPostgres(t *testing.T) {
 	}
 	// The workload keeps ids 1..10000 churning above the seed; a part-loaded table would
 	// count far fewer.
-	if reads == 0 || minCount < rows-10000 {
+	if reads == 0 || minCount < int64(rows-10000) {
 		t.Errorf("the reader saw %d rows at least (%d reads): a part of the table", minCount, reads)
 	}
 }
@@ -578,4 +579,10 @@ func grepLines(out, re string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// copyTimeout is how long an online copy of rows rows may take on a busy two-core
+// machine: 4 minutes, or a minute per 50,000 rows.
+func copyTimeout(rows int) time.Duration {
+	return max(4*time.Minute, time.Duration(rows/50000)*time.Minute)
 }
