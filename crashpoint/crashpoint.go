@@ -86,6 +86,9 @@ const (
 	ElasticBulkSent = "elastic.bulk-sent"
 	// ElasticLeaseRenewal: the lease document is about to be renewed.
 	ElasticLeaseRenewal = "elastic.lease-renewal"
+	// ElasticSchemasRecorded: a batch's new table definitions are in the schema documents;
+	// its checkpoint is not stored.
+	ElasticSchemasRecorded = "elastic.schemas-recorded"
 	// ElasticRenamePending: a RENAME's alias moves are recorded as about to run, not run.
 	ElasticRenamePending = "elastic.rename-pending"
 	// ElasticRenameMoved: a RENAME's aliases moved; its mark does not say so yet.
@@ -100,7 +103,7 @@ func Points() []string {
 		HandoffBeforeCheckpoint, HandoffAfterCheckpoint, StreamBatchApplied, StreamPartApplied,
 		StreamCommitted, StreamDDLApplied, StreamXAPrepareStored, StreamXACommitResolve,
 		StreamFKActionApplied, StreamKeylessApplied, OnlineChunkApplied, ElasticBulkSent, ElasticLeaseRenewal,
-		ElasticRenamePending, ElasticRenameMoved,
+		ElasticRenamePending, ElasticRenameMoved, ElasticSchemasRecorded,
 	}
 }
 

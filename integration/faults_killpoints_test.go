@@ -181,6 +181,13 @@ func killCases() []killCase {
 			}}}},
 		{point: crashpoint.ElasticBulkSent, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
 			stages: stream(crashpoint.ElasticBulkSent, kpWrites)},
+		// A table created while streaming: its definition is stored, the checkpoint is not.
+		{point: crashpoint.ElasticSchemasRecorded, targets: []string{"elasticsearch"}, tables: []string{"t", "t3"}, setup: t1000,
+			stages: stream(crashpoint.ElasticSchemasRecorded, func(t *testing.T, my *client.Conn, db string) {
+				mustExec(t, my, "USE `"+db+"`", "CREATE TABLE t3 (id INT PRIMARY KEY, s VARCHAR(20) NOT NULL)",
+					"INSERT INTO t3 SELECT seq, CONCAT('s', seq) FROM seq_1_to_300")
+				kpWrites(t, my, db)
+			})},
 		// A swap through a temporary name (what online schema change tools end with): run
 		// twice, its alias moves would swap the indexes back.
 		{point: crashpoint.ElasticRenamePending, targets: []string{"elasticsearch"}, tables: []string{"t", "t2"}, setup: kpSwapTables,

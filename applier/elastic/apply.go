@@ -200,6 +200,9 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	if err := t.state.recordSchemas(ctx, b.schemas, version); err != nil {
 		return err
 	}
+	if len(b.schemas) > 0 {
+		crashpoint.Hit(crashpoint.ElasticSchemasRecorded)
+	}
 	if err := t.state.storePrepared(ctx, b.prepared); err != nil {
 		return err
 	}

@@ -181,8 +181,10 @@ func (t *Target) Definitions(ctx context.Context) ([]*schema.Table, error) {
 			}
 		}
 		if def == nil {
-			if seen {
-				continue // dropped
+			if seen || len(sd.History) > 0 {
+				// Dropped, or created by a batch whose checkpoint a crash kept from
+				// being stored: the table does not exist at the checkpoint yet.
+				continue
 			}
 			return nil, fmt.Errorf("stored definition of %s is empty", name)
 		}
