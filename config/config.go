@@ -41,6 +41,14 @@ type Source struct {
 	Flavor         string   `toml:"flavor"`
 	TLS            TLS      `toml:"tls"`
 	ConnectTimeout Duration `toml:"connect_timeout"`
+	// BinlogReadTimeout is how long the binlog stream may be silent once it is at its
+	// start position before the connection counts as lost; the server is asked for a
+	// heartbeat every third of it (at most every 5 s).
+	BinlogReadTimeout Duration `toml:"binlog_read_timeout"`
+	// BinlogSeekTimeout is how long the server may take, silent, to find the start
+	// position in its binary log: MariaDB reads the binlog file from its beginning up to
+	// the position and sends nothing meanwhile, not even heartbeats.
+	BinlogSeekTimeout Duration `toml:"binlog_seek_timeout"`
 }
 
 // TLS configures transport security for a connection. Verification is on whenever TLS is
@@ -174,6 +182,13 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
+// Defaults of the binlog stream's timeouts (source.binlog_read_timeout,
+// source.binlog_seek_timeout).
+const (
+	DefaultBinlogReadTimeout = 30 * time.Second
+	DefaultBinlogSeekTimeout = 10 * time.Minute
+)
+
 // Duration is a time.Duration written as a Go duration string ("500ms", "2s").
 type Duration struct{ time.Duration }
 
@@ -264,6 +279,12 @@ func (c *Config) applyDefaults() {
 	}
 	if s.ConnectTimeout.Duration == 0 {
 		s.ConnectTimeout.Duration = 10 * time.Second
+	}
+	if s.BinlogReadTimeout.Duration == 0 {
+		s.BinlogReadTimeout.Duration = DefaultBinlogReadTimeout
+	}
+	if s.BinlogSeekTimeout.Duration == 0 {
+		s.BinlogSeekTimeout.Duration = max(DefaultBinlogSeekTimeout, s.BinlogReadTimeout.Duration)
 	}
 	if c.Snapshot.Parallelism == 0 {
 		c.Snapshot.Parallelism = 4

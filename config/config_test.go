@@ -43,6 +43,8 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 		{"source.port", c.Source.Port, 3306},
 		{"source.tls.mode", c.Source.TLS.Mode, "preferred"},
 		{"source.connect_timeout", c.Source.ConnectTimeout.Duration, 10 * time.Second},
+		{"source.binlog_read_timeout", c.Source.BinlogReadTimeout.Duration, 30 * time.Second},
+		{"source.binlog_seek_timeout", c.Source.BinlogSeekTimeout.Duration, 10 * time.Minute},
 		{"snapshot.parallelism", c.Snapshot.Parallelism, 4},
 		{"snapshot.chunk_rows", c.Snapshot.ChunkRows, 100000},
 		{"snapshot.on_existing", c.Snapshot.OnExisting, "error"},
@@ -73,6 +75,12 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"unknown key", func(s string) string {
 			return strings.Replace(s, "server_id = 4201", "server_id = 4201\nserverid = 1", 1)
 		}, "unknown key source.serverid"},
+		{"negative binlog read timeout", func(s string) string {
+			return strings.Replace(s, "server_id = 4201", "server_id = 4201\nbinlog_read_timeout = \"-1s\"", 1)
+		}, "source.binlog_read_timeout = -1s: must be positive"},
+		{"seek timeout under read timeout", func(s string) string {
+			return strings.Replace(s, "server_id = 4201", "server_id = 4201\nbinlog_read_timeout = \"1m\"\nbinlog_seek_timeout = \"30s\"", 1)
+		}, "source.binlog_seek_timeout = 30s is shorter than source.binlog_read_timeout = 1m0s"},
 		{"unknown table", func(s string) string { return s + "\n[snapshots]\nparallelism = 2\n" }, "unknown key snapshots"},
 		{"wrong type", func(s string) string {
 			return strings.Replace(s, `host = "127.0.0.1"`, `host = "h"`+"\nport = \"3306\"", 1)
@@ -347,5 +355,30 @@ func TestSecretsSkipValuesShownAnyway(t *testing.T) {
 	}
 	if len(got) == 0 || got[0] != "app-secret-1" {
 		t.Errorf("Secrets() = %q, want the URL's password", got)
+	}
+}
+
+func TestBinlogSeekTimeoutFollowsReadTimeout(t *testing.T) {
+	vars := env(map[string]string{"MYSQL_PASSWORD": "x"})
+	cases := []struct {
+		name       string
+		keys       string
+		read, seek time.Duration
+	}{
+		{"defaults", "", 30 * time.Second, 10 * time.Minute},
+		{"short read timeout keeps the seek default", `binlog_read_timeout = "300ms"`, 300 * time.Millisecond, 10 * time.Minute},
+		{"long read timeout lifts the seek default", `binlog_read_timeout = "20m"`, 20 * time.Minute, 20 * time.Minute},
+		{"both set", "binlog_read_timeout = \"5s\"\nbinlog_seek_timeout = \"1h\"", 5 * time.Second, time.Hour},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(strings.Replace(minimal, "server_id = 4201", "server_id = 4201\n"+tc.keys, 1), vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Source.BinlogReadTimeout.Duration != tc.read || c.Source.BinlogSeekTimeout.Duration != tc.seek {
+				t.Errorf("read, seek = %s, %s; want %s, %s", c.Source.BinlogReadTimeout.Duration, c.Source.BinlogSeekTimeout.Duration, tc.read, tc.seek)
+			}
+		})
 	}
 }

@@ -29,6 +29,13 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("source.flavor = %q: must be \"mysql\" or \"mariadb\" (or absent to auto-detect)", s.Flavor)
 	}
+	if s.BinlogReadTimeout.Duration < 0 {
+		return fmt.Errorf("source.binlog_read_timeout = %s: must be positive (default %s)", s.BinlogReadTimeout.Duration, DefaultBinlogReadTimeout)
+	}
+	if s.BinlogSeekTimeout.Duration < s.BinlogReadTimeout.Duration {
+		return fmt.Errorf("source.binlog_seek_timeout = %s is shorter than source.binlog_read_timeout = %s: the seek may take longer than any silence while streaming; raise it (default %s)",
+			s.BinlogSeekTimeout.Duration, s.BinlogReadTimeout.Duration, DefaultBinlogSeekTimeout)
+	}
 	if err := s.TLS.validate("source.tls"); err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/replicator/replicator/config"
 )
 
 // CurrentGTID returns the GTID set of everything the source has written to its binary log.
@@ -38,8 +40,35 @@ func ParseGTIDSet(flavor, s string) (mysql.GTIDSet, error) {
 	return g, nil
 }
 
+// readTimeout is source.binlog_read_timeout: the longest silence of a stream that is at
+// its start position.
+func (d *Dialer) readTimeout() time.Duration {
+	if d.cfg.BinlogReadTimeout.Duration > 0 {
+		return d.cfg.BinlogReadTimeout.Duration
+	}
+	return config.DefaultBinlogReadTimeout
+}
+
+// seekTimeout is source.binlog_seek_timeout: the longest silence before the server has
+// found the start position.
+func (d *Dialer) seekTimeout() time.Duration {
+	return max(d.cfg.BinlogSeekTimeout.Duration, d.readTimeout())
+}
+
+// heartbeatPeriod is what the server is asked for: three heartbeats fit in the read
+// timeout, so one late or lost heartbeat does not end a healthy stream.
+func heartbeatPeriod(readTimeout time.Duration) time.Duration {
+	return min(5*time.Second, readTimeout/3)
+}
+
 // SyncerConfig builds the go-mysql binlog syncer configuration for this dialer. Its logs
 // go to logger, so one log stream remains.
+//
+// go-mysql's ReadTimeout is one deadline for every read, and MariaDB sends nothing, not
+// even heartbeats, while it reads the binlog file up to a GTID start position, which takes
+// tens of seconds in a large file on a busy disk. So go-mysql gets the seek timeout, and
+// the stream enforces the shorter read timeout itself once the server has sent its first
+// event past the start (see watchdog).
 func (d *Dialer) SyncerConfig(serverID uint32, flavor string, logger *slog.Logger) replication.BinlogSyncerConfig {
 	return replication.BinlogSyncerConfig{
 		ServerID:        serverID,
@@ -51,8 +80,8 @@ func (d *Dialer) SyncerConfig(serverID uint32, flavor string, logger *slog.Logge
 		Charset:         "utf8mb4",
 		TLSConfig:       d.TLSConfig(),
 		Logger:          logger,
-		HeartbeatPeriod: 5 * time.Second,
-		ReadTimeout:     30 * time.Second,
+		HeartbeatPeriod: heartbeatPeriod(d.readTimeout()),
+		ReadTimeout:     d.seekTimeout(),
 		UseDecimal:      false,
 		// Reconnects are ours to manage (with our backoff and checkpoint), not go-mysql's.
 		DisableRetrySync: true,
@@ -87,7 +116,9 @@ func (d *Dialer) ProbeBinlog(ctx context.Context, flavor, gtid string, logger *s
 	if err != nil {
 		return classifyBinlogErr(err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// The first event comes only after the server found the current position, at the end
+	// of its last binlog file: the seek's time.
+	pctx, cancel := context.WithTimeout(ctx, d.seekTimeout())
 	defer cancel()
 	if _, err := st.GetEvent(pctx); err != nil {
 		return classifyBinlogErr(err)

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -100,18 +103,118 @@ func (d *Dialer) StreamTo(ctx context.Context, o StreamOptions, emit Emit) error
 		return classifyStartErr(err, start, d.cfg.User)
 	}
 	dec := &decoder{d: d, o: o, pos: pos}
+	wd := newWatchdog(ctx, d.readTimeout())
+	defer wd.stop()
+	began, seeking := time.Now(), true
 	for {
-		ev, err := st.GetEvent(ctx)
+		ev, err := wd.next(st)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if errors.Is(err, errSilent) {
+				return fmt.Errorf("%w: the source sent no binlog event and no heartbeat for %s after position %s (source.binlog_read_timeout; it was asked for a heartbeat every %s)",
+					ErrSourceGone, d.readTimeout(), dec.pos.String(), heartbeatPeriod(d.readTimeout()))
+			}
+			if seeking && timedOut(err) {
+				return fmt.Errorf("%w: the source sent nothing for %s while finding the start position %s in its binary log (source.binlog_seek_timeout: raise it when the binlog files are large or the source's disk is slow): %w",
+					ErrSourceGone, d.seekTimeout(), start, err)
+			}
 			return classifyReadErr(err, dec.pos.String(), start)
+		}
+		if seeking && !fileHeader(ev) {
+			seeking = false
+			wd.arm()
+			o.Log.Info("binlog stream at its start position", "gtid", start, "seek", time.Since(began).Round(time.Millisecond).String())
 		}
 		if err := dec.handle(ctx, ev, emit); err != nil {
 			return err
 		}
 	}
+}
+
+// fileHeader reports the events a server sends at the start of each binlog file (and
+// MariaDB's Gtid_list at the end of a GTID seek): they come before the start position is
+// reached, so they do not end the seek.
+func fileHeader(ev *replication.BinlogEvent) bool {
+	switch ev.Header.EventType {
+	case replication.ROTATE_EVENT, replication.FORMAT_DESCRIPTION_EVENT, replication.MARIADB_GTID_LIST_EVENT,
+		replication.MARIADB_BINLOG_CHECKPOINT_EVENT, replication.PREVIOUS_GTIDS_EVENT:
+		return true
+	}
+	return false
+}
+
+// timedOut reports a read deadline that passed. go-mysql flattens the network error into
+// its own text (errors.Wrapf(ErrBadConn, "... err %v")), so the text is matched too.
+func timedOut(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return strings.Contains(err.Error(), "i/o timeout")
+}
+
+// errSilent ends a stream that waited longer than the read timeout for its next event.
+var errSilent = errors.New("binlog stream silent")
+
+// watchdog bounds the wait for each event once the stream is armed (past the seek). It
+// measures only the time spent waiting for the server, not the time the consumer takes
+// between events, so backpressure from a slow target never counts as a silent source.
+// Its goroutine belongs to the stream and ends with stop.
+type watchdog struct {
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	limit   time.Duration
+	armed   atomic.Bool
+	waiting atomic.Int64 // UnixNano of when the current wait began; 0: not waiting
+	wg      sync.WaitGroup
+}
+
+func newWatchdog(parent context.Context, limit time.Duration) *watchdog {
+	ctx, cancel := context.WithCancelCause(parent)
+	w := &watchdog{ctx: ctx, cancel: cancel, limit: limit}
+	w.wg.Add(1)
+	go w.watch()
+	return w
+}
+
+func (w *watchdog) watch() {
+	defer w.wg.Done()
+	tick := time.NewTicker(max(w.limit/8, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case now := <-tick.C:
+			if since := w.waiting.Load(); since != 0 && w.armed.Load() && now.Sub(time.Unix(0, since)) > w.limit {
+				w.cancel(errSilent)
+				return
+			}
+		}
+	}
+}
+
+// arm starts bounding the waits: the server has found the start position.
+func (w *watchdog) arm() { w.armed.Store(true) }
+
+// next waits for the stream's next event.
+func (w *watchdog) next(st *replication.BinlogStreamer) (*replication.BinlogEvent, error) {
+	w.waiting.Store(time.Now().UnixNano())
+	ev, err := st.GetEvent(w.ctx)
+	w.waiting.Store(0)
+	if err != nil && w.ctx.Err() != nil {
+		if cause := context.Cause(w.ctx); errors.Is(cause, errSilent) {
+			return nil, cause
+		}
+	}
+	return ev, err
+}
+
+func (w *watchdog) stop() {
+	w.cancel(nil)
+	w.wg.Wait()
 }
 
 // classifyStartErr tells a start position the server refuses (permanent: no retry makes
