@@ -22,6 +22,9 @@ type Target struct {
 	Tables      []Table         `json:"snapshot_tables,omitempty"`
 	LastError   string          `json:"last_error,omitempty"`
 	LastErrorAt *time.Time      `json:"last_error_at,omitempty"`
+	// Blocked names the target's write blocks in force now, each with its cause and
+	// remedy: a block on the state index also keeps the last error from being stored.
+	Blocked []string `json:"write_blocks,omitempty"`
 }
 
 // Table is one table's snapshot progress.

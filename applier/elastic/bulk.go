@@ -190,12 +190,14 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 						st.Conflicts++
 					case r.Status == http.StatusNotFound && op == "delete" && r.Error == nil:
 						st.Missing++
+					case writeBlocked(r.Error):
+						// Before the 429 case: the flood-stage block answers 429 too, and
+						// the message must name the block, not an overload.
+						retry = append(retry, i)
+						lastReason = blockedReason + ": " + r.reason()
 					case transientStatus(r.Status):
 						retry = append(retry, i)
 						lastReason = r.reason()
-					case writeBlocked(r.Error):
-						retry = append(retry, i)
-						lastReason = blockedReason + ": " + r.reason()
 					default:
 						return st, &ItemError{Item: body.describe(i), Where: where, Reason: r.reason(), Status: r.Status}
 					}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/replicator/replicator/change"
@@ -57,7 +61,45 @@ func (t *Target) Status(ctx context.Context) (*status.Target, error) {
 		st.Tables = append(st.Tables, tb)
 	}
 	sort.Slice(st.Tables, func(i, j int) bool { return st.Tables[i].Source < st.Tables[j].Source })
+	indexes := []string{t.state.index}
+	for _, tb := range st.Tables {
+		indexes = append(indexes, tb.Target)
+	}
+	if st.Blocked, err = t.writeBlocks(ctx, indexes); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// writeBlocks reads the write blocks in force on indexes (names or aliases; missing
+// ones are skipped), one line each with what lifts it. The flood-stage watermark blocks
+// the state index as well, so the last error a run meets then cannot be stored: this is
+// what tells 'status' why replication waits.
+func (t *Target) writeBlocks(ctx context.Context, indexes []string) ([]string, error) {
+	names := make([]string, len(indexes))
+	for i, ix := range indexes {
+		names[i] = url.PathEscape(ix)
+	}
+	var res map[string]struct {
+		Settings map[string]string `json:"settings"`
+	}
+	q := url.Values{"flat_settings": {"true"}, "ignore_unavailable": {"true"}, "allow_no_indices": {"true"}, "expand_wildcards": {"all"}}
+	if _, err := call(ctx, t.es, http.MethodGet, "/"+strings.Join(names, ",")+"/_settings/index.blocks.*", q, nil, &res); err != nil {
+		return nil, fmt.Errorf("read the write blocks of %s: %w", strings.Join(indexes, ", "), err)
+	}
+	var out []string
+	for index, r := range res {
+		switch {
+		case r.Settings["index.blocks.read_only_allow_delete"] == "true":
+			out = append(out, fmt.Sprintf("index %s: read_only_allow_delete, set by Elasticsearch when a node's disk is above the flood-stage watermark; it lifts by itself once the disk is below the high watermark: free disk space (replication resumes by itself)", index))
+		case r.Settings["index.blocks.read_only"] == "true":
+			out = append(out, fmt.Sprintf("index %s: index.blocks.read_only: replication waits until an administrator removes it", index))
+		case r.Settings["index.blocks.write"] == "true":
+			out = append(out, fmt.Sprintf("index %s: index.blocks.write: replication waits until an administrator removes it", index))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // errorDoc is the last error of one replicator, for 'replicator status'. It is a document

@@ -169,6 +169,11 @@ func (r *statusReport) writeText(env *runEnv) error {
 	if r.State != nil && r.State.LastError != "" {
 		fmt.Fprintf(w, "last error\t%s (at %s)\n", r.State.LastError, r.State.LastErrorAt.UTC().Format(time.RFC3339))
 	}
+	if r.State != nil {
+		for _, b := range r.State.Blocked {
+			fmt.Fprintf(w, "blocked\t%s\n", b)
+		}
+	}
 	return w.Flush()
 }
 
