@@ -2,6 +2,8 @@ package elastic
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -349,4 +352,68 @@ func (t *Target) bumpEpoch() {
 	t.mu.Lock()
 	t.epoch++
 	t.mu.Unlock()
+}
+
+// The write alias of a concrete index: the name the stream's bulk items address, with
+// require_alias. Writes never go to the table's alias itself, because a request can
+// reach Elasticsearch late: the bulk of a process killed while the request was on its
+// way (queued at the node, held by a proxy) is applied after a new process has taken
+// over, read the checkpoint and gone on. Through the table's alias such a write would land
+// in whatever generation the alias points to by then: after a TRUNCATE (a new generation)
+// or a DROP and CREATE (a new index) there is no newer document or tombstone to refuse its
+// older version, and a truncated row would come back. A write alias belongs to one index
+// and goes with it, and its name carries a random part, so a generation made later under
+// the same index name has another: a late write addressed to it is refused (404) instead.
+const writeAliasInfix = ".w-"
+
+// writeAliasPrefix is what every write alias of concrete starts with: its name, cut (at
+// a character boundary) so that the alias fits Elasticsearch's 255 bytes.
+func writeAliasPrefix(concrete string) string {
+	limit := 255 - len(writeAliasInfix) - 8
+	for len(concrete) > limit {
+		_, size := utf8.DecodeLastRuneInString(concrete)
+		concrete = concrete[:len(concrete)-size]
+	}
+	return concrete + writeAliasInfix
+}
+
+// newWriteAlias names a fresh write alias for concrete.
+func newWriteAlias(concrete string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return writeAliasPrefix(concrete) + hex.EncodeToString(b)
+}
+
+// writeAlias returns the write alias of the index alias points to, adding one to an
+// index made by a version without them.
+func (t *Target) writeAlias(ctx context.Context, alias string) (string, error) {
+	cur, err := t.resolveName(ctx, alias)
+	if err != nil {
+		return "", err
+	}
+	if len(cur.Indices) != 1 {
+		return "", fmt.Errorf("alias %s points to %d indexes (%v), want one: remove the alias from all but the table's current generation", alias, len(cur.Indices), cur.Indices)
+	}
+	concrete := cur.Indices[0]
+	var res map[string]struct {
+		Aliases map[string]json.RawMessage `json:"aliases"`
+	}
+	if _, err := call(ctx, t.es, http.MethodGet, indexPath(concrete)+"/_alias", nil, nil, &res); err != nil {
+		return "", fmt.Errorf("read the aliases of index %s: %w", concrete, err)
+	}
+	for name := range res[concrete].Aliases {
+		if strings.HasPrefix(name, writeAliasPrefix(concrete)) {
+			return name, nil
+		}
+	}
+	name := newWriteAlias(concrete)
+	body, err := json.Marshal(map[string]any{"actions": []any{map[string]any{"add": map[string]any{"index": concrete, "alias": name}}}})
+	if err != nil {
+		return "", err
+	}
+	if _, err := call(ctx, t.es, http.MethodPost, "/_aliases", nil, body, nil); err != nil {
+		return "", fmt.Errorf("add write alias %s to index %s: %w", name, concrete, err)
+	}
+	t.log.Info("added a write alias to an index made by an earlier version", "index", concrete, "write_alias", name)
+	return name, nil
 }

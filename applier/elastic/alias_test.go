@@ -1,6 +1,10 @@
 package elastic
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestGenerationOf(t *testing.T) {
 	cases := []struct {
@@ -20,5 +24,23 @@ func TestGenerationOf(t *testing.T) {
 		if got := generationOf(c.alias, c.concrete); got != c.want {
 			t.Errorf("generationOf(%q, %q) = %d, want %d", c.alias, c.concrete, got, c.want)
 		}
+	}
+}
+
+func TestWriteAliasName(t *testing.T) {
+	long := strings.Repeat("é", 123) + "-g000001" // 254 bytes
+	for _, concrete := range []string{"shop.orders-g000001", long, strings.Repeat("a", 247) + "-g000001"} {
+		a, b := newWriteAlias(concrete), newWriteAlias(concrete)
+		switch {
+		case a == b:
+			t.Errorf("%q: two write aliases named alike: %s", concrete, a)
+		case len(a) > 255 || !utf8.ValidString(a):
+			t.Errorf("%q: write alias %q: %d bytes, valid UTF-8 %v", concrete, a, len(a), utf8.ValidString(a))
+		case !strings.HasPrefix(a, writeAliasPrefix(concrete)) || len(a) != len(writeAliasPrefix(concrete))+8:
+			t.Errorf("%q: write alias %q does not carry the prefix %q and 8 hex digits", concrete, a, writeAliasPrefix(concrete))
+		}
+	}
+	if got := newWriteAlias("shop.orders-g000001"); !strings.HasPrefix(got, "shop.orders-g000001.w-") {
+		t.Errorf("write alias %q, want shop.orders-g000001.w-XXXXXXXX", got)
 	}
 }

@@ -343,9 +343,10 @@ func (b *Batch) Rollback(ctx context.Context) {
 // plan compiles (once per table version) how a table is written, making sure its index
 // exists and maps every replicated column: an index is created for a table the snapshot
 // did not know (created at the source later), and columns added at the source are mapped
-// before their first document arrives. Writes go to the table's alias with require_alias,
-// so a write never creates an index by itself; to an index of an earlier version (named
-// like the alias, generation 0) without it.
+// before their first document arrives. Writes go to the write alias of the generation
+// the table's alias points to now (writeAlias) with require_alias, so a write never
+// creates an index by itself and never lands in a later generation; to an index of an
+// earlier version (named like the alias, generation 0) by its name.
 func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error) {
 	t.mu.Lock()
 	p, epoch := t.plans[def], t.epoch
@@ -385,7 +386,11 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 	}
 	indexJSON := mapping.AppendJSONString(nil, index)
 	if !cur.Legacy {
-		indexJSON = append(indexJSON, `,"require_alias":true`...)
+		w, err := t.writeAlias(ctx, index)
+		if err != nil {
+			return nil, err
+		}
+		indexJSON = append(mapping.AppendJSONString(nil, w), `,"require_alias":true`...)
 	}
 	p = &tablePlan{index: index, indexJSON: indexJSON, enc: esdoc.NewEncoder(t.pol, def, cols, t.opts), def: def, epoch: epoch}
 	t.mu.Lock()

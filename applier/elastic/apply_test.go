@@ -135,6 +135,26 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprintf(w, `{%q:{"mappings":{"properties":{"id":{"type":"long"},"v":{"type":"keyword"}}}}}`, name)
+	case strings.HasSuffix(r.URL.Path, "/_alias") && r.Method == http.MethodGet:
+		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_alias")
+		var names []string
+		for a, c := range f.aliases {
+			if c == name {
+				names = append(names, fmt.Sprintf(`%q:{}`, a))
+			}
+		}
+		fmt.Fprintf(w, `{%q:{"aliases":{%s}}}`, name, strings.Join(names, ","))
+	case r.URL.Path == "/_aliases" && r.Method == http.MethodPost:
+		var req struct {
+			Actions []map[string]struct{ Index, Alias string } `json:"actions"`
+		}
+		_ = json.Unmarshal(body, &req)
+		for _, a := range req.Actions {
+			if add, ok := a["add"]; ok {
+				f.aliases[add.Alias] = add.Index
+			}
+		}
+		fmt.Fprint(w, `{"acknowledged":true}`)
 	case r.Method == http.MethodPut && strings.Count(r.URL.Path, "/") == 1:
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		f.indexes[name] = true
@@ -219,8 +239,12 @@ func TestCommitRetriesOverloadedItemsThenMovesCheckpoint(t *testing.T) {
 		t.Fatalf("bulk requests %v", f.bulks)
 	}
 	first := f.bulks[0]
-	if d := first[0]["delete"]; d == nil || d["_id"] != "1" || d["_index"] != "d.t" || d["version"] != float64(500) || d["version_type"] != "external_gte" {
-		t.Errorf("first item %v, want the delete of 1 at version 500", first[0])
+	// Writes address the current generation's own write alias, never the table's alias
+	// (a late write must not reach a later generation).
+	d := first[0]["delete"]
+	if ix, _ := d["_index"].(string); d == nil || d["_id"] != "1" || !strings.HasPrefix(ix, "d.t-g000001.w-") || f.aliases[ix] != "d.t-g000001" ||
+		d["require_alias"] != true || d["version"] != float64(500) || d["version_type"] != "external_gte" {
+		t.Errorf("first item %v, want the delete of 1 at version 500 through the write alias of d.t-g000001 (aliases %v)", first[0], f.aliases)
 	}
 	if f.bulks[1][0]["delete"]["_id"] != "1" {
 		t.Errorf("retried %v, want the overloaded delete of 1 alone", f.bulks[1])

@@ -149,10 +149,11 @@ func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def
 			settings["auto_expand_replicas"] = defaultAutoExpandReplicas
 		}
 	}
-	req := map[string]any{"settings": settings, "mappings": mappings}
+	aliases := map[string]any{newWriteAlias(concrete): map[string]any{}}
 	if alias != "" {
-		req["aliases"] = map[string]any{alias: map[string]any{}}
+		aliases[alias] = map[string]any{}
 	}
+	req := map[string]any{"settings": settings, "mappings": mappings, "aliases": aliases}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return err
