@@ -3,7 +3,11 @@
 package integration
 
 import (
+	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,4 +75,60 @@ func TestFaultTargetElasticsearchFloodStage(t *testing.T) {
 	esFault(t, db, "tfflood", "Elasticsearch flood-stage watermark", nil, true, func(et *esTarget) func() {
 		return floodStage(t, et, et.index(db, "wl"))
 	}, []string{"blocked", "read_only_allow_delete", "flood-stage watermark", "free disk space"}, "bulk items failed; retrying them", "target index write-blocked", "flood-stage watermark")
+}
+
+// TestFaultTargetElasticsearchWriteQueue needs a node started with a tiny write thread
+// pool (ES_SETTINGS="thread_pool.write.size=1 thread_pool.write.queue_size=1" bash
+// integration/env/es.sh up; the queue size is a node setting that only a start can set,
+// and such a node rejects writes under any load, so it is not the suite's default). Other
+// writers flood the node with bulk requests until its write queue rejects the
+// replicator's with real 429 es_rejected_execution_exception; replication retries, goes on
+// once the flood stops, and verify finds the index equal to the table.
+func TestFaultTargetElasticsearchWriteQueue(t *testing.T) {
+	probe := newESTarget(t, "tfqueue")
+	var pools []struct {
+		Size      string `json:"size"`
+		QueueSize string `json:"queue_size"`
+	}
+	esOK(t, probe.es, esapi.CatThreadPoolRequest{ThreadPoolPatterns: []string{"write"}, H: []string{"size", "queue_size"}, Format: "json"}, &pools)
+	if len(pools) != 1 || pools[0].QueueSize == "" || len(pools[0].QueueSize) > 1 {
+		t.Skipf("the node's write queue is %+v: start it with ES_SETTINGS=\"thread_pool.write.size=1 thread_pool.write.queue_size=1\" (integration/env/es.sh) to get real 429s", pools)
+	}
+	db := "it_fault_esqueue"
+	var rejected atomic.Int64
+	esFault(t, db, "tfqueue", "Elasticsearch write queue full (429)", nil, false, func(et *esTarget) func() {
+		var body strings.Builder
+		for i := range 200 {
+			fmt.Fprintf(&body, "{\"index\":{\"_index\":%q}}\n{\"n\":%d,\"pad\":%q}\n", et.prefix+"flood", i, strings.Repeat("x", 200))
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					res, err := et.es.Bulk(strings.NewReader(body.String()))
+					if err != nil {
+						continue
+					}
+					b, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					if res.StatusCode == 429 || strings.Contains(string(b), "es_rejected_execution_exception") {
+						rejected.Add(1)
+					}
+				}
+			}()
+		}
+		return func() {
+			close(stop)
+			wg.Wait()
+			t.Logf("the flood's own bulk requests were rejected %d times", rejected.Load())
+		}
+	}, nil, "retrying", "es_rejected_execution_exception")
 }

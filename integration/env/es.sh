@@ -9,7 +9,10 @@
 #
 # Environment: ES_PORT (19200), REPLICATOR_ENV_DIR (/tmp/replicator-env), ES_DATA_DIR
 # ($REPLICATOR_ENV_DIR/es/data, wiped at every start), ES_HEAP (1g), ES_START_TIMEOUT (180 s),
-# ES_TRANSPORT_PORT (19300), ES_JAVA_OPTS (extra JVM options).
+# ES_TRANSPORT_PORT (19300), ES_JAVA_OPTS (extra JVM options), ES_SETTINGS (node settings only a
+# start can set, space-separated key=value pairs, e.g. "thread_pool.write.size=1
+# thread_pool.write.queue_size=1" for TestFaultTargetElasticsearchWriteQueue; a node started
+# so rejects writes under any load, so start it like that only for that test).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -103,7 +106,7 @@ up() {
 		mkdir -p "$ES_DIR/tmp"
 		log "starting Elasticsearch on $URL (data in $ES_DATA_DIR, heap $ES_HEAP, log $LOG)"
 		# shellcheck disable=SC2086 # ES_JAVA_OPTS is a list of options
-		ES_PORT=$ES_PORT ES_TRANSPORT_PORT=$ES_TRANSPORT_PORT nohup java \
+		ES_PORT=$ES_PORT ES_TRANSPORT_PORT=$ES_TRANSPORT_PORT ES_SETTINGS=${ES_SETTINGS:-} nohup java \
 			-Xms256m -Xmx"$ES_HEAP" -XX:MaxDirectMemorySize=512m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
 			-Djava.io.tmpdir="$ES_DIR/tmp" -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
 			-Dlog4j2.formatMsgNoLookups=true -Dlog4j2.disable.jmx=true \

@@ -44,7 +44,7 @@ public final class Main {
         wipe(home, "config");
         Files.createDirectories(home.resolve("config"));
 
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("path.home", home.toString())
             .put("path.data", data.toString())
             .put("path.logs", home.resolve("logs").toString())
@@ -54,8 +54,20 @@ public final class Main {
             .put("network.host", "127.0.0.1")
             .put("http.port", port)
             .put("transport.port", env("ES_TRANSPORT_PORT", "19300"))
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .build();
+            .put("cluster.routing.allocation.disk.threshold_enabled", false);
+        // ES_SETTINGS: node settings that only a start can set ("thread_pool.write.queue_size=1
+        // thread_pool.write.size=1" for real 429s), space-separated key=value pairs.
+        for (String kv : env("ES_SETTINGS", "").trim().split("\\s+")) {
+            if (kv.isEmpty()) {
+                continue;
+            }
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("ES_SETTINGS: want key=value pairs separated by spaces, got [" + kv + "]");
+            }
+            builder.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        Settings settings = builder.build();
         LogConfigurator.registerErrorListener();
         Files.writeString(home.resolve("config/log4j2.properties"), String.join("\n",
             "status = error",
