@@ -243,6 +243,10 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 				Fix: "add a primary key to the table, or set key = [\"col\", ...] in its [[tables]] rule to unique NOT NULL columns"})
 			continue
 		}
+		filterDesc, ok := rowFilter(ctx, r, conn, name, tname, t, rt)
+		if !ok {
+			continue
+		}
 		foreignKeys(r, name, t, cfg, replicatedSet)
 		isKeyless := routes.Keyless() && keyless(r, name, t, rt)
 		switch strings.ToLower(t.Engine) {
@@ -259,7 +263,7 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 		case !t.KeyIsPrimary:
 			keyDesc = "configured key (" + strings.Join(t.KeyNames(), ", ") + ")"
 		}
-		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s", len(t.Columns), keyDesc, t.Engine)})
+		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Pass, Detail: fmt.Sprintf("%d columns, %s, engine %s%s", len(t.Columns), keyDesc, t.Engine, filterDesc)})
 		ev := &Evidence{ZeroDatesRefused: len(lacks) == 0, SQLModeLacks: lacks, SampleLimit: opts.SampleRows}
 		temporal, texts := sampleColumns(t, rt)
 		temporalCols += len(temporal)
@@ -437,4 +441,25 @@ func abbreviate(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(names)-n)
+}
+
+// rowFilter checks a table's row filter (where = "...") against its definition and the
+// server, which must both accept it: the snapshot sends it to the server and the stream
+// evaluates it itself. It returns the text check shows for the table.
+func rowFilter(ctx context.Context, r *finding.Report, conn *source.Conn, name, tname string, t *schema.Table, rt *route.Route) (string, bool) {
+	w := rt.Where()
+	if w == nil {
+		return "", true
+	}
+	fix := fmt.Sprintf("fix tables[%d].where", rt.Index())
+	if _, err := rt.Filter(t); err != nil {
+		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Fix: fix, Detail: err.Error()})
+		return "", false
+	}
+	if _, err := conn.Exec(ctx, "SELECT 1 FROM "+source.QuoteTable(t.Schema, t.Name)+" WHERE "+w.SQL()+" LIMIT 0"); err != nil {
+		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Fix: fix,
+			Detail: fmt.Sprintf("tables[%d].where = %q: the source refuses it: %v", rt.Index(), w.Text(), err)})
+		return "", false
+	}
+	return fmt.Sprintf(", row filter: where %s", w.Text()), true
 }

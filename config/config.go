@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/replicator/replicator/filter"
 )
 
 // Config is the whole replicator configuration.
@@ -113,12 +115,19 @@ type TableRule struct {
 	// ENUM, SET) by name: "text" (full-text search, with a keyword subfield) or "keyword"
 	// (exact values only), instead of the default of the column's type.
 	FieldTypes map[string]string `toml:"field_types"`
+	// Where is a row filter, a MySQL expression over the table's columns: only rows for
+	// which it is true are replicated (see the README's "Row filters").
+	Where string `toml:"where"`
 
-	pattern Pattern // parsed Source, set by validation
+	pattern Pattern      // parsed Source, set by validation
+	where   *filter.Expr // parsed Where, set by validation
 }
 
 // Pattern returns the parsed source pattern of a validated rule.
 func (r *TableRule) Pattern() Pattern { return r.pattern }
+
+// Filter returns the parsed row filter of a validated rule, nil without one.
+func (r *TableRule) Filter() *filter.Expr { return r.where }
 
 // Snapshot tunes the initial copy.
 type Snapshot struct {

@@ -114,6 +114,18 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"no tables", func(s string) string { return strings.Replace(s, "[[tables]]\nsource = \"shop.orders\"", "", 1) }, "no [[tables]]"},
 		{"bad pattern", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shoporders"`, 1) }, "tables[0]: source"},
 		{"bad glob", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shop.[x"`, 1) }, "bad pattern"},
+		{"where function", func(s string) string {
+			return s + "\n[[tables]]\nsource = \"shop.b\"\n[[tables]]\nsource = \"shop.c\"\nwhere = \"SLEEP(1) = 0\"\n"
+		}, "tables[2].where: function SLEEP is not supported"},
+		{"where subquery", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, `source = "shop.orders"`+"\nwhere = \"id IN (SELECT id FROM x)\"", 1)
+		}, "tables[0].where: IN (SELECT ...) is not supported"},
+		{"where syntax", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, `source = "shop.orders"`+"\nwhere = \"status = \"", 1)
+		}, "tables[0].where: does not parse"},
+		{"where escapes", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, `source = "shop.orders"`+"\nwhere = \"a = 1) OR (1\"", 1)
+		}, "tables[0].where: unbalanced parentheses"},
 		{"wildcard into one table", func(s string) string {
 			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.*\"\ntarget = \"a.b\"", 1)
 		}, "tables[0]: target"},

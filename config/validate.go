@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/replicator/replicator/filter"
 )
 
 func (c *Config) validate() error {
@@ -87,6 +89,13 @@ func (c *Config) validate() error {
 	for i := range c.Tables {
 		if err := c.Tables[i].validate(c.Target.Type); err != nil {
 			return fmt.Errorf("tables[%d]: %w", i, err)
+		}
+		if w := c.Tables[i].Where; w != "" {
+			e, err := filter.Parse(w)
+			if err != nil {
+				return fmt.Errorf("tables[%d].where: %w", i, err)
+			}
+			c.Tables[i].where = e
 		}
 	}
 

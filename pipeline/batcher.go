@@ -10,6 +10,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/ddl"
+	"github.com/replicator/replicator/filter"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -49,6 +50,9 @@ type batcher struct {
 	copy     *copyState
 	// events is what the reader has read ahead (its backlog tells the copier to wait).
 	events <-chan item
+	// filters are the row filters bound to each definition rows came with (nil entries:
+	// the table's rule has none).
+	filters map[*schema.Table]*filter.Bound
 	// track gives the reader's tracker the definition of a table it does not hold yet
 	// and returns the tracked one (the rule's key applied).
 	track func(def *schema.Table) (*schema.Table, error)
@@ -239,7 +243,15 @@ func (b *batcher) addRow(ctx context.Context, ev *change.Event) error {
 			return err
 		}
 	}
-	b.fold.add(ev)
+	keep, err := b.filterRow(ev)
+	if err != nil {
+		return err
+	}
+	if keep != nil {
+		b.fold.add(keep)
+	}
+	// Foreign key actions follow the source's change whatever the filter says: the
+	// source's cascades reach child rows the filter lets through.
 	act, first := b.fk.after(b.fold, ev)
 	if act == nil {
 		return nil
@@ -260,6 +272,52 @@ func (b *batcher) addRow(ctx context.Context, ev *change.Event) error {
 		}
 	}
 	b.fk.push(act)
+	return nil
+}
+
+// filterRow applies the row filter of ev's table to a row change and returns the change
+// the target gets, nil for none: an update that leaves the filter deletes the row it had,
+// one that enters it inserts the new row (a key change across the boundary likewise), an
+// insert or delete outside it is dropped.
+func (b *batcher) filterRow(ev *change.Event) (*change.Event, error) {
+	if ev.Table == nil || b.o.Routes == nil {
+		return ev, nil
+	}
+	f, ok := b.filters[ev.Table]
+	if !ok {
+		if rt := b.o.Routes.For(ev.Table.Schema, ev.Table.Name); rt != nil {
+			var err error
+			if f, err = rt.Filter(ev.Table); err != nil {
+				return nil, fmt.Errorf("row change of %s at GTID %s: %w (restore the column, or change where and copy the table again)", ev.Table.QualifiedName(), ev.GTID, err)
+			}
+		}
+		if b.filters == nil || len(b.filters) > 1024 {
+			b.filters = map[*schema.Table]*filter.Bound{}
+		}
+		b.filters[ev.Table] = f
+	}
+	if f == nil {
+		return ev, nil
+	}
+	return filtered(f, ev), nil
+}
+
+// filtered is ev as the filter f lets it through, nil when it does not.
+func filtered(f *filter.Bound, ev *change.Event) *change.Event {
+	was := ev.Before != nil && f.Match(ev.Before)
+	is := ev.After != nil && f.Match(ev.After)
+	switch {
+	case was && is, ev.Kind == change.Insert && is, ev.Kind == change.Delete && was:
+		return ev
+	case was:
+		out := *ev
+		out.Kind, out.After = change.Delete, nil
+		return &out
+	case is:
+		out := *ev
+		out.Kind, out.Before = change.Insert, nil
+		return &out
+	}
 	return nil
 }
 

@@ -604,7 +604,11 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		if err != nil {
 			return err
 		}
-		read, err := c.readChunk(ctx, conn, def, cols, after, w.seen)
+		where := ""
+		if rt.Where() != nil {
+			where = rt.Where().SQL()
+		}
+		read, err := c.readChunk(ctx, conn, def, cols, after, w.seen, where)
 		if err != nil {
 			return err
 		}
@@ -650,11 +654,11 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 
 // readChunk reads the next chunk in a consistent snapshot that sees what the stream had
 // read (seen).
-func (c *copier) readChunk(ctx context.Context, conn *source.Conn, def *schema.Table, cols []int, after change.Row, seen []string) ([]change.Row, error) {
+func (c *copier) readChunk(ctx context.Context, conn *source.Conn, def *schema.Table, cols []int, after change.Row, seen []string, where string) ([]change.Row, error) {
 	if err := snapshot.BeginChunkRead(ctx, conn, seen); err != nil {
 		return nil, err
 	}
-	rows, err := snapshot.ReadAfter(ctx, conn, def, cols, after, c.rows)
+	rows, err := snapshot.ReadAfter(ctx, conn, def, cols, after, c.rows, where)
 	if endErr := snapshot.EndChunkRead(ctx, conn); err == nil && endErr != nil {
 		err = endErr
 	}

@@ -18,7 +18,10 @@ type Table struct {
 	// Columns are the indexes (into Table.Columns) of the replicated columns.
 	Columns []int
 	// Target names the destination for messages ("schema.table" or an index).
-	Target       string
+	Target string
+	// Where is the rule's row filter as SQL for the source (filter.Expr.SQL), "" when
+	// every row is copied: every read of the table's rows adds it.
+	Where        string
 	Chunks       []Chunk
 	RowsEstimate int64
 	// From is the view position the table was (last) planned at when it was copied again

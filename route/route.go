@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/filter"
+	"github.com/replicator/replicator/schema"
 )
 
 // Set is the compiled [[tables]] section. It is immutable once compiled and safe for
@@ -37,6 +39,8 @@ type rule struct {
 	key          []string
 	keylessIndex []string
 	fieldTypes   map[string]string // field_types by lower-cased column name
+	where        *filter.Expr      // the row filter, nil without one
+	bound        *boundCache
 }
 
 // Compile compiles cfg's [[tables]] rules, in order. A configuration that config.Load
@@ -59,7 +63,16 @@ func Compile(cfg *config.Config) (*Set, error) {
 			key:          r.Key,
 			keylessIndex: r.KeylessIndex,
 			fieldTypes:   lowerKeys(r.FieldTypes),
+			where:        r.Filter(),
+			bound:        &boundCache{m: map[*schema.Table]*filter.Bound{}},
 		})
+		if r.Where != "" && r.Filter() == nil {
+			e, err := filter.Parse(r.Where)
+			if err != nil {
+				return nil, fmt.Errorf("tables[%d].where: %w", i, err)
+			}
+			s.rules[len(s.rules)-1].where = e
+		}
 	}
 	return s, nil
 }

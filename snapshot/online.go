@@ -158,7 +158,10 @@ func binlogEnd(ctx context.Context, conn *source.Conn, q, fileName, posName stri
 // follows after's (a full-width row of t holding key values; nil starts at the first
 // row), in key order, as full-width rows holding the columns cols (indexes into
 // t.Columns; the others are nil). The key's columns must be among cols.
-func ReadAfter(ctx context.Context, conn *source.Conn, t *schema.Table, cols []int, after change.Row, limit int) ([]change.Row, error) {
+//
+// where, when not empty, is the rule's row filter (filter.Expr.SQL): rows outside it are
+// not read.
+func ReadAfter(ctx context.Context, conn *source.Conn, t *schema.Table, cols []int, after change.Row, limit int, where string) ([]change.Row, error) {
 	if len(t.Key) == 0 {
 		return nil, fmt.Errorf("table %s has no key to read it in order by", t.QualifiedName())
 	}
@@ -173,10 +176,17 @@ func ReadAfter(ctx context.Context, conn *source.Conn, t *schema.Table, cols []i
 		sel[i] = &t.Columns[c]
 	}
 	b.WriteString(" FROM " + source.QuoteTable(t.Schema, t.Name))
+	switch {
+	case where != "" && after != nil:
+		b.WriteString(" WHERE " + where + " AND (")
+	case where != "":
+		b.WriteString(" WHERE " + where)
+	case after != nil:
+		b.WriteString(" WHERE (")
+	}
 	if after != nil {
 		// (k1, k2, ...) > (a1, a2, ...) spelled out, which every server's range optimizer
 		// turns into index ranges.
-		b.WriteString(" WHERE ")
 		for i := range t.Key {
 			if i > 0 {
 				b.WriteString(" OR ")
@@ -199,6 +209,7 @@ func ReadAfter(ctx context.Context, conn *source.Conn, t *schema.Table, cols []i
 			}
 			b.WriteByte(')')
 		}
+		b.WriteByte(')')
 	}
 	b.WriteString(" ORDER BY ")
 	for i, k := range t.Key {

@@ -10,9 +10,11 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/plan"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
@@ -46,13 +48,13 @@ func makePlans(ctx context.Context, meta *source.Conn, o Options) ([]*plan.Table
 		if err != nil {
 			return nil, err
 		}
-		plans = append(plans, &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: rt.TargetName()})
+		plans = append(plans, &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: rt.TargetName(), Where: whereSQL(rt)})
 	}
 	return plans, nil
 }
 
 // plansFromProgress rebuilds the plans of a stored snapshot, in name order.
-func plansFromProgress(prog *plan.Progress) []*plan.Table {
+func plansFromProgress(prog *plan.Progress, routes *route.Set) []*plan.Table {
 	names := make([]string, 0, len(prog.Tables))
 	for n := range prog.Tables {
 		names = append(names, n)
@@ -61,7 +63,11 @@ func plansFromProgress(prog *plan.Progress) []*plan.Table {
 	plans := make([]*plan.Table, 0, len(names))
 	for _, n := range names {
 		tp := prog.Tables[n]
-		plans = append(plans, &plan.Table{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate, From: tp.From})
+		p := &plan.Table{Table: tp.Table, Columns: tp.Columns, Chunks: tp.Chunks, RowsEstimate: tp.Estimate, From: tp.From}
+		if tp.Table != nil {
+			p.Where = whereSQL(routes.For(tp.Table.Schema, tp.Table.Name))
+		}
+		plans = append(plans, p)
 	}
 	return plans
 }
@@ -99,7 +105,7 @@ func replan(ctx context.Context, meta *source.Conn, o Options, plans []*plan.Tab
 		if err != nil {
 			return nil, nil, err
 		}
-		np := &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: p.Target, From: pos}
+		np := &plan.Table{Table: t, Columns: cols, Chunks: chunks, RowsEstimate: est, Target: p.Target, From: pos, Where: whereSQL(rt)}
 		again = append(again, np)
 		all = append(all, np)
 	}
@@ -225,15 +231,29 @@ func chunkQuery(p *plan.Table, c plan.Chunk) string {
 		cols += source.QuoteIdent(p.Table.Columns[ci].Name)
 	}
 	q := "SELECT " + cols + " FROM " + source.QuoteTable(p.Table.Schema, p.Table.Name)
-	if c.Lo == nil && c.Hi == nil {
+	var conds []string
+	if p.Where != "" {
+		conds = append(conds, p.Where)
+	}
+	if c.Lo != nil || c.Hi != nil {
+		k := source.QuoteIdent(p.Table.Columns[p.Table.Key[0]].Name)
+		if c.Lo != nil {
+			conds = append(conds, fmt.Sprintf("%s > %d", k, *c.Lo))
+		}
+		if c.Hi != nil {
+			conds = append(conds, fmt.Sprintf("%s <= %d", k, *c.Hi))
+		}
+	}
+	if len(conds) == 0 {
 		return q
 	}
-	k := source.QuoteIdent(p.Table.Columns[p.Table.Key[0]].Name)
-	switch {
-	case c.Lo == nil:
-		return fmt.Sprintf("%s WHERE %s <= %d", q, k, *c.Hi)
-	case c.Hi == nil:
-		return fmt.Sprintf("%s WHERE %s > %d", q, k, *c.Lo)
+	return q + " WHERE " + strings.Join(conds, " AND ")
+}
+
+// whereSQL is the row filter of a table's rule for the source, "" without one.
+func whereSQL(rt *route.Route) string {
+	if rt == nil || rt.Where() == nil {
+		return ""
 	}
-	return fmt.Sprintf("%s WHERE %s > %d AND %s <= %d", q, k, *c.Lo, k, *c.Hi)
+	return rt.Where().SQL()
 }

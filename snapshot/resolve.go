@@ -109,6 +109,11 @@ func keysQuery(p *plan.Table, keys []change.Row) (string, error) {
 		b.WriteByte(')')
 	}
 	b.WriteString(")")
+	if p.Where != "" {
+		// A changed row now outside the filter is deleted from the target, as a key
+		// without a row is.
+		b.WriteString(" AND " + p.Where)
+	}
 	return b.String(), nil
 }
 

@@ -117,7 +117,7 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 	var plans []*plan.Table
 	resumed := prog != nil
 	if resumed {
-		plans = plansFromProgress(prog)
+		plans = plansFromProgress(prog, o.Routes)
 		o.Log.Info("resuming snapshot", "position", prog.Position.GTID, "tables", len(plans))
 	} else {
 		plans, err = makePlans(ctx, meta, o)

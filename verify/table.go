@@ -122,7 +122,16 @@ func sourceQuery(t *Table, r Range) string {
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(source.QuoteTable(t.Def.Schema, t.Def.Name))
-	b.WriteString(rangeWhere(source.QuoteIdent(t.firstKey().Name), r))
+	w := rangeWhere(source.QuoteIdent(t.firstKey().Name), r)
+	if t.Route != nil && t.Route.Where() != nil {
+		// Rows outside the rule's row filter are not expected at the target.
+		if w == "" {
+			w = " WHERE " + t.Route.Where().SQL()
+		} else {
+			w += " AND " + t.Route.Where().SQL()
+		}
+	}
+	b.WriteString(w)
 	return b.String()
 }
 
