@@ -106,3 +106,35 @@ func TestRowFilterCheckRefusesUnknownColumn(t *testing.T) {
 		t.Fatalf("run started with a filter on a missing column (exit %d):\n%s", run.code, tail(run.stderr, 10))
 	}
 }
+
+// TestRowFilterDDLDropsFilteredColumn: a DDL dropping a column the filter reads stops
+// streaming with an error naming the rule's where and the column, applying nothing after.
+func TestRowFilterDDLDropsFilteredColumn(t *testing.T) {
+	my := mysqlRoot(t)
+	db := "it_filter_ddl"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, wlTable)
+	seed(t, my, db, 20)
+	h := newPGHarness(t)
+	cfg := writeConfig(t, h.Config(db, `where = "grp < 5"`))
+	p := startCLI(t, "run", "-c", cfg)
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	if n := h.Count(t, db, "wl"); n != 10 {
+		t.Fatalf("target has %d rows after the snapshot, want the 10 with grp < 5", n)
+	}
+	mustExec(t, my, "INSERT INTO `"+db+"`.wl (id, grp, v) VALUES (100, 1, 1)")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	mustExec(t, my, "ALTER TABLE `"+db+"`.wl DROP COLUMN grp", "INSERT INTO `"+db+"`.wl (id, v) VALUES (101, 1)")
+	if !waitExit(p, 60*time.Second) {
+		p.kill()
+		t.Fatalf("replicator kept running after the filtered column was dropped:\n%s", tail(p.output(), 20))
+	}
+	out := p.output()
+	t.Logf("stopped with: %s", lastLine(out))
+	if !strings.Contains(out, "tables[0].where") || !strings.Contains(out, "unknown column grp") {
+		t.Fatalf("the error does not name the filter and the column:\n%s", tail(out, 20))
+	}
+	if n := h.Count(t, db, "wl"); n != 11 {
+		t.Errorf("target has %d rows, want 11 (nothing applied after the DDL)", n)
+	}
+}
