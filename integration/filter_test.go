@@ -101,6 +101,17 @@ func TestRowFilterCheckRefusesUnknownColumn(t *testing.T) {
 	if !found {
 		t.Fatalf("check does not name tables[0].where and the column:\n%s", res.stdout)
 	}
+	// A valid filter is shown with its table.
+	out, _ = runCheck(t, writeConfig(t, h.Config(db, `where = "grp < 5 AND note LIKE 'a%'"`)))
+	shown := false
+	for _, r := range out.Checks {
+		if r.Status == "pass" && strings.Contains(r.Detail, "row filter: where grp < 5 AND note LIKE 'a%'") {
+			shown = true
+		}
+	}
+	if !shown {
+		t.Errorf("check does not show the row filter in force:\n%+v", out.Checks)
+	}
 	run := runCLI(t, time.Minute, "run", "-c", cfg)
 	if run.code == 0 || !strings.Contains(run.stderr+run.stdout, "unknown column status") {
 		t.Fatalf("run started with a filter on a missing column (exit %d):\n%s", run.code, tail(run.stderr, 10))
@@ -189,4 +200,44 @@ source = "`+db+`.wl"
 		t.Errorf("only %d rows inside the filter: the scenario no longer tests much", rows)
 	}
 	t.Logf("extra copied online under a filter: %d rows copied, %d workload statements, %d rows equal", c.Rows, n, rows)
+}
+
+// TestRowFilterSnapshotResume kills a filtered snapshot midway and changes rows in and out
+// of the filter in chunks already copied: the resumed snapshot reads those keys again
+// under the filter (a key now outside it is deleted at the target), then streaming runs.
+func TestRowFilterSnapshotResume(t *testing.T) {
+	my := mysqlRoot(t)
+	tg := newPGHarness(t)
+	db := "it_filter_resume"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db, wlTable)
+	const rows = 100000
+	const f = `grp < 5 AND v % 2 = 1`
+	seed(t, my, db, rows)
+	cfg := writeConfig(t, tg.Config(db, `where = "`+f+`"
+[snapshot]
+chunk_rows = 1000
+parallelism = 1
+`))
+	p := startCLI(t, "snapshot", "-c", cfg)
+	done, planned := killMidSnapshot(t, tg, p, 5, rows/1000+1)
+	t.Logf("killed with %d of %d chunks done, %d rows in the target", done, planned, tg.Count(t, db, "wl"))
+	// In the chunks copied: rows leave the filter (v even) and enter it (v odd).
+	mustExec(t, my, "UPDATE "+db+".wl SET v = v + 1 WHERE id <= 3000 AND id % 3 = 0",
+		"DELETE FROM "+db+".wl WHERE id <= 3000 AND id % 11 = 0")
+	res := runCLI(t, 5*time.Minute, "snapshot", "-c", cfg)
+	if res.code != 0 || !strings.Contains(res.stderr, "resuming snapshot") {
+		t.Fatalf("resumed snapshot: exit %d\n%s", res.code, tail(res.stderr, 20))
+	}
+	p = startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	tg.WaitCaughtUp(t, my, p, 2*time.Minute)
+	p.stop(t)
+	assertVerifyEqual(t, cfg)
+	mustExec(t, my, "SET SESSION sql_log_bin = 0",
+		"DELETE FROM `"+db+"`.wl WHERE NOT ("+f+") OR ("+f+") IS NULL",
+		"SET SESSION sql_log_bin = 1")
+	if n := tg.AssertTableEqual(t, my, db, "wl"); n < rows/5 {
+		t.Errorf("compared %d rows", n)
+	}
 }
