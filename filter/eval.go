@@ -24,9 +24,11 @@ type binder struct{ t *schema.Table }
 
 type colNode struct {
 	idx  int
+	name string
 	conv func([]byte) value
 	time bool // DATE, DATETIME, TIMESTAMP
 	dur  bool // TIME
+	enum bool // ENUM or SET: a number in their place means the index, not the value
 }
 
 type litNode struct{ v value }
@@ -101,7 +103,8 @@ func (b *binder) bind(n ast.ExprNode) (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return colNode{idx: i, conv: conv, time: tm, dur: dur}, nil
+		dt := strings.ToLower(b.t.Columns[i].DataType)
+		return colNode{idx: i, name: b.t.Columns[i].Name, conv: conv, time: tm, dur: dur, enum: dt == "enum" || dt == "set"}, nil
 	case *ast.ParenthesesExpr:
 		return b.bind(e.Expr)
 	case *ast.BinaryOperationExpr:
@@ -122,6 +125,9 @@ func (b *binder) bind(n ast.ExprNode) (node, error) {
 			}
 			return cmpNode{op: e.Op, l: l, r: r}, nil
 		}
+		if err := enumNumbers(true, l, r); err != nil {
+			return nil, err
+		}
 		return arithNode{op: e.Op, l: l, r: r}, nil
 	case *ast.UnaryOperationExpr:
 		v, err := b.bind(e.V)
@@ -132,6 +138,9 @@ func (b *binder) bind(n ast.ExprNode) (node, error) {
 		case opcode.Not, opcode.Not2:
 			return notNode{v}, nil
 		case opcode.Minus:
+			if err := enumNumbers(true, v); err != nil {
+				return nil, err
+			}
 			return negNode{v}, nil
 		}
 		return v, nil
@@ -188,6 +197,11 @@ func (b *binder) bind(n ast.ExprNode) (node, error) {
 		if err != nil {
 			return nil, err
 		}
+		if e.FnName.L == "abs" {
+			if err := enumNumbers(true, args...); err != nil {
+				return nil, err
+			}
+		}
 		return fnNode{name: e.FnName.L, args: args}, nil
 	}
 	// check refused everything else when the expression was parsed.
@@ -206,9 +220,32 @@ func (b *binder) bindAll(ns ...ast.ExprNode) ([]node, error) {
 	return out, nil
 }
 
+// enumNumbers refuses an ENUM or SET column used as a number (always, for arithmetic) or
+// compared with a numeric literal: MySQL then uses the member's index, which the row's
+// canonical form (the member's text) does not carry.
+func enumNumbers(always bool, ns ...node) error {
+	var col *colNode
+	numeric := false
+	for _, n := range ns {
+		if c, ok := n.(colNode); ok && c.enum {
+			col = &c
+		}
+		if l, ok := n.(litNode); ok && (l.v.k == kExact || l.v.k == kFloat) {
+			numeric = true
+		}
+	}
+	if col != nil && (always || numeric) {
+		return fmt.Errorf("ENUM/SET column %s used as a number (MySQL would use the member's index): compare it with the member's 'text'", col.name)
+	}
+	return nil
+}
+
 // temporalLiterals refuses a string literal compared with a temporal column that is not a
 // date or time: MySQL and this package would disagree on what an invalid one means.
 func temporalLiterals(ns ...node) error {
+	if err := enumNumbers(false, ns...); err != nil {
+		return err
+	}
 	var col *colNode
 	for _, n := range ns {
 		if c, ok := n.(colNode); ok && (c.time || c.dur) {

@@ -37,7 +37,7 @@ func TestParseRefuses(t *testing.T) {
 func TestBindAndMatch(t *testing.T) {
 	tbl := &schema.Table{Schema: "db", Name: "t", Columns: []schema.Column{
 		{Name: "id", DataType: "int"}, {Name: "status", DataType: "varchar", Collation: "utf8mb4_general_ci"},
-		{Name: "at", DataType: "datetime"}, {Name: "doc", DataType: "json"},
+		{Name: "at", DataType: "datetime"}, {Name: "doc", DataType: "json"}, {Name: "kind", DataType: "enum"},
 	}}
 	e, err := Parse("status <> 'draft' AND id IN (1, 2) -- trailing comment")
 	if err != nil {
@@ -54,10 +54,10 @@ func TestBindAndMatch(t *testing.T) {
 		row  change.Row
 		want bool
 	}{
-		{change.Row{[]byte("1"), []byte("live"), nil, nil}, true},
-		{change.Row{[]byte("1"), []byte("DRAFT "), nil, nil}, false},
-		{change.Row{[]byte("3"), []byte("live"), nil, nil}, false},
-		{change.Row{[]byte("2"), nil, nil, nil}, false},
+		{change.Row{[]byte("1"), []byte("live"), nil, nil, nil}, true},
+		{change.Row{[]byte("1"), []byte("DRAFT "), nil, nil, nil}, false},
+		{change.Row{[]byte("3"), []byte("live"), nil, nil, nil}, false},
+		{change.Row{[]byte("2"), nil, nil, nil, nil}, false},
 	}
 	for _, r := range rows {
 		if got := b.Match(r.row); got != r.want {
@@ -69,6 +69,10 @@ func TestBindAndMatch(t *testing.T) {
 		"doc = '{}'":           "column doc is of type json",
 		"at > 'yesterday'":     "'yesterday' is not a date",
 		"at BETWEEN 1 AND 'x'": "'x' is not a date",
+		"kind = 1":             "ENUM/SET column kind used as a number",
+		"kind IN ('a', 2)":     "ENUM/SET column kind used as a number",
+		"kind + 0 > 1":         "ENUM/SET column kind used as a number",
+		"-kind < 0":            "ENUM/SET column kind used as a number",
 	} {
 		e, err := Parse(text)
 		if err != nil {
