@@ -125,7 +125,13 @@ func (d *Dialer) StreamTo(ctx context.Context, o StreamOptions, emit Emit) error
 		if seeking && !fileHeader(ev) {
 			seeking = false
 			wd.arm()
-			o.Log.Info("binlog stream at its start position", "gtid", start, "seek", time.Since(began).Round(time.Millisecond).String())
+			// Worth an operator's attention only when the seek was slow (a large binlog);
+			// 'events' keeps stderr quiet otherwise.
+			level := slog.LevelDebug
+			if time.Since(began) >= time.Second {
+				level = slog.LevelInfo
+			}
+			o.Log.Log(ctx, level, "binlog stream at its start position", "gtid", start, "seek", time.Since(began).Round(time.Millisecond).String())
 		}
 		if err := dec.handle(ctx, ev, emit); err != nil {
 			return err
