@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
@@ -197,7 +198,7 @@ func (t *Target) Copies(ctx context.Context) ([]*plan.Copy, error) {
 // CheckCopy reports why a table cannot be copied online: a table sharing its index with
 // others by their [[tables]] rules (a new generation would hold only its documents).
 func (t *Target) CheckCopy(table string) error {
-	db, name, _ := splitTable(table)
+	db, name, _ := strings.Cut(table, ".")
 	rt := t.routes.For(db, name)
 	if rt == nil {
 		return fmt.Errorf("table %s is not selected by any [[tables]] rule", table)
@@ -206,15 +207,6 @@ func (t *Target) CheckCopy(table string) error {
 		return fmt.Errorf("index %s is shared with other tables by their [[tables]] rules, so it cannot be loaded again for one of them: copy everything again with 'replicator snapshot'", rt.ESIndex())
 	}
 	return nil
-}
-
-func splitTable(n string) (db, table string, ok bool) {
-	for i := 0; i < len(n); i++ {
-		if n[i] == '.' {
-			return n[:i], n[i+1:], true
-		}
-	}
-	return "", n, false
 }
 
 // liveCopy is what a batch knows of a table's online copy.
@@ -259,7 +251,7 @@ func (t *Target) loadCopies(ctx context.Context) (map[string]*liveCopy, error) {
 				m[c.Table] = &liveCopy{noLive: true, stale: true}
 				continue
 			}
-			db, table, _ := splitTable(c.Table)
+			db, table, _ := strings.Cut(c.Table, ".")
 			rt := t.routes.For(db, table)
 			if rt == nil {
 				continue
@@ -410,12 +402,11 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 		if from, err = t.copyOf(ctx, cur.Indices[0]); err != nil {
 			return err
 		}
-		props, err := t.properties(def, cols)
+		m, err := t.mappingsOf(def, cols)
 		if err != nil {
 			return err
 		}
-		meta := &indexMeta{Source: name, Name: t.cfg.State.Name}
-		if from.Mappings, err = json.Marshal(map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props}); err != nil {
+		if from.Mappings, err = json.Marshal(m); err != nil {
 			return err
 		}
 	}

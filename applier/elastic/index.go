@@ -139,12 +139,11 @@ func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def
 	if from != nil {
 		mappings, settings = from.Mappings, from.Settings
 	} else {
-		props, err := t.properties(def, cols)
+		m, err := t.mappingsOf(def, cols)
 		if err != nil {
 			return err
 		}
-		meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
-		mappings = map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props}
+		mappings = m
 		if !t.templateSetsReplicas(ctx, concrete) {
 			settings["auto_expand_replicas"] = defaultAutoExpandReplicas
 		}
@@ -169,6 +168,16 @@ func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def
 		return fmt.Errorf("create index %s for %s: %w", concrete, table, err)
 	}
 	return nil
+}
+
+// mappingsOf is the mapping the configuration gives a new index of def.
+func (t *Target) mappingsOf(def *schema.Table, cols []int) (map[string]any, error) {
+	props, err := t.properties(def, cols)
+	if err != nil {
+		return nil, err
+	}
+	meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
+	return map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props}, nil
 }
 
 // defaultAutoExpandReplicas is the replica setting of an index the replicator creates where
