@@ -1,6 +1,10 @@
 package change
 
-import "github.com/replicator/replicator/schema"
+import (
+	"time"
+
+	"github.com/replicator/replicator/schema"
+)
 
 // TableChanges is the folded effect of a run of row changes on one table: the final
 // state of every touched key. Deletes hold rows whose key values identify them. With full
@@ -10,9 +14,18 @@ type TableChanges struct {
 	Table   *schema.Table
 	Upserts []Row
 	Deletes []Row
+	// Marked are the rows a soft-delete rule (deletes = "soft") keeps: each is written
+	// as its last image with the deleted mark and the deleting transaction's time.
+	Marked []MarkedRow
 	// Ops are the changes of a table without a key (Table.Key empty), not folded: each
 	// applies to one row matching its full before-image, in stream order.
 	Ops []RowOp
+}
+
+// MarkedRow is a row deleted at the source that the target keeps, marked deleted at At.
+type MarkedRow struct {
+	Row Row
+	At  time.Time
 }
 
 // RowOp is one row change of a table without a key.
@@ -28,4 +41,7 @@ type FKAction struct {
 	Parent        *schema.Table
 	Before, After Row
 	GTID          string
+	// Time is the parent change's transaction commit time (a cascaded soft delete of a
+	// child stores it).
+	Time time.Time
 }

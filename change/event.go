@@ -52,6 +52,9 @@ type Event struct {
 	GTID string
 	// Time is when the source wrote the event.
 	Time time.Time
+	// TxTime is on row events: the commit time of their transaction, the header time of
+	// its GTID event (which the server writes at commit). A soft delete stores it.
+	TxTime time.Time
 	// Schema and Query are set on DDL: the session database and the statement.
 	Schema, Query string
 	// XA is set on the row changes of an XA transaction's first phase (they take effect

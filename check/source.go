@@ -247,6 +247,11 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 		if !ok {
 			continue
 		}
+		deletesDesc, ok := deleteMode(r, name, tname, t, rt)
+		if !ok {
+			continue
+		}
+		filterDesc += deletesDesc
 		foreignKeys(r, name, t, cfg, replicatedSet)
 		isKeyless := routes.Keyless() && keyless(r, name, t, rt)
 		switch strings.ToLower(t.Engine) {

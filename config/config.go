@@ -118,6 +118,10 @@ type TableRule struct {
 	// Where is a row filter, a MySQL expression over the table's columns: only rows for
 	// which it is true are replicated (see the README's "Row filters").
 	Where string `toml:"where"`
+	// Deletes is what a source DELETE does at the target: "hard" (default: the row is
+	// deleted), "soft" (kept, marked in _deleted / _deleted_at) or "ignore" (kept as last
+	// written). See the README's "Deletes".
+	Deletes string `toml:"deletes"`
 
 	pattern Pattern      // parsed Source, set by validation
 	where   *filter.Expr // parsed Where, set by validation

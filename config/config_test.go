@@ -114,6 +114,12 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"no tables", func(s string) string { return strings.Replace(s, "[[tables]]\nsource = \"shop.orders\"", "", 1) }, "no [[tables]]"},
 		{"bad pattern", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shoporders"`, 1) }, "tables[0]: source"},
 		{"bad glob", func(s string) string { return strings.Replace(s, `source = "shop.orders"`, `source = "shop.[x"`, 1) }, "bad pattern"},
+		{"deletes value", func(s string) string {
+			return s + "\n[[tables]]\nsource = \"shop.b\"\ndeletes = \"archive\"\n"
+		}, `tables[1].deletes = "archive": must be "hard" (default), "soft" or "ignore"`},
+		{"deletes case", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, `source = "shop.orders"`+"\ndeletes = \"Soft\"", 1)
+		}, `tables[0].deletes = "Soft": must be`},
 		{"where function", func(s string) string {
 			return s + "\n[[tables]]\nsource = \"shop.b\"\n[[tables]]\nsource = \"shop.c\"\nwhere = \"SLEEP(1) = 0\"\n"
 		}, "tables[2].where: function SLEEP is not supported"},

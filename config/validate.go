@@ -97,6 +97,9 @@ func (c *Config) validate() error {
 			}
 			c.Tables[i].where = e
 		}
+		if err := c.Tables[i].validateDeletes(i, c.Target.Type); err != nil {
+			return err
+		}
 	}
 
 	if c.Snapshot.Parallelism < 1 || c.Snapshot.Parallelism > 64 {

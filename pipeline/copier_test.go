@@ -33,7 +33,7 @@ func copyTestBatcher(t *testing.T, defs ...*schema.Table) (*batcher, func() []*w
 			}
 		}
 	}()
-	b := &batcher{o: Options{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, w: w, fold: newFolder(),
+	b := &batcher{o: Options{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, w: w, fold: newFolder(nil),
 		lastPos: pos(10), defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}, boundary: true}
 	for _, d := range defs {
 		b.defs[d.QualifiedName()] = d

@@ -43,7 +43,7 @@ func actionFor(g *schema.FKGraph, ev *change.Event) *change.FKAction {
 		e := &edges[i]
 		if ev.Kind == change.Delete {
 			if schema.UnloggedAction(e.FK.OnDelete) {
-				return &change.FKAction{Parent: ev.Table, Before: ev.Before, GTID: ev.GTID}
+				return &change.FKAction{Parent: ev.Table, Before: ev.Before, GTID: ev.GTID, Time: ev.TxTime}
 			}
 			continue
 		}
@@ -56,7 +56,7 @@ func actionFor(g *schema.FKGraph, ev *change.Event) *change.FKAction {
 			}
 			b, a := ev.Before[r], ev.After[r]
 			if (b == nil) != (a == nil) || !bytes.Equal(b, a) {
-				return &change.FKAction{Parent: ev.Table, Before: ev.Before, After: ev.After, GTID: ev.GTID}
+				return &change.FKAction{Parent: ev.Table, Before: ev.Before, After: ev.After, GTID: ev.GTID, Time: ev.TxTime}
 			}
 		}
 	}

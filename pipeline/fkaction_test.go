@@ -70,7 +70,7 @@ func TestFKGraphActions(t *testing.T) {
 func TestFKOrderSplitsTheFold(t *testing.T) {
 	p, c, g, o := fkTables()
 	fo := fkOrder{g: schema.BuildFKGraph([]*schema.Table{p, c, g, o})}
-	f := newFolder()
+	f := newFolder(nil)
 	var steps []string
 	flush := func() {
 		if !f.empty() || len(fo.actions) > 0 {

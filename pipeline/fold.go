@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"time"
+
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -9,6 +12,8 @@ import (
 // that state (delete or upsert of the whole row) has the same effect as replaying every
 // change, which is what makes batches idempotent.
 type folder struct {
+	// modeOf gives the delete mode of a table's rule (nil: every table deletes hard).
+	modeOf func(*schema.Table) config.DeleteMode
 	tables map[*schema.Table]*tableFold
 	order  []*schema.Table
 	rows   int
@@ -24,13 +29,23 @@ type tableFold struct {
 type entry struct {
 	row     change.Row
 	deleted bool
+	// marked: a soft delete, kept with the mark and at.
+	marked bool
+	at     time.Time
 }
 
-func newFolder() *folder { return &folder{tables: map[*schema.Table]*tableFold{}} }
+func newFolder(modeOf func(*schema.Table) config.DeleteMode) *folder {
+	return &folder{modeOf: modeOf, tables: map[*schema.Table]*tableFold{}}
+}
 
 func (f *folder) empty() bool { return f.rows == 0 }
 
 func (f *folder) set(t *schema.Table, k string, r change.Row, deleted bool) {
+	f.setEntry(t, k, entry{row: r, deleted: deleted})
+}
+
+func (f *folder) setEntry(t *schema.Table, k string, e entry) {
+	r := e.row
 	tf := f.tables[t]
 	if tf == nil {
 		tf = &tableFold{index: map[string]int{}}
@@ -38,10 +53,10 @@ func (f *folder) set(t *schema.Table, k string, r change.Row, deleted bool) {
 		f.order = append(f.order, t)
 	}
 	if i, ok := tf.index[k]; ok {
-		tf.entries[i] = entry{row: r, deleted: deleted}
+		tf.entries[i] = e
 	} else {
 		tf.index[k] = len(tf.entries)
-		tf.entries = append(tf.entries, entry{row: r, deleted: deleted})
+		tf.entries = append(tf.entries, e)
 	}
 	f.rows++
 	for _, v := range r {
@@ -61,13 +76,31 @@ func (f *folder) add(ev *change.Event) {
 	case change.Insert:
 		f.set(ev.Table, change.Key(ev.Table, ev.After), ev.After, false)
 	case change.Delete:
-		f.set(ev.Table, change.Key(ev.Table, ev.Before), ev.Before, true)
+		f.remove(ev.Table, change.Key(ev.Table, ev.Before), ev.Before, ev.TxTime)
 	case change.Update:
 		kb, ka := change.Key(ev.Table, ev.Before), change.Key(ev.Table, ev.After)
 		if kb != ka {
-			f.set(ev.Table, kb, ev.Before, true)
+			f.remove(ev.Table, kb, ev.Before, ev.TxTime)
 		}
 		f.set(ev.Table, ka, ev.After, false)
+	}
+}
+
+// remove folds the deletion of key k (last image r, deleted by a transaction committed at
+// at) under the table's delete mode: hard deletes, soft keeps r marked, ignore leaves the
+// key's state as it is (the target keeps what it last wrote, or what the fold holds).
+func (f *folder) remove(t *schema.Table, k string, r change.Row, at time.Time) {
+	mode := config.DeletesHard
+	if f.modeOf != nil {
+		mode = f.modeOf(t)
+	}
+	switch mode {
+	case config.DeletesIgnore:
+		return
+	case config.DeletesSoft:
+		f.setEntry(t, k, entry{row: r, deleted: true, marked: true, at: at})
+	default:
+		f.set(t, k, r, true)
 	}
 }
 
@@ -95,7 +128,9 @@ func (f *folder) take() []change.TableChanges {
 	for _, t := range f.order {
 		tc := change.TableChanges{Table: t, Ops: f.tables[t].ops}
 		for _, e := range f.tables[t].entries {
-			if e.deleted {
+			if e.marked {
+				tc.Marked = append(tc.Marked, change.MarkedRow{Row: e.row, At: e.at})
+			} else if e.deleted {
 				tc.Deletes = append(tc.Deletes, e.row)
 			} else {
 				tc.Upserts = append(tc.Upserts, e.row)
@@ -103,6 +138,6 @@ func (f *folder) take() []change.TableChanges {
 		}
 		out = append(out, tc)
 	}
-	*f = folder{tables: map[*schema.Table]*tableFold{}}
+	*f = folder{modeOf: f.modeOf, tables: map[*schema.Table]*tableFold{}}
 	return out
 }

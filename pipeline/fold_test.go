@@ -31,7 +31,7 @@ func TestFoldLastStateWins(t *testing.T) {
 		{Kind: change.Insert, Table: other, After: row("12", "")}, // composite keys must not collide
 		{Kind: change.Delete, Table: tbl, Before: row("4", "NULL")},
 	}
-	f := newFolder()
+	f := newFolder(nil)
 	for i := range evs {
 		f.add(&evs[i])
 	}

@@ -12,7 +12,7 @@ import (
 func TestFoldKeepsKeylessChangesInOrder(t *testing.T) {
 	nk := &schema.Table{Schema: "d", Name: "nk", Columns: []schema.Column{{Name: "a"}, {Name: "b"}}}
 	k := &schema.Table{Schema: "d", Name: "k", Columns: []schema.Column{{Name: "id"}, {Name: "v"}}, Key: []int{0}, KeyIsPrimary: true}
-	f := newFolder()
+	f := newFolder(nil)
 	for _, ev := range []change.Event{
 		{Kind: change.Insert, Table: nk, After: fkRow("1", "x")},
 		{Kind: change.Insert, Table: nk, After: fkRow("1", "x")},

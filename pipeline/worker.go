@@ -32,6 +32,8 @@ type work struct {
 	fkGraph   *schema.FKGraph
 	resolve   *change.XA
 	xaGTID    string
+	// xaTime is the XA COMMIT's commit time (a soft delete of its changes stores it).
+	xaTime time.Time
 	// copy are steps of an online copy, after the schema change (see copier.go).
 	copy   []copyOp
 	commit bool
@@ -57,6 +59,8 @@ type worker struct {
 	// lookup gives the tracked definition of a table, so stored XA changes decoded with
 	// an equal definition share its compiled target plan.
 	lookup func(db, table string) *schema.Table
+	// modes are the tables' delete modes, for the fold of stored XA changes.
+	modes *deleteModes
 
 	mu    sync.Mutex
 	stats Stats

@@ -78,7 +78,7 @@ func (b *batcher) endXA(ctx context.Context, ev *change.Event) error {
 	case ev.XA != nil:
 		b.xa = nil
 		wk := b.partWork()
-		wk.resolve, wk.xaGTID = ev.XA, ev.GTID
+		wk.resolve, wk.xaGTID, wk.xaTime = ev.XA, ev.GTID, ev.Time
 		return b.give(ctx, wk)
 	case held:
 		h := b.xa
@@ -87,7 +87,7 @@ func (b *batcher) endXA(ctx context.Context, ev *change.Event) error {
 			// the rest and resolve it like an XA COMMIT.
 			wk := b.partWork()
 			wk.prepared = []*change.Prepared{b.takePrepared(h.xid)}
-			wk.resolve, wk.xaGTID = &change.XA{Op: change.XACommit, ID: h.xid}, ev.GTID
+			wk.resolve, wk.xaGTID, wk.xaTime = &change.XA{Op: change.XACommit, ID: h.xid}, ev.GTID, ev.Time
 			b.xa = nil
 			return b.give(ctx, wk)
 		}
@@ -109,7 +109,7 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 	found, err := w.tx.ResolvePrepared(ctx, xa.ID, xa.Op == change.XACommit, func(events []change.Event) error {
 		// The stored changes are applied with the same ordering of foreign key actions
 		// as the batcher's (see fkaction.go), at the XA COMMIT's place in the stream.
-		f := newFolder()
+		f := newFolder(w.modes.of)
 		fo := fkOrder{g: wk.fkGraph}
 		flush := func() error {
 			rows += f.rows
@@ -136,6 +136,8 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 		for i := range events {
 			ev := &events[i]
 			ev.Table = w.intern(ev.Table)
+			// The changes take effect at the XA COMMIT: a soft delete is marked with its time.
+			ev.TxTime = wk.xaTime
 			if fo.flushBefore(ev) {
 				if err := flush(); err != nil {
 					return err

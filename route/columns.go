@@ -68,6 +68,9 @@ func (r *Route) columns(t *schema.Table, keyless bool) ([]int, error) {
 	if _, err := r.Filter(t); err != nil {
 		return nil, err
 	}
+	if err := r.checkDeletes(t, cols); err != nil {
+		return nil, err
+	}
 	for _, k := range t.Key {
 		if !containsInt(cols, k) {
 			return nil, fmt.Errorf("tables rule %q: key column %q of %s must be replicated (it identifies rows)", r.rule.source, t.Columns[k].Name, t.QualifiedName())

@@ -40,6 +40,7 @@ type rule struct {
 	keylessIndex []string
 	fieldTypes   map[string]string // field_types by lower-cased column name
 	where        *filter.Expr      // the row filter, nil without one
+	deletes      config.DeleteMode
 	bound        *boundCache
 }
 
@@ -64,6 +65,7 @@ func Compile(cfg *config.Config) (*Set, error) {
 			keylessIndex: r.KeylessIndex,
 			fieldTypes:   lowerKeys(r.FieldTypes),
 			where:        r.Filter(),
+			deletes:      r.DeleteMode(),
 			bound:        &boundCache{m: map[*schema.Table]*filter.Bound{}},
 		})
 		if r.Where != "" && r.Filter() == nil {

@@ -525,7 +525,7 @@ func (dc *decoder) rows(ctx context.Context, typ replication.EventType, e *repli
 			}
 			return err
 		}
-		ev := change.Event{Kind: kind, Table: def, GTID: dc.grp.gtid, Time: when, XA: dc.grp.xa}
+		ev := change.Event{Kind: kind, Table: def, GTID: dc.grp.gtid, Time: when, TxTime: dc.when, XA: dc.grp.xa}
 		switch kind {
 		case change.Insert:
 			ev.After = first

@@ -81,7 +81,7 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 	}
 	for _, c := range bad {
 		n := max(c.src.Rows, c.tgt.Rows)
-		if len(out) >= keepDiffs && (c.src.Rows == 0 || c.tgt.Rows == 0) {
+		if len(out) >= keepDiffs && (c.src.Rows == 0 || c.tgt.Rows == 0) && !st.keepsExtra() {
 			extra += int(n) // one side lacks the chunk entirely: all of it differs
 			continue
 		}
@@ -116,7 +116,7 @@ func (v *verifier) narrow(ctx context.Context, st *tableState, bad []*chunk, dep
 	for len(small) > 0 {
 		// Past keepDiffs a chunk that one side lacks entirely is counted without reading
 		// it: every row of the other side differs.
-		if c := small[0]; len(out) >= keepDiffs && (c.src.Rows == 0 || c.tgt.Rows == 0) {
+		if c := small[0]; len(out) >= keepDiffs && (c.src.Rows == 0 || c.tgt.Rows == 0) && !st.keepsExtra() {
 			extra += int(max(c.src.Rows, c.tgt.Rows))
 			small = small[1:]
 			continue
@@ -237,6 +237,10 @@ func (v *verifier) compareRows(ctx context.Context, st *tableState, ranges []Ran
 				return nil
 			}
 			s, ok := src[rw.key]
+			if !ok && st.keepsExtra() {
+				st.kept[rw.key] = true // deletes = "ignore": the target keeps rows the source deleted
+				return nil
+			}
 			if !ok {
 				out = append(out, &diff{key: rw.key, first: rw.first, tgt: rw.clone()})
 				return nil

@@ -106,9 +106,23 @@ func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 		pt.types = append(pt.types, typ)
 		exprs[i] = pgx.Identifier{c.Name}.Sanitize() + "::text"
 	}
-	pt.query = "SELECT " + strings.Join(exprs, ", ") + " FROM " + pt.id.Sanitize()
+	from := pt.id.Sanitize()
+	if t.Route.Deletes() == config.DeletesSoft {
+		// Rows marked deleted are compared with nothing: the source deleted them.
+		from = "(SELECT * FROM " + from + " WHERE NOT " + pgx.Identifier{config.MarkerDeleted}.Sanitize() + ") t"
+	}
+	pt.query = "SELECT " + strings.Join(exprs, ", ") + " FROM " + from
 	pt.key = pgx.Identifier{t.firstKey().Name}.Sanitize()
 	return pt, nil
+}
+
+// markedRows counts the rows marked deleted (deletes = "soft").
+func (p *pgTable) markedRows(ctx context.Context) (int64, error) {
+	var n int64
+	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM "+p.id.Sanitize()+" WHERE "+pgx.Identifier{config.MarkerDeleted}.Sanitize()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the rows marked deleted in %s: %w", p.name(), err)
+	}
+	return n, nil
 }
 
 func (p *pgTable) name() string                  { return p.id.Sanitize() }

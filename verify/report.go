@@ -41,6 +41,11 @@ type TableReport struct {
 	// Differences is the number of rows that differ after the rechecks.
 	Differences int       `json:"differences"`
 	Diffs       []RowDiff `json:"diffs,omitempty"`
+	// Deletes is the rule's delete mode when it keeps rows ("soft", "ignore"); Kept counts
+	// the target rows it keeps for rows the source no longer has: marked deleted (soft,
+	// left out of the comparison) or extra rows allowed (ignore).
+	Deletes string `json:"deletes,omitempty"`
+	Kept    int64  `json:"kept_rows,omitempty"`
 	// Error says why the table could not be compared.
 	Error string `json:"error,omitempty"`
 }
@@ -193,6 +198,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		case t.Error != "":
 			fmt.Fprintf(&b, "ERROR: %s\n", t.Error)
 			continue
+		case t.Equal && t.Deletes != "":
+			fmt.Fprintf(&b, "equal (%d rows, %d chunks; %d target rows kept by deletes = %q)\n", t.SourceRows, t.Chunks, t.Kept, t.Deletes)
 		case t.Equal:
 			fmt.Fprintf(&b, "equal (%d rows, %d chunks)\n", t.SourceRows, t.Chunks)
 		default:

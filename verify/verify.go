@@ -85,6 +85,39 @@ type tableState struct {
 	tt     targetTable
 	rep    *TableReport
 	chunks []*chunk
+	// kept are the keys of target rows without a source row that deletes = "ignore"
+	// allows (a set: a row found again by a recheck counts once).
+	kept map[string]bool
+}
+
+// keptCounter is a target table that counts the rows it keeps marked deleted (soft).
+type keptCounter interface {
+	markedRows(ctx context.Context) (int64, error)
+}
+
+// countKept fills the report's count of kept rows.
+func (st *tableState) countKept(ctx context.Context) error {
+	switch st.rep.Deletes {
+	case string(config.DeletesIgnore):
+		st.rep.Kept = int64(len(st.kept))
+	case string(config.DeletesSoft):
+		kc, ok := st.tt.(keptCounter)
+		if !ok {
+			return fmt.Errorf("the target does not count rows marked deleted")
+		}
+		n, err := kc.markedRows(ctx)
+		if err != nil {
+			return err
+		}
+		st.rep.Kept = n
+	}
+	return nil
+}
+
+// keepsExtra reports whether target rows without a source row are allowed (deletes =
+// "ignore"). Soft deletes leave their marked rows out of the target's rows instead.
+func (st *tableState) keepsExtra() bool {
+	return st.t.Route != nil && st.t.Route.Deletes() == config.DeletesIgnore
 }
 
 // chunk is a part of a table: the rows in a key range whose key hashes to bucket (mod
@@ -140,6 +173,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					return nil, ctx.Err()
 				}
 				st.rep.Error = err.Error()
+			} else if err := st.countKept(ctx); err != nil {
+				st.rep.Error = err.Error()
 			}
 		}
 		rep.Tables = append(rep.Tables, st.rep)
@@ -184,6 +219,9 @@ func (v *verifier) load(ctx context.Context) ([]*tableState, error) {
 			continue
 		}
 		st.rep.Target = st.tt.name()
+		if m := rt.Deletes(); m != config.DeletesHard {
+			st.rep.Deletes, st.kept = string(m), map[string]bool{}
+		}
 	}
 	return out, nil
 }

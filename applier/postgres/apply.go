@@ -10,12 +10,14 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/schema"
 )
@@ -36,6 +38,9 @@ type tablePlan struct {
 	copyDel   string
 	// keyless marks a table without a key: its changes come as ordered RowOps.
 	keyless bool
+	// markSQL and copyMark mark soft-deleted rows (deletes = "soft", see deletes.go);
+	// empty for other tables.
+	markSQL, copyMark string
 }
 
 // streamConn is the one connection streaming applies through; staging tables are
@@ -112,6 +117,9 @@ type Batch struct {
 	sc  *streamConn
 	tx  pgx.Tx
 	buf []byte
+	// fkTime is the commit time of the foreign key action being applied (a cascaded
+	// soft delete stores it).
+	fkTime time.Time
 }
 
 func (b *Batch) done() { b.sc.mu.Unlock() }
@@ -166,12 +174,22 @@ func (b *Batch) applyTo(ctx context.Context, p *tablePlan, tc change.TableChange
 			return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), classify(err))
 		}
 	}
-	if len(tc.Upserts) > 0 {
-		if err := b.copyRows(ctx, p.copyUp, p.upEnc, p.colIdx, tc.Upserts); err != nil {
+	upserts := tc.Upserts
+	if len(tc.Marked) > 0 {
+		// A soft delete writes the row's last image, then marks it (below).
+		upserts = append(upserts[:len(upserts):len(upserts)], markedRows(tc.Marked)...)
+	}
+	if len(upserts) > 0 {
+		if err := b.copyRows(ctx, p.copyUp, p.upEnc, p.colIdx, upserts); err != nil {
 			return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), err)
 		}
 		if _, err := b.tx.Exec(ctx, p.upsertSQL); err != nil {
 			return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), classify(err))
+		}
+	}
+	if len(tc.Marked) > 0 {
+		if err := b.markRows(ctx, p, tc.Marked); err != nil {
+			return fmt.Errorf("mark deleted rows of %s: %w", p.id.Sanitize(), err)
 		}
 	}
 	return nil
@@ -264,6 +282,11 @@ func (b *Batch) planFor(ctx context.Context, key planKey, id pgx.Identifier) (*t
 	for _, k := range keyCols {
 		conds = append(conds, "t."+q(k.Name)+" = s."+q(k.Name))
 	}
+	soft := rt.Deletes() == config.DeletesSoft
+	if soft {
+		// A write of a key clears its deleted mark (a re-insert after a soft delete).
+		sets = append(sets, q(config.MarkerDeleted)+" = false", q(config.MarkerDeletedAt)+" = NULL")
+	}
 	onConflict := "DO NOTHING"
 	if len(sets) > 0 {
 		onConflict = "DO UPDATE SET " + strings.Join(sets, ", ")
@@ -274,10 +297,15 @@ func (b *Batch) planFor(ctx context.Context, key planKey, id pgx.Identifier) (*t
 		id.Sanitize(), q(p.stageDel), strings.Join(conds, " AND "), q(p.stageDel))
 	p.copyUp = fmt.Sprintf("COPY %s (%s) FROM STDIN", q(p.stageUp), all)
 	p.copyDel = fmt.Sprintf("COPY %s (%s) FROM STDIN", q(p.stageDel), keys)
-	for _, stmt := range []string{
+	stmts := []string{
 		fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s WITH NO DATA", q(p.stageUp), all, id.Sanitize()),
 		fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s WITH NO DATA", q(p.stageDel), keys, id.Sanitize()),
-	} {
+	}
+	if soft {
+		stmts = append([]string{addMarkers(id)}, stmts...)
+		stmts = append(stmts, p.softPlan(q, keys, conds)...)
+	}
+	for _, stmt := range stmts {
 		if _, err := b.tx.Exec(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("prepare staging for %s: %w", id.Sanitize(), classify(err))
 		}

@@ -226,6 +226,11 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 	if err := b.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", live.Sanitize()).Scan(&exists); err != nil {
 		return fmt.Errorf("look up %s: %w", live.Sanitize(), classify(err))
 	}
+	if exists {
+		if err := b.t.copyKeepsDeletes(def); err != nil {
+			return err
+		}
+	}
 	var stmts []string
 	if exists {
 		stmts = []string{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
@@ -43,6 +44,7 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 				return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 			}
 		}
+		b.fkTime = a.Time
 		if err := b.cascade(ctx, g, a.Parent, before, after, a.After == nil, 0); err != nil {
 			what := "update"
 			if a.After == nil {
@@ -216,9 +218,27 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	}
 	var sql string
 	childDel := del && action == "CASCADE"
-	if childDel {
+	mode := rt.Deletes()
+	if mode == config.DeletesSoft {
+		// Rows marked deleted are not at the source: no action reaches them.
+		where = append(where, "NOT "+q(config.MarkerDeleted))
+	}
+	switch {
+	case childDel && mode == config.DeletesSoft:
+		args = append(args, pgTime(change.MarkedRow{At: b.fkTime}))
+		if b.fkTime.IsZero() {
+			args[len(args)-1] = nil
+		}
+		sql = fmt.Sprintf("UPDATE %s SET %s = true, %s = $%d WHERE %s%s", id.Sanitize(), q(config.MarkerDeleted), q(config.MarkerDeletedAt), len(args), strings.Join(where, " AND "), returning)
+	case childDel && mode == config.DeletesIgnore:
+		// The child keeps its rows; its own children follow their own rules.
+		if len(next) == 0 {
+			return nil
+		}
+		sql = fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(ret, ", "), id.Sanitize(), strings.Join(where, " AND "))
+	case childDel:
 		sql = fmt.Sprintf("DELETE FROM %s WHERE %s%s", id.Sanitize(), strings.Join(where, " AND "), returning)
-	} else {
+	default:
 		var sets []string
 		for i, c := range e.Cols {
 			switch {

@@ -130,6 +130,9 @@ func (t *Target) render(p *plan.Table, flavor string) (*pgddl.Rendered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", p.Name(), err)
 	}
+	if rt, err := t.route(p.Table); err == nil && rt.Deletes() == config.DeletesSoft {
+		r.AddColumns(markerColumns...)
+	}
 	return r, nil
 }
 

@@ -37,6 +37,10 @@ func (r *Rendered) Statements() []string {
 	return append([]string{r.create(parts)}, r.indexes...)
 }
 
+// AddColumns appends column definitions the source table does not have (the marker
+// columns of a soft-delete rule), after the source's columns.
+func (r *Rendered) AddColumns(defs ...string) { r.columns = append(r.columns, defs...) }
+
 // CreateBare creates the table with its columns only.
 func (r *Rendered) CreateBare() string { return r.create(r.columns) }
 
