@@ -262,6 +262,8 @@ type verifyReport struct {
 		MismatchedChunks int    `json:"mismatched_chunks"`
 		Equal            bool   `json:"equal"`
 		Differences      int    `json:"differences"`
+		Deletes          string `json:"deletes"`
+		Kept             int64  `json:"kept_rows"`
 		Error            string `json:"error"`
 		Diffs            []struct {
 			Kind    string             `json:"kind"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,6 +87,31 @@ func pgTime(r change.MarkedRow) string {
 		return `\N`
 	}
 	return r.At.UTC().Format("2006-01-02 15:04:05.999999") + "+00"
+}
+
+// CheckCopy implements pipeline.CopyChecker: the online copy of a table the target holds
+// is refused, before it starts, when its rule keeps rows the source deleted (see
+// copyKeepsDeletes); a table the target does not hold has none to lose and is copied.
+func (t *Target) CheckCopy(table string) error {
+	db, name, _ := strings.Cut(table, ".")
+	rt := t.routes.For(db, name)
+	if rt == nil {
+		return fmt.Errorf("table %s is not selected by any [[tables]] rule", table)
+	}
+	if rt.Deletes() == config.DeletesHard {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, n := rt.PGTarget()
+	var exists bool
+	if err := t.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{s, n}.Sanitize()).Scan(&exists); err != nil {
+		return fmt.Errorf("look up %s: %w", pgx.Identifier{s, n}.Sanitize(), err)
+	}
+	if !exists {
+		return nil
+	}
+	return t.copyKeepsDeletes(&schema.Table{Schema: db, Name: name})
 }
 
 // copyKeepsDeletes refuses the online copy of a table the target holds whose rule keeps
