@@ -20,8 +20,8 @@ func TestFoldDeleteModes(t *testing.T) {
 	t1, t2, t3 := time.Unix(1000, 0), time.Unix(2000, 0), time.Unix(3000, 0)
 	evs := []change.Event{
 		{Kind: change.Insert, Table: tbl, After: row("1", "a"), TxTime: t1},
-		{Kind: change.Delete, Table: tbl, Before: row("1", "a"), TxTime: t2},                      // deleted in the batch
-		{Kind: change.Delete, Table: tbl, Before: row("2", "b"), TxTime: t2},                      // deleted, written before the batch
+		{Kind: change.Delete, Table: tbl, Before: row("1", "a"), TxTime: t2},                       // deleted in the batch
+		{Kind: change.Delete, Table: tbl, Before: row("2", "b"), TxTime: t2},                       // deleted, written before the batch
 		{Kind: change.Update, Table: tbl, Before: row("3", "c"), After: row("4", "c"), TxTime: t2}, // key change
 		{Kind: change.Delete, Table: tbl, Before: row("5", "e"), TxTime: t2},
 		{Kind: change.Insert, Table: tbl, After: row("5", "again"), TxTime: t3}, // re-insert
