@@ -183,8 +183,7 @@ func TestElasticsearchTarget(t *testing.T) {
 		{`target = "_x"`, "must not start"},
 		{`field_types = { a = "match_only_text" }`, `field_types: column "a" = "match_only_text": must be "text" or "keyword"`},
 		{`field_types = { a = "text", A = "keyword" }`, "listed twice"},
-		{`deletes = "soft"`, `tables[0].deletes = "soft": not supported for an Elasticsearch target yet`},
-		{`deletes = "ignore"`, `tables[0].deletes = "ignore": not supported for an Elasticsearch target yet`},
+		{`deletes = "archive"`, `tables[0].deletes = "archive": must be`},
 	} {
 		_, err := Parse(strings.Replace(base, `source = "shop.orders"`, "source = \"shop.orders\"\n"+tc.edit, 1), vars)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

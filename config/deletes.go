@@ -42,15 +42,12 @@ func (r *TableRule) DeleteMode() DeleteMode {
 	return DeleteMode(r.Deletes)
 }
 
-// validateDeletes checks deletes = "..." of rule i for the target type.
-func (r *TableRule) validateDeletes(i int, targetType string) error {
+// validateDeletes checks deletes = "..." of rule i.
+func (r *TableRule) validateDeletes(i int) error {
 	switch DeleteMode(r.Deletes) {
 	case "", DeletesHard:
 		return nil
 	case DeletesSoft, DeletesIgnore:
-		if targetType == TargetElasticsearch {
-			return fmt.Errorf("tables[%d].deletes = %q: not supported for an Elasticsearch target yet (only \"hard\"); remove the key or replicate the table into PostgreSQL", i, r.Deletes)
-		}
 		return nil
 	}
 	return fmt.Errorf("tables[%d].deletes = %q: must be \"hard\" (default), \"soft\" or \"ignore\"", i, r.Deletes)

@@ -97,7 +97,7 @@ func (c *Config) validate() error {
 			}
 			c.Tables[i].where = e
 		}
-		if err := c.Tables[i].validateDeletes(i, c.Target.Type); err != nil {
+		if err := c.Tables[i].validateDeletes(i); err != nil {
 			return err
 		}
 	}

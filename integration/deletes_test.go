@@ -18,9 +18,13 @@ import (
 // row by row which rows are kept, marked and with which _deleted_at (the commit time, not
 // the statement's), that verify is equal and counts the kept rows, that check shows the
 // modes, and that an online copy of a soft table is refused naming tables[N].deletes.
-func TestDeletesSoftIgnorePostgres(t *testing.T) {
+func TestDeletesSoftIgnore(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg targetHarness) { deletesScenario(t, tg) })
+}
+
+func deletesScenario(t *testing.T, tg targetHarness) {
 	my := mysqlRoot(t)
-	db := "it_deletes_pg"
+	db := tg.DB("it_deletes")
 	freshMySQLDatabase(t, my, db)
 	mustExec(t, my, "USE "+db,
 		"CREATE TABLE parent (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB",
@@ -31,23 +35,39 @@ func TestDeletesSoftIgnorePostgres(t *testing.T) {
 		"INSERT INTO child VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 2, 'c'), (13, 3, 'd')",
 		"INSERT INTO soft VALUES (1, 1, 's1'), (2, 1, 's2'), (3, 1, 's3'), (4, 1, 's4'), (5, 1, 's5'), (6, 500, 'outside')",
 		"INSERT INTO ign VALUES (1, 'i1'), (2, 'i2'), (3, 'i3'), (4, 'i4')")
-	h := newPGHarness(t)
+	target := ""
+	if h, ok := tg.(*esHarness); ok {
+		target = fmt.Sprintf("target = \"%s{db}.{table}\"", h.prefix)
+	}
 	rules := fmt.Sprintf(`[[tables]]
 source = "%[1]s.parent"
+%[2]s
 [[tables]]
 source = "%[1]s.child"
 deletes = "soft"
+%[2]s
 [[tables]]
 source = "%[1]s.soft"
 deletes = "soft"
 where = "v < 100"
+%[2]s
 [[tables]]
 source = "%[1]s.ign"
 deletes = "ignore"
+%[2]s
 [apply]
 flush_interval = "50ms"
-`, db)
-	cfg := writeConfig(t, withServerID(configText("replicator", mysqlReplPass, h.url, rules), h.serverID))
+`, db, target)
+	var cfgText string
+	switch h := tg.(type) {
+	case *pgHarness:
+		cfgText = withServerID(configText("replicator", mysqlReplPass, h.url, rules), h.serverID)
+	case *esHarness:
+		base := h.esTarget.config(db, "")
+		i := strings.Index(base, "[[tables]]")
+		cfgText = withServerID(base[:i]+rules, h.serverID)
+	}
+	cfg := writeConfig(t, cfgText)
 
 	out, res := runCheck(t, cfg)
 	shown := map[string]bool{}
@@ -64,7 +84,7 @@ flush_interval = "50ms"
 	}
 
 	p := startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, h.pg, p, 60*time.Second)
+	tg.WaitCaughtUp(t, my, p, 60*time.Second)
 
 	const t1, t1stmt, t2, t3 = 1700000100, 1700000050, 1700000200, 1700000300
 	// T1: the statements' times differ from the commit's; _deleted_at is the commit's.
@@ -97,35 +117,11 @@ flush_interval = "50ms"
 		"DELETE FROM parent WHERE id = 3", // cascades into 13
 		"COMMIT", "SET timestamp = DEFAULT")
 	p = startCLI(t, "run", "-c", cfg)
-	waitCaughtUp(t, my, h.pg, p, 60*time.Second)
+	tg.WaitCaughtUp(t, my, p, 60*time.Second)
 
-	rows := func(q string) []string {
+	rows := func(table string, cols []string, marked bool) []string {
 		t.Helper()
-		r, err := h.pg.Query(context.Background(), q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer r.Close()
-		var out []string
-		for r.Next() {
-			vals, err := r.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			parts := make([]string, len(vals))
-			for i, v := range vals {
-				if tm, ok := v.(time.Time); ok {
-					v = tm.UTC().Format("2006-01-02 15:04:05+00")
-				}
-				parts[i] = fmt.Sprint(v)
-			}
-			out = append(out, strings.Join(parts, " "))
-		}
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-		sort.Strings(out)
-		return out
+		return targetRows(t, tg, db, table, cols, marked)
 	}
 	check := func(name string, got, want []string) {
 		t.Helper()
@@ -133,7 +129,7 @@ flush_interval = "50ms"
 			t.Errorf("%s:\ngot\n  %s\nwant\n  %s", name, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 		}
 	}
-	check("soft", rows(`SELECT id, v, note, _deleted, coalesce(extract(epoch FROM _deleted_at)::bigint::text, '-') FROM "`+db+`".soft ORDER BY id`), []string{
+	soft := []string{
 		"1 2 back false -",
 		"2 1 s2 true " + fmt.Sprint(t1),
 		"3 1 s3 true " + fmt.Sprint(t1),
@@ -141,15 +137,16 @@ flush_interval = "50ms"
 		"5 1 s5 false -",
 		"7 1 new true " + fmt.Sprint(t1),
 		"8 1 s2 false -",
-	})
-	check("child", rows(`SELECT id, pid, v, _deleted, coalesce(extract(epoch FROM _deleted_at)::bigint::text, '-') FROM "`+db+`".child`), []string{
+	}
+	check("soft", rows("soft", []string{"id", "v", "note"}, true), soft)
+	check("child", rows("child", []string{"id", "pid", "v"}, true), []string{
 		"10 1 a true " + fmt.Sprint(t1),
 		"11 1 b true " + fmt.Sprint(t1),
 		"12 2 c true " + fmt.Sprint(t3),
 		"13 3 d true " + fmt.Sprint(t3),
 	})
-	check("parent", rows(`SELECT id, name FROM "`+db+`".parent`), []string{"2 p2"})
-	check("ign", rows(`SELECT id, v FROM "`+db+`".ign`), []string{"1 i1 again", "2 i2", "20 i3", "3 i3", "4 i4 changed"})
+	check("parent", rows("parent", []string{"id", "name"}, false), []string{"2 p2"})
+	check("ign", rows("ign", []string{"id", "v"}, false), []string{"1 i1 again", "2 i2", "20 i3", "3 i3", "4 i4 changed"})
 
 	rep := assertVerifyEqual(t, cfg, "--json")
 	kept := map[string]int64{}
@@ -174,6 +171,62 @@ flush_interval = "50ms"
 	if !strings.Contains(st.stdout, `tables[2].deletes = "soft"`) || !strings.Contains(st.stdout, "cannot be copied online") {
 		t.Errorf("resnapshot (exit %d: %s) of a soft table not refused in status:\n%s", res.code, res.stderr, st.stdout)
 	}
-	check("soft after the refused copy", rows(`SELECT id, _deleted FROM "`+db+`".soft`), []string{"1 false", "2 true", "3 true", "4 true", "5 false", "7 true", "8 false"})
+	check("soft after the refused copy", rows("soft", []string{"id", "v", "note"}, true), soft)
 	p.stop(t)
+}
+
+// targetRows reads a table's rows at the target as sorted lines of the columns' values,
+// with the marks (deleted, and _deleted_at as Unix seconds or "-") when marked. A document
+// without the marker fields (written by the snapshot) counts as not deleted.
+func targetRows(t *testing.T, tg targetHarness, db, table string, cols []string, marked bool) []string {
+	t.Helper()
+	var out []string
+	switch h := tg.(type) {
+	case *pgHarness:
+		q := "SELECT " + strings.Join(cols, ", ")
+		if marked {
+			q += ", _deleted, coalesce(extract(epoch FROM _deleted_at)::bigint::text, '-')"
+		}
+		r, err := h.pg.Query(context.Background(), q+` FROM "`+db+`".`+table)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer r.Close()
+		for r.Next() {
+			vals, err := r.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				parts[i] = fmt.Sprint(v)
+			}
+			out = append(out, strings.Join(parts, " "))
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+	case *esHarness:
+		for _, d := range h.readIndex(t, h.index(db, table)) {
+			var parts []string
+			for _, c := range cols {
+				parts = append(parts, fmt.Sprint(d[c]))
+			}
+			if marked {
+				del, _ := d["_deleted"].(bool)
+				at := "-"
+				if s, ok := d["_deleted_at"].(string); ok {
+					tm, err := time.Parse(time.RFC3339, s)
+					if err != nil {
+						t.Fatalf("_deleted_at %q: %v", s, err)
+					}
+					at = fmt.Sprint(tm.Unix())
+				}
+				parts = append(parts, fmt.Sprint(del), at)
+			}
+			out = append(out, strings.Join(parts, " "))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

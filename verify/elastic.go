@@ -90,6 +90,24 @@ func (et *esTable) text(v []byte) string {
 	return string(v)
 }
 
+// markedQuery matches the documents marked deleted (deletes = "soft").
+var markedQuery = map[string]any{"term": map[string]any{config.MarkerDeleted: true}}
+
+// markedRows counts the documents marked deleted.
+func (et *esTable) markedRows(ctx context.Context) (int64, error) {
+	body, err := json.Marshal(map[string]any{"query": markedQuery})
+	if err != nil {
+		return 0, err
+	}
+	var res struct {
+		Count int64 `json:"count"`
+	}
+	if _, err := et.e.do(ctx, http.MethodPost, "/"+url.PathEscape(et.index)+"/_count", body, &res); err != nil {
+		return 0, fmt.Errorf("count the documents marked deleted in %s: %w", et.index, err)
+	}
+	return res.Count, nil
+}
+
 func (et *esTable) refresh(ctx context.Context) error {
 	_, err := et.e.do(ctx, http.MethodPost, "/"+url.PathEscape(et.index)+"/_refresh", nil, nil)
 	return err
@@ -153,6 +171,10 @@ func (et *esTable) rows(ctx context.Context, r Range, fn func(*row) error) error
 			bounds["lte"] = json.Number(r.Hi)
 		}
 		query = map[string]any{"range": map[string]any{et.t.firstKey().Name: bounds}}
+	}
+	if et.t.Route != nil && et.t.Route.Deletes() == config.DeletesSoft {
+		// Documents marked deleted are compared with nothing: the source deleted them.
+		query = map[string]any{"bool": map[string]any{"filter": []any{query}, "must_not": []any{markedQuery}}}
 	}
 	body, err := json.Marshal(map[string]any{"size": 1000, "sort": []string{"_doc"}, "query": query})
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
@@ -53,6 +55,9 @@ type Batch struct {
 	dropGens  []string
 	newDefs   []*schema.Table
 	requested bool
+	// fkTime is the commit time of the foreign key action being applied (a cascaded
+	// soft delete stores it).
+	fkTime time.Time
 }
 
 // segment is a schema change's index actions and where it falls among the writes.
@@ -114,12 +119,23 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 					return err
 				}
 			}
+			for _, m := range tc.Marked {
+				if err := b.addMarked(p, m); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
 }
 
 func (b *Batch) add(p *tablePlan, r change.Row, del bool) error {
+	return b.addRow(p, r, del, nil)
+}
+
+// addRow adds the write of row r (a delete with del); a soft table's document gets the
+// marker fields, set when marked is not nil (deleted at *marked), cleared otherwise.
+func (b *Batch) addRow(p *tablePlan, r change.Row, del bool, marked *time.Time) error {
 	w := pendingWrite{plan: p, del: del, idOff: len(b.arena)}
 	var err error
 	if b.arena, err = p.enc.AppendID(b.arena, r); err != nil {
@@ -132,6 +148,9 @@ func (b *Batch) add(p *tablePlan, r change.Row, del bool) error {
 			id := string(b.arena[w.idOff:w.idEnd])
 			b.arena = b.arena[:w.idOff]
 			return fmt.Errorf("index %s, _id %s: %w", p.index, id, err)
+		}
+		if p.soft {
+			b.arena = appendMarkers(b.arena, marked)
 		}
 	}
 	w.docEnd = len(b.arena)
@@ -392,7 +411,7 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 		}
 		indexJSON = append(mapping.AppendJSONString(nil, w), `,"require_alias":true`...)
 	}
-	p = &tablePlan{index: index, indexJSON: indexJSON, enc: esdoc.NewEncoder(t.pol, def, cols, t.opts), def: def, epoch: epoch}
+	p = &tablePlan{index: index, indexJSON: indexJSON, enc: esdoc.NewEncoder(t.pol, def, cols, t.opts), def: def, epoch: epoch, soft: rt.Deletes() == config.DeletesSoft}
 	t.mu.Lock()
 	t.plans[def] = p
 	t.mu.Unlock()

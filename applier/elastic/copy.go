@@ -13,6 +13,7 @@ import (
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/plan"
@@ -206,7 +207,7 @@ func (t *Target) CheckCopy(table string) error {
 	if rt.ESIndexShared() {
 		return fmt.Errorf("index %s is shared with other tables by their [[tables]] rules, so it cannot be loaded again for one of them: copy everything again with 'replicator snapshot'", rt.ESIndex())
 	}
-	return nil
+	return t.checkCopyDeletes(table)
 }
 
 // liveCopy is what a batch knows of a table's online copy.
@@ -313,7 +314,7 @@ func (b *Batch) genPlan(def *schema.Table, gen string) (*tablePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &tablePlan{index: gen, indexJSON: mapping.AppendJSONString(nil, gen), enc: esdoc.NewEncoder(b.t.pol, def, cols, b.t.opts), def: def, fixed: true}
+	p := &tablePlan{index: gen, indexJSON: mapping.AppendJSONString(nil, gen), enc: esdoc.NewEncoder(b.t.pol, def, cols, b.t.opts), def: def, fixed: true, soft: rt.Deletes() == config.DeletesSoft}
 	if b.genPlans == nil {
 		b.genPlans = map[string]*tablePlan{}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
 )
@@ -56,6 +57,7 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 				return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 			}
 		}
+		b.fkTime = a.Time
 		if err := b.cascade(ctx, g, a.Parent, before, after, a.After == nil, 0); err != nil {
 			return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 		}
@@ -150,9 +152,25 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	if err != nil {
 		return err
 	}
+	mode := rt.Deletes()
 	for _, d := range docs {
+		if mode == config.DeletesSoft && markedDoc(d.src) {
+			continue // marked deleted: not at the source, no action reaches it
+		}
 		if del && action == "CASCADE" {
-			b.addRaw(p, d.id, nil, true)
+			switch mode {
+			case config.DeletesSoft:
+				doc, err := orderedDoc(child, cols, d.src)
+				if err != nil {
+					return err
+				}
+				at := b.fkTime
+				b.addRaw(p, d.id, softDocJSON(doc, &at), false)
+			case config.DeletesIgnore:
+				// The child keeps the document; its own children follow their rules.
+			default:
+				b.addRaw(p, d.id, nil, true)
+			}
 			if err := b.cascade(ctx, g, child, d.src, nil, true, depth+1); err != nil {
 				return err
 			}
@@ -172,6 +190,9 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 		doc, err := orderedDoc(child, cols, now)
 		if err != nil {
 			return err
+		}
+		if mode == config.DeletesSoft {
+			doc = softDocJSON(doc, nil)
 		}
 		b.addRaw(p, d.id, doc, false)
 		if err := b.cascade(ctx, g, child, d.src, now, false, depth+1); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -99,7 +100,11 @@ func (t *Target) properties(def *schema.Table, cols []int) (map[string]any, erro
 	if err != nil {
 		return nil, err
 	}
-	return esdoc.Properties(t.pol, def, cols, t.opts, rt.FieldType)
+	props, err := esdoc.Properties(t.pol, def, cols, t.opts, rt.FieldType)
+	if err == nil && rt.Deletes() == config.DeletesSoft {
+		addMarkerFields(props)
+	}
+	return props, err
 }
 
 // createIndex creates the concrete index of a table behind its alias index (the name its

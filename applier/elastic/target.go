@@ -62,6 +62,8 @@ type tablePlan struct {
 	// fixed: the plan writes a concrete index by its name (an online copy's generation),
 	// whatever aliases do.
 	fixed bool
+	// soft: the table's rule keeps deleted rows marked (deletes = "soft", see deletes.go).
+	soft bool
 }
 
 // Open connects to the cluster, learns which field types it has, and makes sure the
