@@ -1,0 +1,250 @@
+package transform
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/schema"
+)
+
+// Origin is where a row came from, for the metadata columns.
+type Origin struct {
+	// GTID is the transaction's GTID in the stream; in a snapshot or an online copy, the
+	// GTID set of the position the rows were read at.
+	GTID string
+	// Time is the transaction's commit time in the stream (the event header's, seconds);
+	// zero in a snapshot or an online copy, written as NULL.
+	Time time.Time
+}
+
+// CommitTimeLayout is the canonical form of the commit time (a TIMESTAMP's, in UTC).
+const CommitTimeLayout = "2006-01-02 15:04:05"
+
+// Column is one column of a View: a source column (renamed, hashed or as it is) or a
+// metadata column.
+type Column struct {
+	// Source is the index of the source column in the definition's Columns, -1 for a
+	// metadata column.
+	Source int
+	// Hashed marks a source column whose value travels as its hash.
+	Hashed bool
+	// Meta is the metadata column's kind, 0 for a source column.
+	Meta MetaKind
+}
+
+// View is the target's side of one table definition under a rule's transforms.
+type View struct {
+	// Table is the definition the target holds: the travelling columns under their target
+	// names, hashed ones as CHAR(64) ASCII, metadata columns last; the key and the
+	// indexes over those columns. It is what the target's tables, mappings and encoders
+	// are built from.
+	Table *schema.Table
+	// Columns say, parallel to Table.Columns, where each value comes from.
+	Columns []Column
+
+	def    *schema.Table
+	hasher *Hasher
+}
+
+// View returns the target view of def, whose travelling columns are cols (indexes into
+// def.Columns, from route.Columns). r may be nil (no transforms): the view then holds the
+// columns as they are. It refuses a definition the transforms do not fit: a renamed or
+// hashed column that does not exist (for a rule of one table; a pattern's transforms apply
+// where they fit), a rename onto another travelling column's name, a source column named
+// like a metadata column the rule adds, and a hashed column in a foreign key with an
+// action (the action would compare clear values with hashes).
+func (r *Rules) View(def *schema.Table, cols []int, wildcard bool) (*View, error) {
+	v := &View{def: def, hasher: r.Hasher()}
+	t := &schema.Table{Schema: def.Schema, Name: def.Name, KeyIsPrimary: def.KeyIsPrimary, Engine: def.Engine, Comment: def.Comment}
+	pos := map[int]int{} // source index -> view index
+	names := map[string]string{}
+	if r != nil && !wildcard {
+		for l, src := range r.renameSrc {
+			if def.ColumnIndex(l) < 0 {
+				return nil, fmt.Errorf("tables[%d].rename: column %q does not exist in %s", r.rule, src, def.QualifiedName())
+			}
+		}
+		for _, src := range r.hashList {
+			if def.ColumnIndex(src) < 0 {
+				return nil, fmt.Errorf("tables[%d].hash: column %q does not exist in %s", r.rule, src, def.QualifiedName())
+			}
+		}
+	}
+	for _, i := range cols {
+		c := def.Columns[i]
+		col := Column{Source: i, Hashed: r.Hashed(c.Name)}
+		c.Name = r.TargetName(c.Name)
+		if other, dup := names[strings.ToLower(c.Name)]; dup {
+			renamed, to, kept := def.Columns[i].Name, c.Name, other
+			if strings.EqualFold(renamed, to) {
+				// This column keeps its name: the earlier one was renamed onto it.
+				renamed, to, kept = other, r.TargetName(other), renamed
+			}
+			return nil, fmt.Errorf("tables[%d].rename: column %q of %s renamed to %q, the name of column %q, which is replicated too: rename or exclude one of them", r.rule, renamed, def.QualifiedName(), to, kept)
+		}
+		names[strings.ToLower(c.Name)] = def.Columns[i].Name
+		if col.Hashed {
+			c = hashedColumn(c)
+		}
+		pos[i] = len(t.Columns)
+		t.Columns = append(t.Columns, c)
+		v.Columns = append(v.Columns, col)
+	}
+	for _, k := range r.Metadata() {
+		if other, dup := names[strings.ToLower(k.Field())]; dup {
+			return nil, fmt.Errorf("tables[%d].metadata: %s already has a column named %s (source column %q): leave %s out of metadata, or rename or exclude the column", r.rule, def.QualifiedName(), k.Field(), other, k.Field())
+		}
+		names[strings.ToLower(k.Field())] = k.Field()
+		t.Columns = append(t.Columns, metaColumn(k))
+		v.Columns = append(v.Columns, Column{Source: -1, Meta: k})
+	}
+	for _, k := range def.Key {
+		p, ok := pos[k]
+		if !ok {
+			return nil, fmt.Errorf("key column %q of %s is not replicated", def.Columns[k].Name, def.QualifiedName())
+		}
+		t.Key = append(t.Key, p)
+	}
+	t.Indexes = viewIndexes(r, def)
+	fks, err := viewForeignKeys(r, def)
+	if err != nil {
+		return nil, err
+	}
+	t.ForeignKeys = fks
+	v.Table = t
+	return v, nil
+}
+
+// hashedColumn is c as the target holds its hash: 64 ASCII characters, NULL where c is.
+func hashedColumn(c schema.Column) schema.Column {
+	return schema.Column{
+		Name: c.Name, DataType: "char", ColumnType: fmt.Sprintf("char(%d)", HashLen), Nullable: c.Nullable,
+		CharLength: HashLen, Charset: "ascii", Collation: "ascii_bin", Comment: c.Comment,
+	}
+}
+
+// metaColumn is the target column of a metadata column.
+func metaColumn(k MetaKind) schema.Column {
+	c := schema.Column{Name: k.Field(), Nullable: true, Charset: "utf8mb4", Collation: "utf8mb4_bin"}
+	switch k {
+	case MetaSourceDB, MetaSourceTable:
+		c.DataType, c.ColumnType, c.CharLength = "varchar", "varchar(64)", 64
+	case MetaCommitTime:
+		c.DataType, c.ColumnType, c.Charset, c.Collation = "timestamp", "timestamp", "", ""
+	case MetaGTID:
+		c.DataType, c.ColumnType = "text", "text"
+	}
+	return c
+}
+
+// viewIndexes are def's indexes over travelling columns, under their target names. A
+// prefix length on a hashed column is dropped (a prefix of a hash is no prefix of the
+// value), and a FULLTEXT index on one is left out (a hash has no words).
+func viewIndexes(r *Rules, def *schema.Table) []schema.Index {
+	var out []schema.Index
+next:
+	for _, ix := range def.Indexes {
+		ix.Columns = append([]string(nil), ix.Columns...)
+		if ix.Lengths != nil {
+			ix.Lengths = append([]int(nil), ix.Lengths...)
+		}
+		for i, c := range ix.Columns {
+			if r.Hashed(c) {
+				if ix.Kind == "FULLTEXT" || ix.Kind == "SPATIAL" {
+					continue next
+				}
+				if ix.Lengths != nil {
+					ix.Lengths[i] = 0
+				}
+			}
+			ix.Columns[i] = r.TargetName(c)
+		}
+		out = append(out, ix)
+	}
+	return out
+}
+
+// viewForeignKeys are def's foreign keys with the referencing columns under their target
+// names. The referenced columns keep the parent's source names: the parent's own rule
+// renames them.
+func viewForeignKeys(r *Rules, def *schema.Table) ([]schema.ForeignKey, error) {
+	if def.ForeignKeys == nil {
+		return nil, nil
+	}
+	out := make([]schema.ForeignKey, 0, len(def.ForeignKeys))
+	for _, fk := range def.ForeignKeys {
+		fk.Columns = append([]string(nil), fk.Columns...)
+		fk.RefColumns = append([]string(nil), fk.RefColumns...)
+		for i, c := range fk.Columns {
+			if r.Hashed(c) {
+				return nil, fmt.Errorf("tables[%d].hash: column %q of %s is in foreign key %s with an action (ON DELETE/UPDATE %s/%s), which the target applies itself on clear values: hash another column, or declare the foreign key RESTRICT", r.rule, c, def.QualifiedName(), fk.Name, fk.OnDelete, fk.OnUpdate)
+			}
+			fk.Columns[i] = r.TargetName(c)
+		}
+		out = append(out, fk)
+	}
+	return out, nil
+}
+
+// Row returns the target row of the source row src (a full row of the definition), made
+// from o for the metadata columns. The result does not share memory with src's hashed
+// values; unchanged values are src's own slices.
+func (v *View) Row(src change.Row, o Origin) change.Row {
+	out := make(change.Row, len(v.Columns))
+	var buf []byte
+	for i, c := range v.Columns {
+		switch {
+		case c.Meta != 0:
+			out[i] = v.meta(c.Meta, o)
+		case c.Hashed && src[c.Source] != nil:
+			if buf == nil {
+				buf = make([]byte, 0, HashLen*len(v.Columns))
+			}
+			start := len(buf)
+			buf = v.hasher.Append(buf, src[c.Source])
+			out[i] = buf[start:len(buf):len(buf)]
+		default:
+			out[i] = src[c.Source]
+		}
+	}
+	return out
+}
+
+func (v *View) meta(k MetaKind, o Origin) []byte {
+	switch k {
+	case MetaSourceDB:
+		return []byte(v.def.Schema)
+	case MetaSourceTable:
+		return []byte(v.def.Name)
+	case MetaCommitTime:
+		if o.Time.IsZero() {
+			return nil
+		}
+		return []byte(o.Time.UTC().Format(CommitTimeLayout))
+	case MetaGTID:
+		if o.GTID == "" {
+			return nil
+		}
+		return []byte(o.GTID)
+	}
+	return nil
+}
+
+// Compare reports whether a target row (as a reader of the target sees it, in the view's
+// column order) holds what the view makes of the source row src: verify's comparison.
+// Metadata columns are not compared (a row's GTID and time depend on which path wrote it).
+func (v *View) Compare(src, target change.Row) (column string, equal bool) {
+	want := v.Row(src, Origin{})
+	for i, c := range v.Columns {
+		if c.Meta != 0 {
+			continue
+		}
+		a, b := want[i], target[i]
+		if (a == nil) != (b == nil) || string(a) != string(b) {
+			return v.Table.Columns[i].Name, false
+		}
+	}
+	return "", true
+}
