@@ -203,9 +203,6 @@ func (r *Rules) compileHash(s Spec, lookup func(string) (string, bool)) error {
 	if env == "" {
 		env = DefaultHashKeyEnv
 	}
-	if !validEnvName(env) {
-		return fmt.Errorf("tables[%d].hash_key_env = %q: must be an environment variable's name (letters, digits, _)", s.Rule, env)
-	}
 	v, ok := lookup(env)
 	if !ok || v == "" {
 		return fmt.Errorf("%s: the hash key's environment variable %s is not set (tables[%d].hash_key_env; default %s): set it to a secret of at least %d bytes, the same wherever the hashes must match", key, env, s.Rule, DefaultHashKeyEnv, MinKeyBytes)
@@ -224,18 +221,6 @@ func excluded(s Spec, c string) bool {
 		return true
 	}
 	return slices.ContainsFunc(s.Exclude, func(x string) bool { return strings.EqualFold(x, c) })
-}
-
-func validEnvName(s string) bool {
-	for i, c := range s {
-		switch {
-		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
-		case c >= '0' && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return s != ""
 }
 
 // isMetaField reports whether name is any metadata column's target name (whether or not
