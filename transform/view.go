@@ -46,6 +46,7 @@ type View struct {
 
 	def    *schema.Table
 	hasher *Hasher
+	hashed int // how many columns are hashed, to size a row's buffer
 }
 
 // View returns the target view of def, whose travelling columns are cols (indexes into
@@ -87,6 +88,7 @@ func (r *Rules) View(def *schema.Table, cols []int, wildcard bool) (*View, error
 		names[strings.ToLower(c.Name)] = def.Columns[i].Name
 		if col.Hashed {
 			c = hashedColumn(c)
+			v.hashed++
 		}
 		pos[i] = len(t.Columns)
 		t.Columns = append(t.Columns, c)
@@ -189,8 +191,10 @@ func viewForeignKeys(r *Rules, def *schema.Table) ([]schema.ForeignKey, error) {
 }
 
 // Row returns the target row of the source row src (a full row of the definition), made
-// from o for the metadata columns. The result does not share memory with src's hashed
-// values; unchanged values are src's own slices.
+// from o for the metadata columns, in canonical form (change.Row). Unchanged values are
+// src's own slices. verify compares a target row with Row(src, Origin{}) column by column
+// as it compares untransformed rows, skipping the metadata columns (Column.Meta != 0): a
+// row's GTID and commit time depend on which path wrote it.
 func (v *View) Row(src change.Row, o Origin) change.Row {
 	out := make(change.Row, len(v.Columns))
 	var buf []byte
@@ -200,7 +204,7 @@ func (v *View) Row(src change.Row, o Origin) change.Row {
 			out[i] = v.meta(c.Meta, o)
 		case c.Hashed && src[c.Source] != nil:
 			if buf == nil {
-				buf = make([]byte, 0, HashLen*len(v.Columns))
+				buf = make([]byte, 0, HashLen*v.hashed)
 			}
 			start := len(buf)
 			buf = v.hasher.Append(buf, src[c.Source])
@@ -230,21 +234,4 @@ func (v *View) meta(k MetaKind, o Origin) []byte {
 		return []byte(o.GTID)
 	}
 	return nil
-}
-
-// Compare reports whether a target row (as a reader of the target sees it, in the view's
-// column order) holds what the view makes of the source row src: verify's comparison.
-// Metadata columns are not compared (a row's GTID and time depend on which path wrote it).
-func (v *View) Compare(src, target change.Row) (column string, equal bool) {
-	want := v.Row(src, Origin{})
-	for i, c := range v.Columns {
-		if c.Meta != 0 {
-			continue
-		}
-		a, b := want[i], target[i]
-		if (a == nil) != (b == nil) || string(a) != string(b) {
-			return v.Table.Columns[i].Name, false
-		}
-	}
-	return "", true
 }
