@@ -155,7 +155,7 @@ func TestTransformSnapshotAndStreamAgree(t *testing.T) {
 		streamed := view.Row(ev.After, transform.Origin{GTID: ev.GTID, Time: ev.Time})
 		snapped := snap[r+1]
 		// Columns: id, contact_email, born, amount, score, kind, flags, code, remark, then
-		// _source_db, _source_table, _commit_time, _gtid.
+		// replicator_source_db, replicator_source_table, replicator_commit_time, replicator_gtid.
 		for i := 1; i <= 7; i++ {
 			want := ref(forms[r][i-1])
 			if string(streamed[i]) != string(want) || string(snapped[i]) != string(want) || (streamed[i] == nil) != (want == nil) || (snapped[i] == nil) != (want == nil) {

@@ -40,7 +40,7 @@ func TestMapAlterTranslatesToTargetColumns(t *testing.T) {
 		{sql: "ALTER TABLE orders ADD FULLTEXT INDEX ft (phone)", want: nil},
 		{sql: "ALTER TABLE orders ADD UNIQUE INDEX up (phone(5))", want: []string{`ALTER TABLE "shop"."orders" DROP CONSTRAINT IF EXISTS "orders_up"`, `ALTER TABLE "shop"."orders" ADD CONSTRAINT "orders_up" UNIQUE ("phone") DEFERRABLE INITIALLY DEFERRED`}},
 		{sql: "ALTER TABLE orders ADD COLUMN x int AFTER email", want: []string{`ALTER TABLE "shop"."orders" ADD COLUMN IF NOT EXISTS "x" integer`}},
-		{sql: "ALTER TABLE orders ADD COLUMN _GTID int", err: "tables[1].metadata: column _GTID added to shop.orders at the source has the name of metadata column _gtid"},
+		{sql: "ALTER TABLE orders ADD COLUMN REPLICATOR_GTID int", err: "tables[1].metadata: column REPLICATOR_GTID added to shop.orders at the source has the name of metadata column replicator_gtid"},
 		{sql: "ALTER TABLE orders ADD COLUMN contact_email int", err: `tables[1].rename: column contact_email added to shop.orders at the source has the name that column "email" is renamed to`},
 		{sql: "ALTER TABLE orders RENAME COLUMN email TO mail", err: `tables[1].rename names "email"`},
 		{sql: "ALTER TABLE orders CHANGE phone tel varchar(20)", err: `tables[1].hash names "phone"`},

@@ -51,13 +51,19 @@ type metaName struct {
 }
 
 var metaNames = []metaName{
-	{MetaSourceDB, "source_db", "_source_db"},
-	{MetaSourceTable, "source_table", "_source_table"},
-	{MetaCommitTime, "commit_time", "_commit_time"},
-	{MetaGTID, "gtid", "_gtid"},
+	{MetaSourceDB, "source_db", "replicator_source_db"},
+	{MetaSourceTable, "source_table", "replicator_source_table"},
+	{MetaCommitTime, "commit_time", "replicator_commit_time"},
+	{MetaGTID, "gtid", "replicator_gtid"},
 }
 
-// Field returns the target column (or field) name of a metadata column: "_gtid".
+// The metadata columns' names start with "replicator_", not "_": the Elasticsearch
+// target refuses field names with a leading underscore (esdoc: Elasticsearch's metadata
+// fields are _id, _source, _routing ...; Kibana hides such fields), and one set of names
+// serves both targets.
+
+// Field returns the target column (or field) name of a metadata column:
+// "replicator_gtid".
 func (k MetaKind) Field() string {
 	for _, m := range metaNames {
 		if m.kind == k {
@@ -85,6 +91,9 @@ type Spec struct {
 	// Columns and Exclude are the rule's columns and exclude_columns: a transform of a
 	// column that does not travel is refused.
 	Columns, Exclude []string
+	// Elasticsearch is set for an Elasticsearch target, whose field names must not start
+	// with '_'.
+	Elasticsearch bool
 }
 
 // Rules are a rule's compiled transforms. They are immutable and safe for concurrent use.
@@ -157,11 +166,13 @@ func (r *Rules) compileRename(s Spec) error {
 			return fmt.Errorf("%s: column %q renamed to an empty name", key, src)
 		case len(to) > 63:
 			return fmt.Errorf("%s: column %q renamed to %q, longer than the 63 bytes a PostgreSQL identifier holds", key, src, to)
-		case strings.HasPrefix(to, "_") && r.isMetaField(to):
+		case r.isMetaField(to):
 			return fmt.Errorf("%s: column %q renamed to %q, the name of a metadata column", key, src, to)
 		case strings.ContainsAny(to, ".\x00"):
 			// An Elasticsearch field name with a dot is an object path, not a field.
 			return fmt.Errorf("%s: column %q renamed to %q: a target name must not contain '.'", key, src, to)
+		case s.Elasticsearch && strings.HasPrefix(to, "_"):
+			return fmt.Errorf("%s: column %q renamed to %q: Elasticsearch field names must not start with '_' (its metadata fields do)", key, src, to)
 		}
 		if _, dup := r.rename[strings.ToLower(src)]; dup {
 			return fmt.Errorf("%s: column %q listed twice (names compare case-insensitively)", key, src)
@@ -292,8 +303,8 @@ func (r *Rules) CheckRename(table, from, to string) error {
 }
 
 // Describe says which transforms are in force, for check ("rename email -> contact_email;
-// hash phone (HMAC-SHA256, key from $REPLICATOR_HASH_KEY); metadata _gtid, _commit_time"),
-// "" for none.
+// hash phone (HMAC-SHA256, key from $REPLICATOR_HASH_KEY); metadata replicator_gtid,
+// replicator_commit_time"), "" for none.
 func (r *Rules) Describe() string {
 	if r == nil {
 		return ""

@@ -38,7 +38,8 @@ func TestCompileErrorsNameTheKey(t *testing.T) {
 		{"empty target", transform.Spec{Rule: 2, Rename: map[string]string{"a": " "}}, nil, `tables[2].rename: column "a" renamed to an empty name`},
 		{"dotted target", transform.Spec{Rule: 2, Rename: map[string]string{"a": "b.c"}}, nil, `tables[2].rename: column "a" renamed to "b.c": a target name must not contain '.'`},
 		{"too long", transform.Spec{Rule: 2, Rename: map[string]string{"a": strings.Repeat("x", 64)}}, nil, `longer than the 63 bytes`},
-		{"onto metadata name", transform.Spec{Rule: 3, Rename: map[string]string{"a": "_gtid"}}, nil, `tables[3].rename: column "a" renamed to "_gtid", the name of a metadata column`},
+		{"onto metadata name", transform.Spec{Rule: 3, Rename: map[string]string{"a": "replicator_gtid"}}, nil, `tables[3].rename: column "a" renamed to "replicator_gtid", the name of a metadata column`},
+		{"underscore for Elasticsearch", transform.Spec{Rule: 3, Rename: map[string]string{"a": "_a"}, Elasticsearch: true}, nil, `tables[3].rename: column "a" renamed to "_a": Elasticsearch field names must not start with '_'`},
 		{"rename excluded", transform.Spec{Rule: 1, Rename: map[string]string{"a": "b"}, Exclude: []string{"A"}}, nil, `tables[1].rename: column "a" is not replicated`},
 		{"rename not in columns", transform.Spec{Rule: 1, Rename: map[string]string{"a": "b"}, Columns: []string{"id"}}, nil, `tables[1].rename: column "a" is not replicated`},
 		{"hash excluded", transform.Spec{Rule: 4, Hash: []string{"a"}, Exclude: []string{"a"}}, map[string]string{transform.DefaultHashKeyEnv: testKey}, `tables[4].hash: column "a" is not replicated`},
@@ -118,7 +119,7 @@ func TestViewRenameHashMetadata(t *testing.T) {
 	for _, c := range v.Table.Columns {
 		names = append(names, c.Name)
 	}
-	if want := []string{"id", "contact_email", "remark", "_gtid", "_commit_time", "_source_db", "_source_table"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"id", "contact_email", "remark", "replicator_gtid", "replicator_commit_time", "replicator_source_db", "replicator_source_table"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("columns = %v, want %v", names, want)
 	}
 	if !reflect.DeepEqual(v.Table.Key, []int{0}) || !v.Table.KeyIsPrimary {
@@ -170,7 +171,7 @@ func TestViewRefusals(t *testing.T) {
 	withFK := orders()
 	withFK.ForeignKeys = []schema.ForeignKey{{Name: "fk_email", OnDelete: "CASCADE", OnUpdate: "RESTRICT", RefTable: "people", Columns: []string{"email"}, RefColumns: []string{"mail"}}}
 	withMeta := orders()
-	withMeta.Columns = append(withMeta.Columns, schema.Column{Name: "_GTID", DataType: "int"})
+	withMeta.Columns = append(withMeta.Columns, schema.Column{Name: "REPLICATOR_GTID", DataType: "int"})
 	cases := []struct {
 		name     string
 		spec     transform.Spec
@@ -185,7 +186,7 @@ func TestViewRefusals(t *testing.T) {
 		{"rename onto replicated column", transform.Spec{Rule: 1, Rename: map[string]string{"email": "Note"}}, orders(), []int{0, 1, 2, 3}, false, `tables[1].rename: column "email" of shop.orders renamed to "Note", the name of column "note", which is replicated too`},
 		{"swap is fine", transform.Spec{Rule: 1, Rename: map[string]string{"email": "note", "note": "email"}}, orders(), []int{0, 1, 2, 3}, false, ""},
 		{"rename onto excluded column is fine", transform.Spec{Rule: 1, Rename: map[string]string{"email": "secret"}}, orders(), []int{0, 1, 2}, false, ""},
-		{"source column named like metadata", transform.Spec{Rule: 3, Metadata: []string{"gtid"}}, withMeta, []int{0, 1, 2, 3, 4}, false, `tables[3].metadata: shop.orders already has a column named _gtid (source column "_GTID")`},
+		{"source column named like metadata", transform.Spec{Rule: 3, Metadata: []string{"gtid"}}, withMeta, []int{0, 1, 2, 3, 4}, false, `tables[3].metadata: shop.orders already has a column named replicator_gtid (source column "REPLICATOR_GTID")`},
 		{"metadata name not added", transform.Spec{Rule: 3, Metadata: []string{"source_db"}}, withMeta, []int{0, 1, 2, 3, 4}, false, ""},
 		{"hashed FK column with action", transform.Spec{Rule: 0, Hash: []string{"email"}}, withFK, []int{0, 1, 2, 3}, false, `tables[0].hash: column "email" of shop.orders is in foreign key fk_email with an action`},
 	}
@@ -245,7 +246,7 @@ func TestCheckRename(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	t.Parallel()
 	r := compile(t, transform.Spec{Rename: map[string]string{"b": "y", "a": "x"}, Hash: []string{"email"}, Metadata: []string{"gtid", "commit_time"}})
-	want := "rename a -> x, b -> y; hash email (HMAC-SHA256, key from $REPLICATOR_HASH_KEY); metadata _gtid, _commit_time"
+	want := "rename a -> x, b -> y; hash email (HMAC-SHA256, key from $REPLICATOR_HASH_KEY); metadata replicator_gtid, replicator_commit_time"
 	if got := r.Describe(); got != want {
 		t.Fatalf("Describe = %q, want %q", got, want)
 	}
