@@ -13,7 +13,14 @@
 //     hashed column (or onto one) is refused (CheckRename): the rule would silently stop
 //     applying, and a hashed value would travel in clear under its new name.
 //   - Metadata columns are appended after the source's columns, in the order of
-//     Metadata; a source column of a metadata column's name is refused.
+//     Metadata; a source column of a metadata column's name is refused. In the stream
+//     they hold the transaction's GTID and commit time; a row a snapshot or an online
+//     copy wrote holds the GTID set the copy read at and a NULL commit time (Origin).
+//   - The hash key comes from an environment variable, per rule (hash_key_env, default
+//     REPLICATOR_HASH_KEY), never from the configuration file; Rules.Secret gives it to
+//     the log redactor.
+//   - DDL: MapAlter rewrites a source ALTER onto the target's columns, for a target
+//     translator running over the target views (View.Table) of the definitions.
 package transform
 
 import (

@@ -79,6 +79,18 @@ func TestCompileNothingIsNil(t *testing.T) {
 	if r.TargetName("a") != "a" || r.Hashed("a") || r.Describe() != "" || r.Secret() != "" {
 		t.Fatal("nil Rules transforms something")
 	}
+	def := orders()
+	v, err := r.View(def, []int{0, 1, 2, 3}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v.Table.Columns, def.Columns) || !reflect.DeepEqual(v.Table.Indexes, def.Indexes) {
+		t.Fatalf("nil Rules view = %+v", v.Table)
+	}
+	src := change.Row{[]byte("1"), []byte("a"), nil, []byte("s")}
+	if row := v.Row(src, transform.Origin{GTID: "0-1-1"}); !reflect.DeepEqual(row, src) {
+		t.Fatalf("nil Rules row = %q", row)
+	}
 }
 
 // orders is a definition with a primary key, a unique index on email and a prefix index
