@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
+
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/schema"
@@ -39,7 +41,8 @@ func (o oneTable) Put(*schema.Table) error { return nil }
 // row events of one multi-statement transaction), makes target rows of
 // both with one transform.View (renamed, hashed and metadata columns) and checks: each
 // hash is HMAC-SHA256 of the documented byte form computed here with crypto/hmac, the two
-// paths give identical hashes, and the metadata columns hold the snapshot's GTID position
+// paths give identical hashes, and so does the server's own HMAC (SHA2 in SQL) of the text
+// it shows for each value, and the metadata columns hold the snapshot's GTID position
 // (commit time NULL) or the transaction's GTID and commit time as the source recorded it.
 func TestTransformPathsAgree(t *testing.T) {
 	my := mysqlRoot(t)
@@ -204,6 +207,42 @@ func TestTransformPathsAgree(t *testing.T) {
 			t.Errorf("row %d: ids %q (stream), %q (snapshot)", r+1, streamed[0], snapped[0])
 		}
 	}
+	// The server's own HMAC of its own text of each value (RFC 2104 spelled out over
+	// MariaDB's SHA2), against the stream's hashes.
+	hmacSQL := func(msg string) string {
+		var ipad, opad [64]byte
+		copy(ipad[:], key)
+		copy(opad[:], key)
+		for i := range ipad {
+			ipad[i] ^= 0x36
+			opad[i] ^= 0x5c
+		}
+		return fmt.Sprintf("SHA2(CONCAT(UNHEX('%X'), UNHEX(SHA2(CONCAT(UNHEX('%X'), %s), 256))), 256)", opad, ipad, msg)
+	}
+	text := func(col string) string { return "CAST(CONVERT(CAST(" + col + " AS CHAR) USING utf8mb4) AS BINARY)" }
+	q := "SELECT " + hmacSQL(text("email")) + ", " + hmacSQL(text("born")) + ", " + hmacSQL(text("amount")) + ", " +
+		hmacSQL(text("score")) + ", " + hmacSQL(text("kind")) + ", " + hmacSQL("BINARY flags") + ", " + hmacSQL(text("code")) +
+		" FROM `" + db + "`.people WHERE id BETWEEN 11 AND 13 ORDER BY id"
+	res, err := my.Execute(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Values) != len(values) {
+		t.Fatalf("server HMAC: %d rows, want %d", len(res.Values), len(values))
+	}
+	for r := range values {
+		streamed := view.Row(events[r].After, transform.Origin{})
+		for i := 0; i < 7; i++ {
+			var server []byte
+			if res.Values[r][i].Type != mysql.FieldValueTypeNull {
+				server = res.Values[r][i].AsString()
+			}
+			if string(server) != string(streamed[i+1]) || (server == nil) != (streamed[i+1] == nil) {
+				t.Errorf("row %d %s: server's HMAC %q, stream's hash %q", r+1, view.Table.Columns[i+1].Name, server, streamed[i+1])
+			}
+		}
+	}
+
 	// The key's hash is the same in the update's before and after images and the delete's,
 	// so the delete finds the row the insert wrote.
 	up, del := events[4], events[5]
