@@ -45,9 +45,7 @@ func (r *TableRule) DeleteMode() DeleteMode {
 // validateDeletes checks deletes = "..." of rule i.
 func (r *TableRule) validateDeletes(i int) error {
 	switch DeleteMode(r.Deletes) {
-	case "", DeletesHard:
-		return nil
-	case DeletesSoft, DeletesIgnore:
+	case "", DeletesHard, DeletesSoft, DeletesIgnore:
 		return nil
 	}
 	return fmt.Errorf("tables[%d].deletes = %q: must be \"hard\" (default), \"soft\" or \"ignore\"", i, r.Deletes)

@@ -116,11 +116,11 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	defer wcancel()
 	w := newWorker(o, from)
 	w.lookup = lookup
-	w.modes = newDeleteModes(o.Routes)
+	w.modeOf = deleteModeOf(o.Routes)
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); w.run(wctx) }()
 
-	b := &batcher{o: o, w: w, fold: newFolder(w.modes.of), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}, track: o.track}
+	b := &batcher{o: o, w: w, fold: newFolder(w.modeOf), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}, track: o.track}
 	for _, t := range o.tables {
 		b.defs[t.QualifiedName()] = t
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/fault"
@@ -59,8 +60,8 @@ type worker struct {
 	// lookup gives the tracked definition of a table, so stored XA changes decoded with
 	// an equal definition share its compiled target plan.
 	lookup func(db, table string) *schema.Table
-	// modes are the tables' delete modes, for the fold of stored XA changes.
-	modes *deleteModes
+	// modeOf gives a table's delete mode, for the fold of stored XA changes.
+	modeOf func(*schema.Table) config.DeleteMode
 
 	mu    sync.Mutex
 	stats Stats

@@ -109,7 +109,7 @@ func (w *worker) resolvePrepared(ctx context.Context, wk *work) error {
 	found, err := w.tx.ResolvePrepared(ctx, xa.ID, xa.Op == change.XACommit, func(events []change.Event) error {
 		// The stored changes are applied with the same ordering of foreign key actions
 		// as the batcher's (see fkaction.go), at the XA COMMIT's place in the stream.
-		f := newFolder(w.modes.of)
+		f := newFolder(w.modeOf)
 		fo := fkOrder{g: wk.fkGraph}
 		flush := func() error {
 			rows += f.rows

@@ -80,7 +80,3 @@ func (t *Target) checkCopyDeletes(table string) error {
 	}
 	return fmt.Errorf("tables[%d].deletes = %q: table %s cannot be copied online: the copy rebuilds its index from the source, and the documents kept for deleted source rows would vanish; copy it with deletes = \"hard\" if losing them is intended", rt.Index(), rt.Deletes(), table)
 }
-
-// softDocJSON renders a child document rewritten by a foreign key action with the marker
-// fields: deleted at at, or not deleted when at is nil.
-func softDocJSON(doc []byte, at *time.Time) []byte { return appendMarkers(doc, at) }

@@ -165,7 +165,7 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 					return err
 				}
 				at := b.fkTime
-				b.addRaw(p, d.id, softDocJSON(doc, &at), false)
+				b.addRaw(p, d.id, appendMarkers(doc, &at), false)
 			case config.DeletesIgnore:
 				// The child keeps the document; its own children follow their rules.
 			default:
@@ -192,7 +192,7 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			return err
 		}
 		if mode == config.DeletesSoft {
-			doc = softDocJSON(doc, nil)
+			doc = appendMarkers(doc, nil)
 		}
 		b.addRaw(p, d.id, doc, false)
 		if err := b.cascade(ctx, g, child, d.src, now, false, depth+1); err != nil {

@@ -225,10 +225,11 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	}
 	switch {
 	case childDel && mode == config.DeletesSoft:
-		args = append(args, pgTime(change.MarkedRow{At: b.fkTime}))
-		if b.fkTime.IsZero() {
-			args[len(args)-1] = nil
+		var at any // NULL when the source gave no time
+		if !b.fkTime.IsZero() {
+			at = b.fkTime.UTC()
 		}
+		args = append(args, at)
 		sql = fmt.Sprintf("UPDATE %s SET %s = true, %s = $%d WHERE %s%s", id.Sanitize(), q(config.MarkerDeleted), q(config.MarkerDeletedAt), len(args), strings.Join(where, " AND "), returning)
 	case childDel && mode == config.DeletesIgnore:
 		// The child keeps its rows; its own children follow their own rules.
