@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"log"
 	"strings"
 	"sync"
 	"time"
@@ -99,6 +100,14 @@ func benchPostgres(ctx context.Context, bin, dir string, my *client.Conn) {
 	}
 	rss := run.stop()
 	report("streaming peak RSS", "", "%.0f MiB", rss)
+	if *withOnline {
+		// The replicator's own account of the copy's time (read once it has exited).
+		for _, line := range strings.Split(run.log.String(), "\n") {
+			if strings.Contains(line, `"online copy done"`) {
+				log.Printf("online copy: %s", line)
+			}
+		}
+	}
 
 	// 3. Backlog drain.
 	if *backlog > 0 {

@@ -576,6 +576,9 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 	start := time.Now()
 	var rows int64
 	waited := time.Duration(0)
+	// Where the copy's time goes, for its end log: waiting for the stream's backlog,
+	// reading chunks, and handing them to the batcher (which waits for the worker).
+	var busy, reading, handing time.Duration
 	for {
 		// The stream's backlog makes the copy wait, up to copyYield per chunk: streaming
 		// first, and the copy still moves on when the stream never catches up.
@@ -594,6 +597,7 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 				return ctx.Err()
 			}
 			waited += 100 * time.Millisecond
+			busy += 100 * time.Millisecond
 			continue
 		}
 		waited = 0
@@ -608,10 +612,12 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		if rt.Where() != nil {
 			where = rt.Where().SQL()
 		}
+		t0 := time.Now()
 		read, err := c.readChunk(ctx, conn, def, cols, after, w.seen, where)
 		if err != nil {
 			return err
 		}
+		reading += time.Since(t0)
 		last := len(read) < c.rows
 		if ix, ok := c.store.(CopyIndexer); ok && last {
 			t0 := time.Now()
@@ -628,10 +634,12 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		if len(read) > 0 {
 			next = read[len(read)-1]
 		}
+		t1 := time.Now()
 		r, err := c.ask(ctx, copyMsg{kind: msgChunk, table: cp.Table, rows: read, after: keyOnly(def, next), last: last})
 		if err != nil {
 			return err
 		}
+		handing += time.Since(t1)
 		switch {
 		case r.gone != "":
 			c.finished[cp.Table] = time.Now()
@@ -646,7 +654,8 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		after = next
 		if last {
 			c.finished[cp.Table] = time.Now()
-			c.o.Log.Info("online copy done", "table", cp.Table, "rows", rows, "duration", time.Since(start).Round(time.Millisecond).String())
+			c.o.Log.Info("online copy done", "table", cp.Table, "rows", rows, "duration", time.Since(start).Round(time.Millisecond).String(),
+				"waiting_for_stream", busy.String(), "reading", reading.Round(time.Millisecond).String(), "handing_over", handing.Round(time.Millisecond).String())
 			return nil
 		}
 	}
