@@ -13,6 +13,10 @@ import (
 type TableChanges struct {
 	Table   *schema.Table
 	Upserts []Row
+	// Origins are, parallel to Upserts, the transactions that wrote them (the metadata
+	// columns of column transforms show them); nil when every row comes from a copy,
+	// whose rows have no transaction of their own.
+	Origins []Origin
 	Deletes []Row
 	// Marked are the rows a soft-delete rule (deletes = "soft") keeps: each is written
 	// as its last image with the deleted mark and the deleting transaction's time.
@@ -26,6 +30,16 @@ type TableChanges struct {
 type MarkedRow struct {
 	Row Row
 	At  time.Time
+	// GTID is the deleting transaction's: the last to touch the row.
+	GTID string
+}
+
+// Origin is the source transaction a row image comes from: its GTID and commit time (the
+// header time of its GTID event). A row a snapshot or an online copy read has the GTID
+// set of the position it was read at and no time.
+type Origin struct {
+	GTID string
+	Time time.Time
 }
 
 // RowOp is one row change of a table without a key.

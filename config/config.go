@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/replicator/replicator/filter"
+	"github.com/replicator/replicator/transform"
 )
 
 // Config is the whole replicator configuration.
@@ -122,9 +123,21 @@ type TableRule struct {
 	// deleted), "soft" (kept, marked in _deleted / _deleted_at) or "ignore" (kept as last
 	// written). See the README's "Deletes".
 	Deletes string `toml:"deletes"`
+	// Rename gives source columns other names in the target: { email = "contact_email" }.
+	Rename map[string]string `toml:"rename"`
+	// Hash names source columns whose values travel as their keyed HMAC-SHA256 (64
+	// hexadecimal digits), the key read from the environment variable HashKeyEnv.
+	Hash []string `toml:"hash"`
+	// HashKeyEnv names the environment variable holding the hash key (default
+	// REPLICATOR_HASH_KEY).
+	HashKeyEnv string `toml:"hash_key_env"`
+	// Metadata adds columns the replicator fills: "source_db", "source_table",
+	// "commit_time", "gtid" (see the README's "Column transforms").
+	Metadata []string `toml:"metadata"`
 
-	pattern Pattern      // parsed Source, set by validation
-	where   *filter.Expr // parsed Where, set by validation
+	pattern    Pattern          // parsed Source, set by validation
+	where      *filter.Expr     // parsed Where, set by validation
+	transforms *transform.Rules // compiled Rename, Hash, Metadata, set by Parse
 }
 
 // Pattern returns the parsed source pattern of a validated rule.
@@ -262,6 +275,9 @@ func Parse(text string, lookup func(string) (string, bool)) (*Config, error) {
 	}
 	c.applyDefaults()
 	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.compileTransforms(lookup); err != nil {
 		return nil, err
 	}
 	return &c, nil

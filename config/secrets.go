@@ -12,8 +12,9 @@ import (
 // Secrets lists the secret values of the configuration: the source password, the
 // PostgreSQL password (of a URL or a keyword/value string), the Elasticsearch password and
 // API key and any password written into an Elasticsearch address, with the base64 forms an
-// Authorization header carries. The command wraps its log and output in a redactor for
-// them (logging.NewRedactor), so no message can print one.
+// Authorization header carries, and the hash keys of [[tables]] rules (hash). The command
+// wraps its log and output in a redactor for them (logging.NewRedactor), so no message can
+// print one.
 //
 // A secret that is part of a value the output shows anyway (the user name, a host, a
 // table pattern, a path; or the program's name) is left out: redacting it would blank that
@@ -59,6 +60,12 @@ func (c *Config) Secrets() []string {
 			if p, ok := u.User.Password(); ok {
 				add(p, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p)))
 			}
+		}
+	}
+	for i := range c.Tables {
+		// A hash key is never shown, even when it equals a plain value.
+		if k := c.Tables[i].transforms.Secret(); k != "" {
+			out = append(out, k)
 		}
 	}
 	return out

@@ -32,6 +32,8 @@ type entry struct {
 	// marked: a soft delete, kept with the mark and at.
 	marked bool
 	at     time.Time
+	// origin is the transaction of the last change of the key.
+	origin change.Origin
 }
 
 func newFolder(modeOf func(*schema.Table) config.DeleteMode) *folder {
@@ -40,8 +42,8 @@ func newFolder(modeOf func(*schema.Table) config.DeleteMode) *folder {
 
 func (f *folder) empty() bool { return f.rows == 0 }
 
-func (f *folder) set(t *schema.Table, k string, r change.Row, deleted bool) {
-	f.setEntry(t, k, entry{row: r, deleted: deleted})
+func (f *folder) set(t *schema.Table, k string, r change.Row, deleted bool, o change.Origin) {
+	f.setEntry(t, k, entry{row: r, deleted: deleted, origin: o})
 }
 
 func (f *folder) setEntry(t *schema.Table, k string, e entry) {
@@ -72,24 +74,26 @@ func (f *folder) add(ev *change.Event) {
 		f.addOp(ev)
 		return
 	}
+	o := change.Origin{GTID: ev.GTID, Time: ev.TxTime}
 	switch ev.Kind {
 	case change.Insert:
-		f.set(ev.Table, change.Key(ev.Table, ev.After), ev.After, false)
+		f.set(ev.Table, change.Key(ev.Table, ev.After), ev.After, false, o)
 	case change.Delete:
-		f.remove(ev.Table, change.Key(ev.Table, ev.Before), ev.Before, ev.TxTime)
+		f.remove(ev.Table, change.Key(ev.Table, ev.Before), ev.Before, o)
 	case change.Update:
 		kb, ka := change.Key(ev.Table, ev.Before), change.Key(ev.Table, ev.After)
 		if kb != ka {
-			f.remove(ev.Table, kb, ev.Before, ev.TxTime)
+			f.remove(ev.Table, kb, ev.Before, o)
 		}
-		f.set(ev.Table, ka, ev.After, false)
+		f.set(ev.Table, ka, ev.After, false, o)
 	}
 }
 
-// remove folds the deletion of key k (last image r, deleted by a transaction committed at
-// at) under the table's delete mode: hard deletes, soft keeps r marked, ignore leaves the
-// key's state as it is (the target keeps what it last wrote, or what the fold holds).
-func (f *folder) remove(t *schema.Table, k string, r change.Row, at time.Time) {
+// remove folds the deletion of key k (last image r, deleted by transaction o) under the
+// table's delete mode: hard deletes, soft keeps r marked with o's commit time, ignore
+// leaves the key's state as it is (the target keeps what it last wrote, or what the fold
+// holds).
+func (f *folder) remove(t *schema.Table, k string, r change.Row, o change.Origin) {
 	mode := config.DeletesHard
 	if f.modeOf != nil {
 		mode = f.modeOf(t)
@@ -98,9 +102,9 @@ func (f *folder) remove(t *schema.Table, k string, r change.Row, at time.Time) {
 	case config.DeletesIgnore:
 		return
 	case config.DeletesSoft:
-		f.setEntry(t, k, entry{row: r, deleted: true, marked: true, at: at})
+		f.setEntry(t, k, entry{row: r, deleted: true, marked: true, at: o.Time, origin: o})
 	default:
-		f.set(t, k, r, true)
+		f.set(t, k, r, true, o)
 	}
 }
 
@@ -129,11 +133,12 @@ func (f *folder) take() []change.TableChanges {
 		tc := change.TableChanges{Table: t, Ops: f.tables[t].ops}
 		for _, e := range f.tables[t].entries {
 			if e.marked {
-				tc.Marked = append(tc.Marked, change.MarkedRow{Row: e.row, At: e.at})
+				tc.Marked = append(tc.Marked, change.MarkedRow{Row: e.row, At: e.at, GTID: e.origin.GTID})
 			} else if e.deleted {
 				tc.Deletes = append(tc.Deletes, e.row)
 			} else {
 				tc.Upserts = append(tc.Upserts, e.row)
+				tc.Origins = append(tc.Origins, e.origin)
 			}
 		}
 		out = append(out, tc)

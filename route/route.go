@@ -12,11 +12,13 @@ package route
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/filter"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // Set is the compiled [[tables]] section. It is immutable once compiled and safe for
@@ -42,6 +44,8 @@ type rule struct {
 	where        *filter.Expr      // the row filter, nil without one
 	deletes      config.DeleteMode
 	bound        *boundCache
+	transforms   *transform.Rules // nil: no column transforms
+	views        *viewCache
 }
 
 // Compile compiles cfg's [[tables]] rules, in order. A configuration that config.Load
@@ -67,7 +71,17 @@ func Compile(cfg *config.Config) (*Set, error) {
 			where:        r.Filter(),
 			deletes:      r.DeleteMode(),
 			bound:        &boundCache{m: map[*schema.Table]*filter.Bound{}},
+			transforms:   r.Transforms(),
+			views:        &viewCache{m: map[*schema.Table]*transform.View{}},
 		})
+		if r.Transforms() == nil {
+			// A configuration built by hand (tests) was not compiled by config.Parse.
+			tr, err := transform.Compile(r.TransformSpec(i, cfg.Target.Type), os.LookupEnv)
+			if err != nil {
+				return nil, err
+			}
+			s.rules[len(s.rules)-1].transforms = tr
+		}
 		if r.Where != "" && r.Filter() == nil {
 			e, err := filter.Parse(r.Where)
 			if err != nil {

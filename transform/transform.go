@@ -337,3 +337,16 @@ func (r *Rules) Describe() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// SourceName returns the source column whose target name is target: the column renamed
+// to it, or target itself.
+func (r *Rules) SourceName(target string) string {
+	if r != nil {
+		for l, to := range r.rename {
+			if strings.EqualFold(to, target) {
+				return r.renameSrc[l]
+			}
+		}
+	}
+	return target
+}

@@ -3,21 +3,16 @@ package transform
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/schema"
 )
 
-// Origin is where a row came from, for the metadata columns.
-type Origin struct {
-	// GTID is the transaction's GTID in the stream; in a snapshot or an online copy, the
-	// GTID set of the position the rows were read at.
-	GTID string
-	// Time is the transaction's commit time in the stream (the event header's, seconds);
-	// zero in a snapshot or an online copy, written as NULL.
-	Time time.Time
-}
+// Origin is where a row came from, for the metadata columns: in the stream the
+// transaction's GTID and commit time (the event header's, seconds); in a snapshot or an
+// online copy the GTID set of the position the rows were read at and a zero time,
+// written as NULL.
+type Origin = change.Origin
 
 // CommitTimeLayout is the canonical form of the commit time (a TIMESTAMP's, in UTC).
 const CommitTimeLayout = "2006-01-02 15:04:05"
@@ -234,4 +229,45 @@ func (v *View) meta(k MetaKind, o Origin) []byte {
 		return []byte(o.GTID)
 	}
 	return nil
+}
+
+// Selected is Row for a row that holds only the travelling columns, in the order of the
+// definition (what a snapshot or an online copy selects): sel[j] is the j-th source
+// column of the view.
+func (v *View) Selected(sel change.Row, o Origin) change.Row {
+	full := make(change.Row, len(v.def.Columns))
+	j := 0
+	for _, c := range v.Columns {
+		if c.Meta == 0 && j < len(sel) {
+			full[c.Source] = sel[j]
+			j++
+		}
+	}
+	return v.Row(full, o)
+}
+
+// Key returns the target's key values (in Table.Key order) of the source row src, a full
+// row of the definition or one with at least its key columns: hashed key columns as their
+// hash.
+func (v *View) Key(src change.Row) change.Row {
+	out := make(change.Row, len(v.Table.Key))
+	for i, k := range v.Table.Key {
+		c := v.Columns[k]
+		out[i] = src[c.Source]
+		if c.Hashed && out[i] != nil {
+			out[i] = v.hasher.Append(make([]byte, 0, HashLen), out[i])
+		}
+	}
+	return out
+}
+
+// Identity reports whether the view holds the travelling columns as they are (no
+// rename, hash or metadata touches them).
+func (v *View) Identity() bool {
+	for i, c := range v.Columns {
+		if c.Meta != 0 || c.Hashed || v.Table.Columns[i].Name != v.def.Columns[c.Source].Name {
+			return false
+		}
+	}
+	return true
 }
