@@ -27,3 +27,19 @@ func deleteMode(r *finding.Report, name, tname string, t *schema.Table, rt *rout
 	}
 	return ", deletes: ignore (rows kept as last written)", true
 }
+
+// transforms checks that a table fits its rule's column transforms (rename, hash,
+// metadata: the columns exist, no name collides) and returns the text check shows for the
+// table (", transforms: rename email -> contact_email; hash phone (...)").
+func transforms(r *finding.Report, name, tname string, t *schema.Table, rt *route.Route) (string, bool) {
+	tr := rt.Transforms()
+	if tr == nil {
+		return "", true
+	}
+	if _, err := rt.View(t); err != nil {
+		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Detail: err.Error(),
+			Fix: fmt.Sprintf("fix the table or tables[%d].rename / hash / metadata", rt.Index())})
+		return "", false
+	}
+	return ", transforms: " + tr.Describe(), true
+}

@@ -252,6 +252,11 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 			continue
 		}
 		filterDesc += deletesDesc
+		transformDesc, ok := transforms(r, name, tname, t, rt)
+		if !ok {
+			continue
+		}
+		filterDesc += transformDesc
 		foreignKeys(r, name, t, cfg, replicatedSet)
 		isKeyless := routes.Keyless() && keyless(r, name, t, rt)
 		switch strings.ToLower(t.Engine) {

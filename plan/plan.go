@@ -24,6 +24,9 @@ type Table struct {
 	Where        string
 	Chunks       []Chunk
 	RowsEstimate int64
+	// ReadAt is the GTID set of the view the table's chunks are being read under (the
+	// snapshot sets it before it copies them): a transform's metadata column shows it.
+	ReadAt string
 	// From is the view position the table was (last) planned at when it was copied again
 	// after a DDL; empty means the snapshot's first position. Binary log changes covered
 	// by it are in the copy.

@@ -32,6 +32,8 @@ func copyAll(ctx context.Context, o Options, v *view, plans []*plan.Table, prog 
 	states := make(map[*plan.Table]*tableState, len(plans))
 	var jobs []job
 	for _, p := range plans {
+		// Before any chunk job starts: the jobs read it.
+		p.ReadAt = v.pos.GTID
 		st := &tableState{}
 		states[p] = st
 		var tp *plan.TableProgress

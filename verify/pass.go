@@ -147,13 +147,13 @@ func (v *verifier) digestJob(ctx context.Context, conn *source.Conn, j job) erro
 // rate limit.
 func (v *verifier) sourceRows(ctx context.Context, conn *source.Conn, st *tableState, r Range, conv converter, fn func(*row) error) error {
 	n := 0
-	return snapshot.StreamRows(ctx, conn, sourceQuery(st.t, r), st.t.columns(), func(cr change.Row) error {
+	return snapshot.StreamRows(ctx, conn, sourceQuery(st.t, r), st.t.sourceColumns(), func(cr change.Row) error {
 		if n++; n%100 == 0 {
 			if err := v.lim.take(ctx, 100); err != nil {
 				return err
 			}
 		}
-		rw, err := conv(cr)
+		rw, err := conv(st.t.toTarget(cr))
 		if err != nil {
 			return err
 		}

@@ -97,7 +97,7 @@ func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 	if !exists {
 		return nil, fmt.Errorf("target table %s does not exist", pt.id.Sanitize())
 	}
-	exprs := make([]string, len(t.Cols))
+	exprs := make([]string, len(t.columns()))
 	for i, c := range t.columns() {
 		typ, err := pgvalue.Type(p.pol, c)
 		if err != nil {

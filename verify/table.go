@@ -19,6 +19,7 @@ import (
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
+	"github.com/replicator/replicator/transform"
 )
 
 // Table is one selected table under comparison.
@@ -28,13 +29,34 @@ type Table struct {
 	Cols []int
 	// Route is where the table went.
 	Route *route.Route
-	// keyPos are the positions of the key columns within Cols.
+	// keyPos are the positions of the key columns within the compared columns (columns).
 	keyPos []int
+	// view is the rule's target view when it transforms columns, else nil. The compared
+	// columns are then the view's source columns (renamed, hashed) without its metadata
+	// columns, whose values depend on which path wrote a row.
+	view  *transform.View
+	tcols []*schema.Column
 }
 
 // newTable prepares a table; every key column must be replicated (route.Route.Columns checks).
 func newTable(def *schema.Table, cols []int, rt *route.Route) (*Table, error) {
 	t := &Table{Def: def, Cols: cols, Route: rt}
+	if rt != nil && rt.Transforms() != nil {
+		v, err := rt.View(def)
+		if err != nil {
+			return nil, err
+		}
+		t.view = v
+		for i, c := range v.Columns {
+			if c.Meta == 0 {
+				t.tcols = append(t.tcols, &v.Table.Columns[i])
+			}
+		}
+		// Metadata columns come last: the key's positions in the view are its positions
+		// among the compared columns.
+		t.keyPos = append(t.keyPos, v.Table.Key...)
+		return t, nil
+	}
 	for _, k := range def.Key {
 		pos := -1
 		for i, c := range cols {
@@ -56,8 +78,16 @@ func newTable(def *schema.Table, cols []int, rt *route.Route) (*Table, error) {
 // Name is the source table's "db.table".
 func (t *Table) Name() string { return t.Def.QualifiedName() }
 
-// columns returns the replicated columns in order.
+// columns returns the compared columns in order, as the target holds them.
 func (t *Table) columns() []*schema.Column {
+	if t.view != nil {
+		return t.tcols
+	}
+	return t.sourceColumns()
+}
+
+// sourceColumns returns the replicated source columns in order.
+func (t *Table) sourceColumns() []*schema.Column {
 	out := make([]*schema.Column, len(t.Cols))
 	for i, c := range t.Cols {
 		out[i] = &t.Def.Columns[c]
@@ -65,11 +95,33 @@ func (t *Table) columns() []*schema.Column {
 	return out
 }
 
-// column returns the i-th replicated column.
-func (t *Table) column(i int) *schema.Column { return &t.Def.Columns[t.Cols[i]] }
+// column returns the i-th compared column.
+func (t *Table) column(i int) *schema.Column {
+	if t.view != nil {
+		return t.tcols[i]
+	}
+	return &t.Def.Columns[t.Cols[i]]
+}
 
-// firstKey is the first key column.
+// firstKey is the first key column, as the target holds it.
 func (t *Table) firstKey() *schema.Column { return t.column(t.keyPos[0]) }
+
+// sourceFirstKey is the first key column at the source.
+func (t *Table) sourceFirstKey() *schema.Column {
+	if t.view != nil {
+		return &t.Def.Columns[t.view.Columns[t.keyPos[0]].Source]
+	}
+	return t.firstKey()
+}
+
+// toTarget turns a source row of the replicated columns into the compared columns: the
+// view's row without its metadata columns; the row itself without transforms.
+func (t *Table) toTarget(r change.Row) change.Row {
+	if t.view == nil {
+		return r
+	}
+	return t.view.Selected(r, change.Origin{})[:len(t.tcols)]
+}
 
 // integerKey reports whether the first key column is an integer, so that rows can be
 // selected by ranges of it on both sides alike.
@@ -114,7 +166,7 @@ func validBound(s string) bool {
 func sourceQuery(t *Table, r Range) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	for i, c := range t.columns() {
+	for i, c := range t.sourceColumns() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -122,7 +174,7 @@ func sourceQuery(t *Table, r Range) string {
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(source.QuoteTable(t.Def.Schema, t.Def.Name))
-	w := rangeWhere(source.QuoteIdent(t.firstKey().Name), r)
+	w := rangeWhere(source.QuoteIdent(t.sourceFirstKey().Name), r)
 	if t.Route != nil && t.Route.Where() != nil {
 		// Rows outside the rule's row filter are not expected at the target.
 		if w == "" {

@@ -258,7 +258,7 @@ func (v *verifier) plan(ctx context.Context, st *tableState) error {
 
 // bounds walks the source's primary key for chunk boundaries ChunkRows rows apart.
 func (v *verifier) bounds(ctx context.Context, t *Table) ([]string, error) {
-	k := source.QuoteIdent(t.firstKey().Name)
+	k := source.QuoteIdent(t.sourceFirstKey().Name)
 	tbl := source.QuoteTable(t.Def.Schema, t.Def.Name)
 	var out []string
 	for {

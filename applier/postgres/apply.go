@@ -20,6 +20,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
@@ -28,6 +29,10 @@ type tablePlan struct {
 	cols      []*schema.Column // replicated columns, in target order
 	colIdx    []int            // their indexes in the source row
 	keyIdx    []int            // key column indexes in the source row
+	// view is the rule's target view of the definition; cols are its columns. identity
+	// marks a view without transforms, whose rows are projections by colIdx and keyIdx.
+	view     *transform.View
+	identity bool
 	upEnc     *pgvalue.Encoder
 	keyEnc    *pgvalue.Encoder
 	stageUp   string
@@ -167,20 +172,28 @@ func (b *Batch) applyTo(ctx context.Context, p *tablePlan, tc change.TableChange
 		}
 	}
 	if len(tc.Deletes) > 0 {
-		if err := b.copyRows(ctx, p.copyDel, p.keyEnc, p.keyIdx, tc.Deletes); err != nil {
+		if err := b.copyRows(ctx, p.copyDel, p.keyEnc, len(tc.Deletes), func(i int, proj change.Row) change.Row {
+			return p.key(tc.Deletes[i], proj)
+		}); err != nil {
 			return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), err)
 		}
 		if _, err := b.tx.Exec(ctx, p.deleteSQL); err != nil {
 			return fmt.Errorf("delete from %s: %w", p.id.Sanitize(), classify(err))
 		}
 	}
-	upserts := tc.Upserts
-	if len(tc.Marked) > 0 {
-		// A soft delete writes the row's last image, then marks it (below).
-		upserts = append(upserts[:len(upserts):len(upserts)], markedRows(tc.Marked)...)
-	}
-	if len(upserts) > 0 {
-		if err := b.copyRows(ctx, p.copyUp, p.upEnc, p.colIdx, upserts); err != nil {
+	// A soft delete writes the row's last image, then marks it (below).
+	if n := len(tc.Upserts) + len(tc.Marked); n > 0 {
+		if err := b.copyRows(ctx, p.copyUp, p.upEnc, n, func(i int, proj change.Row) change.Row {
+			if i >= len(tc.Upserts) {
+				m := tc.Marked[i-len(tc.Upserts)]
+				return p.row(m.Row, change.Origin{GTID: m.GTID, Time: m.At}, proj)
+			}
+			var o change.Origin
+			if i < len(tc.Origins) {
+				o = tc.Origins[i]
+			}
+			return p.row(tc.Upserts[i], o, proj)
+		}); err != nil {
 			return fmt.Errorf("upsert into %s: %w", p.id.Sanitize(), err)
 		}
 		if _, err := b.tx.Exec(ctx, p.upsertSQL); err != nil {
@@ -195,18 +208,16 @@ func (b *Batch) applyTo(ctx context.Context, p *tablePlan, tc change.TableChange
 	return nil
 }
 
-// copyRows streams rows (projected to idx) into a staging table with COPY.
-func (b *Batch) copyRows(ctx context.Context, copySQL string, enc *pgvalue.Encoder, idx []int, rows []change.Row) error {
+// copyRows streams n rows into a staging table with COPY: row(i, proj) gives the i-th,
+// made in proj when it is a projection (proj has room for a row of the plan).
+func (b *Batch) copyRows(ctx context.Context, copySQL string, enc *pgvalue.Encoder, n int, row func(i int, proj change.Row) change.Row) error {
 	buf := &b.sc.copyBuf
 	buf.Reset()
-	proj := make(change.Row, len(idx))
+	proj := make(change.Row, enc.Columns())
 	line := b.buf[:0]
-	for _, r := range rows {
-		for i, c := range idx {
-			proj[i] = r[c]
-		}
+	for i := range n {
 		var err error
-		if line, err = enc.AppendRow(line[:0], proj); err != nil {
+		if line, err = enc.AppendRow(line[:0], row(i, proj)); err != nil {
 			return err
 		}
 		buf.Write(line)
@@ -249,9 +260,13 @@ func (b *Batch) planFor(ctx context.Context, key planKey, id pgx.Identifier) (*t
 	if err != nil {
 		return nil, err
 	}
-	p := &tablePlan{id: id, colIdx: colIdx, keyIdx: def.Key, keyless: len(def.Key) == 0}
-	for _, c := range colIdx {
-		p.cols = append(p.cols, &def.Columns[c])
+	view, err := rt.View(def)
+	if err != nil {
+		return nil, err
+	}
+	p := &tablePlan{id: id, colIdx: colIdx, keyIdx: def.Key, keyless: len(def.Key) == 0, view: view, identity: view.Identity()}
+	for i := range view.Table.Columns {
+		p.cols = append(p.cols, &view.Table.Columns[i])
 	}
 	if p.keyless {
 		p.upEnc = pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), p.cols)
@@ -259,8 +274,8 @@ func (b *Batch) planFor(ctx context.Context, key planKey, id pgx.Identifier) (*t
 		return p, nil
 	}
 	var keyCols []*schema.Column
-	for _, k := range def.Key {
-		keyCols = append(keyCols, &def.Columns[k])
+	for _, k := range view.Table.Key {
+		keyCols = append(keyCols, p.cols[k])
 	}
 	p.upEnc, p.keyEnc = pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), p.cols), pgvalue.NewEncoder(b.t.pol, def.QualifiedName(), keyCols)
 	b.sc.seq++
@@ -399,4 +414,34 @@ func targetFault(pe *pgconn.PgError) string {
 		return "target out of resources"
 	}
 	return ""
+}
+
+// row returns the target row of the full source row r written by transaction o: r's
+// travelling columns projected into proj, or the view's row.
+func (p *tablePlan) row(r change.Row, o change.Origin, proj change.Row) change.Row {
+	if !p.identity {
+		return p.view.Row(r, o)
+	}
+	proj = proj[:len(p.colIdx)]
+	for i, c := range p.colIdx {
+		if c < len(r) {
+			proj[i] = r[c]
+		} else {
+			proj[i] = nil
+		}
+	}
+	return proj
+}
+
+// key returns the target key of the source row r (a full row or one with its key
+// columns), projected into proj unless the view hashes it.
+func (p *tablePlan) key(r change.Row, proj change.Row) change.Row {
+	if !p.identity {
+		return p.view.Key(r)
+	}
+	proj = proj[:len(p.keyIdx)]
+	for i, c := range p.keyIdx {
+		proj[i] = r[c]
+	}
+	return proj
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/replicator/replicator/applier/postgres/pgvalue"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/plan"
+	"github.com/replicator/replicator/transform"
 )
 
 // errChunkAborted ends the COPY of a chunk the snapshot gave up (Abort): COPY fails with
@@ -32,6 +33,8 @@ type chunkWriter struct {
 	conn *pgxpool.Conn // nil once the writer is done
 	tx   pgx.Tx
 	enc  *pgvalue.Encoder
+	// view makes the target row of each row read; nil when the rule transforms nothing.
+	view *transform.View
 	line []byte
 	rows int64
 
@@ -57,7 +60,11 @@ func (t *Target) OpenChunk(ctx context.Context, p *plan.Table, c plan.Chunk) (pl
 		conn.Release()
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	cols := p.SelectedColumns()
+	cols, view, err := t.targetColumns(p)
+	if err != nil {
+		conn.Release()
+		return nil, err
+	}
 	copySQL := "COPY " + id.Sanitize() + " (" + pgvalue.ColumnList(cols, func(s string) string { return pgx.Identifier{s}.Sanitize() }) + ") FROM STDIN"
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -67,11 +74,14 @@ func (t *Target) OpenChunk(ctx context.Context, p *plan.Table, c plan.Chunk) (pl
 		done <- err
 	}()
 	return &chunkWriter{p: p, c: c, id: id, s: t.state, conn: conn, tx: tx, enc: pgvalue.NewEncoder(t.pol, p.Name(), cols),
-		pw: pw, bw: bufio.NewWriterSize(pw, 256<<10), copyDone: done}, nil
+		view: view, pw: pw, bw: bufio.NewWriterSize(pw, 256<<10), copyDone: done}, nil
 }
 
 // Write implements plan.ChunkWriter.
 func (w *chunkWriter) Write(r change.Row) error {
+	if w.view != nil {
+		r = w.view.Selected(r, change.Origin{GTID: w.p.ReadAt})
+	}
 	var err error
 	if w.line, err = w.enc.AppendRow(w.line[:0], r); err != nil {
 		return fmt.Errorf("row %d of %s: %w", w.rows+1, w.p.Name(), err)

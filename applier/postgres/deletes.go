@@ -41,14 +41,6 @@ func (p *tablePlan) softPlan(q func(string) string, keys string, conds []string)
 	return []string{fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s, %s FROM %s WITH NO DATA", stage, keys, at, p.id.Sanitize())}
 }
 
-func markedRows(m []change.MarkedRow) []change.Row {
-	out := make([]change.Row, len(m))
-	for i := range m {
-		out[i] = m[i].Row
-	}
-	return out
-}
-
 // markRows marks the rows m (written by the upsert just before) deleted at their times.
 func (b *Batch) markRows(ctx context.Context, p *tablePlan, m []change.MarkedRow) error {
 	if p.markSQL == "" {
@@ -59,11 +51,8 @@ func (b *Batch) markRows(ctx context.Context, p *tablePlan, m []change.MarkedRow
 	proj := make(change.Row, len(p.keyIdx))
 	line := b.buf[:0]
 	for _, r := range m {
-		for i, c := range p.keyIdx {
-			proj[i] = r.Row[c]
-		}
 		var err error
-		if line, err = p.keyEnc.AppendRow(line[:0], proj); err != nil {
+		if line, err = p.keyEnc.AppendRow(line[:0], p.key(r.Row, proj)); err != nil {
 			return err
 		}
 		line = append(line[:len(line)-1], '\t')

@@ -202,7 +202,13 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			return fmt.Errorf("column %s, referred to by a foreign key with an action, is not replicated; replicate it or declare the foreign key RESTRICT", child.Columns[c].Name)
 		}
 	}
-	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	// The child's columns under their target names (rename); a hashed column in a
+	// foreign key with an action is refused by the view.
+	if _, err := rt.View(child); err != nil {
+		return err
+	}
+	tr := rt.Transforms()
+	q := func(s string) string { return pgx.Identifier{tr.TargetName(s)}.Sanitize() }
 	args := append([]any(nil), oldVals...)
 	var where []string
 	for i, c := range e.Cols {

@@ -98,20 +98,15 @@ func (b *Batch) applyOps(ctx context.Context, p *tablePlan, def *schema.Table, o
 
 // opValues renders a row's replicated columns as PostgreSQL text input (nil for NULL).
 func (b *Batch) opValues(p *tablePlan, def *schema.Table, row change.Row) ([]any, error) {
-	proj := make(change.Row, len(p.colIdx))
-	for i, c := range p.colIdx {
-		if c < len(row) {
-			proj[i] = row[c]
-		}
-	}
+	proj := p.row(row, change.Origin{}, make(change.Row, len(p.cols)))
 	line, err := p.upEnc.AppendRow(b.buf[:0], proj)
 	b.buf = line[:0]
 	if err != nil {
 		return nil, err
 	}
 	fields := bytes.Split(bytes.TrimSuffix(line, []byte("\n")), []byte("\t"))
-	out := make([]any, len(p.colIdx))
-	for i := range p.colIdx {
+	out := make([]any, len(p.cols))
+	for i := range p.cols {
 		if v := copyUnescape(fields[i]); v != nil {
 			out[i] = *v
 		}

@@ -269,10 +269,22 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 	}
 	defer tx.Rollback(context.Background())
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
-	keyCols := make([]*schema.Column, len(p.Table.Key))
-	conds := make([]string, len(p.Table.Key))
-	for i, k := range p.Table.Key {
-		keyCols[i] = &p.Table.Columns[k]
+	cols, view, err := t.targetColumns(p)
+	if err != nil {
+		return err
+	}
+	keyIdx := p.Table.Key
+	if view != nil {
+		keyIdx = view.Table.Key
+	}
+	keyCols := make([]*schema.Column, len(keyIdx))
+	conds := make([]string, len(keyIdx))
+	for i, k := range keyIdx {
+		if view != nil {
+			keyCols[i] = cols[k]
+		} else {
+			keyCols[i] = &p.Table.Columns[k]
+		}
 		conds[i] = "t." + q(keyCols[i].Name) + " = s." + q(keyCols[i].Name)
 	}
 	keyList := pgvalue.ColumnList(keyCols, q)
@@ -285,8 +297,12 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 	enc := pgvalue.NewEncoder(t.pol, p.Name(), keyCols)
 	proj := make(change.Row, len(keyCols))
 	for _, r := range keys {
-		for i, k := range p.Table.Key {
-			proj[i] = r[k]
+		if view != nil {
+			proj = view.Key(r)
+		} else {
+			for i, k := range p.Table.Key {
+				proj[i] = r[k]
+			}
 		}
 		if line, err = enc.AppendRow(line[:0], proj); err != nil {
 			return fmt.Errorf("key of %s: %w", p.Name(), err)
@@ -300,10 +316,12 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 		return fmt.Errorf("delete changed rows of %s: %w", id.Sanitize(), err)
 	}
 	if len(rows) > 0 {
-		cols := p.SelectedColumns()
 		buf.Reset()
 		renc := pgvalue.NewEncoder(t.pol, p.Name(), cols)
 		for _, r := range rows {
+			if view != nil {
+				r = view.Selected(r, change.Origin{GTID: pos.GTID})
+			}
 			if line, err = renc.AppendRow(line[:0], r); err != nil {
 				return fmt.Errorf("row of %s: %w", p.Name(), err)
 			}

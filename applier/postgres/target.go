@@ -18,6 +18,7 @@ import (
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // Target is a PostgreSQL database receiving the replicated tables.
@@ -114,23 +115,54 @@ func (t *Target) render(p *plan.Table, flavor string) (*pgddl.Rendered, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %s is not selected by any [[tables]] rule", p.Name())
 	}
-	selected := map[string]bool{}
-	for _, c := range p.Columns {
-		selected[strings.ToLower(p.Table.Columns[c].Name)] = true
+	rt, err := t.route(p.Table)
+	if err != nil {
+		return nil, err
 	}
-	target.Column = func(name string) bool { return selected[strings.ToLower(name)] }
+	view, err := rt.View(p.Table)
+	if err != nil {
+		return nil, err
+	}
+	def := p.Table
 	var defaults []ddl.Default
-	if flavor != "" {
-		defaults = make([]ddl.Default, len(p.Table.Columns))
-		for i := range p.Table.Columns {
-			defaults[i] = ddl.InfoDefault(&p.Table.Columns[i], ddl.Flavor(flavor))
+	if view.Identity() {
+		selected := map[string]bool{}
+		for _, c := range p.Columns {
+			selected[strings.ToLower(p.Table.Columns[c].Name)] = true
+		}
+		target.Column = func(name string) bool { return selected[strings.ToLower(name)] }
+		if flavor != "" {
+			defaults = make([]ddl.Default, len(p.Table.Columns))
+			for i := range p.Table.Columns {
+				defaults[i] = ddl.InfoDefault(&p.Table.Columns[i], ddl.Flavor(flavor))
+			}
+		}
+	} else {
+		// The view holds the travelling columns under their target names, keyed: its
+		// hashed and metadata columns take no default (every row the replicator writes
+		// carries their values).
+		def = view.Table
+		target.Column, target.Key = func(string) bool { return true }, nil
+		tr := rt.Transforms()
+		var idx []string // the rule's list is shared: a new one
+		for _, c := range target.KeylessIndex {
+			idx = append(idx, tr.TargetName(c))
+		}
+		target.KeylessIndex = idx
+		if flavor != "" {
+			defaults = make([]ddl.Default, len(view.Columns))
+			for i, c := range view.Columns {
+				if c.Meta == 0 && !c.Hashed {
+					defaults[i] = ddl.InfoDefault(&p.Table.Columns[c.Source], ddl.Flavor(flavor))
+				}
+			}
 		}
 	}
-	r, err := pgddl.RenderTable(t.pol, p.Table, defaults, target)
+	r, err := pgddl.RenderTable(t.pol, def, defaults, target)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", p.Name(), err)
 	}
-	if rt, err := t.route(p.Table); err == nil && rt.Deletes() == config.DeletesSoft {
+	if rt.Deletes() == config.DeletesSoft {
 		r.AddColumns(markerColumns...)
 	}
 	return r, nil
@@ -148,4 +180,25 @@ func (t *Target) Checkpoint(ctx context.Context) (pos change.Position, streaming
 // Definitions returns the latest stored table definitions for the schema tracker.
 func (t *Target) Definitions(ctx context.Context) ([]*schema.Table, error) {
 	return t.state.Definitions(ctx)
+}
+
+// targetColumns returns the target columns of a planned table, and its view when the
+// rule transforms columns (nil when the rows read are the target's rows as they are).
+func (t *Target) targetColumns(p *plan.Table) ([]*schema.Column, *transform.View, error) {
+	rt, err := t.route(p.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	view, err := rt.View(p.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	if view.Identity() {
+		return p.SelectedColumns(), nil, nil
+	}
+	cols := make([]*schema.Column, len(view.Table.Columns))
+	for i := range view.Table.Columns {
+		cols[i] = &view.Table.Columns[i]
+	}
+	return cols, view, nil
 }

@@ -81,6 +81,9 @@ func pgKindOf(p mapping.Policy, c *schema.Column) pgKind {
 	return pgText
 }
 
+// Columns returns how many columns the encoder's rows have.
+func (e *Encoder) Columns() int { return len(e.cols) }
+
 // AppendRow appends one COPY text line (tab-separated, newline-terminated) for row, whose
 // entries correspond to the encoder's columns.
 func (e *Encoder) AppendRow(dst []byte, row change.Row) ([]byte, error) {
