@@ -25,14 +25,14 @@ import (
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
 type tablePlan struct {
-	id        pgx.Identifier
-	cols      []*schema.Column // replicated columns, in target order
-	colIdx    []int            // their indexes in the source row
-	keyIdx    []int            // key column indexes in the source row
+	id     pgx.Identifier
+	cols   []*schema.Column // replicated columns, in target order
+	colIdx []int            // their indexes in the source row
+	keyIdx []int            // key column indexes in the source row
 	// view is the rule's target view of the definition; cols are its columns. identity
 	// marks a view without transforms, whose rows are projections by colIdx and keyIdx.
-	view     *transform.View
-	identity bool
+	view      *transform.View
+	identity  bool
 	upEnc     *pgvalue.Encoder
 	keyEnc    *pgvalue.Encoder
 	stageUp   string

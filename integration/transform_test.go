@@ -1,0 +1,290 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/jackc/pgx/v5"
+)
+
+// xfKey is the hash key of the transform tests (REPLICATOR_HASH_KEY).
+const xfKey = "transform-test-key-0123456789abcdef"
+
+// xfRule renames email and note, hashes the key id and email, and adds every metadata
+// column.
+const xfRule = `rename = { email = "contact_email", note = "remark" }
+hash = ["id", "email"]
+metadata = ["source_db", "source_table", "commit_time", "gtid"]
+[apply]
+flush_interval = "100ms"
+batch_rows = 300
+[snapshot]
+chunk_rows = 1000
+`
+
+// serverHMAC is MariaDB's own HMAC-SHA256 (RFC 2104 over SHA2) of the text the server
+// shows for expr, with key xfKey: computed at the source, independently of the
+// replicator's hasher.
+func serverHMAC(expr string) string {
+	var ipad, opad [64]byte
+	copy(ipad[:], xfKey)
+	copy(opad[:], xfKey)
+	for i := range ipad {
+		ipad[i] ^= 0x36
+		opad[i] ^= 0x5c
+	}
+	msg := "CAST(CONVERT(CAST(" + expr + " AS CHAR) USING utf8mb4) AS BINARY)"
+	return fmt.Sprintf("IF(%s IS NULL, NULL, SHA2(CONCAT(UNHEX('%X'), UNHEX(SHA2(CONCAT(UNHEX('%X'), %s), 256))), 256))", expr, opad, ipad, msg)
+}
+
+// xfWorkload runs multi-statement transactions on db.people until stop: inserts, updates
+// of the hashed and renamed columns, key changes of the hashed key, deletes.
+func xfWorkload(t *testing.T, db string, stop <-chan struct{}) func() int {
+	var wg sync.WaitGroup
+	n := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := client.Connect(mysqlHost+":"+mysqlPort, "root", mysqlRootPass, db)
+		if err != nil {
+			t.Errorf("workload connect: %v", err)
+			return
+		}
+		defer c.Close()
+		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			stmts := []string{"BEGIN"}
+			for i := 0; i < 1+rng.Intn(4); i++ {
+				id := rng.Intn(4000) + 1
+				switch op := rng.Intn(10); {
+				case op < 3:
+					stmts = append(stmts, fmt.Sprintf("INSERT INTO people VALUES (%d, 'u%d@example.com', %d, 'new %d') ON DUPLICATE KEY UPDATE v = v + 1", id, rng.Intn(1e6), rng.Int63n(1e9), id))
+				case op < 6:
+					stmts = append(stmts, fmt.Sprintf("UPDATE people SET email = 'e%d@example.org', note = CONCAT('upd ', %d) WHERE id = %d", rng.Intn(1e6), rng.Intn(100), id))
+				case op < 8:
+					stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE people SET id = %d WHERE id = %d", rng.Intn(4000)+4001, id))
+				default:
+					stmts = append(stmts, fmt.Sprintf("DELETE FROM people WHERE id = %d", id))
+				}
+			}
+			stmts = append(stmts, "COMMIT")
+			for _, q := range stmts {
+				if _, err := c.Execute(q); err != nil {
+					if !strings.Contains(err.Error(), "Deadlock") {
+						t.Errorf("workload %s: %v", q, err)
+						return
+					}
+					c.Execute("ROLLBACK")
+					break
+				}
+			}
+			n++
+		}
+	}()
+	return func() int { wg.Wait(); return n }
+}
+
+// TestTransformsUnderKills replicates a table under rename, hash (of the key and of a
+// renamed column) and metadata through a snapshot killed -9 mid-chunk and a stream of
+// multi-statement transactions killed -9 twice, then compares every target row with
+// values the source computes itself (its own HMAC of each value), checks the metadata of
+// a last transaction exactly (its GTID and commit time), verify equal and check showing
+// the transforms.
+func TestTransformsUnderKills(t *testing.T) {
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	db := h.DB("it_transform")
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL, KEY (email))",
+		"INSERT INTO people SELECT seq, CONCAT('p', seq, '@example.com'), seq * 7, IF(seq % 5 = 0, NULL, CONCAT('seed ', seq)) FROM seq_1_to_4000")
+	cfg := writeConfig(t, h.Config(db, xfRule))
+
+	out, res := runCheck(t, cfg)
+	shown := false
+	for _, r := range out.Checks {
+		if r.Status == "pass" && strings.Contains(r.Detail, "transforms: rename email -> contact_email, note -> remark; hash id, email (HMAC-SHA256, key from $REPLICATOR_HASH_KEY); metadata replicator_source_db, replicator_source_table, replicator_commit_time, replicator_gtid") {
+			shown = true
+		}
+	}
+	if !shown {
+		t.Errorf("check does not show the transforms (exit %d):\n%s", res.code, res.stdout)
+	}
+	if strings.Contains(res.stdout+res.stderr, xfKey) {
+		t.Errorf("check printed the hash key")
+	}
+
+	stop := make(chan struct{})
+	wait := xfWorkload(t, db, stop)
+	// kill -9 inside the snapshot, after 1500 rows of a chunk (one chunk committed).
+	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=" + "snapshot.chunk-rows:1500"}, "run", "-c", cfg)
+	select {
+	case <-k.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
+	}
+	if phase, _, _ := h.Checkpoint(t); phase != "snapshot" {
+		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
+	}
+	for i := 0; i < 2; i++ {
+		p := startCLI(t, "run", "-c", cfg)
+		time.Sleep(time.Duration(1500+700*i) * time.Millisecond)
+		if p.exited() {
+			t.Fatalf("replicator exited early: %v\n%s", p.err, tail(p.output(), 30))
+		}
+		p.kill()
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	n := wait()
+	p := startCLI(t, "run", "-c", cfg)
+	h.WaitCaughtUp(t, my, p, 120*time.Second)
+
+	// One last transaction with a known commit time: its rows' metadata must be exactly
+	// its GTID and time.
+	mustExec(t, my, "USE "+db, "SET timestamp = 1700000000", "BEGIN",
+		"INSERT INTO people VALUES (9999, 'last@example.com', 1, 'last') ON DUPLICATE KEY UPDATE v = v + 1",
+		"UPDATE people SET note = 'touched' WHERE id = 9999", "COMMIT", "SET timestamp = DEFAULT")
+	r, err := my.Execute("SELECT @@last_gtid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastGTID, _ := r.GetString(0, 0)
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	p.stop(t)
+	if strings.Contains(p.output(), xfKey) {
+		t.Errorf("the log shows the hash key")
+	}
+	t.Logf("1 kill -9 in the snapshot, 2 in the stream, %d workload transactions", n)
+
+	rep := assertVerifyEqual(t, cfg)
+	if len(rep.Tables) != 1 || rep.Tables[0].SourceRows < 1000 || rep.Tables[0].SourceRows != rep.Tables[0].TargetRows {
+		t.Fatalf("verify compared %+v", rep.Tables)
+	}
+
+	// Expected rows, computed by the source: its HMAC of id and email, note, v.
+	res2, err := my.Execute("SELECT " + serverHMAC("id") + ", " + serverHMAC("email") + ", v, note FROM `" + db + "`.people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][3]*string{}
+	str := func(v mysql.FieldValue) *string {
+		if v.Type == mysql.FieldValueTypeNull {
+			return nil
+		}
+		s := string(v.AsString())
+		if v.Type != mysql.FieldValueTypeString {
+			s = fmt.Sprint(v.Value())
+		}
+		return &s
+	}
+	for _, row := range res2.Values {
+		want[*str(row[0])] = [3]*string{str(row[1]), str(row[2]), str(row[3])}
+	}
+	rows, err := h.pg.Query(context.Background(), "SELECT id, contact_email, v::text, remark, replicator_source_db, replicator_source_table, replicator_commit_time::text, replicator_gtid FROM "+pgx.Identifier{db, "people"}.Sanitize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got, streamed, snapped := 0, 0, 0
+	for rows.Next() {
+		var id, srcDB, srcTable string
+		var email, v, remark, at, gtid *string
+		if err := rows.Scan(&id, &email, &v, &remark, &srcDB, &srcTable, &at, &gtid); err != nil {
+			t.Fatal(err)
+		}
+		got++
+		w, ok := want[id]
+		if !ok {
+			t.Errorf("target row id hash %s: no source row", id)
+			continue
+		}
+		if !eqPtr(email, w[0]) || !eqPtr(v, w[1]) || !eqPtr(remark, w[2]) {
+			t.Errorf("id hash %s: target (%s, %s, %s), source (%s, %s, %s)", id, showPtr(email), showPtr(v), showPtr(remark), showPtr(w[0]), showPtr(w[1]), showPtr(w[2]))
+		}
+		if srcDB != db || srcTable != "people" || gtid == nil {
+			t.Errorf("id hash %s: metadata %s.%s gtid %s", id, srcDB, srcTable, showPtr(gtid))
+		}
+		if at == nil {
+			snapped++ // written by the snapshot: its GTID set, no commit time
+		} else {
+			streamed++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got != len(want) {
+		t.Errorf("target %d rows, source %d", got, len(want))
+	}
+	if streamed == 0 || snapped == 0 {
+		t.Errorf("%d rows from the stream, %d from the snapshot: want both", streamed, snapped)
+	}
+	var at, gtid, remark string
+	lastID := ""
+	if r, err := my.Execute("SELECT " + serverHMAC("9999")); err == nil {
+		lastID, _ = r.GetString(0, 0)
+	}
+	if err := h.pg.QueryRow(context.Background(), "SELECT replicator_commit_time::text, replicator_gtid, remark FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE id = $1", lastID).Scan(&at, &gtid, &remark); err != nil {
+		t.Fatalf("last row: %v", err)
+	}
+	if at != "2023-11-14 22:13:20+00" || gtid != lastGTID || remark != "touched" {
+		t.Errorf("last row: commit time %s, gtid %s, remark %s; want 2023-11-14 22:13:20+00, %s, touched", at, gtid, remark, lastGTID)
+	}
+	t.Logf("%d rows equal to the source's own HMACs (%d last written by the stream, %d by the snapshot)", got, streamed, snapped)
+}
+
+func eqPtr(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func showPtr(s *string) string {
+	if s == nil {
+		return "NULL"
+	}
+	return fmt.Sprintf("%q", *s)
+}
+
+// TestTransformConfigErrors: bad transform settings are load errors naming the key, and
+// the hash key never appears in them.
+func TestTransformConfigErrors(t *testing.T) {
+	h := newPGHarness(t)
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	t.Setenv("XF_SHORT_KEY", "short")
+	cases := []struct{ rule, want string }{
+		{`rename = { email = "" }`, `tables[0].rename: column "email" renamed to an empty name`},
+		{`rename = { email = "x", note = "x" }`, `tables[0].rename: columns "email" and "note" are both renamed to "x"`},
+		{`rename = { email = "replicator_gtid" }`, `tables[0].rename: column "email" renamed to "replicator_gtid", the name of a metadata column`},
+		{`hash = ["email", "email"]`, `tables[0].hash: column "email" listed twice`},
+		{`hash = ["email"]` + "\nhash_key_env = \"XF_UNSET_KEY\"", `tables[0].hash: the hash key's environment variable XF_UNSET_KEY is not set`},
+		{`hash = ["email"]` + "\nhash_key_env = \"XF_SHORT_KEY\"", `tables[0].hash: the key in environment variable XF_SHORT_KEY has 5 bytes`},
+		{`hash_key_env = "XF_SHORT_KEY"`, `tables[0].hash_key_env is set but hash is not`},
+		{`hash = ["email"]` + "\nhash_key_env = \"1BAD\"", `tables[0].hash_key_env = "1BAD": not an environment variable name`},
+		{`metadata = ["gtid", "host"]`, `tables[0].metadata: "host" is not a metadata column`},
+		{`exclude_columns = ["email"]` + "\nhash = [\"email\"]", `tables[0].hash: column "email" is not replicated`},
+	}
+	for _, c := range cases {
+		cfg := writeConfig(t, h.Config("it_transform_cfg", c.rule))
+		res := runCLI(t, 30*time.Second, "check", "-c", cfg)
+		if res.code == 0 || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want it to contain %q", c.rule, res.code, res.stderr, c.want)
+		}
+		if strings.Contains(res.stderr+res.stdout, xfKey) {
+			t.Errorf("%s: the hash key is shown", c.rule)
+		}
+	}
+
+}
