@@ -10,6 +10,8 @@ import (
 	"github.com/replicator/replicator/applier/postgres/pgddl"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/plan"
+	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // resolve names the PostgreSQL target of a source table, or, for table "", the schema that
@@ -24,14 +26,110 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 		return pgddl.PGTarget{}, false
 	}
 	s, n := rt.PGTarget()
-	return pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex(), Backfill: true}, true
+	target := pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex(), Backfill: true}
+	if tr := rt.Transforms(); tr != nil {
+		// The translator sees the target's side (transformedChange): its column names
+		// are target names.
+		target.Column = func(name string) bool { return rt.Replicates(tr.SourceName(name)) }
+		target.Key, target.KeylessIndex = targetNames(tr, rt.Key()), targetNames(tr, rt.KeylessIndex())
+	}
+	return target, true
+}
+
+func targetNames(tr *transform.Rules, cols []string) []string {
+	if cols == nil {
+		return nil
+	}
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = tr.TargetName(c)
+	}
+	return out
+}
+
+// translate is pgddl.TranslatePG of a change over the target's side of the tables whose
+// rules transform columns: an ALTER TABLE's clauses mapped onto the target's columns
+// (transform.Rules.MapAlter, which refuses a RENAME COLUMN of a renamed or hashed column),
+// a CREATE TABLE's definition replaced by its view, and the definitions before the change
+// by their views.
+func (t *Target) translate(ch ddl.Change, before ddl.Tables) (pgddl.PGPlan, error) {
+	ch, err := t.transformedChange(ch)
+	if err != nil {
+		return pgddl.PGPlan{}, err
+	}
+	return pgddl.TranslatePG(ch, viewTables{before, t}, t.resolve, t.pol)
+}
+
+func (t *Target) transformedChange(ch ddl.Change) (ddl.Change, error) {
+	switch c := ch.(type) {
+	case *ddl.AlterTable:
+		rt := t.routes.For(c.Name.Schema, c.Name.Name)
+		if rt == nil || rt.Transforms() == nil {
+			return ch, nil
+		}
+		specs, err := rt.Transforms().MapAlter(c.Name.String(), c.Specs)
+		if err != nil {
+			return nil, err
+		}
+		m := *c
+		m.Specs = specs
+		return &m, nil
+	case *ddl.CreateTable:
+		rt := t.routes.For(c.Table.Schema, c.Table.Name)
+		if rt == nil || rt.Transforms() == nil {
+			return ch, nil
+		}
+		v, err := rt.View(c.Table)
+		if err != nil {
+			return nil, err
+		}
+		m := *c
+		m.Table = v.Table
+		if c.Defaults != nil {
+			// Hashed and metadata columns take no default: every row written carries them.
+			m.Defaults = make([]ddl.Default, len(v.Columns))
+			for i, vc := range v.Columns {
+				if vc.Meta == 0 && !vc.Hashed && vc.Source < len(c.Defaults) {
+					m.Defaults[i] = c.Defaults[vc.Source]
+				}
+			}
+		}
+		return &m, nil
+	}
+	return ch, nil
+}
+
+// viewTables gives the target views of the tracked definitions of tables whose rules
+// transform columns, and the definitions themselves otherwise.
+type viewTables struct {
+	ddl.Tables
+	t *Target
+}
+
+// Lookup implements ddl.Tables.
+func (v viewTables) Lookup(db, name string) *schema.Table {
+	def := v.Tables.Lookup(db, name)
+	if def == nil {
+		return nil
+	}
+	rt := v.t.routes.For(db, name)
+	if rt == nil || rt.Transforms() == nil {
+		return def
+	}
+	view, err := rt.View(def)
+	if err != nil {
+		// The row changes of the table stop on the same error (plan): the translator
+		// works on the source's definition meanwhile.
+		return def
+	}
+	return view.Table
 }
 
 // CheckDDL reports a change that pgddl.TranslatePG cannot translate with the configured
 // table routing (the pipeline's Options.CheckDDL): the stream's reader applies
 // [ddl] on_error to it before it moves past the statement.
 func (t *Target) CheckDDL(ch ddl.Change, before ddl.Tables) error {
-	_, err := pgddl.TranslatePG(ch, before, t.resolve, t.pol)
+	_, err := t.translate(ch, before)
 	return err
 }
 
@@ -42,7 +140,7 @@ func (t *Target) CheckDDL(ch ddl.Change, before ddl.Tables) error {
 func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 	plans := make([]pgddl.PGPlan, 0, len(sc.Steps))
 	for i, st := range sc.Steps {
-		plan, err := pgddl.TranslatePG(st.Change, st.Before, b.t.resolve, b.t.pol)
+		plan, err := b.t.translate(st.Change, st.Before)
 		if err != nil {
 			return fmt.Errorf("translate change %d of the statement: %w", i+1, err)
 		}
