@@ -288,3 +288,57 @@ func TestTransformConfigErrors(t *testing.T) {
 	}
 
 }
+
+// TestTransformDDL: source DDL on a transformed table reaches the target's columns (a
+// MODIFY of a renamed column changes it under its target name, an ADD COLUMN is added, a
+// hashed column keeps CHAR(64)), and a RENAME COLUMN of a renamed column stops the stream
+// naming tables[0].rename.
+func TestTransformDDL(t *testing.T) {
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	db := h.DB("it_transform_ddl")
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL)",
+		"INSERT INTO people VALUES (1, 'a@example.com', 1, 'one')")
+	cfg := writeConfig(t, h.Config(db, xfRule))
+	p := startCLI(t, "run", "-c", cfg)
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	mustExec(t, my, "USE "+db,
+		"ALTER TABLE people MODIFY note VARCHAR(200) NULL, MODIFY email VARCHAR(150) NOT NULL, ADD COLUMN extra INT NULL",
+		"INSERT INTO people VALUES (2, 'b@example.com', 2, 'two', 42)")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	types := map[string]string{}
+	rows, err := h.pg.Query(context.Background(), "SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attname = c.column_name WHERE table_schema = $2 AND table_name = 'people'", pgx.Identifier{db, "people"}.Sanitize(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n, ty string
+		if err := rows.Scan(&n, &ty); err != nil {
+			t.Fatal(err)
+		}
+		types[n] = ty
+	}
+	rows.Close()
+	if types["remark"] != "character varying(200)" || types["contact_email"] != "character varying(64)" || types["extra"] != "integer" || types["note"] != "" || types["email"] != "" {
+		t.Errorf("target columns after the ALTER: %v", types)
+	}
+	var extra int
+	var remark string
+	if err := h.pg.QueryRow(context.Background(), "SELECT extra, remark FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE remark = 'two'").Scan(&extra, &remark); err != nil || extra != 42 {
+		t.Errorf("row after the ALTER: extra %d, %v", extra, err)
+	}
+	assertVerifyEqual(t, cfg)
+
+	mustExec(t, my, "USE "+db, "ALTER TABLE people RENAME COLUMN note TO memo", "INSERT INTO people VALUES (3, 'c@example.com', 3, 'three', 1)")
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the stream went on past a RENAME COLUMN of a renamed column:\n%s", tail(p.output(), 20))
+	}
+	if out := p.output(); !strings.Contains(out, "tables[0].rename") || !strings.Contains(out, "note") {
+		t.Errorf("the stream's stop does not name tables[0].rename and the column:\n%s", tail(out, 10))
+	}
+}
