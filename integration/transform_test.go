@@ -332,6 +332,20 @@ func TestTransformDDL(t *testing.T) {
 	}
 	assertVerifyEqual(t, cfg)
 
+	// An online copy makes the same target rows (its rows pass through the same view).
+	mustExec(t, my, "INSERT INTO `"+db+"`.people SELECT seq + 10, CONCAT('c', seq, '@example.com'), seq, CONCAT('copy ', seq), seq FROM seq_1_to_3000")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".people"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	waitCopy(t, cfg, db+".people", "done", p, 2*time.Minute)
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	rep := assertVerifyEqual(t, cfg)
+	var hashed int
+	if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE id ~ '^[0-9a-f]{64}$' AND contact_email ~ '^[0-9a-f]{64}$'").Scan(&hashed); err != nil || hashed != 3002 || rep.Tables[0].TargetRows != 3002 {
+		t.Errorf("after the online copy: %d rows with hashed id and email (%v), verify %+v", hashed, err, rep.Tables)
+	}
+
 	mustExec(t, my, "USE "+db, "ALTER TABLE people RENAME COLUMN note TO memo", "INSERT INTO people VALUES (3, 'c@example.com', 3, 'three', 1)")
 	select {
 	case <-p.done:
