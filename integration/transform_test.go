@@ -35,15 +35,21 @@ chunk_rows = 1000
 // shows for expr, with key xfKey: computed at the source, independently of the
 // replicator's hasher.
 func serverHMAC(expr string) string {
+	msg := "CAST(CONVERT(CAST(" + expr + " AS CHAR) USING utf8mb4) AS BINARY)"
+	return "IF(" + expr + " IS NULL, NULL, " + hmacSQLOf(xfKey, msg) + ")"
+}
+
+// hmacSQLOf is HMAC-SHA256 with key of the bytes msg, as SQL: RFC 2104 spelled out over
+// MariaDB's SHA2.
+func hmacSQLOf(key, msg string) string {
 	var ipad, opad [64]byte
-	copy(ipad[:], xfKey)
-	copy(opad[:], xfKey)
+	copy(ipad[:], key)
+	copy(opad[:], key)
 	for i := range ipad {
 		ipad[i] ^= 0x36
 		opad[i] ^= 0x5c
 	}
-	msg := "CAST(CONVERT(CAST(" + expr + " AS CHAR) USING utf8mb4) AS BINARY)"
-	return fmt.Sprintf("IF(%s IS NULL, NULL, SHA2(CONCAT(UNHEX('%X'), UNHEX(SHA2(CONCAT(UNHEX('%X'), %s), 256))), 256))", expr, opad, ipad, msg)
+	return fmt.Sprintf("SHA2(CONCAT(UNHEX('%X'), UNHEX(SHA2(CONCAT(UNHEX('%X'), %s), 256))), 256)", opad, ipad, msg)
 }
 
 // xfWorkload runs multi-statement transactions on db.people until stop: inserts, updates

@@ -20,30 +20,42 @@ func (r *Route) Filter(t *schema.Table) (*filter.Bound, error) {
 	if r.rule.where == nil {
 		return nil, nil
 	}
-	return r.rule.bound.get(r.rule, t)
+	return r.rule.bound.get(t, func() (*filter.Bound, error) {
+		b, err := r.rule.where.Bind(t)
+		if err != nil {
+			return nil, fmt.Errorf("tables[%d].where = %q: %w", r.rule.index, r.rule.where.Text(), err)
+		}
+		return b, nil
+	})
 }
 
-// boundCache keeps the filter bound to each definition it was asked for: a definition
-// changes only with DDL, and rows of one definition are many.
-type boundCache struct {
+// defCache keeps what was made of each definition it was asked for (a bound filter, a
+// transform view): a definition changes only with DDL, and rows of one definition are
+// many. make runs outside the lock (it may ask the route for more).
+type defCache[V any] struct {
 	mu sync.Mutex
-	m  map[*schema.Table]*filter.Bound
+	m  map[*schema.Table]V
 }
 
-func (c *boundCache) get(r *rule, t *schema.Table) (*filter.Bound, error) {
+func newDefCache[V any]() *defCache[V] { return &defCache[V]{m: map[*schema.Table]V{}} }
+
+func (c *defCache[V]) get(t *schema.Table, make func() (V, error)) (V, error) {
+	c.mu.Lock()
+	v, ok := c.m[t]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := make()
+	if err != nil {
+		return v, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if b, ok := c.m[t]; ok {
-		return b, nil
-	}
-	b, err := r.where.Bind(t)
-	if err != nil {
-		return nil, fmt.Errorf("tables[%d].where = %q: %w", r.index, r.where.Text(), err)
-	}
 	if len(c.m) >= 1024 {
-		// Old definitions after many DDL statements: forget them all, they bind again.
+		// Old definitions after many DDL statements: forget them all, they are made again.
 		clear(c.m)
 	}
-	c.m[t] = b
-	return b, nil
+	c.m[t] = v
+	return v, nil
 }

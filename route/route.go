@@ -17,7 +17,6 @@ import (
 
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/filter"
-	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/transform"
 )
 
@@ -43,9 +42,9 @@ type rule struct {
 	fieldTypes   map[string]string // field_types by lower-cased column name
 	where        *filter.Expr      // the row filter, nil without one
 	deletes      config.DeleteMode
-	bound        *boundCache
+	bound        *defCache[*filter.Bound]
 	transforms   *transform.Rules // nil: no column transforms
-	views        *viewCache
+	views        *defCache[*transform.View]
 }
 
 // Compile compiles cfg's [[tables]] rules, in order. A configuration that config.Load
@@ -70,9 +69,9 @@ func Compile(cfg *config.Config) (*Set, error) {
 			fieldTypes:   lowerKeys(r.FieldTypes),
 			where:        r.Filter(),
 			deletes:      r.DeleteMode(),
-			bound:        &boundCache{m: map[*schema.Table]*filter.Bound{}},
+			bound:        newDefCache[*filter.Bound](),
 			transforms:   r.Transforms(),
-			views:        &viewCache{m: map[*schema.Table]*transform.View{}},
+			views:        newDefCache[*transform.View](),
 		})
 		if r.Transforms() == nil {
 			// A configuration built by hand (tests) was not compiled by config.Parse.

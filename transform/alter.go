@@ -109,7 +109,7 @@ func (r *Rules) mapClause(table string, s ddl.AlterChange) (ddl.AlterChange, err
 		m.Index = ix[0]
 		return &m, nil
 	case *ddl.AddPrimaryKey:
-		return &ddl.AddPrimaryKey{Columns: r.targetNames(c.Columns)}, nil
+		return &ddl.AddPrimaryKey{Columns: r.TargetNames(c.Columns)}, nil
 	case *ddl.AddForeignKey:
 		for _, col := range c.Columns {
 			if r.Hashed(col) {
@@ -117,8 +117,8 @@ func (r *Rules) mapClause(table string, s ddl.AlterChange) (ddl.AlterChange, err
 			}
 		}
 		m := *c
-		m.Columns = r.targetNames(c.Columns)
-		m.ForeignKey.Columns = r.targetNames(c.ForeignKey.Columns)
+		m.Columns = r.TargetNames(c.Columns)
+		m.ForeignKey.Columns = r.TargetNames(c.ForeignKey.Columns)
 		return &m, nil
 	}
 	return s, nil
@@ -147,7 +147,9 @@ func (r *Rules) position(p ddl.Position) ddl.Position {
 	return p
 }
 
-func (r *Rules) targetNames(cols []string) []string {
+// TargetNames returns the target names of source columns cols (TargetName of each); nil
+// for nil.
+func (r *Rules) TargetNames(cols []string) []string {
 	if cols == nil {
 		return nil
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
-	"github.com/replicator/replicator/transform"
 )
 
 // resolve names the PostgreSQL target of a source table, or, for table "", the schema that
@@ -31,20 +30,9 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 		// The translator sees the target's side (transformedChange): its column names
 		// are target names.
 		target.Column = func(name string) bool { return rt.Replicates(tr.SourceName(name)) }
-		target.Key, target.KeylessIndex = targetNames(tr, rt.Key()), targetNames(tr, rt.KeylessIndex())
+		target.Key, target.KeylessIndex = tr.TargetNames(rt.Key()), tr.TargetNames(rt.KeylessIndex())
 	}
 	return target, true
-}
-
-func targetNames(tr *transform.Rules, cols []string) []string {
-	if cols == nil {
-		return nil
-	}
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = tr.TargetName(c)
-	}
-	return out
 }
 
 // translate is pgddl.TranslatePG of a change over the target's side of the tables whose

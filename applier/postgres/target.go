@@ -142,13 +142,8 @@ func (t *Target) render(p *plan.Table, flavor string) (*pgddl.Rendered, error) {
 		// hashed and metadata columns take no default (every row the replicator writes
 		// carries their values).
 		def = view.Table
+		// resolve gave keyless_index under the target's names already.
 		target.Column, target.Key = func(string) bool { return true }, nil
-		tr := rt.Transforms()
-		var idx []string // the rule's list is shared: a new one
-		for _, c := range target.KeylessIndex {
-			idx = append(idx, tr.TargetName(c))
-		}
-		target.KeylessIndex = idx
 		if flavor != "" {
 			defaults = make([]ddl.Default, len(view.Columns))
 			for i, c := range view.Columns {
