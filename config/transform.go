@@ -19,11 +19,6 @@ func (c *Config) compileTransforms(lookup func(string) (string, bool)) error {
 		if err != nil {
 			return err
 		}
-		if rules != nil && c.Target.Type == TargetElasticsearch {
-			// The Elasticsearch applier does not apply them yet: refused rather than
-			// ignored, so no clear value travels where a hash was asked for.
-			return fmt.Errorf("tables[%d]: rename, hash and metadata are supported for PostgreSQL targets only so far; remove them from the rule", i)
-		}
 		r.transforms = rules
 	}
 	return nil

@@ -112,7 +112,7 @@ func FuzzRowValues(f *testing.F) {
 						t.Fatalf("COPY line %q for %q: %d tabs", line, row, n)
 					}
 				}
-				if doc, err := es.AppendDoc(nil, row); err == nil && !json.Valid(doc) {
+				if doc, err := es.AppendDoc(nil, row, change.Origin{}); err == nil && !json.Valid(doc) {
 					t.Fatalf("invalid document %q for %q", doc, row)
 				}
 				_, _ = es.AppendID(nil, row)

@@ -235,6 +235,13 @@ func (v *View) meta(k MetaKind, o Origin) []byte {
 // definition (what a snapshot or an online copy selects): sel[j] is the j-th source
 // column of the view.
 func (v *View) Selected(sel change.Row, o Origin) change.Row {
+	return v.Row(v.Full(sel), o)
+}
+
+// Full returns the full source row (every column of the definition, NULL where a column
+// does not travel) of a row that holds only the travelling columns, in the order of the
+// definition: what Row and Key take.
+func (v *View) Full(sel change.Row) change.Row {
 	full := make(change.Row, len(v.def.Columns))
 	j := 0
 	for _, c := range v.Columns {
@@ -243,7 +250,7 @@ func (v *View) Selected(sel change.Row, o Origin) change.Row {
 			j++
 		}
 	}
-	return v.Row(full, o)
+	return full
 }
 
 // Key returns the target's key values (in Table.Key order) of the source row src, a full
@@ -259,6 +266,15 @@ func (v *View) Key(src change.Row) change.Row {
 		}
 	}
 	return out
+}
+
+// SourceName returns the source column name of the view's i-th column, "" for a
+// metadata column.
+func (v *View) SourceName(i int) string {
+	if c := v.Columns[i]; c.Meta == 0 {
+		return v.def.Columns[c.Source].Name
+	}
+	return ""
 }
 
 // Identity reports whether the view holds the travelling columns as they are (no

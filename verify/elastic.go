@@ -117,7 +117,8 @@ func (et *esTable) refresh(ctx context.Context) error {
 // brings each field to comparison form. A row the encoder refuses gets values no
 // document can have.
 func (et *esTable) converter() converter {
-	enc := esdoc.NewEncoder(et.e.pol, et.t.Def, et.t.Cols, et.e.opts).Projected()
+	def, cols := et.t.comparedDef()
+	enc := esdoc.NewEncoder(et.e.pol, def, cols, et.e.opts).Projected()
 	var id, doc []byte
 	r := &row{vals: make([][]byte, len(et.names))}
 	return func(src change.Row) (*row, error) {
@@ -128,7 +129,7 @@ func (et *esTable) converter() converter {
 		}
 		r.key = string(id)
 		r.first = string(src[et.t.keyPos[0]])
-		doc, err = enc.AppendDoc(doc[:0], src)
+		doc, err = enc.AppendDoc(doc[:0], src, change.Origin{})
 		if err != nil {
 			for i := range r.vals {
 				r.vals[i] = append([]byte{0}, "not representable: "+err.Error()...)

@@ -86,6 +86,20 @@ func (t *Table) columns() []*schema.Column {
 	return t.sourceColumns()
 }
 
+// comparedDef returns the definition whose columns cols are the compared columns, for an
+// encoder of the rows toTarget makes: the view's table (its metadata columns, which come
+// last, left out) under column transforms, the source definition otherwise.
+func (t *Table) comparedDef() (*schema.Table, []int) {
+	if t.view == nil {
+		return t.Def, t.Cols
+	}
+	cols := make([]int, len(t.tcols))
+	for i := range cols {
+		cols[i] = i
+	}
+	return t.view.Table, cols
+}
+
 // sourceColumns returns the replicated source columns in order.
 func (t *Table) sourceColumns() []*schema.Column {
 	out := make([]*schema.Column, len(t.Cols))

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
@@ -110,12 +109,16 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 		// these changes wrote.
 		for _, p := range plans {
 			for _, r := range tc.Deletes {
-				if err := b.add(p, r, true); err != nil {
+				if err := b.add(p, r, true, change.Origin{}); err != nil {
 					return err
 				}
 			}
-			for _, r := range tc.Upserts {
-				if err := b.add(p, r, false); err != nil {
+			for i, r := range tc.Upserts {
+				var o change.Origin
+				if i < len(tc.Origins) {
+					o = tc.Origins[i]
+				}
+				if err := b.add(p, r, false, o); err != nil {
 					return err
 				}
 			}
@@ -129,13 +132,15 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 	return nil
 }
 
-func (b *Batch) add(p *tablePlan, r change.Row, del bool) error {
-	return b.addRow(p, r, del, nil)
+// add adds the write of row r (a delete with del), written by transaction o (the
+// metadata fields of column transforms show it).
+func (b *Batch) add(p *tablePlan, r change.Row, del bool, o change.Origin) error {
+	return b.addRow(p, r, del, o, nil)
 }
 
-// addRow adds the write of row r (a delete with del); a soft table's document gets the
-// marker fields, set when marked is not nil (deleted at *marked), cleared otherwise.
-func (b *Batch) addRow(p *tablePlan, r change.Row, del bool, marked *time.Time) error {
+// addRow is add; a soft table's document gets the marker fields, set when marked is not
+// nil (deleted at *marked), cleared otherwise.
+func (b *Batch) addRow(p *tablePlan, r change.Row, del bool, o change.Origin, marked *time.Time) error {
 	w := pendingWrite{plan: p, del: del, idOff: len(b.arena)}
 	var err error
 	if b.arena, err = p.enc.AppendID(b.arena, r); err != nil {
@@ -144,7 +149,7 @@ func (b *Batch) addRow(p *tablePlan, r change.Row, del bool, marked *time.Time) 
 	}
 	w.idEnd, w.docOff = len(b.arena), len(b.arena)
 	if !del {
-		if b.arena, err = p.enc.AppendDoc(b.arena, r); err != nil {
+		if b.arena, err = p.enc.AppendDoc(b.arena, r, o); err != nil {
 			id := string(b.arena[w.idOff:w.idEnd])
 			b.arena = b.arena[:w.idOff]
 			return fmt.Errorf("index %s, _id %s: %w", p.index, id, err)
@@ -411,7 +416,11 @@ func (t *Target) plan(ctx context.Context, def *schema.Table) (*tablePlan, error
 		}
 		indexJSON = append(mapping.AppendJSONString(nil, w), `,"require_alias":true`...)
 	}
-	p = &tablePlan{index: index, indexJSON: indexJSON, enc: esdoc.NewEncoder(t.pol, def, cols, t.opts), def: def, epoch: epoch, soft: rt.Deletes() == config.DeletesSoft}
+	enc, err := t.encoder(def, cols)
+	if err != nil {
+		return nil, err
+	}
+	p = &tablePlan{index: index, indexJSON: indexJSON, enc: enc, def: def, epoch: epoch, soft: rt.Deletes() == config.DeletesSoft}
 	t.mu.Lock()
 	t.plans[def] = p
 	t.mu.Unlock()

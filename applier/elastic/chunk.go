@@ -25,12 +25,15 @@ type chunkWriter struct {
 	indexJSON []byte
 	version   int64
 	enc       *esdoc.Encoder
-	sender    *pipelinedSender
-	cancel    context.CancelFunc
-	body      *bulkBody // being filled; nil once handed to the sender for good
-	id        []byte
-	rows      int64
-	done      bool
+	// origin is what the chunk's metadata fields show: the GTID set of the view the
+	// chunk is read under (plan.Table.ReadAt).
+	origin change.Origin
+	sender *pipelinedSender
+	cancel context.CancelFunc
+	body   *bulkBody // being filled; nil once handed to the sender for good
+	id     []byte
+	rows   int64
+	done   bool
 }
 
 // OpenChunk implements snapshot.Target: the writer's bulk requests run under ctx until
@@ -47,10 +50,14 @@ func (t *Target) OpenChunk(ctx context.Context, p *plan.Table, c plan.Chunk) (pl
 	if err != nil {
 		return nil, err
 	}
+	enc, err := t.encoder(p.Table, p.Columns)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	where := fmt.Sprintf("snapshot of %s chunk %d at GTID %s", p.Name(), c.ID, pos.GTID)
 	return &chunkWriter{t: t, p: p, c: c, index: index, indexJSON: mapping.AppendJSONString(nil, index), version: version,
-		enc: esdoc.NewEncoder(t.pol, p.Table, p.Columns, t.opts).Projected(), sender: newPipelinedSender(ctx, t, where),
+		enc: enc.Projected(), origin: change.Origin{GTID: p.ReadAt}, sender: newPipelinedSender(ctx, t, where),
 		cancel: cancel, body: getBody()}, nil
 }
 
@@ -61,7 +68,7 @@ func (w *chunkWriter) Write(r change.Row) error {
 		return fmt.Errorf("row %d of %s: %w", w.rows+1, w.p.Name(), err)
 	}
 	w.body.begin("index", w.indexJSON, w.id, w.version)
-	if w.body.buf, err = w.enc.AppendDoc(w.body.buf, r); err != nil {
+	if w.body.buf, err = w.enc.AppendDoc(w.body.buf, r, w.origin); err != nil {
 		w.body.undo()
 		return fmt.Errorf("row %d of %s (_id %s): %w", w.rows+1, w.p.Name(), w.id, err)
 	}

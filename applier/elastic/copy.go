@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
@@ -314,7 +313,11 @@ func (b *Batch) genPlan(def *schema.Table, gen string) (*tablePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &tablePlan{index: gen, indexJSON: mapping.AppendJSONString(nil, gen), enc: esdoc.NewEncoder(b.t.pol, def, cols, b.t.opts), def: def, fixed: true, soft: rt.Deletes() == config.DeletesSoft}
+	enc, err := b.t.encoder(def, cols)
+	if err != nil {
+		return nil, err
+	}
+	p := &tablePlan{index: gen, indexJSON: mapping.AppendJSONString(nil, gen), enc: enc, def: def, fixed: true, soft: rt.Deletes() == config.DeletesSoft}
 	if b.genPlans == nil {
 		b.genPlans = map[string]*tablePlan{}
 	}
@@ -464,7 +467,7 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 			return err
 		}
 		for _, r := range rows {
-			if err := b.add(p, r, false); err != nil {
+			if err := b.add(p, r, false, change.Origin{}); err != nil {
 				return err
 			}
 		}

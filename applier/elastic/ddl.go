@@ -117,6 +117,15 @@ func (t *Target) ddlActions(ch ddl.Change, before ddl.Tables) ([]ddlAction, erro
 	case *ddl.RenameTables:
 		return t.renameActions("RENAME TABLE %s TO %s", c.Pairs)
 	case *ddl.AlterTable:
+		if rt := t.routes.For(c.Name.Schema, c.Name.Name); rt != nil {
+			// Column changes need no action, but one the rule's column transforms cannot
+			// follow (a RENAME COLUMN of a renamed or hashed column, an added column named
+			// like a metadata field) is refused naming the key, as on PostgreSQL; new
+			// fields are mapped from the new definition's view when documents carry them.
+			if _, err := rt.Transforms().MapAlter(c.Name.String(), c.Specs); err != nil {
+				return nil, err
+			}
+		}
 		for _, s := range c.Specs {
 			if r, ok := s.(*ddl.RenameTable); ok {
 				return t.renameActions("ALTER TABLE %s RENAME TO %s", []ddl.RenamePair{{From: c.Name, To: r.To}})

@@ -55,7 +55,7 @@ func (b *Batch) addMarked(p *tablePlan, m change.MarkedRow) error {
 		return fmt.Errorf("index %s: a soft delete for a table whose rule does not keep deleted rows", p.index)
 	}
 	at := m.At
-	return b.addRow(p, m.Row, false, &at)
+	return b.addRow(p, m.Row, false, change.Origin{GTID: m.GTID, Time: m.At}, &at)
 }
 
 // markedDoc reports whether a document's fields say it is marked deleted.

@@ -105,9 +105,13 @@ func (t *Target) fillDefault(ctx context.Context, ad addedDefault) error {
 			"table", ad.def.QualifiedName(), "column", ad.column, "gtid", gtid)
 		return nil
 	}
-	col := ad.def.Columns[ad.def.ColumnIndex(ad.column)]
+	// The field and the value as the documents hold them (a rule's rename and hash).
+	col, value, err := t.targetField(ad.def, ad.column, []byte(ad.value))
+	if err != nil {
+		return err
+	}
 	one := &schema.Table{Schema: ad.def.Schema, Name: ad.def.Name, Columns: []schema.Column{col}}
-	doc, err := esdoc.NewEncoder(t.pol, one, []int{0}, t.opts).AppendDoc(nil, change.Row{[]byte(ad.value)})
+	doc, err := esdoc.NewEncoder(t.pol, one, []int{0}, t.opts).AppendDoc(nil, change.Row{value}, change.Origin{})
 	if err != nil {
 		return fmt.Errorf("default %q of the column %s added to %s at GTID %s: %w", ad.value, ad.column, ad.def.QualifiedName(), gtid, err)
 	}

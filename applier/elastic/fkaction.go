@@ -14,6 +14,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // fkMaxChildren bounds the documents one action may change (one search page): a larger
@@ -46,14 +47,18 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 				}
 			}
 		}
+		// The parent's values in clear (a child's foreign key holds them so: a hashed
+		// column in one with an action is refused), under the parent's field names, as the
+		// documents the cascade goes on from hold them.
 		enc := esdoc.NewEncoder(b.t.pol, a.Parent, need, b.t.opts)
-		before, err := encodeFields(enc, a.Before)
+		tr := b.t.transformsOf(a.Parent)
+		before, err := encodeFields(enc, a.Before, tr)
 		if err != nil {
 			return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 		}
 		var after fkDoc
 		if a.After != nil {
-			if after, err = encodeFields(enc, a.After); err != nil {
+			if after, err = encodeFields(enc, a.After, tr); err != nil {
 				return fmt.Errorf("foreign key actions of a change of %s at GTID %s: %w", name, a.GTID, err)
 			}
 		}
@@ -65,14 +70,19 @@ func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, a
 	return nil
 }
 
-func encodeFields(enc *esdoc.Encoder, row [][]byte) (fkDoc, error) {
-	doc, err := enc.AppendDoc(nil, row)
+// encodeFields encodes row's fields by enc, keyed by their target names under tr.
+func encodeFields(enc *esdoc.Encoder, row [][]byte, tr *transform.Rules) (fkDoc, error) {
+	doc, err := enc.AppendDoc(nil, row, change.Origin{})
 	if err != nil {
 		return nil, err
 	}
-	var out fkDoc
-	if err := json.Unmarshal(doc, &out); err != nil {
+	var src fkDoc
+	if err := json.Unmarshal(doc, &src); err != nil {
 		return nil, err
+	}
+	out := make(fkDoc, len(src))
+	for k, v := range src {
+		out[tr.TargetName(k)] = v
 	}
 	return out, nil
 }
@@ -95,15 +105,21 @@ func (b *Batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Ta
 		}
 		match := fkDoc{}
 		changed, skip := del, false
+		ptr, ctr := b.t.transformsOf(table), b.t.transformsOf(e.Child)
 		for i, r := range e.RefCols {
 			pn := table.Columns[r].Name
-			v := old[pn]
+			if depth > 0 && ptr.Hashed(pn) {
+				// old and new are a document's fields: this one holds the hash, the
+				// child's foreign key the clear value.
+				return fmt.Errorf("%s (%s): column %s of %s is hashed (its rule's hash), and the cascade reaching it cannot find the rows that refer to its clear value: hash another column, or declare the foreign key RESTRICT", e.Child.QualifiedName(), e.FK.Name, pn, table.QualifiedName())
+			}
+			v := old[ptr.TargetName(pn)]
 			if isNull(v) {
 				skip = true
 				break
 			}
-			match[e.Child.Columns[e.Cols[i]].Name] = v
-			if !del && !bytes.Equal(v, new[pn]) {
+			match[ctr.TargetName(e.Child.Columns[e.Cols[i]].Name)] = v
+			if !del && !bytes.Equal(v, new[ptr.TargetName(pn)]) {
 				changed = true
 			}
 		}
@@ -152,6 +168,11 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	if err != nil {
 		return err
 	}
+	fields, err := b.t.fieldNames(child, cols)
+	if err != nil {
+		return err
+	}
+	ctr, ptr := rt.Transforms(), b.t.transformsOf(parent)
 	mode := rt.Deletes()
 	for _, d := range docs {
 		if mode == config.DeletesSoft && markedDoc(d.src) {
@@ -160,7 +181,7 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 		if del && action == "CASCADE" {
 			switch mode {
 			case config.DeletesSoft:
-				doc, err := orderedDoc(child, cols, d.src)
+				doc, err := orderedDoc(fields, d.src)
 				if err != nil {
 					return err
 				}
@@ -183,11 +204,11 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 		for i, c := range e.Cols {
 			v := json.RawMessage("null")
 			if action == "CASCADE" {
-				v = parentNew[parent.Columns[e.RefCols[i]].Name]
+				v = parentNew[ptr.TargetName(parent.Columns[e.RefCols[i]].Name)]
 			}
-			now[child.Columns[c].Name] = v
+			now[ctr.TargetName(child.Columns[c].Name)] = v
 		}
-		doc, err := orderedDoc(child, cols, now)
+		doc, err := orderedDoc(fields, now)
 		if err != nil {
 			return err
 		}
@@ -202,14 +223,14 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	return nil
 }
 
-// orderedDoc renders a document with its fields in column order, as the encoder writes it.
-func orderedDoc(t *schema.Table, cols []int, d fkDoc) ([]byte, error) {
+// orderedDoc renders a document with its fields in the order the encoder writes them
+// (fieldNames).
+func orderedDoc(fields []string, d fkDoc) ([]byte, error) {
 	out := []byte{'{'}
-	for i, c := range cols {
+	for i, n := range fields {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		n := t.Columns[c].Name
 		out = mapping.AppendJSONString(out, n)
 		out = append(out, ':')
 		v, ok := d[n]

@@ -94,13 +94,23 @@ func (t *Target) putMeta(ctx context.Context, index string, info *indexInfo, met
 }
 
 // properties is the mapping of a table's replicated columns, under the [mapping] rules and
-// its [[tables]] rule's field_types.
+// its [[tables]] rule's field_types; under the rule's column transforms, the fields of its
+// view (renamed, hashed, metadata), which the route makes of def itself.
 func (t *Target) properties(def *schema.Table, cols []int) (map[string]any, error) {
 	rt, err := t.route(def)
 	if err != nil {
 		return nil, err
 	}
-	props, err := esdoc.Properties(t.pol, def, cols, t.opts, rt.FieldType)
+	var props map[string]any
+	if rt.Transforms() == nil {
+		props, err = esdoc.Properties(t.pol, def, cols, t.opts, rt.FieldType)
+	} else {
+		v, verr := rt.View(def)
+		if verr != nil {
+			return nil, verr
+		}
+		props, err = esdoc.ViewProperties(t.pol, v, t.opts, rt.FieldType)
+	}
 	if err == nil && rt.Deletes() == config.DeletesSoft {
 		addMarkerFields(props)
 	}

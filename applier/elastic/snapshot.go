@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/mapping"
@@ -279,8 +278,11 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 	if err != nil {
 		return err
 	}
-	full := esdoc.NewEncoder(t.pol, p.Table, p.Columns, t.opts)
-	enc := full.Projected()
+	full, err := t.encoder(p.Table, p.Columns)
+	if err != nil {
+		return err
+	}
+	enc, origin := full.Projected(), change.Origin{GTID: pos.GTID}
 	indexJSON := mapping.AppendJSONString(nil, index)
 	where := fmt.Sprintf("snapshot of %s: changed rows at GTID %s", p.Name(), pos.GTID)
 	ctx, cancel := context.WithCancel(ctx)
@@ -292,7 +294,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 	add := func(op string, doc change.Row) error {
 		body.begin(op, indexJSON, id, version)
 		if doc != nil {
-			if body.buf, err = enc.AppendDoc(body.buf, doc); err != nil {
+			if body.buf, err = enc.AppendDoc(body.buf, doc, origin); err != nil {
 				body.undo()
 				return fmt.Errorf("row of %s (_id %s): %w", p.Name(), id, err)
 			}

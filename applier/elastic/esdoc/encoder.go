@@ -12,6 +12,7 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // Encoder turns canonical rows into Elasticsearch documents (JSON objects) and document
@@ -25,6 +26,12 @@ type Encoder struct {
 	key   []int    // where each key column's value is in the row handed in
 	keyC  []*schema.Column
 	pol   mapping.Policy
+	// view is the rule's column transforms (NewViewEncoder), nil for none: rows handed
+	// in are source rows, which it turns into the view's rows (documents) and keys (ids)
+	// first; src and key then index those. projected marks rows of the travelling
+	// columns only (Projected).
+	view      *transform.View
+	projected bool
 }
 
 // NewEncoder compiles an encoder under the rules of p for columns cols of t, reading full
@@ -48,9 +55,35 @@ func NewEncoder(p mapping.Policy, t *schema.Table, cols []int, o Options) *Encod
 	return e
 }
 
+// NewViewEncoder compiles an encoder of the target view v of a table version (a rule's
+// rename, hash and metadata; route.Route.View) under the rules of p, reading full source
+// rows of the definition. Its documents hold the view's fields: renamed columns under
+// their target names, hashed ones as their hash (a keyword of 64 hex digits), the
+// metadata fields last, made of the row's Origin. Its _id is made of the view's key, a
+// hashed key column as its hash, by the rules of AppendID, so the snapshot, the stream,
+// an online copy, a delete and verify find one document for one source row.
+func NewViewEncoder(p mapping.Policy, v *transform.View, o Options) *Encoder {
+	cols := make([]int, len(v.Table.Columns))
+	for i := range cols {
+		cols[i] = i
+	}
+	e := NewEncoder(p, v.Table, cols, o)
+	e.view = v
+	// AppendID encodes the key row View.Key makes: the key columns in order.
+	for i := range e.key {
+		e.key[i] = i
+	}
+	return e
+}
+
 // Projected returns an encoder for rows that hold only the replicated columns, in order
 // (as the snapshot reads them). Every key column must be replicated.
 func (e *Encoder) Projected() *Encoder {
+	if e.view != nil {
+		p := *e
+		p.projected = true
+		return &p
+	}
 	p := *e
 	p.src = make([]int, len(e.src))
 	for i := range p.src {
@@ -68,9 +101,18 @@ func (e *Encoder) Projected() *Encoder {
 	return &p
 }
 
-// AppendDoc appends the JSON document of row. NULL is written as null, so _source shows
-// every replicated column.
-func (e *Encoder) AppendDoc(dst []byte, row change.Row) ([]byte, error) {
+// AppendDoc appends the JSON document of row, written by the transaction o (or read by
+// a copy at o.GTID): the encoder's metadata fields show it (NewViewEncoder); an encoder
+// without them ignores it. NULL is written as null, so _source shows every replicated
+// column.
+func (e *Encoder) AppendDoc(dst []byte, row change.Row, o change.Origin) ([]byte, error) {
+	if e.view != nil {
+		if e.projected {
+			row = e.view.Selected(row, o)
+		} else {
+			row = e.view.Row(row, o)
+		}
+	}
 	dst = append(dst, '{')
 	for i, s := range e.src {
 		dst = append(dst, e.names[i]...)
@@ -195,6 +237,12 @@ const IDEscape = '~'
 //   - an id that would be longer than 512 bytes is "~h" and the SHA-256 of the text (or
 //     of the JSON array), in hex: 66 bytes.
 func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
+	if e.view != nil {
+		if e.projected {
+			row = e.view.Full(row)
+		}
+		row = e.view.Key(row)
+	}
 	start := len(dst)
 	if len(e.key) == 1 {
 		v := row[e.key[0]]

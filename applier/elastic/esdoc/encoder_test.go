@@ -56,7 +56,7 @@ func TestEncoderValues(t *testing.T) {
 		col.Name = "c"
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
 		e := NewEncoder(mapping.Policy{}, tbl, []int{0}, tc.opts)
-		got, err := e.AppendDoc(nil, change.Row{tc.in})
+		got, err := e.AppendDoc(nil, change.Row{tc.in}, change.Origin{})
 		if err != nil {
 			t.Errorf("%s %q: %v", col.DataType, tc.in, err)
 			continue
@@ -86,7 +86,7 @@ func TestEncoderRejects(t *testing.T) {
 		col := tc.col
 		col.Name = "c"
 		tbl := &schema.Table{Columns: []schema.Column{col}, Key: []int{0}}
-		if _, err := NewEncoder(mapping.Policy{}, tbl, []int{0}, Options{}).AppendDoc(nil, change.Row{tc.in}); err == nil || !strings.Contains(err.Error(), "column c") {
+		if _, err := NewEncoder(mapping.Policy{}, tbl, []int{0}, Options{}).AppendDoc(nil, change.Row{tc.in}, change.Origin{}); err == nil || !strings.Contains(err.Error(), "column c") {
 			t.Errorf("%s %q: error %v, want one naming the column", col.DataType, tc.in, err)
 		}
 	}
@@ -103,7 +103,7 @@ func TestESDocumentAndIDs(t *testing.T) {
 	}, Key: []int{0, 2}}
 	row := change.Row{[]byte("7"), []byte("x"), []byte(`q"uo,te`), []byte{0xff}, nil}
 	e := NewEncoder(mapping.Policy{}, tbl, []int{0, 2, 3, 4}, Options{})
-	doc, err := e.AppendDoc(nil, row)
+	doc, err := e.AppendDoc(nil, row, change.Origin{})
 	if err != nil || string(doc) != `{"a":7,"b":"q\"uo,te","bin":"/w==","n":null}` {
 		t.Errorf("doc %s, %v", doc, err)
 	}
@@ -114,7 +114,7 @@ func TestESDocumentAndIDs(t *testing.T) {
 	// Projected rows (the snapshot's) give the same document and id.
 	proj := change.Row{row[0], row[2], row[3], row[4]}
 	pe := e.Projected()
-	if d2, _ := pe.AppendDoc(nil, proj); string(d2) != string(doc) {
+	if d2, _ := pe.AppendDoc(nil, proj, change.Origin{}); string(d2) != string(doc) {
 		t.Errorf("projected doc %s", d2)
 	}
 	if id2, _ := pe.AppendID(nil, proj); string(id2) != string(id) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // Options are the cluster capabilities the Elasticsearch mapping depends on.
@@ -290,6 +291,28 @@ func Properties(p mapping.Policy, t *schema.Table, cols []int, o Options, fieldT
 		props[c.Name] = f
 	}
 	return props, nil
+}
+
+// ViewProperties returns the "properties" of an index mapping for the target view v of a
+// table (NewViewEncoder's documents): the view's fields under their target names, a
+// hashed column as a keyword (CHAR(64)), and the metadata fields replicator_source_db,
+// replicator_source_table and replicator_gtid as keywords (exact values, matched whole),
+// replicator_commit_time as a date. fieldType gives a field_types choice by source column
+// name, as Properties; a metadata field takes none.
+func ViewProperties(p mapping.Policy, v *transform.View, o Options, fieldType func(column string) string) (map[string]any, error) {
+	cols := make([]int, len(v.Table.Columns))
+	types := map[string]string{} // target name -> field type choice
+	for i, c := range v.Columns {
+		cols[i] = i
+		switch {
+		case c.Meta == transform.MetaCommitTime:
+		case c.Meta != 0:
+			types[v.Table.Columns[i].Name] = FieldKeyword
+		default:
+			types[v.Table.Columns[i].Name] = typeOf(fieldType, v.SourceName(i))
+		}
+	}
+	return Properties(p, v.Table, cols, o, func(name string) string { return types[name] })
 }
 
 func typeOf(fieldType func(string) string, column string) string {

@@ -32,7 +32,7 @@ func TestEncoderUnderRules(t *testing.T) {
 		col := tc.col
 		col.Name = "c"
 		tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{col}, Key: []int{0}}
-		got, err := NewEncoder(mapping.NewPolicy(tc.m), tbl, []int{0}, Options{}).AppendDoc(nil, change.Row{[]byte(tc.in)})
+		got, err := NewEncoder(mapping.NewPolicy(tc.m), tbl, []int{0}, Options{}).AppendDoc(nil, change.Row{[]byte(tc.in)}, change.Origin{})
 		if want := `{"c":` + tc.want + `}`; err != nil || string(got) != want {
 			t.Errorf("%+v %s %q: got %s, %v; want %s", tc.m, col.DataType, tc.in, got, err, want)
 		}
