@@ -104,23 +104,15 @@ func xfWorkload(t *testing.T, db string, stop <-chan struct{}) func() int {
 	return func() int { wg.Wait(); return n }
 }
 
-// TestTransformsUnderKills replicates a table under rename, hash (of the key and of a
-// renamed column) and metadata through a snapshot killed -9 mid-chunk and a stream of
-// multi-statement transactions killed -9 twice, then compares every target row with
-// values the source computes itself (its own HMAC of each value), checks the metadata of
-// a last transaction exactly (its GTID and commit time), verify equal and check showing
-// the transforms.
-func TestTransformsUnderKills(t *testing.T) {
-	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
-	my := mysqlRoot(t)
-	h := newPGHarness(t)
-	db := h.DB("it_transform")
+// xfPeople creates db.people with 4000 rows and returns the configuration of tg
+// replicating it under xfRule, after check showed the transforms without the hash key.
+func xfPeople(t *testing.T, my *client.Conn, tg targetHarness, db string) string {
+	t.Helper()
 	freshMySQLDatabase(t, my, db)
 	mustExec(t, my, "USE "+db,
 		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL, KEY (email))",
 		"INSERT INTO people SELECT seq, CONCAT('p', seq, '@example.com'), seq * 7, IF(seq % 5 = 0, NULL, CONCAT('seed ', seq)) FROM seq_1_to_4000")
-	cfg := writeConfig(t, h.Config(db, xfRule))
-
+	cfg := writeConfig(t, tg.Config(db, xfRule))
 	out, res := runCheck(t, cfg)
 	shown := false
 	for _, r := range out.Checks {
@@ -134,7 +126,16 @@ func TestTransformsUnderKills(t *testing.T) {
 	if strings.Contains(res.stdout+res.stderr, xfKey) {
 		t.Errorf("check printed the hash key")
 	}
+	return cfg
+}
 
+// xfUnderKills runs xfWorkload on db.people through a snapshot killed -9 mid-chunk and
+// two kill -9 while streaming, lets a last run catch up, then commits one last
+// transaction with a known commit time (1700000000) writing id 9999 with note 'touched'.
+// It stops that run, checks that its log never shows the hash key and that verify is
+// equal, and returns the last transaction's GTID.
+func xfUnderKills(t *testing.T, my *client.Conn, tg targetHarness, db, cfg string) (lastGTID string) {
+	t.Helper()
 	stop := make(chan struct{})
 	wait := xfWorkload(t, db, stop)
 	// kill -9 inside the snapshot, after 1500 rows of a chunk (one chunk committed).
@@ -144,7 +145,7 @@ func TestTransformsUnderKills(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
 	}
-	if phase, _, _ := h.Checkpoint(t); phase != "snapshot" {
+	if phase, _, _ := tg.Checkpoint(t); phase != "snapshot" {
 		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
 	}
 	for i := 0; i < 2; i++ {
@@ -159,7 +160,7 @@ func TestTransformsUnderKills(t *testing.T) {
 	close(stop)
 	n := wait()
 	p := startCLI(t, "run", "-c", cfg)
-	h.WaitCaughtUp(t, my, p, 120*time.Second)
+	tg.WaitCaughtUp(t, my, p, 120*time.Second)
 
 	// One last transaction with a known commit time: its rows' metadata must be exactly
 	// its GTID and time.
@@ -170,21 +171,25 @@ func TestTransformsUnderKills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastGTID, _ := r.GetString(0, 0)
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	lastGTID, _ = r.GetString(0, 0)
+	tg.WaitCaughtUp(t, my, p, 60*time.Second)
 	p.stop(t)
 	if strings.Contains(p.output(), xfKey) {
 		t.Errorf("the log shows the hash key")
 	}
 	t.Logf("1 kill -9 in the snapshot, 2 in the stream, %d workload transactions", n)
-
 	rep := assertVerifyEqual(t, cfg)
 	if len(rep.Tables) != 1 || rep.Tables[0].SourceRows < 1000 || rep.Tables[0].SourceRows != rep.Tables[0].TargetRows {
 		t.Fatalf("verify compared %+v", rep.Tables)
 	}
+	return lastGTID
+}
 
-	// Expected rows, computed by the source: its HMAC of id and email, note, v.
-	res2, err := my.Execute("SELECT " + serverHMAC("id") + ", " + serverHMAC("email") + ", v, note FROM `" + db + "`.people")
+// xfSourceRows are the rows the target must hold, computed by the source: by its own
+// HMAC of id, the HMAC of email, v and note.
+func xfSourceRows(t *testing.T, my *client.Conn, db string) map[string][3]*string {
+	t.Helper()
+	res, err := my.Execute("SELECT " + serverHMAC("id") + ", " + serverHMAC("email") + ", v, note FROM `" + db + "`.people")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,9 +204,37 @@ func TestTransformsUnderKills(t *testing.T) {
 		}
 		return &s
 	}
-	for _, row := range res2.Values {
+	for _, row := range res.Values {
 		want[*str(row[0])] = [3]*string{str(row[1]), str(row[2]), str(row[3])}
 	}
+	return want
+}
+
+// xfLastID is the source's HMAC of the last transaction's key, 9999.
+func xfLastID(t *testing.T, my *client.Conn) string {
+	t.Helper()
+	r, err := my.Execute("SELECT " + serverHMAC("9999"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := r.GetString(0, 0)
+	return id
+}
+
+// TestTransformsUnderKills replicates a table under rename, hash (of the key and of a
+// renamed column) and metadata through a snapshot killed -9 mid-chunk and a stream of
+// multi-statement transactions killed -9 twice, then compares every target row with
+// values the source computes itself (its own HMAC of each value), checks the metadata of
+// a last transaction exactly (its GTID and commit time), verify equal and check showing
+// the transforms. TestTransformsUnderKillsES is its Elasticsearch twin.
+func TestTransformsUnderKills(t *testing.T) {
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	db := h.DB("it_transform")
+	cfg := xfPeople(t, my, h, db)
+	lastGTID := xfUnderKills(t, my, h, db, cfg)
+	want := xfSourceRows(t, my, db)
 	rows, err := h.pg.Query(context.Background(), "SELECT id, contact_email, v::text, remark, replicator_source_db, replicator_source_table, replicator_commit_time::text, replicator_gtid FROM "+pgx.Identifier{db, "people"}.Sanitize())
 	if err != nil {
 		t.Fatal(err)
@@ -242,11 +275,7 @@ func TestTransformsUnderKills(t *testing.T) {
 		t.Errorf("%d rows from the stream, %d from the snapshot: want both", streamed, snapped)
 	}
 	var at, gtid, remark string
-	lastID := ""
-	if r, err := my.Execute("SELECT " + serverHMAC("9999")); err == nil {
-		lastID, _ = r.GetString(0, 0)
-	}
-	if err := h.pg.QueryRow(context.Background(), "SELECT replicator_commit_time::text, replicator_gtid, remark FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE id = $1", lastID).Scan(&at, &gtid, &remark); err != nil {
+	if err := h.pg.QueryRow(context.Background(), "SELECT replicator_commit_time::text, replicator_gtid, remark FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE id = $1", xfLastID(t, my)).Scan(&at, &gtid, &remark); err != nil {
 		t.Fatalf("last row: %v", err)
 	}
 	if at != "2023-11-14 22:13:20+00" || gtid != lastGTID || remark != "touched" {

@@ -1,0 +1,239 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+// esText is a document field as text: a string as it is, a number as its digits, nil for
+// null or absent.
+func esText(v any) *string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return &x
+	case json.Number:
+		s := x.String()
+		return &s
+	}
+	s := fmt.Sprint(v)
+	return &s
+}
+
+// esFields reads the top-level field mappings of an index: field -> type.
+func esFields(t *testing.T, h *esHarness, index string) map[string]string {
+	t.Helper()
+	var m map[string]struct {
+		Mappings struct {
+			Properties map[string]struct {
+				Type string `json:"type"`
+			} `json:"properties"`
+		} `json:"mappings"`
+	}
+	esOK(t, h.es, esapi.IndicesGetMappingRequest{Index: []string{index}}, &m)
+	out := map[string]string{}
+	for name, f := range one(t, m).Mappings.Properties {
+		out[name] = f.Type
+	}
+	return out
+}
+
+// TestTransformsUnderKillsES is TestTransformsUnderKills on Elasticsearch: every
+// document's _id is the source's own HMAC of the key (and so is its id field), its
+// fields are the renamed and hashed ones with the source's values (no field of a source
+// name, the key in clear nowhere), the metadata fields of the snapshot's and the stream's
+// documents as each path writes them and exact for a last transaction, the mapping made
+// of the view, verify equal.
+func TestTransformsUnderKillsES(t *testing.T) {
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	my := mysqlRoot(t)
+	h := newESHarness(t)
+	db := h.DB("it_transform")
+	cfg := xfPeople(t, my, h, db)
+	lastGTID := xfUnderKills(t, my, h, db, cfg)
+	want := xfSourceRows(t, my, db)
+	index := h.index(db, "people")
+
+	fields := esFields(t, h, index)
+	wantFields := map[string]string{"id": "keyword", "contact_email": "keyword", "v": "long", "remark": "text",
+		"replicator_source_db": "keyword", "replicator_source_table": "keyword", "replicator_commit_time": "date", "replicator_gtid": "keyword"}
+	if fmt.Sprint(fields) != fmt.Sprint(wantFields) {
+		t.Errorf("mapping of %s: %v, want %v", index, fields, wantFields)
+	}
+
+	docs := h.readIndex(t, index)
+	streamed, snapped := 0, 0
+	for id, d := range docs {
+		w, ok := want[id]
+		if !ok {
+			t.Errorf("document _id %s: no source row has this key hash", id)
+			continue
+		}
+		if got := esText(d["id"]); got == nil || *got != id {
+			t.Errorf("_id %s: id field %s, want the _id", id, showPtr(got))
+		}
+		email, v, remark := esText(d["contact_email"]), esText(d["v"]), esText(d["remark"])
+		if !eqPtr(email, w[0]) || !eqPtr(v, w[1]) || !eqPtr(remark, w[2]) {
+			t.Errorf("_id %s: document (%s, %s, %s), source (%s, %s, %s)", id, showPtr(email), showPtr(v), showPtr(remark), showPtr(w[0]), showPtr(w[1]), showPtr(w[2]))
+		}
+		var names []string
+		for f := range d {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		if strings.Join(names, ",") != "contact_email,id,remark,replicator_commit_time,replicator_gtid,replicator_source_db,replicator_source_table,v" {
+			t.Errorf("_id %s: fields %v", id, names)
+		}
+		srcDB, srcTable, gtid := esText(d["replicator_source_db"]), esText(d["replicator_source_table"]), esText(d["replicator_gtid"])
+		if !eqPtr(srcDB, &db) || srcTable == nil || *srcTable != "people" || gtid == nil || *gtid == "" {
+			t.Errorf("_id %s: metadata %s.%s gtid %s", id, showPtr(srcDB), showPtr(srcTable), showPtr(gtid))
+		}
+		if d["replicator_commit_time"] == nil {
+			snapped++ // written by the snapshot: its GTID set, no commit time
+		} else {
+			streamed++
+		}
+	}
+	if len(docs) != len(want) {
+		t.Errorf("index %d documents, source %d rows", len(docs), len(want))
+	}
+	if streamed == 0 || snapped == 0 {
+		t.Errorf("%d documents from the stream, %d from the snapshot: want both", streamed, snapped)
+	}
+	last, ok := docs[xfLastID(t, my)]
+	if !ok {
+		t.Fatalf("no document for the last transaction's key")
+	}
+	if at, gtid, remark := esText(last["replicator_commit_time"]), esText(last["replicator_gtid"]), esText(last["remark"]); !eqPtr(at, ptr("2023-11-14 22:13:20")) || !eqPtr(gtid, &lastGTID) || !eqPtr(remark, ptr("touched")) {
+		t.Errorf("last document: commit time %s, gtid %s, remark %s; want 2023-11-14 22:13:20, %s, touched", showPtr(at), showPtr(gtid), showPtr(remark), lastGTID)
+	}
+	// The commit time is a date Elasticsearch reads: a range query finds the document.
+	if n := esCount(t, h.es, index, `{"range":{"replicator_commit_time":{"gte":"2023-11-14T22:13:20Z","lte":"2023-11-14T22:13:20Z"}}}`); n < 1 {
+		t.Errorf("a range query on replicator_commit_time finds %d documents", n)
+	}
+	t.Logf("%d documents equal to the source's own HMACs (%d last written by the stream, %d by the snapshot)", len(docs), streamed, snapped)
+}
+
+func ptr(s string) *string { return &s }
+
+// xfDDLRule is xfRule with a column the source adds later (extra) renamed to bonus and
+// hashed: the rule is a pattern's (db.*), whose transforms apply where they fit.
+const xfDDLRule = `rename = { email = "contact_email", note = "remark", extra = "bonus" }
+hash = ["id", "email", "extra"]
+metadata = ["source_db", "source_table", "commit_time", "gtid"]
+[apply]
+flush_interval = "100ms"
+`
+
+// TestTransformDDLES: on Elasticsearch, an ADD COLUMN with a default of a column the rule
+// renames and hashes maps the field under its target name as a keyword and gives the
+// documents written before it the default's hash; a MODIFY of a renamed column needs
+// nothing; an online copy writes the same documents with the copy's read position in
+// replicator_gtid; a RENAME COLUMN of a renamed column stops the stream naming
+// tables[0].rename.
+func TestTransformDDLES(t *testing.T) {
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	my := mysqlRoot(t)
+	h := newESHarness(t)
+	db := h.DB("it_transform_ddl")
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL)",
+		"INSERT INTO people VALUES (1, 'a@example.com', 1, 'one')")
+	cfg := writeConfig(t, h.Config(db, xfDDLRule))
+	p := startCLI(t, "run", "-c", cfg)
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	mustExec(t, my, "USE "+db,
+		"ALTER TABLE people MODIFY note VARCHAR(200) NULL, ADD COLUMN extra INT NOT NULL DEFAULT 5",
+		"INSERT INTO people VALUES (2, 'b@example.com', 2, 'two', 42)")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	index := h.index(db, "people")
+	if f := esFields(t, h, index); f["bonus"] != "keyword" || f["extra"] != "" || f["note"] != "" || f["remark"] != "text" {
+		t.Errorf("mapping after the ALTER: %v", f)
+	}
+	docs := h.readIndex(t, index)
+	hashOf := func(expr string) string {
+		r, err := my.Execute("SELECT " + serverHMAC(expr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := r.GetString(0, 0)
+		return s
+	}
+	for id, bonus := range map[string]string{hashOf("1"): hashOf("5"), hashOf("2"): hashOf("42")} {
+		if got := esText(docs[id]["bonus"]); !eqPtr(got, &bonus) {
+			t.Errorf("document %s: bonus %s, want the source's HMAC %s", id, showPtr(got), bonus)
+		}
+		if _, clear := docs[id]["extra"]; clear {
+			t.Errorf("document %s has a field extra", id)
+		}
+	}
+	assertVerifyEqual(t, cfg)
+
+	// An online copy makes the same documents (its rows pass through the same view), its
+	// metadata the GTID set it read at.
+	mustExec(t, my, "INSERT INTO `"+db+"`.people SELECT seq + 10, CONCAT('c', seq, '@example.com'), seq, CONCAT('copy ', seq), seq FROM seq_1_to_3000")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".people"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	waitCopy(t, cfg, db+".people", "done", p, 2*time.Minute)
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	rep := assertVerifyEqual(t, cfg)
+	docs = h.readIndex(t, index)
+	hashed, positioned := 0, 0
+	for id, d := range docs {
+		e, b := esText(d["contact_email"]), esText(d["bonus"])
+		if len(id) == 64 && strings.Trim(id, "0123456789abcdef") == "" && e != nil && len(*e) == 64 && b != nil && len(*b) == 64 {
+			hashed++
+		}
+		if d["replicator_commit_time"] == nil && esText(d["replicator_gtid"]) != nil {
+			positioned++ // written by the copy: its read position, no commit time
+		}
+	}
+	if hashed != 3002 || rep.Tables[0].TargetRows != 3002 || positioned != 3002 {
+		t.Errorf("after the online copy: %d documents with hashed _id, email and bonus, %d with the copy's position, verify %+v; want 3002", hashed, positioned, rep.Tables)
+	}
+
+	mustExec(t, my, "USE "+db, "ALTER TABLE people RENAME COLUMN note TO memo", "INSERT INTO people VALUES (3, 'c@example.com', 3, 'three', 1)")
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the stream went on past a RENAME COLUMN of a renamed column:\n%s", tail(p.output(), 20))
+	}
+	if out := p.output(); !strings.Contains(out, "tables[0].rename") || !strings.Contains(out, "note") {
+		t.Errorf("the stream's stop does not name tables[0].rename and the column:\n%s", tail(out, 10))
+	}
+}
+
+// TestTransformConfigErrorsES: an Elasticsearch target loads the transform keys (no
+// refusal of the target) and refuses what it cannot hold, naming the key.
+func TestTransformConfigErrorsES(t *testing.T) {
+	h := newESHarness(t)
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	cases := []struct{ rule, want string }{
+		{`rename = { email = "_email" }`, `tables[0].rename: column "email" renamed to "_email": Elasticsearch field names must not start with '_'`},
+		{`rename = { email = "a.b" }`, `tables[0].rename: column "email" renamed to "a.b": a target name must not contain '.'`},
+		{`metadata = ["gtid", "gtid"]`, `tables[0].metadata: "gtid" listed twice`},
+		{`hash = ["email"]` + "\nhash_key_env = \"XF_UNSET_KEY\"", `tables[0].hash: the hash key's environment variable XF_UNSET_KEY is not set`},
+	}
+	for _, c := range cases {
+		cfg := writeConfig(t, h.Config("it_transform_cfg_es", c.rule))
+		res := runCLI(t, 30*time.Second, "check", "-c", cfg)
+		if res.code == 0 || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want it to contain %q", c.rule, res.code, res.stderr, c.want)
+		}
+		if strings.Contains(res.stderr+res.stdout, xfKey) {
+			t.Errorf("%s: the hash key is shown", c.rule)
+		}
+	}
+}
