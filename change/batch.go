@@ -14,8 +14,8 @@ type TableChanges struct {
 	Table   *schema.Table
 	Upserts []Row
 	// Origins are, parallel to Upserts, the transactions that wrote them (the metadata
-	// columns of column transforms show them); nil when every row comes from a copy,
-	// whose rows have no transaction of their own.
+	// columns of column transforms show them); for rows an online copy read, the GTID set
+	// it read them at. Missing entries are rows of no known origin (NULL metadata).
 	Origins []Origin
 	Deletes []Row
 	// Marked are the rows a soft-delete rule (deletes = "soft") keeps: each is written

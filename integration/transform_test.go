@@ -376,9 +376,13 @@ func TestTransformDDL(t *testing.T) {
 	waitCopy(t, cfg, db+".people", "done", p, 2*time.Minute)
 	h.WaitCaughtUp(t, my, p, 60*time.Second)
 	rep := assertVerifyEqual(t, cfg)
-	var hashed int
+	var hashed, positioned int
 	if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE id ~ '^[0-9a-f]{64}$' AND contact_email ~ '^[0-9a-f]{64}$'").Scan(&hashed); err != nil || hashed != 3002 || rep.Tables[0].TargetRows != 3002 {
 		t.Errorf("after the online copy: %d rows with hashed id and email (%v), verify %+v", hashed, err, rep.Tables)
+	}
+	// Written by the copy: the GTID set it read at, no commit time.
+	if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE replicator_gtid <> '' AND replicator_commit_time IS NULL").Scan(&positioned); err != nil || positioned != 3002 {
+		t.Errorf("after the online copy: %d rows with the copy's read position (%v), want 3002", positioned, err)
 	}
 
 	mustExec(t, my, "USE "+db, "ALTER TABLE people RENAME COLUMN note TO memo", "INSERT INTO people VALUES (3, 'c@example.com', 3, 'three', 1)")

@@ -68,8 +68,10 @@ type CopyTx interface {
 	// StartCopy starts (or starts again, empty) the copy of def.
 	StartCopy(ctx context.Context, def *schema.Table, estimate int64) error
 	// CopyChunk writes rows (full-width rows of def) into the copy and records after,
-	// the key of the last row read, as its progress.
-	CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row) error
+	// the key of the last row read, as its progress. readAt is the GTID set the rows were
+	// read at (every row's last change is covered by it): the metadata columns of column
+	// transforms show it.
+	CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row, readAt string) error
 	// FinishCopy swaps the copy in for the live table.
 	FinishCopy(ctx context.Context, def *schema.Table) error
 	// FailCopy gives the copy up, saying why.
@@ -88,6 +90,7 @@ type copyOp struct {
 	estimate int64
 	rows     []change.Row
 	after    change.Row
+	readAt   string
 	why      string
 }
 
@@ -114,7 +117,7 @@ func (w *worker) applyCopy(ctx context.Context, ops []copyOp) error {
 		case copyStart:
 			err = ct.StartCopy(ctx, op.def, op.estimate)
 		case copyChunk:
-			err = ct.CopyChunk(ctx, op.def, op.rows, op.after)
+			err = ct.CopyChunk(ctx, op.def, op.rows, op.after, op.readAt)
 			if err == nil {
 				crashpoint.Hit(crashpoint.OnlineChunkApplied)
 			}
@@ -137,13 +140,15 @@ type copyMsg struct {
 	// start and resume: the stored copy's definition (resume) and the estimate.
 	def      *schema.Table
 	estimate int64
-	// chunk: the rows read, the key of the last, and whether it was the last chunk
-	// (open: whether the copier has waited long enough for the stream's backlog).
-	rows  []change.Row
-	after change.Row
-	last  bool
-	why   string
-	reply chan copyReply
+	// chunk: the rows read, the key of the last, the GTID set they were read at (the
+	// window's opening position), and whether it was the last chunk (open: whether the
+	// copier has waited long enough for the stream's backlog).
+	rows   []change.Row
+	after  change.Row
+	readAt string
+	last   bool
+	why    string
+	reply  chan copyReply
 }
 
 type msgKind uint8
@@ -276,7 +281,7 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 				kept = append(kept, row)
 			}
 		}
-		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after}}
+		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after, readAt: m.readAt}}
 		if m.last {
 			ops = append(ops, copyOp{kind: copyFinish, def: def})
 			b.copy = nil
@@ -635,7 +640,14 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 			next = read[len(read)-1]
 		}
 		t1 := time.Now()
-		r, err := c.ask(ctx, copyMsg{kind: msgChunk, table: cp.Table, rows: read, after: keyOnly(def, next), last: last})
+		// The chunk's snapshot saw the stream's position at the window's opening (seen[0]);
+		// rows the stream changed after it are left out of the chunk (the window), so
+		// every row kept was last changed within that position.
+		readAt := ""
+		if len(w.seen) > 0 {
+			readAt = w.seen[0]
+		}
+		r, err := c.ask(ctx, copyMsg{kind: msgChunk, table: cp.Table, rows: read, after: keyOnly(def, next), readAt: readAt, last: last})
 		if err != nil {
 			return err
 		}

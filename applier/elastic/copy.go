@@ -450,8 +450,9 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 }
 
 // CopyChunk implements pipeline.CopyTx: rows (full-width rows of def) go into the copy's
-// generation, after the stream's writes so far, and after is its progress at Commit.
-func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row) error {
+// generation, after the stream's writes so far, and after is its progress at Commit; a
+// transform's metadata fields show readAt.
+func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row, readAt string) error {
 	copies, err := b.batchCopies(ctx)
 	if err != nil {
 		return err
@@ -467,7 +468,7 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 			return err
 		}
 		for _, r := range rows {
-			if err := b.add(p, r, false, change.Origin{}); err != nil {
+			if err := b.add(p, r, false, change.Origin{GTID: readAt}); err != nil {
 				return err
 			}
 		}

@@ -281,8 +281,9 @@ func (b *Batch) forgetCopies() {
 }
 
 // CopyChunk writes rows (full-width rows of def, read from the source) into the shadow of
-// def's online copy and records after (the key of the last of them) as its progress.
-func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row) error {
+// def's online copy and records after (the key of the last of them) as its progress; a
+// transform's metadata columns show readAt, the GTID set the rows were read at.
+func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row, readAt string) error {
 	copying, err := b.copies(ctx)
 	if err != nil {
 		return err
@@ -302,7 +303,11 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 		if err != nil {
 			return err
 		}
-		if err := b.applyTo(ctx, sp, change.TableChanges{Table: def, Upserts: rows}); err != nil {
+		origins := make([]change.Origin, len(rows))
+		for i := range origins {
+			origins[i].GTID = readAt
+		}
+		if err := b.applyTo(ctx, sp, change.TableChanges{Table: def, Upserts: rows, Origins: origins}); err != nil {
 			return fmt.Errorf("online copy of %s: %w", def.QualifiedName(), err)
 		}
 	}
