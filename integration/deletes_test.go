@@ -22,6 +22,24 @@ func TestDeletesSoftIgnore(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg targetHarness) { deletesScenario(t, tg) })
 }
 
+// tableRulesConfig is tg's configuration for db with rules, [[tables]] rules of its own
+// and the sections after them, in place of the harness's db.* rule: rules gets the
+// target line each rule needs (the Elasticsearch harness's index prefix; "" for
+// PostgreSQL).
+func tableRulesConfig(t *testing.T, tg targetHarness, db string, rules func(target string) string) string {
+	t.Helper()
+	switch h := tg.(type) {
+	case *pgHarness:
+		return withServerID(configText("replicator", mysqlReplPass, h.url, rules("")), h.serverID)
+	case *esHarness:
+		base := h.esTarget.config(db, "")
+		i := strings.Index(base, "[[tables]]")
+		return withServerID(base[:i]+rules(fmt.Sprintf("target = \"%s{db}.{table}\"", h.prefix)), h.serverID)
+	}
+	t.Fatalf("no configuration for %s", tg.Name())
+	return ""
+}
+
 func deletesScenario(t *testing.T, tg targetHarness) {
 	my := mysqlRoot(t)
 	db := tg.DB("it_deletes")
@@ -35,11 +53,8 @@ func deletesScenario(t *testing.T, tg targetHarness) {
 		"INSERT INTO child VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 2, 'c'), (13, 3, 'd')",
 		"INSERT INTO soft VALUES (1, 1, 's1'), (2, 1, 's2'), (3, 1, 's3'), (4, 1, 's4'), (5, 1, 's5'), (6, 500, 'outside')",
 		"INSERT INTO ign VALUES (1, 'i1'), (2, 'i2'), (3, 'i3'), (4, 'i4')")
-	target := ""
-	if h, ok := tg.(*esHarness); ok {
-		target = fmt.Sprintf("target = \"%s{db}.{table}\"", h.prefix)
-	}
-	rules := fmt.Sprintf(`[[tables]]
+	cfg := writeConfig(t, tableRulesConfig(t, tg, db, func(target string) string {
+		return fmt.Sprintf(`[[tables]]
 source = "%[1]s.parent"
 %[2]s
 [[tables]]
@@ -58,16 +73,7 @@ deletes = "ignore"
 [apply]
 flush_interval = "50ms"
 `, db, target)
-	var cfgText string
-	switch h := tg.(type) {
-	case *pgHarness:
-		cfgText = withServerID(configText("replicator", mysqlReplPass, h.url, rules), h.serverID)
-	case *esHarness:
-		base := h.esTarget.config(db, "")
-		i := strings.Index(base, "[[tables]]")
-		cfgText = withServerID(base[:i]+rules, h.serverID)
-	}
-	cfg := writeConfig(t, cfgText)
+	}))
 
 	out, res := runCheck(t, cfg)
 	shown := map[string]bool{}
