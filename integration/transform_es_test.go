@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
 // esText is a document field as text: a string as it is, a number as its digits, nil for
@@ -29,24 +27,6 @@ func esText(v any) *string {
 	return &s
 }
 
-// esFields reads the top-level field mappings of an index: field -> type.
-func esFields(t *testing.T, h *esHarness, index string) map[string]string {
-	t.Helper()
-	var m map[string]struct {
-		Mappings struct {
-			Properties map[string]struct {
-				Type string `json:"type"`
-			} `json:"properties"`
-		} `json:"mappings"`
-	}
-	esOK(t, h.es, esapi.IndicesGetMappingRequest{Index: []string{index}}, &m)
-	out := map[string]string{}
-	for name, f := range one(t, m).Mappings.Properties {
-		out[name] = f.Type
-	}
-	return out
-}
-
 // TestTransformsUnderKillsES is TestTransformsUnderKills on Elasticsearch: every
 // document's _id is the source's own HMAC of the key (and so is its id field), its
 // fields are the renamed and hashed ones with the source's values (no field of a source
@@ -63,7 +43,7 @@ func TestTransformsUnderKillsES(t *testing.T) {
 	want := xfSourceRows(t, my, db)
 	index := h.index(db, "people")
 
-	fields := esFields(t, h, index)
+	fields := esFieldTypes(t, h.esTarget, index)
 	wantFields := map[string]string{"id": "keyword", "contact_email": "keyword", "v": "long", "remark": "text",
 		"replicator_source_db": "keyword", "replicator_source_table": "keyword", "replicator_commit_time": "date", "replicator_gtid": "keyword"}
 	if fmt.Sprint(fields) != fmt.Sprint(wantFields) {
@@ -157,7 +137,7 @@ func TestTransformDDLES(t *testing.T) {
 		"INSERT INTO people VALUES (2, 'b@example.com', 2, 'two', 42)")
 	h.WaitCaughtUp(t, my, p, 60*time.Second)
 	index := h.index(db, "people")
-	if f := esFields(t, h, index); f["bonus"] != "keyword" || f["extra"] != "" || f["note"] != "" || f["remark"] != "text" {
+	if f := esFieldTypes(t, h.esTarget, index); f["bonus"] != "keyword" || f["extra"] != "" || f["note"] != "" || f["remark"] != "text" {
 		t.Errorf("mapping after the ALTER: %v", f)
 	}
 	docs := h.readIndex(t, index)
@@ -212,29 +192,6 @@ func TestTransformDDLES(t *testing.T) {
 	}
 	if out := p.output(); !strings.Contains(out, "tables[0].rename") || !strings.Contains(out, "note") {
 		t.Errorf("the stream's stop does not name tables[0].rename and the column:\n%s", tail(out, 10))
-	}
-}
-
-// TestTransformConfigErrorsES: an Elasticsearch target loads the transform keys (no
-// refusal of the target) and refuses what it cannot hold, naming the key.
-func TestTransformConfigErrorsES(t *testing.T) {
-	h := newESHarness(t)
-	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
-	cases := []struct{ rule, want string }{
-		{`rename = { email = "_email" }`, `tables[0].rename: column "email" renamed to "_email": Elasticsearch field names must not start with '_'`},
-		{`rename = { email = "a.b" }`, `tables[0].rename: column "email" renamed to "a.b": a target name must not contain '.'`},
-		{`metadata = ["gtid", "gtid"]`, `tables[0].metadata: "gtid" listed twice`},
-		{`hash = ["email"]` + "\nhash_key_env = \"XF_UNSET_KEY\"", `tables[0].hash: the hash key's environment variable XF_UNSET_KEY is not set`},
-	}
-	for _, c := range cases {
-		cfg := writeConfig(t, h.Config("it_transform_cfg_es", c.rule))
-		res := runCLI(t, 30*time.Second, "check", "-c", cfg)
-		if res.code == 0 || !strings.Contains(res.stderr, c.want) {
-			t.Errorf("%s: exit %d, stderr %q; want it to contain %q", c.rule, res.code, res.stderr, c.want)
-		}
-		if strings.Contains(res.stderr+res.stdout, xfKey) {
-			t.Errorf("%s: the hash key is shown", c.rule)
-		}
 	}
 }
 

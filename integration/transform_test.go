@@ -293,13 +293,14 @@ func showPtr(s *string) string {
 	return fmt.Sprintf("%q", *s)
 }
 
-// TestTransformConfigErrors: bad transform settings are load errors naming the key, and
-// the hash key never appears in them.
+// TestTransformConfigErrors: bad transform settings are load errors naming the key, on
+// both targets (and what only Elasticsearch cannot hold on it), and the hash key never
+// appears in them.
 func TestTransformConfigErrors(t *testing.T) {
-	h := newPGHarness(t)
 	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
 	t.Setenv("XF_SHORT_KEY", "short")
-	cases := []struct{ rule, want string }{
+	type errCase struct{ rule, want string }
+	cases := []errCase{
 		{`rename = { email = "" }`, `tables[0].rename: column "email" renamed to an empty name`},
 		{`rename = { email = "x", note = "x" }`, `tables[0].rename: columns "email" and "note" are both renamed to "x"`},
 		{`rename = { email = "replicator_gtid" }`, `tables[0].rename: column "email" renamed to "replicator_gtid", the name of a metadata column`},
@@ -310,18 +311,27 @@ func TestTransformConfigErrors(t *testing.T) {
 		{`hash = ["email"]` + "\nhash_key_env = \"1BAD\"", `tables[0].hash_key_env = "1BAD": not an environment variable name`},
 		{`metadata = ["gtid", "host"]`, `tables[0].metadata: "host" is not a metadata column`},
 		{`exclude_columns = ["email"]` + "\nhash = [\"email\"]", `tables[0].hash: column "email" is not replicated`},
+		{`rename = { email = "a.b" }`, `tables[0].rename: column "email" renamed to "a.b": a target name must not contain '.'`},
 	}
-	for _, c := range cases {
-		cfg := writeConfig(t, h.Config("it_transform_cfg", c.rule))
-		res := runCLI(t, 30*time.Second, "check", "-c", cfg)
-		if res.code == 0 || !strings.Contains(res.stderr, c.want) {
-			t.Errorf("%s: exit %d, stderr %q; want it to contain %q", c.rule, res.code, res.stderr, c.want)
-		}
-		if strings.Contains(res.stderr+res.stdout, xfKey) {
-			t.Errorf("%s: the hash key is shown", c.rule)
-		}
+	esOnly := []errCase{
+		{`rename = { email = "_email" }`, `tables[0].rename: column "email" renamed to "_email": Elasticsearch field names must not start with '_'`},
 	}
-
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		all := cases
+		if tg.Name() == "elasticsearch" {
+			all = append(all[:len(all):len(all)], esOnly...)
+		}
+		for _, c := range all {
+			cfg := writeConfig(t, tg.Config(tg.DB("it_transform_cfg"), c.rule))
+			res := runCLI(t, 30*time.Second, "check", "-c", cfg)
+			if res.code == 0 || !strings.Contains(res.stderr, c.want) {
+				t.Errorf("%s: exit %d, stderr %q; want it to contain %q", c.rule, res.code, res.stderr, c.want)
+			}
+			if strings.Contains(res.stderr+res.stdout, xfKey) {
+				t.Errorf("%s: the hash key is shown", c.rule)
+			}
+		}
+	})
 }
 
 // TestTransformDDL: source DDL on a transformed table reaches the target's columns (a
