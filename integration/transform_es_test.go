@@ -125,13 +125,7 @@ func TestTransformDDLES(t *testing.T) {
 	my := mysqlRoot(t)
 	h := newESHarness(t)
 	db := h.DB("it_transform_ddl")
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db,
-		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL)",
-		"INSERT INTO people VALUES (1, 'a@example.com', 1, 'one')")
-	cfg := writeConfig(t, h.Config(db, xfDDLRule))
-	p := startCLI(t, "run", "-c", cfg)
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	cfg, p := xfDDLStart(t, my, h, db, xfDDLRule)
 	mustExec(t, my, "USE "+db,
 		"ALTER TABLE people MODIFY note VARCHAR(200) NULL, ADD COLUMN extra INT NOT NULL DEFAULT 5",
 		"INSERT INTO people VALUES (2, 'b@example.com', 2, 'two', 42)")
@@ -161,14 +155,7 @@ func TestTransformDDLES(t *testing.T) {
 
 	// An online copy makes the same documents (its rows pass through the same view), its
 	// metadata the GTID set it read at.
-	mustExec(t, my, "INSERT INTO `"+db+"`.people SELECT seq + 10, CONCAT('c', seq, '@example.com'), seq, CONCAT('copy ', seq), seq FROM seq_1_to_3000")
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
-	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".people"); res.code != 0 {
-		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
-	}
-	waitCopy(t, cfg, db+".people", "done", p, 2*time.Minute)
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
-	rep := assertVerifyEqual(t, cfg)
+	rep := xfOnlineCopy(t, my, h, p, db, cfg)
 	docs = h.readIndex(t, index)
 	hashed, positioned := 0, 0
 	for id, d := range docs {
@@ -184,15 +171,7 @@ func TestTransformDDLES(t *testing.T) {
 		t.Errorf("after the online copy: %d documents with hashed _id, email and bonus, %d with the copy's position, verify %+v; want 3002", hashed, positioned, rep.Tables)
 	}
 
-	mustExec(t, my, "USE "+db, "ALTER TABLE people RENAME COLUMN note TO memo", "INSERT INTO people VALUES (3, 'c@example.com', 3, 'three', 1)")
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the stream went on past a RENAME COLUMN of a renamed column:\n%s", tail(p.output(), 20))
-	}
-	if out := p.output(); !strings.Contains(out, "tables[0].rename") || !strings.Contains(out, "note") {
-		t.Errorf("the stream's stop does not name tables[0].rename and the column:\n%s", tail(out, 10))
-	}
+	xfRenameStops(t, my, p, db)
 }
 
 // TestTransformSoftFK runs foreign key actions and soft deletes through transformed

@@ -343,13 +343,7 @@ func TestTransformDDL(t *testing.T) {
 	my := mysqlRoot(t)
 	h := newPGHarness(t)
 	db := h.DB("it_transform_ddl")
-	freshMySQLDatabase(t, my, db)
-	mustExec(t, my, "USE "+db,
-		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL)",
-		"INSERT INTO people VALUES (1, 'a@example.com', 1, 'one')")
-	cfg := writeConfig(t, h.Config(db, xfRule))
-	p := startCLI(t, "run", "-c", cfg)
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	cfg, p := xfDDLStart(t, my, h, db, xfRule)
 	mustExec(t, my, "USE "+db,
 		"ALTER TABLE people MODIFY note VARCHAR(200) NULL, MODIFY email VARCHAR(150) NOT NULL, ADD COLUMN extra INT NULL",
 		"INSERT INTO people VALUES (2, 'b@example.com', 2, 'two', 42)")
@@ -378,14 +372,7 @@ func TestTransformDDL(t *testing.T) {
 	assertVerifyEqual(t, cfg)
 
 	// An online copy makes the same target rows (its rows pass through the same view).
-	mustExec(t, my, "INSERT INTO `"+db+"`.people SELECT seq + 10, CONCAT('c', seq, '@example.com'), seq, CONCAT('copy ', seq), seq FROM seq_1_to_3000")
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
-	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".people"); res.code != 0 {
-		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
-	}
-	waitCopy(t, cfg, db+".people", "done", p, 2*time.Minute)
-	h.WaitCaughtUp(t, my, p, 60*time.Second)
-	rep := assertVerifyEqual(t, cfg)
+	rep := xfOnlineCopy(t, my, h, p, db, cfg)
 	var hashed, positioned int
 	if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{db, "people"}.Sanitize()+" WHERE id ~ '^[0-9a-f]{64}$' AND contact_email ~ '^[0-9a-f]{64}$'").Scan(&hashed); err != nil || hashed != 3002 || rep.Tables[0].TargetRows != 3002 {
 		t.Errorf("after the online copy: %d rows with hashed id and email (%v), verify %+v", hashed, err, rep.Tables)
@@ -395,6 +382,42 @@ func TestTransformDDL(t *testing.T) {
 		t.Errorf("after the online copy: %d rows with the copy's read position (%v), want 3002", positioned, err)
 	}
 
+	xfRenameStops(t, my, p, db)
+}
+
+// xfDDLStart creates db.people with one row and a run of tg replicating it under rule,
+// caught up; it returns the configuration and the run.
+func xfDDLStart(t *testing.T, my *client.Conn, tg targetHarness, db, rule string) (string, *proc) {
+	t.Helper()
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE "+db,
+		"CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, v BIGINT NOT NULL, note VARCHAR(64) NULL)",
+		"INSERT INTO people VALUES (1, 'a@example.com', 1, 'one')")
+	cfg := writeConfig(t, tg.Config(db, rule))
+	p := startCLI(t, "run", "-c", cfg)
+	tg.WaitCaughtUp(t, my, p, 60*time.Second)
+	return cfg, p
+}
+
+// xfOnlineCopy adds 3000 rows to db.people (id, email, v, note, and a fifth column the
+// test added), copies the table again online while p streams, and returns verify's
+// report, equal.
+func xfOnlineCopy(t *testing.T, my *client.Conn, tg targetHarness, p *proc, db, cfg string) verifyReport {
+	t.Helper()
+	mustExec(t, my, "INSERT INTO `"+db+"`.people SELECT seq + 10, CONCAT('c', seq, '@example.com'), seq, CONCAT('copy ', seq), seq FROM seq_1_to_3000")
+	tg.WaitCaughtUp(t, my, p, 60*time.Second)
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".people"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	waitCopy(t, cfg, db+".people", "done", p, 2*time.Minute)
+	tg.WaitCaughtUp(t, my, p, 60*time.Second)
+	return assertVerifyEqual(t, cfg)
+}
+
+// xfRenameStops renames db.people's note (a renamed column) at the source and expects
+// the run p to stop naming tables[0].rename and the column.
+func xfRenameStops(t *testing.T, my *client.Conn, p *proc, db string) {
+	t.Helper()
 	mustExec(t, my, "USE "+db, "ALTER TABLE people RENAME COLUMN note TO memo", "INSERT INTO people VALUES (3, 'c@example.com', 3, 'three', 1)")
 	select {
 	case <-p.done:
