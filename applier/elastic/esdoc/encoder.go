@@ -79,12 +79,12 @@ func NewViewEncoder(p mapping.Policy, v *transform.View, o Options) *Encoder {
 // Projected returns an encoder for rows that hold only the replicated columns, in order
 // (as the snapshot reads them). Every key column must be replicated.
 func (e *Encoder) Projected() *Encoder {
+	p := *e
 	if e.view != nil {
-		p := *e
+		// The view takes the projected row apart itself (View.Full, View.Selected).
 		p.projected = true
 		return &p
 	}
-	p := *e
 	p.src = make([]int, len(e.src))
 	for i := range p.src {
 		p.src[i] = i
