@@ -223,8 +223,10 @@ flush_interval = "50ms"
 			"COMMIT", "SET timestamp = DEFAULT")
 		p = startCLI(t, "run", "-c", cfg)
 		tg.WaitCaughtUp(t, my, p, 60*time.Second)
-		p.stop(t)
+		// While the run streams: the other target's subtest writes to the source too, and
+		// verify waits for the checkpoint to reach the source's position.
 		assertVerifyEqual(t, cfg)
+		p.stop(t)
 
 		hash := map[string]string{}
 		for _, id := range []string{"10", "11", "12", "13", "14", "15"} {
