@@ -62,3 +62,14 @@ func (s *Set) FanInGroups(tables []string) map[string][]string {
 	}
 	return out
 }
+
+// FanInCopyRefusal refuses the online copy (replicator resnapshot, a backfill, a table
+// added to a rule) of a fan-in source table, nil for another table: the copy replaces the
+// whole target table, which holds the other source tables' rows too. Replacing only one
+// source table's rows is not built yet.
+func (r *Route) FanInCopyRefusal() error {
+	if r.FanIn() == "" {
+		return nil
+	}
+	return fmt.Errorf("tables[%d].target: table %s cannot be copied online: it is merged into %s with the other tables of %q (fan-in), and an online copy replaces the whole target table; to copy it again, take a new snapshot (replicator snapshot)", r.rule.index, r.SourceValue(), r.TargetName(), r.rule.source)
+}

@@ -299,6 +299,18 @@ func (r *Rules) Metadata() []MetaKind {
 	return r.meta
 }
 
+// Added reports whether target column name is one the rule adds (the fan-in source
+// column, a metadata column it lists) rather than a source column.
+func (r *Rules) Added(name string) bool {
+	if r == nil {
+		return false
+	}
+	if r.source != "" && strings.EqualFold(r.source, name) {
+		return true
+	}
+	return slices.ContainsFunc(r.meta, func(k MetaKind) bool { return strings.EqualFold(k.Field(), name) })
+}
+
 // Source returns the fan-in source column's name, "" when the rule does not merge
 // several source tables into one target.
 func (r *Rules) Source() string {

@@ -113,6 +113,9 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 			return fmt.Errorf("reset snapshot state: %w", err)
 		}
 	}
+	if err := t.checkFanInPlans(plans); err != nil {
+		return err
+	}
 	for _, p := range plans {
 		id, err := t.tableIdent(p.Table)
 		if err != nil {
@@ -229,7 +232,12 @@ func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 			return fmt.Errorf("add the primary key of %s: %w", id.Sanitize(), err)
 		}
 	}
-	for _, q := range r.AddSecondary() {
+	secondary := r.AddSecondary()
+	if rt, err := t.route(p.Table); err == nil && rt.FanIn() != "" && hasKey {
+		// Another source table of the fan-in target finished first and built them.
+		secondary = nil
+	}
+	for _, q := range secondary {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("create index on %s: %s: %w", id.Sanitize(), q, err)
 		}
@@ -348,6 +356,10 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 	defer tx.Rollback(context.Background())
 	s := t.state
 	for _, p := range plans {
+		if rt, err := t.route(p.Table); err == nil && rt.FanIn() != "" {
+			// The target holds the other source tables' rows, under one definition.
+			return fmt.Errorf("%s is merged into %s with other tables (fan-in): %w", p.Name(), rt.TargetName(), plan.ErrCopyAllAgain)
+		}
 		id, err := t.tableIdent(p.Table)
 		if err != nil {
 			return err
