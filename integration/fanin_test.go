@@ -1,0 +1,290 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/jackc/pgx/v5"
+)
+
+// fanInShards are the source databases of the fan-in tests: n shards named like the
+// rule's pattern "it_fanin_s?_pg.orders".
+func fanInShards(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("it_fanin_s%d_pg", i+1)
+	}
+	return out
+}
+
+// fanInConfig merges db.orders of every shard into fanin.orders.
+func fanInConfig(h *pgHarness, extra string) string {
+	return withServerID(configText("replicator", mysqlReplPass, h.url, `
+[apply]
+flush_interval = "100ms"
+batch_rows = 300
+[snapshot]
+chunk_rows = 1000
+[[tables]]
+source = "it_fanin_s?_pg.orders"
+target = "fanin.orders"
+`+extra), h.serverID)
+}
+
+// fanInWorkload runs multi-statement transactions spanning the shards until stop: each
+// touches the same key in several shards differently (insert, update, key change,
+// delete), so a target that mixed up equal keys of two shards would differ.
+func fanInWorkload(t *testing.T, shards []string, stop <-chan struct{}) func() int {
+	var wg sync.WaitGroup
+	n := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := client.Connect(mysqlHost+":"+mysqlPort, "root", mysqlRootPass, "")
+		if err != nil {
+			t.Errorf("workload connect: %v", err)
+			return
+		}
+		defer c.Close()
+		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := rng.Intn(4000) + 1
+			stmts := []string{"BEGIN"}
+			for _, db := range shards {
+				if rng.Intn(3) == 0 {
+					continue
+				}
+				tb := "`" + db + "`.orders"
+				switch op := rng.Intn(10); {
+				case op < 3:
+					stmts = append(stmts, fmt.Sprintf("INSERT INTO %s (id, code, total, note) VALUES (%d, 'k%d', %d.25, '%s') ON DUPLICATE KEY UPDATE total = total + 1", tb, id, id, rng.Intn(1000), db))
+				case op < 6:
+					stmts = append(stmts, fmt.Sprintf("UPDATE %s SET total = %d.50, note = CONCAT('upd ', %d) WHERE id = %d", tb, rng.Intn(1000), rng.Intn(100), id))
+				case op < 8:
+					nid := rng.Intn(4000) + 4001
+					stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE %s SET id = %d, code = 'k%d' WHERE id = %d", tb, nid, nid, id))
+				default:
+					stmts = append(stmts, fmt.Sprintf("DELETE FROM %s WHERE id = %d", tb, id))
+				}
+			}
+			stmts = append(stmts, "COMMIT")
+			for _, q := range stmts {
+				if _, err := c.Execute(q); err != nil {
+					if !strings.Contains(err.Error(), "Deadlock") && !strings.Contains(err.Error(), "Duplicate entry") {
+						t.Errorf("workload %s: %v", q, err)
+						return
+					}
+					c.Execute("ROLLBACK")
+					break
+				}
+			}
+			n++
+		}
+	}()
+	return func() int { wg.Wait(); return n }
+}
+
+// assertFanInEqual compares the fan-in target pgSchema.pgTable with the union of table in
+// the shards, row by row and value by value per source table (by the source column), and
+// checks that it holds no other rows. It returns the rows compared.
+func assertFanInEqual(t *testing.T, my *client.Conn, pg *pgx.Conn, shards []string, table, pgSchema, pgTable, srcCol string) int {
+	t.Helper()
+	total := 0
+	var sources []string
+	for _, db := range shards {
+		cols := sourceColumns(t, my, db, table)
+		src := readSource(t, my, db, table, cols)
+		dst := readTargetWhere(t, pg, pgSchema, pgTable, cols, " WHERE "+pgx.Identifier{srcCol}.Sanitize()+" = $1", db+"."+table)
+		compareRows(t, db+"."+table, cols, src, dst)
+		total += len(src)
+		sources = append(sources, db+"."+table)
+	}
+	var other, all int
+	if err := pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE NOT ("+pgx.Identifier{srcCol}.Sanitize()+" = ANY($1))), count(*) FROM "+pgx.Identifier{pgSchema, pgTable}.Sanitize(), sources).Scan(&other, &all); err != nil {
+		t.Fatal(err)
+	}
+	if other != 0 || all != total {
+		t.Errorf("%s.%s holds %d rows, %d of them of no shard; the shards have %d", pgSchema, pgTable, all, other, total)
+	}
+	return total
+}
+
+// TestFanInPostgres merges orders of four shards with equal keys into one PostgreSQL
+// table: a snapshot killed -9 mid-chunk, a stream of transactions spanning the shards
+// killed -9 twice, ADD COLUMN on each shard in turn with rows written in between (the
+// target holds both shapes), TRUNCATE of one shard; then the target must equal the
+// union of the shards row by row, verify must be equal per shard, check shows the
+// fan-in, resnapshot of a shard is refused, and a MODIFY on one shard that the others do
+// not have stops the stream naming the tables.
+func TestFanInPostgres(t *testing.T) {
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	shards := fanInShards(4)
+	for i, db := range shards {
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, "USE "+db,
+			"CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NULL, note VARCHAR(64) NULL, UNIQUE KEY (code), KEY (total))",
+			// Equal keys and equal unique codes in every shard, different values.
+			fmt.Sprintf("INSERT INTO orders SELECT seq, CONCAT('k', seq), seq * %d + 0.5, IF(seq %% 7 = 0, NULL, CONCAT('%s ', seq)) FROM seq_1_to_3000", i+1, db),
+			"CREATE TABLE other (id INT PRIMARY KEY)") // not selected
+	}
+	cfg := writeConfig(t, fanInConfig(h, ""))
+
+	out, res := runCheck(t, cfg)
+	var shown, perTable bool
+	for _, r := range out.Checks {
+		if r.Status == "pass" && strings.Contains(r.Detail, `fan-in into fanin.orders: 4 source tables (it_fanin_s1_pg.orders, it_fanin_s2_pg.orders, it_fanin_s3_pg.orders, it_fanin_s4_pg.orders), told apart by replicator_source`) {
+			shown = true
+		}
+		if r.Status == "pass" && strings.Contains(r.Detail, "transforms: fan-in source column replicator_source") {
+			perTable = true
+		}
+	}
+	if !shown || !perTable || res.code != 0 {
+		t.Fatalf("check (exit %d) does not show the fan-in (%v) or its per-table line (%v):\n%s", res.code, shown, perTable, res.stdout)
+	}
+
+	stop := make(chan struct{})
+	wait := fanInWorkload(t, shards, stop)
+	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=snapshot.chunk-rows:1500"}, "run", "-c", cfg)
+	select {
+	case <-k.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
+	}
+	if phase, _, _ := h.Checkpoint(t); phase != "snapshot" {
+		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
+	}
+	for i := 0; i < 2; i++ {
+		p := startCLI(t, "run", "-c", cfg)
+		time.Sleep(time.Duration(2000+700*i) * time.Millisecond)
+		if p.exited() {
+			t.Fatalf("replicator exited early: %v\n%s", p.err, tail(p.output(), 30))
+		}
+		p.kill()
+	}
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	// ADD COLUMN on each shard in turn, rows using it in between: the first shard's ALTER
+	// adds the column, the others find it there.
+	for i, db := range shards {
+		mustExec(t, my, "USE "+db, "ALTER TABLE orders ADD COLUMN tag VARCHAR(20) NULL",
+			fmt.Sprintf("UPDATE orders SET tag = 'shard %d' WHERE id %% 10 = 3", i+1))
+		time.Sleep(200 * time.Millisecond)
+	}
+	// TRUNCATE of one shard empties only its rows; some come back.
+	mustExec(t, my, "TRUNCATE TABLE `"+shards[3]+"`.orders",
+		"INSERT INTO `"+shards[3]+"`.orders (id, code, total, tag) SELECT seq, CONCAT('k', seq), seq, 'again' FROM seq_1_to_50")
+	time.Sleep(500 * time.Millisecond)
+	p.kill() // once more after the DDL
+	p = startCLI(t, "run", "-c", cfg)
+	time.Sleep(time.Second)
+	close(stop)
+	n := wait()
+	h.WaitCaughtUp(t, my, p, 120*time.Second)
+	p.stop(t)
+	t.Logf("1 kill -9 in the snapshot, 3 in the stream, %d workload transactions", n)
+
+	if cols := pgColumns(t, h.url, "fanin", "orders"); !strings.Contains(cols, "replicator_source character varying") || !strings.Contains(cols, "tag character varying") {
+		t.Fatalf("fanin.orders columns: %s", cols)
+	}
+	var pk string
+	if err := h.pg.QueryRow(context.Background(), `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'fanin.orders'::regclass AND contype = 'p'`).Scan(&pk); err != nil || pk != "PRIMARY KEY (replicator_source, id)" {
+		t.Fatalf("primary key %q (%v), want (replicator_source, id)", pk, err)
+	}
+	rows := assertFanInEqual(t, my, h.pg, shards, "orders", "fanin", "orders", "replicator_source")
+	if rows < 4000 {
+		t.Fatalf("only %d rows compared", rows)
+	}
+	// The row-by-row comparison holds the TRUNCATE to its shard; that it ran: the
+	// truncated shard has only what was written after it (about a third of the others).
+	var s1, s4 int
+	if err := h.pg.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE replicator_source = $1), count(*) FILTER (WHERE replicator_source = $2) FROM fanin.orders",
+		shards[0]+".orders", shards[3]+".orders").Scan(&s1, &s4); err != nil {
+		t.Fatal(err)
+	}
+	if s4 < 50 || s4 >= s1*3/4 {
+		t.Errorf("the truncated shard has %d rows at the target, the first shard %d", s4, s1)
+	}
+
+	rep := assertVerifyEqual(t, cfg)
+	if len(rep.Tables) != 4 {
+		t.Fatalf("verify compared %d tables, want the 4 shards", len(rep.Tables))
+	}
+	sum := int64(0)
+	for _, tb := range rep.Tables {
+		if tb.Target != `"fanin"."orders"` || tb.SourceRows != tb.TargetRows {
+			t.Errorf("verify %s -> %s: source %d rows, target %d", tb.Source, tb.Target, tb.SourceRows, tb.TargetRows)
+		}
+		sum += tb.TargetRows
+	}
+	if sum != int64(rows) {
+		t.Errorf("verify counted %d target rows, the shards have %d", sum, rows)
+	}
+
+	rs := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, shards[1]+".orders")
+	if rs.code == 0 || !strings.Contains(rs.stderr, "tables[0].target: table "+shards[1]+".orders cannot be copied online: it is merged into fanin.orders") {
+		t.Errorf("resnapshot of a shard: exit %d\n%s", rs.code, tail(rs.stderr, 5))
+	}
+
+	// A change the other shards do not have, which the one target cannot hold for both.
+	mustExec(t, my, "ALTER TABLE `"+shards[0]+"`.orders MODIFY total DECIMAL(14,3) NULL")
+	p = startCLI(t, "run", "-c", cfg)
+	if !waitExit(p, 60*time.Second) {
+		p.kill()
+		t.Fatalf("run did not stop at the MODIFY on one shard:\n%s", tail(p.output(), 20))
+	}
+	want := "tables[0]: fan-in target fanin.orders holds one definition for the source tables of \"it_fanin_s?_pg.orders\", and after this change of " + shards[0] + ".orders it could not hold the rows of " + shards[1] + ".orders: column total would be numeric(14,3)"
+	if !strings.Contains(p.output(), want) {
+		t.Errorf("run stopped without naming the shards and the column (want %q):\n%s", want, tail(p.output(), 10))
+	}
+}
+
+// TestFanInRefusesDifferingShards: shards whose definitions one target cannot hold are
+// refused by check and by the snapshot, naming both tables and the column; a shard
+// without a key is refused naming the key to set.
+func TestFanInRefusesDifferingShards(t *testing.T) {
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	shards := fanInShards(3)
+	for i, db := range shards {
+		freshMySQLDatabase(t, my, db)
+		extra := ""
+		if i == 1 {
+			extra = ", extra INT NULL" // the second shard has a column the others lack
+		}
+		mustExec(t, my, "USE "+db, "CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL"+extra+")", "INSERT INTO orders (id, code) VALUES (1, 'a')")
+	}
+	cfg := writeConfig(t, fanInConfig(h, ""))
+	out, res := runCheck(t, cfg)
+	want := "tables[0]: it_fanin_s1_pg.orders and it_fanin_s2_pg.orders are merged into fanin.orders (fan-in), but column extra is in it_fanin_s2_pg.orders only"
+	st, _ := statusOf(out, "source.table."+shards[1]+".orders")
+	if res.code == 0 || st != "fail" || !strings.Contains(res.stdout, want) {
+		t.Errorf("check (exit %d, %s) does not refuse the differing shard with %q:\n%s", res.code, st, want, res.stdout)
+	}
+	sn := runCLI(t, 60*time.Second, "snapshot", "-c", cfg)
+	if sn.code == 0 || !strings.Contains(sn.stderr, want) {
+		t.Errorf("snapshot: exit %d, want %q\n%s", sn.code, want, tail(sn.stderr, 5))
+	}
+
+	// Without a key: refused naming the key.
+	mustExec(t, my, "USE "+shards[1], "ALTER TABLE orders DROP COLUMN extra", "ALTER TABLE orders DROP PRIMARY KEY")
+	out, res = runCheck(t, cfg)
+	if res.code == 0 || !strings.Contains(res.stdout, "tables[0].target: table "+shards[1]+".orders has no key") {
+		t.Errorf("check (exit %d) does not refuse the keyless shard:\n%s", res.code, res.stdout)
+	}
+	_ = out
+}
