@@ -15,12 +15,20 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// fanInShards are the source databases of the fan-in tests: n shards named like the
-// rule's pattern "it_fanin_s?_pg.orders".
-func fanInShards(n int) []string {
+// fanInShards creates the source databases of a fan-in test, empty: n shards named like
+// the rule's pattern "it_fanin_s?_pg.orders". Shards another test left beyond n are
+// dropped (the pattern would select them).
+func fanInShards(t *testing.T, my *client.Conn, n int) []string {
+	t.Helper()
 	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("it_fanin_s%d_pg", i+1)
+	for i := range 9 {
+		db := fmt.Sprintf("it_fanin_s%d_pg", i+1)
+		if i < n {
+			out[i] = db
+			freshMySQLDatabase(t, my, db)
+		} else {
+			mustExec(t, my, "DROP DATABASE IF EXISTS `"+db+"`")
+		}
 	}
 	return out
 }
@@ -132,9 +140,8 @@ func assertFanInEqual(t *testing.T, my *client.Conn, pg *pgx.Conn, shards []stri
 func TestFanInPostgres(t *testing.T) {
 	my := mysqlRoot(t)
 	h := newPGHarness(t)
-	shards := fanInShards(4)
+	shards := fanInShards(t, my, 4)
 	for i, db := range shards {
-		freshMySQLDatabase(t, my, db)
 		mustExec(t, my, "USE "+db,
 			"CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NULL, note VARCHAR(64) NULL, UNIQUE KEY (code), KEY (total))",
 			// Equal keys and equal unique codes in every shard, different values.
@@ -259,9 +266,8 @@ func TestFanInPostgres(t *testing.T) {
 func TestFanInRefusesDifferingShards(t *testing.T) {
 	my := mysqlRoot(t)
 	h := newPGHarness(t)
-	shards := fanInShards(3)
+	shards := fanInShards(t, my, 3)
 	for i, db := range shards {
-		freshMySQLDatabase(t, my, db)
 		extra := ""
 		if i == 1 {
 			extra = ", extra INT NULL" // the second shard has a column the others lack
@@ -287,4 +293,98 @@ func TestFanInRefusesDifferingShards(t *testing.T) {
 		t.Errorf("check (exit %d) does not refuse the keyless shard:\n%s", res.code, res.stdout)
 	}
 	_ = out
+}
+
+// TestFanInSnapshotDDL: a snapshot of two shards killed -9 after a committed chunk, then
+// ADD COLUMN on both shards and writes, then resumed: the fan-in target cannot take one
+// shard again on its own, so the snapshot copies every table again under a new view, and
+// the target equals the shards row by row with the new column.
+func TestFanInSnapshotDDL(t *testing.T) {
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	shards := fanInShards(t, my, 2)
+	for i, db := range shards {
+		mustExec(t, my, "USE "+db,
+			"CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NULL, note VARCHAR(64) NULL)",
+			fmt.Sprintf("INSERT INTO orders SELECT seq, CONCAT('k', seq), seq * %d, NULL FROM seq_1_to_5000", i+1))
+	}
+	cfg := writeConfig(t, strings.Replace(fanInConfig(h, ""), "chunk_rows = 1000", "chunk_rows = 1000\nparallelism = 1", 1))
+	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=snapshot.chunk-committed:3"}, "snapshot", "-c", cfg)
+	if !waitExit(k, 60*time.Second) {
+		k.kill()
+		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
+	}
+	for _, db := range shards {
+		mustExec(t, my, "USE "+db, "ALTER TABLE orders ADD COLUMN tag VARCHAR(20) NULL",
+			"UPDATE orders SET tag = 'after', total = total + 1 WHERE id % 100 = 1")
+	}
+	p := startCLI(t, "run", "-c", cfg)
+	h.WaitCaughtUp(t, my, p, 120*time.Second)
+	p.stop(t)
+	if !strings.Contains(p.output(), "copying every table again") {
+		t.Errorf("the resumed snapshot did not copy every table again:\n%s", tail(p.output(), 30))
+	}
+	if n := assertFanInEqual(t, my, h.pg, shards, "orders", "fanin", "orders", "replicator_source"); n != 10000 {
+		t.Errorf("compared %d rows, want 10000", n)
+	}
+	assertVerifyEqual(t, cfg)
+}
+
+// TestFanInDeletesFilterRename: a fan-in rule with deletes = "soft", a row filter and a
+// rename: a delete or a row leaving the filter in one shard marks only that shard's row
+// of the key, verify is equal per shard and counts each shard's kept rows.
+func TestFanInDeletesFilterRename(t *testing.T) {
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	shards := fanInShards(t, my, 2)
+	for _, db := range shards {
+		mustExec(t, my, "USE "+db,
+			"CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NULL, note VARCHAR(64) NULL)",
+			"INSERT INTO orders SELECT seq, CONCAT('k', seq), seq, CONCAT('n', seq) FROM seq_1_to_100",
+			"INSERT INTO orders VALUES (1000, 'neg', -5, 'filtered out')")
+	}
+	cfg := writeConfig(t, fanInConfig(h, "deletes = \"soft\"\nwhere = \"total >= 0\"\nrename = { note = \"remark\" }\n"))
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	mustExec(t, my, "BEGIN",
+		"DELETE FROM `"+shards[0]+"`.orders WHERE id = 5",
+		"UPDATE `"+shards[1]+"`.orders SET total = -1 WHERE id = 6",
+		"UPDATE `"+shards[1]+"`.orders SET note = 'second' WHERE id = 5",
+		"UPDATE `"+shards[0]+"`.orders SET total = 7 WHERE id = 1000", // enters the filter
+		"COMMIT")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	p.stop(t)
+	type row struct {
+		src     string
+		id      int
+		deleted bool
+		remark  string
+	}
+	want := []row{
+		{shards[0] + ".orders", 5, true, "n5"},
+		{shards[1] + ".orders", 5, false, "second"},
+		{shards[0] + ".orders", 6, false, "n6"},
+		{shards[1] + ".orders", 6, true, "n6"},
+		{shards[0] + ".orders", 1000, false, "filtered out"},
+	}
+	for _, w := range want {
+		var got row
+		err := h.pg.QueryRow(context.Background(), "SELECT replicator_source, id, _deleted, remark FROM fanin.orders WHERE replicator_source = $1 AND id = $2", w.src, w.id).Scan(&got.src, &got.id, &got.deleted, &got.remark)
+		if err != nil || got != w {
+			t.Errorf("row %s id %d: %+v (%v), want %+v", w.src, w.id, got, err, w)
+		}
+	}
+	var all, marked, absent int
+	if err := h.pg.QueryRow(context.Background(), "SELECT count(*), count(*) FILTER (WHERE _deleted), count(*) FILTER (WHERE replicator_source = $1 AND id = 1000) FROM fanin.orders", shards[1]+".orders").Scan(&all, &marked, &absent); err != nil {
+		t.Fatal(err)
+	}
+	if all != 201 || marked != 2 || absent != 0 {
+		t.Errorf("target has %d rows (want 201), %d marked (want 2), %d of the second shard's filtered row (want 0)", all, marked, absent)
+	}
+	rep := assertVerifyEqual(t, cfg)
+	for _, tb := range rep.Tables {
+		if tb.Kept != 1 {
+			t.Errorf("verify %s: %d kept rows, want 1", tb.Source, tb.Kept)
+		}
+	}
 }
