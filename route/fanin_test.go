@@ -102,3 +102,79 @@ func TestFanInRefusals(t *testing.T) {
 		}
 	}
 }
+
+// typeText is a TypeOf for the tests: the column type as written.
+func typeText(c *schema.Column) (string, error) { return c.ColumnType, nil }
+
+func shard(db string, cols ...schema.Column) *schema.Table {
+	return &schema.Table{Schema: db, Name: "orders", Columns: cols, Key: []int{0}, KeyIsPrimary: true}
+}
+
+func col(name, typ string, nullable bool) schema.Column {
+	return schema.Column{Name: name, DataType: strings.SplitN(typ, "(", 2)[0], ColumnType: typ, Nullable: nullable}
+}
+
+// TestFanInShapes: SameShape refuses shards a target cannot hold alike, naming both and
+// the difference; CheckFanInChange lets the first shard's ADD COLUMN and the others' same
+// ALTER through, and refuses a drop, a type change and a key change the others lack.
+func TestFanInShapes(t *testing.T) {
+	s := compile(t, config.TargetPostgres, config.TableRule{Source: "s?.orders", Target: "all.orders"})
+	rt := s.For("s1", "orders")
+	id, v := col("id", "int", false), col("v", "int", true)
+	base1, base2 := shard("s1", id, v), shard("s2", id, v)
+	if err := rt.SameShape(base1, base2, typeText); err != nil {
+		t.Fatalf("alike shards refused: %v", err)
+	}
+	for _, c := range []struct {
+		b    *schema.Table
+		want string
+	}{
+		{shard("s2", id, v, col("x", "int", true)), "s1.orders and s2.orders are merged into all.orders (fan-in), but column x is in s2.orders only"},
+		{shard("s2", id, col("v", "bigint", true)), "column v is int in s1.orders, bigint in s2.orders"},
+		{shard("s2", id, col("v", "int", false)), "column v is int in s1.orders, int NOT NULL in s2.orders"},
+		{func() *schema.Table { x := shard("s2", id, v); x.Key = []int{1}; return x }(), "the key of s1.orders is (replicator_source, id), of s2.orders (replicator_source, v)"},
+	} {
+		if err := rt.SameShape(base1, c.b, typeText); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "tables[0]") {
+			t.Errorf("err = %v, want %q", err, c.want)
+		}
+	}
+
+	added := shard("s1", id, v, col("tag", "varchar(20)", true))
+	if err := rt.CheckFanInChange(base1, added, []*schema.Table{base2}, typeText); err != nil {
+		t.Errorf("first shard's ADD COLUMN refused: %v", err)
+	}
+	added2 := shard("s2", id, v, col("tag", "varchar(20)", true))
+	if err := rt.CheckFanInChange(base2, added2, []*schema.Table{added}, typeText); err != nil {
+		t.Errorf("second shard's same ADD COLUMN refused: %v", err)
+	}
+	// A change unrelated to a column another shard got first passes.
+	indexed := shard("s2", id, v)
+	indexed.Indexes = []schema.Index{{Name: "iv", Columns: []string{"v"}}}
+	if err := rt.CheckFanInChange(base2, indexed, []*schema.Table{added}, typeText); err != nil {
+		t.Errorf("ADD INDEX refused while another shard has a column more: %v", err)
+	}
+	defaulted := col("n", "int", false)
+	zero := "0"
+	defaulted.Default = &zero
+	if err := rt.CheckFanInChange(base1, shard("s1", id, v, defaulted), []*schema.Table{base2}, typeText); err != nil {
+		t.Errorf("NOT NULL DEFAULT 0 column refused: %v", err)
+	}
+	for _, c := range []struct {
+		nu   *schema.Table
+		want string
+	}{
+		{shard("s1", id), "after this change of s1.orders it could not hold the rows of s2.orders: s1.orders would lack column v, which s2.orders still writes"},
+		{shard("s1", id, col("v", "bigint", true)), "column v would be bigint in s1.orders, int in s2.orders"},
+		{shard("s1", id, v, col("n", "int", false)), "column n int NOT NULL without a constant default would be added for s1.orders"},
+		{func() *schema.Table { x := shard("s1", id, v); x.Key = []int{0, 1}; v2 := x.Columns[1]; v2.Nullable = false; x.Columns[1] = v2; return x }(), "s1.orders would have key (replicator_source, id, v), s2.orders has (replicator_source, id)"},
+	} {
+		err := rt.CheckFanInChange(base1, c.nu, []*schema.Table{base2}, typeText)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `fan-in target all.orders holds one definition for the source tables of "s?.orders"`) {
+			t.Errorf("err = %v, want %q", err, c.want)
+		}
+	}
+	// A shard created with another shape is refused too.
+	if err := rt.CheckFanInChange(nil, shard("s3", id), []*schema.Table{base1}, typeText); err == nil || !strings.Contains(err.Error(), "s3.orders would lack column v") {
+		t.Errorf("created shard: err = %v", err)
+	}
+}
