@@ -166,7 +166,14 @@ func TestFanInShapes(t *testing.T) {
 		{shard("s1", id), "after this change of s1.orders it could not hold the rows of s2.orders: s1.orders would lack column v, which s2.orders still writes"},
 		{shard("s1", id, col("v", "bigint", true)), "column v would be bigint in s1.orders, int in s2.orders"},
 		{shard("s1", id, v, col("n", "int", false)), "column n int NOT NULL without a constant default would be added for s1.orders"},
-		{func() *schema.Table { x := shard("s1", id, v); x.Key = []int{0, 1}; v2 := x.Columns[1]; v2.Nullable = false; x.Columns[1] = v2; return x }(), "s1.orders would have key (replicator_source, id, v), s2.orders has (replicator_source, id)"},
+		{func() *schema.Table {
+			x := shard("s1", id, v)
+			x.Key = []int{0, 1}
+			v2 := x.Columns[1]
+			v2.Nullable = false
+			x.Columns[1] = v2
+			return x
+		}(), "s1.orders would have key (replicator_source, id, v), s2.orders has (replicator_source, id)"},
 	} {
 		err := rt.CheckFanInChange(base1, c.nu, []*schema.Table{base2}, typeText)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `fan-in target all.orders holds one definition for the source tables of "s?.orders"`) {
