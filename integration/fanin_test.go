@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,58 +50,28 @@ target = "fanin.orders"
 // touches the same key in several shards differently (insert, update, key change,
 // delete), so a target that mixed up equal keys of two shards would differ.
 func fanInWorkload(t *testing.T, shards []string, stop <-chan struct{}) func() int {
-	var wg sync.WaitGroup
-	n := 0
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c, err := client.Connect(mysqlHost+":"+mysqlPort, "root", mysqlRootPass, "")
-		if err != nil {
-			t.Errorf("workload connect: %v", err)
-			return
-		}
-		defer c.Close()
-		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-		for {
-			select {
-			case <-stop:
-				return
+	return txnWorkload(t, "", stop, []string{"Deadlock", "Duplicate entry"}, func(rng *rand.Rand) []string {
+		id := rng.Intn(4000) + 1
+		var stmts []string
+		for _, db := range shards {
+			if rng.Intn(3) == 0 {
+				continue
+			}
+			tb := "`" + db + "`.orders"
+			switch op := rng.Intn(10); {
+			case op < 3:
+				stmts = append(stmts, fmt.Sprintf("INSERT INTO %s (id, code, total, note) VALUES (%d, 'k%d', %d.25, '%s') ON DUPLICATE KEY UPDATE total = total + 1", tb, id, id, rng.Intn(1000), db))
+			case op < 6:
+				stmts = append(stmts, fmt.Sprintf("UPDATE %s SET total = %d.50, note = CONCAT('upd ', %d) WHERE id = %d", tb, rng.Intn(1000), rng.Intn(100), id))
+			case op < 8:
+				nid := rng.Intn(4000) + 4001
+				stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE %s SET id = %d, code = 'k%d' WHERE id = %d", tb, nid, nid, id))
 			default:
+				stmts = append(stmts, fmt.Sprintf("DELETE FROM %s WHERE id = %d", tb, id))
 			}
-			id := rng.Intn(4000) + 1
-			stmts := []string{"BEGIN"}
-			for _, db := range shards {
-				if rng.Intn(3) == 0 {
-					continue
-				}
-				tb := "`" + db + "`.orders"
-				switch op := rng.Intn(10); {
-				case op < 3:
-					stmts = append(stmts, fmt.Sprintf("INSERT INTO %s (id, code, total, note) VALUES (%d, 'k%d', %d.25, '%s') ON DUPLICATE KEY UPDATE total = total + 1", tb, id, id, rng.Intn(1000), db))
-				case op < 6:
-					stmts = append(stmts, fmt.Sprintf("UPDATE %s SET total = %d.50, note = CONCAT('upd ', %d) WHERE id = %d", tb, rng.Intn(1000), rng.Intn(100), id))
-				case op < 8:
-					nid := rng.Intn(4000) + 4001
-					stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE %s SET id = %d, code = 'k%d' WHERE id = %d", tb, nid, nid, id))
-				default:
-					stmts = append(stmts, fmt.Sprintf("DELETE FROM %s WHERE id = %d", tb, id))
-				}
-			}
-			stmts = append(stmts, "COMMIT")
-			for _, q := range stmts {
-				if _, err := c.Execute(q); err != nil {
-					if !strings.Contains(err.Error(), "Deadlock") && !strings.Contains(err.Error(), "Duplicate entry") {
-						t.Errorf("workload %s: %v", q, err)
-						return
-					}
-					c.Execute("ROLLBACK")
-					break
-				}
-			}
-			n++
 		}
-	}()
-	return func() int { wg.Wait(); return n }
+		return stmts
+	})
 }
 
 // assertFanInEqual compares the fan-in target pgSchema.pgTable with the union of table in
@@ -166,23 +135,7 @@ func TestFanInPostgres(t *testing.T) {
 
 	stop := make(chan struct{})
 	wait := fanInWorkload(t, shards, stop)
-	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=snapshot.chunk-rows:1500"}, "run", "-c", cfg)
-	select {
-	case <-k.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
-	}
-	if phase, _, _ := h.Checkpoint(t); phase != "snapshot" {
-		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
-	}
-	for i := 0; i < 2; i++ {
-		p := startCLI(t, "run", "-c", cfg)
-		time.Sleep(time.Duration(2000+700*i) * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("replicator exited early: %v\n%s", p.err, tail(p.output(), 30))
-		}
-		p.kill()
-	}
+	killSnapshotThenStream(t, h, cfg, 2*time.Second)
 	p := startCLI(t, "run", "-c", cfg)
 	waitStreaming(t, p)
 	// ADD COLUMN on each shard in turn, rows using it in between: the first shard's ALTER

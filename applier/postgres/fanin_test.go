@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/route"
@@ -18,23 +17,12 @@ import (
 // the other shards lack is refused naming the tables; a rename out of the target is
 // refused.
 func TestFanInTranslate(t *testing.T) {
-	cfg, err := config.Parse(`[source]
-host = "h"
-user = "u"
-server_id = 1
-[target]
-type = "postgres"
-[target.postgres]
-url = "postgres://x@h/db"
-[[tables]]
+	cfg := testConfig(t, `[[tables]]
 source = "s?.orders"
 target = "all.orders"
 [[tables]]
 source = "other.*"
-`, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	routes, err := route.Compile(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -223,6 +223,19 @@ func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 	if done {
 		return nil
 	}
+	rt, err := t.route(p.Table)
+	if err != nil {
+		return err
+	}
+	fanIn := rt.FanIn() != ""
+	if fanIn {
+		// Source tables of one fan-in target finish in parallel: the first builds the key
+		// and indexes, the others wait for it (the lock conflicts with itself) and find
+		// them.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+id.Sanitize()+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("finish %s: lock %s: %w", p.Name(), id.Sanitize(), err)
+		}
+	}
 	var hasKey bool
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary)", id.Sanitize()).Scan(&hasKey); err != nil {
 		return fmt.Errorf("finish %s: %w", p.Name(), err)
@@ -233,7 +246,7 @@ func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 		}
 	}
 	secondary := r.AddSecondary()
-	if rt, err := t.route(p.Table); err == nil && rt.FanIn() != "" && hasKey {
+	if fanIn && hasKey {
 		// Another source table of the fan-in target finished first and built them.
 		secondary = nil
 	}
