@@ -251,7 +251,9 @@ func TestFanInRefusesDifferingShards(t *testing.T) {
 // TestFanInSnapshotDDL: a snapshot of two shards killed -9 after a committed chunk, then
 // ADD COLUMN on both shards and writes, then resumed: the fan-in target cannot take one
 // shard again on its own, so the snapshot copies every table again under a new view, and
-// the target equals the shards row by row with the new column.
+// the target equals the shards row by row with the new column. Then, streaming, a third
+// shard created with rows joins the target, and a DROP TABLE of the second deletes its
+// rows only.
 func TestFanInSnapshotDDL(t *testing.T) {
 	my := mysqlRoot(t)
 	h := newPGHarness(t)
@@ -279,6 +281,26 @@ func TestFanInSnapshotDDL(t *testing.T) {
 	}
 	if n := assertFanInEqual(t, my, h.pg, shards, "orders", "fanin", "orders", "replicator_source"); n != 10000 {
 		t.Errorf("compared %d rows, want 10000", n)
+	}
+	assertVerifyEqual(t, cfg)
+
+	// While streaming: a new shard comes with its CREATE TABLE and rows; then a DROP TABLE
+	// of another deletes that shard's rows only.
+	p = startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	s3 := "it_fanin_s3_pg"
+	mustExec(t, my, "CREATE DATABASE `"+s3+"`", "USE "+s3,
+		"CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NULL, note VARCHAR(64) NULL, tag VARCHAR(20) NULL)",
+		"INSERT INTO orders SELECT seq, CONCAT('k', seq), seq, 'third', NULL FROM seq_1_to_100")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	if n := assertFanInEqual(t, my, h.pg, append(shards, s3), "orders", "fanin", "orders", "replicator_source"); n != 10100 {
+		t.Errorf("compared %d rows with the new shard, want 10100", n)
+	}
+	mustExec(t, my, "DROP TABLE `"+shards[1]+"`.orders")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	p.stop(t)
+	if n := assertFanInEqual(t, my, h.pg, []string{shards[0], s3}, "orders", "fanin", "orders", "replicator_source"); n != 5100 {
+		t.Errorf("compared %d rows after the DROP, want 5100", n)
 	}
 	assertVerifyEqual(t, cfg)
 }
