@@ -37,8 +37,11 @@ func transforms(r *finding.Report, name, tname string, t *schema.Table, rt *rout
 		return "", true
 	}
 	if _, err := rt.View(t); err != nil {
-		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Detail: err.Error(),
-			Fix: fmt.Sprintf("fix the table or tables[%d].rename / hash / metadata", rt.Index())})
+		fix := fmt.Sprintf("fix the table or tables[%d].rename / hash / metadata", rt.Index())
+		if rt.FanIn() != "" {
+			fix = fmt.Sprintf("fix the table or tables[%d].key / source_column / rename / hash / metadata", rt.Index())
+		}
+		r.Add(finding.Result{Name: name, Table: tname, Status: finding.Fail, Detail: err.Error(), Fix: fix})
 		return "", false
 	}
 	return ", transforms: " + tr.Describe(), true

@@ -224,6 +224,8 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 		}
 	}()
 	first := len(r.Results)
+	fanIn := newFanInCheck(cfg)
+	defer fanIn.report(r)
 	for _, tn := range selected {
 		t, err := conn.LoadTable(ctx, tn.Schema, tn.Name)
 		tname := tn.String()
@@ -257,6 +259,9 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 			continue
 		}
 		filterDesc += transformDesc
+		if !fanIn.add(r, name, tname, t, rt) {
+			continue
+		}
 		foreignKeys(r, name, t, cfg, replicatedSet)
 		isKeyless := routes.Keyless() && keyless(r, name, t, rt)
 		switch strings.ToLower(t.Engine) {

@@ -134,6 +134,10 @@ type TableRule struct {
 	// Metadata adds columns the replicator fills: "source_db", "source_table",
 	// "commit_time", "gtid" (see the README's "Column transforms").
 	Metadata []string `toml:"metadata"`
+	// SourceColumn names the column a fan-in rule (a pattern source, one fixed target)
+	// adds to the target: it holds the row's source table as "db.table" and leads the
+	// key. Default "replicator_source"; only for fan-in rules.
+	SourceColumn string `toml:"source_column"`
 
 	pattern    Pattern          // parsed Source, set by validation
 	where      *filter.Expr     // parsed Where, set by validation
@@ -142,6 +146,33 @@ type TableRule struct {
 
 // Pattern returns the parsed source pattern of a validated rule.
 func (r *TableRule) Pattern() Pattern { return r.pattern }
+
+// FanIn reports whether the rule merges several source tables into one target: its
+// source is a pattern and its target names one table (PostgreSQL: a table part without
+// "*" or {table}). See the README's "Fan-in".
+func (r *TableRule) FanIn() bool {
+	if r.Target == "" {
+		return false
+	}
+	p, err := ParsePattern(r.Source)
+	if err != nil || !p.Wildcard() {
+		return false
+	}
+	_, table, _ := strings.Cut(r.Target, ".")
+	return table != "*" && !strings.Contains(table, "{table}")
+}
+
+// SourceColumnName is the fan-in source column of a fan-in rule (source_column, or
+// its default), "" for another rule.
+func (r *TableRule) SourceColumnName() string {
+	switch {
+	case !r.FanIn():
+		return ""
+	case r.SourceColumn != "":
+		return r.SourceColumn
+	}
+	return transform.DefaultSourceColumn
+}
 
 // Filter returns the parsed row filter of a validated rule, nil without one.
 func (r *TableRule) Filter() *filter.Expr { return r.where }

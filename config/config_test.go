@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,9 +133,27 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"where escapes", func(s string) string {
 			return strings.Replace(s, `source = "shop.orders"`, `source = "shop.orders"`+"\nwhere = \"a = 1) OR (1\"", 1)
 		}, "tables[0].where: unbalanced parentheses"},
-		{"wildcard into one table", func(s string) string {
-			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.*\"\ntarget = \"a.b\"", 1)
-		}, "tables[0]: target"},
+		{"source_column without fan-in", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.*\"\nsource_column = \"src\"", 1)
+		}, `tables[0]: source_column = "src": only for a rule that merges several source tables`},
+		{"source_column on one table", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\ntarget = \"all.orders\"\nsource_column = \"src\"", 1)
+		}, `tables[0]: source_column = "src": only for`},
+		{"fan-in source_column with a dot", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all.orders\"\nsource_column = \"a.b\"", 1)
+		}, `tables[0]: source_column = "a.b": must be a column name`},
+		{"fan-in source_column a marker", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all.orders\"\nsource_column = \"_deleted\"", 1)
+		}, `tables[0]: source_column = "_deleted": the name of a soft-delete marker`},
+		{"fan-in source_column a key column", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all.orders\"\nkey = [\"replicator_source\"]", 1)
+		}, `tables[0]: source_column = "replicator_source": the rule also names it`},
+		{"fan-in keyless_index", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all.orders\"\nkeyless_index = [\"a\"]", 1)
+		}, `tables[0]: keyless_index: a fan-in rule (target "all.orders" for the tables of "shop_*.orders") needs a key`},
+		{"fan-in renamed onto the source column", func(s string) string {
+			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all.orders\"\nrename = { a = \"replicator_source\" }", 1)
+		}, `tables[0].rename: column "a" renamed to "replicator_source", the name of a metadata column`},
 		{"columns and exclude", func(s string) string {
 			return strings.Replace(s, `source = "shop.orders"`, "source = \"shop.orders\"\ncolumns = [\"a\"]\nexclude_columns = [\"b\"]", 1)
 		}, "columns and exclude_columns"},
@@ -166,6 +185,46 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+// TestFanInRule: a pattern source with a target of one table is a fan-in rule, with the
+// source column (default or source_column); other rules are not.
+func TestFanInRule(t *testing.T) {
+	vars := env(map[string]string{"MYSQL_PASSWORD": "x"})
+	cases := []struct {
+		source, target, column string
+		fanIn                  bool
+		want                   string // SourceColumnName
+	}{
+		{"shop_*.orders", "all.orders", "", true, "replicator_source"},
+		{"shop_*.orders", "all.orders", "shard", true, "shard"},
+		{"shop.*", "all.everything", "", true, "replicator_source"},
+		{"shop_*.orders", "{db}.orders", "", true, "replicator_source"},
+		{"shop_*.orders", "all.*", "", false, ""},
+		{"shop_*.*", "{db}.{table}", "", false, ""},
+		{"shop_*.orders", "", "", false, ""},
+		{"shop.orders", "all.orders", "", false, ""},
+	}
+	for _, c := range cases {
+		text := strings.Replace(minimal, `source = "shop.orders"`, fmt.Sprintf("source = %q\ntarget = %q", c.source, c.target), 1)
+		if c.target == "" {
+			text = strings.Replace(minimal, `source = "shop.orders"`, fmt.Sprintf("source = %q", c.source), 1)
+		}
+		if c.column != "" {
+			text = strings.Replace(text, "[[tables]]\n", "[[tables]]\nsource_column = \""+c.column+"\"\n", 1)
+		}
+		cfg, err := Parse(text, vars)
+		if err != nil {
+			t.Fatalf("%s -> %s: %v", c.source, c.target, err)
+		}
+		r := &cfg.Tables[0]
+		if r.FanIn() != c.fanIn || r.SourceColumnName() != c.want {
+			t.Errorf("%s -> %s: FanIn %v, SourceColumnName %q; want %v, %q", c.source, c.target, r.FanIn(), r.SourceColumnName(), c.fanIn, c.want)
+		}
+		if got := r.Transforms().Source(); got != c.want {
+			t.Errorf("%s -> %s: compiled source column %q, want %q", c.source, c.target, got, c.want)
+		}
+	}
+}
+
 func TestElasticsearchTarget(t *testing.T) {
 	base := strings.Replace(minimal, "type = \"postgres\"\n[target.postgres]\nurl = \"postgres://app@127.0.0.1:5432/app?sslmode=disable\"",
 		"type = \"elasticsearch\"\n[target.elasticsearch]\naddresses = [\"${ES_URL}\"]", 1)
@@ -193,6 +252,10 @@ func TestElasticsearchTarget(t *testing.T) {
 	c, err = Parse(strings.Replace(base, `source = "shop.orders"`, "source = \"shop.orders\"\nfield_types = { Code = \"keyword\", note = \"text\" }", 1), vars)
 	if err != nil || c.Tables[0].FieldTypes["Code"] != "keyword" || c.Tables[0].FieldTypes["note"] != "text" {
 		t.Errorf("field_types: %v, %v", err, c.Tables[0].FieldTypes)
+	}
+	fanIn := strings.Replace(base, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all-orders\"", 1)
+	if _, err := Parse(fanIn, vars); err == nil || !strings.Contains(err.Error(), `tables[0]: target = "all-orders": a wildcard source needs {table} in the index name: merging several tables into one target (fan-in) is supported for PostgreSQL targets only so far`) {
+		t.Errorf("fan-in into one index: err = %v", err)
 	}
 	bad := strings.Replace(base, "${ES_URL}", "127.0.0.1:9200", 1)
 	if _, err := Parse(bad, vars); err == nil || !strings.Contains(err.Error(), "target.elasticsearch.addresses[0]") {

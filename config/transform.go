@@ -30,6 +30,7 @@ func (r *TableRule) TransformSpec(i int, targetType string) transform.Spec {
 	return transform.Spec{
 		Rule: i, Rename: r.Rename, Hash: r.Hash, HashKeyEnv: r.HashKeyEnv, Metadata: r.Metadata,
 		Columns: r.Columns, Exclude: r.ExcludeColumns, Elasticsearch: targetType == TargetElasticsearch,
+		FanIn: r.SourceColumnName(),
 	}
 }
 

@@ -185,7 +185,7 @@ func (r *TableRule) validate(targetType string) error {
 	r.pattern = p
 	if r.Target != "" {
 		if targetType == TargetPostgres {
-			if err := validPGTarget(r.Target, p.Wildcard()); err != nil {
+			if err := validPGTarget(r.Target); err != nil {
 				return fmt.Errorf("target = %q: %w", r.Target, err)
 			}
 		} else if err := validIndexTemplate(r.Target, p.Wildcard()); err != nil {
@@ -194,6 +194,9 @@ func (r *TableRule) validate(targetType string) error {
 	}
 	if len(r.Columns) > 0 && len(r.ExcludeColumns) > 0 {
 		return fmt.Errorf("columns and exclude_columns are both set: keep one")
+	}
+	if err := r.validateFanIn(); err != nil {
+		return err
 	}
 	for name, list := range map[string][]string{"columns": r.Columns, "exclude_columns": r.ExcludeColumns, "key": r.Key, "keyless_index": r.KeylessIndex} {
 		seen := map[string]bool{}
@@ -236,14 +239,37 @@ func (r *TableRule) validate(targetType string) error {
 	return nil
 }
 
+// validateFanIn checks the keys of a fan-in rule (FanIn) and refuses source_column on
+// another rule.
+func (r *TableRule) validateFanIn() error {
+	if !r.FanIn() {
+		if r.SourceColumn != "" {
+			return fmt.Errorf("source_column = %q: only for a rule that merges several source tables into one target (a pattern source with a target table without \"*\" or {table}); remove it", r.SourceColumn)
+		}
+		return nil
+	}
+	c := r.SourceColumnName()
+	switch {
+	case strings.TrimSpace(c) == "" || len(c) > 63 || strings.ContainsAny(c, ".\x00"):
+		return fmt.Errorf("source_column = %q: must be a column name of 1..63 bytes without '.'", c)
+	case IsMarker(c):
+		return fmt.Errorf("source_column = %q: the name of a soft-delete marker column; choose another", c)
+	case containsFold(r.Columns, c) || containsFold(r.Key, c) || containsFold(r.ExcludeColumns, c):
+		return fmt.Errorf("source_column = %q: the rule also names it as a source column (columns, exclude_columns or key); choose another name", c)
+	}
+	if len(r.KeylessIndex) > 0 {
+		return fmt.Errorf("keyless_index: a fan-in rule (target %q for the tables of %q) needs a key to tell the source tables' rows apart; set key = [...] instead", r.Target, r.Source)
+	}
+	return nil
+}
+
 // validPGTarget accepts "schema.table", "schema.*" and templates using {db} and {table}.
-func validPGTarget(t string, wildcard bool) error {
+// A pattern source with a target table of neither "*" nor {table} is a fan-in rule
+// (TableRule.FanIn).
+func validPGTarget(t string) error {
 	parts := strings.Split(t, ".")
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return fmt.Errorf("must be \"schema.table\" (placeholders {db} and {table} allowed; \"schema.*\" keeps table names)")
-	}
-	if wildcard && parts[1] != "*" && !strings.Contains(parts[1], "{table}") {
-		return fmt.Errorf("a wildcard source needs a target table of \"*\" or one containing {table}, or several tables would land in one")
 	}
 	for _, p := range parts {
 		if len(p) > 63 && !strings.Contains(p, "{") {
@@ -256,7 +282,7 @@ func validPGTarget(t string, wildcard bool) error {
 // validIndexTemplate checks an Elasticsearch index name template.
 func validIndexTemplate(t string, wildcard bool) error {
 	if wildcard && !strings.Contains(t, "{table}") {
-		return fmt.Errorf("a wildcard source needs {table} in the index name, or several tables would land in one index")
+		return fmt.Errorf("a wildcard source needs {table} in the index name: merging several tables into one target (fan-in) is supported for PostgreSQL targets only so far")
 	}
 	probe := strings.NewReplacer("{db}", "db", "{table}", "table").Replace(t)
 	return validIndexName(probe)

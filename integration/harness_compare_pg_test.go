@@ -153,6 +153,12 @@ func readSource(t testing.TB, my *client.Conn, db, table string, cols []colInfo)
 
 func readTarget(t testing.TB, pg *pgx.Conn, schema, table string, cols []colInfo) tableRows {
 	t.Helper()
+	return readTargetWhere(t, pg, schema, table, cols, "")
+}
+
+// readTargetWhere is readTarget of the rows that where (" WHERE ...", with args) selects.
+func readTargetWhere(t testing.TB, pg *pgx.Conn, schema, table string, cols []colInfo, where string, args ...any) tableRows {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'"); err != nil {
 		t.Fatal(err)
@@ -161,7 +167,7 @@ func readTarget(t testing.TB, pg *pgx.Conn, schema, table string, cols []colInfo
 	for i, c := range cols {
 		exprs[i] = pgx.Identifier{c.name}.Sanitize() + "::text"
 	}
-	r, err := pg.Query(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), pgx.Identifier{schema, table}.Sanitize()))
+	r, err := pg.Query(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), pgx.Identifier{schema, table}.Sanitize())+where, args...)
 	if err != nil {
 		t.Fatalf("read target %s.%s: %v", schema, table, err)
 	}
@@ -207,8 +213,16 @@ func assertTableEqual(t testing.TB, my *client.Conn, pg *pgx.Conn, db, table, pg
 	cols := sourceColumns(t, my, db, table)
 	src := readSource(t, my, db, table, cols)
 	dst := readTarget(t, pg, pgSchema, pgTable, cols)
+	compareRows(t, db+"."+table, cols, src, dst)
+	return len(src)
+}
+
+// compareRows fails the test for each row of src missing or different in dst and each
+// row of dst not in src; name is the source table, for messages.
+func compareRows(t testing.TB, name string, cols []colInfo, src, dst tableRows) {
+	t.Helper()
 	if len(src) != len(dst) {
-		t.Errorf("%s.%s: source has %d rows, target %d", db, table, len(src), len(dst))
+		t.Errorf("%s: source has %d rows, target %d", name, len(src), len(dst))
 	}
 	keys := make([]string, 0, len(src))
 	for k := range src {
@@ -219,26 +233,25 @@ func assertTableEqual(t testing.TB, my *client.Conn, pg *pgx.Conn, db, table, pg
 	for _, k := range keys {
 		d, ok := dst[k]
 		if !ok {
-			t.Errorf("%s.%s: key %q missing in target", db, table, k)
+			t.Errorf("%s: key %q missing in target", name, k)
 			bad++
 		} else {
 			for i, c := range cols {
 				if !valueEqual(c, src[k][i], d[i]) {
-					t.Errorf("%s.%s key %q column %s: source %s, target %s", db, table, k, c.name, show(src[k][i]), show(d[i]))
+					t.Errorf("%s key %q column %s: source %s, target %s", name, k, c.name, show(src[k][i]), show(d[i]))
 					bad++
 				}
 			}
 		}
 		if bad > 10 {
-			t.Fatalf("%s.%s: too many differences", db, table)
+			t.Fatalf("%s: too many differences", name)
 		}
 	}
 	for k := range dst {
 		if _, ok := src[k]; !ok {
-			t.Errorf("%s.%s: target has extra key %q", db, table, k)
+			t.Errorf("%s: target has extra key %q", name, k)
 		}
 	}
-	return len(src)
 }
 
 func valueEqual(c colInfo, a, b *string) bool {

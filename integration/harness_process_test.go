@@ -304,3 +304,28 @@ func assertVerifyEqual(t testing.TB, cfg string, flags ...string) verifyReport {
 	}
 	return rep
 }
+
+// killSnapshotThenStream kills 'run' of cfg with SIGKILL three times: inside the snapshot
+// after 1500 rows of a chunk (kill point snapshot.chunk-rows:1500), then twice while it
+// resumes or streams, first after first, then 700 ms later in the run. The test's
+// workload keeps writing throughout.
+func killSnapshotThenStream(t *testing.T, h targetHarness, cfg string, first time.Duration) {
+	t.Helper()
+	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=snapshot.chunk-rows:1500"}, "run", "-c", cfg)
+	select {
+	case <-k.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
+	}
+	if phase, _, _ := h.Checkpoint(t); phase != "snapshot" {
+		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
+	}
+	for i := 0; i < 2; i++ {
+		p := startCLI(t, "run", "-c", cfg)
+		time.Sleep(first + time.Duration(700*i)*time.Millisecond)
+		if p.exited() {
+			t.Fatalf("replicator exited early: %v\n%s", p.err, tail(p.output(), 30))
+		}
+		p.kill()
+	}
+}

@@ -5,6 +5,7 @@ package integration
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,4 +91,44 @@ const wlTable = `CREATE TABLE wl (
 func seed(t testing.TB, my *client.Conn, db string, n int) {
 	t.Helper()
 	mustExec(t, my, fmt.Sprintf("INSERT INTO `%s`.wl (id, grp, v, note) SELECT seq, seq %% 10, seq * 3, CONCAT('seed ', seq) FROM seq_1_to_%d", db, n))
+}
+
+// txnWorkload runs transactions on a connection of its own (default database db) until
+// stop: each is BEGIN, the statements next gives, COMMIT. An error containing one of
+// tolerated rolls the transaction back and goes on; any other fails the test and ends
+// the workload. The function returned waits for it and gives the transactions run.
+func txnWorkload(t *testing.T, db string, stop <-chan struct{}, tolerated []string, next func(rng *rand.Rand) []string) func() int {
+	var wg sync.WaitGroup
+	n := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := client.Connect(mysqlHost+":"+mysqlPort, "root", mysqlRootPass, db)
+		if err != nil {
+			t.Errorf("workload connect: %v", err)
+			return
+		}
+		defer c.Close()
+		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			stmts := append(append([]string{"BEGIN"}, next(rng)...), "COMMIT")
+			for _, q := range stmts {
+				if _, err := c.Execute(q); err != nil {
+					if !slices.ContainsFunc(tolerated, func(s string) bool { return strings.Contains(err.Error(), s) }) {
+						t.Errorf("workload %s: %v", q, err)
+						return
+					}
+					c.Execute("ROLLBACK")
+					break
+				}
+			}
+			n++
+		}
+	}()
+	return func() int { wg.Wait(); return n }
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,53 +54,23 @@ func hmacSQLOf(key, msg string) string {
 // xfWorkload runs multi-statement transactions on db.people until stop: inserts, updates
 // of the hashed and renamed columns, key changes of the hashed key, deletes.
 func xfWorkload(t *testing.T, db string, stop <-chan struct{}) func() int {
-	var wg sync.WaitGroup
-	n := 0
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c, err := client.Connect(mysqlHost+":"+mysqlPort, "root", mysqlRootPass, db)
-		if err != nil {
-			t.Errorf("workload connect: %v", err)
-			return
-		}
-		defer c.Close()
-		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-		for {
-			select {
-			case <-stop:
-				return
+	return txnWorkload(t, db, stop, []string{"Deadlock"}, func(rng *rand.Rand) []string {
+		var stmts []string
+		for i := 0; i < 1+rng.Intn(4); i++ {
+			id := rng.Intn(4000) + 1
+			switch op := rng.Intn(10); {
+			case op < 3:
+				stmts = append(stmts, fmt.Sprintf("INSERT INTO people VALUES (%d, 'u%d@example.com', %d, 'new %d') ON DUPLICATE KEY UPDATE v = v + 1", id, rng.Intn(1e6), rng.Int63n(1e9), id))
+			case op < 6:
+				stmts = append(stmts, fmt.Sprintf("UPDATE people SET email = 'e%d@example.org', note = CONCAT('upd ', %d) WHERE id = %d", rng.Intn(1e6), rng.Intn(100), id))
+			case op < 8:
+				stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE people SET id = %d WHERE id = %d", rng.Intn(4000)+4001, id))
 			default:
+				stmts = append(stmts, fmt.Sprintf("DELETE FROM people WHERE id = %d", id))
 			}
-			stmts := []string{"BEGIN"}
-			for i := 0; i < 1+rng.Intn(4); i++ {
-				id := rng.Intn(4000) + 1
-				switch op := rng.Intn(10); {
-				case op < 3:
-					stmts = append(stmts, fmt.Sprintf("INSERT INTO people VALUES (%d, 'u%d@example.com', %d, 'new %d') ON DUPLICATE KEY UPDATE v = v + 1", id, rng.Intn(1e6), rng.Int63n(1e9), id))
-				case op < 6:
-					stmts = append(stmts, fmt.Sprintf("UPDATE people SET email = 'e%d@example.org', note = CONCAT('upd ', %d) WHERE id = %d", rng.Intn(1e6), rng.Intn(100), id))
-				case op < 8:
-					stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE people SET id = %d WHERE id = %d", rng.Intn(4000)+4001, id))
-				default:
-					stmts = append(stmts, fmt.Sprintf("DELETE FROM people WHERE id = %d", id))
-				}
-			}
-			stmts = append(stmts, "COMMIT")
-			for _, q := range stmts {
-				if _, err := c.Execute(q); err != nil {
-					if !strings.Contains(err.Error(), "Deadlock") {
-						t.Errorf("workload %s: %v", q, err)
-						return
-					}
-					c.Execute("ROLLBACK")
-					break
-				}
-			}
-			n++
 		}
-	}()
-	return func() int { wg.Wait(); return n }
+		return stmts
+	})
 }
 
 // xfPeople creates db.people with 4000 rows and returns the configuration of tg
@@ -139,23 +108,7 @@ func xfUnderKills(t *testing.T, my *client.Conn, tg targetHarness, db, cfg strin
 	stop := make(chan struct{})
 	wait := xfWorkload(t, db, stop)
 	// kill -9 inside the snapshot, after 1500 rows of a chunk (one chunk committed).
-	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=" + "snapshot.chunk-rows:1500"}, "run", "-c", cfg)
-	select {
-	case <-k.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
-	}
-	if phase, _, _ := tg.Checkpoint(t); phase != "snapshot" {
-		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
-	}
-	for i := 0; i < 2; i++ {
-		p := startCLI(t, "run", "-c", cfg)
-		time.Sleep(time.Duration(1500+700*i) * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("replicator exited early: %v\n%s", p.err, tail(p.output(), 30))
-		}
-		p.kill()
-	}
+	killSnapshotThenStream(t, tg, cfg, 1500*time.Millisecond)
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	n := wait()

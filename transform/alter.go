@@ -109,8 +109,15 @@ func (r *Rules) mapClause(table string, s ddl.AlterChange) (ddl.AlterChange, err
 		m.Index = ix[0]
 		return &m, nil
 	case *ddl.AddPrimaryKey:
-		return &ddl.AddPrimaryKey{Columns: r.TargetNames(c.Columns)}, nil
+		cols := r.TargetNames(c.Columns)
+		if r.source != "" {
+			cols = append([]string{r.source}, cols...)
+		}
+		return &ddl.AddPrimaryKey{Columns: cols}, nil
 	case *ddl.AddForeignKey:
+		if r.source != "" && (schema.UnloggedAction(c.ForeignKey.OnDelete) || schema.UnloggedAction(c.ForeignKey.OnUpdate)) {
+			return nil, fanInForeignKey(r.rule, table, c.ForeignKey)
+		}
 		for _, col := range c.Columns {
 			if r.Hashed(col) {
 				return nil, fmt.Errorf("tables[%d].hash: ALTER TABLE %s adds foreign key %s with an action on hashed column %q, which the target would apply on clear values: hash another column, or declare the foreign key RESTRICT", r.rule, table, c.ForeignKey.Name, col)
@@ -127,6 +134,9 @@ func (r *Rules) mapClause(table string, s ddl.AlterChange) (ddl.AlterChange, err
 // checkAdded refuses a column that appears at the source (ADD, or the new name of a
 // CHANGE or RENAME) under a name the target already uses for something else.
 func (r *Rules) checkAdded(table, name string) error {
+	if r.source != "" && strings.EqualFold(r.source, name) {
+		return fmt.Errorf("tables[%d].source_column: column %s added to %s at the source has the name of the fan-in source column: set source_column to another name, or exclude the column, and take a new snapshot", r.rule, name, table)
+	}
 	for _, k := range r.meta {
 		if strings.EqualFold(k.Field(), name) {
 			return fmt.Errorf("tables[%d].metadata: column %s added to %s at the source has the name of metadata column %s: leave %s out of metadata, or exclude the column, and copy the table again (replicator resnapshot)", r.rule, name, table, k.Field(), k.Field())

@@ -49,7 +49,16 @@ const (
 	// MetaGTID is the GTID of the transaction that wrote the row; for a row a snapshot
 	// or an online copy wrote, the GTID set of the position the copy read at.
 	MetaGTID
+	// MetaSource is the fan-in source column of a rule that merges several source
+	// tables into one target ("db.table" of the row's source table). Unlike the other
+	// kinds it is part of the target's key, its name is configured (source_column) and
+	// verify compares by it rather than leaving it out.
+	MetaSource
 )
+
+// DefaultSourceColumn is the fan-in source column's name when a rule does not set
+// source_column.
+const DefaultSourceColumn = "replicator_source"
 
 // metaName is a metadata column's name in the configuration and in the target.
 type metaName struct {
@@ -101,6 +110,10 @@ type Spec struct {
 	// Elasticsearch is set for an Elasticsearch target, whose field names must not start
 	// with '_'.
 	Elasticsearch bool
+	// FanIn is the fan-in source column's name when the rule merges several source tables
+	// into one target, "" otherwise. The column holds "db.table" and leads the target's
+	// key, so equal keys of different source tables stay apart.
+	FanIn string
 }
 
 // Rules are a rule's compiled transforms. They are immutable and safe for concurrent use.
@@ -113,19 +126,21 @@ type Rules struct {
 	hashList  []string        // as configured, for messages
 	hasher    *Hasher
 	meta      []MetaKind
+	// source is the fan-in source column, "" for a rule of distinct targets.
+	source string
 }
 
 // Compile validates s and compiles it; lookup reads the hash key's environment variable.
 // It returns nil, nil for a rule without transforms. Errors name the key
 // ("tables[2].rename: ...") and never show the hash key.
 func Compile(s Spec, lookup func(string) (string, bool)) (*Rules, error) {
-	if len(s.Rename) == 0 && len(s.Hash) == 0 && len(s.Metadata) == 0 {
+	if len(s.Rename) == 0 && len(s.Hash) == 0 && len(s.Metadata) == 0 && s.FanIn == "" {
 		if s.HashKeyEnv != "" {
 			return nil, fmt.Errorf("tables[%d].hash_key_env is set but hash is not: remove it or list the columns to hash", s.Rule)
 		}
 		return nil, nil
 	}
-	r := &Rules{rule: s.Rule, rename: map[string]string{}, renameSrc: map[string]string{}, hash: map[string]bool{}}
+	r := &Rules{rule: s.Rule, rename: map[string]string{}, renameSrc: map[string]string{}, hash: map[string]bool{}, source: s.FanIn}
 	if err := r.compileMeta(s); err != nil {
 		return nil, err
 	}
@@ -244,6 +259,9 @@ func excluded(s Spec, c string) bool {
 // isMetaField reports whether name is any metadata column's target name (whether or not
 // the rule adds it: a rule may add it later).
 func (r *Rules) isMetaField(name string) bool {
+	if r.source != "" && strings.EqualFold(r.source, name) {
+		return true
+	}
 	for _, m := range metaNames {
 		if strings.EqualFold(m.field, name) {
 			return true
@@ -279,6 +297,27 @@ func (r *Rules) Metadata() []MetaKind {
 		return nil
 	}
 	return r.meta
+}
+
+// Added reports whether target column name is one the rule adds (the fan-in source
+// column, a metadata column it lists) rather than a source column.
+func (r *Rules) Added(name string) bool {
+	if r == nil {
+		return false
+	}
+	if r.source != "" && strings.EqualFold(r.source, name) {
+		return true
+	}
+	return slices.ContainsFunc(r.meta, func(k MetaKind) bool { return strings.EqualFold(k.Field(), name) })
+}
+
+// Source returns the fan-in source column's name, "" when the rule does not merge
+// several source tables into one target.
+func (r *Rules) Source() string {
+	if r == nil {
+		return ""
+	}
+	return r.source
 }
 
 // Secret returns the hash key for the log redactor, "" without one.
@@ -327,6 +366,9 @@ func (r *Rules) Describe() string {
 	}
 	if r.hasher != nil {
 		parts = append(parts, fmt.Sprintf("hash %s (%s)", strings.Join(r.hashList, ", "), r.hasher))
+	}
+	if r.source != "" {
+		parts = append(parts, "fan-in source column "+r.source+" (\"db.table\", leads the key)")
 	}
 	if len(r.meta) > 0 {
 		var ms []string

@@ -89,6 +89,16 @@ func (r *Rules) View(def *schema.Table, cols []int, wildcard bool) (*View, error
 		t.Columns = append(t.Columns, c)
 		v.Columns = append(v.Columns, col)
 	}
+	sourcePos := -1
+	if src := r.Source(); src != "" {
+		if other, dup := names[strings.ToLower(src)]; dup {
+			return nil, fmt.Errorf("tables[%d].source_column: %s already has a column named %s (source column %q), the fan-in source column: set source_column to another name, or rename or exclude the column", r.rule, def.QualifiedName(), src, other)
+		}
+		names[strings.ToLower(src)] = src
+		sourcePos = len(t.Columns)
+		t.Columns = append(t.Columns, sourceColumn(src))
+		v.Columns = append(v.Columns, Column{Source: -1, Meta: MetaSource})
+	}
 	for _, k := range r.Metadata() {
 		if other, dup := names[strings.ToLower(k.Field())]; dup {
 			return nil, fmt.Errorf("tables[%d].metadata: %s already has a column named %s (source column %q): leave %s out of metadata, or rename or exclude the column", r.rule, def.QualifiedName(), k.Field(), other, k.Field())
@@ -96,6 +106,10 @@ func (r *Rules) View(def *schema.Table, cols []int, wildcard bool) (*View, error
 		names[strings.ToLower(k.Field())] = k.Field()
 		t.Columns = append(t.Columns, metaColumn(k))
 		v.Columns = append(v.Columns, Column{Source: -1, Meta: k})
+	}
+	if sourcePos >= 0 && len(def.Key) > 0 {
+		// The source table leads the key: equal keys of two source tables are two rows.
+		t.Key = append(t.Key, sourcePos)
 	}
 	for _, k := range def.Key {
 		p, ok := pos[k]
@@ -120,6 +134,12 @@ func hashedColumn(c schema.Column) schema.Column {
 		Name: c.Name, DataType: "char", ColumnType: fmt.Sprintf("char(%d)", HashLen), Nullable: c.Nullable,
 		CharLength: HashLen, Charset: "ascii", Collation: "ascii_bin", Comment: c.Comment,
 	}
+}
+
+// sourceColumn is the target column of the fan-in source column: "db.table", at most
+// 64 + 1 + 64 characters, never NULL.
+func sourceColumn(name string) schema.Column {
+	return schema.Column{Name: name, DataType: "varchar", ColumnType: "varchar(129)", CharLength: 129, Charset: "utf8mb4", Collation: "utf8mb4_bin"}
 }
 
 // metaColumn is the target column of a metadata column.
@@ -158,6 +178,14 @@ next:
 			}
 			ix.Columns[i] = r.TargetName(c)
 		}
+		if ix.Unique && r.Source() != "" {
+			// Unique within each source table, as at the source: two shards may hold
+			// the same value.
+			ix.Columns = append([]string{r.Source()}, ix.Columns...)
+			if ix.Lengths != nil {
+				ix.Lengths = append([]int{0}, ix.Lengths...)
+			}
+		}
 		out = append(out, ix)
 	}
 	return out
@@ -169,6 +197,10 @@ next:
 func viewForeignKeys(r *Rules, def *schema.Table) ([]schema.ForeignKey, error) {
 	if def.ForeignKeys == nil {
 		return nil, nil
+	}
+	if r.Source() != "" && len(def.ForeignKeys) > 0 {
+		fk := def.ForeignKeys[0]
+		return nil, fanInForeignKey(r.rule, def.QualifiedName(), fk)
 	}
 	out := make([]schema.ForeignKey, 0, len(def.ForeignKeys))
 	for _, fk := range def.ForeignKeys {
@@ -183,6 +215,13 @@ func viewForeignKeys(r *Rules, def *schema.Table) ([]schema.ForeignKey, error) {
 		out = append(out, fk)
 	}
 	return out, nil
+}
+
+// fanInForeignKey is the refusal of a foreign key with an action on a table of a fan-in
+// rule: the replicator applies the action by the referencing values alone, which would
+// reach the rows of every source table the target holds.
+func fanInForeignKey(rule int, table string, fk schema.ForeignKey) error {
+	return fmt.Errorf("tables[%d].target: %s has foreign key %s with an action (ON DELETE %s, ON UPDATE %s), which the replicator applies by the referencing values and would reach the rows of the other source tables merged into the same target: declare the foreign key RESTRICT, or give the table a rule with a target of its own", rule, table, fk.Name, fk.OnDelete, fk.OnUpdate)
 }
 
 // Row returns the target row of the source row src (a full row of the definition), made
@@ -217,6 +256,8 @@ func (v *View) meta(k MetaKind, o Origin) []byte {
 		return []byte(v.def.Schema)
 	case MetaSourceTable:
 		return []byte(v.def.Name)
+	case MetaSource:
+		return []byte(v.def.Schema + "." + v.def.Name)
 	case MetaCommitTime:
 		if o.Time.IsZero() {
 			return nil
@@ -260,6 +301,10 @@ func (v *View) Key(src change.Row) change.Row {
 	out := make(change.Row, len(v.Table.Key))
 	for i, k := range v.Table.Key {
 		c := v.Columns[k]
+		if c.Meta != 0 {
+			out[i] = v.meta(c.Meta, Origin{})
+			continue
+		}
 		out[i] = src[c.Source]
 		if c.Hashed && out[i] != nil {
 			out[i] = v.hasher.Append(make([]byte, 0, HashLen), out[i])

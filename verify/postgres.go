@@ -85,6 +85,10 @@ type pgTable struct {
 	types []string // PostgreSQL type per replicated column
 	query string   // SELECT ... FROM without WHERE
 	key   string   // quoted first key column
+	// only is the condition on a fan-in target's source column ("" for another table),
+	// with args its parameter.
+	only string
+	args []any
 }
 
 func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
@@ -107,9 +111,19 @@ func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 		exprs[i] = pgx.Identifier{c.Name}.Sanitize() + "::text"
 	}
 	from := pt.id.Sanitize()
+	var conds []string
+	if c := t.Route.FanIn(); c != "" {
+		// The target holds other source tables' rows too (fan-in): this table's only.
+		pt.only = pgx.Identifier{c}.Sanitize() + " = $1"
+		pt.args = []any{t.Route.SourceValue()}
+		conds = append(conds, pt.only)
+	}
 	if t.Route.Deletes() == config.DeletesSoft {
 		// Rows marked deleted are compared with nothing: the source deleted them.
-		from = "(SELECT * FROM " + from + " WHERE NOT " + pgx.Identifier{config.MarkerDeleted}.Sanitize() + ") t"
+		conds = append(conds, "NOT "+pgx.Identifier{config.MarkerDeleted}.Sanitize())
+	}
+	if len(conds) > 0 {
+		from = "(SELECT * FROM " + from + " WHERE " + strings.Join(conds, " AND ") + ") t"
 	}
 	pt.query = "SELECT " + strings.Join(exprs, ", ") + " FROM " + from
 	pt.key = pgx.Identifier{t.firstKey().Name}.Sanitize()
@@ -119,7 +133,11 @@ func (p *pgTarget) table(ctx context.Context, t *Table) (targetTable, error) {
 // markedRows counts the rows marked deleted (deletes = "soft").
 func (p *pgTable) markedRows(ctx context.Context) (int64, error) {
 	var n int64
-	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM "+p.id.Sanitize()+" WHERE "+pgx.Identifier{config.MarkerDeleted}.Sanitize()).Scan(&n); err != nil {
+	q := "SELECT count(*) FROM " + p.id.Sanitize() + " WHERE " + pgx.Identifier{config.MarkerDeleted}.Sanitize()
+	if p.only != "" {
+		q += " AND " + p.only
+	}
+	if err := p.pool.QueryRow(ctx, q, p.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the rows marked deleted in %s: %w", p.name(), err)
 	}
 	return n, nil
@@ -190,7 +208,7 @@ func (p *pgTable) converter() converter {
 // rows reads the table's rows in r as text and normalises them.
 func (p *pgTable) rows(ctx context.Context, r Range, fn func(*row) error) error {
 	q := p.query + rangeWhere(p.key, r)
-	res, err := p.pool.Query(ctx, q)
+	res, err := p.pool.Query(ctx, q, p.args...)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p.name(), err)
 	}

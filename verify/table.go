@@ -53,8 +53,14 @@ func newTable(def *schema.Table, cols []int, rt *route.Route) (*Table, error) {
 			}
 		}
 		// Metadata columns come last: the key's positions in the view are its positions
-		// among the compared columns.
-		t.keyPos = append(t.keyPos, v.Table.Key...)
+		// among the compared columns. A fan-in target's source column, which leads its
+		// key, is not compared: the target is read for this table's value of it only
+		// (route.Route.FanIn).
+		for _, k := range v.Table.Key {
+			if v.Columns[k].Meta == 0 {
+				t.keyPos = append(t.keyPos, k)
+			}
+		}
 		return t, nil
 	}
 	for _, k := range def.Key {

@@ -222,6 +222,11 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 	if err != nil {
 		return err
 	}
+	if rt, err := b.t.route(def); err != nil {
+		return err
+	} else if err := rt.FanInCopyRefusal(); err != nil {
+		return err
+	}
 	var exists bool
 	if err := b.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", live.Sanitize()).Scan(&exists); err != nil {
 		return fmt.Errorf("look up %s: %w", live.Sanitize(), classify(err))

@@ -25,12 +25,18 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 		return pgddl.PGTarget{}, false
 	}
 	s, n := rt.PGTarget()
-	target := pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex(), Backfill: true}
+	// A fan-in target cannot be copied again for one source table (see Target.copyRefusal):
+	// a column whose existing values the source computes is refused instead.
+	target := pgddl.PGTarget{Schema: s, Table: n, Column: rt.Replicates, Key: rt.Key(), KeylessIndex: rt.KeylessIndex(), Backfill: rt.FanIn() == ""}
 	if tr := rt.Transforms(); tr != nil {
 		// The translator sees the target's side (transformedChange): its column names
 		// are target names.
-		target.Column = func(name string) bool { return rt.Replicates(tr.SourceName(name)) }
+		target.Column = func(name string) bool { return tr.Added(name) || rt.Replicates(tr.SourceName(name)) }
 		target.Key, target.KeylessIndex = tr.TargetNames(rt.Key()), tr.TargetNames(rt.KeylessIndex())
+		if src := tr.Source(); src != "" && len(target.Key) > 0 {
+			// The view's key leads with the source column: so does the configured one.
+			target.Key = append([]string{src}, target.Key...)
+		}
 	}
 	return target, true
 }
@@ -41,6 +47,9 @@ func (t *Target) resolve(db, table string) (pgddl.PGTarget, bool) {
 // a CREATE TABLE's definition replaced by its view, and the definitions before the change
 // by their views.
 func (t *Target) translate(ch ddl.Change, before ddl.Tables) (pgddl.PGPlan, error) {
+	if plan, done, err := t.fanIn(ch, before); done || err != nil {
+		return plan, err
+	}
 	ch, err := t.transformedChange(ch)
 	if err != nil {
 		return pgddl.PGPlan{}, err

@@ -19,21 +19,10 @@ import (
 // translate; CheckDDL, which the reader calls, refuses the same step. The batch here has
 // no transaction: running a statement would panic.
 func TestApplySchemaRefusesUntranslatableStepFirst(t *testing.T) {
-	cfg, err := config.Parse(`[source]
-host = "h"
-user = "u"
-server_id = 1
-[target]
-type = "postgres"
-[target.postgres]
-url = "postgres://x@h/db"
-[[tables]]
+	cfg := testConfig(t, `[[tables]]
 source = "shop.*"
 exclude_columns = ["x"]
-`, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	orders := &schema.Table{Schema: "shop", Name: "orders", Key: []int{0}, KeyIsPrimary: true, Columns: []schema.Column{
 		{Name: "id", DataType: "int", ColumnType: "int(11)"},
 		{Name: "v", DataType: "int", ColumnType: "int(11)", Nullable: true},
@@ -65,4 +54,22 @@ exclude_columns = ["x"]
 	if err := b.t.CheckDDL(changes[1], after); !errors.As(err, &ue) {
 		t.Errorf("CheckDDL takes the rename out of the replicated columns: %v", err)
 	}
+}
+
+// testConfig is a PostgreSQL configuration with the [[tables]] rules tables.
+func testConfig(t *testing.T, tables string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(`[source]
+host = "h"
+user = "u"
+server_id = 1
+[target]
+type = "postgres"
+[target.postgres]
+url = "postgres://x@h/db"
+`+tables, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

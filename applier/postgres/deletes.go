@@ -87,6 +87,9 @@ func (t *Target) CheckCopy(table string) error {
 	if rt == nil {
 		return fmt.Errorf("table %s is not selected by any [[tables]] rule", table)
 	}
+	if err := rt.FanInCopyRefusal(); err != nil {
+		return err
+	}
 	if rt.Deletes() == config.DeletesHard {
 		return nil
 	}

@@ -113,6 +113,9 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 			return fmt.Errorf("reset snapshot state: %w", err)
 		}
 	}
+	if err := t.checkFanInPlans(plans); err != nil {
+		return err
+	}
 	for _, p := range plans {
 		id, err := t.tableIdent(p.Table)
 		if err != nil {
@@ -220,6 +223,19 @@ func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 	if done {
 		return nil
 	}
+	rt, err := t.route(p.Table)
+	if err != nil {
+		return err
+	}
+	fanIn := rt.FanIn() != ""
+	if fanIn {
+		// Source tables of one fan-in target finish in parallel: the first builds the key
+		// and indexes, the others wait for it (the lock conflicts with itself) and find
+		// them.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+id.Sanitize()+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("finish %s: lock %s: %w", p.Name(), id.Sanitize(), err)
+		}
+	}
 	var hasKey bool
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary)", id.Sanitize()).Scan(&hasKey); err != nil {
 		return fmt.Errorf("finish %s: %w", p.Name(), err)
@@ -229,7 +245,12 @@ func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 			return fmt.Errorf("add the primary key of %s: %w", id.Sanitize(), err)
 		}
 	}
-	for _, q := range r.AddSecondary() {
+	secondary := r.AddSecondary()
+	if fanIn && hasKey {
+		// Another source table of the fan-in target finished first and built them.
+		secondary = nil
+	}
+	for _, q := range secondary {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("create index on %s: %s: %w", id.Sanitize(), q, err)
 		}
@@ -348,6 +369,10 @@ func (t *Target) RestartTables(ctx context.Context, pos change.Position, plans [
 	defer tx.Rollback(context.Background())
 	s := t.state
 	for _, p := range plans {
+		if rt, err := t.route(p.Table); err == nil && rt.FanIn() != "" {
+			// The target holds the other source tables' rows, under one definition.
+			return fmt.Errorf("%s is merged into %s with other tables (fan-in): %w", p.Name(), rt.TargetName(), plan.ErrCopyAllAgain)
+		}
 		id, err := t.tableIdent(p.Table)
 		if err != nil {
 			return err

@@ -55,8 +55,12 @@ func requestResnapshot(ctx context.Context, env *runEnv) error {
 		if !ok || db == "" || table == "" {
 			return fmt.Errorf("%q: name a table as db.table", a)
 		}
-		if env.routes.For(db, table) == nil {
+		rt := env.routes.For(db, table)
+		if rt == nil {
 			return fmt.Errorf("table %s is not selected by any [[tables]] rule of %s", a, "the configuration")
+		}
+		if err := rt.FanInCopyRefusal(); err != nil {
+			return err
 		}
 		if !held[a] {
 			// Copied in place (PostgreSQL) or behind an alias that appears at the end

@@ -254,6 +254,10 @@ func onPurged(env *runEnv, tgt target) func(ctx context.Context, cause error) er
 			if len(def.Key) == 0 {
 				return fmt.Errorf("table %s has no key, so it cannot be copied online: configure a key for it ([[tables]] key) or take a new snapshot", def.QualifiedName())
 			}
+			if err := rt.FanInCopyRefusal(); err != nil {
+				// Before anything moves: a stale table whose copy is refused would stay stale.
+				return fmt.Errorf("snapshot.on_missing_binlog = \"resnapshot\" cannot recover: %w", err)
+			}
 			defs = append(defs, def)
 		}
 		// The jump counts as one transaction: versions (Elasticsearch) keep growing.
