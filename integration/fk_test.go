@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"testing"
 	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
 )
 
 // fkSchema creates tables whose foreign key actions InnoDB runs without binary log events:
@@ -96,10 +98,20 @@ func fkScenario(db string) []string {
 
 // fkRandom runs n random transactions of parent deletes and re-keys and child changes.
 func fkRandom(t *testing.T, db string, seed int64, n int) {
-	my := mysqlRoot(t)
+	if err := fkRandomOn(mysqlRoot(t), db, seed, 20000+int(seed)*100000, n); err != nil {
+		t.Error(err)
+	}
+}
+
+// fkRandomOn is fkRandom on one connection the caller owns, returning the first error,
+// so a loop in a goroutine neither opens a connection per round nor calls t.Fatal off
+// the test goroutine. The keys it inserts are (first+1)*10 to (first+n)*10+4.
+func fkRandomOn(my *client.Conn, db string, seed int64, first, n int) error {
 	rng := rand.New(rand.NewSource(seed))
-	mustExec(t, my, "USE "+db)
-	next := 20000 + int(seed)*100000
+	if _, err := my.Execute("USE " + db); err != nil {
+		return err
+	}
+	next := first
 	for i := 0; i < n; i++ {
 		next++
 		stmts := []string{"START TRANSACTION"}
@@ -131,8 +143,14 @@ func fkRandom(t *testing.T, db string, seed int64, n int) {
 			}
 		}
 		stmts = append(stmts, "COMMIT")
-		mustExec(t, my, stmts...)
+		for _, st := range stmts {
+			if _, err := my.Execute(st); err != nil {
+				my.Execute("ROLLBACK")
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
 	}
+	return nil
 }
 
 // TestFKActions: cascades InnoDB leaves out of the binary log reach the target in stream

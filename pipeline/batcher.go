@@ -261,16 +261,7 @@ func (b *batcher) addRow(ctx context.Context, ev *change.Event) error {
 			return err
 		}
 	}
-	if b.copy != nil {
-		// Applied after the changes before it: the copy starts again after them.
-		wk := b.partWork()
-		b.copyAfterFK(wk, act)
-		if len(wk.copy) > 0 {
-			if err := b.give(ctx, wk); err != nil {
-				return err
-			}
-		}
-	}
+	b.copyAfterFK(act)
 	b.fk.push(act)
 	return nil
 }

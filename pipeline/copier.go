@@ -368,15 +368,18 @@ func (b *batcher) copyAfterDDL(wk *work, tables []*schema.Table, dropped []strin
 	}
 }
 
-// copyAfterFK restarts the copy when a foreign key action may change the table under
-// copy: the action changes rows of the live table the stream does not name.
-func (b *batcher) copyAfterFK(wk *work, act *change.FKAction) {
+// copyAfterFK makes the open window read its chunk again when a foreign key action may
+// change the table under copy: the action changes rows the stream does not name, so the
+// window cannot tell which of the chunk's rows it made stale. The target applies the
+// action to the copy's rows already loaded (as to the live table), and the chunks read
+// after it see its result.
+func (b *batcher) copyAfterFK(act *change.FKAction) {
 	c := b.copy
-	if c == nil || !reaches(b.fk.g, act.Parent.QualifiedName(), c.def.QualifiedName()) {
+	if c == nil || c.win == nil || !c.win.valid || !reaches(b.fk.g, act.Parent.QualifiedName(), c.def.QualifiedName()) {
 		return
 	}
-	b.o.Log.Warn("a foreign key action may change a table being copied online: its copy starts again", "table", c.def.QualifiedName(), "parent", act.Parent.QualifiedName(), "gtid", act.GTID)
-	wk.copy = append(wk.copy, b.restartCopy(c.def))
+	b.o.Log.Debug("a foreign key action may change the table being copied online: its chunk is read again", "table", c.def.QualifiedName(), "parent", act.Parent.QualifiedName(), "gtid", act.GTID)
+	c.win.valid = false
 }
 
 // copyAfterXA makes the open window read its chunk again: a prepared transaction's

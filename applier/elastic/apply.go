@@ -83,27 +83,10 @@ type pendingWrite struct {
 // only the last write (a later part of a large transaction replaces an earlier one), so
 // the batch sends exactly the state at its commit position.
 func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error {
-	copies, err := b.batchCopies(ctx)
-	if err != nil {
-		return err
-	}
 	for _, tc := range changes {
-		var plans []*tablePlan
-		c := copies[tc.Table.QualifiedName()]
-		if c == nil || !(c.noLive || c.done) {
-			p, err := b.t.plan(ctx, tc.Table)
-			if err != nil {
-				return err
-			}
-			plans = append(plans, p)
-		}
-		if c != nil && c.gen != "" {
-			// The copy's generation takes the stream's writes too (see copy.go).
-			p, err := b.genPlan(tc.Table, c.gen)
-			if err != nil {
-				return err
-			}
-			plans = append(plans, p)
+		plans, err := b.writePlans(ctx, tc.Table)
+		if err != nil {
+			return err
 		}
 		// A copy only requested of a table without an index: its chunks will read what
 		// these changes wrote.

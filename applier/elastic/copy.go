@@ -718,3 +718,31 @@ func (t *Target) Reseed(ctx context.Context, pos change.Position, defs []*schema
 	}
 	return t.state.saveCheckpoint(ctx, pos, PhaseStreaming)
 }
+
+// writePlans are the indexes the stream's changes of table go to, and its foreign key
+// actions: its live index, and the generation its online copy fills (which holds
+// documents read before a change). A copy without a live index (or a stale one, or one
+// swapped in by this batch) leaves the live index alone.
+func (b *Batch) writePlans(ctx context.Context, child *schema.Table) ([]*tablePlan, error) {
+	copies, err := b.batchCopies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var plans []*tablePlan
+	c := copies[child.QualifiedName()]
+	if c == nil || !(c.noLive || c.done) {
+		p, err := b.t.plan(ctx, child)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	if c != nil && c.gen != "" {
+		p, err := b.genPlan(child, c.gen)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}

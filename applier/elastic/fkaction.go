@@ -144,7 +144,7 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	if action == "SET DEFAULT" {
 		return fmt.Errorf("SET DEFAULT is not applied to Elasticsearch (InnoDB refuses it; declare the foreign key RESTRICT, CASCADE or SET NULL)")
 	}
-	p, err := b.t.plan(ctx, child)
+	plans, err := b.writePlans(ctx, child)
 	if err != nil {
 		return err
 	}
@@ -164,24 +164,52 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			return fmt.Errorf("column %s is part of the document id (the table's key): a cascaded key change is not applied to Elasticsearch; declare the foreign key ON UPDATE RESTRICT and change the rows with statements, or replicate into PostgreSQL", child.Columns[c].Name)
 		}
 	}
-	docs, err := b.findChildren(ctx, p, match)
-	if err != nil {
-		return err
-	}
 	fields, err := b.t.fieldNames(child, cols)
 	if err != nil {
 		return err
 	}
-	ctr, ptr := rt.Transforms(), b.t.transformsOf(parent)
-	mode := rt.Deletes()
+	act := childFKAction{e: e, action: action, del: del, match: match, parent: parent, parentNew: parentNew,
+		mode: rt.Deletes(), fields: fields, ctr: rt.Transforms(), ptr: b.t.transformsOf(parent), depth: depth}
+	for _, p := range plans {
+		if err := b.childDocsAction(ctx, g, &act, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// childFKAction is one foreign key's action on the children of one parent row: the edge,
+// the action, the parent's old values to match (under the child's field names) and new
+// ones, and how the child's documents are written.
+type childFKAction struct {
+	e         *schema.FKEdge
+	action    string
+	del       bool
+	match     fkDoc
+	parent    *schema.Table
+	parentNew fkDoc
+	mode      config.DeleteMode
+	fields    []string         // the child's document fields, in the encoder's order
+	ctr, ptr  *transform.Rules // the child's and the parent's column transforms
+	depth     int
+}
+
+// childDocsAction applies a to the child documents of one index of the child (its live
+// index or its online copy's generation, see writePlans).
+func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *childFKAction, p *tablePlan) error {
+	child := a.e.Child
+	docs, err := b.findChildren(ctx, p, a.match)
+	if err != nil {
+		return err
+	}
 	for _, d := range docs {
-		if mode == config.DeletesSoft && markedDoc(d.src) {
+		if a.mode == config.DeletesSoft && markedDoc(d.src) {
 			continue // marked deleted: not at the source, no action reaches it
 		}
-		if del && action == "CASCADE" {
-			switch mode {
+		if a.del && a.action == "CASCADE" {
+			switch a.mode {
 			case config.DeletesSoft:
-				doc, err := orderedDoc(fields, d.src)
+				doc, err := orderedDoc(a.fields, d.src)
 				if err != nil {
 					return err
 				}
@@ -192,7 +220,7 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			default:
 				b.addRaw(p, d.id, nil, true)
 			}
-			if err := b.cascade(ctx, g, child, d.src, nil, true, depth+1); err != nil {
+			if err := b.cascade(ctx, g, child, d.src, nil, true, a.depth+1); err != nil {
 				return err
 			}
 			continue
@@ -201,22 +229,22 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 		for k, v := range d.src {
 			now[k] = v
 		}
-		for i, c := range e.Cols {
+		for i, c := range a.e.Cols {
 			v := json.RawMessage("null")
-			if action == "CASCADE" {
-				v = parentNew[ptr.TargetName(parent.Columns[e.RefCols[i]].Name)]
+			if a.action == "CASCADE" {
+				v = a.parentNew[a.ptr.TargetName(a.parent.Columns[a.e.RefCols[i]].Name)]
 			}
-			now[ctr.TargetName(child.Columns[c].Name)] = v
+			now[a.ctr.TargetName(child.Columns[c].Name)] = v
 		}
-		doc, err := orderedDoc(fields, now)
+		doc, err := orderedDoc(a.fields, now)
 		if err != nil {
 			return err
 		}
-		if mode == config.DeletesSoft {
+		if a.mode == config.DeletesSoft {
 			doc = appendMarkers(doc, nil)
 		}
 		b.addRaw(p, d.id, doc, false)
-		if err := b.cascade(ctx, g, child, d.src, now, false, depth+1); err != nil {
+		if err := b.cascade(ctx, g, child, d.src, now, false, a.depth+1); err != nil {
 			return err
 		}
 	}

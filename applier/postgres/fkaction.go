@@ -178,7 +178,7 @@ func (b *Batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Ta
 // with the rows it changed.
 func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FKEdge, action string, del bool, oldVals []any, parentNew fkRow, depth int) error {
 	child := e.Child
-	id, err := b.t.tableIdent(child)
+	ids, err := b.fkTargets(ctx, child)
 	if err != nil {
 		return err
 	}
@@ -236,15 +236,15 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			at = b.fkTime.UTC()
 		}
 		args = append(args, at)
-		sql = fmt.Sprintf("UPDATE %s SET %s = true, %s = $%d WHERE %s%s", id.Sanitize(), q(config.MarkerDeleted), q(config.MarkerDeletedAt), len(args), strings.Join(where, " AND "), returning)
+		sql = fmt.Sprintf("UPDATE %s SET %s = true, %s = $%d WHERE %s%s", fkTableMark, q(config.MarkerDeleted), q(config.MarkerDeletedAt), len(args), strings.Join(where, " AND "), returning)
 	case childDel && mode == config.DeletesIgnore:
 		// The child keeps its rows; its own children follow their own rules.
 		if len(next) == 0 {
 			return nil
 		}
-		sql = fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(ret, ", "), id.Sanitize(), strings.Join(where, " AND "))
+		sql = fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(ret, ", "), fkTableMark, strings.Join(where, " AND "))
 	case childDel:
-		sql = fmt.Sprintf("DELETE FROM %s WHERE %s%s", id.Sanitize(), strings.Join(where, " AND "), returning)
+		sql = fmt.Sprintf("DELETE FROM %s WHERE %s%s", fkTableMark, strings.Join(where, " AND "), returning)
 	default:
 		var sets []string
 		for i, c := range e.Cols {
@@ -262,38 +262,22 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 				sets = append(sets, fmt.Sprintf("%s = $%d", q(child.Columns[c].Name), len(args)))
 			}
 		}
-		sql = fmt.Sprintf("UPDATE %s SET %s WHERE %s%s", id.Sanitize(), strings.Join(sets, ", "), strings.Join(where, " AND "), returning)
-	}
-	if len(next) == 0 {
-		if _, err := b.tx.Exec(ctx, sql, args...); err != nil {
-			return classify(err)
-		}
-		return nil
-	}
-	rows, err := b.tx.Query(ctx, sql, args...)
-	if err != nil {
-		return classify(err)
+		sql = fmt.Sprintf("UPDATE %s SET %s WHERE %s%s", fkTableMark, strings.Join(sets, ", "), strings.Join(where, " AND "), returning)
 	}
 	var changed []fkRow
-	for rows.Next() {
-		vals := make([]*string, len(next))
-		ptrs := make([]any, len(next))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+	for _, id := range ids {
+		stmt := strings.ReplaceAll(sql, fkTableMark, id.Sanitize())
+		if len(next) == 0 {
+			if _, err := b.tx.Exec(ctx, stmt, args...); err != nil {
+				return classify(err)
+			}
+			continue
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			rows.Close()
-			return classify(err)
+		got, err := b.fkReturning(ctx, stmt, args, next)
+		if err != nil {
+			return err
 		}
-		r := fkRow{}
-		for i, c := range next {
-			r[c] = vals[i]
-		}
-		changed = append(changed, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return classify(err)
+		changed = append(changed, got...)
 	}
 	for _, now := range changed {
 		if childDel {
@@ -319,4 +303,70 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 		}
 	}
 	return nil
+}
+
+// fkTableMark stands for the table in an action's statement, which runs on each of
+// fkTargets.
+const fkTableMark = "\x00table\x00"
+
+// fkTargets are the tables a foreign key action on child's rows changes: its live table,
+// and the shadow of its online copy, which holds rows read before the action (the
+// stream's own changes of the table go to both, see Apply). A stale copy's live table is
+// left alone, and a table whose first copy has not started has no rows yet (its chunks
+// read the source after the action).
+func (b *Batch) fkTargets(ctx context.Context, child *schema.Table) ([]pgx.Identifier, error) {
+	copying, err := b.copies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ci := copying[child.QualifiedName()]
+	if ci != nil && ci.absent {
+		return nil, nil
+	}
+	var ids []pgx.Identifier
+	if ci == nil || !ci.stale {
+		id, err := b.t.tableIdent(child)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if ci != nil && !ci.inPlace {
+		id, err := b.shadowIdent(child)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// fkReturning runs an action's statement and returns the columns next of the rows it
+// changed (by RETURNING), which continue the cascade.
+func (b *Batch) fkReturning(ctx context.Context, sql string, args []any, next []int) ([]fkRow, error) {
+	rows, err := b.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var changed []fkRow
+	for rows.Next() {
+		vals := make([]*string, len(next))
+		ptrs := make([]any, len(next))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, classify(err)
+		}
+		r := fkRow{}
+		for i, c := range next {
+			r[c] = vals[i]
+		}
+		changed = append(changed, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	return changed, nil
 }
