@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,6 +211,8 @@ func tables(ctx context.Context, r *finding.Report, cfg *config.Config, routes *
 	r.Passf("source.tables", "%d tables selected: %s", len(selected), abbreviate(names, 12))
 	if cfg.Target.Type == config.TargetElasticsearch {
 		indexNames(r, routes, names)
+	} else {
+		tableNames(r, routes, names)
 	}
 
 	lacks := zeroDateModeLacks(sqlMode)
@@ -345,6 +349,21 @@ func indexNames(r *finding.Report, routes *route.Set, tables []string) {
 	}
 	if bad == 0 {
 		r.Passf("target.index_names", "%d tables, each to a valid index name of its own or to an index their rules share on purpose", len(tables))
+	}
+}
+
+// tableNames refuses PostgreSQL target tables that several selected tables would be
+// written to without a fan-in rule merging them (route.Set.PGCollisions): rows of equal
+// keys would overwrite each other.
+func tableNames(r *finding.Report, routes *route.Set, tables []string) {
+	coll := routes.PGCollisions(tables)
+	for _, name := range slices.Sorted(maps.Keys(coll)) {
+		r.Add(finding.Result{Name: "target.table_name." + name, Status: finding.Fail,
+			Detail: fmt.Sprintf("tables %s would all be written to table %s, and rows of equal keys would overwrite each other", strings.Join(coll[name], ", "), name),
+			Fix:    "give the target a {db} (target = \"{db}.*\"), merge them on purpose with a target naming one table (fan-in: the key gains the source table), or give each a [[tables]] rule of its own"})
+	}
+	if len(coll) == 0 {
+		r.Passf("target.table_names", "%d tables, each to a table of its own or merged by a fan-in rule", len(tables))
 	}
 }
 

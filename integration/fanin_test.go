@@ -363,3 +363,50 @@ func TestFanInDeletesFilterRename(t *testing.T) {
 		}
 	}
 }
+
+// TestPGTargetCollisionRefused: a wildcard rule whose target keeps the table name but not
+// the database ("it_fanin_s?_pg.orders" into "fanin_coll.*") would write every shard's
+// orders to one table under equal keys without telling them apart. check, snapshot and a
+// CREATE TABLE of a second shard while streaming refuse it, naming the tables, before any
+// row reaches the target.
+func TestPGTargetCollisionRefused(t *testing.T) {
+	my := mysqlRoot(t)
+	h := newPGHarness(t)
+	shards := fanInShards(t, my, 2)
+	for _, db := range shards {
+		mustExec(t, my, "USE "+db, "CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL)", "INSERT INTO orders VALUES (1, '"+db+"')")
+	}
+	cfg := writeConfig(t, strings.Replace(fanInConfig(h, ""), `target = "fanin.orders"`, `target = "fanin_coll.*"`, 1))
+	want := "tables " + shards[0] + ".orders, " + shards[1] + ".orders would all be written to table fanin_coll.orders, and rows of equal keys would overwrite each other"
+	out, res := runCheck(t, cfg)
+	if st, _ := statusOf(out, "target.table_name.fanin_coll.orders"); res.code == 0 || st != "fail" || !strings.Contains(res.stdout, want) {
+		t.Errorf("check (exit %d, %s) does not refuse the collision with %q:\n%s", res.code, st, want, res.stdout)
+	}
+	sn := runCLI(t, 60*time.Second, "snapshot", "-c", cfg)
+	if sn.code == 0 || !strings.Contains(sn.stderr, want) {
+		t.Errorf("snapshot: exit %d, want %q\n%s", sn.code, want, tail(sn.stderr, 5))
+	}
+	var oid *uint32
+	if err := h.pg.QueryRow(context.Background(), "SELECT to_regclass('fanin_coll.orders')::oid").Scan(&oid); err != nil || oid != nil {
+		t.Errorf("the refused snapshot created fanin_coll.orders (%v, %v)", oid, err)
+	}
+
+	// One shard: it replicates; a second shard created while streaming stops the stream.
+	mustExec(t, my, "DROP TABLE `"+shards[1]+"`.orders")
+	p := startCLI(t, "run", "-c", cfg)
+	h.WaitCaughtUp(t, my, p, 90*time.Second)
+	assertTableEqual(t, my, h.pg, shards[0], "orders", "fanin_coll", "orders")
+	mustExec(t, my, "USE "+shards[1], "CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL)", "INSERT INTO orders VALUES (1, 'second')")
+	msg := "table " + shards[1] + ".orders would be written to table fanin_coll.orders, which holds the rows of " + shards[0] + ".orders already"
+	if !waitExitOrMessage(p, msg, 60*time.Second) && !strings.Contains(p.output(), msg) {
+		t.Fatalf("the stream did not refuse the second shard with %q:\n%s", msg, tail(p.output(), 20))
+	}
+	p.kill()
+	if !strings.Contains(p.output(), msg) {
+		t.Fatalf("the stream stopped without %q:\n%s", msg, tail(p.output(), 20))
+	}
+	var code string
+	if err := h.pg.QueryRow(context.Background(), "SELECT code FROM fanin_coll.orders WHERE id = 1").Scan(&code); err != nil || code != shards[0] {
+		t.Errorf("fanin_coll.orders id 1 holds %q (%v), want the first shard's %q", code, err, shards[0])
+	}
+}

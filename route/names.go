@@ -137,6 +137,39 @@ func (s *Set) ESCollisions(tables []string) map[string][]string {
 	return out
 }
 
+// PGCollisions returns, for every PostgreSQL table ("schema.table") that several of
+// tables (selected "db.table" names) would be written to without being the shards of one
+// fan-in rule, those tables: "shop_*.orders" into "all.*" sends every shard's orders to
+// all.orders under the same keys, so their rows would overwrite each other.
+func (s *Set) PGCollisions(tables []string) map[string][]string {
+	members := map[string][]string{}
+	rules := map[string]map[*rule]bool{}
+	fanIn := map[string]bool{}
+	for _, n := range tables {
+		db, tb, _ := strings.Cut(n, ".")
+		rt := s.For(db, tb)
+		if rt == nil {
+			continue
+		}
+		sc, t := rt.PGTarget()
+		name := sc + "." + t
+		members[name] = append(members[name], n)
+		if rules[name] == nil {
+			rules[name] = map[*rule]bool{}
+			fanIn[name] = true
+		}
+		rules[name][rt.rule] = true
+		fanIn[name] = fanIn[name] && rt.FanIn() != ""
+	}
+	out := map[string][]string{}
+	for name, m := range members {
+		if len(m) > 1 && !(fanIn[name] && len(rules[name]) == 1) {
+			out[name] = m
+		}
+	}
+	return out
+}
+
 // TargetName names the destination in the configured target, for messages:
 // "schema.table" for PostgreSQL, the index for Elasticsearch.
 func (r *Route) TargetName() string {

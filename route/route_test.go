@@ -350,6 +350,34 @@ func TestESCollisions(t *testing.T) {
 	}
 }
 
+func TestPGCollisions(t *testing.T) {
+	cases := []struct {
+		name   string
+		rules  []config.TableRule
+		tables []string
+		want   map[string][]string
+	}{
+		{"shards without {db} in the target", []config.TableRule{{Source: "shop_*.orders", Target: "all.*"}}, []string{"shop_1.orders", "shop_2.orders"},
+			map[string][]string{"all.orders": {"shop_1.orders", "shop_2.orders"}}},
+		{"every table of several databases into one schema", []config.TableRule{{Source: "*.*", Target: "all.*"}}, []string{"a.t", "b.t", "b.u"},
+			map[string][]string{"all.t": {"a.t", "b.t"}}},
+		{"two rules naming one table", []config.TableRule{{Source: "a.t", Target: "x.t"}, {Source: "b.t", Target: "x.t"}}, []string{"a.t", "b.t"},
+			map[string][]string{"x.t": {"a.t", "b.t"}}},
+		{"fan-in on purpose", []config.TableRule{{Source: "shop_*.orders", Target: "all.orders"}}, []string{"shop_1.orders", "shop_2.orders"}, map[string][]string{}},
+		{"two fan-in rules into one table", []config.TableRule{{Source: "a_*.t", Target: "all.t"}, {Source: "b_*.t", Target: "all.t"}}, []string{"a_1.t", "b_1.t"},
+			map[string][]string{"all.t": {"a_1.t", "b_1.t"}}},
+		{"{db} keeps them apart", []config.TableRule{{Source: "shop_*.orders", Target: "{db}_copy.*"}}, []string{"shop_1.orders", "shop_2.orders"}, map[string][]string{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := compile(t, config.TargetPostgres, tc.rules...).PGCollisions(tc.tables)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("PGCollisions(%v) = %v, want %v", tc.tables, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestESIndexShared(t *testing.T) {
 	s := compile(t, config.TargetElasticsearch,
 		config.TableRule{Source: "x.a", Target: "both"},

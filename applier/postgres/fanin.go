@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -30,6 +31,9 @@ import (
 // that plan is the whole translation of ch.
 func (t *Target) fanIn(ch ddl.Change, before ddl.Tables) (plan pgddl.PGPlan, done bool, err error) {
 	cat, _ := before.(ddl.Catalog)
+	if err := t.collision(ch, cat); err != nil {
+		return plan, true, err
+	}
 	switch c := ch.(type) {
 	case *ddl.TruncateTable:
 		rt := t.fanInRoute(c.Name)
@@ -113,6 +117,43 @@ func (t *Target) fanIn(ch ddl.Change, before ddl.Tables) (plan pgddl.PGPlan, don
 	return plan, false, nil
 }
 
+// collision refuses a table created or renamed into a name whose target table already
+// holds another tracked source table's rows without a fan-in rule merging them
+// (route.Set.PGCollisions): the two tables' rows would overwrite each other.
+func (t *Target) collision(ch ddl.Change, cat ddl.Catalog) error {
+	var made []ddl.TableName
+	gone := map[ddl.TableName]bool{}
+	switch c := ch.(type) {
+	case *ddl.CreateTable:
+		made = append(made, ddl.TableName{Schema: c.Table.Schema, Name: c.Table.Name})
+	case *ddl.CreateTableLike:
+		made = append(made, c.Name)
+	case *ddl.RenameTables:
+		for _, p := range c.Pairs {
+			made = append(made, p.To)
+			gone[p.From] = true
+		}
+	}
+	for _, n := range made {
+		if t.routes.For(n.Schema, n.Name) == nil {
+			continue
+		}
+		names := []string{n.String()}
+		for o := range cat {
+			if o != n && !gone[o] && t.routes.For(o.Schema, o.Name) != nil {
+				names = append(names, o.String())
+			}
+		}
+		for target, tables := range t.routes.PGCollisions(names) {
+			if !slices.Contains(tables, n.String()) {
+				continue
+			}
+			return fmt.Errorf("table %s would be written to table %s, which holds the rows of %s already, and rows of equal keys would overwrite each other: give the target a {db} (target = \"{db}.*\"), merge them on purpose with a target naming one table (fan-in: the key gains the source table), or give it a [[tables]] rule of its own; then take a new snapshot", n, target, strings.Join(slices.DeleteFunc(slices.Clone(tables), func(s string) bool { return s == n.String() }), ", "))
+		}
+	}
+	return nil
+}
+
 // fanInRoute returns the route of n when a fan-in rule selects it, else nil.
 func (t *Target) fanInRoute(n ddl.TableName) *route.Route {
 	rt := t.routes.For(n.Schema, n.Name)
@@ -187,7 +228,19 @@ func (t *Target) checkFanInShape(rt *route.Route, cat ddl.Catalog, name ddl.Tabl
 
 // checkFanInPlans refuses a snapshot of fan-in source tables whose definitions one target
 // table cannot hold together (route.Route.SameShape), naming both tables.
+//
+// It refuses too tables that would go to one table without a fan-in rule merging them
+// (route.Set.PGCollisions): their rows would overwrite each other under equal keys.
 func (t *Target) checkFanInPlans(plans []*plan.Table) error {
+	names := make([]string, len(plans))
+	for i, p := range plans {
+		names[i] = p.Name()
+	}
+	coll := t.routes.PGCollisions(names)
+	if targets := slices.Sorted(maps.Keys(coll)); len(targets) > 0 {
+		name := targets[0]
+		return fmt.Errorf("tables %s would all be written to table %s, and rows of equal keys would overwrite each other: give the target a {db} (target = \"{db}.*\"), merge them on purpose with a target naming one table (fan-in: the key gains the source table), or give each a [[tables]] rule of its own", strings.Join(coll[name], ", "), name)
+	}
 	first := map[string]*plan.Table{} // target -> its first source table
 	for _, p := range plans {
 		rt, err := t.route(p.Table)
