@@ -251,3 +251,50 @@ flush_interval = "50ms"
 		}
 	})
 }
+
+// TestTransformFKHashedReferenced: a cascade that reaches, through a first level, a
+// foreign key referring to a hashed column cannot find its rows (the target holds the
+// hash, the grandchildren the clear value), so the stream stops naming the column, on
+// both targets, instead of leaving the grandchildren behind.
+func TestTransformFKHashedReferenced(t *testing.T) {
+	t.Setenv("REPLICATOR_HASH_KEY", xfKey)
+	forEachTarget(t, func(t *testing.T, tg targetHarness) {
+		my := mysqlRoot(t)
+		db := tg.DB("it_transform_fkhash")
+		freshMySQLDatabase(t, my, db)
+		mustExec(t, my, "USE "+db,
+			"CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB",
+			"CREATE TABLE c (id INT PRIMARY KEY, p_id INT, code INT NOT NULL UNIQUE, FOREIGN KEY (p_id) REFERENCES p(id) ON DELETE CASCADE) ENGINE=InnoDB",
+			"CREATE TABLE g (id INT PRIMARY KEY, c_code INT, FOREIGN KEY (c_code) REFERENCES c(code) ON DELETE CASCADE) ENGINE=InnoDB",
+			"INSERT INTO p VALUES (1), (2)",
+			"INSERT INTO c VALUES (10, 1, 100), (20, 2, 200)",
+			"INSERT INTO g VALUES (1, 100), (2, 200)")
+		cfg := writeConfig(t, tableRulesConfig(t, tg, db, func(target string) string {
+			return fmt.Sprintf(`[[tables]]
+source = "%[1]s.c"
+hash = ["code"]
+%[2]s
+[[tables]]
+source = "%[1]s.*"
+%[2]s
+[apply]
+flush_interval = "50ms"
+`, db, target)
+		}))
+		p := startCLI(t, "run", "-c", cfg)
+		tg.WaitCaughtUp(t, my, p, 60*time.Second)
+		mustExec(t, my, "USE "+db, "DELETE FROM p WHERE id = 1") // c 10 and g 1 go with it
+		want := "column code of " + db + ".c is hashed"
+		if !waitExitOrMessage(p, want, 60*time.Second) && !strings.Contains(p.output(), want) {
+			t.Fatalf("the stream did not stop with %q:\n%s", want, tail(p.output(), 20))
+		}
+		p.kill()
+		if !strings.Contains(p.output(), want) {
+			t.Fatalf("the stream stopped without %q:\n%s", want, tail(p.output(), 20))
+		}
+		// Nothing of the transaction was applied: g 1 and c 10 are still at the target.
+		if n := tg.Count(t, db, "g"); n != 2 {
+			t.Errorf("%s.g holds %d rows, want 2 (the transaction stopped before it was applied)", db, n)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/schema"
+	"github.com/replicator/replicator/transform"
 )
 
 // maxFKDepth bounds a chain of cascades. InnoDB stops at 15 levels (the statement fails,
@@ -166,6 +167,19 @@ func (b *Batch) cascade(ctx context.Context, g *schema.FKGraph, table *schema.Ta
 		}
 		if skip || !changed {
 			continue
+		}
+		if depth > 0 {
+			// old and new came back from the target: a hashed column holds the hash, and
+			// the child's foreign key the clear value.
+			var tr *transform.Rules
+			if rt := b.t.routes.For(table.Schema, table.Name); rt != nil {
+				tr = rt.Transforms()
+			}
+			for _, r := range e.RefCols {
+				if n := table.Columns[r].Name; tr.Hashed(n) {
+					return fmt.Errorf("%s (%s): column %s of %s is hashed (its rule's hash), and the cascade reaching it cannot find the rows that refer to its clear value: hash another column, or declare the foreign key RESTRICT", e.Child.QualifiedName(), e.FK.Name, n, table.QualifiedName())
+				}
+			}
 		}
 		if err := b.childAction(ctx, g, &e, action, del, oldVals, new, depth); err != nil {
 			return fmt.Errorf("%s (%s: ON %s %s): %w", e.Child.QualifiedName(), e.FK.Name, map[bool]string{true: "DELETE", false: "UPDATE"}[del], action, err)
