@@ -76,8 +76,16 @@ func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 		if b.pending && b.boundary && (linger == 0 || time.Since(b.batchFrom) >= linger) {
 			ready = b.w.ready
 		}
+		evs := events
+		if w := b.copyWindow(); w != nil && w.hold {
+			if time.Since(w.opened) < copyHoldMax {
+				evs = nil // until the copier hands its chunk over (copyHoldAfter)
+			} else {
+				w.hold, w.valid = false, false
+			}
+		}
 		select {
-		case it, ok := <-events:
+		case it, ok := <-evs:
 			if !ok {
 				return b.stop()
 			}

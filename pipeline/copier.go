@@ -1,13 +1,17 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
@@ -186,11 +190,36 @@ const copyBacklog = 1024
 // copyYield bounds how long the copier waits for the stream's backlog before a chunk.
 const copyYield = time.Second
 
-// window notes the keys of a table's rows the stream changes while a chunk is read.
+// window notes the keys of a table's rows the stream changes while a chunk is read, and
+// the foreign key actions whose parent is a direct parent of the table: those change rows
+// without naming them, and are applied to the chunk's rows again (fkReplay).
 type window struct {
 	table string
 	keys  map[string]struct{}
+	fk    []windowFK
 	valid bool
+	// hold: the batcher reads no events while the chunk is read, so nothing can make
+	// the window invalid (see copyHoldAfter).
+	hold   bool
+	opened time.Time
+}
+
+// copyHoldMax bounds how long a window holds the stream: a copier that does not hand its
+// chunk over by then (its read failed and waits to retry) gives the stream back, and the
+// window reads its chunk again.
+const copyHoldMax = 10 * time.Second
+
+// copyHoldAfter is how many windows in a row the stream may make invalid (foreign key
+// actions through other tables, XA decisions) before the next window holds the stream
+// for the read of its chunk: a copy always progresses however busy the stream is, at
+// the cost of one chunk read's lag.
+const copyHoldAfter = 3
+
+// windowFK is one foreign key action of a parent row on the table under copy, along one
+// edge: the parent row's values before and after (nil: deleted).
+type windowFK struct {
+	edge          schema.FKEdge
+	before, after change.Row
 }
 
 // copyState is the batcher's view of the online copy under way.
@@ -198,6 +227,8 @@ type copyState struct {
 	def *schema.Table
 	gen int
 	win *window
+	// retries counts the windows in a row the stream made invalid.
+	retries int
 }
 
 // restartCopy starts the copy under way again from its first row with def.
@@ -256,7 +287,10 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 			r.busy, r.def, r.gen = true, b.copy.def, b.copy.gen
 			break
 		}
-		b.copy.win = &window{table: m.table, keys: map[string]struct{}{}, valid: true}
+		b.copy.win = &window{table: m.table, keys: map[string]struct{}{}, valid: true, hold: b.copy.retries >= copyHoldAfter, opened: time.Now()}
+		if b.copy.win.hold {
+			b.o.Log.Info("online copy: the stream made the last windows read their chunk again; this one holds the stream while its chunk is read", "table", m.table, "windows", b.copy.retries)
+		}
 		r.def, r.gen = b.copy.def, b.copy.gen
 		r.seen = []string{b.lastPos.GTID}
 		if !b.boundary && b.lastGTID != "" {
@@ -272,8 +306,10 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 		r.def, r.gen = b.copy.def, b.copy.gen
 		if w == nil || !w.valid {
 			r.retry = true
+			b.copy.retries++
 			break
 		}
+		b.copy.retries = 0
 		def := b.copy.def
 		kept := m.rows[:0]
 		for _, row := range m.rows {
@@ -281,6 +317,7 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 				kept = append(kept, row)
 			}
 		}
+		kept = fkReplay(kept, w.fk)
 		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after, readAt: m.readAt}}
 		if m.last {
 			ops = append(ops, copyOp{kind: copyFinish, def: def})
@@ -368,18 +405,197 @@ func (b *batcher) copyAfterDDL(wk *work, tables []*schema.Table, dropped []strin
 	}
 }
 
-// copyAfterFK makes the open window read its chunk again when a foreign key action may
-// change the table under copy: the action changes rows the stream does not name, so the
-// window cannot tell which of the chunk's rows it made stale. The target applies the
-// action to the copy's rows already loaded (as to the live table), and the chunks read
-// after it see its result.
+// copyAfterFK notes a foreign key action that may change the table under copy in the
+// open window: the action changes rows the stream does not name, some of which the
+// chunk may have read before it. The target applies the action to the copy's rows
+// already loaded (as to the live table); an action of a direct parent is applied again
+// to the chunk's rows when it is handed over (fkReplay). An action reaching the table
+// through other tables (or one fkReplay cannot repeat exactly) makes the window read its
+// chunk again.
 func (b *batcher) copyAfterFK(act *change.FKAction) {
 	c := b.copy
-	if c == nil || c.win == nil || !c.win.valid || !reaches(b.fk.g, act.Parent.QualifiedName(), c.def.QualifiedName()) {
+	if c == nil || c.win == nil || !c.win.valid {
 		return
 	}
-	b.o.Log.Debug("a foreign key action may change the table being copied online: its chunk is read again", "table", c.def.QualifiedName(), "parent", act.Parent.QualifiedName(), "gtid", act.GTID)
-	c.win.valid = false
+	target := c.def.QualifiedName()
+	direct, other := fkReach(b.fk.g, act, target)
+	if !other {
+		for _, e := range direct {
+			if !b.fkReplayable(c.def, e, act.After == nil) {
+				other = true
+				break
+			}
+		}
+	}
+	if other {
+		b.o.Log.Debug("a foreign key action may change the table being copied online: its chunk is read again", "table", target, "parent", act.Parent.QualifiedName(), "gtid", act.GTID)
+		c.win.valid = false
+		return
+	}
+	for _, e := range direct {
+		c.win.fk = append(c.win.fk, windowFK{edge: e, before: act.Before, after: act.After})
+	}
+}
+
+// fkReach returns the edges from act's parent to table whose action act sets off, and
+// whether act may change table through other tables too (or through table's own foreign
+// keys: a self-reference, a cycle).
+func fkReach(g *schema.FKGraph, act *change.FKAction, table string) (direct []schema.FKEdge, other bool) {
+	del := act.After == nil
+	var changed []int
+	if !del {
+		for i := range act.Parent.Columns {
+			if i >= len(act.Before) || i >= len(act.After) {
+				break
+			}
+			if !bytes.Equal(act.Before[i], act.After[i]) || (act.Before[i] == nil) != (act.After[i] == nil) {
+				changed = append(changed, i)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range g.Children(act.Parent.QualifiedName()) {
+		hop, ok := fkStep(e, del, changed)
+		if !ok {
+			continue
+		}
+		if e.Child.QualifiedName() == table {
+			direct = append(direct, e)
+		}
+		if fkMayReach(g, hop, table, seen) {
+			other = true
+		}
+	}
+	return direct, other
+}
+
+// fkHop is what an action does to the rows of a table: deletes them, or changes cols.
+type fkHop struct {
+	table string
+	del   bool
+	cols  []int
+}
+
+// fkStep is what edge e's action does to its child's rows when the parent's rows are
+// deleted (del) or have columns changed; false when it changes nothing (RESTRICT, NO
+// ACTION, or an update of columns the edge does not refer to).
+func fkStep(e schema.FKEdge, del bool, changed []int) (fkHop, bool) {
+	a := e.OnDelete()
+	if !del {
+		a = e.OnUpdate()
+		hit := false
+		for _, r := range e.RefCols {
+			if slices.Contains(changed, r) {
+				hit = true
+			}
+		}
+		if !hit {
+			return fkHop{}, false
+		}
+	}
+	if !schema.UnloggedAction(a) {
+		return fkHop{}, false
+	}
+	h := fkHop{table: e.Child.QualifiedName(), del: del && a == "CASCADE"}
+	if !h.del {
+		h.cols = e.Cols
+	}
+	return h, true
+}
+
+// fkMayReach reports whether the rows h changes set off an action that changes table.
+func fkMayReach(g *schema.FKGraph, h fkHop, table string, seen map[string]bool) bool {
+	// Each table is visited once per way its rows change: a cycle of foreign keys ends.
+	k := fmt.Sprint(h.table, h.del, h.cols)
+	if seen[k] {
+		return false
+	}
+	seen[k] = true
+	for _, e := range g.Children(h.table) {
+		next, ok := fkStep(e, h.del, h.cols)
+		if !ok {
+			continue
+		}
+		if next.table == table || fkMayReach(g, next, table, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// fkReplayable reports whether fkReplay repeats edge e's action on def's chunk rows
+// exactly as the target applies it: the referencing columns compare by their bytes (no
+// string collation that folds case or accents), and the table's rule neither filters
+// rows (a changed row may leave the filter) nor keeps deleted rows (the copy must hold a
+// cascaded delete's row marked, which the chunk no longer has).
+func (b *batcher) fkReplayable(def *schema.Table, e schema.FKEdge, del bool) bool {
+	for _, c := range e.Cols {
+		if coll := def.Columns[c].Collation; coll != "" && coll != "binary" && !strings.HasSuffix(coll, "_bin") {
+			return false
+		}
+	}
+	if b.o.Routes != nil {
+		if rt := b.o.Routes.For(def.Schema, def.Name); rt != nil {
+			if m := rt.Deletes(); rt.Where() != nil || (del && m != "" && m != config.DeletesHard) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fkReplay applies the window's foreign key actions, in stream order, to the chunk's
+// rows: a row read before an action has the parent's old values and gets the action's
+// result; one read after it no longer holds them (a row that came to hold them again
+// did so by a change the stream names, and was left out of the chunk, or by a later
+// action, applied after). Rows a cascaded delete removes are left out.
+func fkReplay(rows []change.Row, acts []windowFK) []change.Row {
+	for _, a := range acts {
+		kept := rows[:0]
+		for _, row := range rows {
+			if !fkMatches(row, a) {
+				kept = append(kept, row)
+				continue
+			}
+			action := a.edge.OnDelete()
+			if a.after != nil {
+				action = a.edge.OnUpdate()
+			}
+			if a.after == nil && action == "CASCADE" {
+				continue
+			}
+			row = slices.Clone(row)
+			for i, c := range a.edge.Cols {
+				if action == "CASCADE" {
+					row[c] = a.after[a.edge.RefCols[i]]
+				} else {
+					row[c] = nil // SET NULL
+				}
+			}
+			kept = append(kept, row)
+		}
+		rows = kept
+	}
+	return rows
+}
+
+// fkMatches reports whether row refers to the parent row a acted on.
+func fkMatches(row change.Row, a windowFK) bool {
+	for i, c := range a.edge.Cols {
+		r := a.edge.RefCols[i]
+		if c >= len(row) || r >= len(a.before) || row[c] == nil || a.before[r] == nil || !bytes.Equal(row[c], a.before[r]) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyWindow is the open window of the copy under way, nil when none is open.
+func (b *batcher) copyWindow() *window {
+	if b.copy == nil {
+		return nil
+	}
+	return b.copy.win
 }
 
 // copyAfterXA makes the open window read its chunk again: a prepared transaction's
@@ -388,30 +604,6 @@ func (b *batcher) copyAfterXA() {
 	if b.copy != nil && b.copy.win != nil {
 		b.copy.win.valid = false
 	}
-}
-
-// reaches reports whether an action on parent may cascade to table.
-func reaches(g *schema.FKGraph, parent, table string) bool {
-	if g == nil {
-		return false
-	}
-	seen := map[string]bool{parent: true}
-	next := []string{parent}
-	for len(next) > 0 {
-		n := next[0]
-		next = next[1:]
-		for _, e := range g.Children(n) {
-			c := e.Child.QualifiedName()
-			if c == table {
-				return true
-			}
-			if !seen[c] {
-				seen[c] = true
-				next = append(next, c)
-			}
-		}
-	}
-	return false
 }
 
 // copier runs the stored online copies one after the other, talking to the batcher.
