@@ -317,7 +317,11 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 				kept = append(kept, row)
 			}
 		}
-		kept = fkReplay(kept, w.fk)
+		if len(w.fk) > 0 {
+			n := len(kept)
+			kept = fkReplay(kept, w.fk)
+			b.o.Log.Debug("online copy: the window's foreign key actions applied to its chunk again", "table", m.table, "actions", len(w.fk), "rows", n, "kept", len(kept))
+		}
 		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after, readAt: m.readAt}}
 		if m.last {
 			ops = append(ops, copyOp{kind: copyFinish, def: def})
