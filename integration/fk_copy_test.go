@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,15 @@ func TestFKActionsDuringOnlineCopy(t *testing.T) {
 		}
 		tg.WaitCaughtUp(t, my, p, 90*time.Second)
 		p.stop(t)
+		defer func() {
+			if t.Failed() {
+				// The run's whole log, to follow what happened to a differing row.
+				f := filepath.Join(os.TempDir(), "fk-copy-"+tg.Name()+".log")
+				if err := os.WriteFile(f, []byte(p.output()), 0o644); err == nil {
+					t.Logf("the run's log is in %s", f)
+				}
+			}
+		}()
 		for _, tb := range fkTables {
 			tg.AssertTableEqual(t, my, db, tb)
 		}

@@ -275,8 +275,17 @@ func orderedDoc(fields []string, d fkDoc) ([]byte, error) {
 // are searchable) that the batch does not hold a write for.
 func (b *Batch) findChildren(ctx context.Context, p *tablePlan, match fkDoc) ([]childDoc, error) {
 	var out []childDoc
-	for _, w := range b.items {
-		if w.plan.index != p.index || w.del {
+	// The batch's last write of each document of the index: the state the action sees.
+	// Not the slots: a swap or a DDL in the batch starts them anew, and a document
+	// written (or deleted) before it must not be found as the index still holds it.
+	latest := map[string]int{}
+	for i, w := range b.items {
+		if w.plan.index == p.index {
+			latest[string(b.arena[w.idOff:w.idEnd])] = i
+		}
+	}
+	for i, w := range b.items {
+		if w.plan.index != p.index || w.del || latest[string(b.arena[w.idOff:w.idEnd])] != i {
 			continue
 		}
 		var d fkDoc
@@ -313,7 +322,7 @@ func (b *Batch) findChildren(ctx context.Context, p *tablePlan, match fkDoc) ([]
 		return nil, fmt.Errorf("%d documents of index %s refer to the changed row, more than the %d one action applies; run replicator snapshot for the table after the change", res.Hits.Total.Value, p.index, fkMaxChildren)
 	}
 	for _, h := range res.Hits.Hits {
-		if _, held := b.slot[p.index+"\x00"+h.ID]; held {
+		if _, held := latest[h.ID]; held {
 			continue // the batch's own write supersedes the indexed document
 		}
 		out = append(out, childDoc{id: []byte(h.ID), src: h.Source})
