@@ -95,6 +95,12 @@ func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 				}
 				return err
 			}
+			if err := b.finishCopy(ctx); err != nil {
+				if errors.Is(err, errStopping) {
+					return nil
+				}
+				return err
+			}
 		case <-ready:
 			b.w.ops <- b.commitWork()
 		case m := <-b.copyMsgs:
@@ -108,6 +114,12 @@ func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 			return err
 		case <-tick.C:
 			b.maybeLog()
+			if err := b.finishCopy(ctx); err != nil {
+				if errors.Is(err, errStopping) {
+					return nil
+				}
+				return err
+			}
 		case <-ctx.Done():
 			return b.stop()
 		}

@@ -150,6 +150,9 @@ type copyMsg struct {
 	rows   []change.Row
 	after  change.Row
 	readAt string
+	// highAt (last chunk): the source's position after the chunk was read, which covers
+	// every chunk's read; the swap waits until the stream has passed it.
+	highAt string
 	last   bool
 	why    string
 	reply  chan copyReply
@@ -180,6 +183,9 @@ type copyReply struct {
 	gone      string
 	// busy: the stream has a backlog; the copier waits before it opens the window.
 	busy bool
+	// finishing (msgPosition): a copy's last chunk is handed over and its swap waits for
+	// the stream (copyState.finishAt).
+	finishing bool
 	err  error
 }
 
@@ -229,6 +235,9 @@ type copyState struct {
 	win *window
 	// retries counts the windows in a row the stream made invalid.
 	retries int
+	// finishAt: every chunk is handed over; the copy is swapped in once the stream has
+	// read the transactions up to this position (see finishCopy).
+	finishAt string
 }
 
 // restartCopy starts the copy under way again from its first row with def.
@@ -324,15 +333,15 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 		}
 		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after, readAt: m.readAt}}
 		if m.last {
-			ops = append(ops, copyOp{kind: copyFinish, def: def})
-			b.copy = nil
-			if b.o.confirm != nil {
-				b.o.confirm(def.Schema, def.Name)
+			b.copy.finishAt = m.highAt
+			if b.copyCaughtUp() {
+				ops = append(ops, b.finishOp())
 			}
 		}
 		err = b.giveCopy(ctx, ops...)
 	case msgPosition:
 		r.seen = []string{b.lastPos.GTID}
+		r.finishing = b.copy != nil && b.copy.finishAt != ""
 	case msgFail:
 		def := m.def
 		if b.copy != nil && b.copy.def.QualifiedName() == m.table {
@@ -594,6 +603,38 @@ func fkMatches(row change.Row, a windowFK) bool {
 	return true
 }
 
+// copyCaughtUp reports whether the stream has read every transaction up to the copy's
+// finishAt. Until then the copy keeps its place beside the live table: its chunks were
+// read at positions the stream has not reached, so it may hold rows already gone (or
+// changed) at the source that the live table still has, and only the live table can find
+// the rows a foreign key action changes until the stream is past them.
+func (b *batcher) copyCaughtUp() bool {
+	if b.copy == nil || b.copy.finishAt == "" {
+		return true
+	}
+	ok, err := source.Covers(b.lastPos.Flavor, b.lastPos.GTID, b.copy.finishAt)
+	return err == nil && ok
+}
+
+// finishOp ends the copy under way: the target swaps it in.
+func (b *batcher) finishOp() copyOp {
+	def := b.copy.def
+	b.copy = nil
+	if b.o.confirm != nil {
+		b.o.confirm(def.Schema, def.Name)
+	}
+	return copyOp{kind: copyFinish, def: def}
+}
+
+// finishCopy swaps in a copy whose last chunk waited for the stream, once the stream has
+// passed its finishAt at a transaction boundary.
+func (b *batcher) finishCopy(ctx context.Context) error {
+	if b.copy == nil || b.copy.finishAt == "" || !b.boundary || !b.copyCaughtUp() {
+		return nil
+	}
+	return b.giveCopy(ctx, b.finishOp())
+}
+
 // copyWindow is the open window of the copy under way, nil when none is open.
 func (b *batcher) copyWindow() *window {
 	if b.copy == nil {
@@ -709,6 +750,25 @@ func (c *copier) waitCaughtUp(ctx context.Context) error {
 		}
 		select {
 		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitFinished waits until the batcher has swapped in the copy whose last chunk it was
+// handed.
+func (c *copier) waitFinished(ctx context.Context) error {
+	for {
+		r, err := c.ask(ctx, copyMsg{kind: msgPosition})
+		if err != nil {
+			return err
+		}
+		if !r.finishing {
+			return nil
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -846,7 +906,14 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		if len(w.seen) > 0 {
 			readAt = w.seen[0]
 		}
-		r, err := c.ask(ctx, copyMsg{kind: msgChunk, table: cp.Table, rows: read, after: keyOnly(def, next), readAt: readAt, last: last})
+		highAt := ""
+		if last {
+			// Read after the chunk: it covers every chunk's read position.
+			if highAt, err = conn.CurrentGTID(ctx); err != nil {
+				return err
+			}
+		}
+		r, err := c.ask(ctx, copyMsg{kind: msgChunk, table: cp.Table, rows: read, after: keyOnly(def, next), readAt: readAt, highAt: highAt, last: last})
 		if err != nil {
 			return err
 		}
@@ -864,6 +931,13 @@ func (c *copier) copyTable(ctx context.Context, cp *plan.Copy) error {
 		rows += int64(len(read))
 		after = next
 		if last {
+			// The swap waits for the stream to pass the last chunk's read (copyCaughtUp);
+			// the next copy starts after it.
+			t2 := time.Now()
+			if err := c.waitFinished(ctx); err != nil {
+				return err
+			}
+			handing += time.Since(t2)
 			c.finished[cp.Table] = time.Now()
 			c.o.Log.Info("online copy done", "table", cp.Table, "rows", rows, "duration", time.Since(start).Round(time.Millisecond).String(),
 				"waiting_for_stream", busy.String(), "reading", reading.Round(time.Millisecond).String(), "handing_over", handing.Round(time.Millisecond).String())

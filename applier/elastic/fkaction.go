@@ -170,12 +170,18 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	}
 	act := childFKAction{e: e, action: action, del: del, match: match, parent: parent, parentNew: parentNew,
 		mode: rt.Deletes(), fields: fields, ctr: rt.Transforms(), ptr: b.t.transformsOf(parent), depth: depth}
-	for _, p := range plans {
-		if err := b.childDocsAction(ctx, g, &act, p); err != nil {
-			return err
-		}
+	switch len(plans) {
+	case 0:
+		return nil
+	case 1:
+		return b.childDocsAction(ctx, g, &act, plans[0], nil)
+	default:
+		// The live index finds the rows; the copy's generation gets the same writes. Its
+		// own documents cannot drive the cascade: it lacks the rows not copied yet, and a
+		// cascade through one of them (a self-reference) would miss the documents below
+		// it the stream already wrote there.
+		return b.childDocsAction(ctx, g, &act, plans[0], plans[1])
 	}
-	return nil
 }
 
 // childFKAction is one foreign key's action on the children of one parent row: the edge,
@@ -195,8 +201,15 @@ type childFKAction struct {
 }
 
 // childDocsAction applies a to the child documents of one index of the child (its live
-// index or its online copy's generation, see writePlans).
-func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *childFKAction, p *tablePlan) error {
+// index, or its online copy's generation when it has none, see writePlans), and writes
+// the same to mirror (the generation beside a live index) when it is not nil.
+func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *childFKAction, p, mirror *tablePlan) error {
+	write := func(id, doc []byte, del bool) {
+		b.addRaw(p, id, doc, del)
+		if mirror != nil {
+			b.addRaw(mirror, id, doc, del)
+		}
+	}
 	child := a.e.Child
 	docs, err := b.findChildren(ctx, p, a.match)
 	if err != nil {
@@ -214,11 +227,11 @@ func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *child
 					return err
 				}
 				at := b.fkTime
-				b.addRaw(p, d.id, appendMarkers(doc, &at), false)
+				write(d.id, appendMarkers(doc, &at), false)
 			case config.DeletesIgnore:
 				// The child keeps the document; its own children follow their rules.
 			default:
-				b.addRaw(p, d.id, nil, true)
+				write(d.id, nil, true)
 			}
 			if err := b.cascade(ctx, g, child, d.src, nil, true, a.depth+1); err != nil {
 				return err
@@ -243,7 +256,7 @@ func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *child
 		if a.mode == config.DeletesSoft {
 			doc = appendMarkers(doc, nil)
 		}
-		b.addRaw(p, d.id, doc, false)
+		write(d.id, doc, false)
 		if err := b.cascade(ctx, g, child, d.src, now, false, a.depth+1); err != nil {
 			return err
 		}

@@ -218,7 +218,8 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	}
 	// The child's columns under their target names (rename); a hashed column in a
 	// foreign key with an action is refused by the view.
-	if _, err := rt.View(child); err != nil {
+	view, err := rt.View(child)
+	if err != nil {
 		return err
 	}
 	tr := rt.Transforms()
@@ -228,21 +229,20 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	for i, c := range e.Cols {
 		where = append(where, fmt.Sprintf("%s = $%d", q(child.Columns[c].Name), i+1))
 	}
-	var ret []string
-	for _, c := range next {
-		ret = append(ret, q(child.Columns[c].Name)+"::text")
+	// The returned columns are named r0, r1, ... (those the cascade goes on with) and
+	// k0, k1, ... (the key, which finds the same rows in the copy).
+	var ret, retNames []string
+	for i, c := range next {
+		ret = append(ret, fmt.Sprintf("%s::text AS r%d", q(child.Columns[c].Name), i))
+		retNames = append(retNames, fmt.Sprintf("r%d", i))
 	}
-	returning := ""
-	if len(ret) > 0 {
-		returning = " RETURNING " + strings.Join(ret, ", ")
-	}
-	var sql string
 	childDel := del && action == "CASCADE"
 	mode := rt.Deletes()
 	if mode == config.DeletesSoft {
 		// Rows marked deleted are not at the source: no action reaches them.
 		where = append(where, "NOT "+q(config.MarkerDeleted))
 	}
+	var sets []string // an UPDATE's; none for a DELETE
 	switch {
 	case childDel && mode == config.DeletesSoft:
 		var at any // NULL when the source gave no time
@@ -250,17 +250,14 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			at = b.fkTime.UTC()
 		}
 		args = append(args, at)
-		sql = fmt.Sprintf("UPDATE %s SET %s = true, %s = $%d WHERE %s%s", fkTableMark, q(config.MarkerDeleted), q(config.MarkerDeletedAt), len(args), strings.Join(where, " AND "), returning)
+		sets = []string{q(config.MarkerDeleted) + " = true", fmt.Sprintf("%s = $%d", q(config.MarkerDeletedAt), len(args))}
 	case childDel && mode == config.DeletesIgnore:
 		// The child keeps its rows; its own children follow their own rules.
 		if len(next) == 0 {
 			return nil
 		}
-		sql = fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(ret, ", "), fkTableMark, strings.Join(where, " AND "))
 	case childDel:
-		sql = fmt.Sprintf("DELETE FROM %s WHERE %s%s", fkTableMark, strings.Join(where, " AND "), returning)
 	default:
-		var sets []string
 		for i, c := range e.Cols {
 			switch {
 			case action == "SET NULL":
@@ -276,22 +273,66 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 				sets = append(sets, fmt.Sprintf("%s = $%d", q(child.Columns[c].Name), len(args)))
 			}
 		}
-		sql = fmt.Sprintf("UPDATE %s SET %s WHERE %s%s", fkTableMark, strings.Join(sets, ", "), strings.Join(where, " AND "), returning)
+	}
+	ignore := childDel && mode == config.DeletesIgnore
+	// on builds the statement on table id; with a copy (the shadow of an online copy
+	// beside the live table), the copy's rows of the keys the live table's statement
+	// changed are changed alike in the same statement. The copy's own rows cannot drive
+	// the cascade: it lacks the rows not copied yet, and a cascade through one of them
+	// (a self-reference) would miss the rows below it the stream already wrote there.
+	on := func(id, copyID pgx.Identifier) string {
+		if ignore {
+			return fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(ret, ", "), id.Sanitize(), strings.Join(where, " AND "))
+		}
+		r := ret
+		if copyID != nil {
+			for i, k := range view.Table.Key {
+				r = append(r, fmt.Sprintf("%s AS k%d", pgx.Identifier{view.Table.Columns[k].Name}.Sanitize(), i))
+			}
+		}
+		returning := ""
+		if len(r) > 0 {
+			returning = " RETURNING " + strings.Join(r, ", ")
+		}
+		stmt := fmt.Sprintf("DELETE FROM %s WHERE %s%s", id.Sanitize(), strings.Join(where, " AND "), returning)
+		if sets != nil {
+			stmt = fmt.Sprintf("UPDATE %s SET %s WHERE %s%s", id.Sanitize(), strings.Join(sets, ", "), strings.Join(where, " AND "), returning)
+		}
+		if copyID == nil {
+			return stmt
+		}
+		var match []string
+		for i, k := range view.Table.Key {
+			match = append(match, fmt.Sprintf("c.%s = ch.k%d", pgx.Identifier{view.Table.Columns[k].Name}.Sanitize(), i))
+		}
+		mirror := fmt.Sprintf("DELETE FROM %s c USING ch WHERE %s", copyID.Sanitize(), strings.Join(match, " AND "))
+		if sets != nil {
+			mirror = fmt.Sprintf("UPDATE %s c SET %s FROM ch WHERE %s", copyID.Sanitize(), strings.Join(sets, ", "), strings.Join(match, " AND "))
+		}
+		sel := "SELECT 1 FROM ch"
+		if len(retNames) > 0 {
+			sel = "SELECT " + strings.Join(retNames, ", ") + " FROM ch"
+		}
+		return fmt.Sprintf("WITH ch AS (%s), m AS (%s) %s", stmt, mirror, sel)
+	}
+	var stmt string
+	switch {
+	case len(ids) == 0:
+		return nil
+	case len(ids) == 2 && !ignore:
+		stmt = on(ids[0], ids[1])
+	default:
+		// The live table alone, or the copy alone when the live table is stale or gone
+		// (the copy then is the table). A SELECT changes nothing: the live table answers.
+		stmt = on(ids[0], nil)
 	}
 	var changed []fkRow
-	for _, id := range ids {
-		stmt := strings.ReplaceAll(sql, fkTableMark, id.Sanitize())
-		if len(next) == 0 {
-			if _, err := b.tx.Exec(ctx, stmt, args...); err != nil {
-				return classify(err)
-			}
-			continue
+	if len(next) == 0 {
+		if _, err := b.tx.Exec(ctx, stmt, args...); err != nil {
+			return classify(err)
 		}
-		got, err := b.fkReturning(ctx, stmt, args, next)
-		if err != nil {
-			return err
-		}
-		changed = append(changed, got...)
+	} else if changed, err = b.fkReturning(ctx, stmt, args, next); err != nil {
+		return err
 	}
 	for _, now := range changed {
 		if childDel {
@@ -318,10 +359,6 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 	}
 	return nil
 }
-
-// fkTableMark stands for the table in an action's statement, which runs on each of
-// fkTargets.
-const fkTableMark = "\x00table\x00"
 
 // fkTargets are the tables a foreign key action on child's rows changes: its live table,
 // and the shadow of its online copy, which holds rows read before the action (the
