@@ -186,7 +186,7 @@ type copyReply struct {
 	// finishing (msgPosition): a copy's last chunk is handed over and its swap waits for
 	// the stream (copyState.finishAt).
 	finishing bool
-	err  error
+	err       error
 }
 
 // copyBacklog is the reader's backlog (events read ahead of the batcher) from which an
