@@ -333,7 +333,12 @@ func (b *batcher) handleCopy(ctx context.Context, m copyMsg) error {
 		}
 		ops := []copyOp{{kind: copyChunk, def: def, rows: kept, after: m.after, readAt: m.readAt}}
 		if m.last {
-			b.copy.finishAt = m.highAt
+			// Only a table with foreign key actions waits (copyCaughtUp): a cascade over
+			// rows the stream has not caught up with would change rows no later event
+			// restores. Other tables' rows converge on the stream's full row images.
+			if b.fk.g.Involves(def.QualifiedName()) {
+				b.copy.finishAt = m.highAt
+			}
 			if b.copyCaughtUp() {
 				ops = append(ops, b.finishOp())
 			}
@@ -607,7 +612,9 @@ func fkMatches(row change.Row, a windowFK) bool {
 // finishAt. Until then the copy keeps its place beside the live table: its chunks were
 // read at positions the stream has not reached, so it may hold rows already gone (or
 // changed) at the source that the live table still has, and only the live table can find
-// the rows a foreign key action changes until the stream is past them.
+// the rows a foreign key action changes until the stream is past them. (A row the stream
+// has not caught up with is otherwise only a state the stream's later row events pass
+// over again.)
 func (b *batcher) copyCaughtUp() bool {
 	if b.copy == nil || b.copy.finishAt == "" {
 		return true

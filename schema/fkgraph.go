@@ -120,6 +120,23 @@ func (g *FKGraph) Children(parent string) []FKEdge {
 // Empty reports a graph without edges.
 func (g *FKGraph) Empty() bool { return g == nil || len(g.children) == 0 }
 
+// Involves reports whether table is the parent or the child of a foreign key action the
+// graph holds.
+func (g *FKGraph) Involves(table string) bool {
+	if g == nil {
+		return false
+	}
+	if len(g.children[table]) > 0 {
+		return true
+	}
+	for _, r := range g.reach {
+		if r[table] {
+			return true
+		}
+	}
+	return false
+}
+
 // Reach returns every table an action starting at parent may change (its descendants).
 func (g *FKGraph) Reach(parent string) map[string]bool { return g.reach[parent] }
 
