@@ -10,7 +10,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.node.ClasspathNode;
 import org.elasticsearch.node.InternalSettingsPreparer;
 import org.elasticsearch.node.Node;
-import org.elasticsearch.plugins.ActionPlugin;
+import org.elasticsearch.plugins.Compat;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.rest.BaseRestHandler;
 import org.elasticsearch.rest.RestHandler;
@@ -124,7 +124,7 @@ public final class Main {
     }
 
     /** GET / and HEAD /: the distribution's rest-root module, which is not published on its own. */
-    public static final class RootPlugin extends Plugin implements ActionPlugin {
+    public static final class RootPlugin extends Compat.RestPlugin {
         private volatile ClusterService clusterService;
 
         @Override
@@ -134,17 +134,7 @@ public final class Main {
         }
 
         @Override
-        public Collection<RestHandler> getRestHandlers(
-            Settings settings,
-            org.elasticsearch.common.io.stream.NamedWriteableRegistry registry,
-            org.elasticsearch.rest.RestController restController,
-            org.elasticsearch.common.settings.ClusterSettings clusterSettings,
-            org.elasticsearch.common.settings.IndexScopedSettings indexScopedSettings,
-            org.elasticsearch.common.settings.SettingsFilter settingsFilter,
-            org.elasticsearch.cluster.metadata.IndexNameExpressionResolver resolver,
-            java.util.function.Supplier<org.elasticsearch.cluster.node.DiscoveryNodes> nodesInCluster,
-            java.util.function.Predicate<org.elasticsearch.features.NodeFeature> clusterSupportsFeature
-        ) {
+        protected List<RestHandler> handlers() {
             return List.of(new BaseRestHandler() {
                 @Override
                 public String getName() {

@@ -1,6 +1,5 @@
 package org.elasticsearch.plugins;
 
-import org.elasticsearch.Build;
 import org.elasticsearch.action.admin.cluster.node.info.PluginsAndModules;
 import org.elasticsearch.env.Environment;
 import org.elasticsearch.plugins.spi.SPIClassIterator;
@@ -26,9 +25,7 @@ public class ClasspathPluginsService extends PluginsService {
         List<LoadedPlugin> list = new ArrayList<>();
         for (Class<? extends Plugin> c : classes) {
             Plugin p = loadPlugin(c, env.settings(), env.configDir());
-            PluginDescriptor d = new PluginDescriptor(c.getName(), "classpath plugin", "NA", Build.current().version(),
-                Integer.toString(Runtime.version().feature()), c.getName(), null, List.of(), false, false, false, false);
-            list.add(new LoadedPlugin(d, p, ClasspathPluginsService.class.getClassLoader()));
+            list.add(new LoadedPlugin(Compat.descriptor(c), p, ClasspathPluginsService.class.getClassLoader()));
         }
         loadExtensions(list);
         loaded = List.copyOf(list);
