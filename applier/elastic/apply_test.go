@@ -30,7 +30,7 @@ type fakeCluster struct {
 	onBulk  func(call int, actions []map[string]map[string]any) []itemAnswer
 	calls   int
 	bulks   [][]map[string]map[string]any
-	sizes   []int // bytes of each bulk request
+	sizes   []int             // bytes of each bulk request
 	docs    map[string]string // state documents by path
 	indexes map[string]bool
 	aliases map[string]string // alias -> concrete index
