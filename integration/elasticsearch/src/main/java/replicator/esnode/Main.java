@@ -22,6 +22,7 @@ import org.elasticsearch.xcontent.XContentBuilder;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -33,7 +34,9 @@ import java.util.stream.Stream;
 /**
  * Starts a single-node Elasticsearch on loopback with plain HTTP and no security (x-pack is
  * not on the class path), for the integration tests. Arguments: [dataDir]; environment: ES_PORT (19200), ES_DATA_DIR
- * (/tmp/replicator-env/es/data, wiped at start), ES_TRANSPORT_PORT (19300).
+ * (/tmp/replicator-env/es/data, wiped at start), ES_TRANSPORT_PORT (19300). Built with -Ptls
+ * and given ES_TLS_DIR (with ES_USER, ES_PASSWORD) it is the secured variant instead: x-pack
+ * security, HTTPS and one user (src/tls/java, Secured).
  */
 public final class Main {
     public static void main(String[] args) throws Exception {
@@ -67,6 +70,11 @@ public final class Main {
             }
             builder.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
+        List<Class<? extends Plugin>> plugins = new ArrayList<>(List.of(Netty4Plugin.class, RootPlugin.class));
+        // ES_TLS_DIR: the secured variant (es.sh ES_TLS=1), only in the -Ptls build.
+        if (!env("ES_TLS_DIR", "").isEmpty()) {
+            plugins.addAll(secured(builder, home.resolve("config")));
+        }
         Settings settings = builder.build();
         LogConfigurator.registerErrorListener();
         Files.writeString(home.resolve("config/log4j2.properties"), String.join("\n",
@@ -82,7 +90,7 @@ public final class Main {
         LogConfigurator.setClusterName("replicator-it");
         LogConfigurator.setNodeName("es-node");
         LogConfigurator.configure(environment, true);
-        Node node = new ClasspathNode(environment, List.of(Netty4Plugin.class, RootPlugin.class));
+        Node node = new ClasspathNode(environment, plugins);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -97,6 +105,24 @@ public final class Main {
         org.apache.logging.log4j.LogManager.getLogger(Main.class)
             .info("Elasticsearch {} ready on http://127.0.0.1:{}", Build.current().qualifiedVersion(), port);
         stopped.await();
+    }
+
+    /**
+     * Configures security through replicator.esnode.Secured (src/tls/java), found by name so
+     * the plain build compiles without x-pack, and returns the plugins it needs.
+     */
+    @SuppressWarnings("unchecked")
+    private static List<Class<? extends Plugin>> secured(Settings.Builder builder, Path config) throws Exception {
+        Class<?> c;
+        try {
+            c = Class.forName("replicator.esnode.Secured");
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("ES_TLS_DIR is set but this launcher was built without x-pack security: build it with mvn -Ptls (es.sh ES_TLS=1 does)", e);
+        }
+        Files.createDirectories(config);
+        c.getMethod("configure", Settings.Builder.class, Path.class, Path.class, String.class, String.class)
+            .invoke(null, builder, config, Path.of(env("ES_TLS_DIR", "")), env("ES_USER", "it_admin"), env("ES_PASSWORD", ""));
+        return (List<Class<? extends Plugin>>) c.getMethod("plugins").invoke(null);
     }
 
     private static String env(String k, String def) {

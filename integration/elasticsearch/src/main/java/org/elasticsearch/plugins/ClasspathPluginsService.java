@@ -57,12 +57,28 @@ public class ClasspathPluginsService extends PluginsService {
                     continue;
                 }
                 boolean compatible = true;
+                Constructor<?> withPlugin = null;
                 for (Constructor<?> ctor : c.getConstructors()) {
-                    if (ctor.getParameterCount() == 1 && ctor.getParameterTypes()[0] != plugin.getClass()) {
-                        compatible = false;
+                    if (ctor.getParameterCount() == 1) {
+                        if (ctor.getParameterTypes()[0].isAssignableFrom(plugin.getClass())) {
+                            withPlugin = ctor;
+                        } else {
+                            compatible = false;
+                        }
                     }
                 }
-                if (compatible) {
+                if (!compatible) {
+                    continue;
+                }
+                // createExtension wants the parameter to be the plugin's exact class; the
+                // secured build's plugin is a subclass of the one the providers name (Secured).
+                if (withPlugin != null && withPlugin.getParameterTypes()[0] != plugin.getClass()) {
+                    try {
+                        result.put(c, service.cast(withPlugin.newInstance(plugin)));
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException("creating extension " + c.getName() + " of " + service.getName(), e);
+                    }
+                } else {
                     result.put(c, createExtension(c, service, plugin));
                 }
             }
