@@ -6,6 +6,7 @@
 #   es.sh up       start it (reused when a node already answers on the port), wait until ready
 #   es.sh down     stop it (TERM, then KILL); harmless when it is not running
 #   es.sh status   say whether it answers; exit 0 when it does, 1 when not
+#   es.sh java     print the JDK up would use (pick_java); exit 1 when none is new enough
 #
 # Environment: ES_PORT (19200), REPLICATOR_ENV_DIR (/tmp/replicator-env), ES_DATA_DIR
 # ($REPLICATOR_ENV_DIR/es/data, wiped at every start), ES_HEAP (1g), ES_START_TIMEOUT (180 s),
@@ -25,6 +26,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MODULE=$(cd "$HERE/../elasticsearch" && pwd)
 ENV_DIR=${REPLICATOR_ENV_DIR:-/tmp/replicator-env}
 ES_VERSION=${ES_VERSION:-8}
+ES_DIR_GIVEN=${ES_DIR:-} ES_DATA_DIR_GIVEN=${ES_DATA_DIR:-}
 ES_PORT=${ES_PORT:-19200}
 ES_TRANSPORT_PORT=${ES_TRANSPORT_PORT:-19300}
 ES_HEAP=${ES_HEAP:-1g}
@@ -45,6 +47,46 @@ select_version() {
 	JAR=$BUILD_DIR/es-node.jar
 }
 select_version
+
+# select_tls: ES_TLS=1 is the secured variant, an 8.19 node built with x-pack security (the
+# launcher's tls profile) serving HTTPS with $ES_TLS_DIR/server.pem (integration/env/tls.sh:
+# signed by ca.pem for localhost and 127.0.0.1) and one file-realm user, ES_USER (it_admin)
+# with ES_PASSWORD (required, 6 characters or more), whose role has the privileges of the
+# replicator's Elasticsearch target (cluster monitor and manage_own_api_key, all on every
+# index). Its files are in $REPLICATOR_ENV_DIR/es-tls; give it ports of its own, e.g.
+# ES_TLS=1 ES_PASSWORD=... ES_PORT=19202 ES_TRANSPORT_PORT=19302 es.sh up. It replaces
+# http_get with curl over verified HTTPS as that user, so up, down and status work the same.
+select_tls() {
+	[ "${ES_TLS:-0}" = 1 ] || return 0
+	case "$ES_VERSION" in
+	8 | 8.*) ;;
+	*) die "ES_TLS=1 is an Elasticsearch 8 node; unset ES_VERSION (now $ES_VERSION)" ;;
+	esac
+	[ ${#ES_PASSWORD} -ge 6 ] 2>/dev/null || die "ES_TLS=1 needs ES_PASSWORD (6 characters or more): the password of ES_USER (${ES_USER:-it_admin}) on the secured node"
+	command -v curl >/dev/null 2>&1 || die "ES_TLS=1 needs curl to reach the node over HTTPS: install it (Debian: curl)"
+	PROFILE=tls BUILD_DIR=$MODULE/target-tls ES_DIR=${ES_DIR_GIVEN:-$ENV_DIR/es-tls}
+	JAR=$BUILD_DIR/es-node.jar
+	ES_DATA_DIR=${ES_DATA_DIR_GIVEN:-$ES_DIR/data} LOG=$ES_DIR/es.log PIDFILE=$ES_DIR/es.pid
+	ES_USER=${ES_USER:-it_admin}
+	NODE_TLS_DIR=${ES_TLS_DIR:-$ENV_DIR/tls}
+	URL=https://127.0.0.1:$ES_PORT
+	if [ ! -f "$NODE_TLS_DIR/server.pem" ]; then
+		[ "$NODE_TLS_DIR" = "$ENV_DIR/tls" ] || die "ES_TLS_DIR=$NODE_TLS_DIR holds no server.pem: create the certificates with integration/env/tls.sh"
+		bash "$HERE/tls.sh"
+	fi
+	export ES_USER ES_PASSWORD
+	# The password goes to curl on its standard input, never on its command line.
+	http_get() {
+		printf 'user = "%s:%s"\n' "$ES_USER" "$ES_PASSWORD" |
+			curl -si --http1.1 --max-time 10 --cacert "$NODE_TLS_DIR/ca.pem" -K - "$URL$1" 2>/dev/null | tr -d '\r'
+	}
+	print_settings() {
+		cat <<OUT
+# the secured Elasticsearch node is up (user $ES_USER, password ES_PASSWORD, CA $NODE_TLS_DIR/ca.pem)
+REPLICATOR_ES_TLS_URL=$URL
+OUT
+	}
+}
 ES_DATA_DIR=${ES_DATA_DIR:-$ES_DIR/data}
 LOG=$ES_DIR/es.log
 PIDFILE=$ES_DIR/es.pid
@@ -161,7 +203,7 @@ up() {
 		mkdir -p "$ES_DIR/tmp"
 		log "starting Elasticsearch $ES_VERSION on $URL (data in $ES_DATA_DIR, heap $ES_HEAP, log $LOG)"
 		# shellcheck disable=SC2086 # ES_JAVA_OPTS is a list of options
-		ES_PORT=$ES_PORT ES_TRANSPORT_PORT=$ES_TRANSPORT_PORT ES_SETTINGS=${ES_SETTINGS:-} nohup "$JAVA" \
+		ES_PORT=$ES_PORT ES_TRANSPORT_PORT=$ES_TRANSPORT_PORT ES_SETTINGS=${ES_SETTINGS:-} ES_TLS_DIR=${NODE_TLS_DIR:-} nohup "$JAVA" \
 			-Xms256m -Xmx"$ES_HEAP" -XX:MaxDirectMemorySize=512m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
 			-Djava.io.tmpdir="$ES_DIR/tmp" -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
 			-Dlog4j2.formatMsgNoLookups=true -Dlog4j2.disable.jmx=true \
@@ -229,12 +271,22 @@ status() {
 	return 1
 }
 
+# java_cmd: prints the JDK up would use for ES_VERSION; exits 1 (saying why) when none is
+# new enough, so callers (integration/es9.sh) can tell "no Java 21" from a failed start.
+java_cmd() {
+	pick_java
+	echo "Java $(java_feature "$JAVA") at $JAVA_HOME"
+}
+
+select_tls
+
 case "${1:-}" in
 up) up ;;
+java) java_cmd ;;
 down) down ;;
 status) status ;;
 *)
-	echo "usage: $0 up|down|status" >&2
+	echo "usage: $0 up|down|status|java" >&2
 	exit 2
 	;;
 esac
