@@ -92,6 +92,9 @@ type Elasticsearch struct {
 	Password  string   `toml:"password"`
 	APIKey    string   `toml:"api_key"`
 	CAFile    string   `toml:"ca_file"`
+	// ServerName is the host name the cluster's certificate must be valid for, when it is
+	// not the host of the addresses (an address by IP, a certificate by name).
+	ServerName string `toml:"server_name"`
 	// OnDrop is what DROP TABLE (and DROP DATABASE, CREATE OR REPLACE TABLE) does to the
 	// table's index: "delete" (default) or "keep" (left as it is, still searchable).
 	OnDrop string `toml:"on_drop"`
