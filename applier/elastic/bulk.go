@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -207,6 +208,22 @@ func (e *ItemError) Error() string {
 	return fmt.Sprintf("Elasticsearch refused the %s (%s): HTTP %d %s", e.Item, e.Where, e.Status, e.Reason)
 }
 
+// indexingPressure matches the sizes in the reason of a write rejected for the node's
+// indexing pressure (es_rejected_execution_exception): the operation's bytes and the limit.
+var indexingPressure = regexp.MustCompile(`primary_operation_bytes=(\d+).*max_primary_bytes=(\d+)`)
+
+// overIndexingPressure reports a rejection for indexing pressure whose operation alone is
+// larger than the node's limit, so that no retry can succeed.
+func overIndexingPressure(reason string) bool {
+	m := indexingPressure.FindStringSubmatch(reason)
+	if m == nil {
+		return false
+	}
+	op, err1 := strconv.ParseInt(m[1], 10, 64)
+	limit, err2 := strconv.ParseInt(m[2], 10, 64)
+	return err1 == nil && err2 == nil && op > limit
+}
+
 // sendBulk sends body until every item is acknowledged. Items refused as older than the
 // stored document (409) and deletes of absent documents (404) count as done; items failing
 // with 429 or 5xx are sent again with backoff; any other refusal is an *ItemError. where
@@ -252,6 +269,12 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 						// the message must name the block, not an overload.
 						retry = append(retry, i)
 						lastReason = blockedReason + ": " + r.reason()
+					case body.len() == 1 && overIndexingPressure(r.reason()):
+						// Retrying cannot help: the one document alone needs more than the
+						// node will ever take.
+						return st, &ItemError{Item: body.describe(i), Where: where, Status: r.Status, Reason: r.reason() +
+							": this one document needs more indexing memory on the node than its indexing_pressure.memory.limit allows (10% of the heap by default; " +
+							"Elasticsearch 9 counts a document at several times its size): give the node more heap or raise that limit, or leave the large columns out (tables[].exclude_columns)"}
 					case transientStatus(r.Status):
 						retry = append(retry, i)
 						lastReason = r.reason()

@@ -227,3 +227,21 @@ func TestSnapshotSplitsBulkRequestsByBytes(t *testing.T) {
 		t.Fatalf("ApplyRows: %v, want a DocumentTooLargeError for _id 8", err)
 	}
 }
+
+// TestOverIndexingPressure: the reason of a 9.x rejection whose single operation is larger
+// than the node's limit (seen on 9.5.3 with a 44.7 MB document and a 512 MB heap) is
+// permanent; one that fits the limit, waiting on other writes, is not.
+func TestOverIndexingPressure(t *testing.T) {
+	for _, c := range []struct {
+		reason string
+		want   bool
+	}{
+		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=44739474, replica_bytes=0, all_bytes=44739474, primary_operation_bytes=178957096, max_primary_bytes=53687091]", true},
+		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=50000000, replica_bytes=0, all_bytes=50000000, primary_operation_bytes=4000000, max_primary_bytes=53687091]", false},
+		{"es_rejected_execution_exception: rejected execution of coordinating operation", false},
+	} {
+		if got := overIndexingPressure(c.reason); got != c.want {
+			t.Errorf("overIndexingPressure(%q) = %v, want %v", c.reason, got, c.want)
+		}
+	}
+}
