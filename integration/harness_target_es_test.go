@@ -38,10 +38,18 @@ func newESTarget(t *testing.T, name string) *esTarget {
 // newESTargetAt is newESTarget on the node at url (one of the extra nodes test.sh starts).
 func newESTargetAt(t *testing.T, url, name string) *esTarget {
 	t.Helper()
-	es, err := elasticsearch.NewClient(elasticsearch.Config{
+	return newESTargetWith(t, elasticsearch.Config{
 		Addresses: []string{url},
 		Transport: &http.Transport{ResponseHeaderTimeout: 60 * time.Second},
-	})
+	}, name)
+}
+
+// newESTargetWith is newESTarget with a client of cfg (one address; credentials and CA of
+// the secured node).
+func newESTargetWith(t *testing.T, cfg elasticsearch.Config, name string) *esTarget {
+	t.Helper()
+	url := cfg.Addresses[0]
+	es, err := elasticsearch.NewClient(cfg)
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}

@@ -3,6 +3,7 @@ package elastic
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -87,6 +89,9 @@ func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.
 	}
 	info, err := Info(ctx, es)
 	if err != nil {
+		if errors.Is(err, fault.ErrCertificate) || errors.Is(err, fault.ErrAccessDenied) {
+			return nil, err // it names the setting to fix already
+		}
 		return nil, fmt.Errorf("%w (check target.elasticsearch.addresses and credentials; 'replicator check' tells more)", err)
 	}
 	t := &Target{es: es, cfg: cfg, routes: routes, log: log, pol: mapping.NewPolicy(cfg.Mapping), plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
