@@ -8,6 +8,7 @@
 #                   aliases, types, deletes; about 3 minutes)
 #   es9.sh full     every test that touches Elasticsearch (es_tests, about 60; ~25 minutes)
 #   es9.sh list     print the names es9.sh full runs
+#   es9.sh run RE   the tests matching the go test -run expression RE
 #
 # Exit status 3 when no Java 21+ is found (es.sh java): the caller decides whether that is
 # a failure. Environment: REPLICATOR_ES9_PORT (19203), REPLICATOR_ES9_TRANSPORT_PORT (19303),
@@ -55,14 +56,19 @@ list)
 	;;
 short) run=$ES9_SHORT ;;
 full) run="^($(es_tests | paste -sd '|'))\$" ;;
+run) run=${2:?es9.sh run needs a go test -run expression} ;;
 *)
-	echo "usage: $0 [short|full|list]" >&2
+	echo "usage: $0 [short|full|list|run RE]" >&2
 	exit 2
 	;;
 esac
 
 export ES_VERSION=9 ES_PORT=${REPLICATOR_ES9_PORT:-19203} ES_TRANSPORT_PORT=${REPLICATOR_ES9_TRANSPORT_PORT:-19303}
-export ES_HEAP=${ES_HEAP:-512m}
+# Elasticsearch 9 counts a document at about four times its size against
+# indexing_pressure.memory.limit (10% of the heap): TestTypesMatrix's 44 MB document needs
+# 179 MB beside the request's own 45 MB, so the node gets 1 GB and 30% (the replicator,
+# refused, says so and stops).
+export ES_HEAP=${ES_HEAP:-1g} ES_SETTINGS=${ES_SETTINGS:-indexing_pressure.memory.limit=30%}
 if ! java=$(bash integration/env/es.sh java 2>&1); then
 	echo "$java" >&2
 	exit 3

@@ -212,16 +212,17 @@ func (e *ItemError) Error() string {
 // indexing pressure (es_rejected_execution_exception): the operation's bytes and the limit.
 var indexingPressure = regexp.MustCompile(`primary_operation_bytes=(\d+).*max_primary_bytes=(\d+)`)
 
-// overIndexingPressure reports a rejection for indexing pressure whose operation alone is
-// larger than the node's limit, so that no retry can succeed.
-func overIndexingPressure(reason string) bool {
+// overIndexingPressure reports a rejection for indexing pressure whose operation, with the
+// request's own size (counted as coordinating bytes while it is handled), is larger than
+// the node's limit, so that no retry can succeed.
+func overIndexingPressure(reason string, request int) bool {
 	m := indexingPressure.FindStringSubmatch(reason)
 	if m == nil {
 		return false
 	}
 	op, err1 := strconv.ParseInt(m[1], 10, 64)
 	limit, err2 := strconv.ParseInt(m[2], 10, 64)
-	return err1 == nil && err2 == nil && op > limit
+	return err1 == nil && err2 == nil && op+int64(request) > limit
 }
 
 // sendBulk sends body until every item is acknowledged. Items refused as older than the
@@ -269,7 +270,7 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 						// the message must name the block, not an overload.
 						retry = append(retry, i)
 						lastReason = blockedReason + ": " + r.reason()
-					case body.len() == 1 && overIndexingPressure(r.reason()):
+					case body.len() == 1 && overIndexingPressure(r.reason(), len(body.buf)):
 						// Retrying cannot help: the one document alone needs more than the
 						// node will ever take.
 						return st, &ItemError{Item: body.describe(i), Where: where, Status: r.Status, Reason: r.reason() +

@@ -233,14 +233,17 @@ func TestSnapshotSplitsBulkRequestsByBytes(t *testing.T) {
 // permanent; one that fits the limit, waiting on other writes, is not.
 func TestOverIndexingPressure(t *testing.T) {
 	for _, c := range []struct {
-		reason string
-		want   bool
+		reason  string
+		request int
+		want    bool
 	}{
-		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=44739474, replica_bytes=0, all_bytes=44739474, primary_operation_bytes=178957096, max_primary_bytes=53687091]", true},
-		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=50000000, replica_bytes=0, all_bytes=50000000, primary_operation_bytes=4000000, max_primary_bytes=53687091]", false},
-		{"es_rejected_execution_exception: rejected execution of coordinating operation", false},
+		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=44739474, replica_bytes=0, all_bytes=44739474, primary_operation_bytes=178957096, max_primary_bytes=53687091]", 44739474, true},
+		// 179 MB fits 214 MB, but not with the request's own 44.7 MB beside it.
+		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=44739474, replica_bytes=0, all_bytes=44739474, primary_operation_bytes=178957096, max_primary_bytes=214748364]", 44739474, true},
+		{"es_rejected_execution_exception: rejected execution of primary operation [coordinating_and_primary_bytes=50000000, replica_bytes=0, all_bytes=50000000, primary_operation_bytes=4000000, max_primary_bytes=53687091]", 1000000, false},
+		{"es_rejected_execution_exception: rejected execution of coordinating operation", 100, false},
 	} {
-		if got := overIndexingPressure(c.reason); got != c.want {
+		if got := overIndexingPressure(c.reason, c.request); got != c.want {
 			t.Errorf("overIndexingPressure(%q) = %v, want %v", c.reason, got, c.want)
 		}
 	}
