@@ -26,16 +26,22 @@ bash integration/env/up.sh
 # Extra Elasticsearch nodes, each a JVM of its own on its own ports (files under
 # $REPLICATOR_ENV_DIR/es-NAME): "small" refuses requests over 1 MB
 # (TestElasticsearchBulkSplit), "tls" is the secured node (x-pack security, HTTPS, a user;
-# TestElasticsearchTLSNode). Each is stopped at the end if this script started it. With
+# TestElasticsearchTLSNode), "queue" has a one-slot write queue that rejects writes under
+# any load (TestFaultTargetElasticsearchWriteQueue). Each costs about 400 MB of memory and
+# starts in 6 s (tls: 40 s). Each is stopped at the end if this script started it. With
 # CI=true a node that does not start fails the run (its test would only skip).
 ENV_DIR=${REPLICATOR_ENV_DIR:-/tmp/replicator-env}
 small_port=${REPLICATOR_ES_SMALL_PORT:-19201}
 tls_port=${REPLICATOR_ES_TLS_PORT:-19202}
+queue_port=${REPLICATOR_ES_QUEUE_PORT:-19204}
 export REPLICATOR_ES_SMALL_URL=http://127.0.0.1:$small_port
 export REPLICATOR_ES_TLS_URL=https://127.0.0.1:$tls_port
+export REPLICATOR_ES_QUEUE_URL=http://127.0.0.1:$queue_port
 export REPLICATOR_ES_TLS_PASSWORD=${REPLICATOR_ES_TLS_PASSWORD:-it-tls-Secret-9}
 small_node=(ES_PORT="$small_port" ES_TRANSPORT_PORT=$((small_port + 100)) ES_DIR="$ENV_DIR/es-small" ES_HEAP=256m
 	ES_SETTINGS=http.max_content_length=1mb)
+queue_node=(ES_PORT="$queue_port" ES_TRANSPORT_PORT=$((queue_port + 100)) ES_DIR="$ENV_DIR/es-queue" ES_HEAP=256m
+	ES_SETTINGS="thread_pool.write.size=1 thread_pool.write.queue_size=1")
 tls_node=(ES_TLS=1 ES_PASSWORD="$REPLICATOR_ES_TLS_PASSWORD" ES_PORT="$tls_port" ES_TRANSPORT_PORT=$((tls_port + 100)) ES_HEAP=512m)
 extra_started=()
 stop_extra_nodes() {
@@ -64,6 +70,7 @@ extra_node() {
 trap 'stop_extra_nodes; cleanup' EXIT
 extra_node small
 extra_node tls
+extra_node queue
 
 echo "== gofmt / go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
