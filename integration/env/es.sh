@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real single-node Elasticsearch 8.19 on loopback for the integration tests: plain HTTP, no
 # security, one JVM started from the launcher module integration/elasticsearch (built with
-# Maven from Maven Central artifacts on first use, then cached).
+# Maven from Maven Central artifacts on first use, then cached). Two variants, each in a
+# function of its own: ES_VERSION=9 (select_version) and the secured ES_TLS=1 (select_tls).
 #
 #   es.sh up       start it (reused when a node already answers on the port), wait until ready
 #   es.sh down     stop it (TERM, then KILL); harmless when it is not running
