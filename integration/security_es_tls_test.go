@@ -45,7 +45,8 @@ func esTLSTarget(t *testing.T, name string) *esTarget {
 
 // TestElasticsearchTLSNode replicates into a real Elasticsearch with security on, over
 // verified HTTPS: snapshot and stream (multi-statement transactions) with basic auth, then
-// on with an API key, the index equal to the table row by row each time, and check saying
+// on with an API key, and a new snapshot and stream with the API key, the index equal to
+// the table row by row each time, and check saying
 // what is verified. A wrong CA, a wrong host name and a wrong password each fail closed at
 // check and at run with an error naming the key to fix. No password or API key appears in
 // any output of the debug-level runs.
@@ -135,6 +136,17 @@ func TestElasticsearchTLSNode(t *testing.T) {
 	transactions(300)
 	et.waitCaughtUp(t, my, p, time.Minute)
 	equal("streamed with the API key", 6, 5)
+	p.stop(t)
+	record(p.output())
+
+	// The API key from scratch: indexes and state gone, a new snapshot, then the stream.
+	et.cleanup(t)
+	p = startCLI(t, "run", "-c", apiKey, "--log-level", "debug")
+	et.waitCaughtUp(t, my, p, 2*time.Minute)
+	equal("snapshot with the API key", 6, 5)
+	transactions(400)
+	et.waitCaughtUp(t, my, p, time.Minute)
+	equal("snapshot and stream with the API key", 7, 6)
 	p.stop(t)
 	record(p.output())
 
