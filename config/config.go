@@ -92,10 +92,23 @@ type Elasticsearch struct {
 	Password  string   `toml:"password"`
 	APIKey    string   `toml:"api_key"`
 	CAFile    string   `toml:"ca_file"`
+	// ServerName is the host name the cluster's certificate must be valid for, when it is
+	// not the host of the addresses (an address by IP, a certificate by name).
+	ServerName string `toml:"server_name"`
 	// OnDrop is what DROP TABLE (and DROP DATABASE, CREATE OR REPLACE TABLE) does to the
 	// table's index: "delete" (default) or "keep" (left as it is, still searchable).
 	OnDrop string `toml:"on_drop"`
+	// BulkMaxBytes is the largest bulk request body sent: a document that would take a
+	// request past it goes in the next request, and a single document (with its action
+	// line) larger than it is refused naming the table and _id. It must stay below the
+	// cluster's http.max_content_length (100 MB by default). 0 means 64 MiB.
+	BulkMaxBytes int `toml:"bulk_max_bytes"`
 }
+
+// DefaultBulkMaxBytes is target.elasticsearch.bulk_max_bytes when unset: room for a row
+// of 16 MiB LONGBLOB and MEDIUMBLOB values (base64 in JSON), well under the 100 MB of
+// Elasticsearch's default http.max_content_length.
+const DefaultBulkMaxBytes = 64 << 20
 
 // TableRule selects source tables and says where they go.
 type TableRule struct {
@@ -372,6 +385,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Target.Elasticsearch.OnDrop == "" {
 		c.Target.Elasticsearch.OnDrop = "delete"
+	}
+	if c.Target.Elasticsearch.BulkMaxBytes == 0 {
+		c.Target.Elasticsearch.BulkMaxBytes = DefaultBulkMaxBytes
 	}
 	c.Mapping.applyDefaults()
 	if c.State.Schema == "" {

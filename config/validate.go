@@ -77,6 +77,11 @@ func (c *Config) validate() error {
 		if es.OnDrop != "delete" && es.OnDrop != "keep" {
 			return fmt.Errorf("target.elasticsearch.on_drop = %q: must be \"delete\" or \"keep\"", es.OnDrop)
 		}
+		// Below 64 KiB a request holds too few documents to be worth its round trip;
+		// Elasticsearch refuses any request above 2 GiB whatever its settings.
+		if es.BulkMaxBytes < 64<<10 || es.BulkMaxBytes > 2<<30-1 {
+			return fmt.Errorf("target.elasticsearch.bulk_max_bytes = %d: must be between 65536 (64 KiB) and 2147483647, and below the cluster's http.max_content_length (100 MB unless changed)", es.BulkMaxBytes)
+		}
 	case "":
 		return fmt.Errorf("target.type is required: \"postgres\" or \"elasticsearch\"")
 	default:

@@ -16,6 +16,11 @@ var ErrTransient = errors.New("transient")
 // is retried for apply.access_denied_retry only, then the pipeline stops with it.
 var ErrAccessDenied = errors.New("access denied")
 
+// ErrCertificate marks a server certificate that failed verification (an unknown CA, a
+// host name it is not valid for): the connection is refused, never downgraded, and like
+// ErrAccessDenied it is retried for apply.access_denied_retry only.
+var ErrCertificate = errors.New("TLS certificate rejected")
+
 // Transient marks err as worth retrying. The result reads "transient: " and err's text,
 // as the fmt.Errorf("%w: %v") it replaces did, but keeps err in the chain. A nil err
 // stays nil.

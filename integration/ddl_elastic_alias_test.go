@@ -160,7 +160,7 @@ func TestElasticTableDDLRefused(t *testing.T) {
 	text = strings.Replace(text, `target = "`+et.prefix+`{db}.{table}"`, `target = "`+et.prefix+`shared"`, 1)
 	text = strings.Replace(text, et.state, et.prefix+"shared-state", 1)
 	p = startCLI(t, "run", "-c", writeConfig(t, text))
-	(&esTarget{es: et.es, prefix: et.prefix, state: et.prefix + "shared-state"}).waitCaughtUp(t, my, p, time.Minute)
+	(&esTarget{url: et.url, es: et.es, prefix: et.prefix, state: et.prefix + "shared-state"}).waitCaughtUp(t, my, p, time.Minute)
 	if n := et.count(t, et.prefix+"shared"); n != 2 {
 		t.Fatalf("shared index holds %d documents, want 2", n)
 	}

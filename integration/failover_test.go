@@ -20,6 +20,10 @@ import (
 // integration/env/replica.sh runs (server_id 2).
 var replicaPort = envOr("REPLICATOR_REPLICA_PORT", "13307")
 
+// replicaServerID is the replica's server_id (replica.sh's REPLICATOR_REPLICA_SERVER_ID):
+// the server id of the GTIDs it writes once promoted.
+var replicaServerID = envOr("REPLICATOR_REPLICA_SERVER_ID", "2")
+
 // TestFailoverPromotedReplica is the failover every production replica set goes through:
 // the replicator streams from the primary (server_id 1) under a workload of
 // multi-statement transactions, the writes stop, the replica (server_id 2) catches up and
@@ -132,8 +136,8 @@ chunk_rows = 1000
 	stopReplicator(p)
 	mid := checkpoint()
 	t.Logf("checkpoint before the failover %q, after it %q", before, mid)
-	if !strings.Contains(mid, "-2-") {
-		t.Errorf("checkpoint %q after streaming from the promoted replica holds none of its GTIDs (server id 2)", mid)
+	if !strings.Contains(mid, "-"+replicaServerID+"-") {
+		t.Errorf("checkpoint %q after streaming from the promoted replica holds none of its GTIDs (server id %s, REPLICATOR_REPLICA_SERVER_ID)", mid, replicaServerID)
 	}
 	assertOneGTIDPerDomain(t, "checkpoint written after the failover", mid)
 	p = startCLI(t, "run", "-c", cfg)

@@ -77,26 +77,32 @@ func TestFaultTargetElasticsearchFloodStage(t *testing.T) {
 	}, []string{"blocked", "read_only_allow_delete", "flood-stage watermark", "free disk space"}, "bulk items failed; retrying them", "target index write-blocked", "flood-stage watermark")
 }
 
-// TestFaultTargetElasticsearchWriteQueue needs a node started with a tiny write thread
-// pool (ES_SETTINGS="thread_pool.write.size=1 thread_pool.write.queue_size=1" bash
-// integration/env/es.sh up; the queue size is a node setting that only a start can set,
-// and such a node rejects writes under any load, so it is not the suite's default). Other
-// writers flood the node with bulk requests until its write queue rejects the
+// esQueueURL is the extra node test.sh starts with a tiny write thread pool
+// (REPLICATOR_ES_QUEUE_URL; by hand: ES_PORT=19204 ES_TRANSPORT_PORT=19304
+// ES_DIR=/tmp/replicator-env/es-queue ES_HEAP=256m ES_SETTINGS="thread_pool.write.size=1
+// thread_pool.write.queue_size=1" bash integration/env/es.sh up).
+var esQueueURL = envOr("REPLICATOR_ES_QUEUE_URL", "http://127.0.0.1:19204")
+
+// TestFaultTargetElasticsearchWriteQueue runs on a node of its own started with a tiny
+// write thread pool (esQueueURL; the queue size is a node setting only a start can set,
+// and such a node rejects writes under any load, so the suite's default node is not one).
+// Other writers flood the node with bulk requests until its write queue rejects the
 // replicator's with real 429 es_rejected_execution_exception; replication retries, goes on
 // once the flood stops, and verify finds the index equal to the table.
 func TestFaultTargetElasticsearchWriteQueue(t *testing.T) {
-	probe := newESTarget(t, "tfqueue")
+	probe := newESTargetAt(t, esQueueURL, "tfqueue")
 	var pools []struct {
 		Size      string `json:"size"`
 		QueueSize string `json:"queue_size"`
 	}
 	esOK(t, probe.es, esapi.CatThreadPoolRequest{ThreadPoolPatterns: []string{"write"}, H: []string{"size", "queue_size"}, Format: "json"}, &pools)
 	if len(pools) != 1 || pools[0].QueueSize == "" || len(pools[0].QueueSize) > 1 {
-		t.Skipf("the node's write queue is %+v: start it with ES_SETTINGS=\"thread_pool.write.size=1 thread_pool.write.queue_size=1\" (integration/env/es.sh) to get real 429s", pools)
+		unavailable(t, "an Elasticsearch node with a one-slot write queue at "+esQueueURL,
+			fmt.Errorf("its write queue is %+v: start it with ES_SETTINGS=\"thread_pool.write.size=1 thread_pool.write.queue_size=1\" (see esQueueURL) to get real 429s", pools))
 	}
 	db := "it_fault_esqueue"
 	var rejected atomic.Int64
-	esFault(t, db, "tfqueue", "Elasticsearch write queue full (429)", nil, false, func(et *esTarget) func() {
+	esFaultAt(t, esQueueURL, db, "tfqueue", "Elasticsearch write queue full (429)", nil, false, func(et *esTarget) func() {
 		var body strings.Builder
 		for i := range 200 {
 			fmt.Fprintf(&body, "{\"index\":{\"_index\":%q}}\n{\"n\":%d,\"pad\":%q}\n", et.prefix+"flood", i, strings.Repeat("x", 200))

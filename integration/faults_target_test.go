@@ -575,11 +575,17 @@ func startESFaultProxy(t *testing.T) *esFaultProxy {
 // show want while it lasts (and 'replicator status' wantStatus), clear ends it. A fault that holds writes back (holds) must
 // keep the checkpoint before the changes made during it.
 func esFault(t *testing.T, db, name, scenario string, viaProxy *esFaultProxy, holds bool, inject func(et *esTarget) (clear func()), wantStatus []string, want ...string) {
+	t.Helper()
+	esFaultAt(t, esURL, db, name, scenario, viaProxy, holds, inject, wantStatus, want...)
+}
+
+// esFaultAt is esFault on the node at url (one of the extra nodes test.sh starts).
+func esFaultAt(t *testing.T, url, db, name, scenario string, viaProxy *esFaultProxy, holds bool, inject func(et *esTarget) (clear func()), wantStatus []string, want ...string) {
 	faultSetup(t, db, 20000)
-	et := newESTarget(t, name)
+	et := newESTargetAt(t, url, name)
 	text := et.config(db, "[apply]\nflush_interval = \"100ms\"\n[snapshot]\nchunk_rows = 5000\n")
 	if viaProxy != nil {
-		text = strings.Replace(text, esURL, viaProxy.srv.URL, 1)
+		text = strings.Replace(text, url, viaProxy.srv.URL, 1)
 	}
 	cfg := writeConfig(t, text)
 	my := mysqlRoot(t)

@@ -108,5 +108,5 @@ format = "json"
 source = "%s.*"
 target = "%s{db}.{table}"
 %s
-`, mysqlHost, mysqlPort, mysqlReplPass, esURL, et.state, db, et.prefix, extra)
+`, mysqlHost, mysqlPort, mysqlReplPass, et.url, et.state, db, et.prefix, extra)
 }

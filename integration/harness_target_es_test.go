@@ -23,6 +23,7 @@ var esURL = envOr("REPLICATOR_ES_URL", "http://127.0.0.1:19200")
 // esTarget is one test's Elasticsearch target: its own index prefix and state index, so
 // tests (and other users of the node) do not see each other's documents.
 type esTarget struct {
+	url    string // the node's address
 	es     *elasticsearch.Client
 	prefix string // index name prefix of the replicated tables
 	state  string // state index, also under prefix
@@ -31,10 +32,24 @@ type esTarget struct {
 // newESTarget connects to the test node and removes what an earlier run of the test left.
 func newESTarget(t *testing.T, name string) *esTarget {
 	t.Helper()
-	es, err := elasticsearch.NewClient(elasticsearch.Config{
-		Addresses: []string{esURL},
+	return newESTargetAt(t, esURL, name)
+}
+
+// newESTargetAt is newESTarget on the node at url (one of the extra nodes test.sh starts).
+func newESTargetAt(t *testing.T, url, name string) *esTarget {
+	t.Helper()
+	return newESTargetWith(t, elasticsearch.Config{
+		Addresses: []string{url},
 		Transport: &http.Transport{ResponseHeaderTimeout: 60 * time.Second},
-	})
+	}, name)
+}
+
+// newESTargetWith is newESTarget with a client of cfg (one address; credentials and CA of
+// the secured node).
+func newESTargetWith(t *testing.T, cfg elasticsearch.Config, name string) *esTarget {
+	t.Helper()
+	url := cfg.Addresses[0]
+	es, err := elasticsearch.NewClient(cfg)
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
@@ -42,10 +57,10 @@ func newESTarget(t *testing.T, name string) *esTarget {
 	res, err := es.Info(es.Info.WithContext(ctx))
 	cancel()
 	if err != nil {
-		unavailable(t, "Elasticsearch at "+esURL, err)
+		unavailable(t, "Elasticsearch at "+url, err)
 	}
 	res.Body.Close()
-	et := &esTarget{es: es, prefix: "it-" + name + ".", state: "it-" + name + ".replicator-state"}
+	et := &esTarget{url: url, es: es, prefix: "it-" + name + ".", state: "it-" + name + ".replicator-state"}
 	et.cleanup(t)
 	return et
 }

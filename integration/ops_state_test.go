@@ -104,7 +104,7 @@ target = "copy%d.{table}"
 				copies = append(copies, &pgCopy{pgHarness: h, schema: fmt.Sprintf("copy%d", i)})
 			case *esHarness:
 				// Each replicator writes its own indexes under the test's prefix; all share the state index.
-				c := &esHarness{esTarget: &esTarget{es: h.es, prefix: fmt.Sprintf("%sr%d.", h.prefix, i), state: h.state}}
+				c := &esHarness{esTarget: &esTarget{url: h.url, es: h.es, prefix: fmt.Sprintf("%sr%d.", h.prefix, i), state: h.state}}
 				copies = append(copies, c)
 				text = strings.Replace(c.config(db, "[apply]\nflush_interval = \"100ms\"\n"),
 					"[state]\n", fmt.Sprintf("[state]\nname = \"r%d\"\n", i), 1)

@@ -23,6 +23,55 @@ cleanup() {
 trap cleanup EXIT
 bash integration/env/up.sh
 
+# Extra Elasticsearch nodes, each a JVM of its own on its own ports (files under
+# $REPLICATOR_ENV_DIR/es-NAME): "small" refuses requests over 1 MB
+# (TestElasticsearchBulkSplit), "tls" is the secured node (x-pack security, HTTPS, a user;
+# TestElasticsearchTLSNode), "queue" has a one-slot write queue that rejects writes under
+# any load (TestFaultTargetElasticsearchWriteQueue). Each costs about 400 MB of memory and
+# starts in 6 s (tls: 40 s). Each is stopped at the end if this script started it. With
+# CI=true a node that does not start fails the run (its test would only skip).
+ENV_DIR=${REPLICATOR_ENV_DIR:-/tmp/replicator-env}
+small_port=${REPLICATOR_ES_SMALL_PORT:-19201}
+tls_port=${REPLICATOR_ES_TLS_PORT:-19202}
+queue_port=${REPLICATOR_ES_QUEUE_PORT:-19204}
+export REPLICATOR_ES_SMALL_URL=http://127.0.0.1:$small_port
+export REPLICATOR_ES_TLS_URL=https://127.0.0.1:$tls_port
+export REPLICATOR_ES_QUEUE_URL=http://127.0.0.1:$queue_port
+export REPLICATOR_ES_TLS_PASSWORD=${REPLICATOR_ES_TLS_PASSWORD:-it-tls-Secret-9}
+small_node=(ES_PORT="$small_port" ES_TRANSPORT_PORT=$((small_port + 100)) ES_DIR="$ENV_DIR/es-small" ES_HEAP=256m
+	ES_SETTINGS=http.max_content_length=1mb)
+queue_node=(ES_PORT="$queue_port" ES_TRANSPORT_PORT=$((queue_port + 100)) ES_DIR="$ENV_DIR/es-queue" ES_HEAP=256m
+	ES_SETTINGS="thread_pool.write.size=1 thread_pool.write.queue_size=1")
+tls_node=(ES_TLS=1 ES_PASSWORD="$REPLICATOR_ES_TLS_PASSWORD" ES_PORT="$tls_port" ES_TRANSPORT_PORT=$((tls_port + 100)) ES_HEAP=512m)
+extra_started=()
+stop_extra_nodes() {
+	local n
+	for n in "${extra_started[@]}"; do
+		local -n settings=${n}_node
+		env "${settings[@]}" bash integration/env/es.sh down || true
+	done
+	extra_started=()
+}
+# extra_node NAME: starts the node whose settings are in the array NAME_node.
+extra_node() {
+	local -n settings=${1}_node
+	if env "${settings[@]}" bash integration/env/es.sh status >/dev/null 2>&1; then
+		return
+	fi
+	if env "${settings[@]}" bash integration/env/es.sh up >/dev/null; then
+		[ "${REPLICATOR_KEEP_ENV:-0}" = 1 ] || extra_started+=("$1")
+	elif [ "${CI:-true}" = true ]; then
+		echo "the $1 Elasticsearch node did not start (see above); CI=true, so this fails"
+		exit 1
+	else
+		echo "(the $1 Elasticsearch node did not start: its tests skip)"
+	fi
+}
+trap 'stop_extra_nodes; cleanup' EXIT
+extra_node small
+extra_node tls
+extra_node queue
+
 echo "== gofmt / go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
@@ -67,4 +116,16 @@ if [ -z "${REPLICATOR_SAKILA_DIR:-}" ]; then
 	echo "(the Sakila extra suite did not run: set REPLICATOR_SAKILA_DIR to the dataset's folder)"
 fi
 echo "(full log: $log)"
+stop_extra_nodes
+
+# The short pass on an Elasticsearch 9 node (integration/es9.sh; the full Elasticsearch suite
+# on 9: bash integration/es9.sh full). It needs Java 21+: without one it is left out (exit
+# 3); with one, a node that cannot start fails the run.
+es9=0
+bash integration/es9.sh || es9=$?
+case $es9 in
+0) ;;
+3) echo "(the Elasticsearch 9 pass did not run: no Java 21 or newer; set ES_JAVA_HOME to one)" ;;
+*) status=$((status == 0 ? es9 : status)) ;;
+esac
 exit "$status"

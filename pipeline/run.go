@@ -86,7 +86,7 @@ const DefaultAccessDeniedRetry = 5 * time.Minute
 // accessDenied reports whether err is a refusal that only an administrator can lift.
 func accessDenied(err error) bool {
 	return errors.Is(err, fault.ErrAccessDenied) || errors.Is(err, source.ErrAccessDenied) || errors.Is(err, source.ErrNoReplicationPrivilege) ||
-		errors.Is(err, source.ErrCertificate)
+		errors.Is(err, source.ErrCertificate) || errors.Is(err, fault.ErrCertificate)
 }
 
 // Run streams until ctx ends (returning nil after a clean stop) or a permanent error.

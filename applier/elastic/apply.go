@@ -266,16 +266,23 @@ func (b *Batch) send(ctx context.Context, items []pendingWrite, version int64, w
 			}
 			fresh[w.plan] = p
 		}
+		id := b.arena[w.idOff:w.idEnd]
 		if w.del {
-			body.begin("delete", p.indexJSON, b.arena[w.idOff:w.idEnd], version)
+			body.begin("delete", p.indexJSON, id, version)
 		} else {
-			body.begin("index", p.indexJSON, b.arena[w.idOff:w.idEnd], version)
+			body.begin("index", p.indexJSON, id, version)
 			body.buf = append(body.buf, b.arena[w.docOff:w.docEnd]...)
 			body.buf = append(body.buf, '\n')
 		}
-		if body.full() {
-			bodies = append(bodies, body)
-			body = getBody()
+		if err := placeLast(&body, t.bulk, p.def.QualifiedName(), id, func(ready *bulkBody) error {
+			bodies = append(bodies, ready)
+			return nil
+		}); err != nil {
+			putBody(body)
+			for _, bd := range bodies {
+				putBody(bd)
+			}
+			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	if body.len() > 0 {

@@ -30,6 +30,7 @@ type fakeCluster struct {
 	onBulk  func(call int, actions []map[string]map[string]any) []itemAnswer
 	calls   int
 	bulks   [][]map[string]map[string]any
+	sizes   []int             // bytes of each bulk request
 	docs    map[string]string // state documents by path
 	indexes map[string]bool
 	aliases map[string]string // alias -> concrete index
@@ -73,6 +74,7 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.calls++
 		f.bulks = append(f.bulks, actions)
+		f.sizes = append(f.sizes, len(body))
 		answers := f.onBulk(f.calls, actions)
 		errs := false
 		var items []string
@@ -171,7 +173,8 @@ func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func testTarget(t *testing.T, f *fakeCluster) *Target {
+// testTarget opens a Target on f; settings are more lines of [target.elasticsearch].
+func testTarget(t *testing.T, f *fakeCluster, settings ...string) *Target {
 	t.Helper()
 	f.docs, f.indexes, f.aliases = map[string]string{}, map[string]bool{}, map[string]string{}
 	srv := httptest.NewServer(f)
@@ -185,9 +188,10 @@ server_id = 1
 type = "elasticsearch"
 [target.elasticsearch]
 addresses = [%q]
+%s
 [[tables]]
 source = "d.*"
-`, srv.URL), func(string) (string, bool) { return "", false })
+`, srv.URL, strings.Join(settings, "\n")), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -15,12 +16,14 @@ import (
 	"github.com/replicator/replicator/mapping"
 )
 
-// Bulk request limits: Elasticsearch advises requests of a few megabytes; a byte limit
-// keeps wide rows from making huge requests, an item limit keeps narrow rows from making
-// requests whose per-item overhead dominates.
+// Bulk request sizes: Elasticsearch advises requests of a few megabytes, so a request is
+// sent once it holds bulkFillBytes (or target.elasticsearch.bulk_max_bytes when smaller);
+// an item limit keeps narrow rows from making requests whose per-item overhead dominates.
+// No request is larger than bulk_max_bytes (Target.bulkMax): a large document that would
+// take one past it starts the next.
 const (
-	bulkMaxBytes = 4 << 20
-	bulkMaxItems = 4000
+	bulkFillBytes = 4 << 20
+	bulkMaxItems  = 4000
 	// bulkAttempts bounds the retries of items that failed with 429 or 5xx and of requests
 	// that failed in transport; the backoff doubles from 250 ms up to 8 s, about a minute
 	// in all, before the error reaches the caller (the pipeline then restarts from the
@@ -35,20 +38,71 @@ type bulkBody struct {
 	starts []int
 }
 
-var bodyPool = sync.Pool{New: func() any { return &bulkBody{buf: make([]byte, 0, bulkMaxBytes+bulkMaxBytes/4)} }}
+var bodyPool = sync.Pool{New: func() any { return &bulkBody{buf: make([]byte, 0, bulkFillBytes+bulkFillBytes/4)} }}
 
 func getBody() *bulkBody { return bodyPool.Get().(*bulkBody) }
 
 func putBody(b *bulkBody) {
-	if cap(b.buf) > 4*bulkMaxBytes {
+	if cap(b.buf) > 4*bulkFillBytes {
 		return
 	}
 	b.buf, b.starts = b.buf[:0], b.starts[:0]
 	bodyPool.Put(b)
 }
 
-func (b *bulkBody) len() int   { return len(b.starts) }
-func (b *bulkBody) full() bool { return len(b.buf) >= bulkMaxBytes || len(b.starts) >= bulkMaxItems }
+func (b *bulkBody) len() int { return len(b.starts) }
+
+// bulkLimits are a Target's request sizes: fill is when a request is sent, max what none
+// may exceed (target.elasticsearch.bulk_max_bytes).
+type bulkLimits struct{ fill, max int }
+
+func newBulkLimits(maxBytes int) bulkLimits {
+	return bulkLimits{fill: min(bulkFillBytes, maxBytes), max: maxBytes}
+}
+
+// DocumentTooLargeError is a document whose bulk item alone (action line and source) is
+// larger than target.elasticsearch.bulk_max_bytes: no request may carry it.
+type DocumentTooLargeError struct {
+	Table string // the source table
+	ID    string // the document's _id
+	Size  int    // bytes of its bulk item
+	Limit int    // bulk_max_bytes
+}
+
+func (e *DocumentTooLargeError) Error() string {
+	return fmt.Sprintf("the document of %s with _id %q is %d bytes in a bulk request, more than target.elasticsearch.bulk_max_bytes = %d: "+
+		"raise bulk_max_bytes above it (and the cluster's http.max_content_length, 100 MB by default, above that), or leave the large columns out (tables[].exclude_columns)",
+		e.Table, e.ID, e.Size, e.Limit)
+}
+
+// placeLast is called once an item was appended to *cur; it hands emit every body that is
+// ready. A body that the item took past lim.max is emitted without it, the item moving to
+// a new body; an item itself larger than lim.max is taken out again and is a
+// *DocumentTooLargeError (table and id name it). On error *cur stays usable.
+func placeLast(cur **bulkBody, lim bulkLimits, table string, id []byte, emit func(*bulkBody) error) error {
+	b := *cur
+	if len(b.buf) > lim.max {
+		last := b.starts[len(b.starts)-1]
+		if size := len(b.buf) - last; size > lim.max {
+			b.undo()
+			return &DocumentTooLargeError{Table: table, ID: string(id), Size: size, Limit: lim.max}
+		}
+		next := getBody()
+		next.starts = append(next.starts, 0)
+		next.buf = append(next.buf, b.buf[last:]...)
+		b.undo()
+		*cur = next
+		if err := emit(b); err != nil {
+			return err
+		}
+		b = next
+	}
+	if len(b.buf) >= lim.fill || len(b.starts) >= bulkMaxItems {
+		*cur = getBody()
+		return emit(b)
+	}
+	return nil
+}
 
 // begin starts an item with its action line; indexJSON is the JSON-quoted index name.
 func (b *bulkBody) begin(op string, indexJSON, id []byte, version int64) {
@@ -154,6 +208,23 @@ func (e *ItemError) Error() string {
 	return fmt.Sprintf("Elasticsearch refused the %s (%s): HTTP %d %s", e.Item, e.Where, e.Status, e.Reason)
 }
 
+// indexingPressure matches the sizes in the reason of a write rejected for the node's
+// indexing pressure (es_rejected_execution_exception): the operation's bytes and the limit.
+var indexingPressure = regexp.MustCompile(`primary_operation_bytes=(\d+).*max_primary_bytes=(\d+)`)
+
+// overIndexingPressure reports a rejection for indexing pressure whose operation, with the
+// request's own size (counted as coordinating bytes while it is handled), is larger than
+// the node's limit, so that no retry can succeed.
+func overIndexingPressure(reason string, request int) bool {
+	m := indexingPressure.FindStringSubmatch(reason)
+	if m == nil {
+		return false
+	}
+	op, err1 := strconv.ParseInt(m[1], 10, 64)
+	limit, err2 := strconv.ParseInt(m[2], 10, 64)
+	return err1 == nil && err2 == nil && op+int64(request) > limit
+}
+
 // sendBulk sends body until every item is acknowledged. Items refused as older than the
 // stored document (409) and deletes of absent documents (404) count as done; items failing
 // with 429 or 5xx are sent again with backoff; any other refusal is an *ItemError. where
@@ -168,6 +239,10 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 			Items  []map[string]bulkItemResult `json:"items"`
 		}
 		_, err := call(ctx, t.es, http.MethodPost, "/_bulk", bulkQuery, body.buf, &res)
+		if isStatus(err, http.StatusRequestEntityTooLarge) {
+			return st, fmt.Errorf("bulk request of %d items, %d bytes (%s): %w: the cluster's http.max_content_length is smaller; set target.elasticsearch.bulk_max_bytes (now %d) below it",
+				body.len(), len(body.buf), where, err, t.bulk.max)
+		}
 		var retry []int
 		var lastReason string
 		switch {
@@ -195,6 +270,12 @@ func (t *Target) sendBulk(ctx context.Context, body *bulkBody, where string) (bu
 						// the message must name the block, not an overload.
 						retry = append(retry, i)
 						lastReason = blockedReason + ": " + r.reason()
+					case body.len() == 1 && overIndexingPressure(r.reason(), len(body.buf)):
+						// Retrying cannot help: the one document alone needs more than the
+						// node will ever take.
+						return st, &ItemError{Item: body.describe(i), Where: where, Status: r.Status, Reason: r.reason() +
+							": this one document needs more indexing memory on the node than its indexing_pressure.memory.limit allows (10% of the heap by default; " +
+							"Elasticsearch 9 counts a document at several times its size): give the node more heap or raise that limit, or leave the large columns out (tables[].exclude_columns)"}
 					case transientStatus(r.Status):
 						retry = append(retry, i)
 						lastReason = r.reason()

@@ -2,12 +2,16 @@ package elastic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/finding"
 )
 
@@ -21,7 +25,14 @@ func Check(ctx context.Context, r *finding.Report, cfg config.Elasticsearch) {
 	}
 	info, err := Info(ctx, c)
 	if err != nil {
-		r.Failf("target.connect", "check target.elasticsearch.addresses, credentials and that the cluster runs", "%v", err)
+		fix := "check target.elasticsearch.addresses, credentials and that the cluster runs"
+		switch {
+		case errors.Is(err, fault.ErrCertificate):
+			fix = "set target.elasticsearch.ca_file to the CA that signed the cluster's certificate, and connect by a name it lists (addresses, or server_name)"
+		case errors.Is(err, fault.ErrAccessDenied):
+			fix = accessFix
+		}
+		r.Failf("target.connect", fix, "%v", err)
 		return
 	}
 	shown := make([]string, len(cfg.Addresses))
@@ -34,7 +45,7 @@ func Check(ctx context.Context, r *finding.Report, cfg config.Elasticsearch) {
 	r.Passf("target.connect", "Elasticsearch %s, cluster %q at %s", info.Version.Number, info.ClusterName, strings.Join(shown, ", "))
 	tlsCheck(r, cfg)
 	if !strings.HasPrefix(info.Version.Number, "8.") && !strings.HasPrefix(info.Version.Number, "7.17") && !strings.HasPrefix(info.Version.Number, "9.") {
-		r.Warnf("target.version", "use Elasticsearch 7.17 or 8.x", "version %s is not tested", info.Version.Number)
+		r.Warnf("target.version", "use Elasticsearch 8.x or 9.x (the tested versions; 7.17 is accepted but untested)", "version %s is not tested", info.Version.Number)
 	}
 	probe := fmt.Sprintf("replicator-check-%d", os.Getpid())
 	res, err := c.Indices.Create(probe, c.Indices.Create.WithContext(ctx))
@@ -62,10 +73,20 @@ func tlsCheck(r *finding.Report, cfg config.Elasticsearch) {
 	if cfg.CAFile != "" {
 		roots = "target.elasticsearch.ca_file " + cfg.CAFile
 	}
-	var plain []string
+	var plain, verified []string
 	for _, a := range cfg.Addresses {
 		u, err := url.Parse(a)
-		if err != nil || u.Scheme == "https" {
+		if err != nil {
+			continue
+		}
+		if u.Scheme == "https" {
+			name := u.Hostname()
+			if cfg.ServerName != "" {
+				name = cfg.ServerName
+			}
+			if q := strconv.Quote(name); !slices.Contains(verified, q) {
+				verified = append(verified, q)
+			}
 			continue
 		}
 		h := u.Hostname()
@@ -80,7 +101,7 @@ func tlsCheck(r *finding.Report, cfg config.Elasticsearch) {
 	case len(plain) > 0:
 		r.Warnf("target.tls", "use https:// addresses (and ca_file)", "plain HTTP to %s: not encrypted", strings.Join(plain, ", "))
 	case strings.HasPrefix(strings.Join(cfg.Addresses, " "), "https://"):
-		r.Passf("target.tls", "https: certificate chain verified against %s, host name verified", roots)
+		r.Passf("target.tls", "https: certificate chain verified against %s, host name %s verified", roots, strings.Join(verified, ", "))
 	default:
 		r.Passf("target.tls", "local server over plain HTTP: TLS not required")
 	}

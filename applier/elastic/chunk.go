@@ -73,15 +73,14 @@ func (w *chunkWriter) Write(r change.Row) error {
 		return fmt.Errorf("row %d of %s (_id %s): %w", w.rows+1, w.p.Name(), w.id, err)
 	}
 	w.body.buf = append(w.body.buf, '\n')
-	w.rows++
-	if w.body.full() {
-		b := w.body
-		w.body = nil
-		if err := w.sender.send(b); err != nil {
-			return w.sendFailed(err)
+	if err := placeLast(&w.body, w.t.bulk, w.p.Name(), w.id, w.sender.send); err != nil {
+		var big *DocumentTooLargeError
+		if errors.As(err, &big) {
+			return fmt.Errorf("row %d of %s: %w", w.rows+1, w.p.Name(), err)
 		}
-		w.body = getBody()
+		return w.sendFailed(err)
 	}
+	w.rows++
 	return nil
 }
 

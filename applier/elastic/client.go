@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
 )
 
 // NewClient builds a client from the target configuration. Certificates are verified
@@ -35,6 +37,7 @@ func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	tr.TLSClientConfig.ServerName = cfg.ServerName
 	c, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses:     cfg.Addresses,
 		Username:      cfg.Username,
@@ -65,16 +68,46 @@ func Info(ctx context.Context, c *elasticsearch.Client) (ServerInfo, error) {
 	defer cancel()
 	res, err := c.Info(c.Info.WithContext(ctx))
 	if err != nil {
+		if ce := certError(err); ce != nil {
+			return info, fmt.Errorf("connect to Elasticsearch: %w", ce)
+		}
 		return info, fmt.Errorf("connect to Elasticsearch: %w", err)
 	}
 	defer res.Body.Close()
 	if res.IsError() {
-		return info, fmt.Errorf("connect to Elasticsearch: %s", errorText(res.StatusCode, res.Body))
+		he := readError(res.StatusCode, res.Body)
+		if refusedAccess(he) {
+			return info, fmt.Errorf("connect to Elasticsearch: %w: %w: %s", fault.ErrAccessDenied, he, accessFix)
+		}
+		return info, fmt.Errorf("connect to Elasticsearch: %w", he)
 	}
 	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
 		return info, fmt.Errorf("connect to Elasticsearch: decode info: %w", err)
 	}
 	return info, nil
+}
+
+// accessFix says what to do about a 401 or a security 403.
+const accessFix = "check target.elasticsearch username/password or api_key and the roles of that user"
+
+// certError explains a server certificate the client refused, marked
+// fault.ErrCertificate and naming the setting to fix; nil when err is not one.
+func certError(err error) error {
+	var certErr *tls.CertificateVerificationError
+	if !errors.As(err, &certErr) {
+		return nil
+	}
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &hostErr):
+		return fmt.Errorf("%w: it is not valid for the host name %q (%w): use an address by a name the certificate lists in target.elasticsearch.addresses, or set target.elasticsearch.server_name to one",
+			fault.ErrCertificate, hostErr.Host, err)
+	case errors.As(err, &authErr):
+		return fmt.Errorf("%w: not signed by a trusted CA (%w): set target.elasticsearch.ca_file to the CA that signed the cluster's certificate",
+			fault.ErrCertificate, err)
+	}
+	return fmt.Errorf("%w (%w): set target.elasticsearch.ca_file to the cluster's CA", fault.ErrCertificate, err)
 }
 
 // errorText condenses an error response body for a message.

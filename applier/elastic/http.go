@@ -70,6 +70,9 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return 0, ctx.Err()
 		}
+		if ce := certError(err); ce != nil {
+			return 0, fmt.Errorf("%s %s: %w", method, path, ce)
+		}
 		return 0, fault.Transient(fmt.Errorf("%s %s: %w", method, path, err))
 	}
 	defer res.Body.Close()
@@ -87,7 +90,7 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 			return res.StatusCode, fault.Describe(blockedReason+": "+he.text, he, fault.ErrTransient)
 		}
 		if refusedAccess(he) {
-			return res.StatusCode, fmt.Errorf("%w: %w: check target.elasticsearch username/password or api_key and the roles of that user", fault.ErrAccessDenied, he)
+			return res.StatusCode, fmt.Errorf("%w: %w: %s", fault.ErrAccessDenied, he, accessFix)
 		}
 		return res.StatusCode, he
 	}

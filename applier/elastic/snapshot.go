@@ -300,13 +300,7 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 			}
 			body.buf = append(body.buf, '\n')
 		}
-		if body.full() {
-			if err := w.send(body); err != nil {
-				return err
-			}
-			body = getBody()
-		}
-		return nil
+		return placeLast(&body, t.bulk, p.Name(), id, w.send)
 	}
 	fillErr := func() error {
 		for _, r := range rows {

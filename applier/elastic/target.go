@@ -3,6 +3,7 @@ package elastic
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
@@ -34,6 +36,8 @@ type Target struct {
 	pol    mapping.Policy // the [mapping] rules of cfg, for every field mapping and encoder
 	// retryBase is the first pause before a bulk request or item is sent again.
 	retryBase time.Duration
+	// bulk are the bulk request sizes (target.elasticsearch.bulk_max_bytes).
+	bulk bulkLimits
 
 	mu sync.Mutex
 	// snapPos and snapVersion are the snapshot's position and the version its documents
@@ -85,10 +89,13 @@ func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.
 	}
 	info, err := Info(ctx, es)
 	if err != nil {
+		if errors.Is(err, fault.ErrCertificate) || errors.Is(err, fault.ErrAccessDenied) {
+			return nil, err // it names the setting to fix already
+		}
 		return nil, fmt.Errorf("%w (check target.elasticsearch.addresses and credentials; 'replicator check' tells more)", err)
 	}
 	t := &Target{es: es, cfg: cfg, routes: routes, log: log, pol: mapping.NewPolicy(cfg.Mapping), plans: map[*schema.Table]*tablePlan{}, retryBase: 250 * time.Millisecond,
-		state: &State{es: es, index: cfg.State.Index, name: cfg.State.Name}}
+		bulk: newBulkLimits(cfg.Target.Elasticsearch.BulkMaxBytes), state: &State{es: es, index: cfg.State.Index, name: cfg.State.Name}}
 	t.opts.UnsignedLong = t.hasFieldType(ctx, "unsigned_long")
 	log.Debug("Elasticsearch target", "version", info.Version.Number, "cluster", info.ClusterName, "unsigned_long", t.opts.UnsignedLong)
 	if !ensure {

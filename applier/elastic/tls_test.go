@@ -90,11 +90,24 @@ func TestClientVerifiesServerCertificate(t *testing.T) {
 		}
 	}
 	gotAuth = ""
-	if _, err := info("https://127.0.0.1:"+itoa(port), otherCA); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Errorf("another CA: %v, want a certificate error", err)
+	untrusted := "TLS certificate rejected: not signed by a trusted CA (tls: failed to verify certificate: x509: certificate signed by unknown authority): set target.elasticsearch.ca_file to the CA that signed the cluster's certificate"
+	for _, ca := range []string{otherCA, ""} { // another CA, the system roots
+		_, err := info("https://127.0.0.1:"+itoa(port), ca)
+		if err == nil || !strings.Contains(err.Error(), untrusted) || !errors.Is(err, fault.ErrCertificate) {
+			t.Errorf("ca_file %q: %v, want an error marked fault.ErrCertificate saying %q", ca, err, untrusted)
+		}
 	}
-	if _, err := info("https://127.0.0.1:"+itoa(port), ""); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Errorf("system roots: %v, want a certificate error", err)
+	// server_name: the name verified instead of the address's host.
+	_, err := func() (ServerInfo, error) {
+		c, err := NewClient(config.Elasticsearch{Addresses: []string{"https://127.0.0.1:" + itoa(port)}, CAFile: caFile, ServerName: "wrong.example"})
+		if err != nil {
+			return ServerInfo{}, err
+		}
+		return Info(ctx, c)
+	}()
+	if want := `TLS certificate rejected: it is not valid for the host name "wrong.example"`; err == nil || !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "set target.elasticsearch.server_name to one") {
+		t.Errorf("server_name wrong.example: %v, want %q and the keys to fix", err, want)
 	}
 	// A server whose certificate, from a trusted CA, names another host.
 	wrongCA, wrongCert := testCA(t, dir, "wrong", []string{"wrong.example"}, nil)

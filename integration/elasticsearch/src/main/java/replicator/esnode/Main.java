@@ -10,7 +10,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.node.ClasspathNode;
 import org.elasticsearch.node.InternalSettingsPreparer;
 import org.elasticsearch.node.Node;
-import org.elasticsearch.plugins.ActionPlugin;
+import org.elasticsearch.plugins.Compat;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.rest.BaseRestHandler;
 import org.elasticsearch.rest.RestHandler;
@@ -22,6 +22,7 @@ import org.elasticsearch.xcontent.XContentBuilder;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -33,7 +34,9 @@ import java.util.stream.Stream;
 /**
  * Starts a single-node Elasticsearch on loopback with plain HTTP and no security (x-pack is
  * not on the class path), for the integration tests. Arguments: [dataDir]; environment: ES_PORT (19200), ES_DATA_DIR
- * (/tmp/replicator-env/es/data, wiped at start), ES_TRANSPORT_PORT (19300).
+ * (/tmp/replicator-env/es/data, wiped at start), ES_TRANSPORT_PORT (19300). Built with -Ptls
+ * and given ES_TLS_DIR (with ES_USER, ES_PASSWORD) it is the secured variant instead: x-pack
+ * security, HTTPS and one user (src/tls/java, Secured).
  */
 public final class Main {
     public static void main(String[] args) throws Exception {
@@ -67,6 +70,11 @@ public final class Main {
             }
             builder.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
+        List<Class<? extends Plugin>> plugins = new ArrayList<>(List.of(Netty4Plugin.class, RootPlugin.class));
+        // ES_TLS_DIR: the secured variant (es.sh ES_TLS=1), only in the -Ptls build.
+        if (!env("ES_TLS_DIR", "").isEmpty()) {
+            plugins.addAll(secured(builder, home.resolve("config")));
+        }
         Settings settings = builder.build();
         LogConfigurator.registerErrorListener();
         Files.writeString(home.resolve("config/log4j2.properties"), String.join("\n",
@@ -82,7 +90,7 @@ public final class Main {
         LogConfigurator.setClusterName("replicator-it");
         LogConfigurator.setNodeName("es-node");
         LogConfigurator.configure(environment, true);
-        Node node = new ClasspathNode(environment, List.of(Netty4Plugin.class, RootPlugin.class));
+        Node node = new ClasspathNode(environment, plugins);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -97,6 +105,24 @@ public final class Main {
         org.apache.logging.log4j.LogManager.getLogger(Main.class)
             .info("Elasticsearch {} ready on http://127.0.0.1:{}", Build.current().qualifiedVersion(), port);
         stopped.await();
+    }
+
+    /**
+     * Configures security through replicator.esnode.Secured (src/tls/java), found by name so
+     * the plain build compiles without x-pack, and returns the plugins it needs.
+     */
+    @SuppressWarnings("unchecked")
+    private static List<Class<? extends Plugin>> secured(Settings.Builder builder, Path config) throws Exception {
+        Class<?> c;
+        try {
+            c = Class.forName("replicator.esnode.Secured");
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("ES_TLS_DIR is set but this launcher was built without x-pack security: build it with mvn -Ptls (es.sh ES_TLS=1 does)", e);
+        }
+        Files.createDirectories(config);
+        c.getMethod("configure", Settings.Builder.class, Path.class, Path.class, String.class, String.class)
+            .invoke(null, builder, config, Path.of(env("ES_TLS_DIR", "")), env("ES_USER", "it_admin"), env("ES_PASSWORD", ""));
+        return (List<Class<? extends Plugin>>) c.getMethod("plugins").invoke(null);
     }
 
     private static String env(String k, String def) {
@@ -124,7 +150,7 @@ public final class Main {
     }
 
     /** GET / and HEAD /: the distribution's rest-root module, which is not published on its own. */
-    public static final class RootPlugin extends Plugin implements ActionPlugin {
+    public static final class RootPlugin extends Compat.RestPlugin {
         private volatile ClusterService clusterService;
 
         @Override
@@ -134,17 +160,7 @@ public final class Main {
         }
 
         @Override
-        public Collection<RestHandler> getRestHandlers(
-            Settings settings,
-            org.elasticsearch.common.io.stream.NamedWriteableRegistry registry,
-            org.elasticsearch.rest.RestController restController,
-            org.elasticsearch.common.settings.ClusterSettings clusterSettings,
-            org.elasticsearch.common.settings.IndexScopedSettings indexScopedSettings,
-            org.elasticsearch.common.settings.SettingsFilter settingsFilter,
-            org.elasticsearch.cluster.metadata.IndexNameExpressionResolver resolver,
-            java.util.function.Supplier<org.elasticsearch.cluster.node.DiscoveryNodes> nodesInCluster,
-            java.util.function.Predicate<org.elasticsearch.features.NodeFeature> clusterSupportsFeature
-        ) {
+        protected List<RestHandler> handlers() {
             return List.of(new BaseRestHandler() {
                 @Override
                 public String getName() {

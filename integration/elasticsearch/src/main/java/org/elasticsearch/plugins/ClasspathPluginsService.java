@@ -1,6 +1,5 @@
 package org.elasticsearch.plugins;
 
-import org.elasticsearch.Build;
 import org.elasticsearch.action.admin.cluster.node.info.PluginsAndModules;
 import org.elasticsearch.env.Environment;
 import org.elasticsearch.plugins.spi.SPIClassIterator;
@@ -26,9 +25,7 @@ public class ClasspathPluginsService extends PluginsService {
         List<LoadedPlugin> list = new ArrayList<>();
         for (Class<? extends Plugin> c : classes) {
             Plugin p = loadPlugin(c, env.settings(), env.configDir());
-            PluginDescriptor d = new PluginDescriptor(c.getName(), "classpath plugin", "NA", Build.current().version(),
-                Integer.toString(Runtime.version().feature()), c.getName(), null, List.of(), false, false, false, false);
-            list.add(new LoadedPlugin(d, p, ClasspathPluginsService.class.getClassLoader()));
+            list.add(new LoadedPlugin(Compat.descriptor(c), p, ClasspathPluginsService.class.getClassLoader()));
         }
         loadExtensions(list);
         loaded = List.copyOf(list);
@@ -60,12 +57,28 @@ public class ClasspathPluginsService extends PluginsService {
                     continue;
                 }
                 boolean compatible = true;
+                Constructor<?> withPlugin = null;
                 for (Constructor<?> ctor : c.getConstructors()) {
-                    if (ctor.getParameterCount() == 1 && ctor.getParameterTypes()[0] != plugin.getClass()) {
-                        compatible = false;
+                    if (ctor.getParameterCount() == 1) {
+                        if (ctor.getParameterTypes()[0].isAssignableFrom(plugin.getClass())) {
+                            withPlugin = ctor;
+                        } else {
+                            compatible = false;
+                        }
                     }
                 }
-                if (compatible) {
+                if (!compatible) {
+                    continue;
+                }
+                // createExtension wants the parameter to be the plugin's exact class; the
+                // secured build's plugin is a subclass of the one the providers name (Secured).
+                if (withPlugin != null && withPlugin.getParameterTypes()[0] != plugin.getClass()) {
+                    try {
+                        result.put(c, service.cast(withPlugin.newInstance(plugin)));
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException("creating extension " + c.getName() + " of " + service.getName(), e);
+                    }
+                } else {
                     result.put(c, createExtension(c, service, plugin));
                 }
             }
