@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/replicator/replicator/applier/elastic/compose"
 	"github.com/replicator/replicator/change"
@@ -274,7 +275,7 @@ func (t *Target) composeAll(ctx context.Context, only func(*compose.Spec, *compo
 		if err := t.refresh(ctx, s); err != nil {
 			return err
 		}
-		n := 0
+		n, start := 0, time.Now()
 		var ids []string
 		err = t.searchAll(ctx, s.Root.Index, map[string]any{"match_all": map[string]any{}}, []string{s.Root.Key}, []string{s.Root.Key}, func(src compose.Source) error {
 			id, ok, err := compose.KeyText(src[s.Root.Key])
@@ -300,7 +301,8 @@ func (t *Target) composeAll(ctx context.Context, only func(*compose.Spec, *compo
 		if err := t.state.put(ctx, t.markerID(s), composedMarker{Kind: "documents", Name: t.state.name, Hash: specHash(s), GTID: gtid}); err != nil {
 			return err
 		}
-		t.log.Info("composed documents", "index", s.Index, "documents", n, "root", s.Root.Name)
+		took := time.Since(start)
+		t.log.Info("composed documents", "index", s.Index, "documents", n, "root", s.Root.Name, "duration", took.String(), "per_second", int(float64(n)/max(took.Seconds(), 1e-3)))
 	}
 	return nil
 }

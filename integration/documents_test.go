@@ -1,0 +1,301 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
+)
+
+// docsSchema is a Sakila-shaped schema: films with a language (N:1), categories and
+// actors through join tables (N:M). No foreign keys: this version refuses tables the
+// source changes by cascades.
+var docsSchema = []string{
+	"CREATE TABLE language (language_id TINYINT UNSIGNED PRIMARY KEY, name CHAR(20) NOT NULL)",
+	"CREATE TABLE category (category_id TINYINT UNSIGNED PRIMARY KEY, name VARCHAR(25) NOT NULL)",
+	"CREATE TABLE actor (actor_id SMALLINT UNSIGNED PRIMARY KEY, first_name VARCHAR(45) NOT NULL, last_name VARCHAR(45) NOT NULL)",
+	"CREATE TABLE film (film_id SMALLINT UNSIGNED PRIMARY KEY, title VARCHAR(128) NOT NULL, language_id TINYINT UNSIGNED NULL, length SMALLINT UNSIGNED NULL, KEY (language_id))",
+	"CREATE TABLE film_category (film_id SMALLINT UNSIGNED NOT NULL, category_id TINYINT UNSIGNED NOT NULL, PRIMARY KEY (film_id, category_id))",
+	"CREATE TABLE film_actor (actor_id SMALLINT UNSIGNED NOT NULL, film_id SMALLINT UNSIGNED NOT NULL, PRIMARY KEY (actor_id, film_id), KEY (film_id))",
+	"INSERT INTO language SELECT seq, CONCAT('lang ', seq) FROM seq_1_to_6",
+	"INSERT INTO category SELECT seq, CONCAT('category ', seq) FROM seq_1_to_16",
+	"INSERT INTO actor SELECT seq, CONCAT('first', seq), CONCAT('last', seq) FROM seq_1_to_300",
+	"INSERT INTO film SELECT seq, CONCAT('film ', seq), IF(seq % 50 = 0, NULL, 1 + seq % 6), 40 + seq % 140 FROM seq_1_to_600",
+	"INSERT INTO film_category SELECT seq, 1 + seq % 16 FROM seq_1_to_600",
+	"INSERT IGNORE INTO film_category SELECT seq, 1 + (seq * 7) % 16 FROM seq_1_to_600 WHERE seq % 3 = 0",
+	// About 8 actors a film; actor 1 is in every tenth film.
+	"INSERT IGNORE INTO film_actor SELECT 1 + (f.seq * 13 + a.seq * 37) % 300, f.seq FROM seq_1_to_600 f, seq_1_to_8 a",
+	"INSERT IGNORE INTO film_actor SELECT 1, seq FROM seq_1_to_600 WHERE seq % 10 = 0",
+}
+
+const docsDecl = `
+[snapshot]
+chunk_rows = 100
+[apply]
+batch_rows = 500
+
+[[documents]]
+index = %q
+root = "%s.film"
+columns = ["title", "language_id", "length"]
+[[documents.lookup]]
+field = "language"
+table = "%s.language"
+on = { language_id = "language_id" }
+columns = ["name"]
+[[documents.nested]]
+field = "categories"
+table = "%s.category"
+through = { table = "%s.film_category", parent = "film_id", child = "category_id" }
+columns = ["name"]
+[[documents.nested]]
+field = "actors"
+table = "%s.actor"
+through = { table = "%s.film_actor", parent = "film_id", child = "actor_id" }
+columns = ["first_name", "last_name"]
+`
+
+// docsWorkload runs multi-statement transactions over all five related tables and the
+// root until stop closes: join rows added and removed, actors renamed (actor 1 is in 60
+// films), deleted (with or without their join rows) and added, languages and categories
+// renamed, films changed, added and deleted.
+func docsWorkload(t *testing.T, db string, stop <-chan struct{}) (wait func() int) {
+	my := mysqlRoot(t)
+	mustExec(t, my, "USE "+db)
+	var wg sync.WaitGroup
+	n := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer my.Close()
+		r := rand.New(rand.NewSource(24))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f, a := 1+r.Intn(700), 1+r.Intn(320)
+			stmts := []string{"BEGIN"}
+			switch i % 8 {
+			case 0:
+				stmts = append(stmts, fmt.Sprintf("INSERT IGNORE INTO film_actor VALUES (%d, %d)", a, f),
+					fmt.Sprintf("DELETE FROM film_actor WHERE film_id = %d AND actor_id <> %d LIMIT 1", 1+r.Intn(600), a))
+			case 1:
+				stmts = append(stmts, fmt.Sprintf("UPDATE actor SET last_name = CONCAT('renamed', %d) WHERE actor_id IN (1, %d)", i, a),
+					fmt.Sprintf("UPDATE film SET title = CONCAT('film ', film_id, ' v', %d) WHERE film_id = %d", i, f))
+			case 2:
+				stmts = append(stmts, fmt.Sprintf("UPDATE language SET name = CONCAT('language ', %d) WHERE language_id = %d", i, 1+r.Intn(6)))
+			case 3:
+				stmts = append(stmts, fmt.Sprintf("DELETE FROM actor WHERE actor_id = %d", a))
+				if r.Intn(2) == 0 {
+					stmts = append(stmts, fmt.Sprintf("DELETE FROM film_actor WHERE actor_id = %d", a))
+				}
+			case 4:
+				stmts = append(stmts, fmt.Sprintf("INSERT IGNORE INTO actor VALUES (%d, 'new', CONCAT('actor ', %d))", a, i),
+					fmt.Sprintf("INSERT IGNORE INTO film_actor VALUES (%d, %d)", a, f))
+			case 5:
+				stmts = append(stmts, fmt.Sprintf("UPDATE film SET language_id = %d, length = length + 1 WHERE film_id = %d", 1+r.Intn(6), f),
+					fmt.Sprintf("INSERT IGNORE INTO film_category VALUES (%d, %d)", f, 1+r.Intn(16)),
+					fmt.Sprintf("UPDATE category SET name = CONCAT('cat ', %d) WHERE category_id = %d", i, 1+r.Intn(16)))
+			case 6:
+				stmts = append(stmts, fmt.Sprintf("INSERT IGNORE INTO film VALUES (%d, CONCAT('new film ', %d), %d, NULL)", f, i, 1+r.Intn(6)),
+					fmt.Sprintf("DELETE FROM film_category WHERE film_id = %d LIMIT 1", 1+r.Intn(600)))
+			case 7:
+				stmts = append(stmts, fmt.Sprintf("DELETE FROM film WHERE film_id = %d", f))
+				if r.Intn(2) == 0 {
+					stmts = append(stmts, fmt.Sprintf("DELETE FROM film_actor WHERE film_id = %d", f), fmt.Sprintf("DELETE FROM film_category WHERE film_id = %d", f))
+				}
+			}
+			stmts = append(stmts, "COMMIT")
+			for _, s := range stmts {
+				if _, err := my.Execute(s); err != nil {
+					t.Errorf("workload %q: %v", s, err)
+					return
+				}
+			}
+			n++
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return func() int { wg.Wait(); return n }
+}
+
+// docsExpected composes every film's document from the source with the test's own SQL:
+// what the declaration means, written independently of the replicator's composer.
+func docsExpected(t *testing.T, my *client.Conn, db string) map[string]string {
+	t.Helper()
+	q := func(sql string) [][]mysql.FieldValue {
+		r, err := my.Execute(sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return r.Values
+	}
+	val := func(v mysql.FieldValue, number bool) any {
+		switch {
+		case v.Type == mysql.FieldValueTypeNull:
+			return nil
+		case number:
+			return json.Number(fmt.Sprint(v.Value()))
+		}
+		return string(v.AsString())
+	}
+	docs := map[string]map[string]any{}
+	for _, r := range q("SELECT f.film_id, f.title, f.language_id, f.length, l.name FROM `" + db + "`.film f LEFT JOIN `" + db + "`.language l USING (language_id)") {
+		d := map[string]any{"film_id": val(r[0], true), "title": val(r[1], false), "language_id": val(r[2], true), "length": val(r[3], true),
+			"language": nil, "categories": []any{}, "actors": []any{}}
+		if r[4].Type != mysql.FieldValueTypeNull {
+			d["language"] = map[string]any{"name": val(r[4], false)}
+		}
+		docs[fmt.Sprint(r[0].Value())] = d
+	}
+	for _, r := range q("SELECT fc.film_id, c.category_id, c.name FROM `" + db + "`.film_category fc JOIN `" + db + "`.category c USING (category_id) ORDER BY fc.film_id, c.category_id") {
+		if d := docs[fmt.Sprint(r[0].Value())]; d != nil {
+			d["categories"] = append(d["categories"].([]any), map[string]any{"category_id": val(r[1], true), "name": val(r[2], false)})
+		}
+	}
+	for _, r := range q("SELECT fa.film_id, a.actor_id, a.first_name, a.last_name FROM `" + db + "`.film_actor fa JOIN `" + db + "`.actor a USING (actor_id) ORDER BY fa.film_id, a.actor_id") {
+		if d := docs[fmt.Sprint(r[0].Value())]; d != nil {
+			d["actors"] = append(d["actors"].([]any), map[string]any{"actor_id": val(r[1], true), "first_name": val(r[2], false), "last_name": val(r[3], false)})
+		}
+	}
+	out := make(map[string]string, len(docs))
+	for id, d := range docs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = string(b)
+	}
+	return out
+}
+
+// assertDocsEqual compares every composed document with the source's, in both
+// directions, and returns how many there are.
+func assertDocsEqual(t *testing.T, et *esTarget, my *client.Conn, db, index string) int {
+	t.Helper()
+	want := docsExpected(t, my, db)
+	got := et.readIndex(t, index)
+	var ids []string
+	for id := range want {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	bad := 0
+	for _, id := range ids {
+		g, ok := got[id]
+		if !ok {
+			t.Errorf("film %s: no document in %s", id, index)
+			bad++
+		} else if b, _ := json.Marshal(g); string(b) != want[id] {
+			t.Errorf("film %s:\n got %s\nwant %s", id, b, want[id])
+			bad++
+		}
+		if bad > 10 {
+			t.Fatalf("more than 10 documents differ")
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("document %s of %s: no such film at the source", id, index)
+		}
+	}
+	return len(want)
+}
+
+// TestDocumentsUnderKills composes Sakila-shaped film documents (language, categories,
+// actors) through a snapshot killed -9 after a committed chunk and a stream killed -9
+// twice right after a batch's row writes (before its documents are composed again and
+// its checkpoint stored), under a workload touching every involved table; then every
+// document equals the one the test composes from the source's rows, verify is equal,
+// a nested query on actors answers with the source's count, and DDL: ADD COLUMN goes
+// through, RENAME COLUMN of a used column stops the stream naming documents[0].
+func TestDocumentsUnderKills(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESTarget(t, "docs")
+	db := "it_docs"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, append([]string{"USE " + db}, docsSchema...)...)
+	index := et.prefix + "films"
+	cfg := writeConfig(t, withServerID(et.config(db, fmt.Sprintf(docsDecl, index, db, db, db, db, db, db)), 4291))
+
+	stop := make(chan struct{})
+	wait := docsWorkload(t, db, stop)
+	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=snapshot.chunk-committed:3"}, "run", "-c", cfg)
+	select {
+	case <-k.done:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the snapshot did not reach its kill point:\n%s", tail(k.output(), 20))
+	}
+	if phase, _, _ := et.checkpoint(t); phase != "snapshot" {
+		t.Fatalf("after the kill in the snapshot the checkpoint phase is %q, want snapshot:\n%s", phase, tail(k.output(), 20))
+	}
+	// Twice in the stream: the 3rd, then the 5th batch's rows are written, the
+	// documents they touch not composed again, the checkpoint not moved.
+	for _, at := range []string{"elastic.bulk-sent:3", "elastic.bulk-sent:5"} {
+		k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=" + at}, "run", "-c", cfg)
+		select {
+		case <-k.done:
+		case <-time.After(120 * time.Second):
+			t.Fatalf("the stream did not reach its kill point %s:\n%s", at, tail(k.output(), 20))
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	n := wait()
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 120*time.Second)
+	docs := assertDocsEqual(t, et, my, db, index)
+	t.Logf("1 kill -9 in the snapshot, 2 in the stream, %d workload transactions, %d documents equal", n, docs)
+
+	// A rename of an actor in many films reaches every one of them; a nested query on
+	// actors finds them.
+	mustExec(t, my, "USE "+db, "INSERT INTO actor VALUES (1, 'Zorro', 'Unique') ON DUPLICATE KEY UPDATE first_name = 'Zorro', last_name = 'Unique'")
+	et.waitCaughtUp(t, my, p, 60*time.Second)
+	r, err := my.Execute("SELECT COUNT(DISTINCT fa.film_id) FROM `" + db + "`.film_actor fa JOIN `" + db + "`.film f USING (film_id) JOIN `" + db + "`.actor a USING (actor_id) WHERE a.last_name = 'Unique'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFilms, _ := r.GetInt(0, 0)
+	esOK(t, et.es, esapi.IndicesRefreshRequest{Index: []string{index}}, nil)
+	var res struct {
+		Hits struct {
+			Total struct {
+				Value int64 `json:"value"`
+			} `json:"total"`
+		} `json:"hits"`
+	}
+	query := `{"track_total_hits":true,"size":0,"query":{"nested":{"path":"actors","query":{"bool":{"must":[{"match":{"actors.first_name":"Zorro"}},{"term":{"actors.last_name.keyword":"Unique"}}]}}}}}`
+	esOK(t, et.es, esapi.SearchRequest{Index: []string{index}, Body: strings.NewReader(query)}, &res)
+	if wantFilms < 10 || res.Hits.Total.Value != wantFilms {
+		t.Errorf("nested query on actors: %d films, the source has %d", res.Hits.Total.Value, wantFilms)
+	}
+
+	// ADD COLUMN of a column no declaration uses is followed; then RENAME COLUMN of a
+	// used column stops the stream, naming the declaration.
+	mustExec(t, my, "USE "+db, "ALTER TABLE actor ADD COLUMN nickname VARCHAR(20) NULL", "UPDATE actor SET nickname = 'nick', last_name = 'After Add' WHERE actor_id = 2")
+	et.waitCaughtUp(t, my, p, 60*time.Second)
+	assertDocsEqual(t, et, my, db, index)
+	p.stop(t)
+	assertVerifyEqual(t, cfg)
+
+	mustExec(t, my, "USE "+db, "ALTER TABLE actor RENAME COLUMN last_name TO surname")
+	p = startCLI(t, "run", "-c", cfg)
+	if !waitExit(p, 60*time.Second) {
+		t.Fatalf("the stream did not stop at RENAME COLUMN of a used column:\n%s", tail(p.output(), 20))
+	}
+	if out := p.output(); !strings.Contains(out, "documents[0] (index "+index+") is composed from "+db+".actor and uses its column last_name") {
+		t.Errorf("the stop does not name documents[0] and the column:\n%s", tail(out, 10))
+	}
+}
