@@ -113,11 +113,8 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 			plans = append(plans, p)
 		}
 		if b.t.involved(tc.Table.QualifiedName()) {
-			for _, r := range tc.Deletes {
-				b.touched = append(b.touched, docTouch{def: tc.Table, row: r})
-			}
-			for _, r := range tc.Upserts {
-				b.touched = append(b.touched, docTouch{def: tc.Table, row: r})
+			if err := b.touch(ctx, tc); err != nil {
+				return err
 			}
 		}
 		// A copy only requested of a table without an index: its chunks will read what

@@ -42,6 +42,50 @@ type docTouch struct {
 	row change.Row
 }
 
+// touch keeps, of each row tc writes, the values of the columns that find the documents
+// it changes (keys and join columns; the rest is read back from the index), so a large
+// transaction applied in parts holds no more than those until Commit.
+func (b *Batch) touch(ctx context.Context, tc change.TableChanges) error {
+	specs, err := b.t.documents(ctx)
+	if err != nil {
+		return err
+	}
+	name := tc.Table.QualifiedName()
+	var keep []int
+	add := func(table, col string) {
+		if table == name {
+			if i := tc.Table.ColumnIndex(col); i >= 0 {
+				keep = append(keep, i)
+			}
+		}
+	}
+	for _, s := range specs {
+		add(s.Root.Name, s.Root.Key)
+		for _, l := range s.Lookups {
+			add(l.Table.Name, l.Table.Key)
+		}
+		for _, n := range s.Nested {
+			add(n.Table.Name, n.Table.Key)
+			add(n.Table.Name, n.On)
+			if n.Through != nil {
+				add(n.Through.Table.Name, n.Through.Parent)
+			}
+		}
+	}
+	for _, rows := range [][]change.Row{tc.Deletes, tc.Upserts} {
+		for _, r := range rows {
+			small := make(change.Row, len(r))
+			for _, i := range keep {
+				if i < len(r) && r[i] != nil {
+					small[i] = append([]byte(nil), r[i]...)
+				}
+			}
+			b.touched = append(b.touched, docTouch{def: tc.Table, row: small})
+		}
+	}
+	return nil
+}
+
 // involved reports whether a table ("db.table") takes part in a [[documents]] declaration.
 func (t *Target) involved(name string) bool {
 	for i := range t.cfg.Documents {
