@@ -18,7 +18,7 @@ import (
 )
 
 // docsSchema is a Sakila-shaped schema: films with a language (N:1), categories and
-// actors through join tables (N:M). No foreign keys: this version refuses tables the
+// actors through join tables (N:M), copies in inventory (1:N). No foreign keys: this version refuses tables the
 // source changes by cascades.
 var docsSchema = []string{
 	"CREATE TABLE language (language_id TINYINT UNSIGNED PRIMARY KEY, name CHAR(20) NOT NULL)",
@@ -27,6 +27,7 @@ var docsSchema = []string{
 	"CREATE TABLE film (film_id SMALLINT UNSIGNED PRIMARY KEY, title VARCHAR(128) NOT NULL, language_id TINYINT UNSIGNED NULL, length SMALLINT UNSIGNED NULL, KEY (language_id))",
 	"CREATE TABLE film_category (film_id SMALLINT UNSIGNED NOT NULL, category_id TINYINT UNSIGNED NOT NULL, PRIMARY KEY (film_id, category_id))",
 	"CREATE TABLE film_actor (actor_id SMALLINT UNSIGNED NOT NULL, film_id SMALLINT UNSIGNED NOT NULL, PRIMARY KEY (actor_id, film_id), KEY (film_id))",
+	"CREATE TABLE inventory (inventory_id MEDIUMINT UNSIGNED PRIMARY KEY, film_id SMALLINT UNSIGNED NULL, store_id TINYINT UNSIGNED NOT NULL, KEY (film_id))",
 	"INSERT INTO language SELECT seq, CONCAT('lang ', seq) FROM seq_1_to_6",
 	"INSERT INTO category SELECT seq, CONCAT('category ', seq) FROM seq_1_to_16",
 	"INSERT INTO actor SELECT seq, CONCAT('first', seq), CONCAT('last', seq) FROM seq_1_to_300",
@@ -36,6 +37,8 @@ var docsSchema = []string{
 	// About 8 actors a film; actor 1 is in every tenth film.
 	"INSERT IGNORE INTO film_actor SELECT 1 + (f.seq * 13 + a.seq * 37) % 300, f.seq FROM seq_1_to_600 f, seq_1_to_8 a",
 	"INSERT IGNORE INTO film_actor SELECT 1, seq FROM seq_1_to_600 WHERE seq % 10 = 0",
+	// 1:N: about 2 copies a film, some of none.
+	"INSERT INTO inventory SELECT seq, IF(seq % 97 = 0, NULL, 1 + (seq * 11) % 650), 1 + seq % 2 FROM seq_1_to_1200",
 }
 
 const docsDecl = `
@@ -63,6 +66,11 @@ field = "actors"
 table = "%s.actor"
 through = { table = "%s.film_actor", parent = "film_id", child = "actor_id" }
 columns = ["first_name", "last_name"]
+[[documents.nested]]
+field = "inventory"
+table = "%s.inventory"
+on = { film_id = "film_id" }
+columns = ["store_id"]
 `
 
 // docsWorkload runs multi-statement transactions over all five related tables and the
@@ -87,6 +95,12 @@ func docsWorkload(t *testing.T, db string, stop <-chan struct{}) (wait func() in
 			}
 			f, a := 1+r.Intn(700), 1+r.Intn(320)
 			stmts := []string{"BEGIN"}
+			// 1:N: a copy moves to another film (or to none), one is added, one goes.
+			if i%3 == 0 {
+				stmts = append(stmts, fmt.Sprintf("UPDATE inventory SET film_id = NULLIF(%d, 0) WHERE inventory_id = %d", r.Intn(650), 1+r.Intn(1300)),
+					fmt.Sprintf("INSERT IGNORE INTO inventory VALUES (%d, %d, 1)", 1+r.Intn(1300), f),
+					fmt.Sprintf("DELETE FROM inventory WHERE inventory_id = %d", 1+r.Intn(1300)))
+			}
 			switch i % 8 {
 			case 0:
 				stmts = append(stmts, fmt.Sprintf("INSERT IGNORE INTO film_actor VALUES (%d, %d)", a, f),
@@ -154,7 +168,7 @@ func docsExpected(t *testing.T, my *client.Conn, db string) map[string]string {
 	docs := map[string]map[string]any{}
 	for _, r := range q("SELECT f.film_id, f.title, f.language_id, f.length, l.name FROM `" + db + "`.film f LEFT JOIN `" + db + "`.language l USING (language_id)") {
 		d := map[string]any{"film_id": val(r[0], true), "title": val(r[1], false), "language_id": val(r[2], true), "length": val(r[3], true),
-			"language": nil, "categories": []any{}, "actors": []any{}}
+			"language": nil, "categories": []any{}, "actors": []any{}, "inventory": []any{}}
 		if r[4].Type != mysql.FieldValueTypeNull {
 			d["language"] = map[string]any{"name": val(r[4], false)}
 		}
@@ -168,6 +182,11 @@ func docsExpected(t *testing.T, my *client.Conn, db string) map[string]string {
 	for _, r := range q("SELECT fa.film_id, a.actor_id, a.first_name, a.last_name FROM `" + db + "`.film_actor fa JOIN `" + db + "`.actor a USING (actor_id) ORDER BY fa.film_id, a.actor_id") {
 		if d := docs[fmt.Sprint(r[0].Value())]; d != nil {
 			d["actors"] = append(d["actors"].([]any), map[string]any{"actor_id": val(r[1], true), "first_name": val(r[2], false), "last_name": val(r[3], false)})
+		}
+	}
+	for _, r := range q("SELECT film_id, inventory_id, store_id FROM `" + db + "`.inventory WHERE film_id IS NOT NULL ORDER BY film_id, inventory_id") {
+		if d := docs[fmt.Sprint(r[0].Value())]; d != nil {
+			d["inventory"] = append(d["inventory"].([]any), map[string]any{"inventory_id": val(r[1], true), "store_id": val(r[2], true)})
 		}
 	}
 	out := make(map[string]string, len(docs))
@@ -228,7 +247,7 @@ func TestDocumentsUnderKills(t *testing.T) {
 	freshMySQLDatabase(t, my, db)
 	mustExec(t, my, append([]string{"USE " + db}, docsSchema...)...)
 	index := et.prefix + "films"
-	cfg := writeConfig(t, withServerID(et.config(db, fmt.Sprintf(docsDecl, index, db, db, db, db, db, db)), 4291))
+	cfg := writeConfig(t, withServerID(et.config(db, fmt.Sprintf(docsDecl, index, db, db, db, db, db, db, db)), 4291))
 
 	stop := make(chan struct{})
 	wait := docsWorkload(t, db, stop)
@@ -249,6 +268,9 @@ func TestDocumentsUnderKills(t *testing.T) {
 		case <-k.done:
 		case <-time.After(120 * time.Second):
 			t.Fatalf("the stream did not reach its kill point %s:\n%s", at, tail(k.output(), 20))
+		}
+		if !strings.Contains(k.output(), "crash point elastic.bulk-sent\n") {
+			t.Fatalf("the run ended otherwise than at %s:\n%s", at, tail(k.output(), 20))
 		}
 	}
 	time.Sleep(500 * time.Millisecond)

@@ -16,6 +16,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -115,7 +116,7 @@ func (t *Target) documents(ctx context.Context) ([]*compose.Spec, error) {
 		byName[d.QualifiedName()] = d
 	}
 	for i := range t.cfg.Documents {
-		s, err := t.resolveDocument(i, byName)
+		s, err := resolveDocument(t.cfg, t.routes, i, byName)
 		if err != nil {
 			return nil, err
 		}
@@ -127,17 +128,50 @@ func (t *Target) documents(ctx context.Context) ([]*compose.Spec, error) {
 	return specs, nil
 }
 
+// ResolveDocuments checks every [[documents]] declaration against the tables'
+// definitions (by "db.table") and their rules, as the stream will ('check' passes the
+// source's own), and returns one line per declaration saying what it found.
+func ResolveDocuments(cfg *config.Config, routes *route.Set, defs map[string]*schema.Table) ([]string, error) {
+	var out []string
+	for i := range cfg.Documents {
+		s, err := resolveDocument(cfg, routes, i, defs)
+		if err != nil {
+			return out, err
+		}
+		var parts []string
+		for _, l := range s.Lookups {
+			parts = append(parts, fmt.Sprintf("%s: N:1 %s by %s = %s", l.Field, l.Table.Name, l.RootCol, l.Table.Key))
+		}
+		for _, n := range s.Nested {
+			if n.Through != nil {
+				parts = append(parts, fmt.Sprintf("%s: N:M %s through %s (%s -> %s, %s -> %s)", n.Field, n.Table.Name, n.Through.Table.Name, n.Through.Parent, s.Root.Key, n.Through.Child, n.Table.Key))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s: 1:N %s by %s = %s", n.Field, n.Table.Name, n.On, s.Root.Key))
+			}
+		}
+		out = append(out, fmt.Sprintf("documents[%d] index %s: one per %s row (_id %s); %s", i, s.Index, s.Root.Name, s.Root.Key, strings.Join(parts, "; ")))
+	}
+	return out, nil
+}
+
 // resolveDocument checks documents[i] against the definitions and routes: this version
 // joins on one integer column referring to a one-column integer key.
-func (t *Target) resolveDocument(i int, defs map[string]*schema.Table) (*compose.Spec, error) {
-	d := &t.cfg.Documents[i]
+func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[string]*schema.Table) (*compose.Spec, error) {
+	d := &cfg.Documents[i]
+	routeOf := func(def *schema.Table) (*route.Route, error) {
+		rt := routes.For(def.Schema, def.Name)
+		if rt == nil {
+			return nil, fmt.Errorf("no [[tables]] rule selects it")
+		}
+		return rt, nil
+	}
 	key := fmt.Sprintf("documents[%d]", i)
 	table := func(k, name string, keyed bool) (compose.Table, *schema.Table, error) {
 		def := defs[name]
 		if def == nil {
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: the target holds no such table (is it selected by a [[tables]] rule and does it exist at the source?)", k, name)
 		}
-		rt, err := t.route(def)
+		rt, err := routeOf(def)
 		if err != nil {
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: %w", k, name, err)
 		}
@@ -168,7 +202,10 @@ func (t *Target) resolveDocument(i int, defs map[string]*schema.Table) (*compose
 		if c < 0 {
 			return "", fmt.Errorf("%s: column %q does not exist in %s", k, col, def.QualifiedName())
 		}
-		rt, _ := t.route(def)
+		rt, err := routeOf(def)
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: %w", k, def.QualifiedName(), err)
+		}
 		if !rt.Replicates(def.Columns[c].Name) {
 			return "", fmt.Errorf("%s: column %q of %s is excluded by its [[tables]] rule", k, col, def.QualifiedName())
 		}
@@ -876,7 +913,7 @@ func (t *Target) documentsDDL(ch ddl.Change) error {
 // docUses reports whether declaration d uses column col of table: as a join column, a
 // written column, or (every column written) any column.
 func docUses(d *config.Document, table, col string) bool {
-	uses := func(cols []string) bool { return cols == nil || len(cols) == 0 || containsFold(cols, col) }
+	uses := func(cols []string) bool { return len(cols) == 0 || containsFold(cols, col) }
 	if d.Root == table {
 		if uses(d.Columns) {
 			return true
