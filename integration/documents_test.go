@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -249,6 +250,26 @@ func TestDocumentsUnderKills(t *testing.T) {
 	index := et.prefix + "films"
 	cfg := writeConfig(t, withServerID(et.config(db, fmt.Sprintf(docsDecl, index, db, db, db, db, db, db, db)), 4291))
 
+	// check resolves the declaration against the source and says what it found; a lookup
+	// on a column that is not the looked-up table's key fails naming the key.
+	out, _ := runCheck(t, cfg)
+	detail := ""
+	for _, c := range out.Checks {
+		if c.Name == "documents" {
+			detail = c.Status + ": " + c.Detail
+		}
+	}
+	if want := "pass: documents[0] index " + index + ": one per " + db + ".film row (_id film_id); language: N:1 " + db + ".language by language_id = language_id; categories: N:M " + db + ".category through " + db + ".film_category (film_id -> film_id, category_id -> category_id); actors: N:M " + db + ".actor through " + db + ".film_actor (film_id -> film_id, actor_id -> actor_id); inventory: 1:N " + db + ".inventory by film_id = film_id"; detail != want {
+		t.Errorf("check documents:\n got %s\nwant %s", detail, want)
+	}
+	bad := writeConfig(t, strings.Replace(readFile(t, cfg), `on = { language_id = "language_id" }`, `on = { language_id = "name" }`, 1))
+	out, _ = runCheck(t, bad)
+	for _, c := range out.Checks {
+		if c.Name == "documents" && (c.Status != "fail" || !strings.Contains(c.Detail, `documents[0].lookup[0].on = { language_id = "name" }: "name" must be the key of `+db+`.language (language_id)`)) {
+			t.Errorf("check of a lookup on a non-key column: %s: %s", c.Status, c.Detail)
+		}
+	}
+
 	stop := make(chan struct{})
 	wait := docsWorkload(t, db, stop)
 	k := startCLIEnv(t, []string{"REPLICATOR_CRASH_AT=snapshot.chunk-committed:3"}, "run", "-c", cfg)
@@ -320,4 +341,13 @@ func TestDocumentsUnderKills(t *testing.T) {
 	if out := p.output(); !strings.Contains(out, "documents[0] (index "+index+") is composed from "+db+".actor and uses its column last_name") {
 		t.Errorf("the stop does not name documents[0] and the column:\n%s", tail(out, 10))
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
