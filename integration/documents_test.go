@@ -19,8 +19,9 @@ import (
 )
 
 // docsSchema is a Sakila-shaped schema: films with a language (N:1), categories and
-// actors through join tables (N:M), copies in inventory (1:N). No foreign keys: this version refuses tables the
-// source changes by cascades.
+// actors through join tables (N:M), copies in inventory (1:N). No foreign keys: a
+// snapshot resumed after a kill does not follow the cascades of the binary log gap it
+// catches up over (the rows it re-reads are those the row events name), for any table.
 var docsSchema = []string{
 	"CREATE TABLE language (language_id TINYINT UNSIGNED PRIMARY KEY, name CHAR(20) NOT NULL)",
 	"CREATE TABLE category (category_id TINYINT UNSIGNED PRIMARY KEY, name VARCHAR(25) NOT NULL)",
@@ -39,7 +40,7 @@ var docsSchema = []string{
 	"INSERT IGNORE INTO film_actor SELECT 1 + (f.seq * 13 + a.seq * 37) % 300, f.seq FROM seq_1_to_600 f, seq_1_to_8 a",
 	"INSERT IGNORE INTO film_actor SELECT 1, seq FROM seq_1_to_600 WHERE seq % 10 = 0",
 	// 1:N: about 2 copies a film, some of none.
-	"INSERT INTO inventory SELECT seq, IF(seq % 97 = 0, NULL, 1 + (seq * 11) % 650), 1 + seq % 2 FROM seq_1_to_1200",
+	"INSERT INTO inventory SELECT seq, IF(seq % 97 = 0, NULL, 1 + (seq * 11) % 600), 1 + seq % 2 FROM seq_1_to_1200",
 }
 
 const docsDecl = `
@@ -98,7 +99,7 @@ func docsWorkload(t *testing.T, db string, stop <-chan struct{}) (wait func() in
 			stmts := []string{"BEGIN"}
 			// 1:N: a copy moves to another film (or to none), one is added, one goes.
 			if i%3 == 0 {
-				stmts = append(stmts, fmt.Sprintf("UPDATE inventory SET film_id = NULLIF(%d, 0) WHERE inventory_id = %d", r.Intn(650), 1+r.Intn(1300)),
+				stmts = append(stmts, fmt.Sprintf("UPDATE IGNORE inventory SET film_id = NULLIF(%d, 0) WHERE inventory_id = %d", r.Intn(650), 1+r.Intn(1300)),
 					fmt.Sprintf("INSERT IGNORE INTO inventory VALUES (%d, %d, 1)", 1+r.Intn(1300), f),
 					fmt.Sprintf("DELETE FROM inventory WHERE inventory_id = %d", 1+r.Intn(1300)))
 			}

@@ -87,6 +87,18 @@ func (b *Batch) touch(ctx context.Context, tc change.TableChanges) error {
 	return nil
 }
 
+// touchDoc records a child document a foreign key action deletes or rewrites (fkaction.go):
+// its integer fields as a row of def, which is all that finding documents needs.
+func (b *Batch) touchDoc(def *schema.Table, doc fkDoc) {
+	row := make(change.Row, len(def.Columns))
+	for i, c := range def.Columns {
+		if v, ok, err := compose.KeyText(doc[c.Name]); err == nil && ok {
+			row[i] = []byte(v)
+		}
+	}
+	b.touched = append(b.touched, docTouch{def: def, row: row})
+}
+
 // involved reports whether a table ("db.table") takes part in a [[documents]] declaration.
 func (t *Target) involved(name string) bool {
 	for i := range t.cfg.Documents {
@@ -184,10 +196,6 @@ func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[stri
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: its index %s is shared with other tables", k, name, rt.ESIndex())
 		case rt.ESIndex() == d.Index:
 			return compose.Table{}, nil, fmt.Errorf("%s.index = %q is the index of %s itself: name another index", key, d.Index, name)
-		case len(def.ForeignKeys) > 0:
-			// The target rewrites the children of a cascade itself (fkaction.go), not
-			// through the rows composing documents read their changes from.
-			return compose.Table{}, nil, fmt.Errorf("%s = %q: it has foreign keys with ON DELETE/UPDATE actions (%s); this version does not compose from tables the source changes by cascades", k, name, def.ForeignKeys[0].Name)
 		case keyed && (len(def.Key) != 1 || !intColumn(def.Columns[def.Key[0]])):
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: key (%s) must be one integer column in this version", k, name, strings.Join(def.KeyNames(), ", "))
 		}

@@ -157,6 +157,10 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 		if mode == config.DeletesSoft && markedDoc(d.src) {
 			continue // marked deleted: not at the source, no action reaches it
 		}
+		if b.t.involved(child.QualifiedName()) {
+			// Composed documents follow the child's change like one the binary log had.
+			b.touchDoc(child, d.src)
+		}
 		if del && action == "CASCADE" {
 			switch mode {
 			case config.DeletesSoft:
@@ -195,6 +199,9 @@ func (b *Batch) childAction(ctx context.Context, g *schema.FKGraph, e *schema.FK
 			doc = appendMarkers(doc, nil)
 		}
 		b.addRaw(p, d.id, doc, false)
+		if b.t.involved(child.QualifiedName()) {
+			b.touchDoc(child, now)
+		}
 		if err := b.cascade(ctx, g, child, d.src, now, false, depth+1); err != nil {
 			return err
 		}
