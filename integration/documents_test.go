@@ -332,7 +332,23 @@ func TestDocumentsUnderKills(t *testing.T) {
 	et.waitCaughtUp(t, my, p, 60*time.Second)
 	assertDocsEqual(t, et, my, db, index)
 	p.stop(t)
-	assertVerifyEqual(t, cfg)
+	rep := assertVerifyEqual(t, cfg)
+	if len(rep.Documents) != 1 || !rep.Documents[0].Equal || rep.Documents[0].Index != index || rep.Documents[0].Documents != docs {
+		t.Errorf("verify of the composed index: %+v, want %d documents equal", rep.Documents, docs)
+	}
+	// A document changed behind the replicator's back, and one of a film that does not
+	// exist: verify names both.
+	r, err = my.Execute("SELECT MIN(film_id) FROM `" + db + "`.film")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := r.GetInt(0, 0)
+	esOK(t, et.es, esapi.UpdateRequest{Index: index, DocumentID: fmt.Sprint(first), Body: strings.NewReader(`{"doc":{"title":"tampered"}}`)}, nil)
+	esOK(t, et.es, esapi.IndexRequest{Index: index, DocumentID: "65000", Body: strings.NewReader(`{"film_id":65000,"title":"ghost"}`)}, nil)
+	rep, vres := runVerify(t, cfg)
+	if want := fmt.Sprintf("%d,65000", first); vres.code == 0 || rep.Equal || len(rep.Documents) != 1 || rep.Documents[0].Differences != 2 || strings.Join(rep.Documents[0].Differ, ",") != want {
+		t.Errorf("verify after tampering: exit %d, %+v, want %s differing", vres.code, rep.Documents, want)
+	}
 
 	mustExec(t, my, "USE "+db, "ALTER TABLE actor RENAME COLUMN last_name TO surname")
 	p = startCLI(t, "run", "-c", cfg)

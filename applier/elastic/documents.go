@@ -599,51 +599,16 @@ func (t *Target) composeRoots(ctx context.Context, s *compose.Spec, ids []string
 		n := min(len(ids), composeChunk)
 		chunk := ids[:n]
 		ids = ids[n:]
-		roots, err := t.mget(ctx, s.Root.Index, chunk)
+		docs, err := t.buildDocs(ctx, s, chunk)
 		if err != nil {
 			return err
-		}
-		lookups := make([]map[string]compose.Source, len(s.Lookups))
-		for i, l := range s.Lookups {
-			var want []string
-			for _, r := range roots {
-				if k, ok, err := compose.KeyText(r[l.RootCol]); err != nil {
-					return fmt.Errorf("documents[%d].lookup[%d]: %s: %w", s.N, i, s.Root.Index, err)
-				} else if ok {
-					want = append(want, k)
-				}
-			}
-			if lookups[i], err = t.mget(ctx, l.Table.Index, dedupe(want)); err != nil {
-				return err
-			}
-		}
-		nested := make([]map[string][]compose.Source, len(s.Nested))
-		for i, nd := range s.Nested {
-			if nested[i], err = t.children(ctx, s, i, nd, chunk); err != nil {
-				return err
-			}
 		}
 		body := getBody()
 		bodies := []*bulkBody{}
 		for _, id := range chunk {
-			root, ok := roots[id]
-			if !ok {
+			if doc := docs[id]; doc == nil {
 				body.begin("delete", indexJSON, []byte(id), version)
 			} else {
-				p := compose.Parts{Root: root, Lookups: make([]compose.Source, len(s.Lookups)), Nested: make([][]compose.Source, len(s.Nested))}
-				for i, l := range s.Lookups {
-					if k, ok, _ := compose.KeyText(root[l.RootCol]); ok {
-						p.Lookups[i] = lookups[i][k]
-					}
-				}
-				for i := range s.Nested {
-					p.Nested[i] = nested[i][id]
-				}
-				doc, err := s.Doc(p)
-				if err != nil {
-					putBody(body)
-					return err
-				}
 				body.begin("index", indexJSON, []byte(id), version)
 				body.buf = append(append(body.buf, doc...), '\n')
 			}
@@ -662,6 +627,188 @@ func (t *Target) composeRoots(ctx context.Context, s *compose.Spec, ids []string
 		}
 	}
 	return nil
+}
+
+// buildDocs composes the documents of the roots ids (at most composeChunk) from the
+// tables' indexes; a root without a row has no entry.
+func (t *Target) buildDocs(ctx context.Context, s *compose.Spec, ids []string) (map[string][]byte, error) {
+	roots, err := t.mget(ctx, s.Root.Index, ids)
+	if err != nil {
+		return nil, err
+	}
+	lookups := make([]map[string]compose.Source, len(s.Lookups))
+	for i, l := range s.Lookups {
+		var want []string
+		for _, r := range roots {
+			if k, ok, err := compose.KeyText(r[l.RootCol]); err != nil {
+				return nil, fmt.Errorf("documents[%d].lookup[%d]: %s: %w", s.N, i, s.Root.Index, err)
+			} else if ok {
+				want = append(want, k)
+			}
+		}
+		if lookups[i], err = t.mget(ctx, l.Table.Index, dedupe(want)); err != nil {
+			return nil, err
+		}
+	}
+	nested := make([]map[string][]compose.Source, len(s.Nested))
+	for i, nd := range s.Nested {
+		if nested[i], err = t.children(ctx, s, i, nd, ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string][]byte, len(roots))
+	for id, root := range roots {
+		p := compose.Parts{Root: root, Lookups: make([]compose.Source, len(s.Lookups)), Nested: make([][]compose.Source, len(s.Nested))}
+		for i, l := range s.Lookups {
+			if k, ok, _ := compose.KeyText(root[l.RootCol]); ok {
+				p.Lookups[i] = lookups[i][k]
+			}
+		}
+		for i := range s.Nested {
+			p.Nested[i] = nested[i][id]
+		}
+		if out[id], err = s.Doc(p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// DocumentsCheck is the outcome of VerifyDocuments for one declaration.
+type DocumentsCheck struct {
+	Index     string
+	Documents int // composed documents compared
+	// Differ lists the _id of documents that differ, are missing or have no root row
+	// (at most 10), Differences counts them all.
+	Differ      []string
+	Differences int
+}
+
+// VerifyDocuments compares every composed document with the one composed again from the
+// tables' indexes, and finds documents whose root row is gone. With verify's comparison
+// of each table's index with the source, it compares the documents with the source's
+// rows.
+func (t *Target) VerifyDocuments(ctx context.Context) ([]DocumentsCheck, error) {
+	specs, err := t.documents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []DocumentsCheck
+	for _, s := range specs {
+		if err := t.refresh(ctx, s); err != nil {
+			return nil, err
+		}
+		c := DocumentsCheck{Index: s.Index}
+		differ := func(id string) {
+			c.Differences++
+			if len(c.Differ) < 10 {
+				c.Differ = append(c.Differ, id)
+			}
+		}
+		compare := func(ids []string) error {
+			want, err := t.buildDocs(ctx, s, ids)
+			if err != nil {
+				return err
+			}
+			got, err := t.mget(ctx, s.Index, ids)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				c.Documents++
+				g, ok := got[id]
+				if !ok || !sameJSON(g, want[id]) {
+					differ(id)
+				}
+			}
+			return nil
+		}
+		var ids []string
+		err := t.searchAll(ctx, s.Root.Index, map[string]any{"match_all": map[string]any{}}, []string{s.Root.Key}, []string{s.Root.Key}, func(src compose.Source) error {
+			id, ok, err := compose.KeyText(src[s.Root.Key])
+			if err != nil || !ok {
+				return fmt.Errorf("documents[%d]: a document of %s has no usable key: %v", s.N, s.Root.Index, err)
+			}
+			if ids = append(ids, id); len(ids) == composeChunk {
+				err := compare(ids)
+				ids = ids[:0]
+				return err
+			}
+			return nil
+		})
+		if err == nil && len(ids) > 0 {
+			err = compare(ids)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("verify documents[%d] (index %s): %w", s.N, s.Index, err)
+		}
+		// Documents of roots that are gone.
+		var extra []string
+		err = t.searchAll(ctx, s.Index, map[string]any{"match_all": map[string]any{}}, []string{s.Root.Key}, []string{s.Root.Key}, func(src compose.Source) error {
+			if id, ok, _ := compose.KeyText(src[s.Root.Key]); ok {
+				if extra = append(extra, id); len(extra) == composeChunk {
+					err := t.checkRoots(ctx, s, extra, differ)
+					extra = extra[:0]
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil && len(extra) > 0 {
+			err = t.checkRoots(ctx, s, extra, differ)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("verify documents[%d] (index %s): %w", s.N, s.Index, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// checkRoots calls differ for each composed document id whose root row is not indexed.
+func (t *Target) checkRoots(ctx context.Context, s *compose.Spec, ids []string, differ func(string)) error {
+	roots, err := t.mget(ctx, s.Root.Index, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, ok := roots[id]; !ok {
+			differ(id)
+		}
+	}
+	return nil
+}
+
+// sameJSON compares a stored _source with composed bytes as JSON values.
+func sameJSON(got compose.Source, want []byte) bool {
+	if want == nil {
+		return false
+	}
+	var w compose.Source
+	if err := json.Unmarshal(want, &w); err != nil || len(w) != len(got) {
+		return false
+	}
+	for k, v := range w {
+		a, b := canonJSON(v), canonJSON(got[k])
+		if a == "" || a != b {
+			return false
+		}
+	}
+	return true
+}
+
+func canonJSON(v json.RawMessage) string {
+	var x any
+	d := json.NewDecoder(strings.NewReader(string(v)))
+	d.UseNumber()
+	if err := d.Decode(&x); err != nil {
+		return ""
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // children returns the rows of nested relation i of the roots ids, by root id.
