@@ -259,7 +259,7 @@ type verifyReport struct {
 		Differences int      `json:"differences"`
 		Differ      []string `json:"differ"`
 	} `json:"documents"`
-	Tables     []struct {
+	Tables []struct {
 		Source           string `json:"source"`
 		Target           string `json:"target"`
 		Method           string `json:"method"`
