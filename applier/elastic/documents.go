@@ -461,7 +461,9 @@ func (t *Target) createComposed(ctx context.Context, s *compose.Spec) error {
 		}
 		root[n.Field] = map[string]any{"type": "nested", "properties": p}
 	}
-	body, err := json.Marshal(map[string]any{"mappings": map[string]any{"dynamic": false, "properties": root}})
+	// A replica once a second node can hold one, as the tables' indexes get where no
+	// template says otherwise: a single node stays green.
+	body, err := json.Marshal(map[string]any{"settings": map[string]any{"auto_expand_replicas": "0-1"}, "mappings": map[string]any{"dynamic": false, "properties": root}})
 	if err != nil {
 		return err
 	}
