@@ -368,3 +368,59 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestDocumentsAddedLater adds a [[documents]] declaration to a replicator that already
+// streams: the next run composes the index from the tables' indexes before it streams,
+// then keeps it current; a changed declaration (the actors relation removed) composes
+// it again without them.
+func TestDocumentsAddedLater(t *testing.T) {
+	my := mysqlRoot(t)
+	et := newESTarget(t, "docslater")
+	db := "it_docs_later"
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, append([]string{"USE " + db}, docsSchema...)...)
+	index := et.prefix + "films"
+	plain := withServerID(et.config(db, ""), 4292)
+	cfg := writeConfig(t, plain)
+	p := startCLI(t, "run", "-c", cfg)
+	et.waitCaughtUp(t, my, p, 120*time.Second)
+	p.stop(t)
+
+	decl := fmt.Sprintf(docsDecl, index, db, db, db, db, db, db, db)
+	cfg = writeConfig(t, plain+decl)
+	p = startCLI(t, "run", "-c", cfg)
+	if !waitOutput(p, `"msg":"composed documents"`, 60*time.Second) {
+		t.Fatalf("no composition at the run's start:\n%s", tail(p.output(), 20))
+	}
+	mustExec(t, my, "USE "+db, "UPDATE actor SET last_name = 'Later' WHERE actor_id = 1", "DELETE FROM film_category WHERE film_id = 3")
+	et.waitCaughtUp(t, my, p, 60*time.Second)
+	if n := assertDocsEqual(t, et, my, db, index); n < 500 {
+		t.Fatalf("only %d films", n)
+	}
+	p.stop(t)
+
+	// The same declaration again: nothing to compose.
+	p = startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	et.waitCaughtUp(t, my, p, 60*time.Second)
+	p.stop(t)
+	if strings.Contains(p.output(), `"msg":"composed documents"`) {
+		t.Errorf("an unchanged declaration was composed again")
+	}
+
+	// Without the actors relation: composed again, no document has actors.
+	i := strings.Index(decl, "[[documents.nested]]\nfield = \"actors\"")
+	j := strings.Index(decl, "[[documents.nested]]\nfield = \"inventory\"")
+	cfg = writeConfig(t, plain+decl[:i]+decl[j:])
+	p = startCLI(t, "run", "-c", cfg)
+	if !waitOutput(p, `"msg":"composed documents"`, 60*time.Second) {
+		t.Fatalf("a changed declaration was not composed again:\n%s", tail(p.output(), 20))
+	}
+	et.waitCaughtUp(t, my, p, 60*time.Second)
+	p.stop(t)
+	for id, d := range et.readIndex(t, index) {
+		if _, ok := d["actors"]; ok {
+			t.Fatalf("film %s still has actors after the relation was removed", id)
+		}
+	}
+}

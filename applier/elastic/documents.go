@@ -879,6 +879,14 @@ func (t *Target) composeTouched(ctx context.Context, touched []docTouch, version
 		return err
 	}
 	for _, s := range specs {
+		if !specTouched(s, touched) {
+			continue
+		}
+		// Every read below (the searches for affected roots and the composition's own
+		// searches of nested rows) must see the batch's writes.
+		if err := t.refresh(ctx, s); err != nil {
+			return err
+		}
 		roots, err := t.affected(ctx, s, touched)
 		if err != nil {
 			return err
@@ -894,21 +902,33 @@ func (t *Target) composeTouched(ctx context.Context, touched []docTouch, version
 	return nil
 }
 
+// specTouched reports whether a touched row belongs to a table of declaration s.
+func specTouched(s *compose.Spec, touched []docTouch) bool {
+	names := map[string]bool{s.Root.Name: true}
+	for _, l := range s.Lookups {
+		names[l.Table.Name] = true
+	}
+	for _, n := range s.Nested {
+		names[n.Table.Name] = true
+		if n.Through != nil {
+			names[n.Through.Table.Name] = true
+		}
+	}
+	for _, tc := range touched {
+		if names[tc.def.QualifiedName()] {
+			return true
+		}
+	}
+	return false
+}
+
 // affected returns the roots (ids) whose document the touched rows may change: the
 // touched roots; for a lookup row, the roots referring to it; for a join row, its parent;
 // for a nested row, the parents of its join rows (N:M) or the parent it names now and
-// the documents holding it (1:N). The searches read the indexes after the batch's writes,
-// so a root that stops referring to a row is itself touched.
+// the documents holding it (1:N). The searches read the indexes after the batch's writes
+// (refreshed by the caller), so a root that stops referring to a row is itself touched.
 func (t *Target) affected(ctx context.Context, s *compose.Spec, touched []docTouch) ([]string, error) {
 	set := map[string]bool{}
-	refreshed := false
-	refresh := func() error {
-		if refreshed {
-			return nil
-		}
-		refreshed = true
-		return t.refresh(ctx, s)
-	}
 	val := func(tc docTouch, col string) (string, bool) {
 		i := tc.def.ColumnIndex(col)
 		if i < 0 || i >= len(tc.row) || tc.row[i] == nil {
@@ -942,9 +962,6 @@ func (t *Target) affected(ctx context.Context, s *compose.Spec, touched []docTou
 	}
 	for _, l := range s.Lookups {
 		if ks := keysOf(l.Table.Name, l.Table.Key); len(ks) > 0 {
-			if err := refresh(); err != nil {
-				return nil, err
-			}
 			if err := t.terms(ctx, s.Root.Index, l.RootCol, ks, []string{s.Root.Key}, []string{s.Root.Key}, collect(s.Root.Key)); err != nil {
 				return nil, err
 			}
@@ -956,9 +973,6 @@ func (t *Target) affected(ctx context.Context, s *compose.Spec, touched []docTou
 				set[k] = true
 			}
 			if ks := keysOf(nd.Table.Name, nd.Table.Key); len(ks) > 0 {
-				if err := refresh(); err != nil {
-					return nil, err
-				}
 				if err := t.terms(ctx, th.Table.Index, th.Child, ks, []string{th.Parent, th.Child}, []string{th.Parent}, collect(th.Parent)); err != nil {
 					return nil, err
 				}
@@ -969,9 +983,6 @@ func (t *Target) affected(ctx context.Context, s *compose.Spec, touched []docTou
 			set[k] = true
 		}
 		if ks := keysOf(nd.Table.Name, nd.Table.Key); len(ks) > 0 {
-			if err := refresh(); err != nil {
-				return nil, err
-			}
 			// The documents holding the child now: it may have moved to another root
 			// or gone, which its new row (or its delete) does not say.
 			for len(ks) > 0 {
