@@ -36,6 +36,7 @@ var (
 	withOnline   = flag.Bool("online", true, "measure an online copy ('replicator resnapshot') of one table under the sysbench load (PostgreSQL)")
 	onlineRate   = flag.Int("online-rate", 500, "sysbench transactions per second during the online copy (a steady load the stream keeps up with, as in production)")
 	withES       = flag.Bool("es", true, "also measure an Elasticsearch target (skipped when REPLICATOR_ES_URL does not answer)")
+	docsOnly     = flag.Int("documents", 0, "measure only composed documents ([[documents]]) with this many films: the composed snapshot's documents/s and a language rename touching every film")
 
 	myHost = env("REPLICATOR_MYSQL_HOST", "127.0.0.1")
 	myPort = env("REPLICATOR_MYSQL_PORT", "13306")
@@ -82,6 +83,11 @@ func main() {
 			killEvery: *soakKillEvery, ddlEvery: *soakDDLEvery, verifyEvery: *soakVerifyEvery})
 		return
 	}
+	if *docsOnly > 0 {
+		benchDocuments(ctx, bin, dir, my, *docsOnly)
+		printResults()
+		return
+	}
 	prepareSource(my)
 
 	if *withPG {
@@ -93,6 +99,11 @@ func main() {
 		benchElastic(ctx, bin, dir, my)
 	}
 
+	printResults()
+}
+
+// printResults prints the measures as a markdown table (and writes it to -out).
+func printResults() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| measure | value | note |\n| --- | --- | --- |\n")
 	for _, r := range results {

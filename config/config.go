@@ -20,17 +20,19 @@ import (
 
 // Config is the whole replicator configuration.
 type Config struct {
-	Source   Source      `toml:"source"`
-	Target   Target      `toml:"target"`
-	Tables   []TableRule `toml:"tables"`
-	Snapshot Snapshot    `toml:"snapshot"`
-	Apply    Apply       `toml:"apply"`
-	DDL      DDL         `toml:"ddl"`
-	Mapping  Mapping     `toml:"mapping"`
-	State    State       `toml:"state"`
-	Log      Log         `toml:"log"`
-	HTTP     HTTP        `toml:"http"`
-	path     string      // file the configuration came from, for messages
+	Source Source      `toml:"source"`
+	Target Target      `toml:"target"`
+	Tables []TableRule `toml:"tables"`
+	// Documents are Elasticsearch documents composed from several tables (documents.go).
+	Documents []Document `toml:"documents"`
+	Snapshot  Snapshot   `toml:"snapshot"`
+	Apply     Apply      `toml:"apply"`
+	DDL       DDL        `toml:"ddl"`
+	Mapping   Mapping    `toml:"mapping"`
+	State     State      `toml:"state"`
+	Log       Log        `toml:"log"`
+	HTTP      HTTP       `toml:"http"`
+	path      string     // file the configuration came from, for messages
 }
 
 // Source describes the MySQL or MariaDB server to replicate from.

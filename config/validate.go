@@ -107,6 +107,9 @@ func (c *Config) validate() error {
 		}
 	}
 
+	if err := c.validateDocuments(); err != nil {
+		return err
+	}
 	if c.Snapshot.Parallelism < 1 || c.Snapshot.Parallelism > 64 {
 		return fmt.Errorf("snapshot.parallelism = %d: must be 1..64", c.Snapshot.Parallelism)
 	}

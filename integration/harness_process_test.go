@@ -252,7 +252,14 @@ type verifyReport struct {
 	Equal      bool   `json:"equal"`
 	Reason     string `json:"reason"`
 	SourceGTID string `json:"source_gtid"`
-	Tables     []struct {
+	Documents  []struct {
+		Index       string   `json:"index"`
+		Equal       bool     `json:"equal"`
+		Documents   int      `json:"documents"`
+		Differences int      `json:"differences"`
+		Differ      []string `json:"differ"`
+	} `json:"documents"`
+	Tables []struct {
 		Source           string `json:"source"`
 		Target           string `json:"target"`
 		Method           string `json:"method"`

@@ -21,7 +21,19 @@ type Report struct {
 	SourceGTID string         `json:"source_gtid"`
 	TargetGTID string         `json:"target_gtid,omitempty"`
 	Tables     []*TableReport `json:"tables"`
-	DurationS  float64        `json:"duration_s"`
+	// Documents are the composed indexes ([[documents]], Elasticsearch): each document
+	// compared with the one composed again from the tables' indexes compared above.
+	Documents []*DocumentsReport `json:"documents,omitempty"`
+	DurationS float64            `json:"duration_s"`
+}
+
+// DocumentsReport is one composed index's outcome.
+type DocumentsReport struct {
+	Index       string   `json:"index"`
+	Equal       bool     `json:"equal"`
+	Documents   int      `json:"documents"`
+	Differences int      `json:"differences"`
+	Differ      []string `json:"differ,omitempty"`
 }
 
 // TableReport is one table's outcome.
@@ -188,6 +200,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	var rows int64
+	for _, d := range r.Documents {
+		if d.Equal {
+			fmt.Fprintf(&b, "documents %s: equal (%d documents)\n", d.Index, d.Documents)
+		} else {
+			fmt.Fprintf(&b, "documents %s: DIFFERENT: %d of %d documents differ from their composition of the tables' indexes (_id %s)\n", d.Index, d.Differences, d.Documents, strings.Join(d.Differ, ", "))
+		}
+	}
 	for _, t := range r.Tables {
 		target := t.Target
 		if target == "" {

@@ -54,6 +54,10 @@ type Batch struct {
 	dropGens  []string
 	newDefs   []*schema.Table
 	requested bool
+	// touched are the batch's row writes of tables composed documents are built from
+	// (documents.go), in stream order; composed again after the writes, before the
+	// checkpoint passes them.
+	touched []docTouch
 	// fkTime is the commit time of the foreign key action being applied (a cascaded
 	// soft delete stores it).
 	fkTime time.Time
@@ -67,6 +71,8 @@ type segment struct {
 	// its version, and it is stored as the checkpoint before the actions run.
 	before *change.Position
 	gtid   string
+	// touched is how many of the batch's touched rows come before the change.
+	touched int
 }
 
 type pendingWrite struct {
@@ -87,6 +93,11 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 		plans, err := b.writePlans(ctx, tc.Table)
 		if err != nil {
 			return err
+		}
+		if b.t.involved(tc.Table.QualifiedName()) {
+			if err := b.touch(ctx, tc); err != nil {
+				return err
+			}
 		}
 		// A copy only requested of a table without an index: its chunks will read what
 		// these changes wrote.
@@ -181,6 +192,13 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 				return err
 			}
 			if sg.before != nil {
+				if err := t.composeTouched(ctx, b.touched[:sg.touched], v); err != nil {
+					return err
+				}
+				b.touched = b.touched[sg.touched:]
+				for j := i + 1; j < len(b.segs); j++ {
+					b.segs[j].touched -= sg.touched
+				}
 				if err := t.state.storePrepared(ctx, b.prepared); err != nil {
 					return err
 				}
@@ -199,6 +217,9 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 		return err
 	}
 	crashpoint.Hit(crashpoint.ElasticBulkSent)
+	if err := t.composeTouched(ctx, b.touched, version); err != nil {
+		return err
+	}
 	for _, ad := range t.addedDefaults(b.schemas) {
 		if err := t.fillDefault(ctx, ad); err != nil {
 			return err
@@ -236,7 +257,7 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 			t.log.Warn("could not delete the marks of applied schema changes", "error", err)
 		}
 	}
-	b.items, b.arena, b.slot, b.schemas, b.prepared, b.resolved, b.segs = nil, nil, nil, nil, nil, nil, nil
+	b.items, b.arena, b.slot, b.schemas, b.prepared, b.resolved, b.segs, b.touched = nil, nil, nil, nil, nil, nil, nil, nil
 	b.copies, b.genPlans, b.copyEdits, b.dropGens, b.newDefs, b.requested = nil, nil, nil, nil, nil, false
 	return nil
 }
@@ -350,7 +371,7 @@ func (t *Target) sendAll(ctx context.Context, bodies []*bulkBody, where string) 
 
 // Rollback implements pipeline.Tx: nothing was sent, so dropping the buffer is enough.
 func (b *Batch) Rollback(ctx context.Context) {
-	b.items, b.arena, b.slot = nil, nil, nil
+	b.items, b.arena, b.slot, b.touched = nil, nil, nil, nil
 	b.copies, b.genPlans, b.copyEdits, b.dropGens, b.newDefs, b.requested = nil, nil, nil, nil, nil, false
 }
 
@@ -458,7 +479,7 @@ func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
 	if len(actions) == 0 {
 		return nil
 	}
-	b.segs = append(b.segs, segment{end: len(b.items), actions: actions, before: before, gtid: sc.GTID})
+	b.segs = append(b.segs, segment{end: len(b.items), actions: actions, before: before, gtid: sc.GTID, touched: len(b.touched)})
 	// Writes after the change are writes to the changed indexes: none may replace one
 	// before it.
 	b.slot = map[string]int{}

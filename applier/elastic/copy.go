@@ -162,6 +162,13 @@ func (s *State) updateCopies(ctx context.Context, change func(d *copiesDoc) erro
 // stream (or the next one) carries them out. A table already requested or being copied
 // is left as it is and returned in pending.
 func (t *Target) RequestCopies(ctx context.Context, tables []string, reason string) (pending []string, err error) {
+	for _, name := range tables {
+		if t.involved(name) {
+			// The copy's swap replaces the rows composed documents are read from
+			// without touching the documents (README: Composed documents).
+			return nil, fmt.Errorf("table %s is composed into [[documents]]: this version does not copy such tables online; snapshot again instead (snapshot.on_existing = \"recreate\")", name)
+		}
+	}
 	now := time.Now().UTC()
 	err = t.state.updateCopies(ctx, func(d *copiesDoc) error {
 		pending = nil

@@ -64,6 +64,9 @@ func (t *Target) ddlActions(ch ddl.Change, before ddl.Tables) ([]ddlAction, erro
 	if before == nil {
 		before = ddl.Catalog(nil)
 	}
+	if err := t.documentsDDL(ch); err != nil {
+		return nil, err
+	}
 	switch c := ch.(type) {
 	case *ddl.TruncateTable:
 		alias, shared, ok := t.selectedIndex(c.Name)

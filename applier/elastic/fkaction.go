@@ -219,6 +219,10 @@ func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *child
 		if a.mode == config.DeletesSoft && markedDoc(d.src) {
 			continue // marked deleted: not at the source, no action reaches it
 		}
+		if b.t.involved(child.QualifiedName()) {
+			// Composed documents follow the child's change like one the binary log had.
+			b.touchDoc(child, d.src)
+		}
 		if a.del && a.action == "CASCADE" {
 			switch a.mode {
 			case config.DeletesSoft:
@@ -257,6 +261,9 @@ func (b *Batch) childDocsAction(ctx context.Context, g *schema.FKGraph, a *child
 			doc = appendMarkers(doc, nil)
 		}
 		write(d.id, doc, false)
+		if b.t.involved(child.QualifiedName()) {
+			b.touchDoc(child, now)
+		}
 		if err := b.cascade(ctx, g, child, d.src, now, false, a.depth+1); err != nil {
 			return err
 		}

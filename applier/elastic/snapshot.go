@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/replicator/replicator/applier/elastic/compose"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/mapping"
@@ -260,6 +261,22 @@ func (t *Target) FinishTable(ctx context.Context, p *plan.Table) error {
 
 // Finish implements snapshot.Target: streaming continues from pos.
 func (t *Target) Finish(ctx context.Context, pos change.Position) error {
+	if len(t.cfg.Documents) > 0 {
+		// The tables' indexes hold the snapshot's rows, all at pos, and the stream has
+		// not started: composed from them, documents are what one read view at pos
+		// would compose. A crash before the checkpoint below composes them again.
+		version, err := PositionVersion(pos)
+		if err != nil {
+			return err
+		}
+		var plan planDoc
+		if _, err := t.state.get(ctx, t.state.planID(), &plan); err != nil {
+			return err
+		}
+		if err := t.composeAll(ctx, func(*compose.Spec, *composedMarker) bool { return true }, plan.GTID, version); err != nil {
+			return err
+		}
+	}
 	return t.state.saveCheckpoint(ctx, pos, PhaseStreaming)
 }
 

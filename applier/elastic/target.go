@@ -13,6 +13,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/replicator/replicator/applier/elastic/compose"
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
@@ -53,6 +54,9 @@ type Target struct {
 	epoch int
 	// copies are the online copies requested or under way (copy.go); nil until read.
 	copies map[string]*liveCopy
+	// docSpecs are the [[documents]] declarations resolved (documents.go); nil until
+	// first needed.
+	docSpecs []*compose.Spec
 }
 
 // tablePlan is how one table version is written: compiled once, used for every batch.

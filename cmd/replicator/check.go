@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 
 	"github.com/replicator/replicator/applier/elastic"
 	"github.com/replicator/replicator/applier/postgres"
@@ -13,6 +14,7 @@ import (
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/finding"
 	"github.com/replicator/replicator/route"
+	"github.com/replicator/replicator/schema"
 	"github.com/replicator/replicator/source"
 )
 
@@ -59,8 +61,54 @@ func runChecks(ctx context.Context, env *runEnv, sampleRows int) *finding.Report
 		postgres.Check(ctx, rep, cfg.Target.Postgres.URL, cfg.State.Schema, targetSchemas(ctx, env.routes, d))
 	case config.TargetElasticsearch:
 		elastic.Check(ctx, rep, cfg.Target.Elasticsearch)
+		if len(cfg.Documents) > 0 {
+			checkDocuments(ctx, rep, env, d)
+		}
 	}
 	return rep
+}
+
+// checkDocuments resolves the [[documents]] declarations against the source's current
+// definitions of their tables, as the stream will against the target's.
+func checkDocuments(ctx context.Context, rep *finding.Report, env *runEnv, d *source.Dialer) {
+	const name = "documents"
+	conn, err := d.Dial(ctx)
+	if err != nil {
+		rep.Failf(name, "make the source reachable (see source.connect)", "cannot read the involved tables' definitions: %v", err)
+		return
+	}
+	defer conn.Close()
+	defs := map[string]*schema.Table{}
+	for i := range env.cfg.Documents {
+		for _, n := range env.cfg.Documents[i].Tables() {
+			db, table, _ := strings.Cut(n, ".")
+			if defs[n] != nil {
+				continue
+			}
+			def, err := conn.LoadTable(ctx, db, table)
+			if err != nil {
+				rep.Failf(name, "make the table readable by the replicator's user", "documents[%d]: table %s: %v", i, n, err)
+				return
+			}
+			if def == nil {
+				rep.Failf(name, "create the table or correct the declaration", "documents[%d]: table %s does not exist at the source", i, n)
+				return
+			}
+			if rt := env.routes.For(db, table); rt != nil {
+				if err := rt.Identify(def); err != nil {
+					rep.Failf(name, "give the table a primary key or a key in its [[tables]] rule", "documents[%d]: %v", i, err)
+					return
+				}
+			}
+			defs[n] = def
+		}
+	}
+	lines, err := elastic.ResolveDocuments(env.cfg, env.routes, defs)
+	if err != nil {
+		rep.Failf(name, "correct the declaration (README: Composed documents)", "%v", err)
+		return
+	}
+	rep.Passf(name, "%s", strings.Join(lines, " | "))
 }
 
 // targetSchemas lists the PostgreSQL schemas the selected tables go to; unknown when the

@@ -113,6 +113,12 @@ func runStream(ctx context.Context, env *runEnv) error {
 			env.log.Warn("could not compare the selected tables with the target's; tables it lacks are not copied online in this run", "error", err)
 		}
 	}
+	if dc, ok := tgt.(documentComposer); ok {
+		if err := dc.ComposeMissing(ctx); err != nil {
+			recordErr(err)
+			return err
+		}
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
 		Routes: env.routes, Copies: copies, OnPurged: onPurged(env, tgt),
@@ -138,6 +144,13 @@ func runStream(ctx context.Context, env *runEnv) error {
 		env.log.Info("stopped cleanly")
 	}
 	return err
+}
+
+// documentComposer is a target that composes documents from several tables
+// ([[documents]]): before the stream starts it builds those not built from the current
+// snapshot with the current declaration.
+type documentComposer interface {
+	ComposeMissing(ctx context.Context) error
 }
 
 // requestMissing asks for an online copy of every source table the [[tables]] rules

@@ -85,5 +85,26 @@ func runVerify(ctx context.Context, env *runEnv, o verify.Options) (*verify.Repo
 	defer reader.Close()
 	o.Config, o.Routes, o.Dialer, o.Target, o.Log = cfg, env.routes, source.NewDialer(cfg.Source), reader, env.log
 	o.Checkpoint = func(ctx context.Context) (change.Position, bool, bool, error) { return tgt.Checkpoint(ctx) }
-	return verify.Run(ctx, o)
+	rep, err := verify.Run(ctx, o)
+	if err != nil || len(cfg.Documents) == 0 {
+		return rep, err
+	}
+	et, ok := tgt.(*elastic.Target)
+	if !ok {
+		return rep, nil
+	}
+	// The tables' indexes were just compared with the source: documents equal to their
+	// composition of those indexes equal the source's.
+	checks, err := et.VerifyDocuments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range checks {
+		d := &verify.DocumentsReport{Index: c.Index, Equal: c.Differences == 0, Documents: c.Documents, Differences: c.Differences, Differ: c.Differ}
+		rep.Documents = append(rep.Documents, d)
+		if !d.Equal && rep.Equal {
+			rep.Equal, rep.Reason = false, fmt.Sprintf("composed index %s: %d documents differ", c.Index, c.Differences)
+		}
+	}
+	return rep, nil
 }
