@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -273,10 +274,19 @@ func recopyKeyless(ctx context.Context, o Options, v *view, pos change.Position,
 			delete(res.keys, p)
 		}
 	}
+	// A table a foreign key action may have changed since its view: the action's rows
+	// have no events of their own, so the keys do not name them.
+	for _, p := range plans {
+		if why := res.cascaded[p]; why != "" && !slices.Contains(again, p) && p.From.GTID != pos.GTID {
+			o.Log.Info("a foreign key action may have changed a table since its view; copying it again whole under the newest", "table", p.Name(), "change", why, "gtid", pos.GTID)
+			again = append(again, p)
+			delete(res.keys, p)
+		}
+	}
 	if len(again) == 0 {
 		return nil
 	}
-	o.Log.Info("tables without a key changed since an older view; copying them again under the newest", "tables", len(again), "gtid", pos.GTID)
+	o.Log.Info("tables without a key or changed by foreign key actions since an older view; copying them again under the newest", "tables", len(again), "gtid", pos.GTID)
 	if err := o.Target.RestartTables(ctx, pos, again); err != nil {
 		return err
 	}

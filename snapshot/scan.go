@@ -1,9 +1,12 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +43,10 @@ type scanResult struct {
 	// the key values), by change.Key.
 	keys map[*plan.Table]map[string]change.Row
 	rows int
+	// cascaded names, per plan, a row change of a parent whose foreign key actions (which
+	// InnoDB does not log) may have changed the plan's rows: its changed rows are not all
+	// named, so it is copied again whole (see recopyWhole).
+	cascaded map[*plan.Table]string
 }
 
 // scanSchemas gives the stream decoder the planned definitions; a table stops being
@@ -68,17 +75,31 @@ func (s *scanSchemas) Put(*schema.Table) error { return nil }
 // selects is reported too (a snapshot that ends past such a CREATE must copy the table).
 //
 // known names every planned table ("db\x00table"): none of them counts as created.
-func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans []*plan.Table, known map[string]bool, collectKeys, selectNew bool) (*scanResult, error) {
-	res := &scanResult{ddl: map[string]string{}, keys: map[*plan.Table]map[string]change.Row{}}
+//
+// related are the other planned tables (read under other views): with collectKeys, their
+// row changes are decoded too, for the foreign key actions they set off in plans.
+func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans, related []*plan.Table, known map[string]bool, collectKeys, selectNew bool) (*scanResult, error) {
+	res := &scanResult{ddl: map[string]string{}, keys: map[*plan.Table]map[string]change.Row{}, cascaded: map[*plan.Table]string{}}
 	if done, err := source.Covers(from.Flavor, from.GTID, to.GTID); err != nil || done {
 		return res, err
 	}
 	sch := &scanSchemas{tables: map[string]*plan.Table{}, decode: collectKeys}
 	planned := map[string]*plan.Table{}
+	byName := map[string]*plan.Table{} // plans only: the tables this scan answers for
+	var defs []*schema.Table
 	for _, p := range plans {
 		sch.tables[p.Table.Schema+"\x00"+p.Table.Name] = p
 		planned[p.Table.Schema+"\x00"+p.Table.Name] = p
+		byName[p.Table.QualifiedName()] = p
+		defs = append(defs, p.Table)
 	}
+	for _, p := range related {
+		if k := p.Table.Schema + "\x00" + p.Table.Name; planned[k] == nil {
+			sch.tables[k] = p
+			defs = append(defs, p.Table)
+		}
+	}
+	fk := schema.BuildFKGraph(defs)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan change.Event, 1024)
@@ -122,6 +143,16 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 				if p == nil || p.Table != ev.Table {
 					continue
 				}
+				if !fk.Empty() {
+					for _, c := range cascadedBy(fk, &ev) {
+						if cp := byName[c]; cp != nil && res.cascaded[cp] == "" {
+							res.cascaded[cp] = fmt.Sprintf("%s of %s at GTID %s", ev.Kind, p.Name(), ev.GTID)
+						}
+					}
+				}
+				if byName[p.Table.QualifiedName()] != p {
+					continue // another view's table: its own scan collects its keys
+				}
 				m := res.keys[p]
 				if m == nil {
 					m = map[string]change.Row{}
@@ -155,6 +186,44 @@ func scanBinlog(ctx context.Context, o Options, from, to change.Position, plans 
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// cascadedBy returns the tables whose rows the unlogged foreign key actions a row change
+// sets off may change: the children of the edges it triggers (a delete: ON DELETE
+// CASCADE / SET NULL / SET DEFAULT; an update of referenced columns: the ON UPDATE ones)
+// and every table an action may reach from them.
+func cascadedBy(g *schema.FKGraph, ev *change.Event) []string {
+	if ev.Kind == change.Insert || ev.Before == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range g.Children(g.Name(ev.Table)) {
+		action := e.OnDelete()
+		if ev.Kind == change.Update {
+			action = e.OnUpdate()
+			changed := false
+			for _, r := range e.RefCols {
+				if r < len(ev.Before) && r < len(ev.After) && (!bytes.Equal(ev.Before[r], ev.After[r]) || (ev.Before[r] == nil) != (ev.After[r] == nil)) {
+					changed = true
+				}
+			}
+			if !changed {
+				continue
+			}
+		}
+		if !schema.UnloggedAction(action) {
+			continue
+		}
+		c := g.Name(e.Child)
+		for _, t := range append([]string{c}, slices.Collect(maps.Keys(g.Reach(c)))...) {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 // keyOnly copies a row's key values into a row of the same width with nothing else.
@@ -239,12 +308,16 @@ func scanAll(ctx context.Context, o Options, base, to change.Position, plans []*
 		}
 		groups[g] = append(groups[g], p)
 	}
-	out := &scanResult{ddl: map[string]string{}, keys: map[*plan.Table]map[string]change.Row{}}
+	out := &scanResult{ddl: map[string]string{}, keys: map[*plan.Table]map[string]change.Row{}, cascaded: map[*plan.Table]string{}}
 	for _, g := range order {
 		if len(groups[g]) == 0 && !selectNew {
 			continue
 		}
-		r, err := scanBinlog(ctx, o, change.Position{Flavor: base.Flavor, GTID: g}, to, groups[g], known, collectKeys, selectNew && g == base.GTID)
+		var related []*plan.Table
+		if collectKeys {
+			related = plans
+		}
+		r, err := scanBinlog(ctx, o, change.Position{Flavor: base.Flavor, GTID: g}, to, groups[g], related, known, collectKeys, selectNew && g == base.GTID)
 		if err != nil {
 			return nil, err
 		}
@@ -253,6 +326,9 @@ func scanAll(ctx context.Context, o Options, base, to change.Position, plans []*
 		}
 		for k, v := range r.keys {
 			out.keys[k] = v
+		}
+		for k, v := range r.cascaded {
+			out.cascaded[k] = v
 		}
 		if out.created == "" {
 			out.created = r.created
