@@ -462,14 +462,7 @@ func fkReach(g *schema.FKGraph, act *change.FKAction, table string) (direct []sc
 	del := act.After == nil
 	var changed []int
 	if !del {
-		for i := range act.Parent.Columns {
-			if i >= len(act.Before) || i >= len(act.After) {
-				break
-			}
-			if !bytes.Equal(act.Before[i], act.After[i]) || (act.Before[i] == nil) != (act.After[i] == nil) {
-				changed = append(changed, i)
-			}
-		}
+		changed = schema.ChangedColumns(act.Before, act.After)
 	}
 	seen := map[string]bool{}
 	for _, e := range g.Children(act.Parent.QualifiedName()) {
@@ -498,20 +491,8 @@ type fkHop struct {
 // deleted (del) or have columns changed; false when it changes nothing (RESTRICT, NO
 // ACTION, or an update of columns the edge does not refer to).
 func fkStep(e schema.FKEdge, del bool, changed []int) (fkHop, bool) {
-	a := e.OnDelete()
-	if !del {
-		a = e.OnUpdate()
-		hit := false
-		for _, r := range e.RefCols {
-			if slices.Contains(changed, r) {
-				hit = true
-			}
-		}
-		if !hit {
-			return fkHop{}, false
-		}
-	}
-	if !schema.UnloggedAction(a) {
+	a, ok := e.Fires(del, changed)
+	if !ok {
 		return fkHop{}, false
 	}
 	h := fkHop{table: e.Child.QualifiedName(), del: del && a == "CASCADE"}

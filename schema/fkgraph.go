@@ -1,6 +1,10 @@
 package schema
 
-import "strings"
+import (
+	"bytes"
+	"slices"
+	"strings"
+)
 
 // Foreign key actions the binary log does not carry. InnoDB runs ON DELETE CASCADE / SET
 // NULL and ON UPDATE CASCADE / SET NULL inside the storage engine, and the binary log
@@ -47,6 +51,33 @@ func UnloggedAction(a string) bool {
 		return true
 	}
 	return false
+}
+
+// ChangedColumns returns the indexes of the columns whose values differ between two
+// images of a row (NULL differs from every value, the empty one included).
+func ChangedColumns(before, after [][]byte) []int {
+	var out []int
+	for i := 0; i < len(before) && i < len(after); i++ {
+		if (before[i] == nil) != (after[i] == nil) || !bytes.Equal(before[i], after[i]) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Fires returns the action a change of a parent row sets off along e, which InnoDB does
+// not log: for a delete (del) the edge's ON DELETE, for an update its ON UPDATE when one of
+// the columns it refers to is among changed. false when it sets off none (RESTRICT, NO
+// ACTION, or an update of columns the edge does not refer to).
+func (e *FKEdge) Fires(del bool, changed []int) (string, bool) {
+	a := e.OnDelete()
+	if !del {
+		if !slices.ContainsFunc(e.RefCols, func(r int) bool { return slices.Contains(changed, r) }) {
+			return "", false
+		}
+		a = e.OnUpdate()
+	}
+	return a, UnloggedAction(a)
 }
 
 // BuildFKGraph indexes the foreign keys of tables whose referenced table is among tables

@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -196,23 +195,14 @@ func cascadedBy(g *schema.FKGraph, ev *change.Event) []string {
 	if ev.Kind == change.Insert || ev.Before == nil {
 		return nil
 	}
+	var changed []int
+	if ev.Kind == change.Update {
+		changed = schema.ChangedColumns(ev.Before, ev.After)
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, e := range g.Children(g.Name(ev.Table)) {
-		action := e.OnDelete()
-		if ev.Kind == change.Update {
-			action = e.OnUpdate()
-			changed := false
-			for _, r := range e.RefCols {
-				if r < len(ev.Before) && r < len(ev.After) && (!bytes.Equal(ev.Before[r], ev.After[r]) || (ev.Before[r] == nil) != (ev.After[r] == nil)) {
-					changed = true
-				}
-			}
-			if !changed {
-				continue
-			}
-		}
-		if !schema.UnloggedAction(action) {
+		if _, ok := e.Fires(ev.Kind == change.Delete, changed); !ok {
 			continue
 		}
 		c := g.Name(e.Child)
