@@ -222,6 +222,14 @@ type Apply struct {
 	// revoked privilege, at the source or the target) before it stops with the reason;
 	// default 5m.
 	AccessDeniedRetry Duration `toml:"access_denied_retry"`
+	// Parallelism is how many PostgreSQL connections apply a streaming batch's row
+	// changes. 1 (the default) applies each batch in one transaction with its checkpoint,
+	// so readers only ever see the target as of a source transaction boundary. Above 1,
+	// the changes of tables without foreign key actions are spread over the connections
+	// by key (a table with unique keys besides its primary key stays on one), each
+	// committing its share before the checkpoint: readers may see a batch's tables, or
+	// parts of one table, at different points of it, never a row older than one they saw.
+	Parallelism int `toml:"parallelism"`
 }
 
 // DDL says how schema changes are handled.
@@ -372,6 +380,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Snapshot.OnExisting == "" {
 		c.Snapshot.OnExisting = "error"
+	}
+	if c.Apply.Parallelism == 0 {
+		c.Apply.Parallelism = 1
 	}
 	if c.Apply.BatchRows == 0 {
 		c.Apply.BatchRows = 10000

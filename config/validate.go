@@ -129,6 +129,13 @@ func (c *Config) validate() error {
 	if c.Apply.BatchRows < 1 {
 		return fmt.Errorf("apply.batch_rows = %d: must be at least 1", c.Apply.BatchRows)
 	}
+	if c.Apply.Parallelism < 1 || c.Apply.Parallelism > 16 {
+		return fmt.Errorf("apply.parallelism = %d: must be 1..16", c.Apply.Parallelism)
+	}
+	if c.Apply.Parallelism > 1 && c.Target.Type != TargetPostgres {
+		// Elasticsearch's bulk requests already spread over the cluster's shards.
+		return fmt.Errorf("apply.parallelism = %d: PostgreSQL targets only (target.type = %q)", c.Apply.Parallelism, c.Target.Type)
+	}
 	if c.Apply.BatchBytes < 1024 {
 		return fmt.Errorf("apply.batch_bytes = %d: must be at least 1024", c.Apply.BatchBytes)
 	}

@@ -49,6 +49,15 @@ type SchemaPositioner interface {
 	SchemaBefore(pos change.Position)
 }
 
+// Reacher is a Tx that commits parts of a batch ahead of its checkpoint (PostgreSQL with
+// apply.parallelism above 1). Before each step the worker tells it how many source
+// transactions after the batch's start the rows handed to it so far come from (a
+// transaction still being read counts): what a part committed ahead records, so that
+// after a failure Options.Floor makes the first batch hold at least as many.
+type Reacher interface {
+	Reach(n int)
+}
+
 // ApplierOf adapts the Begin of a target whose batches are of its own type (the targets
 // do not import the pipeline) to Applier.
 func ApplierOf[T Tx](begin func(ctx context.Context) (T, error)) Applier { return beginFunc[T](begin) }

@@ -192,7 +192,7 @@ func TestApplyStreamBatchesGrowWhileTheTargetIsBusy(t *testing.T) {
 	for n := 1; n <= 300; n++ {
 		evs = append(evs, txn(n, fmt.Sprint(n))...)
 	}
-	batches, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feedPaced(evs, 200*time.Microsecond), nil)
+	batches, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), 0, nil, feedPaced(evs, 200*time.Microsecond), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestApplyStreamFullBatchWaitsForTheTarget(t *testing.T) {
 	for n := 1; n <= 200; n++ {
 		evs = append(evs, txn(n, "a")...)
 	}
-	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(evs), nil); err != nil {
+	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), 0, nil, feed(evs), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range f.commits {
@@ -252,7 +252,7 @@ func TestApplyStreamLargeTransactionInPartsOneCommit(t *testing.T) {
 	for i := range vals {
 		vals[i] = "x"
 	}
-	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(txn(1, vals...)), nil); err != nil {
+	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), 0, nil, feed(txn(1, vals...)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.commits) != 1 || f.commits[0].rows != 35 || f.applies < 3 {
@@ -270,7 +270,7 @@ func TestApplyStreamRefusedRowNamesTheBatch(t *testing.T) {
 		}
 		evs = append(evs, txn(n, v)...)
 	}
-	_, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feed(evs), nil)
+	_, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), 0, nil, feed(evs), nil)
 	var ae *applyError
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v, want an applyError", err)
@@ -293,7 +293,7 @@ func TestApplyStreamRefusedRowNamesTheBatch(t *testing.T) {
 	// Isolated (as Run does after such an error), the error names transaction 0-1-40.
 	f2 := &fakeApplier{rows: map[string]string{}, failValue: "bad"}
 	until := pos(40)
-	_, err = applyStream(context.Background(), testOptions(f2, 1000), pos(0), &until, feed(evs), nil)
+	_, err = applyStream(context.Background(), testOptions(f2, 1000), pos(0), 0, &until, feed(evs), nil)
 	if !errors.As(err, &ae) || ae.txns != 1 || !strings.Contains(err.Error(), "apply transaction 0-1-40") {
 		t.Fatalf("isolated error %v, want one naming transaction 0-1-40", err)
 	}
@@ -308,7 +308,7 @@ func TestApplyStreamStopCommitsCompleteTransactions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := applyStream(ctx, testOptions(f, 1000), pos(0), nil, ch, nil)
+		_, err := applyStream(ctx, testOptions(f, 1000), pos(0), 0, nil, ch, nil)
 		done <- err
 	}()
 	for _, e := range txn(1, "a", "b") {
@@ -361,7 +361,7 @@ func TestApplyStreamFlushIntervalGathersTransactions(t *testing.T) {
 	o.Config.Apply.FlushInterval.Duration = 50 * time.Millisecond
 	// 40 transactions 5 ms apart: an idle target would take each one alone without the
 	// interval; with it, a batch gathers about 10.
-	if _, err := applyStream(context.Background(), o, pos(0), nil, feedPaced(evs, 5*time.Millisecond), nil); err != nil {
+	if _, err := applyStream(context.Background(), o, pos(0), 0, nil, feedPaced(evs, 5*time.Millisecond), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.rows) != 40 || f.commits[len(f.commits)-1].pos.GTID != "0-1-40" {
@@ -379,7 +379,7 @@ func TestApplyStreamStopWhileAFullBatchWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := applyStream(ctx, testOptions(f, 1), pos(0), nil, ch, nil)
+		_, err := applyStream(ctx, testOptions(f, 1), pos(0), 0, nil, ch, nil)
 		done <- err
 	}()
 	for n := 1; n <= 2; n++ {

@@ -37,7 +37,10 @@ type batcher struct {
 	// isolateUntil, when set, makes every transaction a batch of its own up to that
 	// position (to name a transaction the target refuses).
 	isolateUntil *change.Position
-	lastLog      time.Time
+	// floor is how many transactions the first batch must hold before it commits
+	// (Options.Floor); txns counts them.
+	floor   int
+	lastLog time.Time
 	// fk holds the foreign key actions pending after the fold; defs are the definitions
 	// the graph is built from, moved on by DDL and by row events of new table versions.
 	fk   fkOrder
@@ -73,7 +76,7 @@ func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 		// Only a batch ending at a transaction boundary can be handed over; a nil channel
 		// keeps the worker's offer out of the select otherwise.
 		var ready <-chan struct{}
-		if b.pending && b.boundary && (linger == 0 || time.Since(b.batchFrom) >= linger) {
+		if b.pending && b.boundary && b.floored() && (linger == 0 || time.Since(b.batchFrom) >= linger) {
 			ready = b.w.ready
 		}
 		evs := events
@@ -129,7 +132,7 @@ func (b *batcher) loop(ctx context.Context, events <-chan item) error {
 // stop hands over what ended at a transaction boundary, so a clean shutdown keeps
 // progress, and abandons a partial transaction (it is read again on restart).
 func (b *batcher) stop() error {
-	if b.pending && b.boundary {
+	if b.pending && b.boundary && b.floored() {
 		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		return b.handOff(cctx, b.commitWork())
@@ -233,6 +236,14 @@ func (b *batcher) handle(ctx context.Context, ev *change.Event, sc *ddl.SchemaCh
 		// A schema change commits at once: later batches are built against the new
 		// schema. A full batch waits for the worker.
 		if b.isolateUntil != nil || b.afterDDL || b.batchRows >= b.o.Config.Apply.BatchRows || b.fold.bytes >= b.o.Config.Apply.BatchBytes {
+			if !b.floored() {
+				// Short of the floor: what is folded goes into the open batch, which
+				// commits once it holds the floor's transactions.
+				if b.fold.empty() && len(b.fk.actions) == 0 {
+					return nil
+				}
+				return b.give(ctx, b.partWork())
+			}
 			return b.give(ctx, b.commitWork())
 		}
 	}
@@ -349,9 +360,17 @@ func logUntracked(log *slog.Logger, g *schema.FKGraph) {
 	}
 }
 
+// floored reports whether the open batch may commit: it holds the transactions of
+// Options.Floor.
+func (b *batcher) floored() bool { return b.txns >= int64(b.floor) }
+
 // partWork takes the folded changes so far, to be applied inside the open batch.
 func (b *batcher) partWork() *work {
 	wk := &work{gtid: b.lastGTID, txns: b.batchTxns, end: b.lastPos, isolated: b.isolateUntil != nil, fkGraph: b.fk.g}
+	wk.reach = b.batchTxns
+	if !b.boundary {
+		wk.reach++
+	}
 	if !b.fold.empty() {
 		wk.rows = b.fold.rows
 		wk.changes = b.fold.take()

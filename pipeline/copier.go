@@ -372,7 +372,7 @@ func (b *batcher) giveCopy(ctx context.Context, ops ...copyOp) error {
 		b.pending, b.batchFrom = true, time.Now()
 	}
 	var wk *work
-	if b.boundary {
+	if b.boundary && b.floored() {
 		wk = b.commitWork()
 	} else {
 		wk = b.partWork()

@@ -164,7 +164,7 @@ func TestBatcherDDLWithoutSchemaChange(t *testing.T) {
 	items := make(chan item, 2)
 	items <- item{ev: change.Event{Kind: change.DDL, GTID: "0-1-1", Query: "ALTER TABLE t ADD x INT"}}
 	close(items)
-	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, items, nil); err == nil || !strings.Contains(err.Error(), "without its schema change") {
+	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), 0, nil, items, nil); err == nil || !strings.Contains(err.Error(), "without its schema change") {
 		t.Fatalf("error %v, want a DDL without its schema change refused", err)
 	}
 }

@@ -62,6 +62,12 @@ type Options struct {
 	// "resnapshot"): it moves the checkpoint to the source's current position and asks
 	// for an online copy of every table, and the stream starts again from there.
 	OnPurged func(ctx context.Context, cause error) error
+	// Floor, when set, says how many source transactions after the checkpoint from the
+	// target already holds some rows of (parts of a batch committed ahead of its
+	// checkpoint, see Reacher, before a failure): the first batch commits only once it
+	// holds them all, so a replayed row never goes back to an older image than readers
+	// saw. It is called at every (re)start, after Checkpoint.
+	Floor func(ctx context.Context, from change.Position) (int, error)
 
 	// tables are the tracked definitions at the stream's start, from which the batcher
 	// builds the foreign key graph (set by runOnce).

@@ -18,6 +18,16 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	if err != nil {
 		return false, err
 	}
+	floor := 0
+	if o.Floor != nil {
+		if floor, err = o.Floor(ctx, from); err != nil {
+			return false, err
+		}
+		if floor > 0 {
+			o.Log.Info("the target holds rows of transactions past the checkpoint (a batch applied over several connections was not committed whole): the first batch holds at least as many before it commits",
+				"from_gtid", from.GTID, "transactions", floor)
+		}
+	}
 	tr, err := o.Schemas(ctx)
 	if err != nil {
 		return false, err
@@ -74,7 +84,7 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 		return tr.Lookup(def.Schema, def.Name), nil
 	}
 	o.confirm = tr.Confirm
-	batches, err := applyStream(ctx, o, from, isolateUntil, events, tr.Lookup)
+	batches, err := applyStream(ctx, o, from, floor, isolateUntil, events, tr.Lookup)
 	// The reader sends its error before it closes the events, so one already there
 	// ended the reader by itself, before this attempt stopped it.
 	var rerr error
@@ -111,7 +121,7 @@ type item struct {
 // ends (both commit what ended at a transaction boundary) or an error. The worker applies
 // while the batcher reads and folds the next batch; it does not stop with ctx, so a clean
 // shutdown commits what it was handed (within 15 s).
-func applyStream(ctx context.Context, o Options, from change.Position, isolateUntil *change.Position, events <-chan item, lookup func(db, table string) *schema.Table) (batches int64, err error) {
+func applyStream(ctx context.Context, o Options, from change.Position, floor int, isolateUntil *change.Position, events <-chan item, lookup func(db, table string) *schema.Table) (batches int64, err error) {
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer wcancel()
 	w := newWorker(o, from)
@@ -120,7 +130,7 @@ func applyStream(ctx context.Context, o Options, from change.Position, isolateUn
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); w.run(wctx) }()
 
-	b := &batcher{o: o, w: w, fold: newFolder(w.modeOf), isolateUntil: isolateUntil, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}, track: o.track}
+	b := &batcher{o: o, w: w, fold: newFolder(w.modeOf), isolateUntil: isolateUntil, floor: floor, lastPos: from, defs: map[string]*schema.Table{}, known: map[*schema.Table]struct{}{}, track: o.track}
 	for _, t := range o.tables {
 		b.defs[t.QualifiedName()] = t
 	}

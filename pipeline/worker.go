@@ -46,6 +46,9 @@ type work struct {
 	txns     int
 	end      change.Position
 	isolated bool
+	// reach is how many source transactions of the open batch the rows handed so far
+	// come from (see Reacher).
+	reach int
 }
 
 // worker owns the target transaction. It signals on ready when it can take work, so a
@@ -102,6 +105,9 @@ func (w *worker) do(ctx context.Context, wk *work) error {
 			return err
 		}
 		w.tx = tx
+	}
+	if r, ok := w.tx.(Reacher); ok {
+		r.Reach(wk.reach)
 	}
 	for _, p := range wk.prepared {
 		if err := w.tx.StorePrepared(ctx, p); err != nil {

@@ -35,7 +35,7 @@ func TestXAPreparedChangesWaitForTheDecisionAcrossRestarts(t *testing.T) {
 	f := &fakeApplier{rows: map[string]string{}}
 	o := testOptions(f, 1000)
 	// Run 1: the PREPARE and a later transaction; the decision has not come yet.
-	if _, err := applyStream(context.Background(), o, pos(0), nil, feed(join(
+	if _, err := applyStream(context.Background(), o, pos(0), 0, nil, feed(join(
 		xaPrepare(1, "X'7831',X'',1", "a", "b"),
 		txn(2, "c"),
 	)), nil); err != nil {
@@ -54,7 +54,7 @@ func TestXAPreparedChangesWaitForTheDecisionAcrossRestarts(t *testing.T) {
 		t.Fatalf("%d stored parts, want 1", n)
 	}
 	// Run 2 starts from the checkpoint, past the PREPARE: the decision finds the stored rows.
-	if _, err := applyStream(context.Background(), o, pos(2), nil, feed(join(
+	if _, err := applyStream(context.Background(), o, pos(2), 0, nil, feed(join(
 		txn(3, "d"),
 		xaDecide(4, "X'7831',X'',1", change.XACommit),
 	)), nil); err != nil {
@@ -70,7 +70,7 @@ func TestXAPreparedChangesWaitForTheDecisionAcrossRestarts(t *testing.T) {
 
 func TestXARollbackDropsThePreparedChanges(t *testing.T) {
 	f := &fakeApplier{rows: map[string]string{}}
-	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feed(join(
+	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), 0, nil, feed(join(
 		xaPrepare(1, "x1", "a"),
 		xaPrepare(2, "x2", "b"),
 		txn(3, "c"),
@@ -97,7 +97,7 @@ func TestXALargePreparedTransactionIsStoredInParts(t *testing.T) {
 	for i := range vals {
 		vals[i] = fmt.Sprint(i)
 	}
-	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), nil, feed(join(
+	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(0), 0, nil, feed(join(
 		xaPrepare(1, "big", vals...),
 	)), nil); err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestXALargePreparedTransactionIsStoredInParts(t *testing.T) {
 	if n != 35 || len(f.rows) != 0 {
 		t.Fatalf("%d stored rows (want 35), %d visible (want 0)", n, len(f.rows))
 	}
-	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(1), nil, feed(xaDecide(2, "big", change.XACommit)), nil); err != nil {
+	if _, err := applyStream(context.Background(), testOptions(f, 10), pos(1), 0, nil, feed(xaDecide(2, "big", change.XACommit)), nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, v := range vals {
@@ -130,7 +130,7 @@ func TestXAOnePhaseCommitsItsRows(t *testing.T) {
 	f := &fakeApplier{rows: map[string]string{}}
 	evs := xaPrepare(1, "one", "a")
 	evs[len(evs)-1].XA = nil // MySQL's XA COMMIT ... ONE PHASE ends the group as a plain commit
-	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feed(evs), nil); err != nil {
+	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), 0, nil, feed(evs), nil); err != nil {
 		t.Fatal(err)
 	}
 	if f.rows["1.0"] != "a" || len(f.prepared) != 0 {
@@ -140,7 +140,7 @@ func TestXAOnePhaseCommitsItsRows(t *testing.T) {
 
 func TestXADecisionOfAnUnknownTransactionIsNotAnError(t *testing.T) {
 	f := &fakeApplier{rows: map[string]string{}}
-	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), nil, feed(join(
+	if _, err := applyStream(context.Background(), testOptions(f, 1000), pos(0), 0, nil, feed(join(
 		xaDecide(1, "before-start", change.XACommit),
 		txn(2, "a"),
 	)), nil); err != nil {

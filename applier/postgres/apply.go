@@ -63,6 +63,10 @@ type streamConn struct {
 	seq     int
 	// copyBuf holds one staging COPY's rows; reused, as batches follow each other.
 	copyBuf bytes.Buffer
+	// base is the checkpoint the open batch started from (set by Floor and Commit): the
+	// lanes record how far past it their shares reach. "" keeps the batch on one
+	// connection.
+	base string
 }
 
 // Begin opens a streaming batch (the pipeline's Applier, through pipeline.ApplierOf): a
@@ -125,6 +129,11 @@ type Batch struct {
 	// fkTime is the commit time of the foreign key action being applied (a cascaded
 	// soft delete stores it).
 	fkTime time.Time
+	// lanes hold the batch's shares on the extra connections (parallel.go); serial is
+	// set once a step other than plain row changes ran, and reach is Reach's count.
+	lanes  []*Batch
+	serial bool
+	reach  int
 }
 
 func (b *Batch) done() { b.sc.mu.Unlock() }
@@ -136,6 +145,13 @@ func (b *Batch) Apply(ctx context.Context, changes []change.TableChanges) error 
 	copying, err := b.copies(ctx)
 	if err != nil {
 		return err
+	}
+	if b.parallel() {
+		shares, rest := b.spread(changes, copying)
+		if err := b.applyShares(ctx, shares); err != nil {
+			return err
+		}
+		changes = rest
 	}
 	for _, tc := range changes {
 		ci := copying[tc.Table.QualifiedName()]
@@ -332,6 +348,10 @@ func (b *Batch) planFor(ctx context.Context, key planKey, id pgx.Identifier) (*t
 // Commit implements pipeline.Tx.
 func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	defer b.done()
+	if err := b.commitLanes(ctx); err != nil {
+		b.abort()
+		return err
+	}
 	if err := b.t.state.saveCheckpoint(ctx, b.tx, Checkpoint{Position: pos, Phase: PhaseStreaming}); err != nil {
 		b.abort()
 		return classify(err)
@@ -339,6 +359,9 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	if err := b.tx.Commit(ctx); err != nil {
 		b.abort()
 		return classify(err)
+	}
+	if b.sc.base != "" {
+		b.sc.base = pos.GTID
 	}
 	return nil
 }
@@ -352,6 +375,7 @@ func (b *Batch) Rollback(ctx context.Context) {
 // abort rolls back; staging tables created in the batch are gone with it, so the session's
 // compiled plans are dropped too.
 func (b *Batch) abort() {
+	b.rollbackLanes()
 	_ = b.tx.Rollback(context.Background())
 	b.sc.plans, b.sc.staged, b.sc.copying = map[planKey]*tablePlan{}, map[string]bool{}, nil
 	if b.sc.conn != nil && b.sc.conn.IsClosed() {

@@ -207,6 +207,9 @@ func (b *Batch) shadowPlan(ctx context.Context, def, shadowDef *schema.Table) (*
 // hold yet is created (the copy fills it in place) and its definition recorded in the
 // schema history.
 func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	if len(def.Key) == 0 {
 		return fmt.Errorf("table %s has no primary key: it cannot be copied online; configure a key for it ([[tables]] key) or copy everything again with 'replicator snapshot'", def.QualifiedName())
 	}
@@ -289,6 +292,9 @@ func (b *Batch) forgetCopies() {
 // def's online copy and records after (the key of the last of them) as its progress; a
 // transform's metadata columns show readAt, the GTID set the rows were read at.
 func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.Row, after change.Row, readAt string) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	copying, err := b.copies(ctx)
 	if err != nil {
 		return err
@@ -334,6 +340,9 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 // on the live table makes PostgreSQL refuse the drop: the copy fails, the live table stays
 // as it was.
 func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	copying, err := b.copies(ctx)
 	if err != nil {
 		return err
@@ -418,6 +427,9 @@ func (b *Batch) FinishCopy(ctx context.Context, def *schema.Table) error {
 // FailCopy gives up the online copy of table: its shadow is dropped and the copy marked
 // failed with why; the live table is left as it is.
 func (b *Batch) FailCopy(ctx context.Context, def *schema.Table, why string) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	if shadow, err := b.shadowIdent(def); err == nil {
 		if _, err := b.tx.Exec(ctx, "DROP TABLE IF EXISTS "+shadow.Sanitize()); err != nil {
 			return fmt.Errorf("drop the shadow of %s: %w", def.QualifiedName(), classify(err))

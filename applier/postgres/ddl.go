@@ -135,6 +135,9 @@ func (t *Target) CheckDDL(ch ddl.Change, before ddl.Tables) error {
 // the new definitions in the schema history, in the batch transaction that moves the
 // checkpoint past them. Every step is translated before anything runs.
 func (b *Batch) ApplySchema(ctx context.Context, sc *ddl.SchemaChange) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	plans := make([]pgddl.PGPlan, 0, len(sc.Steps))
 	for i, st := range sc.Steps {
 		plan, err := b.t.translate(st.Change, st.Before)

@@ -32,6 +32,9 @@ type fkRow map[int]*string
 // (cycles end where no row matches any more: a deleted row is gone, an unchanged column
 // starts nothing).
 func (b *Batch) ApplyForeignKeyActions(ctx context.Context, g *schema.FKGraph, acts []change.FKAction) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	for _, a := range acts {
 		name := a.Parent.QualifiedName()
 		need := refColumns(g, name)

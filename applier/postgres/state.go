@@ -103,6 +103,15 @@ func (s *State) stateStatements() []string {
 			PRIMARY KEY (name, source_table))`,
 		`ALTER TABLE ` + s.ident("online_copies") + ` ADD COLUMN IF NOT EXISTS in_place boolean NOT NULL DEFAULT false`,
 		`ALTER TABLE ` + s.ident("online_copies") + ` ADD COLUMN IF NOT EXISTS stale boolean NOT NULL DEFAULT false`,
+		// One row per extra apply connection (apply.parallelism): the share of a batch it
+		// committed ahead of the checkpoint base reaches that many transactions past it.
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("apply_lanes") + ` (
+			name text NOT NULL,
+			lane int NOT NULL,
+			base text NOT NULL,
+			reach int NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now(),
+			PRIMARY KEY (name, lane))`,
 	}
 }
 

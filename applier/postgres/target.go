@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 
@@ -32,6 +33,10 @@ type Target struct {
 	log    *slog.Logger
 
 	stream streamConn
+	// lanes are the extra streaming connections of apply.parallelism (see parallel.go),
+	// used under stream's lock; laneSeed spreads rows over them.
+	lanes    []*streamConn
+	laneSeed maphash.Seed
 }
 
 // Open connects to the target and makes sure the state schema exists. routes are cfg's
@@ -64,6 +69,10 @@ func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.
 		return nil, explain(pc.ConnConfig, err)
 	}
 	t := &Target{pool: pool, cfg: cfg, routes: routes, pol: mapping.NewPolicy(cfg.Mapping), log: log, state: &State{pool: pool, schema: cfg.State.Schema, name: cfg.State.Name}}
+	t.laneSeed = maphash.MakeSeed()
+	for i := 1; i < cfg.Apply.Parallelism; i++ {
+		t.lanes = append(t.lanes, &streamConn{})
+	}
 	if !ensure {
 		return t, nil
 	}
@@ -80,6 +89,7 @@ func (t *Target) Close() {
 	if t.stream.conn != nil {
 		t.stream.conn.Close(context.Background())
 	}
+	t.closeLanes()
 	t.stream.mu.Unlock()
 	t.pool.Close()
 }

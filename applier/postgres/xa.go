@@ -11,6 +11,9 @@ import (
 // inside the batch's transaction, so it exists exactly when the checkpoint has passed
 // the XA PREPARE. A replayed PREPARE overwrites the same part.
 func (b *Batch) StorePrepared(ctx context.Context, p *change.Prepared) error {
+	if err := b.serialize(ctx); err != nil {
+		return err
+	}
 	payload, err := p.EncodeEvents()
 	if err != nil {
 		return err
@@ -28,6 +31,9 @@ func (b *Batch) StorePrepared(ctx context.Context, p *change.Prepared) error {
 // ResolvePrepared implements pipeline.Tx: the stored parts are read one at a time (a
 // large transaction never has to fit in memory) and deleted in the batch's transaction.
 func (b *Batch) ResolvePrepared(ctx context.Context, xid string, commit bool, apply func([]change.Event) error) (bool, error) {
+	if err := b.serialize(ctx); err != nil {
+		return false, err
+	}
 	s := b.t.state
 	rows, err := b.tx.Query(ctx, `SELECT part FROM `+s.ident("prepared_xa")+` WHERE name = $1 AND xid = $2 ORDER BY part`, s.name, xid)
 	if err != nil {

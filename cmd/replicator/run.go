@@ -119,9 +119,19 @@ func runStream(ctx context.Context, env *runEnv) error {
 			return err
 		}
 	}
+	var floor func(context.Context, change.Position) (int, error)
+	if f, ok := tgt.(floorer); ok {
+		floor = func(ctx context.Context, from change.Position) (int, error) {
+			n, err := f.Floor(ctx, from)
+			if err != nil {
+				return 0, fault.Transient(err)
+			}
+			return n, nil
+		}
+	}
 	err = pipeline.Run(ctx, pipeline.Options{
 		Config: cfg, Dialer: source.NewDialer(cfg.Source), Applier: applier, CheckDDL: checkDDL, Schemas: schemas, Log: env.log, Metrics: m,
-		Routes: env.routes, Copies: copies, OnPurged: onPurged(env, tgt),
+		Routes: env.routes, Copies: copies, OnPurged: onPurged(env, tgt), Floor: floor,
 		OnError: func(err error, transient bool) {
 			if transient {
 				// status shows the stream is not stopped but waits to apply the batch again.
@@ -144,6 +154,12 @@ func runStream(ctx context.Context, env *runEnv) error {
 		env.log.Info("stopped cleanly")
 	}
 	return err
+}
+
+// floorer is a target that may commit parts of a batch ahead of its checkpoint
+// (PostgreSQL with apply.parallelism): see pipeline.Options.Floor.
+type floorer interface {
+	Floor(ctx context.Context, from change.Position) (int, error)
 }
 
 // documentComposer is a target that composes documents from several tables

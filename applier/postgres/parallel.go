@@ -1,0 +1,315 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+
+	"github.com/replicator/replicator/change"
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/fault"
+	"github.com/replicator/replicator/schema"
+)
+
+// With apply.parallelism = N above 1, a streaming batch's row changes are spread over the
+// stream's connection and N-1 lanes, each a connection with a transaction of its own. A
+// lane commits its share ahead of the checkpoint, which the stream's connection commits
+// last. A failure in between leaves the target holding rows of transactions past the
+// checkpoint; replaying from the checkpoint is harmless as long as no replayed row is
+// older than the one a lane wrote: every share holds folded final images, so a batch
+// holding at least the transactions the lanes reached writes each row as of the same or
+// a later transaction. Each lane records how far it reached (apply_lanes), and Floor makes
+// the pipeline's first batch hold that many. What is not a plain upsert or delete of a
+// keyed table (keyless tables, tables under online copy, foreign key actions, DDL, XA,
+// copy steps) stays on the stream's connection, committed with the checkpoint, so it is
+// never applied twice; before the first of those in a batch the lanes commit, and the
+// rest of the batch is applied on the stream's connection alone (a lane's open
+// transaction would otherwise wait on locks the stream's holds, and the reverse).
+
+// Reach implements pipeline.Reacher.
+func (b *Batch) Reach(n int) {
+	if n > b.reach {
+		b.reach = n
+	}
+}
+
+// Floor implements pipeline.Options.Floor: how many transactions past from the lanes'
+// committed shares reach. It also sets the base the next batches' lanes record.
+func (t *Target) Floor(ctx context.Context, from change.Position) (int, error) {
+	var n *int
+	err := t.pool.QueryRow(ctx, `SELECT max(reach) FROM `+t.state.ident("apply_lanes")+` WHERE name = $1 AND base = $2`,
+		t.state.name, from.GTID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read the apply lanes' progress: %w", classify(err))
+	}
+	t.stream.mu.Lock()
+	t.stream.base = from.GTID
+	t.stream.mu.Unlock()
+	if n == nil {
+		return 0, nil
+	}
+	return *n, nil
+}
+
+// parallel reports whether this batch spreads its rows over the lanes.
+func (b *Batch) parallel() bool {
+	return len(b.t.lanes) > 0 && !b.serial && b.sc.base != ""
+}
+
+// serialize commits the lanes' shares and keeps the rest of the batch on the stream's
+// connection: called before every step that is not a plain row change.
+func (b *Batch) serialize(ctx context.Context) error {
+	if b.serial {
+		return nil
+	}
+	b.serial = true
+	return b.commitLanes(ctx)
+}
+
+// commitLanes commits every lane holding a share of the batch, each with how far it
+// reaches past the batch's base.
+func (b *Batch) commitLanes(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(b.lanes))
+	for i, l := range b.lanes {
+		if l == nil || l.tx == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.commitLane(ctx, i+1, b.sc.base, b.reach)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (l *Batch) commitLane(ctx context.Context, lane int, base string, reach int) error {
+	tx := l.tx
+	l.tx = nil
+	_, err := tx.Exec(ctx, `INSERT INTO `+l.t.state.ident("apply_lanes")+` (name, lane, base, reach) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name, lane) DO UPDATE SET base = EXCLUDED.base, reach = EXCLUDED.reach, updated_at = now()`,
+		l.t.state.name, lane, base, reach)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		_ = tx.Rollback(context.Background())
+		l.resetLane()
+		return fmt.Errorf("commit apply lane %d: %w", lane, classify(err))
+	}
+	return nil
+}
+
+// rollbackLanes abandons the lanes' open shares.
+func (b *Batch) rollbackLanes() {
+	for _, l := range b.lanes {
+		if l != nil && l.tx != nil {
+			_ = l.tx.Rollback(context.Background())
+			l.tx = nil
+			l.resetLane()
+		}
+	}
+}
+
+// resetLane forgets the plans of a lane whose transaction ended without a commit: the
+// staging tables made in it are gone.
+func (l *Batch) resetLane() {
+	l.sc.plans, l.sc.staged = map[planKey]*tablePlan{}, map[string]bool{}
+	if l.sc.conn != nil && l.sc.conn.IsClosed() {
+		l.sc.conn = nil
+	}
+}
+
+// lane returns lane i (1-based) of the batch with its transaction open.
+func (b *Batch) lane(ctx context.Context, i int) (*Batch, error) {
+	for len(b.lanes) < i {
+		b.lanes = append(b.lanes, nil)
+	}
+	l := b.lanes[i-1]
+	if l == nil {
+		l = &Batch{t: b.t, sc: b.t.lanes[i-1]}
+		b.lanes[i-1] = l
+	}
+	if l.tx != nil {
+		return l, nil
+	}
+	sc := l.sc
+	if sc.conn == nil || sc.conn.IsClosed() {
+		conn, err := Connect(ctx, b.t.cfg.Target.Postgres.URL)
+		if err != nil {
+			return nil, fault.Transient(err)
+		}
+		if err := boundLockWait(ctx, conn); err != nil {
+			conn.Close(context.Background())
+			return nil, classify(err)
+		}
+		sc.conn, sc.plans, sc.staged = conn, map[planKey]*tablePlan{}, map[string]bool{}
+	}
+	tx, err := sc.conn.Begin(ctx)
+	if err != nil {
+		sc.conn.Close(context.Background())
+		sc.conn = nil
+		return nil, classify(err)
+	}
+	l.tx = tx
+	return l, nil
+}
+
+// closeLanes closes the lanes' connections.
+func (t *Target) closeLanes() {
+	for _, sc := range t.lanes {
+		if sc.conn != nil {
+			sc.conn.Close(context.Background())
+			sc.conn = nil
+		}
+	}
+}
+
+// spread splits the plain changes among the stream's connection (share 0) and the lanes.
+// Some target tables go whole to one share: one with unique keys besides its key, so a
+// unique value moving between rows moves in one transaction (its constraint is checked
+// at commit), and one with soft deletes, whose plan alters the table (two transactions
+// doing so would wait on each other until the commit that never comes). The rows of
+// other tables go by their key. The rest is returned apart, for share 0.
+func (b *Batch) spread(changes []change.TableChanges, copying map[string]*copyInfo) (shares [][]change.TableChanges, rest []change.TableChanges) {
+	n := len(b.t.lanes) + 1
+	shares = make([][]change.TableChanges, n)
+	for _, tc := range changes {
+		if len(tc.Table.Key) == 0 || len(tc.Ops) > 0 || copying[tc.Table.QualifiedName()] != nil {
+			rest = append(rest, tc)
+			continue
+		}
+		id, whole, err := b.t.wholeTable(tc.Table)
+		if err != nil {
+			rest = append(rest, tc) // applied on share 0, which reports the error
+			continue
+		}
+		if whole {
+			i := int(maphash.String(b.t.laneSeed, id) % uint64(n))
+			shares[i] = append(shares[i], tc)
+			continue
+		}
+		parts := make([]change.TableChanges, n)
+		for i := range parts {
+			parts[i].Table = tc.Table
+		}
+		for i, r := range tc.Upserts {
+			k := b.t.laneOf(tc.Table, r, n)
+			parts[k].Upserts = append(parts[k].Upserts, r)
+			if len(tc.Origins) > 0 {
+				// Parallel to Upserts; a zero Origin is no known origin, as a missing one.
+				var o change.Origin
+				if i < len(tc.Origins) {
+					o = tc.Origins[i]
+				}
+				parts[k].Origins = append(parts[k].Origins, o)
+			}
+		}
+		for _, r := range tc.Deletes {
+			k := b.t.laneOf(tc.Table, r, n)
+			parts[k].Deletes = append(parts[k].Deletes, r)
+		}
+		for _, m := range tc.Marked {
+			k := b.t.laneOf(tc.Table, m.Row, n)
+			parts[k].Marked = append(parts[k].Marked, m)
+		}
+		for i, p := range parts {
+			if len(p.Upserts)+len(p.Deletes)+len(p.Marked) > 0 {
+				shares[i] = append(shares[i], p)
+			}
+		}
+	}
+	return shares, rest
+}
+
+// wholeTable reports whether the rows of def go to one share (see spread), and the
+// name of the target table they go to (several source tables may go to one).
+func (t *Target) wholeTable(def *schema.Table) (string, bool, error) {
+	id, err := t.tableIdent(def)
+	if err != nil {
+		return "", false, err
+	}
+	rt, err := t.route(def)
+	if err != nil {
+		return "", false, err
+	}
+	if rt.Deletes() == config.DeletesSoft {
+		return id.Sanitize(), true, nil
+	}
+	for _, ix := range def.Indexes {
+		if ix.Unique {
+			return id.Sanitize(), true, nil
+		}
+	}
+	return id.Sanitize(), false, nil
+}
+
+// laneOf picks the share of the row r (a full row, or one with its key columns) of t by
+// its key's values: the same key always goes to the same share within a batch.
+func (t *Target) laneOf(def *schema.Table, r change.Row, n int) int {
+	var h maphash.Hash
+	h.SetSeed(t.laneSeed)
+	for _, c := range def.Key {
+		if c < len(r) {
+			// A marker byte keeps NULL apart from the empty value.
+			if r[c] == nil {
+				h.WriteByte(0)
+			} else {
+				h.WriteByte(1)
+				h.Write(r[c])
+			}
+		}
+		h.WriteByte(0xff)
+	}
+	return int(h.Sum64() % uint64(n))
+}
+
+// applyShares applies each lane's share on its own connection while the stream's
+// connection applies share 0.
+func (b *Batch) applyShares(ctx context.Context, shares [][]change.TableChanges) error {
+	lanes := make([]*Batch, len(shares))
+	lanes[0] = b
+	for i := 1; i < len(shares); i++ {
+		if len(shares[i]) == 0 {
+			continue
+		}
+		l, err := b.lane(ctx, i)
+		if err != nil {
+			return fmt.Errorf("open apply lane %d: %w", i, err)
+		}
+		lanes[i] = l
+	}
+	errs := make([]error, len(shares))
+	var wg sync.WaitGroup
+	for i := 1; i < len(shares); i++ {
+		if lanes[i] == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = lanes[i].applyPlain(ctx, shares[i])
+		}()
+	}
+	errs[0] = b.applyPlain(ctx, shares[0])
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// applyPlain writes plain changes (keyed tables, not under copy) to their live tables.
+func (b *Batch) applyPlain(ctx context.Context, changes []change.TableChanges) error {
+	for _, tc := range changes {
+		p, err := b.plan(ctx, tc.Table)
+		if err != nil {
+			return err
+		}
+		if err := b.applyTo(ctx, p, tc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
