@@ -78,6 +78,10 @@ const (
 	// StreamKeylessApplied: the changes of a table without a key (applied one by one, not
 	// folded) are applied, not committed. PostgreSQL only.
 	StreamKeylessApplied = "stream.keyless-applied"
+	// StreamLanesCommitted: with apply.parallelism above 1, the shares of a batch the
+	// extra connections applied are committed; the stream connection's share and the
+	// checkpoint are not. PostgreSQL only.
+	StreamLanesCommitted = "stream.lanes-committed"
 	// OnlineChunkApplied: a chunk of an online copy is written into its shadow in the
 	// stream's batch, not committed.
 	OnlineChunkApplied = "online.chunk-applied"
@@ -102,7 +106,7 @@ func Points() []string {
 		SnapshotChunkCommitted, SnapshotRestartTables, SnapshotResumeApplyRows, SnapshotIndexBuild,
 		HandoffBeforeCheckpoint, HandoffAfterCheckpoint, StreamBatchApplied, StreamPartApplied,
 		StreamCommitted, StreamDDLApplied, StreamXAPrepareStored, StreamXACommitResolve,
-		StreamFKActionApplied, StreamKeylessApplied, OnlineChunkApplied, ElasticBulkSent, ElasticLeaseRenewal,
+		StreamFKActionApplied, StreamKeylessApplied, StreamLanesCommitted, OnlineChunkApplied, ElasticBulkSent, ElasticLeaseRenewal,
 		ElasticRenamePending, ElasticRenameMoved, ElasticSchemasRecorded,
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/fault"
 	"github.com/replicator/replicator/schema"
 )
@@ -73,10 +74,12 @@ func (b *Batch) serialize(ctx context.Context) error {
 func (b *Batch) commitLanes(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(b.lanes))
+	committed := false
 	for i, l := range b.lanes {
 		if l == nil || l.tx == nil {
 			continue
 		}
+		committed = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -84,7 +87,13 @@ func (b *Batch) commitLanes(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if committed {
+		crashpoint.Hit(crashpoint.StreamLanesCommitted)
+	}
+	return nil
 }
 
 func (l *Batch) commitLane(ctx context.Context, lane int, base string, reach int) error {
