@@ -259,8 +259,13 @@ func TestParallelApplyUnderKills(t *testing.T) {
 	if len(back) > 0 {
 		t.Errorf("rows went back to older images after a restart (old -1: a deleted row came back):\n%s", strings.Join(back, "\n"))
 	}
-	// Row by row, logk too (verify needs a key, which logk has not).
-	for _, tb := range parallelTables {
+	for _, tb := range parallelTables[:len(parallelTables)-1] {
 		h.AssertTableEqual(t, my, db, tb)
+	}
+	// logk has no key: compared as a multiset of rows.
+	src := keylessSource(t, my, "SELECT a, b FROM "+db+".logk")
+	dst := keylessTarget(t, h.pg, "SELECT a, b FROM "+pgx.Identifier{db, "logk"}.Sanitize())
+	if strings.Join(src, "\n") != strings.Join(dst, "\n") {
+		t.Errorf("logk differs: source %d rows, target %d rows", len(src), len(dst))
 	}
 }
