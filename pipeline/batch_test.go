@@ -400,3 +400,80 @@ func TestApplyStreamStopWhileAFullBatchWaits(t *testing.T) {
 		t.Fatalf("checkpoint %s, want 0-1-2", last)
 	}
 }
+
+// reachTx records what the worker tells a Reacher before each step.
+type reachTx struct {
+	*fakeTx
+	reaches *[]int
+}
+
+func (r reachTx) Reach(n int) { *r.reaches = append(*r.reaches, n) }
+
+type reachApplier struct {
+	*fakeApplier
+	reaches []int
+}
+
+func (a *reachApplier) Begin(ctx context.Context) (Tx, error) {
+	tx, _ := a.fakeApplier.Begin(ctx)
+	return reachTx{tx.(*fakeTx), &a.reaches}, nil
+}
+
+// TestApplyStreamFloor: with Options.Floor's transactions not yet held, full batches
+// and a stop do not commit; the first commit holds at least the floor's transactions.
+// The worker tells a Reacher how many transactions the rows handed so far come from,
+// counting one still being read.
+func TestApplyStreamFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		floor int
+		txns  int
+		first int // the first commit's transaction
+	}{
+		{"floor 7 of 20", 7, 20, 7},
+		{"floor past the end: nothing committed", 30, 20, 0},
+		{"no floor", 0, 20, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeApplier{rows: map[string]string{}}
+			var evs []change.Event
+			for n := 1; n <= tc.txns; n++ {
+				evs = append(evs, txn(n, "a", "b", "c")...)
+			}
+			o := testOptions(f, 2)
+			if _, err := applyStream(context.Background(), o, pos(0), tc.floor, nil, feed(evs), nil); err != nil {
+				t.Fatal(err)
+			}
+			if tc.first == 0 {
+				if len(f.commits) != 0 {
+					t.Fatalf("commits %v before the floor", f.commits)
+				}
+				return
+			}
+			if len(f.commits) == 0 {
+				t.Fatal("nothing committed")
+			}
+			var n int
+			fmt.Sscanf(f.commits[0].pos.GTID, "0-1-%d", &n)
+			if n < tc.first {
+				t.Fatalf("first commit at %s, want at least 0-1-%d", f.commits[0].pos.GTID, tc.first)
+			}
+			if tc.floor > 0 && f.commits[0].rows < 3*tc.floor {
+				t.Fatalf("first commit holds %d row changes, want at least %d", f.commits[0].rows, 3*tc.floor)
+			}
+		})
+	}
+	t.Run("reach", func(t *testing.T) {
+		a := &reachApplier{fakeApplier: &fakeApplier{rows: map[string]string{}}}
+		o := testOptions(a.fakeApplier, 2)
+		o.Applier = a
+		evs := append(txn(1, "a"), txn(2, "a", "b", "c", "d", "e")...)
+		if _, err := applyStream(context.Background(), o, pos(0), 2, nil, feed(evs), nil); err != nil {
+			t.Fatal(err)
+		}
+		// Transaction 2's first parts are handed while it is being read: they reach 2.
+		if len(a.reaches) == 0 || a.reaches[0] != 2 || a.reaches[len(a.reaches)-1] != 2 {
+			t.Fatalf("reaches %v, want 2 throughout", a.reaches)
+		}
+	})
+}
