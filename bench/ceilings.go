@@ -20,11 +20,13 @@ import (
 
 // ceilings measures, on the same machine and data as the replicator's run, what the
 // servers themselves allow: the source's full-scan read rate, PostgreSQL COPY into tables
-// with a primary key with one and with N parallel streams, and the staging-COPY-and-merge
-// upsert rate of the drain's change mix. The replicator's figures are reported as ratios
-// to them.
+// with a primary key with one and with N parallel streams, the bulk-load limit with the
+// snapshot's end state (COPY into bare tables, N streams, then the primary key and the
+// index built, as pgcopydb does), and the staging-COPY-and-merge upsert rate of the
+// drain's change mix on one connection and on N. The replicator's figures are reported
+// as ratios to them.
 type ceilings struct {
-	read, copy1, copyN, merge float64
+	read, copy1, copyN, bulk, merge, mergeN float64
 }
 
 func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
@@ -42,15 +44,19 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 		check(err)
 		check(f.Close())
 	}
-	prepare := func() {
+	prepare := func(bare bool) {
 		mustPG(ctx, pg, "DROP SCHEMA IF EXISTS ceiling CASCADE", "CREATE SCHEMA ceiling")
 		for i := 1; i <= *tables; i++ {
-			mustPG(ctx, pg, fmt.Sprintf("CREATE TABLE ceiling.t%d (LIKE bench.sbtest%d)", i, i),
-				fmt.Sprintf("ALTER TABLE ceiling.t%d ADD PRIMARY KEY (id)", i))
+			mustPG(ctx, pg, fmt.Sprintf("CREATE TABLE ceiling.t%d (LIKE bench.sbtest%d)", i, i))
+			if !bare {
+				mustPG(ctx, pg, fmt.Sprintf("ALTER TABLE ceiling.t%d ADD PRIMARY KEY (id)", i))
+			}
 		}
 	}
-	load := func(parallel bool) float64 {
-		prepare()
+	// indexesAfter loads bare tables, then builds what the snapshot's tables end with
+	// (the primary key and sysbench's index on k), a connection per table.
+	load := func(parallel, indexesAfter bool) float64 {
+		prepare(indexesAfter)
 		pgCheckpoint(ctx, pg)
 		t0 := time.Now()
 		var wg sync.WaitGroup
@@ -64,6 +70,10 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 			defer f.Close()
 			_, err = conn.PgConn().CopyFrom(ctx, bufio.NewReaderSize(f, 1<<20), fmt.Sprintf("COPY ceiling.t%d FROM STDIN", i+1))
 			check(err)
+			if indexesAfter {
+				mustPG(ctx, conn, fmt.Sprintf("ALTER TABLE ceiling.t%d ADD PRIMARY KEY (id)", i+1),
+					fmt.Sprintf("CREATE INDEX ON ceiling.t%d (k)", i+1))
+			}
 		}
 		for i := range files {
 			wg.Add(1)
@@ -76,9 +86,11 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 		wg.Wait()
 		return float64(*tables**rows) / time.Since(t0).Seconds()
 	}
-	c.copy1 = load(false)
+	c.copy1 = load(false, false)
 	report("ceiling: PostgreSQL COPY, 1 stream", "into tables with a primary key", "%.0f rows/s", c.copy1)
-	c.copyN = load(true)
+	c.bulk = load(true, true)
+	report(fmt.Sprintf("ceiling: PostgreSQL bulk load, %d streams", *tables), "COPY into bare tables, then primary key and index on k built: the snapshot's end state", "%.0f rows/s", c.bulk)
+	c.copyN = load(true, false)
 	report(fmt.Sprintf("ceiling: PostgreSQL COPY, %d streams", *tables), "into tables with a primary key", "%.0f rows/s", c.copyN)
 
 	// Staging COPY and merge of the mix the drain applies. sysbench's write_only changes
@@ -121,9 +133,55 @@ func measureCeilings(ctx context.Context, dir string, pg *pgx.Conn) ceilings {
 		check(tx.Commit(ctx))
 		c.merge = max(c.merge, float64(n**tables)/time.Since(t0).Seconds())
 	}
-	report("ceiling: staging COPY + merge upsert", fmt.Sprintf("%d keys at random in each table, changed as sysbench write_only changes them; tables indexed as the target; best of 2", n), "%.0f rows/s", c.merge)
+	report("ceiling: staging COPY + merge upsert, 1 connection", fmt.Sprintf("%d keys at random in each table, changed as sysbench write_only changes them; tables indexed as the target; best of 2", n), "%.0f rows/s", c.merge)
+	c.mergeN = mergeParallel(ctx, n)
+	report(fmt.Sprintf("ceiling: staging COPY + merge upsert, %d connections", *tables), "the same, a connection per table at once; best of 2", "%.0f rows/s", c.mergeN)
 	mustPG(ctx, pg, "DROP SCHEMA ceiling CASCADE")
 	return c
+}
+
+// mergeParallel is the merge ceiling with a connection per table, all at once: what
+// several apply connections can get out of the server for the drain's mix.
+func mergeParallel(ctx context.Context, n int) float64 {
+	conns := make([]*pgx.Conn, *tables)
+	for i := range conns {
+		conn, err := pgx.Connect(ctx, benchPGURL())
+		check(err)
+		defer conn.Close(ctx)
+		mustPG(ctx, conn, fmt.Sprintf("CREATE TEMP TABLE stage AS SELECT * FROM ceiling.t%d WITH NO DATA", i+1))
+		conns[i] = conn
+	}
+	best := 0.0
+	for round := 0; round < 2; round++ {
+		samples := make([]bytes.Buffer, *tables)
+		for i := range samples {
+			_, err := conns[i].PgConn().CopyTo(ctx, &samples[i], fmt.Sprintf(`COPY (SELECT id,
+				CASE id %% 3 WHEN 0 THEN k + 1 WHEN 1 THEN k ELSE (random() * %d)::int END,
+				CASE id %% 3 WHEN 0 THEN c ELSE left(repeat(md5(random()::text), 4), 119) END,
+				CASE id %% 3 WHEN 2 THEN left(repeat(md5(random()::text), 2), 59) ELSE pad END
+				FROM ceiling.t%d ORDER BY random() LIMIT %d) TO STDOUT`, *rows, i+1, n))
+			check(err)
+		}
+		pgCheckpoint(ctx, conns[0])
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for i, conn := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tx, err := conn.Begin(ctx)
+				check(err)
+				_, err = conn.PgConn().CopyFrom(ctx, &samples[i], "COPY stage FROM STDIN")
+				check(err)
+				_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO ceiling.t%d SELECT * FROM stage ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, c = EXCLUDED.c, pad = EXCLUDED.pad; TRUNCATE stage", i+1))
+				check(err)
+				check(tx.Commit(ctx))
+			}()
+		}
+		wg.Wait()
+		best = max(best, float64(n**tables)/time.Since(t0).Seconds())
+	}
+	return best
 }
 
 func mustPG(ctx context.Context, pg *pgx.Conn, stmts ...string) {

@@ -24,9 +24,18 @@ import (
 // documents/s (with the CPU each process spent, to show where the time goes), then
 // streaming under the same sysbench load, with lag from the heartbeat document.
 func benchElastic(ctx context.Context, bin, dir string, my *client.Conn) {
-	if _, err := esDo(http.MethodGet, "/", nil); err != nil {
+	root, err := esDo(http.MethodGet, "/", nil)
+	if err != nil {
 		log.Printf("Elasticsearch at %s does not answer (%v): skipped", esURL, err)
 		return
+	}
+	var info struct {
+		Version struct {
+			Number string `json:"number"`
+		} `json:"version"`
+	}
+	if json.Unmarshal(root, &info) == nil {
+		report("machine: Elasticsearch", "target, one node", "%s", info.Version.Number)
 	}
 	const stateIndex = "bench-replicator-state"
 	for _, idx := range append(benchIndexes(), stateIndex) {

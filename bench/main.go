@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ var (
 	rows         = flag.Int("rows", 1000000, "rows per table")
 	duration     = flag.Duration("duration", 30*time.Second, "sysbench write load while streaming")
 	threads      = flag.Int("threads", 8, "sysbench threads (8 is about the highest rate this 2-core box sustains: 2,689 tx/s alone, 4 give 2,424, 16 give 2,721)")
+	parallelism  = flag.Int("parallelism", 4, "apply.parallelism of the PostgreSQL streaming and drain phases (1: one connection, every commit at a source transaction boundary)")
 	backlog      = flag.Int("backlog", 1000000, "row changes sysbench writes while the replicator is stopped, then drained (0 skips the drain)")
 	out          = flag.String("out", "", "also write the markdown table to this file")
 	keep         = flag.Bool("keep", false, "keep the source tables (skip regenerating when they exist)")
@@ -88,6 +90,7 @@ func main() {
 		printResults()
 		return
 	}
+	describeMachine(my)
 	prepareSource(my)
 
 	if *withPG {
@@ -113,4 +116,29 @@ func printResults() {
 	if *out != "" {
 		check(os.WriteFile(*out, []byte(b.String()), 0o644))
 	}
+}
+
+// describeMachine puts what the figures were measured on at the top of the table.
+func describeMachine(my *client.Conn) {
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = ", " + strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	report("machine", "shared by the servers, the load and the replicator", "%d cores%s%s, Go %s", runtime.NumCPU(), model, mem, runtime.Version())
+	r, err := my.Execute("SELECT VERSION()")
+	check(err)
+	v, _ := r.GetString(0, 0)
+	report("machine: MariaDB", "source", "%s", v)
 }
