@@ -225,10 +225,10 @@ type Apply struct {
 	// Parallelism is how many PostgreSQL connections apply a streaming batch's row
 	// changes. 1 (the default) applies each batch in one transaction with its checkpoint,
 	// so readers only ever see the target as of a source transaction boundary. Above 1,
-	// the changes of tables without foreign key actions are spread over the connections
-	// by key (a table with unique keys besides its primary key stays on one), each
-	// committing its share before the checkpoint: readers may see a batch's tables, or
-	// parts of one table, at different points of it, never a row older than one they saw.
+	// the plain upserts and deletes are spread over the connections by key (a table with
+	// unique keys besides its key, or with soft deletes, stays on one), each committing
+	// its share before the checkpoint: readers may see a batch's tables, or parts of one
+	// table, at different points of it, never a row older than one they saw.
 	Parallelism int `toml:"parallelism"`
 }
 
