@@ -179,9 +179,10 @@ func (t *Target) closeLanes() {
 }
 
 // spread splits the plain changes among the stream's connection (share 0) and the lanes.
-// Some target tables go whole to one share: one with unique keys besides its key, so a
-// unique value moving between rows moves in one transaction (its constraint is checked
-// at commit), and one with soft deletes, whose plan alters the table (two transactions
+// Some target tables go whole to one share: one with unique keys besides its key (or a
+// configured key in place of its primary key), so a unique value moving between rows
+// moves in one transaction (its constraint is checked at commit), and one with soft
+// deletes, whose plan alters the table (two transactions
 // doing so would wait on each other until the commit that never comes). The rows of
 // other tables go by their key. The rest is returned apart, for share 0.
 func (b *Batch) spread(changes []change.TableChanges, copying map[string]*copyInfo) (shares [][]change.TableChanges, rest []change.TableChanges) {
@@ -246,7 +247,9 @@ func (t *Target) wholeTable(def *schema.Table) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	if rt.Deletes() == config.DeletesSoft {
+	// A configured key in place of the primary key leaves the primary key a unique
+	// constraint of the target: a value may move between rows as with any unique key.
+	if rt.Deletes() == config.DeletesSoft || !def.KeyIsPrimary {
 		return id.Sanitize(), true, nil
 	}
 	for _, ix := range def.Indexes {
