@@ -57,9 +57,29 @@ func (et *esTarget) aliasTarget(t *testing.T, name string) (indices []string, co
 }
 
 // assertGenerationsAliased fails for every generation under the target's prefix that no
-// alias points to but its own write aliases: what an interrupted TRUNCATE or swap left.
+// alias points to but its own write aliases and no online copy in progress fills: what an
+// interrupted TRUNCATE or swap left.
 func (et *esTarget) assertGenerationsAliased(t *testing.T) {
 	t.Helper()
+	filling := map[string]bool{}
+	if code, body := esDo(t, et.es, esapi.GetRequest{Index: et.state, DocumentID: "copies-default"}); code == 200 {
+		var doc struct {
+			Source struct {
+				Copies []struct {
+					State string `json:"state"`
+					Index string `json:"index"`
+				} `json:"copies"`
+			} `json:"_source"`
+		}
+		if json.Unmarshal(body, &doc) != nil {
+			t.Fatalf("read the online copies: %s", body)
+		}
+		for _, c := range doc.Source.Copies {
+			if c.State == "copying" {
+				filling[c.Index] = true
+			}
+		}
+	}
 	code, body := esDo(t, et.es, esapi.IndicesResolveIndexRequest{Name: []string{et.prefix + "*"}, ExpandWildcards: "all"})
 	if code == 404 {
 		return
@@ -74,7 +94,7 @@ func (et *esTarget) assertGenerationsAliased(t *testing.T) {
 		t.Fatalf("resolve %s*: %d %s", et.prefix, code, body)
 	}
 	for _, ix := range res.Indices {
-		if !generationName.MatchString(ix.Name) {
+		if !generationName.MatchString(ix.Name) || filling[ix.Name] {
 			continue
 		}
 		aliased := false

@@ -322,7 +322,20 @@ func (t *Target) cloneIndex(ctx context.Context, from, to string) error {
 		_ = block(from, false)
 		return fmt.Errorf("clone index %s into %s: %w", from, to, err)
 	}
-	return block(to, false)
+	if err := block(to, false); err != nil {
+		return err
+	}
+	// The clone is this replicator's generation now, deleted at the next start if a
+	// kill keeps the alias from reaching it (unusedGenerations).
+	info, err := t.inspectIndex(ctx, to)
+	if err != nil {
+		return err
+	}
+	meta := indexMeta{Name: t.cfg.State.Name, State: t.cfg.State.Index}
+	if info.Meta != nil {
+		meta.Source = info.Meta.Source
+	}
+	return t.putMeta(ctx, to, info, meta)
 }
 
 // dropName deletes what name stands for: the indexes behind an alias, or a legacy index.
