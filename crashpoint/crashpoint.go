@@ -97,6 +97,12 @@ const (
 	ElasticRenamePending = "elastic.rename-pending"
 	// ElasticRenameMoved: a RENAME's aliases moved; its mark does not say so yet.
 	ElasticRenameMoved = "elastic.rename-moved"
+	// ElasticGenerationCreated: a TRUNCATE's new, empty generation of the table's index is
+	// created; the alias still points to the old one.
+	ElasticGenerationCreated = "elastic.generation-created"
+	// ElasticAliasSwapped: an alias moved to a new generation (TRUNCATE, an online copy's
+	// swap); the old generation, which no alias points to now, is not deleted.
+	ElasticAliasSwapped = "elastic.alias-swapped"
 )
 
 // Points lists every point, for the tests and the documentation.
@@ -107,7 +113,8 @@ func Points() []string {
 		HandoffBeforeCheckpoint, HandoffAfterCheckpoint, StreamBatchApplied, StreamPartApplied,
 		StreamCommitted, StreamDDLApplied, StreamXAPrepareStored, StreamXACommitResolve,
 		StreamFKActionApplied, StreamKeylessApplied, StreamLanesCommitted, OnlineChunkApplied, ElasticBulkSent, ElasticLeaseRenewal,
-		ElasticRenamePending, ElasticRenameMoved, ElasticSchemasRecorded,
+		ElasticRenamePending, ElasticRenameMoved, ElasticSchemasRecorded, ElasticGenerationCreated,
+		ElasticAliasSwapped,
 	}
 }
 

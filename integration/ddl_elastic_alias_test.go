@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,59 @@ func (et *esTarget) aliasTarget(t *testing.T, name string) (indices []string, co
 	}
 	return nil, false
 }
+
+// assertGenerationsAliased fails for every generation under the target's prefix that no
+// alias points to but its own write aliases and no online copy in progress fills: what an
+// interrupted TRUNCATE or swap left.
+func (et *esTarget) assertGenerationsAliased(t *testing.T) {
+	t.Helper()
+	filling := map[string]bool{}
+	if code, body := esDo(t, et.es, esapi.GetRequest{Index: et.state, DocumentID: "copies-default"}); code == 200 {
+		var doc struct {
+			Source struct {
+				Copies []struct {
+					State string `json:"state"`
+					Index string `json:"index"`
+				} `json:"copies"`
+			} `json:"_source"`
+		}
+		if json.Unmarshal(body, &doc) != nil {
+			t.Fatalf("read the online copies: %s", body)
+		}
+		for _, c := range doc.Source.Copies {
+			if c.State == "copying" {
+				filling[c.Index] = true
+			}
+		}
+	}
+	code, body := esDo(t, et.es, esapi.IndicesResolveIndexRequest{Name: []string{et.prefix + "*"}, ExpandWildcards: "all"})
+	if code == 404 {
+		return
+	}
+	var res struct {
+		Indices []struct {
+			Name    string   `json:"name"`
+			Aliases []string `json:"aliases"`
+		} `json:"indices"`
+	}
+	if code != 200 || json.Unmarshal(body, &res) != nil {
+		t.Fatalf("resolve %s*: %d %s", et.prefix, code, body)
+	}
+	for _, ix := range res.Indices {
+		if !generationName.MatchString(ix.Name) || filling[ix.Name] {
+			continue
+		}
+		aliased := false
+		for _, a := range ix.Aliases {
+			aliased = aliased || !strings.HasPrefix(a, ix.Name+".w-")
+		}
+		if !aliased {
+			t.Errorf("index generation %s has no alias (aliases %v): left behind", ix.Name, ix.Aliases)
+		}
+	}
+}
+
+var generationName = regexp.MustCompile(`-g[0-9]{6,}$`)
 
 // TestElasticTableDDL: TRUNCATE, RENAME (also a swap through a temporary name, and ALTER
 // TABLE ... RENAME), DROP TABLE and CREATE OR REPLACE TABLE change the indexes while a

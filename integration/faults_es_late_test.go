@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
 // holdProxy passes requests on to Elasticsearch, except bulk requests holding a marker
@@ -163,4 +165,132 @@ func TestElasticsearchLateBulkAfterKill(t *testing.T) {
 		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
 	}
 	p.stop(t)
+}
+
+// TestElasticsearchLateCopyBulkAfterKill: a bulk request of an online copy is still on
+// its way (held by a proxy) when the process is killed; the table is dropped at the
+// source before the restart, so the new process ends the copy and deletes the table's
+// indexes, the generation the copy filled included. Delivered only then, the late bulk
+// must not create an index: it is addressed to that generation's write alias
+// (require_alias), which went with it. Addressed to the generation's own name, it would
+// make a new index of that name, with a mapping Elasticsearch guesses.
+func TestElasticsearchLateCopyBulkAfterKill(t *testing.T) {
+	const db = "it_es_late_copy"
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE `"+db+"`",
+		"CREATE TABLE c (id INT PRIMARY KEY, v VARCHAR(40))",
+		"CREATE TABLE keep (id INT PRIMARY KEY, v VARCHAR(40))",
+		"INSERT INTO c SELECT seq, CONCAT('row ', seq) FROM seq_1_to_300",
+		"INSERT INTO keep VALUES (1, 'one')")
+	et := newESTarget(t, "eslatecopy")
+	hp := startHoldProxy(t)
+	text := et.config(db, "[apply]\nflush_interval = \"50ms\"\n")
+	viaProxy := writeConfig(t, strings.Replace(text, esURL, hp.srv.URL, 1))
+	direct := writeConfig(t, text)
+
+	old := startCLI(t, "run", "-c", viaProxy)
+	et.waitCaughtUp(t, my, old, 2*time.Minute)
+	hp.hold(`row 150"`) // only the copy writes that row now
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", direct, db+".c"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	for start := time.Now(); hp.heldCount() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > time.Minute {
+			t.Fatalf("the online copy sent no bulk with the marker\n%s", tail(old.output(), 20))
+		}
+	}
+	old.kill()
+	mustExec(t, my, "USE `"+db+"`", "DROP TABLE c", "INSERT INTO keep VALUES (2, 'two')")
+
+	indexesOfC := func() []string {
+		var cat []struct {
+			Index string `json:"index"`
+		}
+		esOK(t, et.es, esapi.CatIndicesRequest{Index: []string{et.index(db, "c") + "*"}, Format: "json", ExpandWildcards: "all"}, &cat)
+		var out []string
+		for _, c := range cat {
+			out = append(out, c.Index)
+		}
+		return out
+	}
+	p := startCLI(t, "run", "-c", direct)
+	et.waitCaughtUp(t, my, p, 2*time.Minute)
+	// The copy of the dropped table ends (failed: the table is gone), its generation
+	// deleted after.
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if st, _, _ := et.storedCopy(t, db+".c"); st != "requested" && st != "copying" {
+			t.Logf("the online copy of the dropped table ended %q", st)
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("the online copy of the dropped table did not end\n%s", tail(p.output(), 20))
+		}
+	}
+	for start := time.Now(); len(indexesOfC()) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("indexes of the dropped table 30 s after its copy ended: %v", indexesOfC())
+		}
+	}
+	answers := hp.release(t)
+	if len(answers) == 0 {
+		t.Fatal("nothing was held")
+	}
+	for _, a := range answers {
+		t.Logf("late bulk answered: %.300s", a)
+	}
+	if ix := indexesOfC(); len(ix) > 0 {
+		t.Errorf("indexes of the dropped table after the late bulk: %v", ix)
+	}
+	et.assertIndexEqual(t, my, db, "keep")
+	if p.exited() {
+		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
+	}
+	p.stop(t)
+}
+
+// TestElasticsearchLateChunkAfterKill: a snapshot chunk's bulk request is still on its way
+// (held by a proxy) when the process is killed; an ALTER TABLE at the source makes the
+// resumed snapshot copy the table again into a new index, whose documents carry the same
+// (snapshot) version. Delivered after that, the late chunk must not replace them with rows
+// of the old definition: it is addressed to the write alias of the index it was meant for
+// (require_alias), gone with it, not to the table's alias.
+func TestElasticsearchLateChunkAfterKill(t *testing.T) {
+	const db = "it_es_late_chunk"
+	my := mysqlRoot(t)
+	freshMySQLDatabase(t, my, db)
+	mustExec(t, my, "USE `"+db+"`",
+		"CREATE TABLE s (id INT PRIMARY KEY, v VARCHAR(40))",
+		"INSERT INTO s SELECT seq, CONCAT('row ', seq) FROM seq_1_to_400")
+	et := newESTarget(t, "eslatechunk")
+	hp := startHoldProxy(t)
+	text := et.config(db, "[apply]\nflush_interval = \"50ms\"\n[snapshot]\nchunk_rows = 100\nparallelism = 2\n")
+	viaProxy := writeConfig(t, strings.Replace(text, esURL, hp.srv.URL, 1))
+	direct := writeConfig(t, text)
+
+	hp.hold(`row 150"`) // in the second chunk
+	old := startCLI(t, "run", "-c", viaProxy)
+	for start := time.Now(); hp.heldCount() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > time.Minute || old.exited() {
+			t.Fatalf("the snapshot sent no bulk with the marker\n%s", tail(old.output(), 20))
+		}
+	}
+	old.kill()
+	mustExec(t, my, "USE `"+db+"`", "ALTER TABLE s ADD COLUMN extra INT NOT NULL DEFAULT 7", "UPDATE s SET extra = id WHERE id % 3 = 0")
+	p := startCLI(t, "run", "-c", direct)
+	et.waitCaughtUp(t, my, p, 2*time.Minute)
+	et.assertIndexEqual(t, my, db, "s")
+	answers := hp.release(t)
+	if len(answers) == 0 {
+		t.Fatal("nothing was held")
+	}
+	for _, a := range answers {
+		t.Logf("late bulk answered: %.300s", a)
+	}
+	et.assertIndexEqual(t, my, db, "s")
+	if p.exited() {
+		t.Fatalf("replicator exited (%v)\n%s", p.err, tail(p.output(), 30))
+	}
+	p.stop(t)
+	assertVerifyEqual(t, direct)
 }

@@ -93,6 +93,15 @@ func kpSwap(t *testing.T, my *client.Conn, db string) {
 		"INSERT INTO t2 SELECT seq, 1, 'after swap' FROM seq_5001_to_5050")
 }
 
+// kpTruncate truncates t between writes, in one transaction's batch with them.
+func kpTruncate(t *testing.T, my *client.Conn, db string) {
+	mustExec(t, my, "USE `"+db+"`",
+		"UPDATE t SET note = 'before truncate' WHERE id % 7 = 0",
+		"TRUNCATE TABLE t",
+		"INSERT INTO t SELECT seq, seq % 3, 'after truncate' FROM seq_1_to_300",
+		"UPDATE t SET v = v + 1 WHERE id % 5 = 0")
+}
+
 // killCases are the points in the order a run meets them. Every crashpoint.Points entry
 // appears here (TestKillPoints checks it).
 func killCases() []killCase {
@@ -194,6 +203,14 @@ func killCases() []killCase {
 			stages: stream(crashpoint.ElasticRenamePending, kpSwap)},
 		{point: crashpoint.ElasticRenameMoved, targets: []string{"elasticsearch"}, tables: []string{"t", "t2"}, setup: kpSwapTables,
 			stages: stream(crashpoint.ElasticRenameMoved, kpSwap)},
+		// Killed between TRUNCATE's new generation and the alias move, and between the
+		// move and the old generation's deletion: the restart deletes the generation no
+		// alias points to and replays the TRUNCATE (runKillCase checks no generation is
+		// left unaliased).
+		{point: crashpoint.ElasticGenerationCreated, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
+			stages: stream(crashpoint.ElasticGenerationCreated, kpTruncate)},
+		{point: crashpoint.ElasticAliasSwapped, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
+			stages: stream(crashpoint.ElasticAliasSwapped, kpTruncate)},
 		// The lease is renewed 10 s after it was taken.
 		{point: crashpoint.ElasticLeaseRenewal, targets: []string{"elasticsearch"}, tables: []string{"t"}, setup: t1000,
 			stages: stream(crashpoint.ElasticLeaseRenewal, kpWrites)},
@@ -284,6 +301,9 @@ parallelism = 2
 	}
 	if !c.keyless {
 		assertVerifyEqual(t, cfg)
+	}
+	if eh, ok := tg.(*esHarness); ok {
+		eh.assertGenerationsAliased(t)
 	}
 	p.stop(t)
 	t.Logf("killed at %s (%d stages), caught up, %d rows equal, in %s", c.point, len(c.stages), rows, time.Since(start).Round(time.Millisecond))

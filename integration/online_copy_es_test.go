@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	"github.com/replicator/replicator/crashpoint"
 )
 
 // Online copies (replicator resnapshot) on Elasticsearch: a table loaded again into a new
@@ -416,4 +418,75 @@ func TestRunBeforeAnyTableElasticsearch(t *testing.T) {
 	assertVerifyEqual(t, cfg)
 	t.Logf("run started with no table; 'later' created afterwards: %d documents equal", docs)
 	p.stop(t)
+}
+
+// TestResnapshotKillAtSwapElasticsearch kills the online copy's batch right after the
+// alias moved to the new generation, before the old generation is deleted: the restart
+// deletes the old one (no alias points to it), the copy ends in the new one, and the index
+// ends equal to the table with no generation left behind.
+func TestResnapshotKillAtSwapElasticsearch(t *testing.T) {
+	const db = "it_online_swapkill_es"
+	faultSetup(t, db, 3000)
+	et := newESTarget(t, "onlineswapkill")
+	cfg := writeConfig(t, et.config(db, "[apply]\nflush_interval = \"50ms\"\n"))
+	my := mysqlRoot(t)
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	et.waitCaughtUp(t, my, p, time.Minute)
+	p.stop(t)
+	alias := et.index(db, "wl")
+	old := et.behind(t, alias)
+	if len(old) != 1 {
+		t.Fatalf("alias %s points to %v, want one index", alias, old)
+	}
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".wl"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	k := startCLIEnv(t, []string{crashpoint.Env + "=" + crashpoint.ElasticAliasSwapped}, "run", "-c", cfg)
+	assertCrashed(t, k, crashpoint.ElasticAliasSwapped, 2*time.Minute)
+	if now := et.behind(t, alias); len(now) != 1 || now[0] == old[0] || !et.exists(t, old[0]) {
+		t.Fatalf("after the kill %s points to %v and %s exists: %v; want the alias moved, the old generation still there", alias, now, old[0], et.exists(t, old[0]))
+	}
+	mustExec(t, my, "USE "+db, "UPDATE wl SET note = 'after the kill' WHERE id % 10 = 0", "DELETE FROM wl WHERE id % 17 = 0",
+		"INSERT INTO wl (id, grp, v) SELECT seq, 1, seq FROM seq_5001_to_5100")
+	p2 := startCLI(t, "run", "-c", cfg)
+	et.waitESCopy(t, db+".wl", "done", p2, 2*time.Minute)
+	et.waitCaughtUp(t, my, p2, time.Minute)
+	et.assertIndexEqual(t, my, db, "wl")
+	if et.exists(t, old[0]) {
+		t.Errorf("the generation %s the swap replaced still exists after the restart", old[0])
+	}
+	et.assertGenerationsAliased(t)
+	p2.stop(t)
+}
+
+// TestResnapshotAfterRenameElasticsearch: a table renamed keeps its concrete index under
+// its old name's generation; a new table created under the old name, copied online, must
+// leave that index (the renamed table's documents) alone.
+func TestResnapshotAfterRenameElasticsearch(t *testing.T) {
+	const db = "it_online_rename_es"
+	faultSetup(t, db, 2000)
+	et := newESTarget(t, "onlinerename")
+	cfg := writeConfig(t, et.config(db, "[apply]\nflush_interval = \"50ms\"\n"))
+	my := mysqlRoot(t)
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	et.waitCaughtUp(t, my, p, time.Minute)
+	mustExec(t, my, "USE "+db, "RENAME TABLE wl TO wl_old", "CREATE TABLE wl LIKE wl_old",
+		"INSERT INTO wl (id, grp, v, note) SELECT seq, 2, seq, 'new table' FROM seq_1_to_500",
+		"UPDATE wl_old SET note = 'renamed' WHERE id % 9 = 0")
+	et.waitCaughtUp(t, my, p, time.Minute)
+	if got, want := et.behind(t, et.index(db, "wl_old")), et.index(db, "wl")+"-g000001"; len(got) != 1 || got[0] != want {
+		t.Fatalf("%s points to %v, want %s (the concrete index keeps its name)", et.index(db, "wl_old"), got, want)
+	}
+	if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".wl"); res.code != 0 {
+		t.Fatalf("resnapshot: exit %d\n%s", res.code, res.stderr)
+	}
+	et.waitESCopy(t, db+".wl", "done", p, 2*time.Minute)
+	et.waitCaughtUp(t, my, p, time.Minute)
+	et.assertIndexEqual(t, my, db, "wl_old")
+	et.assertIndexEqual(t, my, db, "wl")
+	et.assertGenerationsAliased(t)
+	p.stop(t)
+	assertVerifyEqual(t, cfg)
 }

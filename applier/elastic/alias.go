@@ -13,6 +13,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/replicator/replicator/crashpoint"
+	"github.com/replicator/replicator/mapping"
+	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/route"
 	"github.com/replicator/replicator/schema"
 )
@@ -151,7 +154,8 @@ func (t *Target) aliasOf(def *schema.Table) (string, error) {
 // alias until SwapAlias moves the alias to it. It is for copying a table again while the
 // stream runs (the online re-snapshot): write the copy into the returned index, then call
 // SwapAlias. An index created by an earlier NewGeneration whose swap never happened is
-// left alone (the generation number goes past it).
+// deleted by the next Lock (removeUnusedGenerations); until then the generation number
+// goes past it.
 func (t *Target) NewGeneration(ctx context.Context, def *schema.Table) (string, error) {
 	alias, err := t.aliasOf(def)
 	if err != nil {
@@ -224,6 +228,7 @@ func (t *Target) swapAlias(ctx context.Context, alias, concrete string) error {
 	}
 	t.bumpEpoch()
 	t.log.Info("moved alias to a new index generation", "alias", alias, "index", concrete, "replaced", cur.Indices)
+	crashpoint.Hit(crashpoint.ElasticAliasSwapped)
 	for _, ix := range old {
 		if err := t.deleteConcrete(ctx, ix); err != nil {
 			return err
@@ -317,7 +322,20 @@ func (t *Target) cloneIndex(ctx context.Context, from, to string) error {
 		_ = block(from, false)
 		return fmt.Errorf("clone index %s into %s: %w", from, to, err)
 	}
-	return block(to, false)
+	if err := block(to, false); err != nil {
+		return err
+	}
+	// The clone is this replicator's generation now, deleted at the next start if a
+	// kill keeps the alias from reaching it (unusedGenerations).
+	info, err := t.inspectIndex(ctx, to)
+	if err != nil {
+		return err
+	}
+	meta := indexMeta{Name: t.cfg.State.Name, State: t.cfg.State.Index}
+	if info.Meta != nil {
+		meta.Source = info.Meta.Source
+	}
+	return t.putMeta(ctx, to, info, meta)
 }
 
 // dropName deletes what name stands for: the indexes behind an alias, or a legacy index.
@@ -340,6 +358,7 @@ func (t *Target) dropName(ctx context.Context, name string) error {
 // deleteConcrete deletes one concrete index by its own name (Elasticsearch refuses to
 // delete through an alias).
 func (t *Target) deleteConcrete(ctx context.Context, index string) error {
+	t.forgetGenWrite(index)
 	if _, err := call(ctx, t.es, http.MethodDelete, indexPath(index), nil, nil, nil, http.StatusNotFound); err != nil {
 		return fmt.Errorf("delete index %s: %w", index, err)
 	}
@@ -384,8 +403,7 @@ func newWriteAlias(concrete string) string {
 	return writeAliasPrefix(concrete) + hex.EncodeToString(b)
 }
 
-// writeAlias returns the write alias of the index alias points to, adding one to an
-// index made by a version without them.
+// writeAlias returns the write alias of the index alias points to (writeAliasOf).
 func (t *Target) writeAlias(ctx context.Context, alias string) (string, error) {
 	cur, err := t.resolveName(ctx, alias)
 	if err != nil {
@@ -394,7 +412,12 @@ func (t *Target) writeAlias(ctx context.Context, alias string) (string, error) {
 	if len(cur.Indices) != 1 {
 		return "", fmt.Errorf("alias %s points to %d indexes (%v), want one: remove the alias from all but the table's current generation", alias, len(cur.Indices), cur.Indices)
 	}
-	concrete := cur.Indices[0]
+	return t.writeAliasOf(ctx, cur.Indices[0])
+}
+
+// writeAliasOf returns the write alias of a concrete index, adding one to an index made
+// by a version without them.
+func (t *Target) writeAliasOf(ctx context.Context, concrete string) (string, error) {
 	var res map[string]struct {
 		Aliases map[string]json.RawMessage `json:"aliases"`
 	}
@@ -416,4 +439,184 @@ func (t *Target) writeAlias(ctx context.Context, alias string) (string, error) {
 	}
 	t.log.Info("added a write alias to an index made by an earlier version", "index", concrete, "write_alias", name)
 	return name, nil
+}
+
+// writeTarget returns the index part of a bulk action line for writes to the table
+// behind alias: the write alias of the generation alias points to, with require_alias,
+// or the name itself for an index of an earlier version (generation 0), as the stream's
+// plans address it. Snapshot chunks and the rows a resumed snapshot copies again write
+// this way, so none creates an index, and a chunk still on its way when its process died
+// does not land in the index a resumed snapshot made again for a new definition (its
+// documents carry the same snapshot version, so nothing else would refuse it). It is read
+// once per alias until an alias moves or an index goes (the epoch).
+func (t *Target) writeTarget(ctx context.Context, alias string) ([]byte, error) {
+	t.mu.Lock()
+	w, ok := t.writes[alias]
+	epoch := t.epoch
+	t.mu.Unlock()
+	if ok && w.epoch == epoch {
+		return w.json, nil
+	}
+	cur, err := t.resolveName(ctx, alias)
+	if err != nil {
+		return nil, err
+	}
+	var js []byte
+	switch {
+	case !cur.exists():
+		return nil, fmt.Errorf("index %s does not exist: it is created with the table's snapshot, so snapshot the table again (snapshot.on_existing = \"recreate\")", alias)
+	case cur.Legacy:
+		js = mapping.AppendJSONString(nil, alias)
+	default:
+		if len(cur.Indices) != 1 {
+			return nil, fmt.Errorf("alias %s points to %d indexes (%v), want one: remove the alias from all but the table's current generation", alias, len(cur.Indices), cur.Indices)
+		}
+		name, err := t.writeAliasOf(ctx, cur.Indices[0])
+		if err != nil {
+			return nil, err
+		}
+		js = append(mapping.AppendJSONString(nil, name), `,"require_alias":true`...)
+	}
+	t.mu.Lock()
+	if t.writes == nil {
+		t.writes = map[string]cachedWrite{}
+	}
+	t.writes[alias] = cachedWrite{json: js, epoch: epoch}
+	t.mu.Unlock()
+	return js, nil
+}
+
+// cachedWrite is a writeTarget answer and the epoch it was read under.
+type cachedWrite struct {
+	json  []byte
+	epoch int
+}
+
+// genWriteTarget is writeTarget for a generation an online copy fills, by its concrete
+// name: its write alias with require_alias. A generation's write alias goes with it, so a
+// write of a copy given up (its generation deleted, perhaps made again under the same
+// name by the next copy) is refused instead of creating the index or landing in the new
+// one.
+func (t *Target) genWriteTarget(ctx context.Context, gen string) ([]byte, error) {
+	key := genWriteKey(gen)
+	t.mu.Lock()
+	w, ok := t.writes[key]
+	t.mu.Unlock()
+	if ok {
+		return w.json, nil
+	}
+	name, err := t.writeAliasOf(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	js := append(mapping.AppendJSONString(nil, name), `,"require_alias":true`...)
+	t.mu.Lock()
+	if t.writes == nil {
+		t.writes = map[string]cachedWrite{}
+	}
+	t.writes[key] = cachedWrite{json: js}
+	t.mu.Unlock()
+	return js, nil
+}
+
+// genWriteKey is where writes keeps a generation's write alias, apart from the aliases
+// writeTarget keeps.
+func genWriteKey(gen string) string { return "\x00" + gen }
+
+// forgetGenWrite drops the write alias kept for an index that goes (or is made again: a
+// generation deleted with a copy given up can come back under its name, with a new write
+// alias).
+func (t *Target) forgetGenWrite(index string) {
+	t.mu.Lock()
+	delete(t.writes, genWriteKey(index))
+	t.mu.Unlock()
+}
+
+// Generations no alias points to. A kill -9 can leave one between a new generation's
+// creation and the alias move (TRUNCATE's, an online copy's whose batch never
+// committed), or between the move and the old generation's deletion (TRUNCATE, the
+// online copy's swap): no reader sees it, and nothing would delete it, so it would hold
+// its disk forever. Once this process holds the instance lease (Lock), nothing else of
+// its state makes generations, and it deletes every generation it made (its state index
+// and name in the mapping's _meta) that no alias but its own write aliases points to and
+// no online copy in progress fills. An index another replicator or a user made, or one a
+// user aliased, is left alone. A TRUNCATE or swap the kill interrupted is then replayed
+// from its statement into a generation of its own.
+
+// unusedGenerations lists the generations matching pattern (a path segment, escaped) of
+// alias, or of any alias when alias is "", that this replicator made and nothing uses, as
+// above; keep names more to leave alone.
+func (t *Target) unusedGenerations(ctx context.Context, pattern, alias string, keep map[string]bool) ([]string, error) {
+	var res struct {
+		Indices []struct {
+			Name    string   `json:"name"`
+			Aliases []string `json:"aliases"`
+		} `json:"indices"`
+	}
+	if _, err := call(ctx, t.es, http.MethodGet, "/_resolve/index/"+pattern, url.Values{"expand_wildcards": {"open,closed"}}, nil, &res, http.StatusNotFound); err != nil {
+		return nil, fmt.Errorf("list index generations %s: %w", pattern, err)
+	}
+	var candidates []string
+	for _, ix := range res.Indices {
+		if keep[ix.Name] {
+			continue
+		}
+		if alias != "" && generationOf(alias, ix.Name) <= 0 || alias == "" && generationPart.FindStringIndex(ix.Name) == nil {
+			continue
+		}
+		used := false
+		for _, a := range ix.Aliases {
+			if !strings.HasPrefix(a, writeAliasPrefix(ix.Name)) {
+				used = true // the table's alias (perhaps another name's after a RENAME), or a user's
+			}
+		}
+		if !used {
+			candidates = append(candidates, ix.Name)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	copies, _, _, err := t.state.readCopies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	filling := map[string]bool{}
+	for _, c := range copies.Copies {
+		if c.State == plan.CopyCopying && c.Index != "" {
+			filling[c.Index] = true
+		}
+	}
+	var out []string
+	for _, ix := range candidates {
+		if filling[ix] {
+			continue
+		}
+		info, err := t.inspectIndex(ctx, ix)
+		if err != nil {
+			return nil, err
+		}
+		if info.Exists && info.Meta != nil && info.Meta.State == t.cfg.State.Index && info.Meta.Name == t.cfg.State.Name {
+			out = append(out, ix)
+		}
+	}
+	return out, nil
+}
+
+// removeUnusedGenerations deletes the generations unusedGenerations lists.
+func (t *Target) removeUnusedGenerations(ctx context.Context, pattern, alias string, keep map[string]bool) error {
+	gens, err := t.unusedGenerations(ctx, pattern, alias, keep)
+	if err != nil {
+		return err
+	}
+	for _, ix := range gens {
+		if err := t.deleteConcrete(ctx, ix); err != nil {
+			return err
+		}
+		t.log.Info("deleted an index generation no alias points to, left by an interrupted TRUNCATE, online copy or alias swap", "index", ix)
+	}
+	if len(gens) > 0 {
+		t.bumpEpoch()
+	}
+	return nil
 }

@@ -181,6 +181,7 @@ func TestSnapshotSplitsBulkRequestsByBytes(t *testing.T) {
 	const limit = 65536
 	f := &fakeCluster{onBulk: allCreated}
 	tgt := testTarget(t, f, "bulk_max_bytes = 65536")
+	f.indexes["d.t"] = true // an index of an earlier version: written by its name
 	ctx := context.Background()
 	if err := tgt.setSnapshot(pos); err != nil {
 		t.Fatal(err)

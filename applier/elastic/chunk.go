@@ -9,7 +9,6 @@ import (
 
 	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/plan"
 )
 
@@ -22,7 +21,7 @@ type chunkWriter struct {
 	p         *plan.Table
 	c         plan.Chunk
 	index     string
-	indexJSON []byte
+	indexJSON []byte // the action line's target: writeTarget
 	version   int64
 	enc       *esdoc.Encoder
 	// origin is what the chunk's metadata fields show: the GTID set of the view the
@@ -54,9 +53,13 @@ func (t *Target) OpenChunk(ctx context.Context, p *plan.Table, c plan.Chunk) (pl
 	if err != nil {
 		return nil, err
 	}
+	indexJSON, err := t.writeTarget(ctx, index)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot of %s chunk %d: %w", p.Name(), c.ID, err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	where := fmt.Sprintf("snapshot of %s chunk %d at GTID %s", p.Name(), c.ID, pos.GTID)
-	return &chunkWriter{t: t, p: p, c: c, index: index, indexJSON: mapping.AppendJSONString(nil, index), version: version,
+	return &chunkWriter{t: t, p: p, c: c, index: index, indexJSON: indexJSON, version: version,
 		enc: enc.Projected(), origin: change.Origin{GTID: p.ReadAt}, sender: newPipelinedSender(ctx, t, where),
 		cancel: cancel, body: getBody()}, nil
 }

@@ -31,8 +31,8 @@ func chunkDocs(f *fakeCluster) map[string]chunkDoc {
 }
 
 // A chunk's rows go out in bulk requests of at most bulkMaxItems, every one an index
-// action with the snapshot's version, and the chunk is marked done with its row count
-// only at Commit.
+// action with the snapshot's version addressed to the generation's write alias, and the
+// chunk is marked done with its row count only at Commit.
 func TestChunkWriterSendsInBulksThenMarksDone(t *testing.T) {
 	f := &fakeCluster{onBulk: func(call int, actions []map[string]map[string]any) []itemAnswer {
 		out := make([]itemAnswer, len(actions))
@@ -42,6 +42,10 @@ func TestChunkWriterSendsInBulksThenMarksDone(t *testing.T) {
 		return out
 	}}
 	tgt := testTarget(t, f)
+	// The table's alias, its generation and the generation's write alias, which every
+	// write addresses with require_alias.
+	const gen, write = "d.t-g000001", "d.t-g000001.w-0000abcd"
+	f.indexes[gen], f.aliases["d.t"], f.aliases[write] = true, gen, gen
 	ctx := context.Background()
 	if err := tgt.setSnapshot(pos); err != nil {
 		t.Fatal(err)
@@ -78,7 +82,7 @@ func TestChunkWriterSendsInBulksThenMarksDone(t *testing.T) {
 			if !ok {
 				t.Fatalf("action %v, want index", a)
 			}
-			if act["_id"] != strconv.Itoa(next) || act["_index"] != "d.t" || act["version"] != float64(version) || act["version_type"] != "external_gte" {
+			if act["_id"] != strconv.Itoa(next) || act["_index"] != write || act["require_alias"] != true || act["version"] != float64(version) || act["version_type"] != "external_gte" {
 				t.Fatalf("action %d: %v", next, act)
 			}
 			next++
@@ -115,6 +119,7 @@ func TestChunkWriterRefusedItemLeavesChunkPending(t *testing.T) {
 		return out
 	}}
 	tgt := testTarget(t, f)
+	f.indexes["d.t"] = true // an index of an earlier version: written by its name
 	ctx := context.Background()
 	if err := tgt.setSnapshot(pos); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/ddl"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/plan"
 	"github.com/replicator/replicator/schema"
 )
@@ -306,8 +305,9 @@ func (b *Batch) batchCopies(ctx context.Context) (map[string]*liveCopy, error) {
 	return b.copies, nil
 }
 
-// genPlan is how the stream and the chunks write def's rows into the generation gen.
-func (b *Batch) genPlan(def *schema.Table, gen string) (*tablePlan, error) {
+// genPlan is how the stream and the chunks write def's rows into the generation gen:
+// through its write alias, with require_alias (genWriteTarget).
+func (b *Batch) genPlan(ctx context.Context, def *schema.Table, gen string) (*tablePlan, error) {
 	key := gen + "\x00" + def.QualifiedName()
 	if p := b.genPlans[key]; p != nil && p.def == def {
 		return p, nil
@@ -324,7 +324,11 @@ func (b *Batch) genPlan(def *schema.Table, gen string) (*tablePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &tablePlan{index: gen, indexJSON: mapping.AppendJSONString(nil, gen), enc: enc, def: def, fixed: true, soft: rt.Deletes() == config.DeletesSoft}
+	indexJSON, err := b.t.genWriteTarget(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	p := &tablePlan{index: gen, indexJSON: indexJSON, enc: enc, def: def, fixed: true, soft: rt.Deletes() == config.DeletesSoft}
 	if b.genPlans == nil {
 		b.genPlans = map[string]*tablePlan{}
 	}
@@ -383,24 +387,17 @@ func (b *Batch) StartCopy(ctx context.Context, def *schema.Table, estimate int64
 	if prev != nil && prev.done {
 		prev = nil // its generation is the live index now
 	}
-	// Generations no alias points to and no stored copy fills were left by a crash.
-	gens, err := t.generations(ctx, alias)
-	if err != nil {
+	// Generations of the alias nothing uses were left by a batch that never committed.
+	// Only an alias tells: a generation made under this name may be another table's
+	// live index since a RENAME moved that table's alias to it.
+	keep := map[string]bool{}
+	for _, c := range copies {
+		if c.gen != "" {
+			keep[c.gen] = true // started by this batch, not stored yet
+		}
+	}
+	if err := t.removeUnusedGenerations(ctx, url.PathEscape(alias)+"-g*", alias, keep); err != nil {
 		return err
-	}
-	aliased := map[string]bool{}
-	for _, ix := range cur.Indices {
-		aliased[ix] = true
-	}
-	stored, _ := t.loadCopies(ctx)
-	for ix := range gens {
-		if aliased[ix] || (stored[name] != nil && stored[name].gen == ix) || (prev != nil && prev.gen == ix) {
-			continue
-		}
-		if err := t.deleteConcrete(ctx, ix); err != nil {
-			return err
-		}
-		t.log.Info("deleted an index generation left by an interrupted online copy", "index", ix)
 	}
 	gen, err := t.nextGeneration(ctx, alias)
 	if err != nil {
@@ -470,7 +467,7 @@ func (b *Batch) CopyChunk(ctx context.Context, def *schema.Table, rows []change.
 		return fmt.Errorf("no online copy of %s is under way", name)
 	}
 	if len(rows) > 0 {
-		p, err := b.genPlan(def, c.gen)
+		p, err := b.genPlan(ctx, def, c.gen)
 		if err != nil {
 			return err
 		}
@@ -745,7 +742,7 @@ func (b *Batch) writePlans(ctx context.Context, child *schema.Table) ([]*tablePl
 		plans = append(plans, p)
 	}
 	if c != nil && c.gen != "" {
-		p, err := b.genPlan(child, c.gen)
+		p, err := b.genPlan(ctx, child, c.gen)
 		if err != nil {
 			return nil, err
 		}

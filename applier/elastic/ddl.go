@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 )
@@ -240,6 +241,9 @@ func (t *Target) truncateIndex(ctx context.Context, alias string, def *schema.Ta
 	if err := t.createConcrete(ctx, concrete, "", def, nil, from); err != nil {
 		return err
 	}
+	// Killed here, the new generation is left with no alias: the next start deletes it
+	// (removeUnusedGenerations) and the replay truncates into a generation of its own.
+	crashpoint.Hit(crashpoint.ElasticGenerationCreated)
 	if err := t.swapAlias(ctx, alias, concrete); err != nil {
 		return err
 	}

@@ -95,7 +95,8 @@ func (t *Target) fillDefault(ctx context.Context, ad addedDefault) error {
 	} else if !info.Exists {
 		return nil // no documents to fill (and no index to create for them)
 	}
-	if _, err := t.plan(ctx, ad.def); err != nil { // maps the new field
+	p, err := t.plan(ctx, ad.def) // maps the new field; its writes go to the write alias
+	if err != nil {
 		return err
 	}
 	if other, err := t.otherTableOf(ctx, index, ad.def.QualifiedName()); err != nil {
@@ -142,7 +143,7 @@ func (t *Target) fillDefault(ctx context.Context, ad addedDefault) error {
 			_, _ = call(ctx, t.es, http.MethodDelete, "/_search/scroll", nil, body, nil, http.StatusNotFound)
 		}
 	}()
-	indexJSON := mapping.AppendJSONString(nil, index)
+	indexJSON := p.indexJSON
 	filled := 0
 	for len(pg.Hits.Hits) > 0 {
 		var body []byte

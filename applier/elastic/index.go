@@ -34,6 +34,9 @@ type indexInfo struct {
 type indexMeta struct {
 	Source string `json:"source"`
 	Name   string `json:"name"`
+	// State is the state index of the replicator that made the index: with Name, whose
+	// generations it may delete once no alias points to them (alias.go).
+	State string `json:"state,omitempty"`
 	// Restore holds the settings to put back after the snapshot, written when the index
 	// entered snapshot mode, so a crash during the snapshot's start does not take the
 	// snapshot settings for the user's. It is only trusted while refresh is still off.
@@ -152,7 +155,12 @@ func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def
 	settings := map[string]any{}
 	var mappings any
 	if from != nil {
-		mappings, settings = from.Mappings, from.Settings
+		settings = from.Settings
+		m, err := t.withOwnMeta(from.Mappings, def)
+		if err != nil {
+			return fmt.Errorf("create index %s: %w", concrete, err)
+		}
+		mappings = m
 	} else {
 		m, err := t.mappingsOf(def, cols)
 		if err != nil {
@@ -163,6 +171,7 @@ func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def
 			settings["auto_expand_replicas"] = defaultAutoExpandReplicas
 		}
 	}
+	t.forgetGenWrite(concrete)
 	aliases := map[string]any{newWriteAlias(concrete): map[string]any{}}
 	if alias != "" {
 		aliases[alias] = map[string]any{}
@@ -185,13 +194,49 @@ func (t *Target) createConcrete(ctx context.Context, concrete, alias string, def
 	return nil
 }
 
+// withOwnMeta is a mapping taken over from another index with _meta.replicator naming
+// this replicator (the index it was taken from may be a user's, or an earlier version's),
+// so that the new index is known as its own (unusedGenerations). The source table stays
+// the old index's when def is nil.
+func (t *Target) withOwnMeta(mappings json.RawMessage, def *schema.Table) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(mappings, &m); err != nil {
+		return nil, fmt.Errorf("decode the mapping to take over: %w", err)
+	}
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	meta := map[string]json.RawMessage{}
+	if raw, ok := m["_meta"]; ok {
+		if err := json.Unmarshal(raw, &meta); err != nil || meta == nil {
+			meta = map[string]json.RawMessage{}
+		}
+	}
+	var own indexMeta
+	if raw, ok := meta["replicator"]; ok {
+		_ = json.Unmarshal(raw, &own) // not ours to read: replaced below
+	}
+	if def != nil {
+		own.Source = def.QualifiedName()
+	}
+	own.Name, own.State, own.Restore = t.cfg.State.Name, t.cfg.State.Index, nil
+	var err error
+	if meta["replicator"], err = json.Marshal(own); err != nil {
+		return nil, err
+	}
+	if m["_meta"], err = json.Marshal(meta); err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
+}
+
 // mappingsOf is the mapping the configuration gives a new index of def.
 func (t *Target) mappingsOf(def *schema.Table, cols []int) (map[string]any, error) {
 	props, err := t.properties(def, cols)
 	if err != nil {
 		return nil, err
 	}
-	meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name}
+	meta := &indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name, State: t.cfg.State.Index}
 	return map[string]any{"dynamic": "strict", "_meta": map[string]any{"replicator": meta}, "properties": props}, nil
 }
 
@@ -438,7 +483,7 @@ func (t *Target) enterSnapshotMode(ctx context.Context, index string, info *inde
 	restore := cur
 	if info.Meta != nil && info.Meta.Restore != nil && cur.RefreshInterval != nil && *cur.RefreshInterval == "-1" {
 		restore = *info.Meta.Restore
-	} else if err := t.putMeta(ctx, index, info, indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name, Restore: &restore}); err != nil {
+	} else if err := t.putMeta(ctx, index, info, indexMeta{Source: def.QualifiedName(), Name: t.cfg.State.Name, State: t.cfg.State.Index, Restore: &restore}); err != nil {
 		return restore, err
 	}
 	body := []byte(`{"index":{"refresh_interval":"-1","number_of_replicas":0,"auto_expand_replicas":"false"}}`)

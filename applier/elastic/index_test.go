@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/replicator/replicator/config"
+	"github.com/replicator/replicator/schema"
 )
 
 func TestMappingDiff(t *testing.T) {
@@ -52,5 +55,32 @@ func TestSimpleMatch(t *testing.T) {
 		if got := simpleMatch(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("simpleMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
+	}
+}
+
+// TestWithOwnMeta: a mapping taken over from another index names this replicator in
+// _meta.replicator, keeps the rest of _meta and the fields, and drops the settings a
+// snapshot recorded there.
+func TestWithOwnMeta(t *testing.T) {
+	t.Parallel()
+	tg := &Target{cfg: &config.Config{}}
+	tg.cfg.State.Name, tg.cfg.State.Index = "default", "replicator-state"
+	from := json.RawMessage(`{"dynamic":"strict","_meta":{"team":"search","replicator":{"source":"shop.a","name":"other","restore":{"refresh_interval":"5s"}}},"properties":{"id":{"type":"long"}}}`)
+	for _, tc := range []struct {
+		in   json.RawMessage
+		def  *schema.Table
+		want string
+	}{
+		{from, nil, `{"_meta":{"replicator":{"source":"shop.a","name":"default","state":"replicator-state"},"team":"search"},"dynamic":"strict","properties":{"id":{"type":"long"}}}`},
+		{from, &schema.Table{Schema: "shop", Name: "b"}, `{"_meta":{"replicator":{"source":"shop.b","name":"default","state":"replicator-state"},"team":"search"},"dynamic":"strict","properties":{"id":{"type":"long"}}}`},
+		{json.RawMessage(`{"properties":{}}`), nil, `{"_meta":{"replicator":{"source":"","name":"default","state":"replicator-state"}},"properties":{}}`},
+	} {
+		got, err := tg.withOwnMeta(tc.in, tc.def)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("withOwnMeta(%s) = %s, %v\nwant %s", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := tg.withOwnMeta(json.RawMessage(`[1]`), nil); err == nil {
+		t.Error("withOwnMeta of a mapping that is no object: no error")
 	}
 }

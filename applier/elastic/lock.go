@@ -40,7 +40,9 @@ var errLockLost = errors.New("lost the instance lock (another replicator took ov
 func (s *State) lockID() string { return "lock-" + s.name }
 
 // Lock takes the instance lease in the state index, refusing when another replicator
-// holds an unexpired one; the returned function stops renewing and releases it.
+// holds an unexpired one; the returned function stops renewing and releases it. With the
+// lease taken, it deletes the index generations an interrupted process of the same state
+// left behind (removeUnusedGenerations).
 func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 	s := t.state
 	b := make([]byte, 8)
@@ -151,6 +153,11 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 			}
 		}
 	}()
+	// Holding the lease, this process is the only one of its state that makes
+	// generations: those a killed one left with no alias go now (alias.go).
+	if err := t.removeUnusedGenerations(ctx, "*-g*", "", nil); err != nil {
+		t.log.Warn("could not delete the index generations no alias points to; they stay until the next start", "error", err)
+	}
 	return func() {
 		close(stop)
 		wg.Wait()

@@ -11,7 +11,6 @@ import (
 	"github.com/replicator/replicator/applier/elastic/compose"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
-	"github.com/replicator/replicator/mapping"
 	"github.com/replicator/replicator/plan"
 )
 
@@ -300,7 +299,10 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 		return err
 	}
 	enc, origin := full.Projected(), change.Origin{GTID: pos.GTID}
-	indexJSON := mapping.AppendJSONString(nil, index)
+	indexJSON, err := t.writeTarget(ctx, index)
+	if err != nil {
+		return fmt.Errorf("snapshot of %s: changed rows at GTID %s: %w", p.Name(), pos.GTID, err)
+	}
 	where := fmt.Sprintf("snapshot of %s: changed rows at GTID %s", p.Name(), pos.GTID)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -52,6 +52,9 @@ type Target struct {
 	// epoch counts alias moves and index deletions (bumpEpoch): a plan compiled under an
 	// older epoch checks its index again before it writes.
 	epoch int
+	// writes are the bulk action targets of writeTarget by alias, and of genWriteTarget
+	// by generation.
+	writes map[string]cachedWrite
 	// copies are the online copies requested or under way (copy.go); nil until read.
 	copies map[string]*liveCopy
 	// docSpecs are the [[documents]] declarations resolved (documents.go); nil until
@@ -67,8 +70,8 @@ type tablePlan struct {
 	def       *schema.Table
 	// epoch is the Target's epoch the plan was compiled under.
 	epoch int
-	// fixed: the plan writes a concrete index by its name (an online copy's generation),
-	// whatever aliases do.
+	// fixed: the plan writes one concrete index (an online copy's generation, through its
+	// write alias), whatever aliases do.
 	fixed bool
 	// soft: the table's rule keeps deleted rows marked (deletes = "soft", see deletes.go).
 	soft bool
