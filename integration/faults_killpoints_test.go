@@ -52,6 +52,8 @@ type killCase struct {
 	// keyless: the tables have no key, so they are compared as multisets of rows and
 	// verify, which needs a key, is not run (PostgreSQL only).
 	keyless bool
+	// apply is added to the run's [apply] section.
+	apply string
 	// after runs on the source once the restarted replicator caught up (an XA decision
 	// for a transaction prepared before the kill); the comparison waits for it too.
 	after func(t *testing.T, my *client.Conn, db string)
@@ -182,6 +184,8 @@ func killCases() []killCase {
 					"UPDATE kl SET b = 'changed' WHERE a = 3 LIMIT 1", "DELETE FROM kl WHERE a = 4 LIMIT 1")
 			})},
 		// 3,000 rows in online chunks of 250 (chunk_rows), under the writes of kpWrites.
+		{point: crashpoint.StreamLanesCommitted, targets: []string{"postgres"}, tables: []string{"t"}, setup: t1000, apply: "parallelism = 3",
+			stages: stream(crashpoint.StreamLanesCommitted, kpWrites)},
 		{point: crashpoint.OnlineChunkApplied, tables: []string{"t"}, setup: kpTable(3000),
 			stages: []killStage{{at: crashpoint.OnlineChunkApplied + ":3", stream: kpWrites, command: func(t *testing.T, cfg, db string) {
 				if res := runCLI(t, 30*time.Second, "resnapshot", "-c", cfg, db+".t"); res.code != 0 {
@@ -263,6 +267,7 @@ func runKillCase(t *testing.T, tg targetHarness, c killCase) {
 [apply]
 flush_interval = "50ms"
 batch_rows = 500
+`+c.apply+`
 [snapshot]
 chunk_rows = 250
 parallelism = 2
