@@ -134,6 +134,10 @@ type Batch struct {
 	lanes  []*Batch
 	serial bool
 	reach  int
+	// assign is the share each target table goes to in this batch (-1: split by key),
+	// load the rows each share got (see spread).
+	assign map[string]int
+	load   []int
 }
 
 func (b *Batch) done() { b.sc.mu.Unlock() }

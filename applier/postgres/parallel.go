@@ -179,15 +179,29 @@ func (t *Target) closeLanes() {
 }
 
 // spread splits the plain changes among the stream's connection (share 0) and the lanes.
-// Some target tables go whole to one share: one with unique keys besides its key (or a
+// A target table goes whole to the least loaded share when it holds at most its fair part
+// of the rows (a statement per table and share costs more than its rows on small
+// batches), and always when it must: one with unique keys besides its key (or a
 // configured key in place of its primary key), so a unique value moving between rows
 // moves in one transaction (its constraint is checked at commit), and one with soft
-// deletes, whose plan alters the table (two transactions
-// doing so would wait on each other until the commit that never comes). The rows of
-// other tables go by their key. The rest is returned apart, for share 0.
+// deletes, whose plan alters the table (two transactions doing so would wait on each
+// other until the commit that never comes). A larger table is split by key. The choice
+// holds for the whole batch (b.assign), so every change of a row in it goes to the same
+// share: two shares writing one row would wait on each other's lock. The rest is
+// returned apart, for share 0.
 func (b *Batch) spread(changes []change.TableChanges, copying map[string]*copyInfo) (shares [][]change.TableChanges, rest []change.TableChanges) {
 	n := len(b.t.lanes) + 1
 	shares = make([][]change.TableChanges, n)
+	if b.assign == nil {
+		b.assign, b.load = map[string]int{}, make([]int, n)
+	}
+	type plain struct {
+		tc    change.TableChanges
+		id    string
+		whole bool
+	}
+	var plains []plain
+	total := 0
 	for _, tc := range changes {
 		if len(tc.Table.Key) == 0 || len(tc.Ops) > 0 || copying[tc.Table.QualifiedName()] != nil {
 			rest = append(rest, tc)
@@ -198,9 +212,27 @@ func (b *Batch) spread(changes []change.TableChanges, copying map[string]*copyIn
 			rest = append(rest, tc) // applied on share 0, which reports the error
 			continue
 		}
-		if whole {
-			i := int(maphash.String(b.t.laneSeed, id) % uint64(n))
-			shares[i] = append(shares[i], tc)
+		plains = append(plains, plain{tc, id, whole})
+		total += rowsOf(tc)
+	}
+	for _, pl := range plains {
+		tc := pl.tc
+		s, ok := b.assign[pl.id]
+		if !ok {
+			s = -1
+			if pl.whole || rowsOf(tc)*n <= total {
+				s = 0
+				for i := range b.load {
+					if b.load[i] < b.load[s] {
+						s = i
+					}
+				}
+			}
+			b.assign[pl.id] = s
+		}
+		if s >= 0 {
+			shares[s] = append(shares[s], tc)
+			b.load[s] += rowsOf(tc)
 			continue
 		}
 		parts := make([]change.TableChanges, n)
@@ -228,13 +260,16 @@ func (b *Batch) spread(changes []change.TableChanges, copying map[string]*copyIn
 			parts[k].Marked = append(parts[k].Marked, m)
 		}
 		for i, p := range parts {
-			if len(p.Upserts)+len(p.Deletes)+len(p.Marked) > 0 {
+			if c := rowsOf(p); c > 0 {
 				shares[i] = append(shares[i], p)
+				b.load[i] += c
 			}
 		}
 	}
 	return shares, rest
 }
+
+func rowsOf(tc change.TableChanges) int { return len(tc.Upserts) + len(tc.Deletes) + len(tc.Marked) }
 
 // wholeTable reports whether the rows of def go to one share (see spread), and the
 // name of the target table they go to (several source tables may go to one).
