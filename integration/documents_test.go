@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -372,8 +373,11 @@ func readFile(t *testing.T, path string) string {
 
 // TestDocumentsAddedLater adds a [[documents]] declaration to a replicator that already
 // streams: the next run composes the index from the tables' indexes before it streams,
-// then keeps it current; a changed declaration (the actors relation removed) composes
-// it again without them.
+// into generation 1 behind the index's name as an alias (replacing an index of that name
+// an earlier version composed), then keeps it current; a changed declaration (the actors
+// relation removed) composes generation 2 beside it and swaps the alias: a reader
+// counting the alias's documents all along sees every film each time, never an empty or
+// half-composed index.
 func TestDocumentsAddedLater(t *testing.T) {
 	my := mysqlRoot(t)
 	et := newESTarget(t, "docslater")
@@ -387,11 +391,16 @@ func TestDocumentsAddedLater(t *testing.T) {
 	et.waitCaughtUp(t, my, p, 120*time.Second)
 	p.stop(t)
 
+	// An index of the name composed by an earlier version (concrete, no alias).
+	esOK(t, et.es, esapi.IndexRequest{Index: index, DocumentID: "65000", Body: strings.NewReader(`{"film_id":65000,"title":"legacy"}`), Refresh: "true"}, nil)
 	decl := fmt.Sprintf(docsDecl, index, db, db, db, db, db, db, db)
 	cfg = writeConfig(t, plain+decl)
 	p = startCLI(t, "run", "-c", cfg)
 	if !waitOutput(p, `"msg":"composed documents"`, 60*time.Second) {
 		t.Fatalf("no composition at the run's start:\n%s", tail(p.output(), 20))
+	}
+	if ix, concrete := et.aliasTarget(t, index); concrete || len(ix) != 1 || ix[0] != index+"-g000001" {
+		t.Errorf("after the first composition %s stands for %v (concrete %t), want the alias of %s-g000001", index, ix, concrete, index)
 	}
 	mustExec(t, my, "USE "+db, "UPDATE actor SET last_name = 'Later' WHERE actor_id = 1", "DELETE FROM film_category WHERE film_id = 3")
 	et.waitCaughtUp(t, my, p, 60*time.Second)
@@ -409,7 +418,38 @@ func TestDocumentsAddedLater(t *testing.T) {
 		t.Errorf("an unchanged declaration was composed again")
 	}
 
-	// Without the actors relation: composed again, no document has actors.
+	// Without the actors relation: composed again, no document has actors. A reader
+	// counts the alias's documents all along.
+	films := et.count(t, index)
+	counts := map[int]int{}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			var res struct {
+				Count int `json:"count"`
+			}
+			r, err := esapi.CountRequest{Index: []string{index}}.Do(context.Background(), et.es)
+			switch {
+			case err != nil:
+				res.Count = -1
+			case r.StatusCode != 200 || json.NewDecoder(r.Body).Decode(&res) != nil:
+				res.Count = -r.StatusCode
+			}
+			if err == nil {
+				r.Body.Close()
+			}
+			counts[res.Count]++
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	i := strings.Index(decl, "[[documents.nested]]\nfield = \"actors\"")
 	j := strings.Index(decl, "[[documents.nested]]\nfield = \"inventory\"")
 	cfg = writeConfig(t, plain+decl[:i]+decl[j:])
@@ -419,6 +459,17 @@ func TestDocumentsAddedLater(t *testing.T) {
 	}
 	et.waitCaughtUp(t, my, p, 60*time.Second)
 	p.stop(t)
+	close(done)
+	wg.Wait()
+	if len(counts) != 1 || counts[films] == 0 {
+		t.Errorf("the alias's document count while composing again (count: times seen; negative: HTTP status): %v, want only %d", counts, films)
+	}
+	if ix, concrete := et.aliasTarget(t, index); concrete || len(ix) != 1 || ix[0] != index+"-g000002" {
+		t.Errorf("after the second composition %s stands for %v (concrete %t), want the alias of %s-g000002", index, ix, concrete, index)
+	}
+	if ix, _ := et.aliasTarget(t, index+"-g000001"); len(ix) != 0 {
+		t.Errorf("generation 1 is still there after the swap: %v", ix)
+	}
 	for id, d := range et.readIndex(t, index) {
 		if _, ok := d["actors"]; ok {
 			t.Fatalf("film %s still has actors after the relation was removed", id)

@@ -58,6 +58,9 @@ type Batch struct {
 	// (documents.go), in stream order; composed again after the writes, before the
 	// checkpoint passes them.
 	touched []docTouch
+	// fkTouched are the touches of foreign key actions' child rows, also in touched:
+	// stored before the bulk writes, since a replay would not find them again.
+	fkTouched []docTouch
 	// fkTime is the commit time of the foreign key action being applied (a cascaded
 	// soft delete stores it).
 	fkTime time.Time
@@ -177,6 +180,9 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	if err != nil {
 		return err
 	}
+	if err := b.storeFKTouches(ctx); err != nil {
+		return err
+	}
 	where := "GTID " + pos.GTID
 	fresh := map[*tablePlan]*tablePlan{}
 	start := 0
@@ -218,6 +224,9 @@ func (b *Batch) Commit(ctx context.Context, pos change.Position) error {
 	}
 	crashpoint.Hit(crashpoint.ElasticBulkSent)
 	if err := t.composeTouched(ctx, b.touched, version); err != nil {
+		return err
+	}
+	if err := b.clearFKTouches(ctx); err != nil {
 		return err
 	}
 	for _, ad := range t.addedDefaults(b.schemas) {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,6 +99,7 @@ func (b *Batch) touchDoc(def *schema.Table, doc fkDoc) {
 		}
 	}
 	b.touched = append(b.touched, docTouch{def: def, row: row})
+	b.fkTouched = append(b.fkTouched, docTouch{def: def, row: row})
 }
 
 // involved reports whether a table ("db.table") takes part in a [[documents]] declaration.
@@ -197,7 +200,7 @@ func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[stri
 		case rt.ESIndex() == d.Index:
 			return compose.Table{}, nil, fmt.Errorf("%s.index = %q is the index of %s itself: name another index", key, d.Index, name)
 		case keyed && (len(def.Key) != 1 || !intColumn(def.Columns[def.Key[0]])):
-			return compose.Table{}, nil, fmt.Errorf("%s = %q: key (%s) must be one integer column in this version", k, name, strings.Join(def.KeyNames(), ", "))
+			return compose.Table{}, nil, fmt.Errorf("%s = %q: key (%s) must be one integer column: composite keys and keys of strings, binary strings or decimals are not supported (a document refers to a row by the text of one integer); compose from a table with a one-column integer key, e.g. an AUTO_INCREMENT id", k, name, describeKey(def))
 		}
 		ct := compose.Table{Name: name, Index: rt.ESIndex()}
 		if keyed {
@@ -218,7 +221,7 @@ func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[stri
 			return "", fmt.Errorf("%s: column %q of %s is excluded by its [[tables]] rule", k, col, def.QualifiedName())
 		}
 		if wantInt && !intColumn(def.Columns[c]) {
-			return "", fmt.Errorf("%s: column %q of %s is %s; this version joins on integer columns only", k, col, def.QualifiedName(), def.Columns[c].ColumnType)
+			return "", fmt.Errorf("%s: column %q of %s is %s; joins are on integer columns only (string joins compare by collation, decimal joins by value whatever the scale, which the indexes' ids do not): join on an integer column", k, col, def.QualifiedName(), def.Columns[c].ColumnType)
 		}
 		return def.Columns[c].Name, nil
 	}
@@ -232,6 +235,11 @@ func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[stri
 			out = append(out, n)
 		}
 		return out, nil
+	}
+	if p := route.ESNameProblem(d.Index); p != "" {
+		// The name is an alias of generations NAME-g000001, ...: the rule of the tables'
+		// index names applies (a name ending like a generation could be another's).
+		return nil, fmt.Errorf("%s.index: %s: name another index", key, p)
 	}
 	s := &compose.Spec{N: i, Index: d.Index}
 	root, rootDef, err := table(key+".root", d.Root, true)
@@ -307,6 +315,18 @@ func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[stri
 	return s, nil
 }
 
+// describeKey names a table's key columns with their types, or says it has none.
+func describeKey(def *schema.Table) string {
+	if len(def.Key) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(def.Key))
+	for i, k := range def.Key {
+		parts[i] = def.Columns[k].Name + " " + def.Columns[k].ColumnType
+	}
+	return strings.Join(parts, ", ")
+}
+
 func keyHolds(def *schema.Table, col string) bool {
 	for _, k := range def.KeyNames() {
 		if strings.EqualFold(k, col) {
@@ -358,12 +378,16 @@ func (t *Target) composeAll(ctx context.Context, only func(*compose.Spec, *compo
 		if !only(s, map[bool]*composedMarker{true: &m}[found]) {
 			continue
 		}
-		if err := t.createComposed(ctx, s); err != nil {
+		concrete, err := t.createComposed(ctx, s)
+		if err != nil {
 			return err
 		}
 		if err := t.refresh(ctx, s); err != nil {
 			return err
 		}
+		// Written by its own name: readers of the alias see the generation before
+		// (or none) until the swap below, never a half-composed one.
+		dest := mapping.AppendJSONString(nil, concrete)
 		n, start := 0, time.Now()
 		var ids []string
 		err = t.searchAll(ctx, s.Root.Index, map[string]any{"match_all": map[string]any{}}, []string{s.Root.Key}, []string{s.Root.Key}, func(src compose.Source) error {
@@ -374,7 +398,7 @@ func (t *Target) composeAll(ctx context.Context, only func(*compose.Spec, *compo
 			ids = append(ids, id)
 			if len(ids) == composeChunk {
 				n += len(ids)
-				err := t.composeRoots(ctx, s, ids, version)
+				err := t.composeRoots(ctx, s, ids, version, dest)
 				ids = ids[:0]
 				return err
 			}
@@ -382,16 +406,19 @@ func (t *Target) composeAll(ctx context.Context, only func(*compose.Spec, *compo
 		})
 		if err == nil && len(ids) > 0 {
 			n += len(ids)
-			err = t.composeRoots(ctx, s, ids, version)
+			err = t.composeRoots(ctx, s, ids, version, dest)
+		}
+		if err == nil {
+			err = t.swapAlias(ctx, s.Index, concrete)
 		}
 		if err != nil {
-			return fmt.Errorf("compose documents[%d] into %s: %w", s.N, s.Index, err)
+			return fmt.Errorf("compose documents[%d] into %s (index %s): %w", s.N, s.Index, concrete, err)
 		}
 		if err := t.state.put(ctx, t.markerID(s), composedMarker{Kind: "documents", Name: t.state.name, Hash: specHash(s), GTID: gtid}); err != nil {
 			return err
 		}
 		took := time.Since(start)
-		t.log.Info("composed documents", "index", s.Index, "documents", n, "root", s.Root.Name, "duration", took.String(), "per_second", int(float64(n)/max(took.Seconds(), 1e-3)))
+		t.log.Info("composed documents", "index", s.Index, "generation", concrete, "documents", n, "root", s.Root.Name, "duration", took.String(), "per_second", int(float64(n)/max(took.Seconds(), 1e-3)))
 	}
 	return nil
 }
@@ -420,10 +447,13 @@ func (t *Target) ComposeMissing(ctx context.Context) error {
 	}, plan.GTID, version)
 }
 
-// createComposed (re)creates a declaration's index, mapped from the fields of the
-// tables' own indexes: root fields as they are, a lookup as an object, a nested relation
-// as nested. Fields not mapped (a column added later) stay in _source (dynamic false).
-func (t *Target) createComposed(ctx context.Context, s *compose.Spec) error {
+// createComposed creates the next generation of a declaration's index (the index name
+// is its alias, as for the tables' indexes, alias.go) and returns its name: mapped from
+// the fields of the tables' own indexes, root fields as they are, a lookup as an object,
+// a nested relation as nested; fields not mapped (a column added later) stay in _source
+// (dynamic false). Generations no alias points to (a composition killed before its swap)
+// are deleted first.
+func (t *Target) createComposed(ctx context.Context, s *compose.Spec) (string, error) {
 	props := func(index string, cols []string, key string) (map[string]any, error) {
 		var res map[string]struct {
 			Mappings struct {
@@ -445,35 +475,100 @@ func (t *Target) createComposed(ctx context.Context, s *compose.Spec) error {
 	}
 	root, err := props(s.Root.Index, s.Columns, s.Root.Key)
 	if err != nil {
-		return err
+		return "", err
 	}
 	for _, l := range s.Lookups {
 		p, err := props(l.Table.Index, l.Columns, "")
 		if err != nil {
-			return err
+			return "", err
 		}
 		root[l.Field] = map[string]any{"type": "object", "properties": p}
 	}
 	for _, n := range s.Nested {
 		p, err := props(n.Table.Index, n.Columns, n.Table.Key)
 		if err != nil {
-			return err
+			return "", err
 		}
 		root[n.Field] = map[string]any{"type": "nested", "properties": p}
 	}
+	cur, err := t.resolveName(ctx, s.Index)
+	if err != nil {
+		return "", err
+	}
+	gens, err := t.generations(ctx, s.Index)
+	if err != nil {
+		return "", err
+	}
+	for g := range gens {
+		if !slices.Contains(cur.Indices, g) {
+			if err := t.deleteConcrete(ctx, g); err != nil {
+				return "", fmt.Errorf("documents[%d]: %w", s.N, err)
+			}
+		}
+	}
+	concrete, err := t.nextGeneration(ctx, s.Index)
+	if err != nil {
+		return "", err
+	}
+	settings := map[string]any{}
 	// A replica once a second node can hold one, as the tables' indexes get where no
 	// template says otherwise: a single node stays green.
-	body, err := json.Marshal(map[string]any{"settings": map[string]any{"auto_expand_replicas": "0-1"}, "mappings": map[string]any{"dynamic": false, "properties": root}})
+	if !t.templateSetsReplicas(ctx, concrete) {
+		settings["auto_expand_replicas"] = defaultAutoExpandReplicas
+	}
+	body, err := json.Marshal(map[string]any{"settings": settings, "mappings": map[string]any{"dynamic": false, "properties": root},
+		"aliases": map[string]any{newWriteAlias(concrete): map[string]any{}}})
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := call(ctx, t.es, http.MethodDelete, indexPath(s.Index), nil, nil, nil, http.StatusNotFound); err != nil {
-		return fmt.Errorf("documents[%d]: delete index %s before composing it again: %w", s.N, s.Index, err)
+	if _, err := call(ctx, t.es, http.MethodPut, indexPath(concrete), nil, body, nil); err != nil {
+		return "", fmt.Errorf("documents[%d]: create index %s (a generation of %s): %w", s.N, concrete, s.Index, err)
 	}
-	if _, err := call(ctx, t.es, http.MethodPut, indexPath(s.Index), nil, body, nil); err != nil {
-		return fmt.Errorf("documents[%d]: create index %s: %w", s.N, s.Index, err)
+	return concrete, nil
+}
+
+// composedDest is where the stream writes the documents of a declaration: the write
+// alias of the generation its alias points to, with require_alias (a late bulk of a
+// killed process never lands in a later generation, see writeAliasInfix); an index of
+// an earlier version, named like the alias, by its name.
+func (t *Target) composedDest(ctx context.Context, s *compose.Spec) ([]byte, error) {
+	t.mu.Lock()
+	d, ok := t.docDest[s.Index]
+	epoch := t.epoch
+	t.mu.Unlock()
+	if ok && d.epoch == epoch {
+		return d.json, nil
 	}
-	return nil
+	cur, err := t.resolveName(ctx, s.Index)
+	if err != nil {
+		return nil, err
+	}
+	var dest []byte
+	switch {
+	case !cur.exists():
+		return nil, fmt.Errorf("documents[%d]: the composed index %s does not exist (deleted by hand?): delete the marker document %s in the state index and restart, which composes it again", s.N, s.Index, t.markerID(s))
+	case cur.Legacy:
+		dest = mapping.AppendJSONString(nil, s.Index)
+	default:
+		w, err := t.writeAlias(ctx, s.Index)
+		if err != nil {
+			return nil, fmt.Errorf("documents[%d]: %w", s.N, err)
+		}
+		dest = append(mapping.AppendJSONString(nil, w), `,"require_alias":true`...)
+	}
+	t.mu.Lock()
+	if t.docDest == nil {
+		t.docDest = map[string]destOf{}
+	}
+	t.docDest[s.Index] = destOf{json: dest, epoch: epoch}
+	t.mu.Unlock()
+	return dest, nil
+}
+
+// destOf is a composed index's write destination, found under an epoch (alias.go).
+type destOf struct {
+	json  []byte
+	epoch int
 }
 
 func containsFold(list []string, s string) bool {
@@ -501,7 +596,8 @@ func (t *Target) refresh(ctx context.Context, s *compose.Spec) error {
 	for i, n := range names {
 		esc[i] = strings.TrimPrefix(indexPath(n), "/")
 	}
-	if _, err := call(ctx, t.es, http.MethodPost, "/"+strings.Join(esc, ",")+"/_refresh", nil, nil, nil); err != nil {
+	// ignore_unavailable: the composed index does not exist before its first composition.
+	if _, err := call(ctx, t.es, http.MethodPost, "/"+strings.Join(esc, ",")+"/_refresh", url.Values{"ignore_unavailable": {"true"}}, nil, nil); err != nil {
 		return fmt.Errorf("documents[%d]: refresh %s: %w", s.N, strings.Join(names, ","), err)
 	}
 	return nil
@@ -594,9 +690,10 @@ func (t *Target) mget(ctx context.Context, index string, ids []string) (map[stri
 }
 
 // composeRoots writes the documents of the roots ids (deleting those whose root row is
-// gone) with version, reading their rows from the tables' indexes.
-func (t *Target) composeRoots(ctx context.Context, s *compose.Spec, ids []string, version int64) error {
-	indexJSON := mapping.AppendJSONString(nil, s.Index)
+// gone) with version into dest (the bulk item's _index value), reading their rows from
+// the tables' indexes.
+func (t *Target) composeRoots(ctx context.Context, s *compose.Spec, ids []string, version int64, dest []byte) error {
+	indexJSON := dest
 	for len(ids) > 0 {
 		n := min(len(ids), composeChunk)
 		chunk := ids[:n]
@@ -896,7 +993,11 @@ func (t *Target) composeTouched(ctx context.Context, touched []docTouch, version
 		if len(roots) == 0 {
 			continue
 		}
-		if err := t.composeRoots(ctx, s, roots, version); err != nil {
+		dest, err := t.composedDest(ctx, s)
+		if err != nil {
+			return err
+		}
+		if err := t.composeRoots(ctx, s, roots, version, dest); err != nil {
 			return fmt.Errorf("documents[%d] (index %s): %w", s.N, s.Index, err)
 		}
 		t.log.Debug("composed documents again", "index", s.Index, "documents", len(roots))

@@ -77,12 +77,21 @@ func TestResolveDocuments(t *testing.T) {
 		want     string
 	}{
 		{`on = { language_id = "language_id" }`, `on = { language_id = "name" }`, nil, `documents[0].lookup[0].on = { language_id = "name" }: "name" must be the key of s.language (language_id)`},
-		{`on = { language_id = "language_id" }`, `on = { title = "language_id" }`, nil, `documents[0].lookup[0].on: column "title" of s.film is varchar; this version joins on integer columns only`},
+		{`on = { language_id = "language_id" }`, `on = { title = "language_id" }`, nil, `documents[0].lookup[0].on: column "title" of s.film is varchar; joins are on integer columns only`},
+		{"", "", func(d map[string]*schema.Table) {
+			d["s.film"].Columns[2].DataType, d["s.film"].Columns[2].ColumnType = "decimal", "decimal(3,0)"
+		}, `documents[0].lookup[0].on: column "language_id" of s.film is decimal(3,0); joins are on integer columns only`},
 		{`columns = ["name"]`, `columns = ["nom"]`, nil, `documents[0].lookup[0].columns: column "nom" does not exist in s.language`},
 		{`table = "s.language"`, `table = "s.soft"`, nil, `documents[0].lookup[0].table = "s.soft": its rule tables[0] has deletes = "soft"`},
 		{`table = "s.language"`, `table = "s.gone"`, nil, `documents[0].lookup[0].table = "s.gone": the target holds no such table`},
 		{"", "", func(d map[string]*schema.Table) { d["s.film_actor"].Key = []int{0} }, `documents[0].nested[0].through: the key of s.film_actor (actor_id) must include "film_id" and "actor_id"`},
-		{"", "", func(d map[string]*schema.Table) { d["s.film"].Columns[0].DataType = "varchar" }, `documents[0].root = "s.film": key (film_id) must be one integer column in this version`},
+		{"", "", func(d map[string]*schema.Table) { d["s.film"].Columns[0].DataType = "varchar" }, `documents[0].root = "s.film": key (film_id smallint) must be one integer column: composite keys and keys of strings`},
+		{"", "", func(d map[string]*schema.Table) { d["s.film"].Key = []int{0, 2} }, `documents[0].root = "s.film": key (film_id smallint, language_id tinyint) must be one integer column`},
+		{"", "", func(d map[string]*schema.Table) {
+			d["s.actor"].Columns[0].DataType, d["s.actor"].Columns[0].ColumnType = "binary", "binary(16)"
+		}, `documents[0].nested[0].table = "s.actor": key (actor_id binary(16)) must be one integer column`},
+		{"", "", func(d map[string]*schema.Table) { d["s.language"].Key = nil }, `documents[0].lookup[0].table = "s.language": key (none) must be one integer column`},
+		{`index = "films"`, `index = "films-g000001"`, nil, `documents[0].index: index name "films-g000001" ends like a concrete index of another table`},
 		{`index = "films"`, `index = "s.film"`, nil, `documents[0].index = "s.film" is the index of s.film itself`},
 	} {
 		_, err := resolve(strings.Replace(docsConfig, c.old, c.new, 1), c.edit)

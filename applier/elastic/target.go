@@ -60,6 +60,13 @@ type Target struct {
 	// docSpecs are the [[documents]] declarations resolved (documents.go); nil until
 	// first needed.
 	docSpecs []*compose.Spec
+	// pending are the foreign key actions' touches a stopped run stored and did not
+	// compose (documents_pending.go), read once (pendingRead); pendingStored says this
+	// run stored some since they were last removed.
+	pending                    []docTouch
+	pendingRead, pendingStored bool
+	// docDest are the composed indexes' write destinations (composedDest).
+	docDest map[string]destOf
 }
 
 // tablePlan is how one table version is written: compiled once, used for every batch.
