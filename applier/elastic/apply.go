@@ -532,7 +532,11 @@ func (t *Target) runActions(ctx context.Context, sg segment, version int64, i in
 		crashpoint.Hit(crashpoint.ElasticRenamePending)
 	}
 	for _, a := range sg.actions {
-		if err := a.run(ctx); err != nil {
+		run := a.run
+		if a.versioned != nil {
+			run = func(ctx context.Context) error { return a.versioned(ctx, version) }
+		}
+		if err := run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", a.what, err)
 		}
 		if len(a.names) > 0 {

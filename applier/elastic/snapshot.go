@@ -131,9 +131,18 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 	for index, tables := range t.routes.ESCollisions(names) {
 		return fmt.Errorf("tables %v would all go to index %s (index names are lower-cased, invalid characters become '_'), overwriting each other's documents: give each a [[tables]] rule of its own with a distinct target", tables, index)
 	}
+	if err := t.checkFanInPlans(plans); err != nil {
+		return err
+	}
 	err := forEach(ctx, order, prepareWorkers, func(ctx context.Context, index string) error {
-		for _, p := range groups[index] {
-			restore, err := t.prepareIndex(ctx, index, p, onExisting)
+		for i, p := range groups[index] {
+			how := onExisting
+			if i > 0 {
+				// The first table's index, just prepared: an empty index in snapshot
+				// mode, its recorded settings the ones to restore.
+				how = ""
+			}
+			restore, err := t.prepareIndex(ctx, index, p, how)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/replicator/replicator/change"
@@ -351,4 +352,25 @@ func jsonNumber(v []byte) bool {
 		}
 	}
 	return i == len(v)
+}
+
+// FanInID returns the _id that the document of a fan-in shard with _id id (the JSON array
+// of the source value from and the key texts, AppendID) has under the source value to:
+// the same array with to in front, hashed as AppendID hashes when it grows past
+// MaxIDBytes. An id already hashed keeps no key texts to move: an error.
+func FanInID(id, from, to string) (string, error) {
+	prefix := string(mapping.AppendJSONString([]byte{'['}, from)) + ","
+	if !strings.HasPrefix(id, prefix) {
+		if len(id) > 0 && id[0] == IDEscape {
+			return "", fmt.Errorf("the key of this document was longer than an _id may be and is kept as its SHA-256 only, so it cannot be given the new source value %q: take a new snapshot (replicator snapshot)", to)
+		}
+		return "", fmt.Errorf("the _id does not begin with the source value %q", from)
+	}
+	out := append(mapping.AppendJSONString([]byte{'['}, to), ',')
+	out = append(out, id[len(prefix):]...)
+	if len(out) > MaxIDBytes {
+		sum := sha256.Sum256(out)
+		out = hex.AppendEncode([]byte{IDEscape, 'h'}, sum[:])
+	}
+	return string(out), nil
 }
