@@ -128,7 +128,7 @@ func TestFanInElasticsearch(t *testing.T) {
 	wait := fanInWorkload(t, shards, stop)
 	killSnapshotThenStream(t, h, cfg, 2*time.Second)
 	p := startCLI(t, "run", "-c", cfg)
-	waitStreaming(t, p)
+	waitStreamingWithin(t, p, 180*time.Second)
 	for i, db := range shards {
 		mustExec(t, my, "USE "+db, "ALTER TABLE orders ADD COLUMN tag VARCHAR(20) NULL",
 			fmt.Sprintf("UPDATE orders SET tag = 'shard %d' WHERE id %% 10 = 3", i+1))

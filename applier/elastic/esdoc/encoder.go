@@ -107,13 +107,43 @@ func (e *Encoder) Projected() *Encoder {
 // without them ignores it. NULL is written as null, so _source shows every replicated
 // column.
 func (e *Encoder) AppendDoc(dst []byte, row change.Row, o change.Origin) ([]byte, error) {
-	if e.view != nil {
-		if e.projected {
-			row = e.view.Selected(row, o)
-		} else {
-			row = e.view.Row(row, o)
-		}
+	return e.AppendPreparedDoc(dst, e.Prepare(row, o))
+}
+
+// Prepared is a row made ready for AppendPreparedID and AppendPreparedDoc once: under
+// column transforms the view's row, so a hashed column (a hashed key too) is hashed once
+// for both the _id and the document.
+type Prepared struct {
+	row    change.Row
+	viewed bool // row is the view's row (Encoder.view set)
+}
+
+// Prepare makes row, written by o, ready for the encoder's _id and document.
+func (e *Encoder) Prepare(row change.Row, o change.Origin) Prepared {
+	if e.view == nil {
+		return Prepared{row: row}
 	}
+	if e.projected {
+		return Prepared{row: e.view.Selected(row, o), viewed: true}
+	}
+	return Prepared{row: e.view.Row(row, o), viewed: true}
+}
+
+// AppendPreparedID is AppendID of a prepared row.
+func (e *Encoder) AppendPreparedID(dst []byte, p Prepared) ([]byte, error) {
+	if !p.viewed {
+		return e.appendID(dst, p.row)
+	}
+	keys := make(change.Row, len(e.view.Table.Key))
+	for i, k := range e.view.Table.Key {
+		keys[i] = p.row[k]
+	}
+	return e.appendID(dst, keys)
+}
+
+// AppendPreparedDoc is AppendDoc of a prepared row.
+func (e *Encoder) AppendPreparedDoc(dst []byte, p Prepared) ([]byte, error) {
+	row := p.row
 	dst = append(dst, '{')
 	for i, s := range e.src {
 		dst = append(dst, e.names[i]...)
@@ -244,6 +274,12 @@ func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 		}
 		row = e.view.Key(row)
 	}
+	return e.appendID(dst, row)
+}
+
+// appendID is AppendID of a row the key positions index: the view's key row (View.Key)
+// under column transforms.
+func (e *Encoder) appendID(dst []byte, row change.Row) ([]byte, error) {
 	start := len(dst)
 	if len(e.key) == 1 {
 		v := row[e.key[0]]
