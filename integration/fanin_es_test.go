@@ -256,3 +256,67 @@ func TestFanInRefusesDifferingShardsES(t *testing.T) {
 		t.Errorf("compared %d rows, want 3", n)
 	}
 }
+
+// TestFanInDeletesFilterRenameES is TestFanInDeletesFilterRename on Elasticsearch: a
+// fan-in rule with deletes = "soft", a row filter and a rename; a delete or a row leaving
+// the filter in one shard marks only that shard's document of the key, a row entering it
+// in one shard adds only that shard's, verify is equal per shard and counts each shard's
+// kept documents.
+func TestFanInDeletesFilterRenameES(t *testing.T) {
+	my := mysqlRoot(t)
+	h := newESHarness(t)
+	shards := fanInShardsOf(t, my, 2, "es")
+	for _, db := range shards {
+		mustExec(t, my, "USE "+db,
+			"CREATE TABLE orders (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NULL, note VARCHAR(64) NULL)",
+			"INSERT INTO orders SELECT seq, CONCAT('k', seq), seq, CONCAT('n', seq) FROM seq_1_to_100",
+			"INSERT INTO orders VALUES (1000, 'neg', -5, 'filtered out')")
+	}
+	cfg := writeConfig(t, esFanInConfig(h, "deletes = \"soft\"\nwhere = \"total >= 0\"\nrename = { note = \"remark\" }\n"))
+	index := esFanInIndex(h)
+	p := startCLI(t, "run", "-c", cfg)
+	waitStreaming(t, p)
+	mustExec(t, my, "BEGIN",
+		"DELETE FROM `"+shards[0]+"`.orders WHERE id = 5",
+		"UPDATE `"+shards[1]+"`.orders SET total = -1 WHERE id = 6",
+		"UPDATE `"+shards[1]+"`.orders SET note = 'second' WHERE id = 5",
+		"UPDATE `"+shards[0]+"`.orders SET total = 7 WHERE id = 1000", // enters the filter
+		"COMMIT")
+	h.WaitCaughtUp(t, my, p, 60*time.Second)
+	p.stop(t)
+	docs := h.readIndex(t, index)
+	type doc struct {
+		deleted bool
+		remark  string
+	}
+	want := map[string]doc{
+		`["` + shards[0] + `.orders","5"]`:    {true, "n5"},
+		`["` + shards[1] + `.orders","5"]`:    {false, "second"},
+		`["` + shards[0] + `.orders","6"]`:    {false, "n6"},
+		`["` + shards[1] + `.orders","6"]`:    {true, "n6"},
+		`["` + shards[0] + `.orders","1000"]`: {false, "filtered out"},
+	}
+	for id, w := range want {
+		d, ok := docs[id]
+		del, _ := d["_deleted"].(bool)
+		remark, _ := d["remark"].(string)
+		if !ok || del != w.deleted || remark != w.remark || d["note"] != nil {
+			t.Errorf("document %s: %v (found %v), want deleted %v, remark %q", id, d, ok, w.deleted, w.remark)
+		}
+	}
+	marked := 0
+	for _, d := range docs {
+		if del, _ := d["_deleted"].(bool); del {
+			marked++
+		}
+	}
+	if _, ok := docs[`["`+shards[1]+`.orders","1000"]`]; ok || len(docs) != 201 || marked != 2 {
+		t.Errorf("index has %d documents (want 201), %d marked (want 2), the second shard's filtered row: %v", len(docs), marked, ok)
+	}
+	rep := assertVerifyEqual(t, cfg)
+	for _, tb := range rep.Tables {
+		if tb.Kept != 1 {
+			t.Errorf("verify %s: %d kept rows, want 1", tb.Source, tb.Kept)
+		}
+	}
+}
