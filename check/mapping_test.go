@@ -164,7 +164,9 @@ url = "postgres://app@127.0.0.1:5432/app?sslmode=disable"
 [[tables]]
 source = "d.t"
 hash = ["born", "f"]
-`, func(k string) (string, bool) { return "a-hash-key-of-enough-length-0123456789", k == "REPLICATOR_HASH_KEY" })
+`, func(k string) (string, bool) {
+		return "a-hash-key-of-enough-length-0123456789", k == "REPLICATOR_HASH_KEY"
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
