@@ -279,6 +279,7 @@ type verifyReport struct {
 		Deletes          string `json:"deletes"`
 		Kept             int64  `json:"kept_rows"`
 		Error            string `json:"error"`
+		NotSelected      bool   `json:"not_selected"`
 		Diffs            []struct {
 			Kind    string             `json:"kind"`
 			Key     map[string]*string `json:"key"`
