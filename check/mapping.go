@@ -64,6 +64,14 @@ func columnMapping(r *finding.Report, cfg *config.Config, t *schema.Table, rt *r
 		if rt.FieldType(c.Name) != "" && !esdoc.IsStringColumn(pol, c) {
 			badFieldTypes = append(badFieldTypes, c.Name+" "+strings.ToUpper(c.ColumnType))
 		}
+		if rt.Transforms().Hashed(c.Name) {
+			// The target holds its hash, 64 hexadecimal digits, whatever the type: none of
+			// the type's findings (zero dates, NUL in text, FLOAT digits, ...) reach it.
+			if isTextColumn(c.DataType) && !mapping.SupportedCharset(c.Charset) {
+				badCharset = append(badCharset, c.Name+" ("+c.Charset+")")
+			}
+			continue
+		}
 		switch {
 		case mapping.IsTemporal(c.DataType):
 			temporal = append(temporal, c.Name)

@@ -139,3 +139,49 @@ func TestColumnMappingFieldTypes(t *testing.T) {
 		t.Errorf("field_types on an INT column:\n%s", text)
 	}
 }
+
+// TestColumnMappingHashed: a hashed column arrives as its hash, so the findings of its
+// source type are not reported for it (a hashed DATE has no zero dates at the target,
+// a hashed FLOAT no lost digits); the same columns unhashed are.
+func TestColumnMappingHashed(t *testing.T) {
+	t.Parallel()
+	tbl := &schema.Table{Schema: "d", Name: "t", Columns: []schema.Column{
+		{Name: "id", DataType: "int"},
+		{Name: "born", DataType: "date"},
+		{Name: "f", DataType: "float", ColumnType: "float"},
+		{Name: "seen", DataType: "datetime"},
+	}, Key: []int{0}}
+	cfg, err := config.Parse(`
+[source]
+host = "127.0.0.1"
+user = "replicator"
+password = "p"
+server_id = 4201
+[target]
+type = "postgres"
+[target.postgres]
+url = "postgres://app@127.0.0.1:5432/app?sslmode=disable"
+[[tables]]
+source = "d.t"
+hash = ["born", "f"]
+`, func(k string) (string, bool) {
+		return "a-hash-key-of-enough-length-0123456789", k == "REPLICATOR_HASH_KEY"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &Evidence{SQLModeLacks: []string{"NO_ZERO_DATE"}, Sampled: 10, SampleLimit: 10, ZeroDates: map[string]int{"born": 3, "seen": 1}}
+	var r finding.Report
+	columnMapping(&r, cfg, tbl, routes.For("d", "t"), ev)
+	text := reportText(&r)
+	if strings.Contains(text, "born") || strings.Contains(text, "d.t (f)") || strings.Contains(text, "FLOAT") {
+		t.Errorf("findings for hashed columns:\n%s", text)
+	}
+	if !strings.Contains(text, "d.t (seen: 1 of 10 sampled rows)") {
+		t.Errorf("no zero-date finding for the unhashed seen:\n%s", text)
+	}
+}

@@ -155,6 +155,7 @@ type TableRule struct {
 	SourceColumn string `toml:"source_column"`
 
 	pattern    Pattern          // parsed Source, set by validation
+	index      bool             // the target is Elasticsearch (Target is an index name), set by validation
 	where      *filter.Expr     // parsed Where, set by validation
 	transforms *transform.Rules // compiled Rename, Hash, Metadata, set by Parse
 }
@@ -164,7 +165,8 @@ func (r *TableRule) Pattern() Pattern { return r.pattern }
 
 // FanIn reports whether the rule merges several source tables into one target: its
 // source is a pattern and its target names one table (PostgreSQL: a table part without
-// "*" or {table}). See the README's "Fan-in".
+// "*" or {table}; Elasticsearch: an index name without {table}). See the README's
+// "Fan-in".
 func (r *TableRule) FanIn() bool {
 	if r.Target == "" {
 		return false
@@ -172,6 +174,9 @@ func (r *TableRule) FanIn() bool {
 	p, err := ParsePattern(r.Source)
 	if err != nil || !p.Wildcard() {
 		return false
+	}
+	if r.index {
+		return !strings.Contains(r.Target, "{table}")
 	}
 	_, table, _ := strings.Cut(r.Target, ".")
 	return table != "*" && !strings.Contains(table, "{table}")

@@ -254,8 +254,16 @@ func TestElasticsearchTarget(t *testing.T) {
 		t.Errorf("field_types: %v, %v", err, c.Tables[0].FieldTypes)
 	}
 	fanIn := strings.Replace(base, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \"all-orders\"", 1)
-	if _, err := Parse(fanIn, vars); err == nil || !strings.Contains(err.Error(), `tables[0]: target = "all-orders": a wildcard source needs {table} in the index name: merging several tables into one target (fan-in) is supported for PostgreSQL targets only so far`) {
+	if c, err := Parse(fanIn, vars); err != nil || !c.Tables[0].FanIn() || c.Tables[0].SourceColumnName() != "replicator_source" {
 		t.Errorf("fan-in into one index: err = %v", err)
+	}
+	// An index name with {table} gives each table its own index; one without it and with
+	// dots is still one index for all.
+	for target, want := range map[string]bool{"{db}-{table}": false, "all.orders": true, "{db}.orders": true, "{table}.x": false} {
+		c, err := Parse(strings.Replace(base, `source = "shop.orders"`, "source = \"shop_*.orders\"\ntarget = \""+target+"\"", 1), vars)
+		if err != nil || c.Tables[0].FanIn() != want {
+			t.Errorf("target %q: err = %v, fan-in %v, want %v", target, err, err == nil && c.Tables[0].FanIn(), want)
+		}
 	}
 	bad := strings.Replace(base, "${ES_URL}", "127.0.0.1:9200", 1)
 	if _, err := Parse(bad, vars); err == nil || !strings.Contains(err.Error(), "target.elasticsearch.addresses[0]") {

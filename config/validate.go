@@ -198,12 +198,13 @@ func (r *TableRule) validate(targetType string) error {
 		return fmt.Errorf("source: %w", err)
 	}
 	r.pattern = p
+	r.index = targetType == TargetElasticsearch
 	if r.Target != "" {
 		if targetType == TargetPostgres {
 			if err := validPGTarget(r.Target); err != nil {
 				return fmt.Errorf("target = %q: %w", r.Target, err)
 			}
-		} else if err := validIndexTemplate(r.Target, p.Wildcard()); err != nil {
+		} else if err := validIndexTemplate(r.Target); err != nil {
 			return fmt.Errorf("target = %q: %w", r.Target, err)
 		}
 	}
@@ -294,11 +295,9 @@ func validPGTarget(t string) error {
 	return nil
 }
 
-// validIndexTemplate checks an Elasticsearch index name template.
-func validIndexTemplate(t string, wildcard bool) error {
-	if wildcard && !strings.Contains(t, "{table}") {
-		return fmt.Errorf("a wildcard source needs {table} in the index name: merging several tables into one target (fan-in) is supported for PostgreSQL targets only so far")
-	}
+// validIndexTemplate checks an Elasticsearch index name template. A wildcard source
+// with a template without {table} is a fan-in rule (TableRule.FanIn).
+func validIndexTemplate(t string) error {
 	probe := strings.NewReplacer("{db}", "db", "{table}", "table").Replace(t)
 	return validIndexName(probe)
 }

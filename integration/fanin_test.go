@@ -19,9 +19,15 @@ import (
 // dropped (the pattern would select them).
 func fanInShards(t *testing.T, my *client.Conn, n int) []string {
 	t.Helper()
+	return fanInShardsOf(t, my, n, "pg")
+}
+
+// fanInShardsOf is fanInShards for the pattern "it_fanin_s?_<target>.orders".
+func fanInShardsOf(t *testing.T, my *client.Conn, n int, target string) []string {
+	t.Helper()
 	out := make([]string, n)
 	for i := range 9 {
-		db := fmt.Sprintf("it_fanin_s%d_pg", i+1)
+		db := fmt.Sprintf("it_fanin_s%d_%s", i+1, target)
 		if i < n {
 			out[i] = db
 			freshMySQLDatabase(t, my, db)

@@ -183,7 +183,14 @@ func waitExit(p *proc, timeout time.Duration) bool {
 // is installed ends it by the signal, not by a clean stop.
 func waitStreaming(t *testing.T, p *proc) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	waitStreamingWithin(t, p, 60*time.Second)
+}
+
+// waitStreamingWithin is waitStreaming with a deadline of its own (a resumed snapshot
+// that reads many changed rows again takes longer).
+func waitStreamingWithin(t *testing.T, p *proc, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !strings.Contains(p.output(), `"msg":"streaming"`) {
 		if p.exited() || time.Now().After(deadline) {
 			t.Fatalf("replicator did not start streaming: %v\n%s", p.err, tail(p.output(), 30))
@@ -272,6 +279,7 @@ type verifyReport struct {
 		Deletes          string `json:"deletes"`
 		Kept             int64  `json:"kept_rows"`
 		Error            string `json:"error"`
+		NotSelected      bool   `json:"not_selected"`
 		Diffs            []struct {
 			Kind    string             `json:"kind"`
 			Key     map[string]*string `json:"key"`

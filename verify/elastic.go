@@ -90,12 +90,30 @@ func (et *esTable) text(v []byte) string {
 	return string(v)
 }
 
+// fanIn returns the source field of a fan-in index (route.Route.FanIn), "" for another.
+func (et *esTable) fanIn() string {
+	if et.t.Route == nil {
+		return ""
+	}
+	return et.t.Route.FanIn()
+}
+
+// only narrows query to the table's documents: in a fan-in index, those of its source
+// value; in another, query itself.
+func (et *esTable) only(query map[string]any) map[string]any {
+	c := et.fanIn()
+	if c == "" {
+		return query
+	}
+	return map[string]any{"bool": map[string]any{"filter": []any{query, map[string]any{"term": map[string]any{c: et.t.Route.SourceValue()}}}}}
+}
+
 // markedQuery matches the documents marked deleted (deletes = "soft").
 var markedQuery = map[string]any{"term": map[string]any{config.MarkerDeleted: true}}
 
 // markedRows counts the documents marked deleted.
 func (et *esTable) markedRows(ctx context.Context) (int64, error) {
-	body, err := json.Marshal(map[string]any{"query": markedQuery})
+	body, err := json.Marshal(map[string]any{"query": et.only(markedQuery)})
 	if err != nil {
 		return 0, err
 	}
@@ -118,11 +136,21 @@ func (et *esTable) refresh(ctx context.Context) error {
 // document can have.
 func (et *esTable) converter() converter {
 	def, cols := et.t.comparedDef()
+	var source []byte
+	if c := et.fanIn(); c != "" {
+		// The source value leads the _id of a fan-in index's documents: the rows get it
+		// after the compared columns.
+		cols = append(cols[:len(cols):len(cols)], def.ColumnIndex(c))
+		source = []byte(et.t.Route.SourceValue())
+	}
 	enc := esdoc.NewEncoder(et.e.pol, def, cols, et.e.opts).Projected()
 	var id, doc []byte
 	r := &row{vals: make([][]byte, len(et.names))}
 	return func(src change.Row) (*row, error) {
 		var err error
+		if source != nil {
+			src = append(src[:len(src):len(src)], source)
+		}
 		id, err = enc.AppendID(id[:0], src)
 		if err != nil {
 			id = append(append(id[:0], 0), err.Error()...)
@@ -177,7 +205,7 @@ func (et *esTable) rows(ctx context.Context, r Range, fn func(*row) error) error
 		// Documents marked deleted are compared with nothing: the source deleted them.
 		query = map[string]any{"bool": map[string]any{"filter": []any{query}, "must_not": []any{markedQuery}}}
 	}
-	body, err := json.Marshal(map[string]any{"size": 1000, "sort": []string{"_doc"}, "query": query})
+	body, err := json.Marshal(map[string]any{"size": 1000, "sort": []string{"_doc"}, "query": et.only(query)})
 	if err != nil {
 		return err
 	}

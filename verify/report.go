@@ -60,6 +60,9 @@ type TableReport struct {
 	Kept    int64  `json:"kept_rows,omitempty"`
 	// Error says why the table could not be compared.
 	Error string `json:"error,omitempty"`
+	// NotSelected marks the rows of a fan-in target whose source value (Source) no
+	// selected table has: TargetRows extra rows, compared with nothing.
+	NotSelected bool `json:"not_selected,omitempty"`
 }
 
 // RowDiff describes one differing row.
@@ -178,6 +181,8 @@ func (r *Report) finish(d time.Duration) {
 		switch {
 		case t.Error != "":
 			bad = append(bad, fmt.Sprintf("%s (%s)", t.Source, t.Error))
+		case t.NotSelected:
+			bad = append(bad, fmt.Sprintf("%s (%d target rows of a source table not selected)", t.Source, t.TargetRows))
 		case !t.Equal:
 			bad = append(bad, fmt.Sprintf("%s (%d rows differ)", t.Source, t.Differences))
 		}
@@ -216,6 +221,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		switch {
 		case t.Error != "":
 			fmt.Fprintf(&b, "ERROR: %s\n", t.Error)
+			continue
+		case t.NotSelected:
+			fmt.Fprintf(&b, "DIFFERENT: %d target rows of this source table, which no [[tables]] rule selects at the source (dropped, or no longer matched): extra rows\n", t.TargetRows)
 			continue
 		case t.Equal && t.Deletes != "":
 			fmt.Fprintf(&b, "equal (%d rows, %d chunks; %d target rows kept by deletes = %q)\n", t.SourceRows, t.Chunks, t.Kept, t.Deletes)

@@ -179,6 +179,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Tables = append(rep.Tables, st.rep)
 	}
+	rep.Tables = append(rep.Tables, v.otherSources(ctx, states)...)
 	rep.finish(time.Since(start))
 	return rep, nil
 }

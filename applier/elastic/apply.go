@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/crashpoint"
@@ -140,13 +141,20 @@ func (b *Batch) add(p *tablePlan, r change.Row, del bool, o change.Origin) error
 func (b *Batch) addRow(p *tablePlan, r change.Row, del bool, o change.Origin, marked *time.Time) error {
 	w := pendingWrite{plan: p, del: del, idOff: len(b.arena)}
 	var err error
-	if b.arena, err = p.enc.AppendID(b.arena, r); err != nil {
+	var pr esdoc.Prepared
+	if del {
+		b.arena, err = p.enc.AppendID(b.arena, r)
+	} else {
+		pr = p.enc.Prepare(r, o) // a hashed key is hashed once for the _id and the document
+		b.arena, err = p.enc.AppendPreparedID(b.arena, pr)
+	}
+	if err != nil {
 		b.arena = b.arena[:w.idOff]
 		return fmt.Errorf("index %s: %w", p.index, err)
 	}
 	w.idEnd, w.docOff = len(b.arena), len(b.arena)
 	if !del {
-		if b.arena, err = p.enc.AppendDoc(b.arena, r, o); err != nil {
+		if b.arena, err = p.enc.AppendPreparedDoc(b.arena, pr); err != nil {
 			id := string(b.arena[w.idOff:w.idEnd])
 			b.arena = b.arena[:w.idOff]
 			return fmt.Errorf("index %s, _id %s: %w", p.index, id, err)
@@ -541,7 +549,11 @@ func (t *Target) runActions(ctx context.Context, sg segment, version int64, i in
 		crashpoint.Hit(crashpoint.ElasticRenamePending)
 	}
 	for _, a := range sg.actions {
-		if err := a.run(ctx); err != nil {
+		run := a.run
+		if a.versioned != nil {
+			run = func(ctx context.Context) error { return a.versioned(ctx, version) }
+		}
+		if err := run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", a.what, err)
 		}
 		if len(a.names) > 0 {

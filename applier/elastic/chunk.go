@@ -67,11 +67,12 @@ func (t *Target) OpenChunk(ctx context.Context, p *plan.Table, c plan.Chunk) (pl
 // Write implements plan.ChunkWriter.
 func (w *chunkWriter) Write(r change.Row) error {
 	var err error
-	if w.id, err = w.enc.AppendID(w.id[:0], r); err != nil {
+	pr := w.enc.Prepare(r, w.origin) // a hashed key is hashed once for the _id and the document
+	if w.id, err = w.enc.AppendPreparedID(w.id[:0], pr); err != nil {
 		return fmt.Errorf("row %d of %s: %w", w.rows+1, w.p.Name(), err)
 	}
 	w.body.begin("index", w.indexJSON, w.id, w.version)
-	if w.body.buf, err = w.enc.AppendDoc(w.body.buf, r, w.origin); err != nil {
+	if w.body.buf, err = w.enc.AppendPreparedDoc(w.body.buf, pr); err != nil {
 		w.body.undo()
 		return fmt.Errorf("row %d of %s (_id %s): %w", w.rows+1, w.p.Name(), w.id, err)
 	}

@@ -209,6 +209,9 @@ func (t *Target) CheckCopy(table string) error {
 	if rt == nil {
 		return fmt.Errorf("table %s is not selected by any [[tables]] rule", table)
 	}
+	if err := rt.FanInCopyRefusal(); err != nil {
+		return err
+	}
 	if rt.ESIndexShared() {
 		return fmt.Errorf("index %s is shared with other tables by their [[tables]] rules, so it cannot be loaded again for one of them: copy everything again with 'replicator snapshot'", rt.ESIndex())
 	}

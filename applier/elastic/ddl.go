@@ -22,13 +22,17 @@ import (
 //   - DROP TABLE, DROP DATABASE, CREATE OR REPLACE TABLE: the table's index is deleted.
 //
 // An index that several single-table rules name (route.Route.ESIndexShared) cannot be
-// emptied, moved or deleted for one of its tables: refused.
+// emptied, moved or deleted for one of its tables: refused. A fan-in index concerns each
+// shard's documents only (fanin.go).
 
 // ddlAction is one change to the indexes, run at Commit in stream order with the batch's
 // writes.
 type ddlAction struct {
 	what string
 	run  func(ctx context.Context) error
+	// versioned, set instead of run, gets the version of the batch's writes: the
+	// documents of a fan-in shard are deleted or moved with it (fanin.go).
+	versioned func(ctx context.Context, version int64) error
 	// names are the index names an action moves between indexes (RENAME): running it
 	// twice would move them back, so runActions records what they stood for before.
 	names []string
@@ -67,6 +71,9 @@ func (t *Target) ddlActions(ch ddl.Change, before ddl.Tables) ([]ddlAction, erro
 	}
 	if err := t.documentsDDL(ch); err != nil {
 		return nil, err
+	}
+	if actions, done, err := t.fanInDDL(ch, before); done || err != nil {
+		return actions, err
 	}
 	switch c := ch.(type) {
 	case *ddl.TruncateTable:

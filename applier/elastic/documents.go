@@ -195,6 +195,8 @@ func resolveDocument(cfg *config.Config, routes *route.Set, i int, defs map[stri
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: its rule tables[%d] has deletes = %q; composed documents read the rows of its index as the current rows, so it needs deletes = \"hard\"", k, name, rt.Index(), rt.Deletes())
 		case rt.Where() != nil:
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: its rule tables[%d] has a where filter; composed documents need every row of the table in its index", k, name, rt.Index())
+		case rt.FanIn() != "":
+			return compose.Table{}, nil, fmt.Errorf("%s = %q: its rule tables[%d] merges it into index %s with the other tables of %q (fan-in); composed documents over a fan-in index are not supported: give the table a [[tables]] rule of its own", k, name, rt.Index(), rt.ESIndex(), rt.Source())
 		case rt.ESIndexShared():
 			return compose.Table{}, nil, fmt.Errorf("%s = %q: its index %s is shared with other tables", k, name, rt.ESIndex())
 		case rt.ESIndex() == d.Index:

@@ -99,7 +99,16 @@ func (t *Target) fillDefault(ctx context.Context, ad addedDefault) error {
 	if err != nil {
 		return err
 	}
-	if other, err := t.otherTableOf(ctx, index, ad.def.QualifiedName()); err != nil {
+	rt, err := t.route(ad.def)
+	if err != nil {
+		return err
+	}
+	// A fan-in shard's own documents only: the other shards get the default with their
+	// own ADD COLUMN.
+	only := map[string]any{"match_all": map[string]any{}}
+	if rt.FanIn() != "" {
+		only = map[string]any{"term": map[string]any{rt.FanIn(): rt.SourceValue()}}
+	} else if other, err := t.otherTableOf(ctx, index, ad.def.QualifiedName()); err != nil {
 		return err
 	} else if other != "" {
 		t.log.Warn("ADD COLUMN with a default: documents written before it are left without the field, because index "+index+" also holds "+other+"'s documents",
@@ -130,7 +139,7 @@ func (t *Target) fillDefault(ctx context.Context, ad addedDefault) error {
 	}
 	query, _ := json.Marshal(map[string]any{
 		"size": 2000, "sort": []string{"_doc"}, "_source": []string{col.Name},
-		"query": map[string]any{"bool": map[string]any{"must_not": map[string]any{"exists": map[string]any{"field": col.Name}}}},
+		"query": map[string]any{"bool": map[string]any{"filter": only, "must_not": map[string]any{"exists": map[string]any{"field": col.Name}}}},
 	})
 	q := url.Values{"scroll": {"1m"}, "filter_path": {"_scroll_id,hits.hits._id,hits.hits._source"}}
 	var pg page

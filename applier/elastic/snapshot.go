@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/replicator/replicator/applier/elastic/compose"
+	"github.com/replicator/replicator/applier/elastic/esdoc"
 	"github.com/replicator/replicator/change"
 	"github.com/replicator/replicator/crashpoint"
 	"github.com/replicator/replicator/plan"
@@ -130,9 +131,18 @@ func (t *Target) Start(ctx context.Context, pos change.Position, plans []*plan.T
 	for index, tables := range t.routes.ESCollisions(names) {
 		return fmt.Errorf("tables %v would all go to index %s (index names are lower-cased, invalid characters become '_'), overwriting each other's documents: give each a [[tables]] rule of its own with a distinct target", tables, index)
 	}
+	if err := t.checkFanInPlans(plans); err != nil {
+		return err
+	}
 	err := forEach(ctx, order, prepareWorkers, func(ctx context.Context, index string) error {
-		for _, p := range groups[index] {
-			restore, err := t.prepareIndex(ctx, index, p, onExisting)
+		for i, p := range groups[index] {
+			how := onExisting
+			if i > 0 {
+				// The first table's index, just prepared: an empty index in snapshot
+				// mode, its recorded settings the ones to restore.
+				how = ""
+			}
+			restore, err := t.prepareIndex(ctx, index, p, how)
 			if err != nil {
 				return err
 			}
@@ -310,10 +320,10 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 	body := getBody()
 	kept := make(map[string]bool, len(rows))
 	var id []byte
-	add := func(op string, doc change.Row) error {
+	add := func(op string, doc *esdoc.Prepared) error {
 		body.begin(op, indexJSON, id, version)
 		if doc != nil {
-			if body.buf, err = enc.AppendDoc(body.buf, doc, origin); err != nil {
+			if body.buf, err = enc.AppendPreparedDoc(body.buf, *doc); err != nil {
 				body.undo()
 				return fmt.Errorf("row of %s (_id %s): %w", p.Name(), id, err)
 			}
@@ -323,11 +333,12 @@ func (t *Target) ApplyRows(ctx context.Context, p *plan.Table, pos change.Positi
 	}
 	fillErr := func() error {
 		for _, r := range rows {
-			if id, err = enc.AppendID(id[:0], r); err != nil {
+			pr := enc.Prepare(r, origin) // a hashed key is hashed once for the _id and the document
+			if id, err = enc.AppendPreparedID(id[:0], pr); err != nil {
 				return fmt.Errorf("row of %s: %w", p.Name(), err)
 			}
 			kept[string(id)] = true
-			if err := add("index", r); err != nil {
+			if err := add("index", &pr); err != nil {
 				return err
 			}
 		}

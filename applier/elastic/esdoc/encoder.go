@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/replicator/replicator/change"
@@ -106,13 +107,43 @@ func (e *Encoder) Projected() *Encoder {
 // without them ignores it. NULL is written as null, so _source shows every replicated
 // column.
 func (e *Encoder) AppendDoc(dst []byte, row change.Row, o change.Origin) ([]byte, error) {
-	if e.view != nil {
-		if e.projected {
-			row = e.view.Selected(row, o)
-		} else {
-			row = e.view.Row(row, o)
-		}
+	return e.AppendPreparedDoc(dst, e.Prepare(row, o))
+}
+
+// Prepared is a row made ready for AppendPreparedID and AppendPreparedDoc once: under
+// column transforms the view's row, so a hashed column (a hashed key too) is hashed once
+// for both the _id and the document.
+type Prepared struct {
+	row    change.Row
+	viewed bool // row is the view's row (Encoder.view set)
+}
+
+// Prepare makes row, written by o, ready for the encoder's _id and document.
+func (e *Encoder) Prepare(row change.Row, o change.Origin) Prepared {
+	if e.view == nil {
+		return Prepared{row: row}
 	}
+	if e.projected {
+		return Prepared{row: e.view.Selected(row, o), viewed: true}
+	}
+	return Prepared{row: e.view.Row(row, o), viewed: true}
+}
+
+// AppendPreparedID is AppendID of a prepared row.
+func (e *Encoder) AppendPreparedID(dst []byte, p Prepared) ([]byte, error) {
+	if !p.viewed {
+		return e.appendID(dst, p.row)
+	}
+	keys := make(change.Row, len(e.view.Table.Key))
+	for i, k := range e.view.Table.Key {
+		keys[i] = p.row[k]
+	}
+	return e.appendID(dst, keys)
+}
+
+// AppendPreparedDoc is AppendDoc of a prepared row.
+func (e *Encoder) AppendPreparedDoc(dst []byte, p Prepared) ([]byte, error) {
+	row := p.row
 	dst = append(dst, '{')
 	for i, s := range e.src {
 		dst = append(dst, e.names[i]...)
@@ -243,6 +274,12 @@ func (e *Encoder) AppendID(dst []byte, row change.Row) ([]byte, error) {
 		}
 		row = e.view.Key(row)
 	}
+	return e.appendID(dst, row)
+}
+
+// appendID is AppendID of a row the key positions index: the view's key row (View.Key)
+// under column transforms.
+func (e *Encoder) appendID(dst []byte, row change.Row) ([]byte, error) {
 	start := len(dst)
 	if len(e.key) == 1 {
 		v := row[e.key[0]]
@@ -351,4 +388,25 @@ func jsonNumber(v []byte) bool {
 		}
 	}
 	return i == len(v)
+}
+
+// FanInID returns the _id that the document of a fan-in shard with _id id (the JSON array
+// of the source value from and the key texts, AppendID) has under the source value to:
+// the same array with to in front, hashed as AppendID hashes when it grows past
+// MaxIDBytes. An id already hashed keeps no key texts to move: an error.
+func FanInID(id, from, to string) (string, error) {
+	prefix := string(mapping.AppendJSONString([]byte{'['}, from)) + ","
+	if !strings.HasPrefix(id, prefix) {
+		if len(id) > 0 && id[0] == IDEscape {
+			return "", fmt.Errorf("the key of this document was longer than an _id may be and is kept as its SHA-256 only, so it cannot be given the new source value %q: take a new snapshot (replicator snapshot)", to)
+		}
+		return "", fmt.Errorf("the _id does not begin with the source value %q", from)
+	}
+	out := append(mapping.AppendJSONString([]byte{'['}, to), ',')
+	out = append(out, id[len(prefix):]...)
+	if len(out) > MaxIDBytes {
+		sum := sha256.Sum256(out)
+		out = hex.AppendEncode([]byte{IDEscape, 'h'}, sum[:])
+	}
+	return string(out), nil
 }

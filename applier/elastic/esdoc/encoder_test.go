@@ -275,3 +275,32 @@ func TestPropertiesFieldTypes(t *testing.T) {
 		t.Errorf("field_types on an INT column: %v", err)
 	}
 }
+
+// TestFanInID: a shard's _id under another source value is the id AppendID makes of the
+// row under that value, long ones hashed alike; a hashed id is refused.
+func TestFanInID(t *testing.T) {
+	tb := &schema.Table{Schema: "s", Name: "t", Columns: []schema.Column{
+		{Name: "replicator_source", DataType: "varchar", ColumnType: "varchar(129)"},
+		{Name: "id", DataType: "varchar", ColumnType: "varchar(600)"},
+	}, Key: []int{0, 1}}
+	enc := NewEncoder(mapping.Policy{}, tb, []int{0, 1}, Options{})
+	for _, key := range []string{"7", `a"b`, strings.Repeat("x", 490), strings.Repeat("y", 600)} {
+		old, err := enc.AppendID(nil, change.Row{[]byte("shop_1.orders"), []byte(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := enc.AppendID(nil, change.Row{[]byte("shop_10.orders_x"), []byte(key)})
+		got, err := FanInID(string(old), "shop_1.orders", "shop_10.orders_x")
+		switch {
+		case len(old) > 0 && old[0] == IDEscape:
+			if err == nil {
+				t.Errorf("key of %d bytes: hashed id %s moved to %s", len(key), old, got)
+			}
+		case err != nil || got != string(want):
+			t.Errorf("key of %d bytes: FanInID(%s) = %s, %v; want %s", len(key), old, got, err, want)
+		}
+	}
+	if _, err := FanInID(`["shop_2.orders","7"]`, "shop_1.orders", "shop_3.orders"); err == nil {
+		t.Error("an id of another source value was moved")
+	}
+}

@@ -5,7 +5,9 @@
 package esdoc
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/replicator/replicator/mapping"
@@ -329,4 +331,40 @@ func esFieldName(n string) error {
 		return fmt.Errorf("column %q cannot be an Elasticsearch field name (dots and a leading underscore are reserved): exclude it with exclude_columns", n)
 	}
 	return nil
+}
+
+// FieldShape describes the field mapping of column c under the rules of p in one line:
+// its type, "+" and each subfield's name, then its other parameters as JSON ("double",
+// "text+keyword", "date {"format":...}"). Two columns with equal shapes are held alike by
+// one index: the shards of a fan-in index must agree on it.
+func FieldShape(p mapping.Policy, c *schema.Column, o Options) (string, error) {
+	f, err := Field(p, c, o)
+	if err != nil {
+		return "", err
+	}
+	typ, _ := f["type"].(string)
+	if subs, ok := f["fields"].(map[string]any); ok {
+		names := make([]string, 0, len(subs))
+		for n := range subs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			typ += "+" + n
+		}
+	}
+	rest := map[string]any{}
+	for k, v := range f {
+		if k != "type" && k != "fields" {
+			rest[k] = v
+		}
+	}
+	if len(rest) > 0 {
+		b, err := json.Marshal(rest)
+		if err != nil {
+			return "", err
+		}
+		typ += " " + string(b)
+	}
+	return typ, nil
 }

@@ -143,3 +143,44 @@ func TestViewProperties(t *testing.T) {
 		t.Errorf("properties\n got %v\nwant %v", props, want)
 	}
 }
+
+// TestPreparedRow: a prepared row (the view's row made once, the hashed key hashed once)
+// gives the _id and document AppendID and AppendDoc give, for full and projected rows,
+// with and without a fan-in source leading the key.
+func TestPreparedRow(t *testing.T) {
+	t.Parallel()
+	def, v := viewOf(t)
+	fan, err := transform.Compile(transform.Spec{Rule: 0, Hash: []string{"id"}, FanIn: "replicator_source", Elasticsearch: true},
+		func(string) (string, bool) { return viewKey, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fv, err := fan.View(def, []int{0, 1, 3, 4}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := change.Origin{GTID: "0-1-9", Time: time.Unix(1700000000, 0)}
+	full := change.Row{[]byte("7"), []byte("a@b.c"), []byte("x"), []byte("12"), nil}
+	sel := change.Row{[]byte("7"), []byte("a@b.c"), []byte("12"), nil}
+	for name, view := range map[string]*transform.View{"transforms": v, "fan-in": fv} {
+		for _, e := range []*Encoder{NewViewEncoder(mapping.Policy{}, view, Options{}), NewViewEncoder(mapping.Policy{}, view, Options{}).Projected()} {
+			row := full
+			if e.projected {
+				row = sel
+			}
+			wantID, err1 := e.AppendID(nil, row)
+			wantDoc, err2 := e.AppendDoc(nil, row, o)
+			p := e.Prepare(row, o)
+			id, err3 := e.AppendPreparedID(nil, p)
+			doc, err4 := e.AppendPreparedDoc(nil, p)
+			if err1 != nil || err2 != nil || err3 != nil || err4 != nil || string(id) != string(wantID) || string(doc) != string(wantDoc) {
+				t.Errorf("%s (projected %v): prepared %s %s, want %s %s (%v %v %v %v)", name, e.projected, id, doc, wantID, wantDoc, err1, err2, err3, err4)
+			}
+		}
+	}
+	plain := NewEncoder(mapping.Policy{}, def, []int{0, 1, 3}, Options{})
+	wantID, _ := plain.AppendID(nil, full)
+	if id, err := plain.AppendPreparedID(nil, plain.Prepare(full, o)); err != nil || string(id) != string(wantID) {
+		t.Errorf("without transforms: prepared id %s (%v), want %s", id, err, wantID)
+	}
+}
