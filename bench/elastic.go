@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,13 @@ source = "bench.*"
 	report("Elasticsearch snapshot CPU", fmt.Sprintf("seconds over %.1f s: Elasticsearch, MariaDB, replicator", wall.Seconds()), "%s / %s / %.1f",
 		secs(javaCPU), secs(cpu.my), ownCPU)
 	report("Elasticsearch snapshot peak RSS", "replicator", "%.0f MiB", rss)
+	// The bulk ceiling over one table's documents: the node is CPU-bound, so its rate
+	// does not depend on how many tables the documents come from.
+	if ceil, conc := esBulkCeiling("bench.sbtest1", []int{2, 4}); ceil > 0 {
+		snapRate, _ := strconv.ParseFloat(m[3], 64)
+		report("ceiling: Elasticsearch bulk", fmt.Sprintf("the snapshot's documents of bench.sbtest1 read back, bulk-loaded by a bare client, 4 MiB requests, refresh off, no replicas; best at concurrency %d of 2, 4", conc), "%.0f docs/s", ceil)
+		report("Elasticsearch snapshot / bulk ceiling", "target: at least 0.8", "%.2f", snapRate/ceil)
+	}
 
 	// Streaming under the same write load, lag read from the heartbeat document.
 	if *esSettle > 0 {
