@@ -96,18 +96,18 @@ func (b *Batch) commitLanes(ctx context.Context) error {
 	return nil
 }
 
-func (l *Batch) commitLane(ctx context.Context, lane int, base string, reach int) error {
-	tx := l.tx
-	l.tx = nil
-	_, err := tx.Exec(ctx, `INSERT INTO `+l.t.state.ident("apply_lanes")+` (name, lane, base, reach) VALUES ($1, $2, $3, $4)
+func (b *Batch) commitLane(ctx context.Context, lane int, base string, reach int) error {
+	tx := b.tx
+	b.tx = nil
+	_, err := tx.Exec(ctx, `INSERT INTO `+b.t.state.ident("apply_lanes")+` (name, lane, base, reach) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (name, lane) DO UPDATE SET base = EXCLUDED.base, reach = EXCLUDED.reach, updated_at = now()`,
-		l.t.state.name, lane, base, reach)
+		b.t.state.name, lane, base, reach)
 	if err == nil {
 		err = tx.Commit(ctx)
 	}
 	if err != nil {
 		_ = tx.Rollback(context.Background())
-		l.resetLane()
+		b.resetLane()
 		return fmt.Errorf("commit apply lane %d: %w", lane, classify(err))
 	}
 	return nil
@@ -126,10 +126,10 @@ func (b *Batch) rollbackLanes() {
 
 // resetLane forgets the plans of a lane whose transaction ended without a commit: the
 // staging tables made in it are gone.
-func (l *Batch) resetLane() {
-	l.sc.plans, l.sc.staged = map[planKey]*tablePlan{}, map[string]bool{}
-	if l.sc.conn != nil && l.sc.conn.IsClosed() {
-		l.sc.conn = nil
+func (b *Batch) resetLane() {
+	b.sc.plans, b.sc.staged = map[planKey]*tablePlan{}, map[string]bool{}
+	if b.sc.conn != nil && b.sc.conn.IsClosed() {
+		b.sc.conn = nil
 	}
 }
 
