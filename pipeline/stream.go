@@ -18,16 +18,6 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	if err != nil {
 		return false, err
 	}
-	floor := 0
-	if o.Floor != nil {
-		if floor, err = o.Floor(ctx, from); err != nil {
-			return false, err
-		}
-		if floor > 0 {
-			o.Log.Info("the target holds rows of transactions past the checkpoint (a batch applied over several connections was not committed whole): the first batch holds at least as many before it commits",
-				"from_gtid", from.GTID, "transactions", floor)
-		}
-	}
 	tr, err := o.Schemas(ctx)
 	if err != nil {
 		return false, err
@@ -43,6 +33,16 @@ func runOnce(ctx context.Context, o Options, isolateUntil *change.Position) (pro
 	o.Log.Info("streaming", "from_gtid", from.GTID, "tables", len(tr.All()))
 	o.Metrics.Phase("streaming")
 	o.Metrics.ResetPending()
+	floor := 0
+	if o.Floor != nil {
+		if floor, err = o.Floor(ctx, from); err != nil {
+			return false, err
+		}
+		if floor > 0 {
+			o.Log.Info("the target holds rows of transactions past the checkpoint (a batch applied over several connections was not committed whole): the first batch holds at least as many before it commits",
+				"from_gtid", from.GTID, "transactions", floor)
+		}
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan item, 4096)
