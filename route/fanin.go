@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/replicator/replicator/ddl"
 	"github.com/replicator/replicator/schema"
 )
 
@@ -161,4 +162,31 @@ func notNull(nullable bool) string {
 		return ""
 	}
 	return " NOT NULL"
+}
+
+// FanInFor returns the route of source table n when its rule merges several source tables
+// into one target (FanIn), nil otherwise.
+func (s *Set) FanInFor(n ddl.TableName) *Route {
+	rt := s.For(n.Schema, n.Name)
+	if rt == nil || rt.FanIn() == "" {
+		return nil
+	}
+	return rt
+}
+
+// FanInPeers returns the definitions cat tracks of the other source tables merged into
+// rt's target with name, in name order: what CheckFanInChange checks a change of name
+// against.
+func (s *Set) FanInPeers(rt *Route, cat ddl.Catalog, name ddl.TableName) []*schema.Table {
+	var others []*schema.Table
+	for n, def := range cat {
+		if n == name || def == nil {
+			continue
+		}
+		if o := s.FanInFor(n); o != nil && o.Index() == rt.Index() && o.TargetName() == rt.TargetName() {
+			others = append(others, def)
+		}
+	}
+	slices.SortFunc(others, func(a, b *schema.Table) int { return strings.Compare(a.QualifiedName(), b.QualifiedName()) })
+	return others
 }

@@ -39,11 +39,7 @@ import (
 
 // fanInRoute returns the route of n when a fan-in rule selects it, else nil.
 func (t *Target) fanInRoute(n ddl.TableName) *route.Route {
-	rt := t.routes.For(n.Schema, n.Name)
-	if rt == nil || rt.FanIn() == "" {
-		return nil
-	}
-	return rt
+	return t.routes.FanInFor(n)
 }
 
 // fieldType is the Elasticsearch side of a column under the [mapping] rules
@@ -168,17 +164,7 @@ func (t *Target) fanInDDL(ch ddl.Change, before ddl.Tables) (actions []ddlAction
 // nil for a table created, to nu) against the other shards of its index as tracked in
 // cat.
 func (t *Target) checkFanInShape(rt *route.Route, cat ddl.Catalog, name ddl.TableName, old, nu *schema.Table) error {
-	var others []*schema.Table
-	for n, def := range cat {
-		if n == name || def == nil {
-			continue
-		}
-		if o := t.fanInRoute(n); o != nil && o.Index() == rt.Index() && o.TargetName() == rt.TargetName() {
-			others = append(others, def)
-		}
-	}
-	slices.SortFunc(others, func(a, b *schema.Table) int { return strings.Compare(a.QualifiedName(), b.QualifiedName()) })
-	return rt.CheckFanInChange(old, nu, others, t.fieldType)
+	return rt.CheckFanInChange(old, nu, t.routes.FanInPeers(rt, cat, name), t.fieldType)
 }
 
 // checkFanInPlans refuses a snapshot of shards whose definitions one index cannot hold

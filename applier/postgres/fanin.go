@@ -156,11 +156,7 @@ func (t *Target) collision(ch ddl.Change, cat ddl.Catalog) error {
 
 // fanInRoute returns the route of n when a fan-in rule selects it, else nil.
 func (t *Target) fanInRoute(n ddl.TableName) *route.Route {
-	rt := t.routes.For(n.Schema, n.Name)
-	if rt == nil || rt.FanIn() == "" {
-		return nil
-	}
-	return rt
+	return t.routes.FanInFor(n)
 }
 
 // deleteSourceRows deletes a fan-in source table's rows from its target.
@@ -213,17 +209,7 @@ func (t *Target) typeOf(c *schema.Column) (string, error) { return pgvalue.Type(
 // (from old, nil for a table created, to nu) against the other source tables of its
 // fan-in target as tracked in cat.
 func (t *Target) checkFanInShape(rt *route.Route, cat ddl.Catalog, name ddl.TableName, old, nu *schema.Table) error {
-	var others []*schema.Table
-	for n, def := range cat {
-		if n == name || def == nil {
-			continue
-		}
-		if o := t.fanInRoute(n); o != nil && o.Index() == rt.Index() && o.TargetName() == rt.TargetName() {
-			others = append(others, def)
-		}
-	}
-	slices.SortFunc(others, func(a, b *schema.Table) int { return strings.Compare(a.QualifiedName(), b.QualifiedName()) })
-	return rt.CheckFanInChange(old, nu, others, t.typeOf)
+	return rt.CheckFanInChange(old, nu, t.routes.FanInPeers(rt, cat, name), t.typeOf)
 }
 
 // checkFanInPlans refuses a snapshot of fan-in source tables whose definitions one target
