@@ -20,6 +20,25 @@ import (
 	"github.com/replicator/replicator/fault"
 )
 
+// clientRetries is how often the client sends a request again after 429/502/503/504 or a
+// transport failure before the error reaches the caller. With retryBackoff that is about 16 s:
+// a node whose write queue is full rejects every write, not only bulk items (which sendBulk
+// retries on its own), and a state or lease write that gave up after three immediate
+// retries stopped a snapshot on a busy node.
+const clientRetries = 8
+
+// retryBackoff is the pause before the client's attempt'th retry: 100 ms doubling up to 5 s,
+// so a short overload passes unnoticed and a long one is not hammered.
+func retryBackoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 7 {
+		return 5 * time.Second
+	}
+	return min(100*time.Millisecond<<(attempt-1), 5*time.Second)
+}
+
 // NewClient builds a client from the target configuration. Certificates are verified
 // against ca_file when given, else the system roots.
 func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
@@ -45,7 +64,8 @@ func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
 		APIKey:        cfg.APIKey,
 		Transport:     tr,
 		RetryOnStatus: []int{502, 503, 504, 429},
-		MaxRetries:    3,
+		MaxRetries:    clientRetries,
+		RetryBackoff:  retryBackoff,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("target.elasticsearch: %w", err)

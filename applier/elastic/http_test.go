@@ -6,10 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/replicator/replicator/config"
 	"github.com/replicator/replicator/fault"
 )
 
@@ -69,5 +72,61 @@ func TestCallTransportFailureKeepsTheNetError(t *testing.T) {
 	var ne net.Error
 	if !errors.Is(err, fault.ErrTransient) || !errors.As(err, &ne) {
 		t.Fatalf("error %v: want ErrTransient with the net.Error kept", err)
+	}
+}
+
+// TestClientRetriesOverloadWithBackoff: a write the node rejects a few times with 429 (its
+// write queue full) succeeds through the client NewClient builds, with pauses between the
+// attempts, instead of failing after immediate retries.
+func TestClientRetriesOverloadWithBackoff(t *testing.T) {
+	var mu sync.Mutex
+	var hits []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		mu.Lock()
+		hits = append(hits, time.Now())
+		n := len(hits)
+		mu.Unlock()
+		if n <= 4 {
+			w.WriteHeader(429)
+			_, _ = w.Write([]byte(`{"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"errors":false,"items":[]}`))
+	}))
+	defer srv.Close()
+	es, err := NewClient(config.Elasticsearch{Addresses: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(context.Background(), es, http.MethodPost, "/_bulk", nil, []byte("{}\n"), nil); err != nil {
+		t.Fatalf("call after four 429s: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hits) != 5 {
+		t.Fatalf("%d requests; want 5 (four rejected, one accepted)", len(hits))
+	}
+	if waited := hits[4].Sub(hits[0]); waited < 1400*time.Millisecond {
+		t.Errorf("the retries came %s after the first attempt; want the backoff (100+200+400+800 ms)", waited)
+	}
+}
+
+func TestRetryBackoff(t *testing.T) {
+	for _, c := range []struct {
+		attempt int
+		want    time.Duration
+	}{{0, 100 * time.Millisecond}, {1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {6, 3200 * time.Millisecond}, {7, 5 * time.Second}, {60, 5 * time.Second}} {
+		if got := retryBackoff(c.attempt); got != c.want {
+			t.Errorf("retryBackoff(%d) = %s; want %s", c.attempt, got, c.want)
+		}
+	}
+	var total time.Duration
+	for i := 1; i <= clientRetries; i++ {
+		total += retryBackoff(i)
+	}
+	if total < 10*time.Second || total > 30*time.Second {
+		t.Errorf("the client waits %s in all before giving up; want 10-30 s", total)
 	}
 }
