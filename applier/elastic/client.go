@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -39,6 +40,21 @@ func retryBackoff(attempt int) time.Duration {
 	return min(100*time.Millisecond<<(attempt-1), 5*time.Second)
 }
 
+// retryOnError says whether a request that failed in transport is sent again: not when
+// sending it again cannot help (a refused certificate, a host name that does not resolve,
+// the caller gave up), so those errors reach the caller at once instead of after every
+// backoff.
+func retryOnError(_ *http.Request, err error) bool {
+	var dnsErr *net.DNSError
+	switch {
+	case certError(err) != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return false
+	}
+	return true
+}
+
 // NewClient builds a client from the target configuration. Certificates are verified
 // against ca_file when given, else the system roots.
 func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
@@ -66,6 +82,7 @@ func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
 		RetryOnStatus: []int{502, 503, 504, 429},
 		MaxRetries:    clientRetries,
 		RetryBackoff:  retryBackoff,
+		RetryOnError:  retryOnError,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("target.elasticsearch: %w", err)

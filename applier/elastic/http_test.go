@@ -2,10 +2,14 @@ package elastic
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -128,5 +132,27 @@ func TestRetryBackoff(t *testing.T) {
 	}
 	if total < 10*time.Second || total > 30*time.Second {
 		t.Errorf("the client waits %s in all before giving up; want 10-30 s", total)
+	}
+}
+
+// TestRetryOnError: transport errors are retried unless sending again cannot help.
+func TestRetryOnError(t *testing.T) {
+	certErr := &url.Error{Op: "Get", URL: "https://es:9200/", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, true},
+		{"reset", &url.Error{Op: "Post", URL: "http://es:9200/_bulk", Err: errors.New("read: connection reset by peer")}, true},
+		{"untrusted certificate", certErr, false},
+		{"unknown host", &net.DNSError{Err: "no such host", Name: "es", IsNotFound: true}, false},
+		{"DNS timeout", &net.DNSError{Err: "i/o timeout", Name: "es", IsTimeout: true}, true},
+		{"cancelled", fmt.Errorf("post: %w", context.Canceled), false},
+		{"deadline", fmt.Errorf("post: %w", context.DeadlineExceeded), false},
+	} {
+		if got := retryOnError(nil, c.err); got != c.want {
+			t.Errorf("%s: retryOnError = %v; want %v", c.name, got, c.want)
+		}
 	}
 }
