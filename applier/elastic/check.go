@@ -18,7 +18,7 @@ import (
 // Check runs the target checks: reachable, a version the client supports, and allowed to
 // create and delete an index (a probe index that is removed again).
 func Check(ctx context.Context, r *finding.Report, cfg config.Elasticsearch) {
-	c, err := NewClient(cfg)
+	c, err := NewClient(cfg, WithQuickFail())
 	if err != nil {
 		r.Failf("target.connect", "fix the [target.elasticsearch] settings", "%v", err)
 		return

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -55,9 +57,36 @@ func retryOnError(_ *http.Request, err error) bool {
 	return true
 }
 
+// retryStatuses are the responses the client sends a request again for.
+var retryStatuses = []int{502, 503, 504, 429}
+
+// ClientOption adjusts NewClient.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct {
+	log     *slog.Logger
+	retries int
+}
+
+// WithRetryLog logs a warning for every failed attempt the client will send again (an
+// unreachable or overloaded node), so an outage the retries absorb is still seen.
+func WithRetryLog(log *slog.Logger) ClientOption {
+	return func(o *clientOptions) { o.log = log }
+}
+
+// WithQuickFail retries once, for a command someone waits on to say whether the cluster
+// answers ('check'), not for ever-running work.
+func WithQuickFail() ClientOption {
+	return func(o *clientOptions) { o.retries = 1 }
+}
+
 // NewClient builds a client from the target configuration. Certificates are verified
 // against ca_file when given, else the system roots.
-func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
+func NewClient(cfg config.Elasticsearch, opts ...ClientOption) (*elasticsearch.Client, error) {
+	o := clientOptions{retries: clientRetries}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	tr.MaxIdleConnsPerHost = 16
@@ -73,14 +102,18 @@ func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
 		tr.TLSClientConfig.RootCAs = pool
 	}
 	tr.TLSClientConfig.ServerName = cfg.ServerName
+	var rt http.RoundTripper = tr
+	if o.log != nil {
+		rt = retryNotice{next: tr, log: o.log}
+	}
 	c, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses:     cfg.Addresses,
 		Username:      cfg.Username,
 		Password:      cfg.Password,
 		APIKey:        cfg.APIKey,
-		Transport:     tr,
-		RetryOnStatus: []int{502, 503, 504, 429},
-		MaxRetries:    clientRetries,
+		Transport:     rt,
+		RetryOnStatus: retryStatuses,
+		MaxRetries:    o.retries,
 		RetryBackoff:  retryBackoff,
 		RetryOnError:  retryOnError,
 	})
@@ -88,6 +121,26 @@ func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
 		return nil, fmt.Errorf("target.elasticsearch: %w", err)
 	}
 	return c, nil
+}
+
+// retryNotice is the client's transport when failed attempts are logged: the client
+// retries above the transport and tells nobody, so each attempt's outcome is looked at
+// here.
+type retryNotice struct {
+	next http.RoundTripper
+	log  *slog.Logger
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r retryNotice) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := r.next.RoundTrip(req)
+	switch {
+	case err != nil && retryOnError(req, err):
+		r.log.Warn("Elasticsearch request failed; retrying with backoff", "request", req.Method+" "+req.URL.Path, "error", err)
+	case err == nil && slices.Contains(retryStatuses, res.StatusCode):
+		r.log.Warn("Elasticsearch request refused; retrying with backoff", "request", req.Method+" "+req.URL.Path, "status", res.StatusCode)
+	}
+	return res, err
 }
 
 // ServerInfo is the part of the root endpoint's answer the replicator uses.

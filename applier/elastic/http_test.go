@@ -1,15 +1,18 @@
 package elastic
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,12 +103,16 @@ func TestClientRetriesOverloadWithBackoff(t *testing.T) {
 		_, _ = w.Write([]byte(`{"errors":false,"items":[]}`))
 	}))
 	defer srv.Close()
-	es, err := NewClient(config.Elasticsearch{Addresses: []string{srv.URL}})
+	var logged bytes.Buffer
+	es, err := NewClient(config.Elasticsearch{Addresses: []string{srv.URL}}, WithRetryLog(slog.New(slog.NewTextHandler(&logged, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := call(context.Background(), es, http.MethodPost, "/_bulk", nil, []byte("{}\n"), nil); err != nil {
 		t.Fatalf("call after four 429s: %v", err)
+	}
+	if n := strings.Count(logged.String(), "Elasticsearch request refused; retrying with backoff"); n != 4 || !strings.Contains(logged.String(), "status=429") {
+		t.Errorf("%d retry warnings logged; want 4 with the status:\n%s", n, logged.String())
 	}
 	mu.Lock()
 	defer mu.Unlock()

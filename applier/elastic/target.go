@@ -97,7 +97,7 @@ func OpenReadOnly(ctx context.Context, cfg *config.Config, routes *route.Set, lo
 }
 
 func open(ctx context.Context, cfg *config.Config, routes *route.Set, log *slog.Logger, ensure bool) (*Target, error) {
-	es, err := NewClient(cfg.Target.Elasticsearch)
+	es, err := NewClient(cfg.Target.Elasticsearch, WithRetryLog(log))
 	if err != nil {
 		return nil, err
 	}
