@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -102,10 +103,7 @@ func NewClient(cfg config.Elasticsearch, opts ...ClientOption) (*elasticsearch.C
 		tr.TLSClientConfig.RootCAs = pool
 	}
 	tr.TLSClientConfig.ServerName = cfg.ServerName
-	var rt http.RoundTripper = tr
-	if o.log != nil {
-		rt = retryNotice{next: tr, log: o.log}
-	}
+	rt := attempts{next: tr, log: o.log}
 	c, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses:     cfg.Addresses,
 		Username:      cfg.Username,
@@ -123,24 +121,72 @@ func NewClient(cfg config.Elasticsearch, opts ...ClientOption) (*elasticsearch.C
 	return c, nil
 }
 
-// retryNotice is the client's transport when failed attempts are logged: the client
-// retries above the transport and tells nobody, so each attempt's outcome is looked at
-// here.
-type retryNotice struct {
+// attempts is the client's transport. The client retries above it and tells nobody: a
+// request whose retries outlast its context ends with the context's error alone, and an
+// outage the retries absorb leaves no trace. So each attempt's failure is recorded for the
+// request (withLastAttempt) and, with WithRetryLog, logged.
+type attempts struct {
 	next http.RoundTripper
-	log  *slog.Logger
+	log  *slog.Logger // nil: not logged
 }
 
 // RoundTrip implements http.RoundTripper.
-func (r retryNotice) RoundTrip(req *http.Request) (*http.Response, error) {
-	res, err := r.next.RoundTrip(req)
+func (a attempts) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := a.next.RoundTrip(req)
+	last, _ := req.Context().Value(lastAttemptKey{}).(*lastAttempt)
 	switch {
 	case err != nil && retryOnError(req, err):
-		r.log.Warn("Elasticsearch request failed; retrying with backoff", "request", req.Method+" "+req.URL.Path, "error", err)
+		last.set(err)
+		if a.log != nil {
+			a.log.Warn("Elasticsearch request failed; retrying with backoff", "request", req.Method+" "+req.URL.Path, "error", err)
+		}
 	case err == nil && slices.Contains(retryStatuses, res.StatusCode):
-		r.log.Warn("Elasticsearch request refused; retrying with backoff", "request", req.Method+" "+req.URL.Path, "status", res.StatusCode)
+		last.set(fmt.Errorf("HTTP %d", res.StatusCode))
+		if a.log != nil {
+			a.log.Warn("Elasticsearch request refused; retrying with backoff", "request", req.Method+" "+req.URL.Path, "status", res.StatusCode)
+		}
 	}
 	return res, err
+}
+
+type lastAttemptKey struct{}
+
+// lastAttempt is the failure of a request's latest attempt the client retried.
+type lastAttempt struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (l *lastAttempt) set(err error) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.err = err
+	l.mu.Unlock()
+}
+
+// withLastAttempt makes the requests sent with ctx record their attempts' failures;
+// explain adds the latest one to an error the context's end caused.
+func withLastAttempt(ctx context.Context) (context.Context, *lastAttempt) {
+	l := &lastAttempt{}
+	return context.WithValue(ctx, lastAttemptKey{}, l), l
+}
+
+// explain returns err with the latest retried attempt's failure beside it when err is
+// the context's end (a deadline reached while the client was retrying): "context
+// deadline exceeded" alone does not say that the node refused the connection. Both stay
+// reachable with errors.Is.
+func (l *lastAttempt) explain(err error) error {
+	if err == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		return err
+	}
+	return fmt.Errorf("%w (retried; the last attempt: %w)", err, l.err)
 }
 
 // ServerInfo is the part of the root endpoint's answer the replicator uses.
@@ -156,8 +202,10 @@ func Info(ctx context.Context, c *elasticsearch.Client) (ServerInfo, error) {
 	var info ServerInfo
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	ctx, last := withLastAttempt(ctx)
 	res, err := c.Info(c.Info.WithContext(ctx))
 	if err != nil {
+		err = last.explain(err)
 		if ce := certError(err); ce != nil {
 			return info, fmt.Errorf("connect to Elasticsearch: %w", ce)
 		}

@@ -41,6 +41,7 @@ func transientStatus(code int) bool { return code == http.StatusTooManyRequests 
 func call(ctx context.Context, c *elasticsearch.Client, method, path string, query url.Values, body []byte, out any, accept ...int) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	ctx, last := withLastAttempt(ctx)
 	// path is already escaped (indexPath, docPath): parsed, not taken as raw text, so a
 	// '%' of an escape is not escaped a second time.
 	u, err := url.Parse(path)
@@ -70,6 +71,7 @@ func call(ctx context.Context, c *elasticsearch.Client, method, path string, que
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return 0, ctx.Err()
 		}
+		err = last.explain(err)
 		if ce := certError(err); ce != nil {
 			return 0, fmt.Errorf("%s %s: %w", method, path, ce)
 		}

@@ -163,3 +163,28 @@ func TestRetryOnError(t *testing.T) {
 		}
 	}
 }
+
+// TestRetriedDeadlineSaysWhy: a request whose retries outlast its deadline reports the
+// last attempt's failure beside the deadline, not "context deadline exceeded" alone.
+func TestRetriedDeadlineSaysWhy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens: every attempt is refused
+	es, err := NewClient(config.Elasticsearch{Addresses: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = Info(ctx, es)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Info of a closed port under a 1 s deadline: %v; want the deadline and the refused connection", err)
+	}
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Errorf("the refused connection is not reachable with errors.As: %v", err)
+	}
+}
