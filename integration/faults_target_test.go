@@ -295,6 +295,7 @@ func TestFaultTargetPostgresLockHeld(t *testing.T) {
 // the lock and the retry, the checkpoint stays before the rows held back, and the
 // release resumes replication with the target equal.
 func TestFaultTargetPostgresDefaultLockTimeout(t *testing.T) {
+	fullOnly(t, "TestFaultTargetPostgresLockHeld (a lock_timeout set on the database)")
 	db := "it_fault_pglockdefault"
 	faultSetup(t, db, 2000)
 	url := freshPGDatabase(t)
@@ -657,6 +658,7 @@ func setIndexBlock(t *testing.T, et *esTarget, index string, on bool) {
 // 403 cluster_block_exception, the log names the write block and that it retries; removing
 // the block resumes replication.
 func TestFaultTargetElasticsearchWriteBlock(t *testing.T) {
+	fullOnly(t, "TestFaultTargetElasticsearchFloodStage (the node's own block on every index)")
 	db := "it_fault_esblock"
 	esFault(t, db, "tfblock", "Elasticsearch write block", nil, true, func(et *esTarget) func() {
 		ix := et.index(db, "wl")

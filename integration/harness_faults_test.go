@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math/rand"
 	"net"
@@ -23,6 +24,21 @@ import (
 // The fault suite runs short by default (CI); REPLICATOR_FAULTS=full runs every scenario
 // at full size: REPLICATOR_FAULTS=full REPLICATOR_TEST_RUN=Fault bash integration/test.sh
 func faultsFull() bool { return os.Getenv("REPLICATOR_FAULTS") == "full" }
+
+// fullOnly keeps a scenario whose length is inherent (a 30 s default timeout, a retry
+// budget waited out) for the full fault run, REPLICATOR_FAULTS=full, or when
+// REPLICATOR_TEST_RUN / -run names it alone; the default run covers the same path with
+// the shorter scenario named by covered.
+func fullOnly(t *testing.T, covered string) {
+	t.Helper()
+	if faultsFull() {
+		return
+	}
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "^"+t.Name()+"$" {
+		return
+	}
+	t.Skipf("full fault run only (REPLICATOR_FAULTS=full, or -run '^%s$'): the default run covers the same path with %s", t.Name(), covered)
+}
 
 // faultSize picks the short or full value of a scenario parameter; the environment
 // variable name overrides both.

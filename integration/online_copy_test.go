@@ -137,7 +137,7 @@ func countReader(t testing.TB, url, schema, table string, stop <-chan struct{}) 
 // row by row equal while the stream goes on.
 func TestResnapshotPostgres(t *testing.T) {
 	const db = "it_online_pg"
-	rows := faultSize("REPLICATOR_ONLINE_ROWS", 200000, 1000000)
+	rows := faultSize("REPLICATOR_ONLINE_ROWS", 60000, 1000000)
 	faultSetup(t, db, rows)
 	url := freshPGDatabase(t)
 	cfg := writeConfig(t, faultConfig(url, db, ""))

@@ -21,6 +21,9 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# stage NAME: a heading with the time so far, so a slow run's log shows where it went.
+stage() { echo "== $* ($(date +%T), ${SECONDS}s since the start)"; }
+stage "servers"
 bash integration/env/up.sh
 
 # Extra Elasticsearch nodes, each a JVM of its own on its own ports (files under
@@ -28,8 +31,9 @@ bash integration/env/up.sh
 # (TestElasticsearchBulkSplit), "tls" is the secured node (x-pack security, HTTPS, a user;
 # TestElasticsearchTLSNode), "queue" has a one-slot write queue that rejects writes under
 # any load (TestFaultTargetElasticsearchWriteQueue). Each costs about 400 MB of memory and
-# starts in 6 s (tls: 40 s). Each is stopped at the end if this script started it. With
-# CI=true a node that does not start fails the run (its test would only skip).
+# starts in 6 s (tls: 40 s), all three at once while the checks and unit tests run. Each
+# is stopped at the end if this script started it. With CI=true a node that does not
+# start fails the run (its test would only skip).
 ENV_DIR=${REPLICATOR_ENV_DIR:-/tmp/replicator-env}
 small_port=${REPLICATOR_ES_SMALL_PORT:-19201}
 tls_port=${REPLICATOR_ES_TLS_PORT:-19202}
@@ -44,6 +48,7 @@ queue_node=(ES_PORT="$queue_port" ES_TRANSPORT_PORT=$((queue_port + 100)) ES_DIR
 	ES_SETTINGS="thread_pool.write.size=1 thread_pool.write.queue_size=1")
 tls_node=(ES_TLS=1 ES_PASSWORD="$REPLICATOR_ES_TLS_PASSWORD" ES_PORT="$tls_port" ES_TRANSPORT_PORT=$((tls_port + 100)) ES_HEAP=512m)
 extra_started=()
+extra_pids=()
 stop_extra_nodes() {
 	local n
 	for n in "${extra_started[@]}"; do
@@ -52,37 +57,49 @@ stop_extra_nodes() {
 	done
 	extra_started=()
 }
-# extra_node NAME: starts the node whose settings are in the array NAME_node.
+# extra_node NAME: starts the node whose settings are in the array NAME_node, in the
+# background (the nodes start while the checks and unit tests run; extra_wait waits for
+# them before the integration tests).
 extra_node() {
 	local -n settings=${1}_node
 	if env "${settings[@]}" bash integration/env/es.sh status >/dev/null 2>&1; then
 		return
 	fi
-	if env "${settings[@]}" bash integration/env/es.sh up >/dev/null; then
-		[ "${REPLICATOR_KEEP_ENV:-0}" = 1 ] || extra_started+=("$1")
-	elif [ "${CI:-true}" = true ]; then
-		echo "the $1 Elasticsearch node did not start (see above); CI=true, so this fails"
-		exit 1
-	else
-		echo "(the $1 Elasticsearch node did not start: its tests skip)"
-	fi
+	[ "${REPLICATOR_KEEP_ENV:-0}" = 1 ] || extra_started+=("$1")
+	mkdir -p "$ENV_DIR"
+	env "${settings[@]}" bash integration/env/es.sh up >"$ENV_DIR/es-$1-up.log" 2>&1 &
+	extra_pids+=("$1:$!")
+}
+extra_wait() {
+	local e
+	for e in "${extra_pids[@]}"; do
+		if ! wait "${e#*:}"; then
+			cat "$ENV_DIR/es-${e%%:*}-up.log"
+			if [ "${CI:-true}" = true ]; then
+				echo "the ${e%%:*} Elasticsearch node did not start (see above); CI=true, so this fails"
+				exit 1
+			fi
+			echo "(the ${e%%:*} Elasticsearch node did not start: its tests skip)"
+		fi
+	done
+	extra_pids=()
 }
 trap 'stop_extra_nodes; cleanup' EXIT
 extra_node small
 extra_node tls
 extra_node queue
 
-echo "== gofmt / go vet"
+stage "gofmt / go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
 go vet ./...
 go vet -tags integration ./integration/
-echo "== go mod tidy / staticcheck"
+stage "go mod tidy / staticcheck"
 go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags integration ./integration/
 
-echo "== unit tests"
+stage "unit tests"
 go test -count=1 ./...
 
 # Every fuzz target for a bounded number of inputs (its seeds already ran as unit tests
@@ -91,14 +108,15 @@ go test -count=1 ./...
 # Longer: REPLICATOR_FUZZTIME=10m bash integration/test.sh, or one target by hand (README,
 # Fuzzing).
 fuzztime=${REPLICATOR_FUZZTIME:-30000x}
-echo "== fuzz ($fuzztime per target)"
+stage "fuzz ($fuzztime per target)"
 for target in ddl:FuzzParse applier/postgres/pgddl:FuzzTranslate source:FuzzRowValues config:FuzzParse config:FuzzSecretNotInError; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}" >/tmp/replicator-fuzz.log 2>&1 ||
 		{ tail -30 /tmp/replicator-fuzz.log; echo "fuzz target $target failed: the input is under ${target%%:*}/testdata/fuzz/"; exit 1; }
 	echo "ok  ${target%%:*} ${target#*:}"
 done
 
-echo "== integration tests"
+extra_wait
+stage "integration tests"
 # One package, run serially: the tests share the servers (and some change global settings).
 export CI=${CI:-true}
 # The full verbose log goes to a file; the terminal gets test names, failures and the summary.
@@ -121,6 +139,7 @@ stop_extra_nodes
 # The short pass on an Elasticsearch 9 node (integration/es9.sh; the full Elasticsearch suite
 # on 9: bash integration/es9.sh full). It needs Java 21+: without one it is left out (exit
 # 3); with one, a node that cannot start fails the run.
+stage "Elasticsearch 9 pass"
 es9=0
 bash integration/es9.sh || es9=$?
 case $es9 in
@@ -128,4 +147,5 @@ case $es9 in
 3) echo "(the Elasticsearch 9 pass did not run: no Java 21 or newer; set ES_JAVA_HOME to one)" ;;
 *) status=$((status == 0 ? es9 : status)) ;;
 esac
+stage "done (exit $status)"
 exit "$status"
