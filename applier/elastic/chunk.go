@@ -160,7 +160,7 @@ type pipelinedSender struct {
 }
 
 func newPipelinedSender(ctx context.Context, t *Target, where string) *pipelinedSender {
-	w := &pipelinedSender{queue: make(chan *bulkBody, 1), done: make(chan struct{})}
+	w := &pipelinedSender{queue: make(chan *bulkBody), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for b := range w.queue {
@@ -186,7 +186,11 @@ func (w *pipelinedSender) failed() bool {
 	return w.err != nil
 }
 
-// send queues a body, waiting while one is already queued.
+// send hands a body to the sender, waiting while the one before it is in flight. The
+// queue has no slot of its own: a chunk holds at most two bodies (the one being filled and
+// the one being sent), so a snapshot's bulk buffers are bounded by 2 x
+// snapshot.parallelism bodies of about bulkFillBytes; a queued third one only added
+// memory, as Elasticsearch's indexing, not the encoding, is what the chunk waits for.
 func (w *pipelinedSender) send(b *bulkBody) error {
 	if w.failed() {
 		putBody(b)
