@@ -134,6 +134,47 @@ func TestFaultSourceConnectionCut(t *testing.T) {
 	p.stop(t)
 }
 
+// TestFaultSourceCutDuringSnapshot drops every connection to the source (and refuses new
+// ones for 2 s) while the snapshot copies, under a write load: 'run' resumes the stored
+// snapshot in the same process (as a new start would) instead of exiting, streams on, and
+// ends equal to the source.
+func TestFaultSourceCutDuringSnapshot(t *testing.T) {
+	const db = "it_fault_snapcut"
+	faultSetup(t, db, 40000)
+	px := startProxy(t, mysqlHost+":"+mysqlPort)
+	url := freshPGDatabase(t)
+	cfg := writeConfig(t, sourcePort(faultConfig(url, db, ""), px.Port()))
+	stop := make(chan struct{})
+	wait := faultWorkload(t, db, 2, stop)
+	px.slow(20 * time.Millisecond) // a snapshot of seconds, so the cut lands inside it
+	p := startCLI(t, "run", "-c", cfg)
+	pg := pgConnect(t, url)
+	var copied int64
+	for deadline := time.Now().Add(time.Minute); copied == 0; time.Sleep(20 * time.Millisecond) {
+		_ = pg.QueryRow(context.Background(), `SELECT count(*) FROM "`+db+`".wl`).Scan(&copied)
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("no snapshot rows reached the target (exited %v)\n%s", p.exited(), tail(p.output(), 20))
+		}
+	}
+	if strings.Contains(p.output(), "snapshot complete") {
+		t.Fatalf("the snapshot ended before the cut could land in it\n%s", tail(p.output(), 20))
+	}
+	px.down()
+	time.Sleep(2 * time.Second)
+	px.up()
+	px.slow(0)
+	if !waitOutput(p, "snapshot interrupted; resuming from its stored progress", time.Minute) {
+		t.Fatalf("the cut did not interrupt the snapshot, or 'run' did not resume it (exited %v)\n%s", p.exited(), tail(p.output(), 30))
+	}
+	if !waitOutput(p, "snapshot complete", 2*time.Minute) {
+		t.Fatalf("the resumed snapshot did not complete (exited %v)\n%s", p.exited(), tail(p.output(), 30))
+	}
+	faultResult(t, "source cut during the snapshot", "resumed in process", "rows_before_cut", copied)
+	n, _ := finishScenario(t, url, cfg, p, stop, wait)
+	faultResult(t, "source cut during the snapshot", "verify equal", "workload_statements", n)
+	p.stop(t)
+}
+
 // TestFaultElasticsearchDown makes Elasticsearch unreachable while the replicator streams
 // into it under load: a proxy in between refuses connections and drops the open ones
 // (the test node wipes its data when it starts, so a real stop would lose the index),

@@ -75,10 +75,39 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.PreparedXAWait <= 0 {
 		o.PreparedXAWait = DefaultPreparedXAWait
 	}
+	var interruptions, doneBefore int
+	begun := false // once set, it stays: a later attempt's failure is an interruption too
 	for attempt := 1; ; attempt++ {
-		sum, changed, err := runAttempt(ctx, o, attempt > 1)
+		sum, changed, err := runAttempt(ctx, o, attempt > 1, &begun)
 		if err != nil {
-			return nil, err
+			// A snapshot that stored its plan resumes from its stored progress, as the
+			// next start would, instead of ending the process: a network blip or a
+			// server restart hours into a large table costs a pause, not the run. One that
+			// did not get that far (a source or target unreachable from the start) fails at
+			// once, so a wrong address is seen at once.
+			if ctx.Err() != nil || !begun || !interrupted(err) {
+				return nil, err
+			}
+			// Chunks copied since the last interruption start the count anew (the target
+			// may not answer now: then nothing is known to have moved).
+			if prog, perr := o.Target.LoadProgress(ctx); perr == nil {
+				if done := chunksDone(prog); done > doneBefore {
+					interruptions, doneBefore = 0, done
+				}
+			}
+			interruptions++
+			if interruptions > maxInterruptions {
+				return nil, fmt.Errorf("%w (the snapshot was interrupted %d times in a row without copying a chunk; it resumes from its stored progress at the next start)", err, maxInterruptions)
+			}
+			wait := interruptBackoff(interruptions)
+			o.Log.Warn("snapshot interrupted; resuming from its stored progress", "error", err, "retry_in", wait.String(), "interruption", interruptions)
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(wait):
+			}
+			attempt = 0 // the stored snapshot is resumed (runAttempt with restart false), as by a new process
+			continue
 		}
 		if changed == nil {
 			if !sum.AlreadyComplete {
@@ -96,13 +125,18 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 // runAttempt runs or resumes one snapshot (restart: a new one over the tables the
 // previous attempt created). changed, when not nil, names the DDL that makes it void.
-func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[string]string, error) {
+// *begun is set once the target holds the snapshot's plan (stored by this attempt or
+// found there to resume): from then on a failure can be resumed from.
+func runAttempt(ctx context.Context, o Options, restart bool, begun *bool) (*Summary, map[string]string, error) {
 	prog, err := o.Target.LoadProgress(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	if prog != nil && prog.Complete {
 		return &Summary{Position: prog.Position, AlreadyComplete: true}, nil, nil
+	}
+	if prog != nil {
+		*begun = true
 	}
 	onExisting := o.Config.Snapshot.OnExisting
 	if restart {
@@ -152,6 +186,7 @@ func runAttempt(ctx context.Context, o Options, restart bool) (*Summary, map[str
 		}
 		crashpoint.Hit(crashpoint.SnapshotPlanStored)
 	}
+	*begun = true
 
 	// A resumed snapshot builds indexes only once every table is at the newest view.
 	sum, copyErr := copyAll(ctx, o, v, plans, prog, !resumed)
