@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -160,4 +161,80 @@ func TestLeaseRenewalAnswerLostElasticsearch(t *testing.T) {
 		t.Errorf("compared %d rows, want 3", n)
 	}
 	p.stop(t)
+}
+
+// pgLockSessions lists the backends holding an advisory lock in the database of url.
+func pgLockSessions(t *testing.T, url string) []int {
+	t.Helper()
+	var pids []int
+	if err := pgConnect(t, url).QueryRow(context.Background(), `SELECT COALESCE(array_agg(pid ORDER BY pid), '{}') FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&pids); err != nil {
+		t.Fatal(err)
+	}
+	return pids
+}
+
+// TestLockSessionLostPostgres ends the session that holds the instance lock (what a
+// PostgreSQL restart does to it, with the stream reconnecting on new sessions): the next
+// checkpoint takes the lock again, so a second replicator is still refused. Ended again,
+// with a second replicator starting before the first one's next checkpoint, the second
+// one takes it and the first stops instead of writing the target beside it.
+func TestLockSessionLostPostgres(t *testing.T) {
+	const db = "it_lock_lost"
+	faultSetup(t, db, 1000)
+	url := freshPGDatabase(t)
+	cfg := writeConfig(t, faultConfig(url, db, ""))
+	p := startCLI(t, "run", "-c", cfg)
+	waitPGCaughtUp(t, url, p, time.Minute)
+	pg := pgConnect(t, url)
+	my := mysqlRoot(t)
+	terminate := func() int {
+		pids := pgLockSessions(t, url)
+		if len(pids) != 1 {
+			t.Fatalf("advisory locks held in the target database: %v; want the instance lock alone", pids)
+		}
+		if _, err := pg.Exec(context.Background(), "SELECT pg_terminate_backend($1)", pids[0]); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(pgLockSessions(t, url)) > 0; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the lock session %d did not end", pids[0])
+			}
+		}
+		return pids[0]
+	}
+
+	old := terminate()
+	mustExec(t, my, "UPDATE `"+db+"`.wl SET grp = grp + 1 WHERE id <= 10")
+	waitPGCaughtUp(t, url, p, time.Minute)
+	if !waitOutput(p, "the lock is taken again", 10*time.Second) {
+		t.Fatalf("the lock was not taken again after its session ended\n%s", tail(p.output(), 20))
+	}
+	if now := pgLockSessions(t, url); len(now) != 1 || now[0] == old {
+		t.Fatalf("advisory lock holders after the retake: %v (the ended session was %d)", now, old)
+	}
+	res := runCLI(t, 30*time.Second, "run", "-c", cfg)
+	if res.code == 0 || !strings.Contains(res.stderr, "is already running") {
+		t.Fatalf("a second instance after the retake: exit %d, stderr %s", res.code, tail(res.stderr, 3))
+	}
+
+	// No writes now, so the first one stores no checkpoint before the second one starts.
+	terminate()
+	// A server_id of its own, as a second replicator elsewhere would have: two binlog
+	// readers with one server_id keep disconnecting each other at the source.
+	secondCfg := writeConfig(t, strings.Replace(faultConfig(url, db, ""), "server_id = 4201", "server_id = 4293", 1))
+	second := startCLI(t, "run", "-c", secondCfg)
+	waitOutput(second, "streaming", 30*time.Second)
+	mustExec(t, my, "UPDATE `"+db+"`.wl SET grp = grp + 1 WHERE id <= 20")
+	for deadline := time.Now().Add(time.Minute); !p.exited(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first replicator kept running after another took its lock\n%s", tail(p.output(), 20))
+		}
+	}
+	if out := p.output(); !strings.Contains(out, "lost the instance lock") || !strings.Contains(out, "took it meanwhile") {
+		t.Fatalf("the first replicator stopped without naming the lost lock\n%s", tail(out, 10))
+	}
+	waitPGCaughtUp(t, url, second, time.Minute)
+	assertVerifyEqual(t, secondCfg)
+	second.stop(t)
 }

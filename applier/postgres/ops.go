@@ -39,7 +39,9 @@ func (t *Target) Lock(ctx context.Context) (release func(), err error) {
 				conn.Close(context.Background())
 				return nil, err
 			}
-			return func() { conn.Close(context.Background()) }, nil
+			held := &heldLock{url: t.cfg.Target.Postgres.URL, label: self.Label(), key: key, log: t.log, conn: conn, pid: conn.PgConn().PID()}
+			t.state.setLock(held)
+			return func() { t.state.setLock(nil); held.release() }, nil
 		}
 		holder, pid, err := lockHolder(ctx, conn, key)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +26,15 @@ type State struct {
 	pool   *pgxpool.Pool
 	schema string
 	name   string
+
+	lockMu sync.Mutex
+	lock   *heldLock // the instance lock, once Target.Lock took it: checked with every checkpoint
+}
+
+func (s *State) setLock(l *heldLock) {
+	s.lockMu.Lock()
+	s.lock = l
+	s.lockMu.Unlock()
 }
 
 // Phases of a checkpoint.
@@ -207,6 +217,14 @@ func (s *State) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 
 // saveCheckpoint stores the checkpoint inside tx.
 func (s *State) saveCheckpoint(ctx context.Context, tx pgx.Tx, cp Checkpoint) error {
+	s.lockMu.Lock()
+	l := s.lock
+	s.lockMu.Unlock()
+	if l != nil {
+		if err := l.verify(ctx, tx); err != nil {
+			return err
+		}
+	}
 	var srcTime *time.Time
 	if !cp.Position.Time.IsZero() {
 		srcTime = &cp.Position.Time
