@@ -99,9 +99,14 @@ func (b *Batch) commitLanes(ctx context.Context) error {
 func (b *Batch) commitLane(ctx context.Context, lane int, base string, reach int) error {
 	tx := b.tx
 	b.tx = nil
-	_, err := tx.Exec(ctx, `INSERT INTO `+b.t.state.ident("apply_lanes")+` (name, lane, base, reach) VALUES ($1, $2, $3, $4)
+	// A lane commits rows ahead of the checkpoint: it too must see the instance lock
+	// held, or it could write older rows after another replicator wrote newer ones.
+	err := b.t.state.verifyLock(ctx, tx)
+	if err == nil {
+		_, err = tx.Exec(ctx, `INSERT INTO `+b.t.state.ident("apply_lanes")+` (name, lane, base, reach) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (name, lane) DO UPDATE SET base = EXCLUDED.base, reach = EXCLUDED.reach, updated_at = now()`,
-		b.t.state.name, lane, base, reach)
+			b.t.state.name, lane, base, reach)
+	}
 	if err == nil {
 		err = tx.Commit(ctx)
 	}

@@ -31,6 +31,18 @@ type State struct {
 	lock   *heldLock // the instance lock, once Target.Lock took it: checked with every checkpoint
 }
 
+// verifyLock makes sure, inside tx, that this process holds the instance lock (when it
+// took one): see heldLock.
+func (s *State) verifyLock(ctx context.Context, tx pgx.Tx) error {
+	s.lockMu.Lock()
+	l := s.lock
+	s.lockMu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return l.verify(ctx, tx)
+}
+
 func (s *State) setLock(l *heldLock) {
 	s.lockMu.Lock()
 	s.lock = l
@@ -217,13 +229,8 @@ func (s *State) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 
 // saveCheckpoint stores the checkpoint inside tx.
 func (s *State) saveCheckpoint(ctx context.Context, tx pgx.Tx, cp Checkpoint) error {
-	s.lockMu.Lock()
-	l := s.lock
-	s.lockMu.Unlock()
-	if l != nil {
-		if err := l.verify(ctx, tx); err != nil {
-			return err
-		}
+	if err := s.verifyLock(ctx, tx); err != nil {
+		return err
 	}
 	var srcTime *time.Time
 	if !cp.Position.Time.IsZero() {
