@@ -40,7 +40,7 @@ func benchElastic(ctx context.Context, bin, dir string, my *client.Conn) {
 	}
 	const stateIndex = "bench-replicator-state"
 	for _, idx := range append(benchIndexes(), stateIndex) {
-		_, _ = esDo(http.MethodDelete, "/"+idx+"?ignore_unavailable=true", nil)
+		deleteIndexAndGenerations(idx)
 	}
 	cfgPath := filepath.Join(dir, "config-es.toml")
 	check(os.WriteFile(cfgPath, []byte(fmt.Sprintf(`[source]
@@ -116,7 +116,7 @@ source = "bench.*"
 		percentile(lags, 0.5), percentile(lags, 0.99), percentile(lags, 1))
 	report("Elasticsearch streaming peak RSS", "", "%.0f MiB", run.stop())
 	for _, idx := range append(benchIndexes(), stateIndex) {
-		_, _ = esDo(http.MethodDelete, "/"+idx+"?ignore_unavailable=true", nil)
+		deleteIndexAndGenerations(idx)
 	}
 }
 
@@ -126,6 +126,22 @@ func benchIndexes() []string {
 		idx = append(idx, fmt.Sprintf("bench.sbtest%d", i))
 	}
 	return idx
+}
+
+// deleteIndexAndGenerations deletes an index of an earlier run: a table's name is an
+// alias of generations (NAME-g000001, ...), which a DELETE of the name refuses, so the
+// concrete indexes are listed and deleted one by one (a wildcard DELETE is refused by
+// default).
+func deleteIndexAndGenerations(name string) {
+	out, err := esDo(http.MethodGet, "/_cat/indices/"+name+","+name+"-g*?h=index&expand_wildcards=all&ignore_unavailable=true", nil)
+	if err != nil {
+		return
+	}
+	for _, idx := range strings.Fields(string(out)) {
+		if idx == name || strings.HasPrefix(idx, name+"-g") {
+			_, _ = esDo(http.MethodDelete, "/"+idx, nil)
+		}
+	}
 }
 
 func esDo(method, path string, body []byte) ([]byte, error) {
