@@ -5,7 +5,10 @@
 // a net.Error) after marking.
 package fault
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrTransient marks errors worth retrying after a pause (a server restarting, a dropped
 // connection): the pipeline restarts from the stored checkpoint.
@@ -53,3 +56,14 @@ func (m *marked) Error() string { return m.text }
 
 // Unwrap gives errors.Is and errors.As the marks and the cause.
 func (m *marked) Unwrap() []error { return m.errs }
+
+// Backoff is the pause before the n'th retry in a row (n from 1): first, doubling each
+// time, never more than limit. The retry loops of the client and of the snapshot share it,
+// each with its own first pause and limit.
+func Backoff(n int, first, limit time.Duration) time.Duration {
+	d := first
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}

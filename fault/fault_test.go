@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"testing"
+	"time"
 )
 
 func TestMarksKeepTheCause(t *testing.T) {
@@ -41,5 +42,25 @@ func TestMarksKeepTheCause(t *testing.T) {
 	}
 	if err := Describe("no cause", nil, ErrTransient); !errors.Is(err, ErrTransient) || err.Error() != "no cause" {
 		t.Errorf("Describe without a cause: %v", err)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, c := range []struct {
+		n            int
+		first, limit time.Duration
+		want         time.Duration
+	}{
+		{0, time.Second, 30 * time.Second, time.Second},
+		{1, time.Second, 30 * time.Second, time.Second},
+		{3, time.Second, 30 * time.Second, 4 * time.Second},
+		{6, time.Second, 30 * time.Second, 30 * time.Second},
+		{1000, time.Second, 30 * time.Second, 30 * time.Second},
+		{4, 100 * time.Millisecond, 5 * time.Second, 800 * time.Millisecond},
+		{8, 100 * time.Millisecond, 5 * time.Second, 5 * time.Second},
+	} {
+		if got := Backoff(c.n, c.first, c.limit); got != c.want {
+			t.Errorf("Backoff(%d, %s, %s) = %s; want %s", c.n, c.first, c.limit, got, c.want)
+		}
 	}
 }

@@ -23,15 +23,7 @@ import (
 const maxInterruptions = 8
 
 // interruptBackoff is the pause before the n'th resume in a row: 1 s doubling to 30 s.
-func interruptBackoff(n int) time.Duration {
-	if n < 1 {
-		n = 1
-	}
-	if n > 6 {
-		return 30 * time.Second
-	}
-	return min(time.Second<<(n-1), 30*time.Second)
-}
+func interruptBackoff(n int) time.Duration { return fault.Backoff(n, time.Second, 30*time.Second) }
 
 // interrupted says whether err is a failure a later attempt may not meet: a connection
 // to the source or the target lost or refused, a server restarting or overloaded, the

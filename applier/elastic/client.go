@@ -34,13 +34,7 @@ const clientRetries = 8
 // retryBackoff is the pause before the client's attempt'th retry: 100 ms doubling up to 5 s,
 // so a short overload passes unnoticed and a long one is not hammered.
 func retryBackoff(attempt int) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	if attempt > 7 {
-		return 5 * time.Second
-	}
-	return min(100*time.Millisecond<<(attempt-1), 5*time.Second)
+	return fault.Backoff(attempt, 100*time.Millisecond, 5*time.Second)
 }
 
 // retryOnError says whether a request that failed in transport is sent again: not when

@@ -35,18 +35,32 @@ const lockHeldSQL = `SELECT EXISTS (SELECT 1 FROM pg_locks l, (SELECT hashtextex
 	  AND l.classid = ((k.h >> 32) & 4294967295)::oid AND l.objid = (k.h & 4294967295)::oid)`
 
 // verify makes sure, inside tx, that this process holds the lock, taking it again when
-// its session was lost and nobody else took it.
+// its session was lost and nobody else took it. The check itself runs outside mu, so the
+// lanes of parallel apply, each verifying in its own transaction, do not wait for each
+// other; only a retake is serialised.
 func (l *heldLock) verify(ctx context.Context, tx pgx.Tx) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	var held bool
-	if err := tx.QueryRow(ctx, lockHeldSQL, l.key, l.pid).Scan(&held); err != nil {
-		return fmt.Errorf("check the instance lock: %w", err)
+	pid := l.pid
+	l.mu.Unlock()
+	if held, err := l.heldBy(ctx, tx, pid); err != nil || held {
+		return err
 	}
-	if held {
-		return nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pid != pid { // another transaction took it again meanwhile
+		if held, err := l.heldBy(ctx, tx, l.pid); err != nil || held {
+			return err
+		}
 	}
 	return l.retake(ctx)
+}
+
+func (l *heldLock) heldBy(ctx context.Context, tx pgx.Tx, pid uint32) (bool, error) {
+	var held bool
+	if err := tx.QueryRow(ctx, lockHeldSQL, l.key, pid).Scan(&held); err != nil {
+		return false, fmt.Errorf("check the instance lock: %w", err)
+	}
+	return held, nil
 }
 
 // retake opens a new lock session and takes the lock on it. Called with mu held.
